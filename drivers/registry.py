@@ -1,0 +1,51 @@
+"""Driver registry keyed by the config's sensor `type`.
+
+Built-in drivers are named here as "module:Class" strings and imported only when a home
+uses them, so a Pi without bleak or gpiod still runs its radars. Third-party drivers
+register through the `safehome.drivers` entry-point group, e.g. in their setup.cfg:
+
+    [options.entry_points]
+    safehome.drivers =
+        my_sensor = my_package.driver:MySensorDriver
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import lru_cache
+from importlib.metadata import entry_points
+
+from drivers.base import Driver
+
+ENTRY_POINT_GROUP = "safehome.drivers"
+
+BUILTIN: dict[str, str] = {
+    "demo": "drivers.demo:DemoDriver",
+}
+
+
+class UnknownDriver(LookupError):
+    pass
+
+
+@lru_cache(maxsize=None)
+def _entry_points() -> dict[str, object]:
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def known_types() -> list[str]:
+    return sorted(set(BUILTIN) | set(_entry_points()))
+
+
+def load(type_name: str) -> type[Driver]:
+    """The driver class for `type_name`; UnknownDriver if nothing provides it."""
+    if type_name in BUILTIN:
+        module, _, attr = BUILTIN[type_name].partition(":")
+        cls = getattr(importlib.import_module(module), attr)
+    elif type_name in _entry_points():
+        cls = _entry_points()[type_name].load()  # type: ignore[attr-defined]
+    else:
+        raise UnknownDriver(type_name)
+    if not (isinstance(cls, type) and issubclass(cls, Driver)):
+        raise TypeError(f"{type_name!r} does not name a safehome driver class: {cls!r}")
+    return cls

@@ -1,0 +1,146 @@
+"""Every event type the gateway can publish: its class, severity, reference code and text.
+
+The catalogue is the single place where an event type is defined. The MQTT contract
+(docs/mqtt-api.md, docs/schemas/) lists exactly these types, and every alarm carries
+human text in Finnish, Swedish and English rendered from the templates here.
+
+Reference codes are SIA/Ademco Contact ID event codes, a vocabulary alarm receiving
+centres already map to their own procedures (see ../shared/reference/alarm-centre.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from string import Formatter
+from typing import Any, Mapping
+
+ALARM = "alarm"  # goes to the `alarm` topic, needs the centre's acknowledgement
+EVENT = "event"  # goes to the `event` topic: technical, restore, information
+
+CRITICAL, WARNING, INFO = "critical", "warning", "info"
+LANGS = ("fi", "sv", "en")
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    kind: str
+    severity: str
+    contact_id: int
+    text: Mapping[str, str]
+
+
+def _t(name: str, kind: str, severity: str, cid: int, fi: str, sv: str, en: str) -> EventType:
+    return EventType(name, kind, severity, cid, {"fi": fi, "sv": sv, "en": en})
+
+
+_TYPES = [
+    # --- alarms: a person may need help now ---------------------------------------------
+    _t("fall", ALARM, CRITICAL, 120,
+       "Kaatuminen havaittu ({room}).", "Fall upptäckt ({room}).", "Fall detected ({room})."),
+    _t("sos", ALARM, CRITICAL, 101,
+       "Hätäpainiketta painettu ({room}).", "Larmknappen har tryckts ({room}).",
+       "Emergency button pressed ({room})."),
+    _t("inactivity", ALARM, CRITICAL, 641,
+       "Ei liikettä kotona {hours_inactive:.1f} tuntiin.",
+       "Ingen rörelse i hemmet på {hours_inactive:.1f} timmar.",
+       "No movement in the home for {hours_inactive:.1f} hours."),
+    _t("dwell_exceeded", ALARM, CRITICAL, 641,
+       "Asukas on ollut huoneessa {room} poikkeuksellisen kauan ({minutes:.0f} min).",
+       "Den boende har varit i rummet {room} ovanligt länge ({minutes:.0f} min).",
+       "The resident has been in the {room} unusually long ({minutes:.0f} min)."),
+    _t("not_up", ALARM, CRITICAL, 641,
+       "Asukas ei ole noussut tavalliseen aikaan (tavallisesti {usual}).",
+       "Den boende har inte stigit upp som vanligt (vanligen {usual}).",
+       "The resident is not up at the usual time (usually {usual})."),
+    _t("door_night_not_back", ALARM, CRITICAL, 641,
+       "Ulko-ovi avattiin yöllä, eikä asukas ole palannut {minutes:.0f} minuutissa.",
+       "Ytterdörren öppnades på natten och den boende har inte kommit tillbaka på {minutes:.0f} min.",
+       "The outer door opened at night and the resident is not back after {minutes:.0f} min."),
+    _t("test_alarm", ALARM, INFO, 602,
+       "Testihälytys.", "Testlarm.", "Test alarm."),
+    # --- events: information and technical ----------------------------------------------
+    _t("fall_suspected", EVENT, WARNING, 120,
+       "Epäilty kaatuminen ({room}); hälytys lähtee, ellei sitä peruta.",
+       "Misstänkt fall ({room}); larmet skickas om det inte återkallas.",
+       "Suspected fall ({room}); the alarm goes out unless cancelled."),
+    _t("alarm_cancelled", EVENT, INFO, 406,
+       "Epäilty kaatuminen peruttu ({room}).", "Misstänkt fall återkallat ({room}).",
+       "Suspected fall cancelled ({room})."),
+    _t("sensor_silent", EVENT, WARNING, 381,
+       "Anturi {sensor} ei ole lähettänyt tietoja {seconds:.0f} sekuntiin.",
+       "Sensorn {sensor} har inte skickat data på {seconds:.0f} sekunder.",
+       "Sensor {sensor} has sent nothing for {seconds:.0f} s."),
+    _t("sensor_restored", EVENT, INFO, 381,
+       "Anturi {sensor} toimii taas.", "Sensorn {sensor} fungerar igen.",
+       "Sensor {sensor} is working again."),
+    _t("battery_low", EVENT, WARNING, 384,
+       "Anturin {sensor} paristo on vähissä.", "Batteriet i sensorn {sensor} är svagt.",
+       "Battery low in sensor {sensor}."),
+    _t("heart_rate_abnormal", EVENT, WARNING, 100,
+       "Syke poikkeava ({bpm:.0f}/min) {seconds:.0f} sekunnin ajan.",
+       "Avvikande puls ({bpm:.0f}/min) i {seconds:.0f} sekunder.",
+       "Heart rate out of range ({bpm:.0f}/min) for {seconds:.0f} s."),
+    _t("wearable_not_worn", EVENT, WARNING, 381,
+       "Rannekelaite {sensor} ei ole käytössä.", "Armbandet {sensor} bärs inte.",
+       "Wearable {sensor} is not being worn."),
+    _t("daily_summary", EVENT, INFO, 0,
+       "Päivän yhteenveto: aktiivisena {active_hours:.1f} h.",
+       "Dagens sammanfattning: aktiv {active_hours:.1f} h.",
+       "Daily summary: active {active_hours:.1f} h."),
+    _t("storage_failure", EVENT, WARNING, 300,
+       "Yhdyskäytävän tallennus ei toimi; tapahtumat välitetään muistista.",
+       "Gatewayens lagring fungerar inte; händelser skickas från minnet.",
+       "Gateway storage has failed; events are forwarded from memory."),
+    _t("alarm_unacknowledged", EVENT, WARNING, 350,
+       "Hälytystä ei ole kuitattu {attempts:.0f} yrityksen jälkeen.",
+       "Larmet har inte kvitterats efter {attempts:.0f} försök.",
+       "Alarm not acknowledged after {attempts:.0f} attempts."),
+    _t("command_error", EVENT, INFO, 0,
+       "Komentoa ei voitu suorittaa.", "Kommandot kunde inte utföras.",
+       "A command could not be carried out."),
+    _t("gateway_started", EVENT, INFO, 305,
+       "Yhdyskäytävä käynnistyi.", "Gatewayen startade.", "Gateway started."),
+]
+
+CATALOGUE: dict[str, EventType] = {t.name: t for t in _TYPES}
+
+
+def describe(type_name: str) -> EventType:
+    """The catalogue entry, or KeyError naming the known types."""
+    try:
+        return CATALOGUE[type_name]
+    except KeyError:
+        raise KeyError(f"unknown event type {type_name!r}; known: {', '.join(CATALOGUE)}") from None
+
+
+class _Lenient(dict):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+class _SafeFormatter(Formatter):
+    def format_field(self, value: Any, format_spec: str) -> str:
+        try:
+            return super().format_field(value, format_spec)
+        except (ValueError, TypeError):
+            return str(value)
+
+
+_FMT = _SafeFormatter()
+
+
+def render(type_name: str, values: Mapping[str, Any],
+           room_names: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, str]:
+    """Texts in fi, sv and en. `room_names` maps a room id to its name per language."""
+    info = describe(type_name)
+    out = {}
+    for lang in LANGS:
+        v = _Lenient(values)
+        room = values.get("room")
+        if room is not None:
+            v["room"] = (room_names or {}).get(room, {}).get(lang, room)
+        elif "room" not in v:
+            v["room"] = {"fi": "huone tuntematon", "sv": "okänt rum", "en": "room unknown"}[lang]
+        out[lang] = _FMT.vformat(info.text[lang], (), v)
+    return out

@@ -1,0 +1,44 @@
+"""The `safehome` command: a thin dispatcher over one module per subcommand.
+
+Each module in COMMANDS has `register(subparsers)`, which adds its parser and sets
+`func(args) -> int`. Modules are imported when the CLI starts, so keep their top level
+light: import heavy libraries (numpy plots, bleak) inside the command functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = [
+    "gateway.commands.run",
+    "gateway.commands.config_check",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="safehome",
+        description="Safehome gateway: local detection of falls, inactivity and faults; "
+                    "alarms to the alarm centre over MQTT.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `safehome replay --json | head`
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""The one event model that flows detector -> store -> uplink -> alarm centre.
+
+An event is frozen once made. Its `id` is a UUIDv7 (time-ordered, unique without
+coordination) that never changes, so every retry carries the same id and receivers drop
+duplicates. `seq` counts the gateway's events one by one, across restarts, so the centre
+can see a gap. `occurred_at` is sensor time (what happened); `detected_at` is the gateway
+clock when the detection was made. Both are Unix seconds here and ISO 8601 UTC on the wire.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from gateway.catalogue import ALARM, describe
+
+SCHEMA_VERSION = 1
+
+
+class _UUID7:
+    """RFC 9562 UUIDv7: 48-bit Unix milliseconds, then random bits; monotonic within a ms."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last_ms = -1
+        self._counter = 0
+
+    def __call__(self, now: float | None = None) -> str:
+        ms = int((time.time() if now is None else now) * 1000)
+        with self._lock:
+            if ms <= self._last_ms:
+                ms = self._last_ms
+                self._counter += 1
+                if self._counter > 0xFFF:  # 4096 ids in one ms: borrow the next ms
+                    ms += 1
+                    self._counter = 0
+            else:
+                self._counter = int.from_bytes(os.urandom(2), "big") & 0x3FF
+            self._last_ms = ms
+            rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+            value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | self._counter << 64 | 0b10 << 62 | rand
+        return str(uuid.UUID(int=value))
+
+
+new_event_id = _UUID7()
+
+
+def iso(ts: float) -> str:
+    """Unix seconds to ISO 8601 UTC with milliseconds, e.g. 2026-11-26T02:03:04.123Z."""
+    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z")
+
+
+def parse_iso(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: str
+    seq: int
+    type: str
+    severity: str
+    occurred_at: float
+    detected_at: float
+    text: Mapping[str, str]
+    room: str | None = None
+    sensor: str | None = None
+    confidence: float | None = None
+    evidence: Mapping[str, float] = field(default_factory=dict)
+    ref: str | None = None
+    test: bool = False
+
+    @property
+    def is_alarm(self) -> bool:
+        return describe(self.type).kind == ALARM
+
+    def with_seq(self, seq: int) -> "Event":
+        return replace(self, seq=seq)
+
+    def payload(self, gateway_id: str, site_id: str, attempt: int = 1) -> dict[str, Any]:
+        """The JSON object published on the `alarm` or `event` topic (docs/mqtt-api.md)."""
+        info = describe(self.type)
+        out: dict[str, Any] = {
+            "schema": SCHEMA_VERSION,
+            "id": self.id,
+            "seq": self.seq,
+            "gateway_id": gateway_id,
+            "site_id": site_id,
+            "type": self.type,
+            "class": info.kind,
+            "severity": self.severity,
+            "code": {"contact_id": info.contact_id},
+            "occurred_at": iso(self.occurred_at),
+            "detected_at": iso(self.detected_at),
+            "room": self.room,
+            "sensor": self.sensor,
+            "confidence": None if self.confidence is None else round(float(self.confidence), 3),
+            "evidence": {k: _num(v) for k, v in self.evidence.items()},
+            "text": dict(self.text),
+            "attempt": attempt,
+        }
+        if self.ref:
+            out["ref"] = self.ref
+        if self.test:
+            out["test"] = True
+        return out
+
+    def to_row(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "seq": self.seq, "type": self.type, "severity": self.severity,
+            "occurred_at": self.occurred_at, "detected_at": self.detected_at,
+            "text": dict(self.text), "room": self.room, "sensor": self.sensor,
+            "confidence": self.confidence, "evidence": dict(self.evidence), "ref": self.ref,
+            "test": self.test,
+        }
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> "Event":
+        return cls(**{k: row[k] for k in (
+            "id", "seq", "type", "severity", "occurred_at", "detected_at", "text", "room",
+            "sensor", "confidence", "evidence", "ref", "test")})
+
+
+def _num(v: Any) -> Any:
+    if isinstance(v, bool) or v is None:
+        return v
+    if isinstance(v, (int, float)):
+        f = float(v)
+        return int(f) if f.is_integer() and abs(f) < 2**53 else round(f, 4)
+    return v
