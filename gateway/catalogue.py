@@ -97,8 +97,9 @@ _TYPES = [
        "Larmet har inte kvitterats efter {attempts:.0f} försök.",
        "Alarm not acknowledged after {attempts:.0f} attempts."),
     _t("command_error", EVENT, INFO, 0,
-       "Komentoa ei voitu suorittaa.", "Kommandot kunde inte utföras.",
-       "A command could not be carried out."),
+       "Komentoa {command} ei voitu suorittaa: {problem}.",
+       "Kommandot {command} kunde inte utföras: {problem}.",
+       "Command {command} could not be carried out: {problem}."),
     _t("gateway_started", EVENT, INFO, 305,
        "Yhdyskäytävä käynnistyi.", "Gatewayen startade.", "Gateway started."),
 ]
