@@ -1,0 +1,243 @@
+"""Commands from the alarm centre (`safehome/v1/{gateway_id}/cmd/{name}`): pure decision logic.
+
+WHY a separate, pure class: a command arrives over MQTT, but what it *means* (is it
+valid, was it already carried out, which event must the gateway raise, what is the
+answer) has nothing to do with sockets. Keeping it free of I/O lets the uplink stay a
+thin transport and lets the rules below be tested exhaustively without a broker.
+
+Rules (docs/mqtt-api.md, "Commands"):
+- every command carries an `id`; the same id again returns the stored result and has no
+  second effect (a centre may re-send when it misses the answer; QoS 1 may duplicate);
+- a retained command is ignored: a retained message is old state replayed by the broker
+  after every (re)subscribe, not a fresh instruction from an operator;
+- a malformed or unknown command yields an error result *and* a `command_error` event
+  naming the command and the problem, so the centre sees it even if nobody waits for
+  the result topic;
+- `silence_sensor` only ever suppresses a sensor's *technical* events (silent, battery,
+  not worn); it can never suppress an alarm such as a fall or an SOS press.
+
+Wiring (for gateway/uplink.py):
+    commands = RemoteCommands(state)              # state implements GatewayState
+    on message `.../cmd/{name}` (not `.../result`):
+        out = commands.handle(name, msg.payload, msg.retain, time.time())
+        if out.ignored: return
+        for req in out.events:                    # RaiseEvent -> Event, via the store
+            store.add(Event(id=req.event_id, type=req.type, test=req.test, ref=req.ref,
+                            text=render(req.type, req.text_values()), ...))
+        if out.publish_status: publish a heartbeat now
+        publish(response_topic or out.result_topic(root, gateway_id), out.result_payload,
+                qos=1, retain=False, correlation data copied from the request)
+    before raising a technical event for a sensor:
+        if commands.suppresses(event_type, sensor, now): skip it (it is silenced)
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Collection, Mapping, Protocol
+
+from gateway.events import iso, new_event_id
+
+COMMAND_NAMES = ("test_alarm", "status", "silence_sensor")
+
+# Technical event types a silenced sensor no longer raises. Alarms are never in here.
+SILENCEABLE_TYPES = frozenset({"sensor_silent", "battery_low", "wearable_not_worn"})
+
+MAX_SILENCE_S = 30 * 24 * 3600   # a forgotten silence must end by itself
+MAX_ID_LEN = 128
+
+
+class GatewayState(Protocol):
+    """What the commands need to read from the running gateway."""
+
+    def status_snapshot(self) -> Mapping[str, Any]:
+        """The full status now: the heartbeat payload (docs/schemas/heartbeat.json)."""
+        ...
+
+    def sensor_ids(self) -> Collection[str]:
+        """The ids of the sensors configured in this home."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class RaiseEvent:
+    """An event the gateway must raise because of a command.
+
+    `event_id` is chosen here so the command's result can name the event it caused
+    (the centre then matches the test alarm to its own command)."""
+
+    type: str
+    occurred_at: float
+    event_id: str
+    sensor: str | None = None
+    evidence: Mapping[str, float] = field(default_factory=dict)
+    values: Mapping[str, str] = field(default_factory=dict)   # for the text templates
+    ref: str | None = None
+    test: bool = False
+
+    def text_values(self) -> dict[str, Any]:
+        """Values for `catalogue.render`: the evidence numbers plus the text-only strings."""
+        return {**self.evidence, **self.values, "sensor": self.sensor}
+
+
+@dataclass(frozen=True, slots=True)
+class CommandOutcome:
+    """What the uplink must do after a command: answer, raise events, maybe publish status."""
+
+    name: str
+    command_id: str | None
+    ok: bool
+    result: Mapping[str, Any] | None = None
+    error: str | None = None
+    events: tuple[RaiseEvent, ...] = ()
+    publish_status: bool = False
+    duplicate: bool = False     # same id seen before: answer again, do nothing else
+    ignored: bool = False       # retained: no answer, no effect
+
+    @property
+    def result_payload(self) -> bytes:
+        """The JSON answer for `cmd/{name}/result` (docs/schemas/command_result.json)."""
+        body: dict[str, Any] = {"id": self.command_id, "ok": self.ok}
+        if self.error is not None:
+            body["error"] = self.error
+        if self.result is not None:
+            body["result"] = dict(self.result)
+        return json.dumps(body, separators=(",", ":")).encode()
+
+    def result_topic(self, root: str, gateway_id: str) -> str:
+        return f"{root}/{gateway_id}/cmd/{self.name}/result"
+
+
+class CommandError(ValueError):
+    """A command that cannot be carried out; the message names the problem."""
+
+
+class RemoteCommands:
+    """Validates and carries out centre commands; remembers ids and silenced sensors."""
+
+    def __init__(self, gateway: GatewayState, memory: int = 256) -> None:
+        self._gateway = gateway
+        self._memory = memory
+        self._done: OrderedDict[str, CommandOutcome] = OrderedDict()
+        self._silenced: dict[str, float] = {}
+
+    # ---- the one entry point -------------------------------------------------------
+    def handle(self, name: str, payload: bytes, retained: bool, now: float) -> CommandOutcome:
+        if retained:
+            return CommandOutcome(name, None, ok=False, ignored=True)
+        command_id: str | None = None
+        try:
+            body = _parse(payload)
+            command_id = _command_id(body)
+            if command_id in self._done:
+                return _as_duplicate(self._done[command_id])
+            if name not in COMMAND_NAMES:
+                raise CommandError(f"unknown command {name!r}; known: {', '.join(COMMAND_NAMES)}")
+            outcome = getattr(self, f"_do_{name}")(command_id, body, now)
+        except CommandError as exc:
+            outcome = CommandOutcome(
+                name, command_id, ok=False, error=str(exc),
+                events=(RaiseEvent("command_error", now, new_event_id(now),
+                                   values={"command": name, "problem": str(exc)},
+                                   ref=command_id),))
+        if command_id is not None:
+            self._remember(command_id, outcome)
+        return outcome
+
+    # ---- silence bookkeeping -------------------------------------------------------
+    def is_silenced(self, sensor: str, now: float) -> bool:
+        until = self._silenced.get(sensor)
+        if until is None:
+            return False
+        if now >= until:
+            del self._silenced[sensor]
+            return False
+        return True
+
+    def suppresses(self, event_type: str, sensor: str | None, now: float) -> bool:
+        """True when a technical event of a silenced sensor must not be raised."""
+        return (sensor is not None and event_type in SILENCEABLE_TYPES
+                and self.is_silenced(sensor, now))
+
+    def silenced(self, now: float) -> dict[str, float]:
+        """Sensor -> silenced until (Unix seconds), for the heartbeat's sensor states."""
+        return {s: u for s, u in list(self._silenced.items()) if self.is_silenced(s, now)}
+
+    # ---- the commands ---------------------------------------------------------------
+    def _do_test_alarm(self, cid: str, body: Mapping[str, Any], now: float) -> CommandOutcome:
+        _no_extra(body, {"id"})
+        ev = RaiseEvent("test_alarm", now, new_event_id(now), ref=cid, test=True)
+        return CommandOutcome("test_alarm", cid, ok=True, result={"event_id": ev.event_id},
+                              events=(ev,))
+
+    def _do_status(self, cid: str, body: Mapping[str, Any], now: float) -> CommandOutcome:
+        _no_extra(body, {"id"})
+        return CommandOutcome("status", cid, ok=True,
+                              result=dict(self._gateway.status_snapshot()), publish_status=True)
+
+    def _do_silence_sensor(self, cid: str, body: Mapping[str, Any], now: float) -> CommandOutcome:
+        _no_extra(body, {"id", "sensor", "until"})
+        sensor = body.get("sensor")
+        if not isinstance(sensor, str) or not sensor:
+            raise CommandError("field 'sensor' must be a sensor id")
+        known = self._gateway.sensor_ids()
+        if sensor not in known:
+            raise CommandError(f"unknown sensor {sensor!r}")
+        until_text = body.get("until")
+        if not isinstance(until_text, str):
+            raise CommandError("field 'until' must be an ISO 8601 time")
+        try:
+            when = datetime.fromisoformat(until_text.replace("Z", "+00:00"))
+        except ValueError:
+            raise CommandError(f"field 'until' is not an ISO 8601 time: {until_text[:40]!r}") from None
+        if when.tzinfo is None:  # a bare local time means different things on each side
+            raise CommandError("field 'until' needs a time zone (e.g. 'Z')")
+        until = when.timestamp()
+        if until - now > MAX_SILENCE_S:
+            raise CommandError(f"field 'until' is more than {MAX_SILENCE_S // 86400} days ahead")
+        if until <= now:  # a time in the past lifts the silence
+            self._silenced.pop(sensor, None)
+            return CommandOutcome("silence_sensor", cid, ok=True,
+                                  result={"sensor": sensor, "silenced": False})
+        self._silenced[sensor] = until
+        return CommandOutcome("silence_sensor", cid, ok=True,
+                              result={"sensor": sensor, "silenced": True, "until": iso(until)})
+
+    def _remember(self, cid: str, outcome: CommandOutcome) -> None:
+        self._done[cid] = outcome
+        self._done.move_to_end(cid)
+        while len(self._done) > self._memory:
+            self._done.popitem(last=False)
+
+
+def _parse(payload: bytes) -> Mapping[str, Any]:
+    try:
+        body = json.loads(payload)
+    except (UnicodeDecodeError, ValueError):
+        raise CommandError("payload is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise CommandError("payload must be a JSON object")
+    return body
+
+
+def _command_id(body: Mapping[str, Any]) -> str:
+    cid = body.get("id")
+    if not isinstance(cid, str) or not cid.strip():
+        raise CommandError("field 'id' is missing or not a non-empty string")
+    if len(cid) > MAX_ID_LEN:
+        raise CommandError(f"field 'id' is longer than {MAX_ID_LEN} characters")
+    return cid
+
+
+def _no_extra(body: Mapping[str, Any], allowed: set[str]) -> None:
+    extra = sorted(set(body) - allowed)
+    if extra:
+        raise CommandError(f"unexpected field(s): {', '.join(extra)}")
+
+
+def _as_duplicate(outcome: CommandOutcome) -> CommandOutcome:
+    return CommandOutcome(outcome.name, outcome.command_id, outcome.ok, outcome.result,
+                          outcome.error, events=(), publish_status=False, duplicate=True)
