@@ -1,0 +1,90 @@
+"""From detections to events: the cancel window and the alarm decision.
+
+A suspected fall is not yet an alarm. It is published as `fall_suspected` and opens a
+cancel window (default 30 s). A cancel (a button, or a detector seeing the person get
+up) inside the window publishes `alarm_cancelled`; otherwise the `fall` alarm goes out
+when the window closes. SOS presses skip the window. Suspected falls that arrive while a
+window is open (the radar and the wearable seeing the same fall) join it instead of
+opening another, so one incident makes one alarm, with the strongest confidence.
+
+Time here is sensor time: the window closes when a reading (or the daemon's tick)
+shows that its deadline has passed. Replay therefore decides exactly as live did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from detectors.base import Detection
+from gateway.catalogue import CATALOGUE
+
+CANCEL_TYPES = frozenset({"cancel", "fall_cancelled"})
+
+
+@dataclass
+class OpenWindow:
+    suspected_id: str
+    deadline: float
+    detection: Detection
+    confidence: float
+    evidence: dict[str, float] = field(default_factory=dict)
+    sensors: set[str] = field(default_factory=set)
+
+
+class AlarmFlow:
+    """Turns detections into (type, detection, ref) tuples for the event factory."""
+
+    def __init__(self, cancel_window: float,
+                 make: Callable[[str, Detection, str | None], str]) -> None:
+        """`make(type, detection, ref) -> event id` creates one event and returns its id."""
+        self.cancel_window = cancel_window
+        self.make = make
+        self.window: OpenWindow | None = None
+
+    def handle(self, det: Detection) -> None:
+        if det.type == "fall_suspected":
+            self._suspected(det)
+        elif det.type in CANCEL_TYPES:
+            self._cancel(det)
+        elif det.type in CATALOGUE:
+            self.make(det.type, det, det.ref)
+        # Unknown detection types are a programming error in a detector; they are
+        # dropped here rather than crash the daemon (tests assert catalogue coverage).
+
+    def advance(self, now: float) -> None:
+        """Close the window if sensor time `now` has passed its deadline."""
+        w = self.window
+        if w is not None and now >= w.deadline:
+            self.window = None
+            d = w.detection
+            alarm = Detection("fall", d.occurred_at, d.sensor, d.room, w.confidence,
+                              {**w.evidence, "cancel_window_s": self.cancel_window,
+                               "sensors": float(len(w.sensors))})
+            self.make("fall", alarm, w.suspected_id)
+
+    def _suspected(self, det: Detection) -> None:
+        self.advance(det.occurred_at)
+        w = self.window
+        if w is not None:  # same incident seen again (another sensor, or a re-trigger)
+            w.confidence = max(w.confidence, det.confidence)
+            w.evidence.update({k: v for k, v in det.evidence.items() if k not in w.evidence})
+            w.sensors.add(det.sensor or "")
+            return
+        sid = self.make("fall_suspected", det, None)
+        self.window = OpenWindow(sid, det.occurred_at + self.cancel_window, det, det.confidence,
+                                 dict(det.evidence), {det.sensor or ""})
+        if self.cancel_window <= 0:
+            self.advance(det.occurred_at)
+
+    def _cancel(self, det: Detection) -> None:
+        w = self.window
+        if w is None or det.occurred_at > w.deadline:
+            return  # nothing to cancel: a cancel never retracts an alarm already sent
+        self.window = None
+        d = w.detection
+        self.make("alarm_cancelled",
+                  Detection("alarm_cancelled", det.occurred_at, det.sensor or d.sensor,
+                            d.room, 1.0, {"seconds_after_suspected": det.occurred_at - d.occurred_at,
+                                          "by_button": float(det.type == "cancel")}),
+                  w.suspected_id)

@@ -1,0 +1,223 @@
+"""The gateway daemon: one asyncio loop wiring drivers, pipeline, store and uplink.
+
+    drivers --readings--> pipeline --events--> store (commit) --> outbox --> uplink
+       ^ supervised          ^ tick each second                      ^ ack from centre
+
+An event reaches the outbox only after the store has committed it (or has failed, in
+which case memory is all there is and a `storage_failure` event says so). A reading's
+path never blocks on the network: the uplink drains the outbox on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from typing import Any, Callable, Iterable
+
+from drivers import registry as driver_registry
+from drivers.base import SensorInfo
+from gateway import systemd
+from gateway.config import HomeConfig
+from gateway.events import Event
+from gateway.health import HealthMonitor
+from gateway.outbox import Entry, Outbox
+from gateway.pipeline import Pipeline
+from gateway.store import Store
+from gateway.supervisor import supervise
+from gateway.uplink import Uplink
+
+log = logging.getLogger("safehome.daemon")
+
+STATE_SAVE_EVERY = 600.0
+PRUNE_EVERY = 3600.0
+
+
+class Daemon:
+    def __init__(self, config: HomeConfig) -> None:
+        self.cfg = config
+        self.store = Store(config.storage.path, batch_ms=config.storage.batch_ms,
+                           on_failure=self._storage_failed)
+        self.outbox = Outbox(ack_timeout=config.alarm.ack_timeout,
+                             expire_after=config.alarm.expire_after)
+        self.health = HealthMonitor()
+        for s in config.sensors:
+            self.health.add(s.id, s.timeout)
+        self.pipeline: Pipeline | None = None
+        self.uplink = Uplink(config, self.outbox, self.store, health=self._health_body,
+                             on_command=self._on_command, on_unacknowledged=self._unacknowledged)
+        self.readings: asyncio.Queue[Any] = asyncio.Queue(maxsize=20000)
+        self.reading_taps: list[Callable[[list[Any]], None]] = []  # e.g. the trace recorder
+        self.stop_requested = asyncio.Event()
+        self.commands: Any = None  # gateway.remote_commands handler, when available
+        self._tasks: list[asyncio.Task] = []
+
+    # -- events ---------------------------------------------------------------------------
+    async def emit(self, events: Iterable[Event]) -> None:
+        """Commit, then queue for sending. Inserts of one batch share one commit."""
+        events = list(events)
+        if not events:
+            return
+        await asyncio.gather(*(self.store.insert(e) for e in events))
+        for e in events:
+            self.outbox.add(e)
+            log.log(logging.WARNING if e.is_alarm else logging.INFO, "%s %s seq=%d %s",
+                    "ALARM" if e.is_alarm else "event", e.type, e.seq, e.text.get("en", ""))
+
+    def technical(self, type_name: str, **kw: Any) -> Event:
+        assert self.pipeline is not None
+        return self.pipeline.technical(type_name, time.time(), **kw)
+
+    def _storage_failed(self, reason: str) -> None:
+        if self.pipeline is None:
+            return  # failed at open: reported once the pipeline exists
+        ev = self.technical("storage_failure", evidence={})
+        self.outbox.add(ev)  # the store cannot hold it; memory can
+
+    def _unacknowledged(self, entry: Entry) -> None:
+        ev = self.technical("alarm_unacknowledged", ref=entry.event.id, room=entry.event.room,
+                            evidence={"attempts": entry.attempts})
+        self._spawn(self.emit([ev]), "emit-unacknowledged")
+        hook = self.cfg.alarm.unacknowledged_hook
+        if hook:
+            self._spawn(self._run_hook(hook, entry.event), "unacknowledged-hook")
+
+    async def _run_hook(self, argv: list[str], event: Event) -> None:
+        import os
+        env = {**os.environ, "SAFEHOME_ALARM_ID": event.id, "SAFEHOME_ALARM_TYPE": event.type}
+        try:
+            proc = await asyncio.create_subprocess_exec(*argv, env=env)
+            rc = await asyncio.wait_for(proc.wait(), timeout=60)
+            log.info("unacknowledged-alarm hook %s exited %s", argv[0], rc)
+        except (OSError, asyncio.TimeoutError) as exc:
+            log.error("unacknowledged-alarm hook %s failed: %s", argv[0], exc)
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.append(task)
+        task.add_done_callback(lambda t: self._tasks.remove(t) if t in self._tasks else None)
+
+    async def _on_command(self, name: str, payload: bytes, retained: bool, props: Any) -> None:
+        if self.commands is None:
+            log.warning("command %s ignored: no command handler configured", name)
+            return
+        await self.commands.handle(name, payload, retained, props)
+
+    def _health_body(self) -> dict[str, Any]:
+        return {"storage": "degraded" if self.store.failed else "ok",
+                "sensors": self.health.summary()}
+
+    # -- loops -----------------------------------------------------------------------------
+    async def _deliver(self, reading: Any) -> None:
+        await self.readings.put(reading)
+
+    async def _consume(self) -> None:
+        assert self.pipeline is not None
+        while True:
+            batch = [await self.readings.get()]
+            while len(batch) < 2000:
+                try:
+                    batch.append(self.readings.get_nowait())
+                except asyncio.QueueEmpty:
+                    break
+            restored = [r.sensor for r in batch if self.health.seen(r)]
+            for tap in self.reading_taps:
+                try:
+                    tap(batch)
+                except Exception:
+                    log.exception("reading tap failed")
+            events = [self.technical("sensor_restored", sensor=s, room=self._room(s))
+                      for s in dict.fromkeys(restored) if not self.health.is_silenced(s)]
+            events += self.pipeline.feed(batch)
+            await self.emit(events)
+
+    def _room(self, sensor_id: str) -> str | None:
+        return next((s.room for s in self.cfg.sensors if s.id == sensor_id), None)
+
+    async def _tick(self) -> None:
+        assert self.pipeline is not None
+        wd = systemd.watchdog_interval()
+        last_wd = last_save = last_prune = time.monotonic()
+        while True:
+            await asyncio.sleep(1.0)
+            events = self.pipeline.tick(time.time())
+            for h, seconds in self.health.newly_silent():
+                if not self.health.is_silenced(h.id):
+                    events.append(self.technical("sensor_silent", sensor=h.id, room=self._room(h.id),
+                                                 evidence={"seconds": round(seconds)}))
+            await self.emit(events)
+            now = time.monotonic()
+            if wd and now - last_wd >= wd:
+                systemd.notify("WATCHDOG=1")
+                last_wd = now
+            if now - last_save >= STATE_SAVE_EVERY:
+                self._save_states()
+                last_save = now
+            if now - last_prune >= PRUNE_EVERY and not self.store.failed:
+                removed = await self.store.prune(self.cfg.storage.max_age_days,
+                                                 self.cfg.storage.max_size_mb)
+                if removed:
+                    log.info("pruned %d delivered events", removed)
+                last_prune = now
+
+    def _save_states(self) -> None:
+        if self.pipeline is not None:
+            for name, state in self.pipeline.detector_states().items():
+                self.store.save_detector_state(name, state)
+
+    def _start_drivers(self) -> None:
+        for s in self.cfg.sensors:
+            cls = driver_registry.load(s.type)
+            settings = cls.Settings.model_validate(s.settings)
+            info = SensorInfo(s.id, s.room, s.type, s.placement)
+
+            def on_failure(err: str, h=self.health.sensors[s.id]) -> None:
+                h.failed = err
+            self._spawn(supervise(lambda cls=cls, info=info, st=settings: cls(info, st),
+                                  self._deliver, on_failure=on_failure), f"driver-{s.id}")
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop_requested.set)
+        await self.store.open()
+        self.pipeline = Pipeline(self.cfg, seq_start=await self.store.last_seq())
+        self.pipeline.restore_states(await self.store.load_detector_state())
+        backlog = await self.store.undelivered()
+        for item in backlog:
+            self.outbox.add(item.event, attempts=item.attempts)
+        if backlog:
+            log.info("resuming with %d undelivered events from the store", len(backlog))
+        try:
+            from gateway.remote_commands import attach  # the alarm-centre command handler
+            self.commands = attach(self)
+        except ImportError:
+            self.commands = None
+        startup = [self.technical("gateway_started", evidence={"backlog": len(backlog)})]
+        if self.store.failed:
+            startup.append(self.technical("storage_failure", evidence={}))
+        await self.emit(startup)
+        uplink_task = asyncio.create_task(self.uplink.run(), name="uplink")
+        self._spawn(self._consume(), "consume")
+        self._spawn(self._tick(), "tick")
+        self._start_drivers()
+        systemd.notify("READY=1\nSTATUS=running")
+        log.info("gateway %s running with %d sensors", self.cfg.gateway_id, len(self.cfg.sensors))
+        await self.stop_requested.wait()
+        log.info("stopping")
+        systemd.notify("STOPPING=1")
+        for t in list(self._tasks):
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._save_states()
+        await self.store.flush()
+        await self.uplink.stop()
+        try:
+            await asyncio.wait_for(uplink_task, timeout=10)
+        except asyncio.TimeoutError:
+            uplink_task.cancel()
+        await self.store.close()
+        log.info("stopped cleanly")
+        return 0

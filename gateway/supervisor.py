@@ -1,0 +1,62 @@
+"""Runs each driver in its own task and restarts it with backoff when it fails.
+
+No sensor can take the daemon down: whatever a driver raises is logged (once per distinct
+message, so a radar unplugged overnight does not fill the SD card) and the driver is
+started again after an exponential backoff with jitter, capped at `max_delay`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from typing import Any, Awaitable, Callable
+
+from drivers.base import Driver, DriverUnavailable
+
+log = logging.getLogger("safehome.supervisor")
+
+
+async def supervise(make: Callable[[], Driver], deliver: Callable[[Any], Awaitable[None] | None],
+                    *, on_failure: Callable[[str], None] | None = None,
+                    min_delay: float = 1.0, max_delay: float = 60.0) -> None:
+    failures = 0
+    last_error: str | None = None
+    while True:
+        driver = make()
+        name = f"{driver.sensor.id} ({driver.type})"
+        got_reading = False
+        try:
+            await driver.connect()
+            async for reading in driver.readings():
+                got_reading = True
+                res = deliver(reading)
+                if res is not None:
+                    await res
+            error = "reading stream ended"
+        except asyncio.CancelledError:
+            await _disconnect(driver)
+            raise
+        except DriverUnavailable as exc:
+            error = str(exc)
+            failures = max(failures, 5)  # a missing library or device: do not hammer
+        except Exception as exc:  # noqa: BLE001 - isolation is the point
+            error = f"{type(exc).__name__}: {exc}"
+        await _disconnect(driver)
+        if got_reading:
+            failures = 0
+        failures += 1
+        if error != last_error:
+            log.warning("sensor %s stopped: %s; restarting with backoff", name, error)
+            last_error = error
+        if on_failure:
+            on_failure(error)
+        delay = min(max_delay, min_delay * 2 ** (failures - 1)) * random.uniform(0.5, 1.0)
+        await asyncio.sleep(delay)
+
+
+async def _disconnect(driver: Driver) -> None:
+    try:
+        await asyncio.wait_for(driver.disconnect(), timeout=5)
+    except Exception as exc:  # noqa: BLE001
+        log.debug("disconnect of %s failed: %s", driver.sensor.id, exc)

@@ -1,0 +1,294 @@
+"""The MQTT uplink to the alarm centre (aiomqtt over paho-mqtt, no paho thread).
+
+Each connection is a fresh client with a clean session: the outbox, not paho's memory,
+is the source of truth for what must still be sent, so nothing hides in a client queue
+during an outage. After every connect the uplink publishes a retained `online` status,
+subscribes again to `ack` and `cmd/+`, then drains the outbox (alarms first, oldest
+first, at most `max_inflight` publishes awaiting PUBACK). The will is a retained
+`offline`. Refused credentials stop the retries with one clear log line: hammering a
+broker with bad credentials only gets the gateway banned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import random
+import time
+import uuid
+from typing import Any, Awaitable, Callable
+
+import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from gateway.config import HomeConfig
+from gateway.events import iso
+from gateway.outbox import Entry, Outbox
+from gateway.store import Store
+
+log = logging.getLogger("safehome.uplink")
+VERSION = "0.1.0"
+AUTH_CODES = {4, 5, 134, 135, 140}  # 3.1.1: bad credentials / not authorised; 5: same
+
+
+class CredentialsRefused(Exception):
+    pass
+
+
+def is_auth_refusal(exc: BaseException) -> bool:
+    rc = getattr(exc, "rc", None)
+    value = getattr(rc, "value", rc)
+    return isinstance(exc, aiomqtt.MqttConnectError) and value in AUTH_CODES
+
+
+class Uplink:
+    def __init__(self, config: HomeConfig, outbox: Outbox, store: Store, *,
+                 health: Callable[[], dict[str, Any]],
+                 on_ack: Callable[[str, str | None, float], None] | None = None,
+                 on_command: Callable[[str, bytes, bool, Any], Awaitable[dict[str, Any] | None]] | None = None,
+                 on_unacknowledged: Callable[[Entry], None] | None = None,
+                 env: dict[str, str] | None = None) -> None:
+        self.cfg = config
+        self.m = config.mqtt
+        self.outbox = outbox
+        self.store = store
+        self.health = health
+        self.on_ack = on_ack
+        self.on_command = on_command
+        self.on_unacknowledged = on_unacknowledged
+        env = dict(os.environ) if env is None else env
+        self.username = env.get(self.m.username_env) if self.m.username_env else None
+        self.password = env.get(self.m.password_env) if self.m.password_env else None
+        self.base = f"{self.m.topic_root}/{config.gateway_id}"
+        self.client_id = self.m.client_id or f"safehome-{config.gateway_id}-{uuid.uuid4().hex[:8]}"
+        self.connected = asyncio.Event()
+        self.stopping = asyncio.Event()
+        self.state = "starting"
+        self.started = time.monotonic()
+        self.heartbeat_seq = 0
+        self.connects = 0
+        self._client: aiomqtt.Client | None = None
+        self._acked_recently: dict[str, float] = {}
+        self._logged_acks: set[str] = set()
+        self.latencies: list[float] = []  # seconds from detected_at to PUBACK (benchmarks)
+
+    # -- topics and payloads ------------------------------------------------------------
+    def topic(self, leaf: str) -> str:
+        return f"{self.base}/{leaf}"
+
+    def _status(self, state: str, reason: str | None = None) -> bytes:
+        body = {"state": state, "gateway_id": self.cfg.gateway_id, "site_id": self.cfg.site_id,
+                "since": iso(time.time()), "version": VERSION}
+        if reason:
+            body["reason"] = reason
+        return json.dumps(body).encode()
+
+    def _client_kwargs(self) -> dict[str, Any]:
+        v5 = self.m.protocol == "5"
+        kw: dict[str, Any] = dict(
+            hostname=self.m.host, port=self.m.port, identifier=self.client_id,
+            username=self.username, password=self.password, keepalive=self.m.keepalive,
+            protocol=aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
+            will=aiomqtt.Will(self.topic("status"), self._status("offline", "connection lost"),
+                              qos=1, retain=True),
+            timeout=15, max_inflight_messages=self.m.max_inflight,
+        )
+        if v5:
+            kw["clean_start"] = True
+        else:
+            kw["clean_session"] = True
+        if self.m.tls:
+            kw["tls_params"] = aiomqtt.TLSParameters(
+                ca_certs=str(self.m.ca_file) if self.m.ca_file else None,
+                certfile=str(self.m.cert_file) if self.m.cert_file else None,
+                keyfile=str(self.m.key_file) if self.m.key_file else None)
+        return kw
+
+    # -- the connection loop ------------------------------------------------------------
+    async def run(self) -> None:
+        failures = 0
+        while not self.stopping.is_set():
+            try:
+                await self._session()
+                failures = 0
+            except aiomqtt.MqttError as exc:
+                if is_auth_refusal(exc):
+                    self.state = "credentials_refused"
+                    log.critical("broker %s:%d refused the credentials (%s); not retrying. Fix the "
+                                 "username/password or client certificate and restart the gateway.",
+                                 self.m.host, self.m.port, exc)
+                    return
+                failures += 1
+                self.state = "disconnected"
+                delay = min(self.m.reconnect_max, self.m.reconnect_min * 2 ** min(failures - 1, 16))
+                delay *= random.uniform(0.5, 1.0)  # jitter: a city of gateways must not reconnect in step
+                log.warning("uplink to %s:%d lost or refused (%s); retry in %.1f s",
+                            self.m.host, self.m.port, exc, delay)
+            finally:
+                self.connected.clear()
+                self._client = None
+            if self.stopping.is_set():
+                break
+            try:
+                await asyncio.wait_for(self.stopping.wait(), timeout=delay if failures else 0.1)
+            except asyncio.TimeoutError:
+                pass
+        self.state = "stopped"
+
+    async def _session(self) -> None:
+        async with aiomqtt.Client(**self._client_kwargs()) as client:
+            client.pending_calls_threshold = self.m.max_inflight + 8
+            self._client = client
+            self.connects += 1
+            await client.subscribe([(self.topic("ack"), 1), (self.topic("cmd/+"), 1)])
+            await client.publish(self.topic("status"), self._status("online"), qos=1, retain=True)
+            self.state = "connected"
+            self.connected.set()
+            log.info("uplink connected to %s:%d as %s", self.m.host, self.m.port, self.client_id)
+            tasks = [asyncio.create_task(c, name=n) for n, c in (
+                ("uplink-drain", self._drain(client)), ("uplink-heartbeat", self._heartbeats(client)),
+                ("uplink-receive", self._receive(client)), ("uplink-stop", self.stopping.wait()))]
+            try:
+                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+            for t in done:
+                if not t.cancelled() and t.exception() is not None:
+                    raise t.exception()  # type: ignore[misc]
+            # A clean stop: say so, then disconnect (the will is not sent on a clean disconnect).
+            await client.publish(self.topic("status"), self._status("offline", "shutdown"),
+                                 qos=1, retain=True, timeout=5)
+
+    # -- sending ---------------------------------------------------------------------------
+    async def _drain(self, client: aiomqtt.Client) -> None:
+        inflight: set[asyncio.Task] = set()
+        while True:
+            for entry in self.outbox.expired():
+                log.error("alarm %s expired unacknowledged after %d attempts", entry.event.id,
+                          entry.attempts)
+                self.store.mark_expired(entry.event.id)
+            room = self.m.max_inflight - len(inflight)
+            for entry in self.outbox.due(limit=room) if room > 0 else []:
+                entry.in_flight = True
+                inflight.add(asyncio.create_task(self._publish(client, entry)))
+            self.outbox.changed.clear()
+            waits = [asyncio.create_task(self.outbox.changed.wait())]
+            timeout = self.outbox.next_due_in()
+            done, _ = await asyncio.wait(
+                [*inflight, *waits], timeout=None if timeout is None else max(timeout, 0.01),
+                return_when=asyncio.FIRST_COMPLETED)
+            for w in waits:
+                w.cancel()
+            for t in done & inflight:
+                inflight.discard(t)
+                if t.exception() is not None:
+                    for other in inflight:
+                        other.cancel()
+                    raise t.exception()  # type: ignore[misc]
+
+    async def _publish(self, client: aiomqtt.Client, entry: Entry) -> None:
+        ev = entry.event
+        payload = json.dumps(ev.payload(self.cfg.gateway_id, self.cfg.site_id, entry.attempts + 1),
+                             ensure_ascii=False, separators=(",", ":")).encode()
+        props = None
+        if self.m.protocol == "5":
+            props = Properties(PacketTypes.PUBLISH)
+            props.ContentType = "application/json"
+            if ev.is_alarm:
+                props.ResponseTopic = self.topic("ack")
+                props.CorrelationData = ev.id.encode()
+        try:
+            await client.publish(self.topic("alarm" if ev.is_alarm else "event"), payload, qos=1,
+                                 retain=False, properties=props, timeout=20)
+        except BaseException:
+            self.outbox.failed(ev.id)
+            raise
+        done = self.outbox.published(ev.id)
+        if done is None:
+            return  # acknowledged by the centre while the PUBACK was on its way
+        if done.attempts == 1:
+            self.latencies.append(time.time() - ev.detected_at)
+        self.store.mark_sent(ev.id, done.attempts, ev.is_alarm)
+        if (ev.is_alarm and not done.escalated and done.attempts >= self.cfg.alarm.max_attempts
+                and self.on_unacknowledged):
+            done.escalated = True
+            self.on_unacknowledged(done)
+
+    async def _heartbeats(self, client: aiomqtt.Client) -> None:
+        while True:
+            self.heartbeat_seq += 1
+            body = {"schema": 1, "gateway_id": self.cfg.gateway_id, "site_id": self.cfg.site_id,
+                    "seq": self.heartbeat_seq, "at": iso(time.time()),
+                    "interval": self.m.heartbeat_interval,
+                    "uptime": round(time.monotonic() - self.started, 1),
+                    "pending": self.outbox.pending, "unacknowledged": self.outbox.unacknowledged,
+                    **self.health()}
+            await client.publish(self.topic("heartbeat"), json.dumps(body).encode(), qos=1, timeout=20)
+            await asyncio.sleep(self.m.heartbeat_interval)
+
+    async def publish_json(self, leaf: str, body: dict[str, Any], *, retain: bool = False) -> bool:
+        """Publish an answer or status now if connected; False when offline."""
+        client = self._client
+        if client is None:
+            return False
+        await client.publish(self.topic(leaf), json.dumps(body, ensure_ascii=False).encode(), qos=1,
+                             retain=retain, timeout=20)
+        return True
+
+    # -- receiving ------------------------------------------------------------------------
+    async def _receive(self, client: aiomqtt.Client) -> None:
+        ack_topic = self.topic("ack")
+        async for msg in client.messages:
+            topic = str(msg.topic)
+            if topic == ack_topic:
+                self._handle_ack(msg.payload)
+            elif topic.startswith(self.topic("cmd/")) and self.on_command is not None:
+                name = topic[len(self.topic("cmd/")):]
+                try:
+                    await self.on_command(name, bytes(msg.payload or b""), bool(msg.retain),
+                                          msg.properties)
+                except Exception:
+                    log.exception("command %s failed", name)
+
+    def _handle_ack(self, raw: Any) -> None:
+        try:
+            body = json.loads(raw)
+            event_id = str(body["id"])
+        except (ValueError, KeyError, TypeError):
+            self._log_once("malformed", "malformed ack ignored: %r", raw)
+            return
+        at = time.time()
+        if isinstance(body.get("at"), str):
+            try:
+                from gateway.events import parse_iso
+                at = parse_iso(body["at"])
+            except ValueError:
+                pass
+        entry = self.outbox.acknowledged(event_id)
+        if entry is None:
+            kind = "duplicate" if event_id in self._acked_recently else "unknown"
+            self._log_once(event_id, "%s ack for %s ignored", kind, event_id)
+            return
+        self._acked_recently[event_id] = time.monotonic()
+        if len(self._acked_recently) > 10000:
+            self._acked_recently.pop(next(iter(self._acked_recently)))
+        self.store.mark_acked(event_id, body.get("by"), at)
+        log.info("alarm %s acknowledged by %s after %d attempt(s)", event_id, body.get("by"),
+                 entry.attempts)
+        if self.on_ack:
+            self.on_ack(event_id, body.get("by"), at)
+
+    def _log_once(self, key: str, msg: str, *args: Any) -> None:
+        if key not in self._logged_acks:
+            if len(self._logged_acks) > 10000:
+                self._logged_acks.clear()
+            self._logged_acks.add(key)
+            log.warning(msg, *args)
+
+    async def stop(self) -> None:
+        self.stopping.set()
