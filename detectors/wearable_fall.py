@@ -1,0 +1,249 @@
+"""Wearable fall detector: impact, descent, change of posture and stillness, then get-up.
+
+Why this shape: impact alone fires on every hard sit-down, and published threshold
+detectors lose most of their specificity in real homes. A fall is a sequence: the body
+loses support (speed builds up downward), hits something (a peak), ends in another
+posture (lying) and stays there. We look for an impact, wait `post_s` seconds to see
+the posture and the stillness after it, combine the evidence into one score, and emit
+`fall_suspected` at once. The gateway holds that in its cancel window; if the person gets
+up (upright again and moving, for a few seconds) we emit `fall_cancelled`, and the
+alarm does not go out. That keeps the decision fast (under 2 s after the impact) while
+hard sit-downs and lie-downs that are followed by getting up cost nothing.
+
+Input: readings of kind "accel" (blocks of `t` seconds, `xyz` g) at any rate or
+irregular timing; each sensor is resampled to a fixed grid (`wearable_resample`), so all
+thresholds are in seconds and g, independent of the rate. Processing is vectorised per
+block; Python runs only for the rare candidate impacts.
+
+Placement matters: at the waist or chest the sensor's orientation is the trunk's, so
+posture change is reliable; at the wrist the arm moves freely, so the wrist settings lean
+on descent and impact, and demand more of them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Iterable, Mapping
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from detectors.base import Detection, SensorMeta
+from detectors.wearable_features import PRE_WINDOW_S, angle_deg, impact_features
+from detectors.wearable_resample import GridResampler
+
+GRID_HZ = 50.0
+HISTORY_S = 6.0
+CLUSTER_S = 0.5     # the impact is the largest peak within this time of the first one
+
+
+class PlacementSettings(BaseModel):
+    """Thresholds for one body placement; the score weighs the evidence in physical units."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    impact_g: float = Field(1.8, gt=1.0, le=16, title="Peak acceleration (g) that starts a look at a possible fall")
+    min_posture_deg: float = Field(30.0, ge=0, le=180, title="Smallest change of orientation (degrees) from before to after the impact")
+    max_post_activity_g: float = Field(0.25, gt=0, title="Largest RMS movement (g) after the impact that still counts as lying still")
+    score_threshold: float = Field(1.0, title="Score at or above which a fall is suspected (the main threshold)")
+    w_peak: float = Field(1.0, title="Score weight per g of impact above 1 g")
+    w_drop: float = Field(1.0, title="Score weight per m/s of downward speed before the impact")
+    w_posture: float = Field(1.0, title="Score weight per 90 degrees of posture change")
+    w_still: float = Field(1.0, title="Score weight for stillness after the impact (0..1)")
+    bias: float = Field(0.0, title="Score offset")
+
+
+class WearableFallSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    enabled: bool = Field(True, title="Run this detector")
+    post_s: float = Field(1.4, ge=0.8, le=5.0, title="Seconds after the impact to judge posture and stillness (the decision delay)")
+    still_tol_g: float = Field(0.1, gt=0, title="Deviation (g) from the resting orientation that still counts as still")
+    settle_s: float = Field(3.0, ge=0.8, le=10.0, title="Longest wait (s after the impact) for a body still rolling to come to rest")
+    getup_s: float = Field(2.0, gt=0, title="Seconds back in the pre-fall orientation that cancel a suspected fall")
+    upright_deg: float = Field(35.0, gt=0, le=90, title="Orientation within this angle of the pre-fall one counts as upright again")
+    getup_activity_g: float = Field(0.0, ge=0, title="Movement (RMS g over 1 s) that shows the person is up and about")
+    max_gap_s: float = Field(1.0, gt=0, title="A gap in the samples longer than this restarts the analysis")
+    waist: PlacementSettings = Field(default_factory=PlacementSettings, title="Belt or hip (also unknown placements)")
+    chest: PlacementSettings = Field(default_factory=PlacementSettings, title="Chest strap")
+    pendant: PlacementSettings = Field(default_factory=PlacementSettings, title="Pendant around the neck")
+    wrist: PlacementSettings = Field(default_factory=PlacementSettings, title="Wrist band or watch")
+
+
+@dataclass
+class _Fallen:
+    k_impact: int
+    upright_ref: np.ndarray
+    k_emitted: int
+    up_run: int = 0
+
+
+@dataclass
+class _SensorState:
+    grid: GridResampler
+    k0: int = 0                                   # grid index of hist[0]
+    x: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    peak: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    pending: int | None = None                    # grid index of the first peak of a candidate
+    next_k: int = 0                               # candidates start at or after this index
+    judge_at: int = 0                             # grid index at which to judge the pending one
+    fallen: _Fallen | None = None
+
+
+class WearableFallDetector:
+    name: ClassVar[str] = "wearable_fall"
+    Settings: ClassVar[type[BaseModel]] = WearableFallSettings
+    default_on: ClassVar[bool] = True
+
+    def __init__(self, settings: WearableFallSettings | None = None,
+                 sensors: Mapping[str, SensorMeta] | None = None) -> None:
+        self.settings = settings or WearableFallSettings()
+        self.sensors = sensors or {}
+        self._state: dict[str, _SensorState] = {}
+        # called with (sensor, features, fired) for every judged impact; the evaluation
+        # uses it for threshold sweeps, the gateway leaves it None
+        self.observer: Callable[[str, dict[str, float], bool], None] | None = None
+
+    # -- configuration ---------------------------------------------------------------
+    def _placement(self, sensor: str) -> PlacementSettings:
+        meta = self.sensors.get(sensor)
+        p = (meta.placement or "").lower() if meta else ""
+        return getattr(self.settings, p) if p in ("wrist", "chest", "pendant") else self.settings.waist
+
+    def _room(self, sensor: str) -> str | None:
+        meta = self.sensors.get(sensor)
+        return meta.room if meta else None
+
+    def score(self, f: Mapping[str, float], p: PlacementSettings) -> float:
+        """One number from the evidence; the main threshold applies to it."""
+        still = max(0.0, 1.0 - f["post_activity_g"] / p.max_post_activity_g)
+        return (p.bias + p.w_peak * (f["peak_g"] - 1.0) + p.w_drop * f["drop_mps"]
+                + p.w_posture * f["posture_change_deg"] / 90.0 + p.w_still * still)
+
+    # -- streaming -------------------------------------------------------------------
+    def feed(self, readings: Iterable[Any]) -> list[Detection]:
+        out: list[Detection] = []
+        if not self.settings.enabled:
+            return out
+        for r in readings:
+            if getattr(r, "kind", None) != "accel" or len(r.t) == 0:
+                continue
+            st = self._state.get(r.sensor)
+            if st is None:
+                st = self._state[r.sensor] = _SensorState(
+                    GridResampler(GRID_HZ, self.settings.max_gap_s))
+            k_first, x, pk = st.grid.feed(r.t, r.xyz)
+            if len(pk):
+                self._process(r.sensor, st, k_first, x, pk, out)
+        return out
+
+    def _process(self, sensor: str, st: _SensorState, k_first: int, x: np.ndarray,
+                 pk: np.ndarray, out: list[Detection]) -> None:
+        dt = st.grid.dt
+        if len(st.peak) and k_first != st.k0 + len(st.peak):  # gap: start over
+            st.x, st.peak, st.pending, st.fallen = np.zeros((0, 3)), np.zeros(0), None, None
+            st.judge_at = 0
+        if not len(st.peak):
+            st.k0 = k_first
+            st.next_k = max(st.next_k, k_first)
+        n_old = len(st.peak)
+        st.x = np.concatenate((st.x, x))
+        st.peak = np.concatenate((st.peak, pk))
+        k_end = st.k0 + len(st.peak)              # one past the newest grid index
+        p = self._placement(sensor)
+        s = self.settings
+        post_n = int(round(s.post_s / dt))
+        cluster_n = int(round(CLUSTER_S / dt))
+        settle_step = int(round(0.2 / dt))
+        pos = n_old                               # older points were examined already
+        while True:
+            if st.fallen is not None:
+                if not self._watch_getup(sensor, st, n_old, out):
+                    break
+                continue
+            if st.pending is None:
+                lo = max(st.next_k - st.k0, pos)
+                hits = np.flatnonzero(st.peak[lo:] >= p.impact_g)
+                if not len(hits):
+                    break
+                st.pending = st.k0 + lo + int(hits[0])
+            c = st.pending - st.k0
+            if c + cluster_n >= len(st.peak):
+                break
+            i = c + int(np.argmax(st.peak[c:c + cluster_n + 1]))
+            # judge at post_s after the impact; a body still rolling may get more time
+            # (up to settle_s) to come to rest, which only delays the hard cases
+            e = max(i + post_n, st.judge_at - st.k0)
+            if e >= len(st.peak):
+                break
+            f = impact_features(st.x, st.peak, i, dt, (e - i) * dt, s.still_tol_g)
+            score = self.score(f, p)
+            moving = f["post_activity_g"] > p.max_post_activity_g
+            fired = (f["posture_change_deg"] >= p.min_posture_deg and not moving
+                     and score >= p.score_threshold)
+            if (moving and f["posture_change_deg"] >= p.min_posture_deg
+                    and (e - i + settle_step) * dt <= s.settle_s):
+                st.judge_at = st.k0 + e + settle_step
+                continue
+            if self.observer is not None:
+                self.observer(sensor, {**f, "score": score,
+                                       "t": float(st.grid.time_of(st.k0 + i))}, fired)
+            st.pending = None
+            st.judge_at = 0
+            st.next_k = st.k0 + i + cluster_n
+            pos = i + 1
+            if fired:
+                t_impact = float(st.grid.time_of(st.k0 + i))
+                conf = 1.0 / (1.0 + math.exp(-(score - p.score_threshold)))
+                lo = max(0, i + int(PRE_WINDOW_S[0] / dt))
+                ref = st.x[lo:max(lo + 1, i + int(PRE_WINDOW_S[1] / dt))].mean(axis=0)
+                st.fallen = _Fallen(st.k0 + i, ref, st.k0 + e)
+                out.append(Detection(
+                    "fall_suspected", t_impact, sensor, self._room(sensor),
+                    confidence=round(0.5 + 0.5 * conf, 3),
+                    evidence={**{k: round(v, 3) for k, v in f.items()}, "score": round(score, 3)}))
+        # keep the history short
+        keep = int(HISTORY_S / dt)
+        if len(st.peak) > keep:
+            cut = len(st.peak) - keep
+            st.x, st.peak, st.k0 = st.x[cut:], st.peak[cut:], st.k0 + cut
+
+    def _watch_getup(self, sensor: str, st: _SensorState, n_old: int,
+                     out: list[Detection]) -> bool:
+        """Scan grid points after the decision for a sustained return to upright and moving.
+
+        Returns True when the fall was cancelled (the caller then looks for new impacts)."""
+        s = self.settings
+        fl = st.fallen
+        dt = st.grid.dt
+        win = int(round(1.0 / dt))
+        start = max(fl.k_emitted - st.k0 + 1, n_old, win)
+        if start >= len(st.peak):
+            return False
+        # 1 s moving mean orientation and RMS movement, at each new grid point
+        c = np.cumsum(np.concatenate((np.zeros((1, 3)), st.x)), axis=0)
+        c2 = np.cumsum(np.concatenate(([0.0], np.einsum("ij,ij->i", st.x, st.x))))
+        idx = np.arange(start, len(st.peak)) + 1
+        mean = (c[idx] - c[idx - win]) / win
+        var = (c2[idx] - c2[idx - win]) / win - np.einsum("ij,ij->i", mean, mean)
+        act = np.sqrt(np.maximum(var, 0.0))
+        ref = fl.upright_ref / max(np.linalg.norm(fl.upright_ref), 1e-9)
+        cosang = (mean @ ref) / np.maximum(np.linalg.norm(mean, axis=1), 1e-9)
+        up = (cosang >= math.cos(math.radians(s.upright_deg))) & (act >= s.getup_activity_g)
+        need = int(round(s.getup_s / dt))
+        # continue the run of "up" points from the previous block
+        run = fl.up_run
+        for j, u in enumerate(up):           # short loop only while a fall is suspected
+            run = run + 1 if u else 0
+            if run >= need:
+                k = start + j
+                t = float(st.grid.time_of(st.k0 + k))
+                out.append(Detection(
+                    "fall_cancelled", t, sensor, self._room(sensor), confidence=1.0,
+                    evidence={"upright_s": round(run * dt, 2),
+                              "since_impact_s": round((st.k0 + k - fl.k_impact) * dt, 2),
+                              "activity_g": round(float(act[j]), 3)}))
+                st.fallen = None
+                st.next_k = st.k0 + k + 1
+                return True
+        fl.up_run = run
+        return False

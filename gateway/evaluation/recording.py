@@ -1,0 +1,45 @@
+"""One labelled accelerometer recording, whatever dataset it came from.
+
+A shared shape lets the runner, the metrics and the plots ignore where data came from:
+SisFall (200 Hz, per-sample labels), UMAFall (irregular ~20 Hz, no onset labels) and,
+later, gateway traces with ground truth all become a `Recording`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# Recordings start at a fixed, realistic Unix time so detectors see epoch-sized sensor
+# times (float precision issues show up here and not first in the field).
+EPOCH0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+
+
+@dataclass(frozen=True)
+class Recording:
+    """Samples of one accelerometer: `t` Unix seconds (N,), `xyz` in g (N, 3).
+
+    `fall_onset`/`fall_end` are sensor times of the labelled fall span (None when the
+    dataset has no per-sample labels); `group` names the population (e.g. "young",
+    "elderly") so false positives can be reported per group.
+    """
+
+    name: str
+    dataset: str
+    subject: str
+    activity: str
+    is_fall: bool
+    placement: str
+    t: np.ndarray
+    xyz: np.ndarray
+    fall_onset: float | None = None
+    fall_end: float | None = None
+    group: str = ""
+
+    @property
+    def duration(self) -> float:
+        return float(self.t[-1] - self.t[0]) if len(self.t) > 1 else 0.0
+
+    def __len__(self) -> int:
+        return int(self.t.shape[0])
