@@ -1,0 +1,218 @@
+"""`hlk_ld2410`: HLK-LD2410 presence radar on a 256000-baud UART.
+
+At connect the driver puts the module in config mode, writes the gate limits, no-one
+duration and per-gate sensitivities (from a preset in firmware_configs/ and/or explicit
+settings), reads the parameters back and compares, then leaves config mode. Any missing or
+negative answer is an error that says which command failed, because a module left with
+factory settings reports people in the next room and nobody would notice.
+
+Readings: `Presence` from the report's state byte only (energies are not presence: real
+modules report them with state 0). The module reports about ten times a second; the driver
+emits a reading when presence or movement changes, and otherwise repeats the current state
+every `keepalive_s` while reports keep arriving, so a radar that goes silent falls silent
+here too and the gateway's silence timeout notices it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import AsyncIterator
+
+from pydantic import Field, field_validator, model_validator
+
+from drivers.base import Driver, DriverSettings, SensorInfo
+from drivers.ld2410 import protocol as P
+from drivers.ld2410.link import ByteLink, open_link
+from drivers.ld2410.parser import LD2410Parser
+from drivers.ld2410.presets import RadarSettings, _gate_list, load_preset
+from gateway.readings import Presence, Reading
+
+log = logging.getLogger(__name__)
+
+
+class LD2410ConfigError(RuntimeError):
+    """The module refused, ignored or did not keep a configuration command."""
+
+
+class Settings(DriverSettings):
+    port: str = Field(title="Serial device (e.g. /dev/ttyUSB0) or file:PATH of a raw capture")
+    baud: int = Field(256000, title="UART speed (module default 256000)")
+    preset: str | None = Field(None, title="Preset in firmware_configs/ld2410_<name>.toml")
+    max_moving_gate: int | None = Field(None, ge=1, le=8, title="Farthest moving gate (overrides preset)")
+    max_still_gate: int | None = Field(None, ge=1, le=8, title="Farthest still gate (overrides preset)")
+    no_one_duration_s: int | None = Field(None, ge=0, le=65535, title="No-one duration s (overrides preset)")
+    moving_sensitivity: list[int] | None = Field(None, title="9 moving thresholds 0-100 (overrides preset)")
+    still_sensitivity: list[int] | None = Field(None, title="9 still thresholds 0-100 (overrides preset)")
+    engineering: bool = Field(False, title="Ask for engineering reports (gate energies)")
+    configure: bool = Field(True, title="Write and verify the settings at start")
+    keepalive_s: float = Field(5.0, gt=0, title="Repeat the current state this often while reports flow")
+    command_timeout_s: float = Field(1.0, gt=0, title="How long to wait for each command's answer")
+
+    _gates = field_validator("moving_sensitivity", "still_sensitivity")(_gate_list)
+
+    @model_validator(mode="after")
+    def _preset_exists(self) -> "Settings":
+        if self.preset is not None:
+            load_preset(self.preset)  # raises ValueError naming the available presets
+        return self
+
+    def radar(self) -> RadarSettings | None:
+        """The settings to write: the preset overlaid with explicit values; None if none."""
+        base = load_preset(self.preset).radar.model_dump() if self.preset else {}
+        for key in RadarSettings.model_fields:
+            value = getattr(self, key)
+            if value is not None:
+                base[key] = value
+        if not base:
+            return None
+        missing = [k for k in RadarSettings.model_fields if k not in base]
+        if missing:
+            raise LD2410ConfigError(
+                f"LD2410 settings incomplete without a preset: missing {', '.join(missing)}")
+        return RadarSettings.model_validate(base)
+
+
+class LD2410Driver(Driver):
+    type = "hlk_ld2410"
+    Settings = Settings
+    expected_rate_hz = None  # change-driven plus keepalive; see keepalive_s
+
+    def __init__(self, sensor: SensorInfo, settings: Settings) -> None:  # type: ignore[override]
+        super().__init__(sensor, settings)
+        self.settings: Settings = settings
+        self._link: ByteLink | None = None
+        self._parser = LD2410Parser()
+        self.firmware: str | None = None
+        self.params: P.Params | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    async def connect(self) -> None:
+        self._parser = LD2410Parser()
+        self._link = await open_link(self.settings.port, self.settings.baud, self.type)
+        if self.settings.configure and not self._link.is_capture:
+            try:
+                await self._configure()
+            except BaseException:
+                await self._best_effort_leave()
+                raise
+
+    async def disconnect(self) -> None:
+        if self._link is not None:
+            await self._link.close()
+            self._link = None
+
+    # ------------------------------------------------------------------ config
+    async def _command(self, frame: bytes, command: int) -> P.Ack:
+        """Send one command and wait for its ack; reports arriving meanwhile are dropped."""
+        assert self._link is not None
+        await self._link.write(frame)
+        name = P.COMMAND_NAMES.get(command, hex(command))
+        deadline = asyncio.get_running_loop().time() + self.settings.command_timeout_s
+        while True:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise LD2410ConfigError(
+                    f"LD2410 on {self.settings.port} did not answer '{name}' within "
+                    f"{self.settings.command_timeout_s:g} s (check TX/RX wiring and "
+                    f"{self.settings.baud} baud)")
+            try:
+                chunk = await asyncio.wait_for(self._link.read(), remaining)
+            except asyncio.TimeoutError:
+                continue
+            if not chunk:
+                raise ConnectionError(f"LD2410 port {self.settings.port} closed during '{name}'")
+            for f in self._feed(chunk):
+                if isinstance(f, P.Ack) and f.command == command:
+                    if not f.ok:
+                        raise LD2410ConfigError(
+                            f"LD2410 on {self.settings.port} refused '{name}' (status {f.status})")
+                    return f
+
+    async def _configure(self) -> None:
+        await self._command(P.enter_config(), P.CMD_ENTER_CONFIG)
+        want = self.settings.radar()
+        if want is not None:
+            await self._command(P.set_max_gates(want.max_moving_gate, want.max_still_gate,
+                                                want.no_one_duration_s), P.CMD_SET_MAX_GATES)
+            for gate in range(P.N_GATES):
+                await self._command(P.set_gate_sensitivity(
+                    gate, want.moving_sensitivity[gate], want.still_sensitivity[gate]),
+                    P.CMD_SET_GATE_SENSITIVITY)
+        await self._command(P.engineering(self.settings.engineering),
+                            P.CMD_ENGINEERING_ON if self.settings.engineering
+                            else P.CMD_ENGINEERING_OFF)
+        try:
+            fw = await self._command(P.encode_command(P.CMD_FIRMWARE_VERSION),
+                                     P.CMD_FIRMWARE_VERSION)
+            self.firmware = P.decode_firmware(fw.data)
+        except LD2410ConfigError as exc:  # informative only; older firmware may not answer
+            log.info("LD2410 firmware version unavailable: %s", exc)
+        ack = await self._command(P.read_params(), P.CMD_READ_PARAMS)
+        self.params = P.decode_params(ack.data)
+        if self.params is None:
+            raise LD2410ConfigError(f"LD2410 parameters answer malformed: {ack.data.hex(' ')}")
+        if want is not None:
+            self._verify(want, self.params)
+        await self._command(P.leave_config(), P.CMD_LEAVE_CONFIG)
+        log.info("LD2410 %s configured (firmware %s): %s", self.sensor.id, self.firmware,
+                 self.params)
+
+    def _verify(self, want: RadarSettings, got: P.Params) -> None:
+        diffs = []
+        pairs = [("max_moving_gate", want.max_moving_gate, got.max_moving_gate),
+                 ("max_still_gate", want.max_still_gate, got.max_still_gate),
+                 ("no_one_duration_s", want.no_one_duration_s, got.no_one_duration_s),
+                 ("moving_sensitivity", tuple(want.moving_sensitivity), got.moving_sensitivity),
+                 ("still_sensitivity", tuple(want.still_sensitivity), got.still_sensitivity)]
+        for name, w, g in pairs:
+            if w != g:
+                diffs.append(f"{name}: wrote {w}, module reports {g}")
+        if diffs:
+            raise LD2410ConfigError(f"LD2410 on {self.settings.port} did not keep its settings: "
+                                    + "; ".join(diffs))
+
+    async def _best_effort_leave(self) -> None:
+        if self._link is not None and not self._link.is_capture:
+            try:
+                await self._link.write(P.leave_config())
+            except Exception:
+                pass
+
+    # ------------------------------------------------------------------ readings
+    def _feed(self, chunk: bytes) -> list:
+        frames = self._parser.feed(chunk)
+        self.stats.update(self._parser.stats)
+        return frames
+
+    async def readings(self) -> AsyncIterator[Reading]:
+        assert self._link is not None, "connect() first"
+        last_key: tuple | None = None
+        last_emit = float("-inf")
+        while True:
+            chunk = await self._link.read()
+            if not chunk:
+                if self._link.is_capture:
+                    return
+                raise ConnectionError(f"LD2410 port {self.settings.port} closed")
+            now = time.time()
+            for f in self._feed(chunk):
+                if not isinstance(f, P.Report):
+                    continue
+                reading = presence_from_report(self.sensor.id, now, f)
+                key = (reading.present, reading.moving)
+                if key != last_key or now - last_emit >= self.settings.keepalive_s:
+                    last_key, last_emit = key, now
+                    yield reading
+
+
+def presence_from_report(sensor: str, t: float, r: P.Report) -> Presence:
+    """Presence from the state byte; distance of the target kind the module reports."""
+    if not r.present:
+        return Presence(sensor, t, False, False, None)
+    if r.detection_distance_cm:
+        cm = r.detection_distance_cm
+    else:
+        cm = r.moving_distance_cm if r.moving else r.still_distance_cm
+    return Presence(sensor, t, True, r.moving, cm / 100.0)
