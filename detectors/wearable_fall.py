@@ -30,7 +30,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from detectors.base import Detection, SensorMeta
-from detectors.wearable_features import PRE_WINDOW_S, angle_deg, impact_features
+from detectors.wearable_features import POST_START_S, PRE_WINDOW_S, impact_features
 from detectors.wearable_resample import GridResampler
 
 GRID_HZ = 50.0
@@ -154,6 +154,7 @@ class WearableFallDetector:
         post_n = int(round(s.post_s / dt))
         cluster_n = int(round(CLUSTER_S / dt))
         settle_step = int(round(0.2 / dt))
+        post0_n = int(round(POST_START_S / dt))
         pos = n_old                               # older points were examined already
         while True:
             if st.fallen is not None:
@@ -182,7 +183,13 @@ class WearableFallDetector:
                      and score >= p.score_threshold)
             if (moving and f["posture_change_deg"] >= p.min_posture_deg
                     and (e - i + settle_step) * dt <= s.settle_s):
-                st.judge_at = st.k0 + e + settle_step
+                # the fall's impact is the last hard one before the body comes to rest
+                a = i + cluster_n + 1
+                later = np.flatnonzero(st.peak[a:max(a, e - post0_n)] >= p.impact_g)
+                if len(later):
+                    st.pending, st.judge_at = st.k0 + a + int(later[0]), 0
+                else:
+                    st.judge_at = st.k0 + e + settle_step
                 continue
             if self.observer is not None:
                 self.observer(sensor, {**f, "score": score,
