@@ -21,6 +21,7 @@ ENTRY_POINT_GROUP = "safehome.drivers"
 
 BUILTIN: dict[str, str] = {
     "demo": "drivers.demo:DemoDriver",
+    "ti_mmwave": "drivers.ti_mmwave.driver:TiMmwaveDriver",
     "hlk_ld2410": "drivers.ld2410.driver:LD2410Driver",
 }
 

@@ -14,6 +14,8 @@ import sys
 COMMANDS = [
     "gateway.commands.run",
     "gateway.commands.config_check",
+    "gateway.commands.capture",
+    "gateway.commands.decode",
 ]
 
 
