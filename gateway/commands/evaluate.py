@@ -1,0 +1,194 @@
+"""`safehome evaluate`: run the wearable fall detector over labelled recordings.
+
+    safehome evaluate --format sisfall ../shared/data/sisfall-dev [--json] [--plot DIR]
+    safehome evaluate --format umafall ../shared/data/umafall-dev --placement wrist
+    safehome evaluate --format sisfall DIR --sample 40     # deterministic spread, for CI
+
+Scoring rule (see gateway/evaluation/runner.py): a `fall_suspected` is an alarm unless a
+`fall_cancelled` follows within the cancel window; a fall file counts as detected when an
+alarm falls within the labelled fall span; an ADL file with any alarm is a false positive.
+
+Formats are loaders in FORMATS (name -> function(args) returning recordings). Gateway
+traces with ground truth (`safehome evaluate TRACE...`) plug in there as format "trace"
+once the trace module exists; until then that format reports that it is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+DEFAULT_THRESHOLDS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="measure the fall detector on labelled recordings",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="data set directory (sisfall, umafall) or trace files")
+    p.add_argument("--format", choices=sorted(FORMATS), default="trace",
+                   help="layout of PATH (default: trace)")
+    p.add_argument("--placement", default="wrist",
+                   help="UMAFall sensor position: wrist, waist, chest, ankle, pocket")
+    p.add_argument("--sample", "--limit", dest="sample", type=int, default=0, metavar="N",
+                   help="use N files spread deterministically over activities and subjects")
+    p.add_argument("--block-s", type=float, default=0.25,
+                   help="feed samples in blocks of this many seconds (like BLE batches)")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="override the main score threshold of the placement")
+    p.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    p.add_argument("--files", choices=("all", "errors", "none"), default=None,
+                   help="per-file table: all, only misses and false alarms, or none "
+                        "(default: all up to 200 files, else errors)")
+    p.add_argument("--plot", type=Path, metavar="DIR",
+                   help="write roc.png and activities.png (sweeps the main threshold)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.set_defaults(func=main)
+
+
+# -- loaders --------------------------------------------------------------------------
+def _sisfall(args: argparse.Namespace) -> tuple[int, Iterator[Any]]:
+    from gateway.evaluation import sample, sisfall
+    paths = [p for d in args.paths for p in sisfall.files(Path(d))]
+    paths = sample.spread(paths, sisfall.key, args.sample)
+    return len(paths), (sisfall.load(p, i) for i, p in enumerate(paths))
+
+
+def _umafall(args: argparse.Namespace) -> tuple[int, Iterator[Any]]:
+    from gateway.evaluation import sample, umafall
+    paths = [p for d in args.paths for p in umafall.files(Path(d))]
+    paths = sample.spread(paths, umafall.key, args.sample)
+
+    def gen() -> Iterator[Any]:
+        for i, p in enumerate(paths):
+            try:
+                yield umafall.load(p, args.placement, i)
+            except umafall.MissingPosition:
+                continue  # early recordings lack some positions: not an error
+    return len(paths), gen()
+
+
+def _trace(args: argparse.Namespace) -> tuple[int, Iterator[Any]]:
+    raise NotImplementedError(
+        "evaluating gateway traces is not available yet: the trace module registers a "
+        "'trace' loader in gateway.commands.evaluate.FORMATS")
+
+
+FORMATS: dict[str, Callable[[argparse.Namespace], tuple[int, Iterator[Any]]]] = {
+    "sisfall": _sisfall,
+    "umafall": _umafall,
+    "trace": _trace,
+}
+
+
+# -- running --------------------------------------------------------------------------
+def _settings(threshold: float | None, placement: str) -> Any:
+    from detectors.wearable_fall import WearableFallSettings
+    s = WearableFallSettings()
+    if threshold is None:
+        return s
+    key = placement if placement in ("wrist", "chest", "pendant") else "waist"
+    pl = getattr(s, key).model_copy(update={"score_threshold": threshold})
+    return s.model_copy(update={key: pl})
+
+
+def _factory(settings: Any) -> Callable[[Any], Any]:
+    from detectors.base import SensorMeta
+    from detectors.wearable_fall import WearableFallDetector
+
+    def make(rec: Any) -> Any:
+        return WearableFallDetector(settings, {"wearable": SensorMeta(
+            "wearable", "evaluation", room="evaluation", placement=rec.placement)})
+    return make
+
+
+def _progress(total: int, enabled: bool):
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
+        TimeRemainingColumn
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+                    disable=not enabled)
+
+
+def main(args: argparse.Namespace) -> int:
+    from gateway.evaluation import metrics, runner
+    try:
+        total, recs = FORMATS[args.format](args)
+    except NotImplementedError as exc:
+        print(f"safehome evaluate: {exc}", file=sys.stderr)
+        return 2
+    if total == 0:
+        print(f"safehome evaluate: no {args.format} recordings under {' '.join(args.paths)}",
+              file=sys.stderr)
+        return 2
+    keep = args.plot is not None
+    kept: list[Any] = []
+    show = not args.no_progress and sys.stderr.isatty()
+    with _progress(total, show) as prog:
+        task = prog.add_task(f"{args.format}", total=total)
+
+        def tick(rec: Any) -> None:
+            prog.advance(task)
+            if keep:
+                kept.append(rec)
+        outcomes = runner.evaluate(recs, _factory(_settings(args.threshold, args.placement)),
+                                   args.block_s, tick)
+    if not outcomes:
+        print("safehome evaluate: no usable recordings", file=sys.stderr)
+        return 2
+    placement = outcomes[0].rec.placement
+    report = _report(outcomes, args, placement)
+    if args.plot is not None:
+        report["plots"] = _plots(kept, outcomes, report, args, placement)
+    if args.json:
+        print(json.dumps(report, indent=2, default=float))
+    else:
+        from gateway.evaluation.report import print_report
+        print_report(report, outcomes, args.files)
+    return 0
+
+
+def _report(outcomes: list[Any], args: argparse.Namespace, placement: str) -> dict[str, Any]:
+    from gateway.evaluation import metrics, runner
+    per_subject = metrics.by_key(outcomes, "subject")
+    settings = _settings(args.threshold, placement)
+    return {
+        "format": args.format,
+        "placement": placement,
+        "rule": runner.__doc__.strip().split("\n\n", 1)[1],
+        "cancel_window_s": runner.CANCEL_WINDOW_S,
+        "block_s": args.block_s,
+        "settings": settings.model_dump(),
+        "summary": metrics.summary(outcomes),
+        "per_activity": metrics.by_key(outcomes, "activity"),
+        "per_subject": per_subject,
+        "subject_spread": metrics.spread(per_subject),
+        "files": [{
+            "name": o.rec.name, "subject": o.rec.subject, "activity": o.rec.activity,
+            "fall": o.rec.is_fall, "detected": o.detected, "false_alarm": o.false_alarm,
+            "suspected": o.suspected, "cancelled": o.cancelled,
+            "delay_s": None if o.delay_s is None else round(o.delay_s, 3),
+            "evidence": {k: round(v, 3) for k, v in o.evidence.items()},
+        } for o in outcomes],
+    }
+
+
+def _plots(recs: list[Any], outcomes: list[Any], report: dict[str, Any],
+           args: argparse.Namespace, placement: str) -> dict[str, Any]:
+    """Sweep the main threshold (re-running the detector) for the ROC, then draw."""
+    from gateway.evaluation import metrics, plots, runner
+    args.plot.mkdir(parents=True, exist_ok=True)
+    points = []
+    for th in DEFAULT_THRESHOLDS:
+        outs = runner.evaluate(recs, _factory(_settings(th, placement)), args.block_s)
+        s = metrics.summary(outs)
+        points.append({"threshold": th, "sensitivity": s["sensitivity"],
+                       "specificity": s["specificity"]})
+    title = f"{args.format} ({placement}), {len(outcomes)} files"
+    roc = plots.roc(points, args.plot / "roc.png", f"ROC over the score threshold: {title}")
+    bars = plots.activity_bars(report["per_activity"], args.plot / "activities.png", title)
+    return {"roc": str(roc), "activities": str(bars), "roc_points": points}
