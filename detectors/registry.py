@@ -14,6 +14,7 @@ import importlib
 
 DETECTORS: dict[str, str] = {
     "passthrough": "detectors.passthrough:PassThroughDetector",
+    "wearable_fall": "detectors.wearable_fall:WearableFallDetector",
 }
 
 
