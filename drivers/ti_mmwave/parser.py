@@ -78,6 +78,8 @@ class FrameParser:
         self.max_packet_len = max_packet_len
         self._buf = bytearray()
         self._scanned = 0  # offset up to which the current candidate was searched for magic
+        self._held = 0  # leading bytes that are a decoded frame's padding, kept in case a
+        #                 cut-short next frame's magic word starts inside them
         self._last: tuple[int, int] | None = None  # (frame number, subframe)
         self.stats: dict[str, int] = {k: 0 for k in STAT_NAMES}
 
@@ -91,12 +93,9 @@ class FrameParser:
     def finish(self) -> list[Frame]:
         """End of stream: a frame still incomplete is dropped, leftover bytes discarded."""
         buf = self._buf
-        if buf:
-            if buf.startswith(MAGIC):
-                self.stats["frames_dropped"] += 1
-            self.stats["bytes_discarded"] += len(buf)
-        self._buf = bytearray()
-        self._scanned = 0
+        if buf.startswith(MAGIC):
+            self.stats["frames_dropped"] += 1
+        self._discard(len(buf))
         return []
 
     @property
@@ -108,7 +107,9 @@ class FrameParser:
     def _discard(self, n: int) -> None:
         if n > 0:
             del self._buf[:n]
-            self.stats["bytes_discarded"] += n
+            padding = min(n, self._held)  # a decoded frame's padding is not "discarded"
+            self._held -= padding
+            self.stats["bytes_discarded"] += n - padding
         self._scanned = 0
 
     def _drain(self) -> Iterator[Frame]:
@@ -121,6 +122,7 @@ class FrameParser:
                 return
             if i:
                 self._discard(i)
+            self._held = 0
             if len(buf) < HEADER_LEN_1443:
                 return
             (_v, total, platform) = struct.unpack_from("<3I", buf, 8)
@@ -150,6 +152,7 @@ class FrameParser:
                 self._discard(end)
                 continue
             del buf[:end]
+            self._held = limit - end
             self._scanned = 0
             self._count(frame)
             yield frame
