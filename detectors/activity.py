@@ -1,0 +1,134 @@
+"""What counts as "someone is active" and "someone is home": one definition for every
+routine detector (inactivity, not-up, dwell, night door, daily summary).
+
+Why shared: if the inactivity timer and the night-door rule disagreed about whether a
+radar's still presence is activity, carers would get alarms that contradict each other.
+
+Activity (resets timers): a PIR motion start, a door or window contact change, a button
+press, a radar target moving faster than `moving_speed`, a radar presence report that
+says "moving", a radar point cloud with moving points, a wearable block whose
+acceleration magnitude varies more than `accel_std_g`.
+Not activity: heart rate, battery, link, availability, a radar's *still* presence (an
+unconscious person on the floor is still present), a PIR's "motion ended".
+
+Home evidence (someone inside, for the away rule): inside activity, or a radar that
+currently sees a target or reports presence.
+
+Away: the last outer-door event came after the last inside activity and no radar sees
+anyone now. Outer doors are contact sensors whose SensorMeta.role is one of OUTER_ROLES or
+whose id is listed in the detector's settings.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+OUTER_ROLES = frozenset({"outer_door", "front_door", "entrance", "exit"})
+
+
+class HomeTracker:
+    """Keeps the last activity time, the last outer-door time and current presence."""
+
+    __slots__ = ("sensors", "outer_doors", "moving_speed", "accel_std_g", "last_activity",
+                 "last_inside", "last_door", "_present")
+
+    def __init__(self, sensors: Mapping[str, Any], outer_doors: Iterable[str] = (),
+                 moving_speed: float = 0.15, accel_std_g: float = 0.03) -> None:
+        self.sensors = sensors
+        self.outer_doors = frozenset(outer_doors) | frozenset(
+            sid for sid, m in sensors.items() if getattr(m, "role", None) in OUTER_ROLES)
+        self.moving_speed = moving_speed
+        self.accel_std_g = accel_std_g
+        self.last_activity: float | None = None   # any activity, outer door included
+        self.last_inside: float | None = None     # activity or presence inside the home
+        self.last_door: float | None = None       # last outer-door change
+        self._present: dict[str, bool] = {}       # radar/presence sensor -> sees someone now
+
+    def room(self, sensor: str) -> str | None:
+        meta = self.sensors.get(sensor)
+        return getattr(meta, "room", None) if meta is not None else None
+
+    def is_outer_door(self, r: Any) -> bool:
+        return r.kind == "contact" and r.sensor in self.outer_doors
+
+    def update(self, r: Any) -> str | None:
+        """Account for one reading. Returns "door" for an outer-door change, "inside" for
+        inside activity, "present" for presence without movement, else None."""
+        kind = r.kind
+        t = r.t if kind != "accel" else (float(r.t[-1]) if len(r.t) else None)
+        if t is None:
+            return None
+        if kind == "contact" and r.sensor in self.outer_doors:
+            self.last_door = _later(self.last_door, t)
+            self.last_activity = _later(self.last_activity, t)
+            return "door"
+        what = self._classify(r, kind)
+        if what == "inside":
+            self.last_activity = _later(self.last_activity, t)
+            self.last_inside = _later(self.last_inside, t)
+        elif what == "present":
+            self.last_inside = _later(self.last_inside, t)
+        return what
+
+    def _classify(self, r: Any, kind: str) -> str | None:
+        if kind == "motion":
+            return "inside" if r.active else None
+        if kind in ("contact", "button"):
+            return "inside"
+        if kind == "presence":
+            self._present[r.sensor] = bool(r.present)
+            if r.present and r.moving:
+                return "inside"
+            return "present" if r.present else None
+        if kind == "radar_targets":
+            targets = r.targets
+            self._present[r.sensor] = bool(targets)
+            if not targets:
+                return None
+            v2 = self.moving_speed ** 2
+            for g in targets:
+                if g.vx * g.vx + g.vy * g.vy + g.vz * g.vz >= v2:
+                    return "inside"
+            return "present"
+        if kind == "radar_points":
+            p = r.points
+            if len(p) >= 3 and int(np.count_nonzero(np.abs(p[:, 3]) >= self.moving_speed)) >= 3:
+                return "inside"
+            return None
+        if kind == "accel":
+            return "inside" if accel_moving(r.xyz, self.accel_std_g) else None
+        return None
+
+    @property
+    def present_now(self) -> bool:
+        return any(self._present.values())
+
+    @property
+    def away(self) -> bool:
+        """Door, then nothing inside, and no radar sees anyone: the resident went out."""
+        if self.last_door is None or self.present_now:
+            return False
+        return self.last_inside is None or self.last_door > self.last_inside
+
+    def state(self) -> dict[str, Any]:
+        return {"last_activity": self.last_activity, "last_inside": self.last_inside,
+                "last_door": self.last_door}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        self.last_activity = state.get("last_activity")
+        self.last_inside = state.get("last_inside")
+        self.last_door = state.get("last_door")
+
+
+def accel_moving(xyz: np.ndarray, std_g: float) -> bool:
+    """Does the magnitude of a block of acceleration samples vary like a moving body?"""
+    if len(xyz) < 2:
+        return False
+    mag = np.sqrt(np.einsum("ij,ij->i", xyz, xyz))
+    return float(mag.std()) > std_g
+
+
+def _later(a: float | None, b: float) -> float:
+    return b if a is None or b > a else a

@@ -1,0 +1,133 @@
+"""Fixed-timer inactivity: no activity anywhere in the home for `hours`, counted only inside
+the configured `windows`, raises `inactivity` (an alarm). Alarm units have done this for
+decades and carers understand it; it needs no learning, so it is on by default.
+
+Why the timer counts only in-window time: one rule then covers both shapes alarm centres
+configure. "No movement for 3 h during the day" is hours=3, windows=["07:00-22:00"] (a night's
+sleep does not use the timer up). The classic check window "some movement between 07 and 10"
+is hours=3, windows=["07:00-10:00"]. Continuous 12 h is hours=12 with no windows.
+
+After an alarm the timer stays quiet until activity resumes (Tunstall Vi+ behaviour), so
+one incident gives one alarm. While the resident is away (outer door, then nothing inside
+and no radar presence; see detectors/activity.py) the timer is suspended: the alarm waits
+until someone is home again and is then judged from the last activity.
+
+Time: `feed` advances the timer to each reading's time before using the reading; `tick(now)`
+advances it without a reading (the live gateway calls it with its clock, e.g. once a
+minute) so the alarm does not wait for the next sensor message. The alarm's occurred_at is
+the deadline itself, so batch boundaries and tick cadence never change what is reported.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Iterable, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from detectors.activity import HomeTracker
+from detectors.base import Detection, SensorMeta
+from detectors.localtime import DEFAULT_TZ, validate_tz, LocalClock, parse_window, validate_windows
+
+
+class InactivitySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    enabled: bool = Field(True, title="Run this detector")
+    hours: float = Field(12.0, gt=0, le=72,
+                         title="Hours without any activity (counted inside the windows) before the alarm")
+    windows: list[str] = Field(default_factory=list,
+                               title="Local time windows HH:MM-HH:MM in which the timer runs; empty = always")
+    timezone: str | None = Field(None, title="IANA time zone of the home (default: the gateway's, else Europe/Helsinki)")
+    outer_doors: list[str] = Field(default_factory=list,
+                                   title="Contact sensors that are outer doors (besides role = outer_door)")
+    suspend_when_away: bool = Field(True, title="Hold the alarm while the resident is out (door, then nobody inside)")
+    accel_std_g: float = Field(0.03, gt=0, title="Wearable movement (std of |a| in a block, g) that counts as activity")
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str | None) -> str | None:
+        return validate_tz(v)
+
+    @field_validator("windows")
+    @classmethod
+    def _windows(cls, v: list[str]) -> list[str]:
+        return validate_windows(v)
+
+
+class InactivityDetector:
+    name: ClassVar[str] = "inactivity"
+    Settings: ClassVar[type[BaseModel]] = InactivitySettings
+    default_on: ClassVar[bool] = True
+
+    def __init__(self, settings: InactivitySettings, sensors: Mapping[str, SensorMeta],
+                 timezone: str | None = None) -> None:
+        self.settings = settings
+        self.clock = LocalClock(settings.timezone or timezone or DEFAULT_TZ)
+        self.windows = [parse_window(w) for w in settings.windows]
+        self.home = HomeTracker(sensors, settings.outer_doors, accel_std_g=settings.accel_std_g)
+        self._span = settings.hours * 3600.0
+        self._first: float | None = None          # first reading seen: the timer's origin
+        self._now: float | None = None
+        self._alarmed_for: float | None = None    # the `since` an alarm was raised for
+        self._deadline_for: float | None = None
+        self._deadline = float("inf")
+        self._held_for: float | None = None       # the `since` whose alarm waited for an away
+
+    # --- streaming -------------------------------------------------------------------
+    def feed(self, readings: Iterable[Any]) -> list[Detection]:
+        out: list[Detection] = []
+        for r in readings:
+            t = r.t if r.kind != "accel" else (float(r.t[-1]) if len(r.t) else None)
+            if t is None:
+                continue
+            self._advance(t, out)   # a deadline that passed before this reading fires first
+            self.home.update(r)
+            self._check(self._now, out)  # presence back after an away hold fires now
+        return out
+
+    def tick(self, now: float) -> list[Detection]:
+        """Advance sensor time to `now` without a reading (live gateway, idle homes)."""
+        out: list[Detection] = []
+        self._advance(now, out)
+        return out
+
+    def _advance(self, t: float, out: list[Detection]) -> None:
+        if self._first is None:
+            self._first = t
+        if self._now is not None and t <= self._now:
+            return  # out-of-order or repeated time: nothing new can be due
+        self._now = t
+        self._check(t, out)
+
+    def _check(self, t: float, out: list[Detection]) -> None:
+        since = self.home.last_activity if self.home.last_activity is not None else self._first
+        if since is None or since == self._alarmed_for or since + self._span > t:
+            return  # already raised for this quiet stretch, or cannot be due yet
+        if self._deadline_for != since:
+            self._deadline = self.clock.window_seconds_to_deadline(since, self._span, self.windows)
+            self._deadline_for = since
+        if t < self._deadline:
+            return
+        if self.settings.suspend_when_away and self.home.away:
+            self._held_for = since  # judged again on each reading; activity restarts the timer
+            return
+        self._alarmed_for = since
+        at = t if self._held_for == since else self._deadline
+        out.append(Detection(
+            "inactivity", at, evidence={
+                "hours_inactive": round((at - since) / 3600.0, 3),
+                "timer_hours": self.settings.hours,
+                "windowed": 1.0 if self.windows else 0.0,
+                "last_activity": since,
+            }))
+
+    # --- persistence -----------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        return {"version": 1, "home": self.home.state(), "first": self._first,
+                "alarmed_for": self._alarmed_for}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        if state.get("version") != 1:
+            return
+        self.home.restore(state.get("home", {}))
+        self._first = state.get("first")
+        self._alarmed_for = state.get("alarmed_for")
