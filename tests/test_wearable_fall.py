@@ -1,0 +1,188 @@
+"""The wearable fall detector, specified by what it must do with a body's movement."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from detectors.base import SensorMeta
+from detectors.registry import load
+from detectors.wearable_fall import WearableFallDetector, WearableFallSettings
+from gateway.readings import AccelBlock
+
+T0 = 1_767_225_600.0
+SISFALL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sisfall-dev"
+UPRIGHT = np.array([0.0, -1.0, 0.0])
+LYING = np.array([0.97, 0.0, 0.24])
+
+
+def _segment(seconds: float, rate: float, gravity: np.ndarray, rng, walk: float = 0.0,
+             noise: float = 0.01) -> np.ndarray:
+    n = int(round(seconds * rate))
+    tt = np.arange(n) / rate
+    x = np.tile(gravity, (n, 1)) + rng.normal(0, noise, (n, 3))
+    if walk:  # 2 Hz steps, mostly vertical
+        x += walk * np.outer(np.sin(2 * np.pi * 2.0 * tt), -gravity)
+    return x
+
+
+def synthetic_fall(rate: float = 100.0, get_up: bool = True, seed: int = 1):
+    """Walk 6 s, fall (0.5 s of near free fall, a 6 g impact), lie still 6 s, then
+    (optionally) turn back upright and walk away. Returns t, xyz, impact time."""
+    rng = np.random.default_rng(seed)
+    parts = [
+        _segment(6.0, rate, UPRIGHT, rng, walk=0.25),
+        _segment(0.5, rate, 0.25 * UPRIGHT, rng, noise=0.05),          # losing support
+        _segment(0.06, rate, 6.0 * LYING + 2.0 * UPRIGHT, rng),         # impact
+        _segment(0.4, rate, LYING, rng, noise=0.3),                     # rebound
+        _segment(6.0, rate, LYING, rng),                                # lying still
+    ]
+    if get_up:
+        n = int(1.5 * rate)
+        w = np.linspace(0, 1, n)[:, None]
+        parts.append(((1 - w) * LYING + w * UPRIGHT) + rng.normal(0, 0.05, (n, 3)))
+        parts.append(_segment(8.0, rate, UPRIGHT, rng, walk=0.25))
+    xyz = np.concatenate(parts)
+    t = T0 + np.arange(len(xyz)) / rate
+    impact = T0 + 6.5 + 0.03
+    return t, xyz, impact
+
+
+def _detector(placement: str = "waist", **kw) -> WearableFallDetector:
+    return WearableFallDetector(WearableFallSettings(**kw),
+                                {"w": SensorMeta("w", "test", room="hall", placement=placement)})
+
+
+def feed_blocks(det, t, xyz, sizes):
+    out, i, k = [], 0, 0
+    while i < len(t):
+        n = int(sizes[k % len(sizes)])
+        out += det.feed([AccelBlock("w", t[i:i + n], xyz[i:i + n])])
+        i, k = i + n, k + 1
+    return out
+
+
+def test_fall_then_getting_up_is_suspected_then_cancelled():
+    t, xyz, impact = synthetic_fall(get_up=True)
+    dets = feed_blocks(_detector(), t, xyz, [25])
+    assert [d.type for d in dets] == ["fall_suspected", "fall_cancelled"]
+    sus, cancel = dets
+    assert abs(sus.occurred_at - impact) < 0.1
+    assert sus.room == "hall" and sus.sensor == "w" and 0.5 <= sus.confidence <= 1.0
+    assert sus.evidence["peak_g"] > 4 and sus.evidence["posture_change_deg"] > 60
+    assert sus.evidence["drop_mps"] > 2.0
+    # cancelled only after the person is upright again (turn starts 6.4 s after impact)
+    assert cancel.occurred_at > impact + 6.4
+
+
+def test_fall_without_getting_up_stays_suspected():
+    t, xyz, _ = synthetic_fall(get_up=False)
+    dets = feed_blocks(_detector(), t, xyz, [len(t)])
+    assert [d.type for d in dets] == ["fall_suspected"]
+
+
+def test_hard_sit_down_without_posture_change_is_no_fall():
+    rng = np.random.default_rng(3)
+    xyz = np.concatenate([_segment(5, 100, UPRIGHT, rng, walk=0.2),
+                          _segment(0.05, 100, 4.0 * UPRIGHT, rng),
+                          _segment(5, 100, UPRIGHT, rng)])
+    t = T0 + np.arange(len(xyz)) / 100
+    assert feed_blocks(_detector(), t, xyz, [37]) == []
+
+
+def test_streaming_invariance_one_block_or_many_small_ones():
+    t, xyz, _ = synthetic_fall(rate=200.0, get_up=True, seed=7)
+    whole = feed_blocks(_detector(), t, xyz, [len(t)])
+    rng = np.random.default_rng(0)
+    pieces = feed_blocks(_detector(), t, xyz, rng.integers(1, 60, 500))
+    assert [d.type for d in whole] == [d.type for d in pieces] == ["fall_suspected", "fall_cancelled"]
+    for a, b in zip(whole, pieces):
+        assert a.occurred_at == pytest.approx(b.occurred_at, abs=1e-6)
+        assert a.evidence == pytest.approx(b.evidence, rel=1e-6, abs=1e-6)
+
+
+def _resample(t, xyz, rate):
+    nt = np.arange(t[0], t[-1], 1.0 / rate)
+    return nt, np.stack([np.interp(nt, t, xyz[:, i]) for i in range(3)], axis=1)
+
+
+@pytest.mark.parametrize("rate", [20.0, 50.0, 200.0])
+def test_rate_invariance_synthetic(rate):
+    t, xyz, impact = synthetic_fall(rate=200.0, get_up=False, seed=2)
+    rt, rx = _resample(t, xyz, rate)
+    dets = feed_blocks(_detector(), rt, rx, [int(rate)])
+    assert [d.type for d in dets] == ["fall_suspected"]
+    assert abs(dets[0].occurred_at - impact) < 0.1
+
+
+def test_irregular_timestamps_with_repeats_are_handled():
+    t, xyz, impact = synthetic_fall(rate=200.0, get_up=False, seed=4)
+    rng = np.random.default_rng(5)
+    keep = np.sort(rng.choice(len(t), len(t) // 10, replace=False))  # ~20 Hz, irregular
+    tt = np.round(t[keep], 2)                                       # 10 ms clock: repeats
+    dets = feed_blocks(_detector(), tt, xyz[keep], [7])
+    assert [d.type for d in dets] == ["fall_suspected"]
+
+
+def _sisfall_fall_files(n: int):
+    from gateway.evaluation import sisfall
+    if not SISFALL.is_dir():
+        pytest.skip("shared SisFall data absent")
+    files = [f for f in sisfall.files(SISFALL) if sisfall.key(f)[1] in ("F01", "F08", "F15")]
+    return [sisfall.load(f) for f in files[::max(1, len(files) // n)][:n]]
+
+
+@pytest.mark.parametrize("rate", [50.0, 200.0])
+def test_rate_invariance_on_real_falls(rate):
+    for rec in _sisfall_fall_files(3):
+        rt, rx = _resample(rec.t, rec.xyz, rate)
+        dets = feed_blocks(_detector(), rt, rx, [int(rate // 4)])
+        sus = [d for d in dets if d.type == "fall_suspected"]
+        assert sus, f"{rec.name} at {rate} Hz not detected"
+        assert rec.fall_onset - 1.0 <= sus[0].occurred_at <= rec.fall_end + 3.0
+
+
+def test_real_recording_streaming_invariance():
+    rec = _sisfall_fall_files(1)[0]
+    whole = feed_blocks(_detector(), rec.t, rec.xyz, [len(rec.t)])
+    small = feed_blocks(_detector(), rec.t, rec.xyz, [1, 3, 17, 50, 2])
+    assert whole and [(d.type, round(d.occurred_at, 6)) for d in whole] == \
+        [(d.type, round(d.occurred_at, 6)) for d in small]
+
+
+def test_wrist_placement_uses_its_own_settings():
+    s = WearableFallSettings(wrist={"impact_g": 12.0})
+    t, xyz, _ = synthetic_fall(get_up=False)
+    wrist = WearableFallDetector(s, {"w": SensorMeta("w", "t", placement="wrist")})
+    waist = WearableFallDetector(s, {"w": SensorMeta("w", "t", placement="waist")})
+    assert feed_blocks(wrist, t, xyz, [100]) == []
+    assert len(feed_blocks(waist, t, xyz, [100])) == 1
+
+
+def test_sensors_are_independent_and_other_readings_ignored():
+    t, xyz, _ = synthetic_fall(get_up=False)
+    det = _detector()
+    out = []
+    for i in range(0, len(t), 50):
+        out += det.feed([AccelBlock("w", t[i:i + 50], xyz[i:i + 50]),
+                         AccelBlock("other", t[i:i + 50], np.tile(UPRIGHT, (len(t[i:i + 50]), 1))),
+                         type("HR", (), {"kind": "heart_rate", "sensor": "w", "t": t[i]})()])
+    assert [(d.type, d.sensor) for d in out] == [("fall_suspected", "w")]
+
+
+def test_settings_contract_and_registry():
+    cls = load("wearable_fall")
+    assert cls is WearableFallDetector and cls.name == "wearable_fall" and cls.default_on
+    with pytest.raises(ValidationError):
+        WearableFallSettings(unknown=1)
+
+    def untitled(model):
+        for name, f in model.model_fields.items():
+            if not f.title:
+                yield f"{model.__name__}.{name}"
+    from detectors.wearable_fall import PlacementSettings
+    assert list(untitled(WearableFallSettings)) + list(untitled(PlacementSettings)) == []
+    assert feed_blocks(_detector(enabled=False), *synthetic_fall(get_up=False)[:2], [100]) == []
