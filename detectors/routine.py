@@ -1,0 +1,168 @@
+"""Not up by the usual time: learns when this home's first activity of the morning usually
+comes and raises `not_up` when a morning passes the usual time plus a margin in silence.
+
+Why learned and robust: people differ by hours (a night-shift retiree at 11:00, a farmer at
+05:30), so a fixed "07:00" either misses or nags. Each local day contributes one number, the
+first activity inside the `morning` window (minutes after midnight). The usual time is the
+median of the last `history_days` such days and the margin is the larger of
+`margin_minutes` and `mad_k` robust standard deviations (1.4826 x MAD), capped at
+`max_margin_minutes`: a regular sleeper gets a tight margin, an irregular one a wide one,
+and a few odd days (a late night, a sick day) barely move either.
+
+Before `min_days` (14) mornings are learned the detector stays SILENT: the fixed
+inactivity timer protects the resident meanwhile. Days with no morning activity (away,
+in hospital) are not learned. While the resident is away (outer door, then nothing
+inside; detectors/activity.py) no alarm is raised.
+
+The learned days are the persistent state (`state()` / `restore()`, a few hundred bytes,
+kept in SQLite by the gateway), so a restart or a power cut does not restart the 14 days.
+`tick(now)` advances time without a reading so the alarm comes on time in a silent home.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Iterable, Mapping
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from detectors.activity import HomeTracker
+from detectors.base import Detection, SensorMeta
+from detectors.localtime import DEFAULT_TZ, validate_tz, LocalClock, parse_window
+
+
+class NotUpSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    enabled: bool = Field(True, title="Run this detector (silent until min_days are learned)")
+    morning: str = Field("04:00-13:00", title="Local window HH:MM-HH:MM in which the first activity of the day is looked for")
+    min_days: int = Field(14, ge=3, le=365, title="Mornings to learn before the detector may raise")
+    history_days: int = Field(42, ge=7, le=365, title="Learn from the mornings of this many most recent days")
+    margin_minutes: float = Field(60.0, ge=5, title="Least margin after the usual time (minutes)")
+    mad_k: float = Field(3.0, ge=0, title="Margin in robust standard deviations of the first-activity time")
+    max_margin_minutes: float = Field(180.0, ge=5, title="Largest margin after the usual time (minutes)")
+    timezone: str | None = Field(None, title="IANA time zone of the home (default: the gateway's, else Europe/Helsinki)")
+    outer_doors: list[str] = Field(default_factory=list, title="Contact sensors that are outer doors (besides role = outer_door)")
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str | None) -> str | None:
+        return validate_tz(v)
+
+    @field_validator("morning")
+    @classmethod
+    def _morning(cls, v: str) -> str:
+        a, b = parse_window(v)
+        if b <= a:
+            raise ValueError("the morning window must not run over midnight")
+        return v
+
+
+class NotUpDetector:
+    name: ClassVar[str] = "not_up"
+    Settings: ClassVar[type[BaseModel]] = NotUpSettings
+    default_on: ClassVar[bool] = True
+
+    def __init__(self, settings: NotUpSettings, sensors: Mapping[str, SensorMeta],
+                 timezone: str | None = None) -> None:
+        self.settings = settings
+        self.clock = LocalClock(settings.timezone or timezone or DEFAULT_TZ)
+        self.m0, self.m1 = parse_window(settings.morning)
+        self.home = HomeTracker(sensors, settings.outer_doors)
+        self.days: dict[int, float] = {}        # local day ordinal -> first activity minute
+        self._day: int | None = None
+        self._day_end = float("-inf")
+        self._window = (0.0, 0.0)               # today's morning window in Unix seconds
+        self._first_today: float | None = None
+        self._fired_day: int | None = None
+        self._now = float("-inf")
+        self._deadline: float | None = None     # today's alarm time, None until learned
+
+    # --- learning --------------------------------------------------------------------
+    def usual(self) -> tuple[float, float] | None:
+        """(usual minute of day, margin minutes), or None before min_days are learned."""
+        if len(self.days) < self.settings.min_days:
+            return None
+        v = np.fromiter(self.days.values(), float)
+        med = float(np.median(v))
+        sd = 1.4826 * float(np.median(np.abs(v - med)))
+        s = self.settings
+        margin = min(max(s.margin_minutes, s.mad_k * sd), s.max_margin_minutes)
+        return med, margin
+
+    def _start_day(self, t: float) -> None:
+        if self._day is not None and self._first_today is not None:
+            self.days[self._day] = self._first_today
+        day = self.clock.day(t)
+        self._day = day
+        self._first_today = None
+        self._day_end = self.clock.at(day + 1, 0)
+        self._window = (self.clock.at(day, self.m0), self.clock.at(day, self.m1))
+        for old in [d for d in self.days if d <= day - self.settings.history_days]:
+            del self.days[old]
+        u = self.usual()
+        self._deadline = None if u is None else self.clock.at(day, min(u[0] + u[1], self.m1))
+
+    # --- streaming -------------------------------------------------------------------
+    def feed(self, readings: Iterable[Any]) -> list[Detection]:
+        out: list[Detection] = []
+        for r in readings:
+            t = r.t if r.kind != "accel" else (float(r.t[-1]) if len(r.t) else None)
+            if t is None:
+                continue
+            self._advance(t, out)
+            if self.home.update(r) in ("inside", "door") and self._first_today is None \
+                    and self._window[0] <= t < self._window[1]:
+                self._first_today = self.clock.minute_of_day(t)
+        return out
+
+    def tick(self, now: float) -> list[Detection]:
+        """Advance sensor time to `now` without a reading (the live gateway's clock)."""
+        out: list[Detection] = []
+        self._advance(now, out)
+        return out
+
+    def _advance(self, t: float, out: list[Detection]) -> None:
+        if t <= self._now:
+            return
+        while t >= self._day_end:
+            # Roll over every local day the clock passes. A day that ended with no reading
+            # after its deadline is not alarmed afterwards: the gateway ticks at least once a
+            # minute, and the inactivity timer covers a home silent for a whole day.
+            self._start_day(t if self._day is None else self._day_end)
+        self._now = t
+        self._maybe_fire(t, out)
+
+    def _maybe_fire(self, t: float, out: list[Detection]) -> None:
+        d = self._deadline
+        if d is None or t < d or self._first_today is not None or self._fired_day == self._day:
+            return
+        if self.home.away:
+            return
+        self._fired_day = self._day
+        usual, margin = self.usual() or (0.0, 0.0)
+        out.append(Detection("not_up", d, evidence={
+            "usual_hour": float(int(usual // 60)),
+            "usual_minute": float(int(round(usual % 60)) % 60),
+            "usual_minutes_of_day": round(usual, 1),
+            "margin_minutes": round(margin, 1),
+            "days_learned": float(len(self.days)),
+            "hours_inactive": round((d - self.home.last_activity) / 3600.0, 2)
+            if self.home.last_activity is not None else -1.0,
+        }))
+
+    # --- persistence -----------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        return {"version": 1, "days": sorted([d, round(m, 2)] for d, m in self.days.items()),
+                "day": self._day, "first_today": self._first_today,
+                "fired_day": self._fired_day, "home": self.home.state()}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        if state.get("version") != 1:
+            return
+        self.days = {int(d): float(m) for d, m in state.get("days", [])}
+        self.home.restore(state.get("home", {}))
+        self._fired_day = state.get("fired_day")
+        day = state.get("day")
+        if day is not None:
+            self._start_day(self.clock.at(int(day), 0))
+            self._first_today = state.get("first_today")
