@@ -1,0 +1,135 @@
+"""Dwell: the resident has been in one room (the bathroom, typically) far longer than usual.
+
+Why: a fall in the bathroom is common and often silent: the PIR there saw the person come
+in and then nothing moves, while the rest of the home stays quiet. A stay is the time from
+the first activity in the room (after activity elsewhere) until activity in another room,
+an outer-door change, or a presence sensor in that room reporting nobody there.
+
+The limit for a room is its fixed `limits_minutes` entry. Once `min_visits` stays have been
+seen in that room, the limit tightens to `learn_factor` x the 95th percentile of the recent
+stays, never below `min_minutes` and never above the fixed limit: "far longer than usual"
+for this resident, while the fixed limit stays the safety net. Recent stays (at most
+`keep_visits` per room) are the persistent state.
+
+Only rooms named in `limits_minutes` are watched; room names are the config's room ids,
+read from each sensor's SensorMeta.room. One alarm per stay; `tick(now)` lets the gateway
+advance time when nothing arrives (exactly the situation this detector is for).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Iterable, Mapping
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from detectors.activity import HomeTracker
+from detectors.base import Detection, SensorMeta
+
+
+class DwellSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    enabled: bool = Field(True, title="Run this detector")
+    limits_minutes: dict[str, float] = Field(
+        default_factory=lambda: {"bathroom": 60.0},
+        title="Rooms to watch and the fixed longest stay in each (minutes)")
+    learn: bool = Field(True, title="Tighten the limit from this resident's own stays")
+    min_visits: int = Field(20, ge=5, title="Stays seen in a room before its limit is learned")
+    keep_visits: int = Field(60, ge=5, le=500, title="Most recent stays kept per room")
+    learn_factor: float = Field(3.0, ge=1.5, title="Learned limit = this x the 95th percentile of stays")
+    min_minutes: float = Field(20.0, gt=0, title="A learned limit is never shorter than this (minutes)")
+    outer_doors: list[str] = Field(default_factory=list, title="Contact sensors that are outer doors (besides role = outer_door)")
+
+
+class DwellDetector:
+    name: ClassVar[str] = "dwell"
+    Settings: ClassVar[type[BaseModel]] = DwellSettings
+    default_on: ClassVar[bool] = True
+
+    def __init__(self, settings: DwellSettings, sensors: Mapping[str, SensorMeta]) -> None:
+        self.settings = settings
+        self.home = HomeTracker(sensors, settings.outer_doors)
+        self.visits: dict[str, list[float]] = {r: [] for r in settings.limits_minutes}
+        self._room: str | None = None     # where the last inside activity was
+        self._enter = 0.0                 # when the current stay began
+        self._limit = float("inf")        # current stay's limit in seconds
+        self._alarmed = False
+        self._now = float("-inf")
+
+    def limit_minutes(self, room: str) -> float:
+        fixed = self.settings.limits_minutes.get(room, float("inf"))
+        seen = self.visits.get(room, [])
+        if not self.settings.learn or len(seen) < self.settings.min_visits:
+            return fixed
+        learned = self.settings.learn_factor * float(np.percentile(seen, 95)) / 60.0
+        return min(fixed, max(self.settings.min_minutes, learned))
+
+    def feed(self, readings: Iterable[Any]) -> list[Detection]:
+        out: list[Detection] = []
+        for r in readings:
+            t = r.t if r.kind != "accel" else (float(r.t[-1]) if len(r.t) else None)
+            if t is None:
+                continue
+            self._advance(t, out)
+            what = self.home.update(r)
+            if what == "door":
+                self._leave(t)
+                continue
+            room = self.home.room(r.sensor)
+            if room is None:
+                continue
+            if what == "inside" and room != self._room:
+                self._leave(t)
+                self._room, self._enter, self._alarmed = room, t, False
+                self._limit = self.limit_minutes(room) * 60.0
+            elif room == self._room and r.kind == "presence" and not r.present:
+                self._leave(t)
+        return out
+
+    def tick(self, now: float) -> list[Detection]:
+        """Advance sensor time to `now` without a reading (the live gateway's clock)."""
+        out: list[Detection] = []
+        self._advance(now, out)
+        return out
+
+    def _leave(self, t: float) -> None:
+        room = self._room
+        if room is not None and room in self.visits and t >= self._enter and not self._alarmed:
+            # A stay that raised the alarm is an incident, not the resident's habit.
+            seen = self.visits[room]
+            seen.append(round(t - self._enter, 1))
+            del seen[:-self.settings.keep_visits]
+        self._room = None
+        self._limit = float("inf")
+
+    def _advance(self, t: float, out: list[Detection]) -> None:
+        if t <= self._now:
+            return
+        self._now = t
+        if self._alarmed or t - self._enter < self._limit:
+            return
+        self._alarmed = True
+        at = self._enter + self._limit
+        seen = self.visits.get(self._room or "", [])
+        out.append(Detection("dwell_exceeded", at, room=self._room, evidence={
+            "minutes": round(self._limit / 60.0, 1),
+            "limit_minutes": round(self._limit / 60.0, 1),
+            "usual_minutes": round(float(np.median(seen)) / 60.0, 1) if seen else -1.0,
+            "stays_learned": float(len(seen)),
+        }))
+
+    def state(self) -> dict[str, Any]:
+        return {"version": 1, "visits": {r: list(v) for r, v in self.visits.items()},
+                "room": self._room, "enter": self._enter, "alarmed": self._alarmed}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        if state.get("version") != 1:
+            return
+        for room, seen in state.get("visits", {}).items():
+            if room in self.visits:
+                self.visits[room] = [float(x) for x in seen][-self.settings.keep_visits:]
+        room = state.get("room")
+        if room in self.visits:
+            self._room, self._enter = room, float(state.get("enter", 0.0))
+            self._alarmed = bool(state.get("alarmed", False))
+            self._limit = self.limit_minutes(room) * 60.0

@@ -1,0 +1,108 @@
+"""Bathroom dwell and the night door: the two silent emergencies of a home at night."""
+
+from __future__ import annotations
+
+import pytest
+
+from detectors.dwell import DwellDetector
+from detectors.night_door import NightDoorDetector
+from gateway.readings import Presence
+from tests.home_stream import (SENSORS, TZ, at, door, heartbeat_noise, motion, near, of_type,
+                               restart, run)
+
+
+def dwell(**kw) -> DwellDetector:
+    return DwellDetector(DwellDetector.Settings(**kw), SENSORS)
+
+
+def night(**kw) -> NightDoorDetector:
+    return NightDoorDetector(NightDoorDetector.Settings(timezone=TZ, **kw), SENSORS)
+
+
+# --- dwell ---------------------------------------------------------------------------------
+def test_in_the_bathroom_past_the_limit_raises_once_with_the_minutes():
+    t0 = at(0, "10:00")
+    stream = [motion("pir_hall", t0 - 60), motion("pir_bath", t0), motion("pir_bath", t0 + 600)]
+    stream += heartbeat_noise(t0 + 700, t0 + 3 * 3600)
+    found = of_type(run(dwell(), stream), "dwell_exceeded")
+    assert len(found) == 1
+    assert found[0].room == "bathroom"
+    assert found[0].occurred_at == near(t0 + 3600)
+    assert found[0].evidence["minutes"] == pytest.approx(60.0)
+
+
+def test_leaving_the_bathroom_ends_the_stay():
+    t0 = at(0, "10:00")
+    stream = [motion("pir_bath", t0), motion("pir_kitchen", t0 + 1200)]
+    stream += heartbeat_noise(t0 + 1300, t0 + 3 * 3600)
+    assert of_type(run(dwell(), stream), "dwell_exceeded") == []
+
+
+def test_a_bathroom_radar_reporting_nobody_ends_the_stay():
+    t0 = at(0, "10:00")
+    stream = [motion("pir_bath", t0), Presence("radar_bath", t0 + 300, False)]
+    stream += heartbeat_noise(t0 + 400, t0 + 3 * 3600)
+    assert of_type(run(dwell(), stream), "dwell_exceeded") == []
+
+
+def test_rooms_without_a_limit_are_not_watched():
+    t0 = at(0, "10:00")
+    stream = [motion("pir_kitchen", t0)] + heartbeat_noise(t0 + 60, t0 + 10 * 3600)
+    assert of_type(run(dwell(), stream), "dwell_exceeded") == []
+
+
+def test_the_limit_tightens_to_this_residents_own_stays_but_not_below_min_minutes():
+    t, stream = at(0, "08:00"), []
+    for _ in range(25):          # 25 five-minute visits
+        stream += [motion("pir_bath", t), motion("pir_hall", t + 300)]
+        t += 3600
+    stream += [motion("pir_bath", t)] + heartbeat_noise(t + 60, t + 3 * 3600)
+    det = dwell(min_minutes=20.0)
+    found = of_type(run(det, stream), "dwell_exceeded")
+    assert det.limit_minutes("bathroom") == pytest.approx(20.0)   # 3 x 5 min < 20 min floor
+    assert [d.occurred_at for d in found] == [near(t + 20 * 60)]
+    assert found[0].evidence["usual_minutes"] == pytest.approx(5.0)
+    fresh = restart(lambda: dwell(min_minutes=20.0), det)
+    assert fresh.limit_minutes("bathroom") == pytest.approx(20.0)
+
+
+def test_dwell_tick_raises_in_a_silent_home():
+    t0 = at(0, "10:00")
+    det = dwell()
+    det.feed([motion("pir_bath", t0)])
+    assert det.tick(t0 + 3500) == []
+    assert [d.occurred_at for d in det.tick(t0 + 3700)] == [near(t0 + 3600)]
+
+
+# --- night door ---------------------------------------------------------------------------
+def test_door_at_night_and_nobody_back_raises_after_the_set_minutes():
+    t0 = at(0, "23:00")
+    stream = [motion("pir_hall", t0 - 30), motion("pir_hall", t0 + 5)] + door(t0)
+    stream += heartbeat_noise(t0 + 60, t0 + 3600, every=120)
+    found = of_type(run(night(), sorted(stream, key=lambda r: r.t)), "door_night_not_back")
+    assert len(found) == 1
+    assert found[0].occurred_at == near(t0 + 10 + 15 * 60)   # counted from the door closing
+    assert found[0].sensor == "door"
+    assert found[0].evidence["minutes"] == pytest.approx(15.0, abs=0.3)
+
+
+def test_coming_back_inside_in_time_is_not_an_alarm():
+    t0 = at(0, "23:00")
+    stream = door(t0) + door(t0 + 500) + [motion("pir_hall", t0 + 520)]
+    stream += heartbeat_noise(t0 + 600, t0 + 3600, every=120)
+    assert of_type(run(night(), stream), "door_night_not_back") == []
+
+
+def test_the_door_in_the_daytime_is_not_watched():
+    t0 = at(0, "14:00")
+    stream = door(t0) + heartbeat_noise(t0 + 60, t0 + 3600, every=120)
+    assert of_type(run(night(), stream), "door_night_not_back") == []
+
+
+def test_night_door_state_survives_a_restart():
+    t0 = at(0, "02:00")
+    det = night(not_back_minutes=20)
+    run(det, door(t0))
+    fresh = restart(lambda: night(not_back_minutes=20), det)
+    found = of_type(fresh.tick(t0 + 25 * 60), "door_night_not_back")
+    assert [d.occurred_at for d in found] == [near(t0 + 10 + 20 * 60)]
