@@ -1,0 +1,283 @@
+"""The reference alarm centre's MQTT side, usable as a library (the integration tests'
+peer) and behind `safehome centre`.
+
+WHY a library first: a gateway's promises (at-least-once, same id on re-send, ack stops
+re-sends, supervision) can only be proven against a receiver that applies the rules a
+real centre applies. `Centre` is that receiver: it reconnects through broker outages,
+drops duplicates by id, logs each alarm once, acknowledges (automatically or when told)
+and flags overdue heartbeats and seq gaps (rules in state.py).
+
+Acknowledging: an ack goes to `ROOT/{gateway_id}/ack` (or the alarm's MQTT 5 response
+topic, with its correlation data). A copy of an alarm that was already acknowledged is
+acknowledged again: the copy proves the gateway missed the first ack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+from urllib.parse import urlsplit
+
+import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from pydantic import ValidationError
+
+from gateway.centre.alarm_log import AlarmLog
+from gateway.centre.state import AlarmRecord, CentreState, Received
+from gateway.config import MqttConfig
+from gateway.events import iso
+
+log = logging.getLogger("safehome.centre")
+T = TypeVar("T")
+AUTH_CODES = {4, 5, 134, 135}
+
+
+class CentreError(Exception):
+    """A configuration or connection problem the operator must fix (no retry helps)."""
+
+
+class Centre:
+    def __init__(self, broker: str, *, root: str = "safehome/v1", ca_file: str | None = None,
+                 cert_file: str | None = None, key_file: str | None = None,
+                 username: str | None = None, password: str | None = None,
+                 allow_insecure: bool = False, protocol: str = "5",
+                 client_id: str | None = None, auto_ack: bool = False, ack_by: str = "centre",
+                 lang: str = "en", log_path: str | Path | None = None, gap_grace: float = 5.0,
+                 reconnect_min: float = 0.5, reconnect_max: float = 10.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        if urlsplit(broker).password is not None:
+            raise CentreError("the broker URL holds a password: pass it through an "
+                              "environment variable (--password-env) instead")
+        try:
+            self.mqtt = MqttConfig(url=broker, topic_root=root, ca_file=ca_file,
+                                   cert_file=cert_file, key_file=key_file,
+                                   allow_insecure=allow_insecure, protocol=protocol)
+        except ValidationError as exc:
+            raise CentreError("; ".join(e["msg"] for e in exc.errors())) from None
+        self._username, self._password = username, password
+        self.client_id = client_id or f"safehome-centre-{uuid.uuid4().hex[:8]}"
+        self.auto_ack, self.ack_by, self.lang = auto_ack, ack_by, lang
+        self.state = CentreState(root, gap_grace=gap_grace)
+        self.alarm_log = AlarmLog(log_path) if log_path else None
+        self.reconnect_min, self.reconnect_max = reconnect_min, reconnect_max
+        self.clock = clock
+        self.connected = asyncio.Event()
+        self.acks_sent: list[dict[str, Any]] = []
+        self.problems: list[str] = []
+        self.listeners: list[Callable[[Received], None]] = []
+        self._client: aiomqtt.Client | None = None
+        self._changed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._correlation: dict[str, tuple[str | None, bytes | None]] = {}
+
+    # ---- read-only views ------------------------------------------------------------
+    @property
+    def alarms(self) -> list[AlarmRecord]:
+        return self.state.alarms
+
+    @property
+    def gateways(self):
+        return self.state.gateways
+
+    def overdue(self, gateway_id: str) -> bool:
+        row = self.state.gateways.get(gateway_id)
+        return bool(row and row.overdue(self.clock()))
+
+    def seq_gaps(self, gateway_id: str) -> list[tuple[int, int]]:
+        row = self.state.gateways.get(gateway_id)
+        return row.seq.gaps(self.clock(), self.state.gap_grace) if row else []
+
+    def snapshot(self) -> dict[str, Any]:
+        return self.state.snapshot(self.clock())
+
+    # ---- lifecycle --------------------------------------------------------------------
+    async def __aenter__(self) -> "Centre":
+        self._task = asyncio.create_task(self.run(), name="centre")
+        waiter = asyncio.create_task(self.connected.wait())
+        done, _ = await asyncio.wait({waiter, self._task}, timeout=15,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if self._task in done:
+            waiter.cancel()
+            self._task.result()       # raises what stopped it
+        if waiter not in done:
+            waiter.cancel()
+            await self.__aexit__(None, None, None)
+            raise CentreError(f"could not connect to {self.mqtt.host}:{self.mqtt.port} in 15 s")
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, CentreError):
+                pass
+            self._task = None
+        if self.alarm_log is not None:
+            self.alarm_log.close()
+
+    async def run(self) -> None:
+        """Connect, subscribe to every gateway, handle messages; reconnect until cancelled."""
+        delay = self.reconnect_min
+        while True:
+            try:
+                async with self._make_client() as client:
+                    self._client = client
+                    await client.subscribe(f"{self.mqtt.topic_root}/+/#", qos=1)
+                    log.info("centre connected to %s:%s as %s", self.mqtt.host, self.mqtt.port,
+                             self.client_id)
+                    self.connected.set()
+                    self._pulse()
+                    delay = self.reconnect_min
+                    async for message in client.messages:
+                        await self._on_message(message)
+            except aiomqtt.MqttError as exc:
+                rc = getattr(exc, "rc", None)
+                if isinstance(exc, aiomqtt.MqttConnectError) and getattr(rc, "value", rc) in AUTH_CODES:
+                    log.error("broker refused the centre's credentials (%s); not retrying", exc)
+                    raise CentreError(f"broker refused the credentials: {exc}") from None
+                if self.connected.is_set():
+                    log.warning("connection to the broker lost (%s); reconnecting", exc)
+                else:
+                    log.debug("connect failed (%s); retry in %.1f s", exc, delay)
+            finally:
+                self._client = None
+                self.connected.clear()
+                self._pulse()
+            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+            delay = min(delay * 2, self.reconnect_max)
+
+    def _make_client(self) -> aiomqtt.Client:
+        tls = None
+        if self.mqtt.tls:
+            tls = aiomqtt.TLSParameters(
+                ca_certs=str(self.mqtt.ca_file) if self.mqtt.ca_file else None,
+                certfile=str(self.mqtt.cert_file) if self.mqtt.cert_file else None,
+                keyfile=str(self.mqtt.key_file) if self.mqtt.key_file else None)
+        v5 = self.mqtt.protocol == "5"
+        return aiomqtt.Client(
+            self.mqtt.host, self.mqtt.port, identifier=self.client_id,
+            username=self._username, password=self._password,
+            protocol=aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
+            tls_params=tls, keepalive=30, timeout=10,
+            clean_session=None if v5 else True)
+
+    # ---- incoming ----------------------------------------------------------------------
+    async def _on_message(self, message: aiomqtt.Message) -> None:
+        now = self.clock()
+        payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
+        got = self.state.ingest(message.topic.value, payload, message.retain, now)
+        if got.problem:
+            self.problems.append(got.problem)
+            log.warning("ignored a message: %s", got.problem)
+        if got.alarm is not None:
+            props = message.properties
+            self._correlation[got.alarm.id] = (
+                getattr(props, "ResponseTopic", None) if props else None,
+                getattr(props, "CorrelationData", None) if props else None)
+            if not got.duplicate:
+                log.info("ALARM #%d %s from %s seq=%s: %s", got.alarm.number, got.alarm.type,
+                         got.gateway_id, got.alarm.seq, got.alarm.text(self.lang))
+                if self.alarm_log is not None:
+                    self.alarm_log.add(got.alarm.payload, got.alarm.gateway_id, now)
+            if got.alarm.acked_by is not None:
+                await self._publish_ack(got.alarm)            # they missed our ack
+            elif self.auto_ack:
+                await self.ack(got.alarm.id)
+        for listener in self.listeners:
+            listener(got)
+        self._pulse()
+
+    # ---- outgoing ----------------------------------------------------------------------
+    async def ack(self, ref: str | int, by: str | None = None) -> AlarmRecord:
+        """Acknowledge an alarm by id or operator number. Marked at once; the ack is
+        re-sent whenever another copy of the alarm arrives, so a lost ack heals itself."""
+        record = self.state.alarm(ref)
+        if record is None:
+            raise KeyError(f"no alarm {ref!r}")
+        if record.acked_by is None:
+            record.acked_by, record.acked_at = by or self.ack_by, self.clock()
+        await self._publish_ack(record)
+        self._pulse()
+        return record
+
+    async def _publish_ack(self, record: AlarmRecord) -> None:
+        response_topic, correlation = self._correlation.get(record.id, (None, None))
+        topic = response_topic or f"{self.mqtt.topic_root}/{record.gateway_id}/ack"
+        body = {"id": record.id, "by": record.acked_by, "at": iso(record.acked_at or self.clock())}
+        props = None
+        if self.mqtt.protocol == "5" and correlation:
+            props = Properties(PacketTypes.PUBLISH)
+            props.CorrelationData = correlation
+        if await self._publish(topic, body, props):
+            self.acks_sent.append({"topic": topic, **body})
+
+    async def publish_command(self, gateway_id: str, name: str,
+                              body: dict[str, Any] | None = None) -> str:
+        """Publish `cmd/{name}` (not retained: a retained command would be replayed on
+        every reconnect, so gateways ignore them). Returns the command id."""
+        body = dict(body or {})
+        body.setdefault("id", f"cmd-{uuid.uuid4()}")
+        topic = f"{self.mqtt.topic_root}/{gateway_id}/cmd/{name}"
+        props = None
+        if self.mqtt.protocol == "5":
+            props = Properties(PacketTypes.PUBLISH)
+            props.ResponseTopic = f"{topic}/result"
+            props.CorrelationData = str(body["id"]).encode()
+        if not await self._publish(topic, body, props):
+            raise CentreError(f"not connected: command {name} to {gateway_id} not sent")
+        return str(body["id"])
+
+    async def send_command(self, gateway_id: str, name: str, body: dict[str, Any] | None = None,
+                           timeout: float = 10.0) -> dict[str, Any]:
+        """Publish `cmd/{name}` and wait for its result (matched by command id)."""
+        cid = await self.publish_command(gateway_id, name, body)
+        return await self.wait_until(
+            lambda: next((r for r in self.state.results if r.get("id") == cid
+                          and r["gateway_id"] == gateway_id), None), timeout)
+
+    async def _publish(self, topic: str, body: dict[str, Any], props: Properties | None) -> bool:
+        client = self._client
+        if client is None:
+            return False
+        try:
+            await client.publish(topic, json.dumps(body).encode(), qos=1, retain=False,
+                                 properties=props, timeout=10)
+            return True
+        except aiomqtt.MqttError as exc:
+            log.warning("could not publish to %s: %s", topic, exc)
+            return False
+
+    # ---- waiting (tests, --once-json) -------------------------------------------------
+    def _pulse(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def wait_until(self, predicate: Callable[[], T | None], timeout: float = 10.0) -> T:
+        """The first truthy value of `predicate()`, re-checked on every message and at least
+        every 0.1 s (time-based flags such as overdue change without a message)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                raise TimeoutError(f"condition not met within {timeout} s")
+            try:
+                await asyncio.wait_for(self._changed.wait(), min(left, 0.1))
+            except TimeoutError:
+                pass
+
+    async def wait_for_alarm(self, predicate: Callable[[AlarmRecord], bool] | None = None,
+                             timeout: float = 10.0) -> AlarmRecord:
+        return await self.wait_until(
+            lambda: next((a for a in self.state.alarms if predicate is None or predicate(a)),
+                         None), timeout)
