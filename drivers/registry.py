@@ -23,6 +23,8 @@ BUILTIN: dict[str, str] = {
     "demo": "drivers.demo:DemoDriver",
     "ti_mmwave": "drivers.ti_mmwave.driver:TiMmwaveDriver",
     "hlk_ld2410": "drivers.ld2410.driver:LD2410Driver",
+    "seeed_mr60fda2": "drivers.seeed.driver:MR60FDA2Driver",
+    "seeed_mr60fda1": "drivers.seeed.driver:MR60FDA1Driver",
 }
 
 
