@@ -229,7 +229,9 @@ class TiMmwaveDriver(Driver):
                     return
                 raise ConnectionError(f"data port {self._data.name} closed")
             now = time.time()
-            for frame in parser.feed(data):
+            frames = parser.feed(data)
+            self._sync_stats(parser)
+            for frame in frames:
                 n = frame.header.frame_number
                 if self._replay:
                     if base is None or n < base[1]:
@@ -240,7 +242,6 @@ class TiMmwaveDriver(Driver):
                 last_t = t
                 for r in conv.readings(frame, t):
                     yield r
-            self._sync_stats(parser)
 
     def _sync_stats(self, parser: FrameParser) -> None:
         for k, v in parser.stats.items():
