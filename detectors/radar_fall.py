@@ -1,0 +1,299 @@
+"""Radar fall detector: a fast descent that stays near the floor, from tracked targets
+(TI people tracking, TLVs 1010 position/velocity + 1012 height) or from raw point clouds
+(TLV 1020) when a radar gives no tracks.
+
+Why this shape: a radar sees posture without anything worn, but not impacts. What
+separates a fall from sitting or lying down is speed and where it ends: a person's top
+(or centroid) drops by at least `min_drop_m` within `descent_window_s`, at a mean speed of
+at least `descent_speed_mps` (or a tracked downward velocity that fast), ends at or below
+`floor_m`, and stays there for `confirm_seconds`. Lying down on a bed or sofa is normal:
+`lying_zones` (axis-aligned boxes in the radar's room coordinates, metres) suppress a
+descent that ends inside them.
+
+Blind zones (`blind_zones`): places the radar cannot judge height (behind a kitchen island,
+under a table, the edge of the field of view, right below a wall-mounted sensor). Samples
+inside them are ignored, so a fall there is left to the wearable and the inactivity and
+dwell timers; the installer draws them from the commissioning walk.
+
+Static people vanish: TI's static clutter removal drops a motionless person from the
+point cloud and the tracker often loses them. A descent that was seen going down and is
+then not seen again is therefore taken as "still down": the confirmation runs on sensor
+time (the radar's next frames, any reading, or `tick(now)`).
+
+Height: `Target.height` (top of the person, TLV 1012 maxZ) when given, else the target's z.
+Point clouds: points with snr >= `min_snr` over the last `points_window_s`, the cluster
+around their median x, y; its height is the `height_quantile` of z (robust to multipath
+ghosts). Without tracks a radar is assumed to watch one person at a time.
+
+Getting up: after `fall_suspected`, the same track (or, if that track was lost, a new one
+within `same_person_m` of the fall) above `up_m` for `rise_seconds` within
+`watch_up_seconds` yields `fall_cancelled` (gateway: alarm_cancelled) with the same `ref`.
+A helper standing next to a person whose track is still alive on the floor does not cancel.
+
+Module fall flags (Seeed MR60FDA1/2 report a fall themselves) are translated to
+fall_suspected by detectors/passthrough.py; this detector does not repeat them.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Iterable, Mapping
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from detectors.base import Detection, SensorMeta
+
+INF = float("inf")
+
+
+class Zone(BaseModel):
+    """An axis-aligned box in one radar's room coordinates (metres)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field("zone", title="What the zone is (bed, sofa, kitchen island)")
+    sensor: str | None = Field(None, title="Radar whose coordinates these are; none = every radar")
+    x: tuple[float, float] = Field(title="x range (min, max), metres")
+    y: tuple[float, float] = Field(title="y range (min, max), metres")
+    z: tuple[float, float] = Field((-INF, INF), title="z range (min, max), metres")
+
+    def contains(self, sensor: str, x: float, y: float, z: float) -> bool:
+        return ((self.sensor is None or self.sensor == sensor) and self.x[0] <= x <= self.x[1]
+                and self.y[0] <= y <= self.y[1] and self.z[0] <= z <= self.z[1])
+
+
+class RadarFallSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    enabled: bool = Field(True, title="Run this detector")
+    min_drop_m: float = Field(0.5, gt=0, title="Least height drop of a fall (metres)")
+    descent_speed_mps: float = Field(1.0, gt=0, title="Least mean descent speed of a fall (m/s)")
+    descent_window_s: float = Field(2.0, gt=0, le=10, title="The drop must happen within this many seconds")
+    floor_m: float = Field(0.6, gt=0, title="Height (top, or centroid z) at or below which a person is near the floor")
+    confirm_seconds: float = Field(5.0, ge=0, title="Seconds near the floor before fall_suspected")
+    up_m: float = Field(0.9, gt=0, title="Height above which the person is up again")
+    rise_seconds: float = Field(2.0, ge=0, title="Seconds up before fall_cancelled")
+    watch_up_seconds: float = Field(600.0, gt=0, title="How long after a fall getting up still cancels it")
+    same_person_m: float = Field(1.0, gt=0, title="A new track this close to a lost fallen one is the same person (m)")
+    lying_zones: list[Zone] = Field(default_factory=list, title="Boxes where lying down is normal (bed, sofa)")
+    blind_zones: list[Zone] = Field(default_factory=list, title="Boxes the radar cannot judge height in")
+    min_snr: float = Field(5.0, ge=0, title="Point-cloud points weaker than this are dropped (dB)")
+    points_window_s: float = Field(0.5, gt=0, le=5, title="Point clouds are pooled over this many seconds")
+    min_points: int = Field(6, ge=1, title="Fewest pooled points for a height estimate")
+    height_quantile: float = Field(0.9, gt=0, le=1, title="Quantile of point z taken as the person's height")
+
+    @model_validator(mode="after")
+    def _order(self) -> "RadarFallSettings":
+        if self.up_m <= self.floor_m:
+            raise ValueError("up_m must be above floor_m")
+        return self
+
+
+@dataclass(slots=True)
+class _Track:
+    hist: deque = field(default_factory=deque)   # (t, height) within the descent window
+    last_t: float = -INF
+    x: float = 0.0
+    y: float = 0.0
+    cand: dict | None = None                     # a descent waiting for confirmation
+
+
+@dataclass(slots=True)
+class _Fall:
+    ref: str
+    sensor: str
+    tid: int
+    t: float
+    x: float
+    y: float
+    up_since: float | None = None
+
+
+class RadarFallDetector:
+    name: ClassVar[str] = "radar_fall"
+    Settings: ClassVar[type[BaseModel]] = RadarFallSettings
+    default_on: ClassVar[bool] = True
+
+    LOST_S: ClassVar[float] = 2.0     # a track unseen this long is lost
+    FORGET_S: ClassVar[float] = 30.0  # and forgotten after this, unless it holds a descent
+
+    def __init__(self, settings: RadarFallSettings, sensors: Mapping[str, SensorMeta]) -> None:
+        self.s = settings
+        self.sensors = sensors
+        self.tracks: dict[tuple[str, int], _Track] = {}
+        self.falls: list[_Fall] = []
+        self._tracked: set[str] = set()           # radars that send tracks: ignore their points
+        self._pool: dict[str, deque] = {}         # radar -> (t, points) for the point path
+        self._now = -INF
+        self._last_gc = -INF
+
+    def _room(self, sensor: str) -> str | None:
+        meta = self.sensors.get(sensor)
+        return meta.room if meta else None
+
+    # --- streaming -------------------------------------------------------------------
+    def feed(self, readings: Iterable[Any]) -> list[Detection]:
+        out: list[Detection] = []
+        for r in readings:
+            kind = r.kind
+            if kind == "radar_targets":
+                self._advance(r.t, out)
+                self._tracked.add(r.sensor)
+                for g in r.targets:
+                    h = g.height if g.height is not None else g.z
+                    self._sample(r.sensor, g.tid, r.t, g.x, g.y, h, g.vz, out)
+            elif kind == "radar_points":
+                self._advance(r.t, out)
+                if r.sensor not in self._tracked:
+                    self._points(r, out)
+            elif kind == "accel":
+                if len(r.t):
+                    self._advance(float(r.t[-1]), out)
+            else:
+                self._advance(r.t, out)
+        return out
+
+    def tick(self, now: float) -> list[Detection]:
+        """Advance sensor time to `now` without a reading: confirms a fallen person the
+        radar no longer reports (static people drop out of the point cloud)."""
+        out: list[Detection] = []
+        self._advance(now, out)
+        return out
+
+    def _advance(self, t: float, out: list[Detection]) -> None:
+        if t <= self._now:
+            return
+        self._now = t
+        c = self.s.confirm_seconds
+        for key, tr in self.tracks.items():
+            cand = tr.cand
+            if cand is not None and t - cand["t"] >= c:
+                self._confirm(key, tr, t, out)
+        if t - self._last_gc > 5.0:
+            self._last_gc = t
+            self._gc(t)
+
+    def _gc(self, t: float) -> None:
+        for key in [k for k, tr in self.tracks.items()
+                    if tr.cand is None and t - tr.last_t > self.FORGET_S]:
+            del self.tracks[key]
+        self.falls = [f for f in self.falls if t - f.t <= self.s.watch_up_seconds]
+
+    def _sample(self, sensor: str, tid: int, t: float, x: float, y: float, h: float,
+                vz: float, out: list[Detection]) -> None:
+        s = self.s
+        if any(z.contains(sensor, x, y, h) for z in s.blind_zones):
+            return
+        key = (sensor, tid)
+        tr = self.tracks.get(key)
+        if tr is None:
+            tr = self.tracks[key] = _Track()
+        tr.last_t, tr.x, tr.y = t, x, y
+        hist = tr.hist
+        hist.append((t, h))
+        while hist and hist[0][0] < t - s.descent_window_s:
+            hist.popleft()
+        if self.falls:
+            self._watch_up(sensor, tid, t, x, y, h, out)
+        cand = tr.cand
+        if cand is not None:
+            if h > s.floor_m + 0.15:        # up again before confirmation: not a fall
+                tr.cand = None
+            return
+        if h > s.floor_m or any(f.sensor == sensor and f.tid == tid for f in self.falls):
+            return
+        t_top, h_top = max(hist, key=lambda p: p[1])
+        drop = h_top - h
+        if drop < s.min_drop_m:
+            return
+        # Speed over the descent itself: from the last moment the person was still near the
+        # top (within 20% of the drop), so noisy standing heights before it do not slow it.
+        t_hi, h_hi = t_top, h_top
+        thr = h + 0.8 * drop
+        for tt, hh in reversed(hist):
+            if hh >= thr:
+                t_hi, h_hi = tt, hh
+                break
+        speed = (h_hi - h) / (t - t_hi) if t > t_hi else INF
+        speed = max(min(speed, 20.0), -vz)
+        if speed < s.descent_speed_mps:
+            return
+        if any(z.contains(sensor, x, y, h) for z in s.lying_zones):
+            return
+        tr.cand = {"t": t, "drop": drop, "speed": speed, "top": h_top, "h": h, "x": x, "y": y}
+
+    def _confirm(self, key: tuple[str, int], tr: _Track, now: float, out: list[Detection]) -> None:
+        cand, tr.cand = tr.cand, None
+        sensor, tid = key
+        s = self.s
+        ref = f"radar_fall:{sensor}:{tid}:{cand['t']:.3f}"
+        conf = 0.55 + 0.2 * min(1.0, cand["speed"] / (3 * s.descent_speed_mps)) \
+            + 0.2 * min(1.0, cand["drop"] / (2.4 * s.min_drop_m))
+        out.append(Detection("fall_suspected", cand["t"], sensor, self._room(sensor),
+                             confidence=round(min(conf, 0.95), 3), ref=ref, evidence={
+                                 "height_drop_m": round(cand["drop"], 3),
+                                 "descent_speed_mps": round(cand["speed"], 3),
+                                 "start_height_m": round(cand["top"], 3),
+                                 "floor_height_m": round(cand["h"], 3),
+                                 "time_near_floor_s": round(now - cand["t"], 2),
+                                 "seen_on_floor_s": round(max(0.0, tr.last_t - cand["t"]), 2),
+                                 "x_m": round(cand["x"], 2), "y_m": round(cand["y"], 2)}))
+        self.falls.append(_Fall(ref, sensor, tid, cand["t"], cand["x"], cand["y"]))
+
+    def _watch_up(self, sensor: str, tid: int, t: float, x: float, y: float, h: float,
+                  out: list[Detection]) -> None:
+        s = self.s
+        for f in self.falls:
+            if f.sensor != sensor:
+                continue
+            if f.tid != tid:
+                own = self.tracks.get((sensor, f.tid))
+                if own is not None and t - own.last_t < self.LOST_S:
+                    continue     # the fallen track is alive: this is someone else
+                if (x - f.x) ** 2 + (y - f.y) ** 2 > s.same_person_m ** 2:
+                    continue
+            if h < s.up_m:
+                f.up_since = None
+                continue
+            if f.up_since is None:
+                f.up_since = t
+            if t - f.up_since >= s.rise_seconds:
+                self.falls.remove(f)
+                out.append(Detection("fall_cancelled", t, sensor, self._room(sensor), ref=f.ref,
+                                     evidence={"height_m": round(h, 3),
+                                               "seconds_after_fall": round(t - f.t, 2)}))
+                return
+
+    # --- point clouds ------------------------------------------------------------------
+    def _points(self, r: Any, out: list[Detection]) -> None:
+        s = self.s
+        p = np.asarray(r.points)
+        if len(p):
+            p = p[p[:, 4] >= s.min_snr]
+        pool = self._pool.setdefault(r.sensor, deque())
+        pool.append((r.t, p))
+        while pool and pool[0][0] < r.t - s.points_window_s:
+            pool.popleft()
+        pts = np.concatenate([q for _, q in pool]) if len(pool) > 1 else p
+        if len(pts) < s.min_points:
+            return   # nobody, or a still person the radar no longer sees
+        mx, my = float(np.median(pts[:, 0])), float(np.median(pts[:, 1]))
+        near = pts[(pts[:, 0] - mx) ** 2 + (pts[:, 1] - my) ** 2 <= 1.0]
+        if len(near) < s.min_points:
+            return
+        # Height from the newest frame's share of the cluster when it has enough points,
+        # so a descent is not smeared over the pooling window.
+        fresh = p[(p[:, 0] - mx) ** 2 + (p[:, 1] - my) ** 2 <= 1.0] if len(p) else p
+        if len(fresh) < max(3, s.min_points // 2):
+            fresh = near
+        h = float(np.quantile(fresh[:, 2], s.height_quantile))
+        self._sample(r.sensor, -1, r.t, mx, my, h, 0.0, out)
+
+    # --- persistence (short-lived: a reboot mid-fall keeps the cancel watch) ------------
+    def state(self) -> dict[str, Any]:
+        return {"version": 1, "falls": [[f.ref, f.sensor, f.tid, f.t, f.x, f.y] for f in self.falls]}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        if state.get("version") == 1:
+            self.falls = [_Fall(str(a), str(b), int(c), float(d), float(e), float(g))
+                          for a, b, c, d, e, g in state.get("falls", [])]
