@@ -23,8 +23,8 @@ from typing import AsyncIterator
 from pydantic import Field, field_validator, model_validator
 
 from drivers.base import Driver, DriverSettings, SensorInfo
+from drivers.serial_io import ByteStream, is_file, open_stream
 from drivers.ld2410 import protocol as P
-from drivers.ld2410.link import ByteLink, open_link
 from drivers.ld2410.parser import LD2410Parser
 from drivers.ld2410.presets import RadarSettings, _gate_list, load_preset
 from gateway.readings import Presence, Reading
@@ -82,7 +82,7 @@ class LD2410Driver(Driver):
     def __init__(self, sensor: SensorInfo, settings: Settings) -> None:  # type: ignore[override]
         super().__init__(sensor, settings)
         self.settings: Settings = settings
-        self._link: ByteLink | None = None
+        self._link: ByteStream | None = None
         self._parser = LD2410Parser()
         self.firmware: str | None = None
         self.params: P.Params | None = None
@@ -90,8 +90,8 @@ class LD2410Driver(Driver):
     # ------------------------------------------------------------------ lifecycle
     async def connect(self) -> None:
         self._parser = LD2410Parser()
-        self._link = await open_link(self.settings.port, self.settings.baud, self.type)
-        if self.settings.configure and not self._link.is_capture:
+        self._link = await open_stream(self.settings.port, self.settings.baud, driver_type=self.type)
+        if self.settings.configure and not is_file(self.settings.port):
             try:
                 await self._configure()
             except BaseException:
@@ -174,7 +174,7 @@ class LD2410Driver(Driver):
                                     + "; ".join(diffs))
 
     async def _best_effort_leave(self) -> None:
-        if self._link is not None and not self._link.is_capture:
+        if self._link is not None and not is_file(self.settings.port):
             try:
                 await self._link.write(P.leave_config())
             except Exception:
@@ -193,7 +193,7 @@ class LD2410Driver(Driver):
         while True:
             chunk = await self._link.read()
             if not chunk:
-                if self._link.is_capture:
+                if is_file(self.settings.port):
                     return
                 raise ConnectionError(f"LD2410 port {self.settings.port} closed")
             now = time.time()

@@ -27,7 +27,7 @@ from typing import Any, AsyncIterator, Callable, Iterator
 from pydantic import Field, model_validator
 
 from drivers.base import Driver, DriverSettings, SensorInfo
-from drivers.ld2410.link import ByteLink, open_link
+from drivers.serial_io import ByteStream, is_file, open_stream
 from drivers.seeed import fda1, fda2
 from drivers.seeed.presets import FallRadarSettings, load_preset
 from gateway.readings import FallFlag, Presence, Reading
@@ -46,7 +46,7 @@ class _SeeedBase(Driver):
 
     def __init__(self, sensor: SensorInfo, settings: DriverSettings) -> None:
         super().__init__(sensor, settings)
-        self._link: ByteLink | None = None
+        self._link: ByteStream | None = None
         self._parser: Any = None
         self._last: dict[str, tuple] = {}
         self._last_emit: dict[str, float] = {}
@@ -58,8 +58,8 @@ class _SeeedBase(Driver):
         self._parser = self._new_parser()
         self._last.clear()
         self._last_emit.clear()
-        self._link = await open_link(self.settings.port, self.settings.baud, self.type)
-        if self.settings.configure and not self._link.is_capture:
+        self._link = await open_stream(self.settings.port, self.settings.baud, driver_type=self.type)
+        if self.settings.configure and not is_file(self.settings.port):
             await self._configure()
 
     async def disconnect(self) -> None:
@@ -117,7 +117,7 @@ class _SeeedBase(Driver):
         while True:
             chunk = await self._link.read()
             if not chunk:
-                if self._link.is_capture:
+                if is_file(self.settings.port):
                     return
                 raise ConnectionError(f"{self.type} port {self.settings.port} closed")
             now = time.time()

@@ -30,6 +30,9 @@ from typing import Any
 
 DECODERS: dict[str, str] = {
     "ti_mmwave": "drivers.ti_mmwave.decoder:TiMmwaveDecoder",
+    "hlk_ld2410": "drivers.ld2410.decoder:LD2410Decoder",
+    "seeed_mr60fda2": "drivers.seeed.decoder:FDA2Decoder",
+    "seeed_mr60fda1": "drivers.seeed.decoder:FDA1Decoder",
 }
 
 SUMMARY_KEYS = ("frames_decoded", "frames_dropped", "bytes_discarded")
