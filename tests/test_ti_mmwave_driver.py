@@ -41,7 +41,7 @@ def make_driver(**settings) -> TiMmwaveDriver:
 
 
 async def test_config_sent_and_acknowledged_then_readings_arrive_in_room_frame():
-    frames = E.walking_then_fall(40, fps=20.0, fall_at=1.0)
+    frames = E.walking_then_fall(40, fps=20.0, fall_at=0.5)
     with E.TiRadarEmulator(frames, fps=100.0, loop=False) as emu:
         drv = make_driver(cli_port=emu.cli_path, data_port=emu.data_path,
                           config="iwr6843aop_wall")

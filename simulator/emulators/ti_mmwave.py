@@ -189,20 +189,36 @@ def tracking_frame(n: int, ts: Sequence[EncTarget], xyz: np.ndarray | None = Non
 
 
 def walking_then_fall(n_frames: int, fps: float = 20.0, fall_at: float = 3.0,
-                      first_frame: int = 1) -> list[bytes]:
-    """A person walks along y and falls at `fall_at` s: tracking frames for a scenario."""
+                      first_frame: int = 1, fall_s: float = 0.6,
+                      mounting: tuple[float, float] = (2.0, 15.0)) -> list[bytes]:
+    """A person walks along y at 0.8 m/s and falls at `fall_at` s: their top drops from
+    1.7 m to 0.4 m within `fall_s` seconds and stays there. People-tracking frames; points
+    are expressed in the sensor frame of a radar at `mounting` = (height m, tilt deg)."""
     out = []
     for k in range(n_frames):
         t = k / fps
-        fallen = t >= fall_at
-        z_top = 0.4 if fallen else 1.7
+        frac = min(max((t - fall_at) / fall_s, 0.0), 1.0)
+        z_top = 1.7 - 1.3 * frac
+        vz = -1.3 / fall_s if 0.0 < frac < 1.0 else 0.0
+        walking = t < fall_at
         pos = (0.3, 1.0 + min(t, fall_at) * 0.8, z_top / 2)
-        tgt = EncTarget(1, pos, vel=(0.0, 0.0 if fallen else 0.8, 0.0), max_z=z_top)
+        tgt = EncTarget(1, pos, vel=(0.0, 0.8 if walking else 0.0, vz / 2), max_z=z_top)
         pts = np.array([[pos[0] + dx, pos[1], z] for dx in (-0.1, 0.1)
                         for z in np.linspace(0.1, z_top, 4)])
-        out.append(tracking_frame(first_frame + k, [tgt], _world_to_sensor(pts),
+        out.append(tracking_frame(first_frame + k, [tgt], _world_to_sensor(pts, *mounting),
                                   index=[1] * len(pts)))
     return out
+
+
+def frame_from_readings(frame_number: int, xyz_room: np.ndarray | None,
+                        ts: Sequence[EncTarget], mounting: tuple[float, float] = (2.0, 15.0),
+                        doppler: Sequence[float] | None = None,
+                        snr: Sequence[float] | None = None) -> bytes:
+    """A people-tracking frame from room-frame points and targets (e.g. from a simulated
+    trace): what a radar at `mounting` = (height m, elevation tilt deg) would send."""
+    xyz = None if xyz_room is None else _world_to_sensor(np.asarray(xyz_room, float).reshape(-1, 3),
+                                                         *mounting)
+    return tracking_frame(frame_number, ts, xyz, doppler, snr)
 
 
 def _world_to_sensor(pts: np.ndarray, height: float = 2.0, tilt_deg: float = 15.0) -> np.ndarray:
