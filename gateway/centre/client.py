@@ -25,6 +25,7 @@ from typing import Any, Callable, TypeVar
 from urllib.parse import urlsplit
 
 import aiomqtt
+from aiomqtt.exceptions import MqttConnectError
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from pydantic import ValidationError
@@ -140,7 +141,7 @@ class Centre:
                         await self._on_message(message)
             except aiomqtt.MqttError as exc:
                 rc = getattr(exc, "rc", None)
-                if isinstance(exc, aiomqtt.MqttConnectError) and getattr(rc, "value", rc) in AUTH_CODES:
+                if isinstance(exc, MqttConnectError) and getattr(rc, "value", rc) in AUTH_CODES:
                     log.error("broker refused the centre's credentials (%s); not retrying", exc)
                     raise CentreError(f"broker refused the credentials: {exc}") from None
                 if self.connected.is_set():
