@@ -91,7 +91,7 @@ class NotUpDetector:
 
     def _start_day(self, t: float) -> None:
         if self._day is not None and self._first_today is not None:
-            self.days[self._day] = self._first_today
+            self.days[self._day] = round(self._first_today, 2)   # as persisted
         day = self.clock.day(t)
         self._day = day
         self._first_today = None

@@ -1,0 +1,205 @@
+"""Daily activity summary: one `daily_summary` event a day with the numbers a care provider
+needs to see slow decline before it becomes an emergency.
+
+Why these numbers: fewer active hours, more night-time toilet trips, longer time in bed and
+fewer steps over weeks are the classic early signs of infection, heart failure or
+depression in older people. Each is cheap to count from readings the home already has:
+- active_hours: quarter-hours with any inside activity (detectors/activity.py), in hours;
+- night_bathroom_trips: entries into a bathroom room inside the `night` window;
+- time_in_bed_hours: radar frames with a target inside a `bed_zones` box, plus time a
+  presence sensor whose SensorMeta.role is "bed" reports someone;
+- steps and movement_level_g from a wearable's acceleration where there is one (steps:
+  rising crossings of |a| over 1.2 g with hysteresis at 1.05 g: an estimate, not a pedometer);
+- motion_events, door_openings, heart_rate_mean, coverage_hours (how much of the day the
+  gateway actually saw, so a half day after an install is not read as decline).
+
+The summary covers the 24 h before each local `boundary` (default 12:00, so one night is
+never split between two summaries) and is raised when sensor time passes the boundary
+(from a reading or `tick(now)`), with occurred_at at the boundary.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Iterable, Mapping
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from detectors.activity import HomeTracker
+from detectors.base import Detection, SensorMeta
+from detectors.localtime import DEFAULT_TZ, validate_tz, LocalClock, parse_hhmm, parse_window
+from detectors.radar_fall import Zone
+
+SLOT_S = 900.0
+
+
+class DailySummarySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    enabled: bool = Field(True, title="Run this detector")
+    boundary: str = Field("12:00", title="Local time HH:MM at which each day's summary closes")
+    night: str = Field("22:00-06:00", title="Local night window for counting bathroom trips")
+    bathroom_rooms: list[str] = Field(default_factory=lambda: ["bathroom", "toilet", "wc"],
+                                      title="Room ids that count as bathrooms")
+    bed_zones: list[Zone] = Field(default_factory=list, title="Radar boxes that are beds")
+    timezone: str | None = Field(None, title="IANA time zone of the home (default: the gateway's, else Europe/Helsinki)")
+    outer_doors: list[str] = Field(default_factory=list, title="Contact sensors that are outer doors (besides role = outer_door)")
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str | None) -> str | None:
+        return validate_tz(v)
+
+    @field_validator("boundary")
+    @classmethod
+    def _boundary(cls, v: str) -> str:
+        parse_hhmm(v)
+        return v
+
+    @field_validator("night")
+    @classmethod
+    def _night(cls, v: str) -> str:
+        parse_window(v)
+        return v
+
+
+class DailySummaryDetector:
+    name: ClassVar[str] = "daily_summary"
+    Settings: ClassVar[type[BaseModel]] = DailySummarySettings
+    default_on: ClassVar[bool] = True
+
+    def __init__(self, settings: DailySummarySettings, sensors: Mapping[str, SensorMeta],
+                 timezone: str | None = None) -> None:
+        self.s = settings
+        self.clock = LocalClock(settings.timezone or timezone or DEFAULT_TZ)
+        self.boundary = parse_hhmm(settings.boundary)
+        self.night = [parse_window(settings.night)]
+        self.home = HomeTracker(sensors, settings.outer_doors)
+        self.bathrooms = frozenset(settings.bathroom_rooms)
+        self.bed_sensors = frozenset(k for k, m in sensors.items() if getattr(m, "role", None) == "bed")
+        self._end = float("-inf")
+        self._now = float("-inf")
+        self._room: str | None = None
+        self._radar_last: dict[str, tuple[float, bool]] = {}   # radar -> (t, target in bed)
+        self._bed_since: dict[str, float] = {}                  # bed presence sensor -> since
+        self._step_state: dict[str, int] = {}
+        self._reset(None)
+
+    def _reset(self, start: float | None) -> None:
+        self._start = start
+        self._slots: set[int] = set()
+        self.c = {"night_bathroom_trips": 0.0, "bed_s": 0.0, "steps": 0.0, "move_sum": 0.0,
+                  "move_n": 0.0, "motion_events": 0.0, "door_openings": 0.0, "hr_sum": 0.0,
+                  "hr_n": 0.0}
+
+    def _next_boundary(self, t: float) -> float:
+        day = self.clock.day(t)
+        b = self.clock.at(day, self.boundary)
+        return b if b > t else self.clock.at(day + 1, self.boundary)
+
+    # --- streaming -------------------------------------------------------------------
+    def feed(self, readings: Iterable[Any]) -> list[Detection]:
+        out: list[Detection] = []
+        for r in readings:
+            t = r.t if r.kind != "accel" else (float(r.t[-1]) if len(r.t) else None)
+            if t is None:
+                continue
+            self._advance(t, out)
+            if self._start is None:
+                self._start = t
+            self._count(r, t)
+        return out
+
+    def tick(self, now: float) -> list[Detection]:
+        """Advance sensor time to `now` without a reading (the live gateway's clock)."""
+        out: list[Detection] = []
+        self._advance(now, out)
+        return out
+
+    def _advance(self, t: float, out: list[Detection]) -> None:
+        if t <= self._now:
+            return
+        self._now = t
+        if self._end == float("-inf"):
+            self._end = self._next_boundary(t)
+            return
+        while t >= self._end:
+            # A day that saw readings is summarised; the next one then counts from the
+            # boundary (the gateway was watching). A day with none (gateway off) is skipped.
+            seen = self._start is not None
+            if seen:
+                out.append(self._summary(self._end))
+            self._reset(self._end if seen and t < self._next_boundary(self._end) else None)
+            self._end = self._next_boundary(self._end)
+
+    def _count(self, r: Any, t: float) -> None:
+        c = self.c
+        kind = r.kind
+        what = self.home.update(r)
+        if what == "inside":
+            self._slots.add(int(t // SLOT_S))
+            room = self.home.room(r.sensor)
+            if room is not None and room != self._room:
+                if room in self.bathrooms and self.clock.in_windows(t, self.night):
+                    c["night_bathroom_trips"] += 1
+                self._room = room
+        elif what == "door":
+            self._room = None
+            if r.open:
+                c["door_openings"] += 1
+        if kind == "motion" and r.active:
+            c["motion_events"] += 1
+        elif kind == "heart_rate":
+            if r.contact is not False and r.bpm > 0:
+                c["hr_sum"] += r.bpm
+                c["hr_n"] += 1
+        elif kind == "accel":
+            self._accel(r)
+        elif kind == "radar_targets" and self.s.bed_zones:
+            in_bed = any(z.contains(r.sensor, g.x, g.y, g.z) for g in r.targets for z in self.s.bed_zones)
+            last = self._radar_last.get(r.sensor)
+            if last is not None and last[1]:
+                c["bed_s"] += min(max(t - last[0], 0.0), 5.0)
+            self._radar_last[r.sensor] = (t, in_bed)
+        elif kind == "presence" and r.sensor in self.bed_sensors:
+            since = self._bed_since.pop(r.sensor, None)
+            if since is not None:
+                c["bed_s"] += max(t - max(since, self._start or since), 0.0)
+            if r.present:
+                self._bed_since[r.sensor] = t
+
+    def _accel(self, r: Any) -> None:
+        xyz = r.xyz
+        if not len(xyz):
+            return
+        mag = np.sqrt(np.einsum("ij,ij->i", xyz, xyz))
+        self.c["move_sum"] += float(np.abs(mag - 1.0).sum())
+        self.c["move_n"] += len(mag)
+        ev = np.where(mag > 1.2, 1, np.where(mag < 1.05, 0, -1))
+        ev = ev[ev >= 0]
+        if not len(ev):
+            return
+        prev = self._step_state.get(r.sensor, 0)
+        seq = np.concatenate(([prev], ev))
+        self.c["steps"] += int(np.count_nonzero((seq[1:] == 1) & (seq[:-1] == 0)))
+        self._step_state[r.sensor] = int(ev[-1])
+
+    def _summary(self, end: float) -> Detection:
+        c = self.c
+        for sensor, since in self._bed_since.items():   # still in bed at the boundary
+            c["bed_s"] += max(end - max(since, self._start or since), 0.0)
+            self._bed_since[sensor] = end
+        start = self._start if self._start is not None else end
+        ev = {
+            "active_hours": round(len(self._slots) * SLOT_S / 3600.0, 2),
+            "night_bathroom_trips": c["night_bathroom_trips"],
+            "time_in_bed_hours": round(c["bed_s"] / 3600.0, 2),
+            "motion_events": c["motion_events"],
+            "door_openings": c["door_openings"],
+            "coverage_hours": round((end - start) / 3600.0, 2),
+        }
+        if c["move_n"]:
+            ev["movement_level_g"] = round(c["move_sum"] / c["move_n"], 4)
+            ev["steps"] = c["steps"]
+        if c["hr_n"]:
+            ev["heart_rate_mean"] = round(c["hr_sum"] / c["hr_n"], 1)
+        return Detection("daily_summary", end, evidence=ev)
