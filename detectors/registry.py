@@ -14,6 +14,13 @@ import importlib
 
 DETECTORS: dict[str, str] = {
     "passthrough": "detectors.passthrough:PassThroughDetector",
+    "radar_fall": "detectors.radar_fall:RadarFallDetector",
+    "inactivity": "detectors.inactivity:InactivityDetector",
+    "not_up": "detectors.routine:NotUpDetector",
+    "dwell": "detectors.dwell:DwellDetector",
+    "night_door": "detectors.night_door:NightDoorDetector",
+    "daily_summary": "detectors.daily_summary:DailySummaryDetector",
+    "wearable_health": "detectors.wearable_health:WearableHealthDetector",
     "wearable_fall": "detectors.wearable_fall:WearableFallDetector",
 }
 
