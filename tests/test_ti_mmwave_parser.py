@@ -247,3 +247,17 @@ def test_simulator_encoder_round_trips_through_the_parser():
     np.testing.assert_allclose(f2.points.xyz, xyzv[:, :3], atol=2 ** -9)
     np.testing.assert_allclose(f3.points.xyz, xyzv[:, :3], atol=0.03)
     assert f3.targets[0].tid == 2 and f3.targets[0].max_z == pytest.approx(1.6)
+
+
+def test_tlv_lengths_that_include_the_tlv_header_are_recognised_and_counted():
+    pts = sdk3_points([(1.0, 2.0, 3.0, 0.5)])
+    stats = struct.pack("<6I", *range(6))
+    body = struct.pack("<II", 1, 8 + len(pts)) + pts + struct.pack("<II", 6, 8 + 24) + stats
+    total = 40 + len(body) + (-(40 + len(body))) % 32
+    data = MAGIC + struct.pack("<8I", 0x03060000, total, 0xA6843, 9, 0, 1, 2, 0) + body
+    data += b"\x0f" * (total - len(data))
+    # followed by a normal frame, which must still be read the normal way
+    (f, g), p = decode_all(data + oob3(10, 2))
+    np.testing.assert_array_equal(f.points.xyz, [[1.0, 2.0, 3.0]])
+    assert list(f.stats.values()) == list(range(6)) and len(g.points) == 2
+    assert p.stats["tlv_len_includes_header"] == 1

@@ -5,16 +5,18 @@ Nothing here raises on bad input: a radar that is rebooted, a cable that is pull
 capture that begins mid-frame must never crash the gateway. Instead the parser counts
 what it had to do (`stats`) so `safehome doctor` and the heartbeats can show it.
 
-Framing rules (facts: docs/../shared/reference/sensor-protocols.md, TI section):
+Framing rules (facts: ../shared/reference/sensor-protocols.md, TI section; the SDK 2.x
+header is the same 40 bytes, version = Major << 24 | Minor << 16 | Bugfix << 8 | Build):
 
 * A frame starts with the magic word 02 01 04 03 06 05 08 07 followed by a 40-byte header
   (36 bytes on IWR1443, recognised by `platform & 0xFFFF == 0x1443`: no subFrameNumber).
 * `totalPacketLen` covers header + TLVs + padding to a multiple of 32 bytes. Padding bytes
   are not reliably 0x0F, so they are skipped by length and never looked at.
 * TLVs follow the header: u32 type, u32 length of the payload (SDK 2.x and 3.x alike).
-  If that reading does not fit the packet, the parser tries once more reading length as
-  including the 8-byte TLV header (some lab firmware does this) and counts
-  `tlv_len_includes_header`; if neither fits, the frame is dropped.
+  If that reading does not fit the packet, or meets a TLV type no demo uses (0 or
+  >= 65536), the parser tries once more reading length as including the 8-byte TLV
+  header (some lab firmware does this) and, if that fits with plausible types, uses it
+  and counts `tlv_len_includes_header`; if neither fits, the frame is dropped.
 * A magic word found *inside* a frame's announced length means that frame was cut short
   (UART overrun, radar reset, the start of a capture): the cut frame is decoded only if
   all its TLVs are before the cut (only padding lost), otherwise dropped; parsing resumes
@@ -22,9 +24,11 @@ Framing rules (facts: docs/../shared/reference/sensor-protocols.md, TI section):
   longer than `max_packet_len`, more TLVs than fit) is a false magic word: skipped.
 * A frame number lower than the previous one means the radar restarted (`restarts`);
   numbers skipped between two frames are counted in `frames_missed`.
+* Not supported: the 48-byte header of the old Industrial Toolbox 4.x people-counting
+  labs (u16 numTLVs and checksum). Those frames are not recognised; expect them to be
+  counted as `frames_dropped`.
 
-TLV 1 has two wire formats, and the rule for choosing is (documented for installers in
-the module docstring because real captures depend on it):
+TLV 1 has two wire formats. The rule for choosing one:
 
 1. SDK 2.x (and 1.x): `u16 numObj, u16 xyzQFormat`, then 12 bytes per object. It is
    *consistent* when the payload length is exactly 4 + 12 * numObj.
@@ -174,11 +178,13 @@ class FrameParser:
                 ) -> tuple[Frame | None, int]:
         """The frame and where its last TLV ends; (None, header_len) if the TLVs do not fit."""
         tlvs = _walk(buf, header, limit, includes_header=False)
-        if tlvs is None:
-            tlvs = _walk(buf, header, limit, includes_header=True)
-            if tlvs is None:
+        if tlvs is None or not _plausible(tlvs):
+            alt = _walk(buf, header, limit, includes_header=True)
+            if alt is not None and _plausible(alt):
+                tlvs = alt
+                self.stats["tlv_len_includes_header"] += 1
+            elif tlvs is None:
                 return None, header.header_len
-            self.stats["tlv_len_includes_header"] += 1
         frame = Frame(header=header)
         mv = memoryview(buf)
         side: np.ndarray | None = None
@@ -287,6 +293,12 @@ def _walk(buf: bytearray, h: FrameHeader, limit: int, *, includes_header: bool
         out.append((typ, off + 8, ln))
         off += 8 + ln
     return out
+
+
+def _plausible(tlvs: list[tuple[int, int, int]]) -> bool:
+    """Every TI demo's TLV types are small non-zero numbers; a walk that meets type 0 or a
+    huge one has read payload bytes as a TLV header."""
+    return all(0 < t < 0x10000 for t, _, _ in tlvs)
 
 
 def _magic_prefix_len(b: bytes | bytearray | memoryview) -> int:
