@@ -137,3 +137,16 @@ async def test_capture_file_replay_stamps_frames_at_the_configured_period(tmp_pa
     # ceiling mount, 2.6 m, looking down: a point 2 m along the boresight is 0.6 m up
     np.testing.assert_allclose(out[0].points[0, :4], [0.0, 0.0, 0.6, 0.5], atol=1e-5)
     assert drv.stats["bytes_discarded"] == 4 and drv.stats["frames_decoded"] == 5
+
+
+@pytest.mark.parametrize("path", sorted(chirp.CONFIG_DIR.glob("iwr6843aop_*.cfg")),
+                         ids=lambda p: p.stem)
+def test_every_shipped_chirp_config_loads_with_its_mounting(path):
+    cfg = chirp.load(path.stem)
+    assert cfg.commands[0] == "sensorStop" and cfg.commands[-1] == "sensorStart"
+    assert cfg.mounting is not None and cfg.mounting.kind in {"ceiling", "wall"}
+    assert 0 < cfg.mounting.height_m < 4 and cfg.frame_period_s
+    head = path.read_text().splitlines()[0]
+    assert head.startswith("%") and cfg.mounting.kind in head  # says what it assumes
+    if cfg.tracking:  # the tracker's frame period must match the chirp frame period
+        assert cfg.args("trackingCfg")[-1] == cfg.args("frameCfg")[4]
