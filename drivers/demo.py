@@ -22,6 +22,7 @@ from gateway.readings import Battery, Button, HeartRate, Motion, Reading
 class DemoSettings(DriverSettings):
     sos_after: float | None = Field(20.0, ge=0, title="Seconds after start of the SOS press (none: never)")
     sos_every: float | None = Field(None, gt=0, title="Seconds between further SOS presses")
+    sos_count: int | None = Field(None, ge=1, title="Stop pressing after this many presses")
     motion_every: float = Field(7.0, gt=0, title="Seconds between motion readings")
     heart_rate: bool = Field(True, title="Also emit a heart rate once a second")
     stop_after: float | None = Field(None, gt=0, title="Go silent after this many seconds (fault demo)")
@@ -37,21 +38,28 @@ class DemoDriver(Driver):
         s: DemoSettings = self.settings  # type: ignore[assignment]
         rng = random.Random(s.seed)
         start = time.monotonic()
-        next_sos = s.sos_after
-        next_motion = 0.0
         sid = self.sensor.id
+        presses = 0
         yield Battery(sid, time.time(), 87.0)
+        # Each stream has its next due time (seconds after start); sleep until the earliest.
+        due = {"heart": 0.0 if s.heart_rate else None, "motion": 0.0, "sos": s.sos_after}
         while True:
             elapsed = time.monotonic() - start
             if s.stop_after is not None and elapsed >= s.stop_after:
                 await asyncio.Event().wait()  # silent, but alive: the health monitor notices
             now = time.time()
-            if s.heart_rate:
+            if due["heart"] is not None and elapsed >= due["heart"]:
                 yield HeartRate(sid, now, 68 + rng.randint(-4, 4))
-            if elapsed >= next_motion:
+                due["heart"] += 1.0
+            if elapsed >= due["motion"]:
                 yield Motion(sid, now, True)
-                next_motion += s.motion_every
-            if next_sos is not None and elapsed >= next_sos:
+                due["motion"] += s.motion_every
+            if due["sos"] is not None and elapsed >= due["sos"]:
                 yield Button(sid, now, "sos")
-                next_sos = next_sos + s.sos_every if s.sos_every else None
-            await asyncio.sleep(1.0 - (time.monotonic() - start) % 1.0)
+                presses += 1
+                more = s.sos_every and (s.sos_count is None or presses < s.sos_count)
+                due["sos"] = due["sos"] + s.sos_every if more else None
+            nxt = min(v for v in due.values() if v is not None)
+            if s.stop_after is not None:
+                nxt = min(nxt, s.stop_after)
+            await asyncio.sleep(max(0.0, nxt - (time.monotonic() - start)))

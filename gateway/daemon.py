@@ -205,19 +205,29 @@ class Daemon:
         self._start_drivers()
         systemd.notify("READY=1\nSTATUS=running")
         log.info("gateway %s running with %d sensors", self.cfg.gateway_id, len(self.cfg.sensors))
-        await self.stop_requested.wait()
+        try:
+            await self.stop_requested.wait()
+        finally:
+            await self._shutdown(uplink_task)
+        return 0
+
+    async def _shutdown(self, uplink_task: asyncio.Task) -> None:
+        """Drivers first (no new readings), then flush the store, then say offline."""
         log.info("stopping")
         systemd.notify("STOPPING=1")
         for t in list(self._tasks):
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._save_states()
-        await self.store.flush()
-        await self.uplink.stop()
         try:
-            await asyncio.wait_for(uplink_task, timeout=10)
-        except asyncio.TimeoutError:
-            uplink_task.cancel()
-        await self.store.close()
+            self._save_states()
+            await self.store.flush()
+            await self.uplink.stop()
+            try:
+                await asyncio.wait_for(uplink_task, timeout=10)
+            except asyncio.TimeoutError:
+                uplink_task.cancel()
+            except Exception:  # noqa: BLE001
+                log.exception("uplink ended with an error")
+        finally:
+            await self.store.close()  # aiosqlite's thread would otherwise keep the process alive
         log.info("stopped cleanly")
-        return 0

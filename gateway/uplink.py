@@ -21,6 +21,7 @@ import uuid
 from typing import Any, Awaitable, Callable
 
 import aiomqtt
+from aiomqtt.exceptions import MqttConnectError
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -41,7 +42,7 @@ class CredentialsRefused(Exception):
 def is_auth_refusal(exc: BaseException) -> bool:
     rc = getattr(exc, "rc", None)
     value = getattr(rc, "value", rc)
-    return isinstance(exc, aiomqtt.MqttConnectError) and value in AUTH_CODES
+    return isinstance(exc, MqttConnectError) and value in AUTH_CODES
 
 
 class Uplink:
@@ -71,6 +72,7 @@ class Uplink:
         self.heartbeat_seq = 0
         self.connects = 0
         self._client: aiomqtt.Client | None = None
+        self._offline_since: float | None = None
         self._acked_recently: dict[str, float] = {}
         self._logged_acks: set[str] = set()
         self.latencies: list[float] = []  # seconds from detected_at to PUBACK (benchmarks)
@@ -114,7 +116,7 @@ class Uplink:
             try:
                 await self._session()
                 failures = 0
-            except aiomqtt.MqttError as exc:
+            except (aiomqtt.MqttError, OSError, Exception) as exc:  # noqa: BLE001 - keep trying
                 if is_auth_refusal(exc):
                     self.state = "credentials_refused"
                     log.critical("broker %s:%d refused the credentials (%s); not retrying. Fix the "
@@ -125,8 +127,14 @@ class Uplink:
                 self.state = "disconnected"
                 delay = min(self.m.reconnect_max, self.m.reconnect_min * 2 ** min(failures - 1, 16))
                 delay *= random.uniform(0.5, 1.0)  # jitter: a city of gateways must not reconnect in step
-                log.warning("uplink to %s:%d lost or refused (%s); retry in %.1f s",
-                            self.m.host, self.m.port, exc, delay)
+                if isinstance(exc, (aiomqtt.MqttError, OSError)):
+                    if failures == 1:
+                        self._offline_since = time.monotonic()
+                    # One warning per outage; the retries themselves only at debug level.
+                    (log.warning if failures == 1 else log.debug)("uplink to %s:%d lost or refused (%s); retry in %.1f s",
+                                self.m.host, self.m.port, exc, delay)
+                else:
+                    log.exception("uplink failed unexpectedly; retry in %.1f s", delay)
             finally:
                 self.connected.clear()
                 self._client = None
@@ -147,7 +155,12 @@ class Uplink:
             await client.publish(self.topic("status"), self._status("online"), qos=1, retain=True)
             self.state = "connected"
             self.connected.set()
-            log.info("uplink connected to %s:%d as %s", self.m.host, self.m.port, self.client_id)
+            if self._offline_since is not None:
+                log.info("uplink reconnected to %s:%d after %.1f s offline", self.m.host, self.m.port,
+                         time.monotonic() - self._offline_since)
+                self._offline_since = None
+            else:
+                log.info("uplink connected to %s:%d as %s", self.m.host, self.m.port, self.client_id)
             tasks = [asyncio.create_task(c, name=n) for n, c in (
                 ("uplink-drain", self._drain(client)), ("uplink-heartbeat", self._heartbeats(client)),
                 ("uplink-receive", self._receive(client)), ("uplink-stop", self.stopping.wait()))]
