@@ -14,6 +14,7 @@ import sys
 COMMANDS = [
     "gateway.commands.run",
     "gateway.commands.config_check",
+    "gateway.commands.centre",
     "gateway.commands.evaluate",
     "gateway.commands.capture",
     "gateway.commands.decode",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 
 import aiomqtt
@@ -247,3 +248,64 @@ async def test_refused_credentials_stop_the_centre_and_the_password_is_never_log
         assert "right-horse" not in caplog.text
     finally:
         broker.stop()
+
+
+# ---- the command line ----------------------------------------------------------------
+
+def test_the_live_view_shows_overdue_gateways_gaps_and_alarm_text_in_the_chosen_language():
+    from rich.console import Console
+
+    from gateway.centre.view import render as render_view
+    centre = Centre("mqtt://127.0.0.1:1", lang="fi", gap_grace=0)
+    feed(centre.state, heartbeat(1, 60), T0)
+    for seq in (1, 3):
+        feed(centre.state, event(seq), T0)
+    feed(centre.state, alarm(4, "sos"), T0 + 1)
+    console = Console(record=True, width=200)
+    console.print(render_view(centre, T0 + 200))
+    screen = console.export_text()
+    assert "OVERDUE" in screen and "WAITING" in screen
+    assert render("sos", {"room": "bath"})["fi"] in screen
+    # gw-A: overdue, highest seq 4, seq 2 missing, 3 events received
+    assert re.search(r"gw-A .*OVERDUE\s*│\s*4\s*│\s*2\s*│\s*3\s*│", screen), screen
+
+
+def _cli(*args: str, **kw):
+    import subprocess
+    import sys
+    return subprocess.Popen([sys.executable, "-m", "gateway.cli", "centre", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+async def test_cli_once_json_prints_the_gateway_table(mosquitto):
+    async with Gateway(mosquitto, "gw-Z") as gw:
+        await gw.client.publish(f"{ROOT}/gw-Z/status", json.dumps({
+            "state": "online", "gateway_id": "gw-Z", "site_id": "s-2",
+            "since": "2026-11-26T02:00:00.000Z", "version": "0.1.0"}), qos=1, retain=True)
+    proc = _cli("--broker", mosquitto.url, "--once-json", "--seconds", "0.5")
+    out, err = await asyncio.to_thread(proc.communicate, timeout=20)
+    assert proc.returncode == 0, err
+    [row] = json.loads(out)["gateways"]
+    assert (row["gateway_id"], row["state"], row["site_id"]) == ("gw-Z", "online", "s-2")
+
+
+async def test_cli_auto_ack_prints_logs_and_acknowledges_an_alarm(mosquitto, tmp_path):
+    import os
+    log = tmp_path / "alarms.csv"
+    proc = _cli("--broker", mosquitto.url, "--auto-ack", "--lang", "sv", "--log", str(log),
+                "--username-env", "CENTRE_USER", "--log-level", "INFO",
+                env={**os.environ, "CENTRE_USER": "centre"})
+    try:
+        topic, body = alarm(1, "sos")
+        async with Gateway(mosquitto) as gw:
+            async with asyncio.timeout(15):
+                while not gw.acks:         # the CLI may still be connecting: re-send
+                    await gw.send(topic, body)
+                    await asyncio.sleep(0.3)
+            line = await asyncio.to_thread(proc.stdout.readline)
+        assert line.startswith("ALARM #1 gw-A seq=1 sos") and body["text"]["sv"] in line
+        assert gw.acks[0][0]["id"] == body["id"]
+    finally:
+        proc.terminate()
+        proc.wait(5)
+    assert [r["id"] for r in AlarmLog(log).rows()] == [body["id"]]

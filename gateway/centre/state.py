@@ -235,6 +235,7 @@ class CentreState:
             return Received(kind, gw, alarm=record, duplicate=True, payload=body)
         row = self.gateway(gw, now)
         row.events += 1
+        row.site_id = body.get("site_id", row.site_id)
         if isinstance(body.get("seq"), int):
             row.seq.see(body["seq"], now)
         if kind == "alarm":
