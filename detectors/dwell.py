@@ -55,13 +55,21 @@ class DwellDetector:
         self._limit = float("inf")        # current stay's limit in seconds
         self._alarmed = False
         self._now = float("-inf")
+        self._limits: dict[str, float] = {}   # learned limits, recomputed when a stay ends
 
     def limit_minutes(self, room: str) -> float:
+        cached = self._limits.get(room)
+        if cached is None:
+            cached = self._limits[room] = self._limit_minutes(room)
+        return cached
+
+    def _limit_minutes(self, room: str) -> float:
         fixed = self.settings.limits_minutes.get(room, float("inf"))
         seen = self.visits.get(room, [])
         if not self.settings.learn or len(seen) < self.settings.min_visits:
             return fixed
-        learned = self.settings.learn_factor * float(np.percentile(seen, 95)) / 60.0
+        p95 = sorted(seen)[int(0.95 * (len(seen) - 1) + 0.5)]   # a few dozen numbers
+        learned = self.settings.learn_factor * p95 / 60.0
         return min(fixed, max(self.settings.min_minutes, learned))
 
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
@@ -99,6 +107,7 @@ class DwellDetector:
             seen = self.visits[room]
             seen.append(round(t - self._enter, 1))
             del seen[:-self.settings.keep_visits]
+            self._limits.pop(room, None)
         self._room = None
         self._limit = float("inf")
 
@@ -128,6 +137,7 @@ class DwellDetector:
         for room, seen in state.get("visits", {}).items():
             if room in self.visits:
                 self.visits[room] = [float(x) for x in seen][-self.settings.keep_visits:]
+        self._limits.clear()
         room = state.get("room")
         if room in self.visits:
             self._room, self._enter = room, float(state.get("enter", 0.0))
