@@ -25,6 +25,9 @@ BUILTIN: dict[str, str] = {
     "hlk_ld2410": "drivers.ld2410.driver:LD2410Driver",
     "seeed_mr60fda2": "drivers.seeed.driver:MR60FDA2Driver",
     "seeed_mr60fda1": "drivers.seeed.driver:MR60FDA1Driver",
+    "ble_heart_rate": "drivers.ble.heart_rate:HeartRateDriver",
+    "polar_pmd": "drivers.ble.polar:PolarPmdDriver",
+    "ble_button": "drivers.ble.button:ButtonDriver",
 }
 
 
