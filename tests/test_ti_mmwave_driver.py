@@ -150,3 +150,22 @@ def test_every_shipped_chirp_config_loads_with_its_mounting(path):
     assert head.startswith("%") and cfg.mounting.kind in head  # says what it assumes
     if cfg.tracking:  # the tracker's frame period must match the chirp frame period
         assert cfg.args("trackingCfg")[-1] == cfg.args("frameCfg")[4]
+
+
+async def test_sdk2_doppler_bins_become_metres_per_second_from_the_chirp_config(tmp_path):
+    # SDK 2.x points carry a Doppler bin index; one bin is lambda / (2 * N_doppler * N_tx * Tc)
+    # with the oob config's 60 GHz start, 16 loops (16 bins), 3 TX, 359 + 57.14 us per chirp
+    xyzv = np.array([[0.0, 3.0, 0.0, 0.3], [1.0, 2.0, 0.0, -0.5]])  # encoder: bin = v / 0.1
+    path = tmp_path / "sdk2.bin"
+    path.write_bytes(E.oob_frame(1, xyzv, sdk=2))
+    drv = make_driver(port=f"file:{path}", config="iwr6843aop_oob_wall")
+    await drv.connect()
+    (reading,) = [r async for r in drv.readings()]
+    await drv.disconnect()
+    bin_mps = 299_792_458.0 / 60e9 / (2 * 16 * 3 * (359 + 57.14) * 1e-6)
+    np.testing.assert_allclose(reading.points[:, 3], [3 * bin_mps, -5 * bin_mps], rtol=1e-5)
+    assert np.isnan(reading.points[:, 4]).all()  # SDK 2.x sends no SNR
+    # wall mount 2.0 m, 15 degrees down: a point 3 m along the boresight
+    th = np.radians(15)
+    np.testing.assert_allclose(reading.points[0, :3], [0.0, 3 * np.cos(th), 2.0 - 3 * np.sin(th)],
+                               atol=2 ** -9 * 2)
