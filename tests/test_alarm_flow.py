@@ -1,0 +1,78 @@
+"""The cancel window: a suspected fall becomes an alarm only if nobody cancels it."""
+
+from __future__ import annotations
+
+import itertools
+
+from gateway.config import parse_config
+from gateway.pipeline import Pipeline
+from gateway.readings import Button, FallFlag
+
+T0 = 1_790_000_000.0
+
+
+def pipeline(cancel_window: float = 30.0) -> Pipeline:
+    cfg = parse_config({
+        "gateway_id": "gw-1", "site_id": "site-1",
+        "rooms": [{"id": "bath", "name": {"fi": "kylpyhuone", "sv": "badrum", "en": "bathroom"}}],
+        "sensors": [{"id": "radar", "type": "demo", "room": "bath"},
+                    {"id": "button", "type": "demo", "room": "bath"}],
+        "alarm": {"cancel_window": cancel_window},
+    }, env={})
+    ids = (f"id-{i}" for i in itertools.count(1))
+    return Pipeline(cfg, clock=lambda: T0, id_factory=lambda: next(ids))
+
+
+def types(events) -> list[str]:
+    return [e.type for e in events]
+
+
+def test_an_uncancelled_suspected_fall_sends_exactly_one_alarm_when_the_window_closes():
+    p = pipeline()
+    first = p.feed([FallFlag("radar", T0, True)])
+    assert types(first) == ["fall_suspected"]
+    assert p.tick(T0 + 29.9) == []
+    alarm = p.tick(T0 + 30.0)
+    assert types(alarm) == ["fall"]
+    assert alarm[0].ref == first[0].id and alarm[0].occurred_at == T0
+    assert alarm[0].text["fi"] == "Kaatuminen havaittu (kylpyhuone)."
+    assert p.tick(T0 + 120) == [] and p.finish() == []
+
+
+def test_a_cancel_inside_the_window_sends_alarm_cancelled_and_no_alarm():
+    p = pipeline()
+    suspected = p.feed([FallFlag("radar", T0, True)])
+    cancelled = p.feed([Button("button", T0 + 12, "cancel")])
+    assert types(cancelled) == ["alarm_cancelled"]
+    assert cancelled[0].ref == suspected[0].id
+    assert p.tick(T0 + 60) == [] and p.finish() == []
+
+
+def test_a_cancel_after_the_alarm_went_out_does_not_retract_it():
+    p = pipeline()
+    p.feed([FallFlag("radar", T0, True)])
+    assert types(p.feed([Button("button", T0 + 31, "cancel")])) == ["fall"]
+
+
+def test_sos_skips_the_window():
+    p = pipeline()
+    assert types(p.feed([Button("button", T0, "sos")])) == ["sos"]
+
+
+def test_the_same_incident_seen_twice_makes_one_alarm():
+    p = pipeline()
+    p.feed([FallFlag("radar", T0, True)])
+    p.feed([FallFlag("radar", T0 + 1, False), FallFlag("radar", T0 + 2, True)])
+    assert types(p.tick(T0 + 40)) == ["fall"]
+
+
+def test_a_zero_window_alarms_at_once():
+    p = pipeline(cancel_window=0)
+    assert types(p.feed([FallFlag("radar", T0, True)])) == ["fall_suspected", "fall"]
+
+
+def test_seq_counts_every_event_from_the_start_value():
+    p = pipeline()
+    p.seq = 41
+    events = p.feed([Button("button", T0, "sos"), FallFlag("radar", T0 + 1, True)])
+    assert [e.seq for e in events] == [42, 43]
