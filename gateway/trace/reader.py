@@ -1,0 +1,265 @@
+"""Read a trace back as readings in arrival order, streaming, with damage reported.
+
+The reader walks the file record by record (it never loads a whole trace), so it works
+on a finished file, on one still being written and on one cut short by a crash. A chunk
+whose bytes are corrupt is skipped and noted; a file that ends mid-record stops there and
+is noted. `damage` tells the caller where reading stopped and up to which sensor time
+everything was delivered, so `safehome replay` can say so rather than fail.
+
+Within one window (see writer.py) readings of different streams are merged by sensor
+time; within a stream the recorded order is kept, duplicates and late packets included,
+because that is what the detectors saw live.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import struct
+import zlib
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping
+
+import lz4.frame
+import zstandard
+from mcap.data_stream import ReadDataStream
+from mcap.exceptions import McapError
+from mcap.opcode import Opcode
+from mcap.records import Channel, Chunk, DataEnd, Footer, Message, Metadata
+from mcap.stream_reader import StreamReader
+
+from gateway.readings import Reading, reading_time
+from gateway.trace import codec
+from gateway.trace.model import FILE_METADATA, Label, StreamInfo, TraceDamage
+from gateway.trace.writer import EVENT_TOPIC, LABEL_TOPIC
+
+
+class TraceError(Exception):
+    """The file is not a trace at all (wrong magic, not MCAP, not ours)."""
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    """An event a gateway detected while recording (kept in the trace's events channel)."""
+
+    row: Mapping[str, Any]
+
+    @property
+    def t(self) -> float:
+        return float(self.row.get("occurred_at", 0.0))
+
+
+Item = Reading | Label | RecordedEvent
+
+
+class TraceReader:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = str(path)
+        self.name = os.path.basename(self.path)
+        self.damage: TraceDamage | None = None
+        self.meta: dict[str, str] = {}
+        self._streams: dict[int, StreamInfo] = {}
+        with open(self.path, "rb") as fh:
+            head = fh.read(8)
+        if head[:5] != b"\x89MCAP":
+            raise TraceError(f"{self.path}: not a trace file (no MCAP magic)")
+        # the file metadata record follows the header; read it (and nothing more) now
+        try:
+            with open(self.path, "rb") as fh:
+                for rec in StreamReader(fh, emit_chunks=True).records:
+                    if isinstance(rec, Metadata) and rec.name == FILE_METADATA:
+                        self.meta = dict(rec.metadata)
+                        break
+                    if isinstance(rec, (Chunk, Message)):
+                        break
+        except (McapError, EOFError, ValueError, OSError):
+            pass
+        if self.meta and self.meta.get("format") != "safehome-trace":
+            raise TraceError(f"{self.path}: MCAP file but not a safehome trace")
+
+    @property
+    def start_time(self) -> float | None:
+        from gateway.events import parse_iso
+        text = self.meta.get("start")
+        try:
+            return parse_iso(text) if text else None
+        except ValueError:
+            return None
+
+    # --- low level ------------------------------------------------------------------
+
+    def _messages(self) -> Iterator[tuple[Channel, int, bytes]]:
+        """Every message with its channel, in file order; notes damage and stops or skips."""
+        channels: dict[int, Channel] = {}
+        last_time: float | None = None
+        with open(self.path, "rb", buffering=1 << 20) as fh:
+            records = StreamReader(fh, emit_chunks=True, record_size_limit=1 << 30).records
+            offset = 0
+            while True:
+                try:
+                    rec = next(records)
+                except StopIteration:
+                    return
+                except (McapError, EOFError, ValueError, OSError, MemoryError) as exc:
+                    why = "file ends mid-record (truncated)" if _is_eof(exc) else f"corrupt: {exc}"
+                    self._note(offset, why, last_time)
+                    return
+                if isinstance(rec, Chunk):
+                    try:
+                        inner = list(_chunk_messages(rec, channels, self._remember))
+                    except Exception as exc:  # zstd/lz4/CRC errors: skip this chunk only
+                        self._note(offset, f"corrupt chunk skipped: {exc}", last_time)
+                        offset = fh.tell()
+                        continue
+                    for ch_id, log_time, data in inner:
+                        ch = channels.get(ch_id)
+                        if ch is None:
+                            continue
+                        last_time = log_time / 1e9
+                        yield ch, log_time, data
+                elif isinstance(rec, Channel):
+                    channels[rec.id] = rec
+                    self._remember(rec)
+                elif isinstance(rec, Message) and rec.channel_id in channels:
+                    last_time = rec.log_time / 1e9
+                    yield channels[rec.channel_id], rec.log_time, rec.data
+                elif isinstance(rec, (DataEnd, Footer)):
+                    return
+                offset = fh.tell()
+
+    def _note(self, offset: int, reason: str, last_time: float | None) -> None:
+        if self.damage is None:
+            self.damage = TraceDamage(self.path, offset, reason, last_time)
+
+    def _remember(self, ch: Channel) -> None:
+        if ch.id not in self._streams and "sensor" in ch.metadata and "kind" in ch.metadata:
+            self._streams[ch.id] = StreamInfo.from_metadata(ch.metadata)
+
+    # --- public -----------------------------------------------------------------------
+
+    def items(self, start: float | None = None, end: float | None = None) -> Iterator[Item]:
+        """Readings, labels and recorded events in arrival order, from `start` to `end`
+        (sensor time; None = the whole file)."""
+        self.damage = None
+        group: list[tuple[Channel, int, bytes]] = []
+        group_time = None
+        for ch, log_time, data in self._messages():
+            if log_time != group_time and group:
+                yield from self._emit(group, start, end)
+                group = []
+                if end is not None and log_time / 1e9 > end:
+                    return
+            group_time = log_time
+            group.append((ch, log_time, data))
+        if group:
+            yield from self._emit(group, start, end)
+
+    def readings(self, start: float | None = None, end: float | None = None) -> Iterator[Reading]:
+        for item in self.items(start, end):
+            if not isinstance(item, (Label, RecordedEvent)):
+                yield item
+
+    def labels(self) -> list[Label]:
+        return [i for i in self.items() if isinstance(i, Label)]
+
+    def streams(self) -> list[StreamInfo]:
+        """Every stream's metadata; reads the file's index when it has one, else scans."""
+        if not self._streams:
+            try:
+                from mcap.reader import SeekingReader
+                with open(self.path, "rb") as fh:
+                    summary = SeekingReader(fh).get_summary()
+                for ch in (summary.channels.values() if summary else ()):
+                    self._remember(ch)
+            except Exception:
+                pass
+        if not self._streams:
+            damage = self.damage
+            for _ in self._messages():
+                pass
+            self.damage = damage
+        return [self._streams[k] for k in sorted(self._streams)]
+
+    def _emit(self, group: list[tuple[Channel, int, bytes]], start: float | None,
+              end: float | None) -> Iterator[Item]:
+        times: list[float] = []
+        items: list[Item] = []
+        for ch, log_time, data in group:
+            if ch.topic == LABEL_TOPIC or ch.topic == EVENT_TOPIC:
+                try:
+                    d = json.loads(data)
+                    item: Item = Label.from_json(d) if ch.topic == LABEL_TOPIC else RecordedEvent(d)
+                except (ValueError, KeyError, TypeError) as exc:
+                    self._note(0, f"corrupt {ch.topic} message skipped: {exc}", None)
+                    continue
+                times.append(item.t)
+                items.append(item)
+                continue
+            md = ch.metadata
+            try:
+                batch = codec.decode(md["kind"], md["sensor"], data)
+            except (codec.CodecError, KeyError) as exc:
+                self._note(0, f"corrupt message on {ch.topic} skipped: {exc}",
+                           log_time / 1e9)
+                continue
+            times.extend([reading_time(r) for r in batch] if md["kind"] in _BLOCK_KINDS
+                         else [r.t for r in batch])
+            items.extend(batch)
+        # stable sort by sensor time: streams interleave, each keeps its recorded order
+        order = sorted(range(len(items)), key=times.__getitem__)
+        if start is None and end is None:
+            for i in order:
+                yield items[i]
+        else:
+            for i in order:
+                t = times[i]
+                if (start is None or t >= start) and (end is None or t <= end):
+                    yield items[i]
+
+
+_BLOCK_KINDS = frozenset({"accel"})
+_MSG_HEAD = struct.Struct("<HIQQ")   # channel id, sequence, log time, publish time
+
+
+def _chunk_messages(chunk: Chunk, channels: dict[int, Channel],
+                    remember: Any = None) -> Iterator[tuple[int, int, bytes]]:
+    """Messages of one chunk as (channel id, log time, data); channels found on the way
+    are added to `channels`. A lean replacement for mcap's breakup_chunk: replay spends
+    its time here, and a chunk holds only schemas, channels and messages."""
+    if chunk.compression == "zstd":
+        raw = zstandard.ZstdDecompressor().decompress(chunk.data,
+                                                      max_output_size=chunk.uncompressed_size)
+    elif chunk.compression == "lz4":
+        raw = lz4.frame.decompress(chunk.data)
+    elif chunk.compression == "":
+        raw = chunk.data
+    else:
+        raise McapError(f"unsupported compression {chunk.compression!r}")
+    if len(raw) != chunk.uncompressed_size:
+        raise McapError("chunk decompressed to the wrong size")
+    if chunk.uncompressed_crc and zlib.crc32(raw) != chunk.uncompressed_crc:
+        raise McapError("chunk CRC mismatch")
+    view = memoryview(raw)
+    pos, end = 0, len(raw)
+    head = _MSG_HEAD
+    while pos < end:
+        opcode = raw[pos]
+        (length,) = struct.unpack_from("<Q", raw, pos + 1)
+        body = pos + 9
+        pos = body + length
+        if pos > end:
+            raise McapError("record runs past the end of its chunk")
+        if opcode == Opcode.MESSAGE:
+            ch_id, _, log_time, _ = head.unpack_from(raw, body)
+            yield ch_id, log_time, bytes(view[body + head.size:pos])
+        elif opcode == Opcode.CHANNEL:
+            ch = Channel.read(ReadDataStream(io.BytesIO(raw[body:pos])))
+            channels[ch.id] = ch
+            if remember is not None:
+                remember(ch)
+
+
+def _is_eof(exc: BaseException) -> bool:
+    return isinstance(exc, EOFError) or "end of" in str(exc).lower() or isinstance(
+        exc, io.UnsupportedOperation) or type(exc).__name__ == "EndOfFile"
