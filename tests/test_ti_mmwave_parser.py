@@ -261,3 +261,20 @@ def test_tlv_lengths_that_include_the_tlv_header_are_recognised_and_counted():
     np.testing.assert_array_equal(f.points.xyz, [[1.0, 2.0, 3.0]])
     assert list(f.stats.values()) == list(range(6)) and len(g.points) == 2
     assert p.stats["tlv_len_includes_header"] == 1
+
+
+def test_room_frame_points_survive_emulator_encoding_and_driver_conversion():
+    """Simulator trace (room frame) -> radar bytes (sensor frame) -> readings (room frame)."""
+    from drivers.ti_mmwave.chirp import Mounting
+    from drivers.ti_mmwave.convert import FrameConverter
+    from simulator.emulators import ti_mmwave as E
+
+    room = np.array([[0.5, 2.0, 0.3], [-1.0, 4.0, 1.6], [0.0, 1.0, 0.0]])
+    for height, tilt in ((2.0, 15.0), (2.6, 90.0), (1.2, 0.0)):
+        data = E.frame_from_readings(5, room, [E.EncTarget(3, (0.5, 2.0, 0.8))],
+                                     mounting=(height, tilt))
+        (f,), _ = decode_all(data)
+        conv = FrameConverter("r", Mounting(height, tilt), tracking=True)
+        pts, tg = conv.readings(f, 0.0)
+        np.testing.assert_allclose(pts.points[:, :3], room, atol=0.05)
+        assert tg.targets[0].x == 0.5 and tg.targets[0].z == pytest.approx(0.8)
