@@ -20,6 +20,9 @@ point cloud and the tracker often loses them. A descent that was seen going down
 then not seen again is therefore taken as "still down": the confirmation runs on sensor
 time (the radar's next frames, any reading, or `tick(now)`).
 
+A track's first second is not used as the top of a descent: trackers allocate a track
+with an unsettled height, and a gateway started next to a sleeper must not see a fall.
+
 Height: `Target.height` (top of the person, TLV 1012 maxZ) when given, else the target's z.
 Point clouds: points with snr >= `min_snr` over the last `points_window_s`, the cluster
 around their median x, y; its height is the `height_quantile` of z (robust to multipath
@@ -92,6 +95,7 @@ class RadarFallSettings(BaseModel):
 @dataclass(slots=True)
 class _Track:
     hist: deque = field(default_factory=deque)   # (t, height) within the descent window
+    born: float = INF
     last_t: float = -INF
     x: float = 0.0
     y: float = 0.0
@@ -116,6 +120,7 @@ class RadarFallDetector:
 
     LOST_S: ClassVar[float] = 2.0     # a track unseen this long is lost
     FORGET_S: ClassVar[float] = 30.0  # and forgotten after this, unless it holds a descent
+    WARMUP_S: ClassVar[float] = 1.0   # a descent must start at least this long after track birth
 
     def __init__(self, settings: RadarFallSettings, sensors: Mapping[str, SensorMeta]) -> None:
         self.s = settings
@@ -187,7 +192,7 @@ class RadarFallDetector:
         key = (sensor, tid)
         tr = self.tracks.get(key)
         if tr is None:
-            tr = self.tracks[key] = _Track()
+            tr = self.tracks[key] = _Track(born=t)
         tr.last_t, tr.x, tr.y = t, x, y
         hist = tr.hist
         hist.append((t, h))
@@ -203,6 +208,8 @@ class RadarFallDetector:
         if h > s.floor_m or any(f.sensor == sensor and f.tid == tid for f in self.falls):
             return
         t_top, h_top = max(hist, key=lambda p: p[1])
+        if t_top - tr.born < self.WARMUP_S:
+            return   # a newborn track's height is still settling (tracker allocation)
         drop = h_top - h
         if drop < s.min_drop_m:
             return

@@ -14,8 +14,9 @@ block) for `still_minutes`; a worn wrist or waist is never that still for hours,
 sleep. Raised once until the wearable is worn again (contact or movement).
 
 Out of range (`wearable_out_of_range`): a wearable that has sent heart rate or
-acceleration before has sent nothing for `out_of_range_minutes` while other readings (or
-the gateway's tick) show time moving on: the resident may be outside, or the band lies in
+acceleration before has sent neither for `out_of_range_minutes` while other readings (or
+the gateway's tick) show time moving on (a battery or link report alone does not count:
+the wearable is there for its data): the resident may be outside, or the band lies in
 another room. The gateway's per-sensor silence supervision (`sensor_silent`) is the
 technical counterpart; this one speaks the carer's language and uses sensor time.
 Low battery is translated by detectors/passthrough.py.
@@ -100,9 +101,6 @@ class WearableHealthDetector:
                 self._heart(self._get(r.sensor, t), r, out)
             elif kind == "accel":
                 self._accel(self._get(r.sensor, t), r, out)
-            elif r.sensor in self.w and kind not in ("availability",):
-                self.w[r.sensor].last_seen = max(self.w[r.sensor].last_seen, t)
-                self.w[r.sensor].lost = False
         return out
 
     def tick(self, now: float) -> list[Detection]:

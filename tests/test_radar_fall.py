@@ -167,3 +167,9 @@ def test_settings_are_checked():
         make(up_m=0.5, floor_m=0.6)
     with pytest.raises(ValueError):
         make(lying_zones=[{"x": (0, 1)}])
+
+
+def test_a_newborn_track_settling_its_height_is_not_a_fall():
+    # The gateway starts beside someone lying down: the tracker's first heights fall fast.
+    settling = profile((0.0, 1.6), (0.6, 0.35), (20.0, 0.35))
+    assert of_type(run(make(), frames(settling)), "fall_suspected") == []

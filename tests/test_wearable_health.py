@@ -95,3 +95,9 @@ def test_same_warnings_in_one_batch_or_many():
 def test_bounds_must_be_ordered():
     with pytest.raises(ValueError):
         make(hr_low=120, hr_high=100)
+
+
+def test_battery_reports_alone_do_not_keep_a_silent_wearable_in_range():
+    stream = hr([70] * 30) + [Battery("band", T0 + 30 + i * 60, 80) for i in range(20)]
+    found = of_type(run(make(out_of_range_minutes=10), stream), "wearable_out_of_range")
+    assert [d.occurred_at for d in found] == [near(T0 + 29 + 600)]
