@@ -28,6 +28,8 @@ BUILTIN: dict[str, str] = {
     "ble_heart_rate": "drivers.ble.heart_rate:HeartRateDriver",
     "polar_pmd": "drivers.ble.polar:PolarPmdDriver",
     "ble_button": "drivers.ble.button:ButtonDriver",
+    "zigbee2mqtt": "drivers.zigbee2mqtt:Zigbee2MqttDriver",
+    "gpio_pir": "drivers.gpio_pir:GpioPirDriver",
 }
 
 
