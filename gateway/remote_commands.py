@@ -13,8 +13,8 @@ Rules (docs/mqtt-api.md, "Commands"):
 - a malformed or unknown command yields an error result *and* a `command_error` event
   naming the command and the problem, so the centre sees it even if nobody waits for
   the result topic;
-- `silence_sensor` only ever suppresses a sensor's *technical* events (silent, battery,
-  not worn); it can never suppress an alarm such as a fall or an SOS press.
+- `silence_sensor` only ever suppresses a sensor's *technical* trouble events (silent,
+  battery, not worn, out of range); it can never suppress an alarm such as a fall.
 
 Wiring (for gateway/uplink.py):
     commands = RemoteCommands(state)              # state implements GatewayState
@@ -39,12 +39,17 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Collection, Mapping, Protocol
 
+from gateway.catalogue import CATALOGUE, EVENT, INFO
 from gateway.events import iso, new_event_id
 
 COMMAND_NAMES = ("test_alarm", "status", "silence_sensor")
 
-# Technical event types a silenced sensor no longer raises. Alarms are never in here.
-SILENCEABLE_TYPES = frozenset({"sensor_silent", "battery_low", "wearable_not_worn"})
+# Technical event types a silenced sensor no longer raises: the sensor-trouble events
+# (Contact ID 381 supervision loss, 384 low battery), not their restores. Derived from
+# the catalogue so a new trouble type is covered; alarms can never be in here.
+SILENCEABLE_TYPES = frozenset(
+    t.name for t in CATALOGUE.values()
+    if t.kind == EVENT and t.contact_id in (381, 384) and t.severity != INFO)
 
 MAX_SILENCE_S = 30 * 24 * 3600   # a forgotten silence must end by itself
 MAX_ID_LEN = 128

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from gateway.catalogue import render
+from gateway.catalogue import CATALOGUE, render
 from gateway.events import iso
-from gateway.remote_commands import RemoteCommands
+from gateway.remote_commands import SILENCEABLE_TYPES, RemoteCommands
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "docs" / "schemas"
 NOW = 1_790_000_000.0
@@ -128,8 +128,11 @@ def test_silence_sensor_mutes_technical_events_until_the_given_time_never_alarms
     assert not rc.is_silenced("pir-hall", NOW + 10)
     assert rc.suppresses("sensor_silent", "radar-1", NOW + 10)
     assert rc.suppresses("battery_low", "radar-1", NOW + 10)
+    assert rc.suppresses("wearable_out_of_range", "radar-1", NOW + 10)
+    assert not rc.suppresses("sensor_restored", "radar-1", NOW + 10)
     assert not rc.suppresses("fall", "radar-1", NOW + 10)
     assert not rc.suppresses("sos", "radar-1", NOW + 10)
+    assert all(CATALOGUE[t].kind != "alarm" for t in SILENCEABLE_TYPES)
     assert not rc.is_silenced("radar-1", until)          # ends by itself
     assert not rc.suppresses("sensor_silent", "radar-1", until + 1)
 
