@@ -14,10 +14,12 @@ import sys
 COMMANDS = [
     "gateway.commands.run",
     "gateway.commands.config_check",
+    "gateway.commands.demo",
     "gateway.commands.centre",
     "gateway.commands.evaluate",
     "gateway.commands.capture",
     "gateway.commands.decode",
+    "gateway.commands.replay",
 ]
 
 

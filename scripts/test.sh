@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Run the test suite: installs mosquitto (Debian package) and the Python test dependencies
+# when they are missing. Extra arguments go to pytest, e.g. scripts/test.sh -k config.
+source "$(dirname "$0")/bootstrap.sh"
+if ! command -v mosquitto >/dev/null && [ ! -x /usr/sbin/mosquitto ]; then
+  echo "installing mosquitto (the tests run a real broker)" >&2
+  apt_install mosquitto mosquitto-clients
+fi
+command -v mosquitto_passwd >/dev/null || apt_install mosquitto
+ensure_venv test,plot,demo
+exec .venv/bin/python -m pytest "$@"
