@@ -30,6 +30,7 @@ BUILTIN: dict[str, str] = {
     "ble_button": "drivers.ble.button:ButtonDriver",
     "zigbee2mqtt": "drivers.zigbee2mqtt:Zigbee2MqttDriver",
     "gpio_pir": "drivers.gpio_pir:GpioPirDriver",
+    "simulated": "simulator.live:SimulatedDriver",
 }
 
 

@@ -20,6 +20,7 @@ COMMANDS = [
     "gateway.commands.capture",
     "gateway.commands.decode",
     "gateway.commands.replay",
+    "gateway.commands.simulate",
 ]
 
 
