@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
@@ -132,3 +133,61 @@ async def test_capture_file_replays_without_configuring(tmp_path):
     await drv.disconnect()
     assert [(r.present, r.moving) for r in readings] == [(False, False), (True, True)]
     assert drv.stats["reports"] == 4 and drv.stats["bytes_discarded"] == 7
+
+
+@pytest.mark.slow
+async def test_daemon_end_to_end_keepalive_then_silence_reaches_the_centre(mosquitto, tmp_path):
+    """The real `safehome run` with an hlk_ld2410 sensor on the emulator's pty: a person
+    lies still for 8 s (no state change, so only the driver's keepalive readings keep the
+    sensor alive past its 5 s timeout), then the module falls silent; the centre gets one
+    sensor_silent for it, and only after the silence began."""
+    import signal
+    import textwrap
+    import time
+
+    from tests.gateway_proc import GatewayProcess, Listener
+
+    with LD2410Emulator(presence_trace([2] * 160), period_s=0.05, repeat_last=False) as emu:
+        cfg = tmp_path / "home.toml"
+        cfg.write_text(textwrap.dedent(f"""\
+            gateway_id = "gw-ld2410"
+            site_id = "site-test"
+            [[rooms]]
+            id = "bedroom"
+            [[sensors]]
+            id = "radar_bed"
+            type = "hlk_ld2410"
+            room = "bedroom"
+            timeout = 5
+            [sensors.settings]
+            port = "{emu.path}"
+            preset = "bedroom_wall"
+            keepalive_s = 1.0
+            [mqtt]
+            url = "{mosquitto.url}"
+            heartbeat_interval = 10
+            [storage]
+            path = "{tmp_path / 'events.db'}"
+            batch_ms = 20
+            """))
+        async with Listener(mosquitto.host, mosquitto.port) as centre:
+            started = time.monotonic()
+            gw = GatewayProcess(cfg).start()
+            try:
+                deadline = time.monotonic() + 40
+                silent: list = []
+                while not silent and time.monotonic() < deadline:
+                    silent = [e for e in centre.on("event") if e.get("type") == "sensor_silent"]
+                    await asyncio.sleep(0.1)
+                silent_after = time.monotonic() - started
+            finally:
+                gw.signal(signal.SIGTERM)
+                assert gw.wait() == 0, gw.output()
+        assert emu.error is None
+        assert emu.reports_sent == 160
+        commands = [c.command for c in emu.device.commands]
+        assert commands[0] == P.CMD_ENTER_CONFIG and commands[-1] == P.CMD_LEAVE_CONFIG
+    assert len(silent) == 1, centre.messages[-10:]
+    assert "radar_bed" in json.dumps(silent[0])
+    # 8 s of still presence, then the 5 s timeout: never silent while reports flowed
+    assert silent_after >= 8 + 5 - 1
