@@ -246,3 +246,10 @@ def _no_extra(body: Mapping[str, Any], allowed: set[str]) -> None:
 def _as_duplicate(outcome: CommandOutcome) -> CommandOutcome:
     return CommandOutcome(outcome.name, outcome.command_id, outcome.ok, outcome.result,
                           outcome.error, events=(), publish_status=False, duplicate=True)
+
+
+def attach(daemon: object) -> object:
+    """The daemon's command handler (gateway/command_wiring.py): imported lazily so this
+    module stays free of the daemon's parts."""
+    from gateway.command_wiring import DaemonCommands
+    return DaemonCommands(daemon)

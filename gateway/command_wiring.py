@@ -1,0 +1,105 @@
+"""Glue between the pure command logic (remote_commands.py) and the running daemon.
+
+WHY a separate module: RemoteCommands decides; this module carries the decision out
+with the daemon's parts (pipeline for seq and texts, store+outbox through `emit`,
+health monitor for silenced sensors, uplink for answers). Keeping the I/O here keeps
+the rules testable without a daemon, and this file small enough to read at once.
+
+The daemon calls `attach(daemon)` (gateway.remote_commands.attach) once at start, then
+`await handler.handle(name, payload, retained, mqtt_properties)` for each message on
+`cmd/{name}`, and may call `handler.filter(events)` to drop silenced sensors' trouble
+events before emitting them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from typing import Any, Collection, Iterable, Mapping
+
+from gateway.catalogue import render
+from gateway.events import Event, iso, parse_iso
+from gateway.remote_commands import CommandOutcome, RaiseEvent, RemoteCommands
+
+log = logging.getLogger("safehome.commands")
+
+
+class _DaemonState:
+    """The GatewayState protocol over a Daemon."""
+
+    def __init__(self, daemon: Any) -> None:
+        self.d = daemon
+
+    def status_snapshot(self) -> Mapping[str, Any]:
+        """A heartbeat body, numbered in the heartbeats' own sequence."""
+        up = self.d.uplink
+        up.heartbeat_seq += 1
+        return {"schema": 1, "gateway_id": self.d.cfg.gateway_id, "site_id": self.d.cfg.site_id,
+                "seq": up.heartbeat_seq, "at": iso(time.time()),
+                "interval": self.d.cfg.mqtt.heartbeat_interval,
+                "uptime": round(time.monotonic() - up.started, 1),
+                "pending": self.d.outbox.pending, "unacknowledged": self.d.outbox.unacknowledged,
+                **self.d._health_body()}
+
+    def sensor_ids(self) -> Collection[str]:
+        return [s.id for s in self.d.cfg.sensors]
+
+
+class DaemonCommands:
+    def __init__(self, daemon: Any, memory: int = 256) -> None:
+        self.d = daemon
+        self.rc = RemoteCommands(_DaemonState(daemon), memory=memory)
+
+    async def handle(self, name: str, payload: bytes, retained: bool, props: Any = None) -> None:
+        out = self.rc.handle(name, payload, retained, time.time())
+        if out.ignored:
+            log.info("retained command %s ignored (a retained message is not an instruction)", name)
+            return
+        if out.duplicate:
+            log.info("command %s id=%s seen before: answering again, no second effect", name,
+                     out.command_id)
+        elif not out.ok:
+            log.warning("command %s id=%s refused: %s", name, out.command_id, out.error)
+        else:
+            log.info("command %s id=%s done", name, out.command_id)
+        if name == "silence_sensor" and out.ok and not out.duplicate and out.result:
+            self._mirror_silence(out)
+        if out.events:
+            await self.d.emit([self._event(req) for req in out.events])
+        body = json.loads(out.result_payload)
+        if out.publish_status and out.result is not None:
+            await self.d.uplink.publish_json("heartbeat", dict(out.result))
+        await self.d.uplink.publish_json(self._result_leaf(out, props), body)
+
+    def filter(self, events: Iterable[Event]) -> list[Event]:
+        """Drop trouble events of silenced sensors (never alarms, see SILENCEABLE_TYPES)."""
+        now = time.time()
+        return [e for e in events if not self.rc.suppresses(e.type, e.sensor, now)]
+
+    def _event(self, req: RaiseEvent) -> Event:
+        """Number the event through the pipeline, then give it the id the command's
+        result already named and the text with the command's strings."""
+        pipe = self.d.pipeline
+        ev = pipe.technical(req.type, req.occurred_at, sensor=req.sensor, evidence=req.evidence,
+                            ref=req.ref, test=req.test)
+        return dataclasses.replace(ev, id=req.event_id,
+                                   text=render(req.type, req.text_values(), pipe.room_names))
+
+    def _mirror_silence(self, out: CommandOutcome) -> None:
+        """The health monitor reports `silenced` in heartbeats and skips silent/restored."""
+        h = self.d.health.sensors.get(out.result["sensor"])
+        if h is not None:
+            until = out.result.get("until")
+            h.silenced_until = parse_iso(until) if until else None
+
+    def _result_leaf(self, out: CommandOutcome, props: Any) -> str:
+        """The MQTT 5 response topic when it lies in our subtree (the broker's ACL allows
+        nothing else), otherwise cmd/{name}/result."""
+        base = f"{self.d.cfg.mqtt.topic_root}/{self.d.cfg.gateway_id}/"
+        response = getattr(props, "ResponseTopic", None) if props is not None else None
+        if isinstance(response, str) and response.startswith(base) and "+" not in response \
+                and "#" not in response:
+            return response[len(base):]
+        return f"cmd/{out.name}/result"
