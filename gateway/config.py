@@ -111,7 +111,7 @@ class StorageConfig(Model):
     path: Path = Field(Path("/var/lib/safehome/events.db"), title="SQLite database file")
     max_age_days: float = Field(30.0, gt=0, title="Delivered events older than this are pruned")
     max_size_mb: float = Field(64.0, gt=0, title="Delivered events are pruned above this size")
-    batch_ms: float = Field(50.0, ge=1, le=2000, title="Longest a write waits to join a batch (ms)")
+    batch_ms: float = Field(5.0, ge=0, le=2000, title="Longest a write lingers for others to join its commit (ms)")
 
 
 class AlarmConfig(Model):

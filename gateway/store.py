@@ -2,7 +2,7 @@
 
 Why this shape:
 - One writer task owns the connection, so there is never "database is locked".
-- Writes are batched (up to `batch_ms` or 500 operations per transaction): an SD card
+- Writes are batched (all that waits, lingering `batch_ms`, at most 500 per transaction): an SD card
   sees one commit where a naive design would do hundreds, and throughput stays high.
 - `synchronous=FULL`: a committed alarm survives a power cut, not only a crash.
 - `insert()` resolves only after the batch holding the event is committed, so the
@@ -38,7 +38,7 @@ MIGRATIONS: list[str] = [
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE events (
         id TEXT PRIMARY KEY,
-        seq INTEGER NOT NULL UNIQUE,
+        seq INTEGER NOT NULL,
         type TEXT NOT NULL,
         is_alarm INTEGER NOT NULL,
         state TEXT NOT NULL,
@@ -51,6 +51,7 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX events_undelivered ON events (state, is_alarm, seq);
     CREATE INDEX events_created ON events (created_at);
+    CREATE INDEX events_seq ON events (seq);
     CREATE TABLE detector_state (name TEXT PRIMARY KEY, state TEXT NOT NULL, updated_at REAL NOT NULL);
     """,
 ]
@@ -69,7 +70,7 @@ class StorageFailed(Exception):
 
 
 class Store:
-    def __init__(self, path: str | Path, *, batch_ms: float = 50.0,
+    def __init__(self, path: str | Path, *, batch_ms: float = 5.0,
                  on_failure: Callable[[str], None] | None = None,
                  on_recovery: Callable[[], None] | None = None) -> None:
         self.path = Path(path)
@@ -208,10 +209,16 @@ class Store:
 
     async def _write_loop(self) -> None:
         while True:
-            first = await self._queue.get()
-            batch = [first]
+            batch = [await self._queue.get()]
+            # Everything already waiting joins this commit; then linger briefly for more.
+            # Under load, whatever arrives during a commit forms the next, larger batch.
             deadline = time.monotonic() + self.batch_s
             while len(batch) < 500 and batch[-1][0] not in ("stop", "flush"):
+                try:
+                    batch.append(self._queue.get_nowait())
+                    continue
+                except asyncio.QueueEmpty:
+                    pass
                 timeout = deadline - time.monotonic()
                 if timeout <= 0:
                     break
@@ -229,10 +236,12 @@ class Store:
         if self._db is not None:
             try:
                 await self._db.execute("BEGIN IMMEDIATE")
-                for ev in list(self._unpersisted.values()):
-                    await self._insert_row(ev)
+                # Inserts first, in one statement: an update in the same batch may name them.
+                await self._insert_rows([*self._unpersisted.values(),
+                                         *(a[0] for op, a, _ in batch if op == "insert")])
                 for i, (op, args, _) in enumerate(batch):
-                    results[i] = await self._do(op, args)
+                    if op != "insert":
+                        results[i] = await self._do(op, args)
                 await self._db.execute("COMMIT")
                 ok = True
                 self.commits += 1
@@ -255,23 +264,23 @@ class Store:
             if fut is not None and not fut.done():
                 fut.set_result(results.get(i, ok) if op != "insert" else ok)
 
-    async def _insert_row(self, ev: Event) -> None:
+    async def _insert_rows(self, events: list[Event]) -> None:
+        if not events:
+            return
         assert self._db is not None
-        await self._db.execute(
-            "INSERT OR IGNORE INTO events (id, seq, type, is_alarm, state, body, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (ev.id, ev.seq, ev.type, int(ev.is_alarm), PENDING,
-             json.dumps(ev.to_row(), separators=(",", ":")), ev.detected_at))
+        await self._db.executemany(
+            "INSERT INTO events (id, seq, type, is_alarm, state, body, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
+            [(ev.id, ev.seq, ev.type, int(ev.is_alarm), PENDING,
+              json.dumps(ev.to_row(), separators=(",", ":")), ev.detected_at) for ev in events])
         await self._db.execute(
             "INSERT INTO meta (key, value) VALUES ('last_seq', ?) ON CONFLICT(key) DO UPDATE SET"
-            " value = MAX(CAST(value AS INTEGER), excluded.value)", (ev.seq,))
+            " value = MAX(CAST(value AS INTEGER), excluded.value)", (max(ev.seq for ev in events),))
 
     async def _do(self, op: str, args: tuple[Any, ...]) -> Any:
         db = self._db
         assert db is not None
-        if op == "insert":
-            await self._insert_row(args[0])
-        elif op == "sent":
+        if op == "sent":
             event_id, attempts, is_alarm, now = args
             await db.execute(
                 "UPDATE events SET state = CASE WHEN state = ? THEN ? ELSE ? END, attempts = MAX(attempts, ?),"
