@@ -210,3 +210,48 @@ async def test_fda1_silent_module_error_names_the_uncertainty():
             await drv.disconnect()
         assert [r.present for r in got if isinstance(r, Presence)] == [True]
         assert emu.device.received[0] == fda1.Frame(0x06, 0x02, struct.pack(">H", 270))
+
+
+# ------------------------------------------------------------------ safehome decode
+
+def test_decode_cli_for_ld2410_and_seeed_captures(tmp_path, capsys):
+    import json
+
+    from drivers.ld2410 import protocol as LP
+    from gateway.cli import main
+    from simulator.emulators.ld2410 import LD2410Device, presence_trace
+
+    ld = LD2410Device()
+    cap = tmp_path / "ld2410.bin"
+    cap.write_bytes(b"\x00" * 5 + LP.encode_ack(LP.CMD_ENTER_CONFIG, 0, h("01 00 40 00"))
+                    + b"".join(ld.report(*a) for a in presence_trace([0, 2, 3])) + b"\xF4\xF3\xF2")
+    assert main(["decode", "--driver", "hlk_ld2410", "--json", str(cap)]) == 0
+    out, err = capsys.readouterr()
+    recs = [json.loads(line) for line in out.splitlines()]
+    assert recs[0] == {"kind": "ack", "command": "enter config", "status": 0}
+    assert [(r["present"], r["moving"], r["still"]) for r in recs[1:]] == [
+        (False, False, False), (True, False, True), (True, True, True)]
+    assert "frames decoded: 4, frames dropped: 0, bytes discarded: 8" in err
+
+    f2 = tmp_path / "fda2.bin"
+    bad = bytearray(FDA2Device.report(True, False))
+    bad[-1] ^= 0xFF  # damaged fall frame
+    f2.write_bytes(FDA2Device.report(False, False) + bytes(bad) + fda2.encode(
+        fda2.Frame(fda2.TYPE_PARAMS, struct.pack("<ffI", 2.4, 0.5, 15))))
+    assert main(["decode", "--driver", "seeed_mr60fda2", "--json", str(f2)]) == 0
+    out, err = capsys.readouterr()
+    recs = [json.loads(line) for line in out.splitlines()]
+    assert [r["kind"] for r in recs] == ["presence", "fall", "presence", "params"]
+    assert recs[3]["install_height_m"] == pytest.approx(2.4) and recs[3]["sensitivity"] == 15
+    # the damaged frame is dropped; stray 0x01 bytes inside it may count as false starts too
+    import re
+    dropped = int(re.search(r"frames dropped: (\d+)", err).group(1))
+    assert err.startswith("frames decoded: 4,") and dropped >= 1
+    assert "checksum errors: 1" in err
+
+    f1 = tmp_path / "fda1.bin"
+    f1.write_bytes(FDA1Device.report(True, True) + b"\x53\x59\x80")
+    assert main(["decode", "--driver", "seeed_mr60fda1", str(f1)]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines() == ["kind=presence value=1", "kind=motion value=2", "kind=fall value=1"]
+    assert "frames decoded: 3, frames dropped: 0, bytes discarded: 3" in err
