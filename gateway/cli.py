@@ -21,6 +21,8 @@ COMMANDS = [
     "gateway.commands.decode",
     "gateway.commands.replay",
     "gateway.commands.simulate",
+    "gateway.commands.record",
+    "gateway.commands.trace",
 ]
 
 

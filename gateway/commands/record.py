@@ -1,0 +1,77 @@
+"""`safehome record --config FILE -o TRACE [--duration D]`: record every configured
+driver's readings into a trace, without detection or uplink (for sending a problem
+home's data to developers). Needs `[recording] consent = true` in the config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("record", help="record live sensor readings to a trace file")
+    p.add_argument("--config", required=True, help="the home's TOML config")
+    p.add_argument("-o", "--output", required=True, metavar="TRACE")
+    p.add_argument("--duration", default=None,
+                   help="stop after this long, e.g. 90s, 10m, 2h (default: until Ctrl-C)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from gateway.commands.common import load_or_exit
+    from gateway.trace.recorder import Recorder, consent_problem
+    from simulator.scenario import ScenarioError, parse_duration
+
+    cfg = load_or_exit(args.config)
+    if isinstance(cfg, int):
+        return cfg
+    problem = consent_problem(cfg)
+    if problem:
+        print(f"{args.config}: {problem}", file=sys.stderr)
+        return 2
+    try:
+        duration = parse_duration(args.duration, "--duration") if args.duration else None
+    except ScenarioError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    return asyncio.run(_record(cfg, args.output, duration))
+
+
+async def _record(cfg, path: str, duration: float | None) -> int:  # type: ignore[no-untyped-def]
+    from drivers import registry
+    from drivers.base import SensorInfo
+    from gateway.supervisor import supervise
+    from gateway.trace.recorder import Recorder
+
+    rec = Recorder(cfg, path)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    tasks = []
+    for s in cfg.sensors:
+        cls = registry.load(s.type)
+        settings = cls.Settings.model_validate(s.settings)
+        info = SensorInfo(s.id, s.room, s.type, s.placement)
+        tasks.append(asyncio.create_task(supervise(
+            lambda cls=cls, info=info, st=settings: cls(info, st),
+            lambda r: rec.write([r])), name=f"driver-{s.id}"))
+
+    async def ticker() -> None:
+        while True:
+            await asyncio.sleep(0.5)
+            rec.tick()
+    tasks.append(asyncio.create_task(ticker()))
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=duration)
+    except asyncio.TimeoutError:
+        pass
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    rec.close()
+    print(f"{path}: {rec.readings:,} readings recorded", file=sys.stderr)
+    return 0
