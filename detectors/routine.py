@@ -9,6 +9,10 @@ median of the last `history_days` such days and the margin is the larger of
 `max_margin_minutes`: a regular sleeper gets a tight margin, an irregular one a wide one,
 and a few odd days (a late night, a sick day) barely move either.
 
+What counts as the first activity: a PIR, a door, a button, a radar's moving target or
+moving presence (detectors/activity.py), but not a wearable's movement (turning over in bed
+shakes a wristband) and not activity in `ignore_rooms` (a bedroom PIR that sees the bed).
+
 Before `min_days` (14) mornings are learned the detector stays SILENT: the fixed
 inactivity timer protects the resident meanwhile. Days with no morning activity (away,
 in hospital) are not learned. While the resident is away (outer door, then nothing
@@ -42,6 +46,8 @@ class NotUpSettings(BaseModel):
     max_margin_minutes: float = Field(180.0, ge=5, title="Largest margin after the usual time (minutes)")
     timezone: str | None = Field(None, title="IANA time zone of the home (default: the gateway's, else Europe/Helsinki)")
     outer_doors: list[str] = Field(default_factory=list, title="Contact sensors that are outer doors (besides role = outer_door)")
+    ignore_rooms: list[str] = Field(default_factory=list,
+                                    title="Rooms whose activity is not 'up' (a bedroom whose PIR sees the bed)")
 
     @field_validator("timezone")
     @classmethod
@@ -67,7 +73,9 @@ class NotUpDetector:
         self.settings = settings
         self.clock = LocalClock(settings.timezone or timezone or DEFAULT_TZ)
         self.m0, self.m1 = parse_window(settings.morning)
-        self.home = HomeTracker(sensors, settings.outer_doors)
+        # Wearable movement is not "up": turning over in bed shakes a wristband.
+        self.home = HomeTracker(sensors, settings.outer_doors, accel_std_g=float("inf"))
+        self.ignore = frozenset(settings.ignore_rooms)
         self.days: dict[int, float] = {}        # local day ordinal -> first activity minute
         self._day: int | None = None
         self._day_end = float("-inf")
@@ -111,7 +119,8 @@ class NotUpDetector:
                 continue
             self._advance(t, out)
             if self.home.update(r) in ("inside", "door") and self._first_today is None \
-                    and self._window[0] <= t < self._window[1]:
+                    and self._window[0] <= t < self._window[1] \
+                    and (not self.ignore or self.home.room(r.sensor) not in self.ignore):
                 self._first_today = self.clock.minute_of_day(t)
         return out
 

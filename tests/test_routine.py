@@ -115,3 +115,22 @@ def test_state_is_small_and_json():
     import json
     text = json.dumps(det.state())
     assert 40 <= len(det.days) <= 42 and len(text) < 2000   # only history_days are kept
+
+
+def test_restless_sleep_seen_by_the_bedroom_pir_is_not_up_when_the_bedroom_is_ignored():
+    det = make(ignore_rooms=["bedroom"])
+    morning = [motion("pir_bed", at(14, "05:00"))] + late_morning(14)
+    stream = days(14) + sorted(morning, key=lambda r: r.t)
+    assert len(of_type(run(det, stream), "not_up")) == 1
+    det = make()
+    assert of_type(run(det, stream), "not_up") == []
+
+
+def test_a_shaken_wristband_in_bed_is_not_up():
+    import numpy as np
+    from gateway.readings import AccelBlock
+    t = at(14, "06:00") + np.arange(250) / 50
+    shake = AccelBlock("band", t, np.column_stack([np.zeros(250), np.zeros(250),
+                                                   1 + 0.2 * np.sin(t * 9)]))
+    stream = days(14) + sorted([shake] + late_morning(14), key=lambda r: r.t if not hasattr(r, "xyz") else r.t[-1])
+    assert len(of_type(run(make(), stream), "not_up")) == 1
