@@ -145,7 +145,7 @@ def render(type_name: str, values: Mapping[str, Any],
         room = values.get("room")
         if room is not None:
             v["room"] = (room_names or {}).get(room, {}).get(lang, room)
-        elif "room" not in v:
+        else:
             v["room"] = {"fi": "huone tuntematon", "sv": "okänt rum", "en": "room unknown"}[lang]
         out[lang] = _FMT.vformat(info.text[lang], (), v)
     return out
