@@ -11,7 +11,7 @@ import pytest
 
 from drivers.ld2410 import protocol as P
 from drivers.ld2410.driver import Settings, presence_from_report
-from drivers.ld2410.parser import LD2410Parser, decode_report
+from drivers.ld2410.parser import LD2410Parser
 
 
 def h(s: str) -> bytes:
