@@ -27,6 +27,9 @@ from detectors.activity import HomeTracker
 from detectors.base import Detection, SensorMeta
 
 
+RESUME_GAP_S = 900.0   # a restart after a longer outage restarts the stay's clock
+
+
 class DwellSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     enabled: bool = Field(True, title="Run this detector")
@@ -56,6 +59,7 @@ class DwellDetector:
         self._alarmed = False
         self._now = float("-inf")
         self._limits: dict[str, float] = {}   # learned limits, recomputed when a stay ends
+        self._resumed_at: float | None = None  # sensor time saved by state(), after restore
 
     def limit_minutes(self, room: str) -> float:
         cached = self._limits.get(room)
@@ -114,6 +118,13 @@ class DwellDetector:
     def _advance(self, t: float, out: list[Detection]) -> None:
         if t <= self._now:
             return
+        if self._resumed_at is not None:
+            if t - self._resumed_at > RESUME_GAP_S and self._room is not None:
+                # Restored after a long outage: nobody watched, the stay's length is unknown,
+                # so it is counted again from here rather than alarmed at once. (A silent home
+                # without a restart is exactly what dwell is for: no reset there.)
+                self._enter = t
+            self._resumed_at = None
         self._now = t
         if self._alarmed or t - self._enter < self._limit:
             return
@@ -129,7 +140,8 @@ class DwellDetector:
 
     def state(self) -> dict[str, Any]:
         return {"version": 1, "visits": {r: list(v) for r, v in self.visits.items()},
-                "room": self._room, "enter": self._enter, "alarmed": self._alarmed}
+                "room": self._room, "enter": self._enter, "alarmed": self._alarmed,
+                "now": self._now if self._now > float("-inf") else None}
 
     def restore(self, state: Mapping[str, Any]) -> None:
         if state.get("version") != 1:
@@ -143,3 +155,4 @@ class DwellDetector:
             self._room, self._enter = room, float(state.get("enter", 0.0))
             self._alarmed = bool(state.get("alarmed", False))
             self._limit = self.limit_minutes(room) * 60.0
+        self._resumed_at = state.get("now")

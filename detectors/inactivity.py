@@ -12,6 +12,10 @@ one incident gives one alarm. While the resident is away (outer door, then nothi
 and no radar presence; see detectors/activity.py) the timer is suspended: the alarm waits
 until someone is home again and is then judged from the last activity.
 
+Restarts: `state()` / `restore()` carry the timer over a restart, so a reboot does not
+reset it. After an outage longer than 15 min the quiet time is unknown (nobody watched),
+and the timer counts again from the first reading instead of alarming on it.
+
 Time: `feed` advances the timer to each reading's time before using the reading; `tick(now)`
 advances it without a reading (the live gateway calls it with its clock, e.g. once a
 minute) so the alarm does not wait for the next sensor message. The alarm's occurred_at is
@@ -27,6 +31,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from detectors.activity import HomeTracker
 from detectors.base import Detection, SensorMeta
 from detectors.localtime import DEFAULT_TZ, validate_tz, LocalClock, parse_window, validate_windows
+
+
+RESUME_GAP_S = 900.0   # a restart after a longer outage restarts the timer
 
 
 class InactivitySettings(BaseModel):
@@ -71,6 +78,7 @@ class InactivityDetector:
         self._deadline_for: float | None = None
         self._deadline = float("inf")
         self._held_for: float | None = None       # the `since` whose alarm waited for an away
+        self._resumed_at: float | None = None     # sensor time saved by state(), after restore
 
     # --- streaming -------------------------------------------------------------------
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
@@ -95,6 +103,12 @@ class InactivityDetector:
             self._first = t
         if self._now is not None and t <= self._now:
             return  # out-of-order or repeated time: nothing new can be due
+        if self._resumed_at is not None:
+            if t - self._resumed_at > RESUME_GAP_S:
+                # The gateway was off: nobody watched, so the quiet time is unknown, not
+                # inactivity. Count again from now rather than alarm on the first reading.
+                self._first, self.home.last_activity = t, None
+            self._resumed_at = None
         self._now = t
         self._check(t, out)
 
@@ -123,7 +137,7 @@ class InactivityDetector:
     # --- persistence -----------------------------------------------------------------
     def state(self) -> dict[str, Any]:
         return {"version": 1, "home": self.home.state(), "first": self._first,
-                "alarmed_for": self._alarmed_for}
+                "alarmed_for": self._alarmed_for, "now": self._now}
 
     def restore(self, state: Mapping[str, Any]) -> None:
         if state.get("version") != 1:
@@ -131,3 +145,4 @@ class InactivityDetector:
         self.home.restore(state.get("home", {}))
         self._first = state.get("first")
         self._alarmed_for = state.get("alarmed_for")
+        self._resumed_at = state.get("now")

@@ -106,3 +106,22 @@ def test_night_door_state_survives_a_restart():
     fresh = restart(lambda: night(not_back_minutes=20), det)
     found = of_type(fresh.tick(t0 + 25 * 60), "door_night_not_back")
     assert [d.occurred_at for d in found] == [near(t0 + 10 + 20 * 60)]
+
+
+def test_a_restart_after_a_long_outage_counts_the_stay_again_instead_of_alarming():
+    t0 = at(0, "10:00")
+    det = dwell()
+    run(det, [motion("pir_hall", t0 - 60), motion("pir_bath", t0)])
+    fresh = restart(dwell, det)
+    resume = t0 + 2 * 3600                       # the gateway was off for two hours
+    assert run(fresh, [Presence("radar_bath", resume, True, moving=False)]) == []
+    assert [d.occurred_at for d in fresh.tick(resume + 3700)] == [near(resume + 3600)]
+    quick = restart(dwell, det)                  # a reboot of two minutes keeps the stay
+    assert quick.tick(t0 + 120) == []
+    assert [d.occurred_at for d in quick.tick(t0 + 3700)] == [near(t0 + 3600)]
+
+
+def test_a_silent_home_without_a_restart_still_alarms_on_the_next_reading():
+    t0 = at(0, "10:00")
+    stream = [motion("pir_bath", t0), Presence("radar_bath", t0 + 3 * 3600, True, moving=False)]
+    assert [d.occurred_at for d in run(dwell(), stream)] == [near(t0 + 3600)]

@@ -134,3 +134,16 @@ def test_motion_end_is_not_activity():
     alarms = of_type(run(det, [motion("pir_hall", t0), Motion("pir_hall", t0 + 1800, False),
                                Contact("door", t0 + 3700, True)]), "inactivity")
     assert [a.occurred_at for a in alarms] == [near(t0 + 3600)]
+
+
+def test_a_restart_after_a_long_outage_counts_again_instead_of_alarming_at_once():
+    t0 = at(0, "09:00")
+    det = make(hours=4)
+    run(det, [motion("pir_hall", t0)])
+    fresh = restart(lambda: make(hours=4), det)
+    resume = t0 + 6 * 3600                       # the gateway was off for six hours
+    assert run(fresh, heartbeat_noise(resume, resume + 3 * 3600)) == []
+    assert [d.occurred_at for d in fresh.tick(resume + 4 * 3600 + 1)] == [near(resume + 4 * 3600)]
+    quick = restart(lambda: make(hours=4), det)   # a reboot of a few minutes keeps the timer
+    assert quick.tick(t0 + 300) == []
+    assert [d.occurred_at for d in quick.tick(t0 + 4 * 3600 + 1)] == [near(t0 + 4 * 3600)]
