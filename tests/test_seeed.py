@@ -85,7 +85,7 @@ def test_fda1_published_reset_frame_and_sum8():
 
 
 def test_fda1_reports_decode():
-    stream = FDA1Device.report(True, False, fda1.MOTION_STILL) + fda1.encode(
+    stream = FDA1Device().report(True, False, fda1.MOTION_STILL) + fda1.encode(
         fda1.Frame(0x80, 0x03, b"\x21")) + fda1.encode(fda1.Frame(0x83, 0x05, b"\x01"))
     frames = fda1.FDA1Parser().feed(stream)
     assert [(f.control, f.command, f.data) for f in frames] == [
@@ -250,8 +250,42 @@ def test_decode_cli_for_ld2410_and_seeed_captures(tmp_path, capsys):
     assert "checksum errors: 1" in err
 
     f1 = tmp_path / "fda1.bin"
-    f1.write_bytes(FDA1Device.report(True, True) + b"\x53\x59\x80")
+    f1.write_bytes(FDA1Device().report(True, True) + b"\x53\x59\x80")
     assert main(["decode", "--driver", "seeed_mr60fda1", str(f1)]) == 0
     out, err = capsys.readouterr()
     assert out.splitlines() == ["kind=presence value=1", "kind=motion value=2", "kind=fall value=1"]
     assert "frames decoded: 3, frames dropped: 0, bytes discarded: 3" in err
+
+
+async def test_quiet_module_is_probed_and_answers_keep_presence_alive():
+    # one presence report, then the module only answers questions: each probe's answer
+    # repeats the presence reading, so the gateway does not call a healthy module silent
+    with FDA2Emulator([(True, False)], period_s=0.02, repeat_last=False) as emu:
+        drv = MR60FDA2Driver(SENSOR, FDA2Settings(port=emu.path, configure=False,
+                                                  keepalive_s=0.15))
+        await drv.connect()
+        try:
+            got = await take(drv, 4)
+        finally:
+            await drv.disconnect()
+        probes = [f for f in emu.device.received if f.type == fda2.TYPE_PARAMS]
+    pres = [r for r in got if isinstance(r, Presence)]
+    assert [r.present for r in pres] == [True] * 3
+    assert all(b.t - a.t >= 0.14 for a, b in zip(pres, pres[1:]))
+    assert len(probes) >= 2 and drv.stats["probes"] >= 2
+
+
+async def test_module_that_answers_nothing_yields_nothing():
+    with FDA2Emulator([(True, False)], device=FDA2Device(ignore={fda2.TYPE_PARAMS}),
+                      period_s=0.02, repeat_last=False) as emu:
+        drv = MR60FDA2Driver(SENSOR, FDA2Settings(port=emu.path, configure=False,
+                                                  keepalive_s=0.1))
+        await drv.connect()
+        try:
+            first = await take(drv, 2)
+            with pytest.raises(asyncio.TimeoutError):
+                await take(drv, 1, timeout=0.5)
+        finally:
+            await drv.disconnect()
+    assert [type(r) for r in first] == [Presence, FallFlag]
+    assert drv.stats["probes"] >= 3

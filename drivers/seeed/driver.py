@@ -12,7 +12,10 @@ uncertainty in every error, and `verify = false` lets an installer skip the read
 module turns out to answer differently.
 
 Readings: `FallFlag` when the flag changes, `Presence` when presence or movement changes
-and again every `keepalive_s` while the module keeps talking, so silence stays visible.
+and again every `keepalive_s` while the module keeps talking. A module that reports only
+on change is asked a harmless question after `keepalive_s` of quiet (FDA2: read
+parameters; FDA1: presence query), so a healthy module in an empty room stays visibly
+alive and a dead one falls silent for the gateway's timeout to report.
 """
 
 from __future__ import annotations
@@ -97,13 +100,17 @@ class _SeeedBase(Driver):
                 if match(f):
                     return f
 
+    def _probe(self) -> bytes:
+        # presence query (80 81 0F): the family's query convention, unconfirmed for FDA1;
+        # a module that ignores it still keeps its own periodic reports flowing
+        return fda1.query(fda1.CTRL_PRESENCE, fda1.CMD_PRESENCE)
+
     def _uncertainty(self) -> str:
         return ""
 
-    def _changed(self, key: str, value: tuple, now: float, keepalive: bool) -> bool:
-        """True when `value` differs from the last emitted one (or keepalive is due)."""
-        due = keepalive and now - self._last_emit.get(key, float("-inf")) >= self.settings.keepalive_s
-        if self._last.get(key) != value or due:
+    def _changed(self, key: str, value: tuple, now: float) -> bool:
+        """True when `value` differs from the last emitted one."""
+        if self._last.get(key) != value:
             self._last[key] = value
             self._last_emit[key] = now
             return True
@@ -112,20 +119,48 @@ class _SeeedBase(Driver):
     def _readings_from(self, frame: Any, now: float) -> Iterator[Reading]:
         raise NotImplementedError
 
+    def _probe(self) -> bytes:
+        """A harmless request whose answer proves the module alive (see `readings`)."""
+        return b""
+
+    def _keepalive(self, now: float) -> Iterator[Reading]:
+        """Repeat the last presence when due: the module is talking, so say so."""
+        value = self._last.get("presence")
+        if value is not None and now - self._last_emit["presence"] >= self.settings.keepalive_s:
+            self._last_emit["presence"] = now
+            yield Presence(self.sensor.id, now, *value)
+
     async def readings(self) -> AsyncIterator[Reading]:
+        """Frames -> readings. A module may report presence only on change, so after
+        `keepalive_s` of quiet the driver sends `_probe()`; any answer counts as a sign of
+        life and repeats the current presence. A module that answers nothing produces
+        nothing, and the gateway's silence timeout reports it."""
         assert self._link is not None, "connect() first"
+        live = not is_file(self.settings.port)
         while True:
-            chunk = await self._link.read()
+            try:
+                chunk = await asyncio.wait_for(self._link.read(), self.settings.keepalive_s
+                                               if live else None)
+            except asyncio.TimeoutError:
+                probe = self._probe()
+                if probe:
+                    self.count("probes")
+                    await self._link.write(probe)
+                continue
             if not chunk:
-                if is_file(self.settings.port):
+                if not live:
                     return
                 raise ConnectionError(f"{self.type} port {self.settings.port} closed")
             now = time.time()
-            for frame in self._feed(chunk):
+            frames = self._feed(chunk)
+            for frame in frames:
                 for r in self._readings_from(frame, now):
                     yield r
             for r in self._after_chunk(now):
                 yield r
+            if frames:
+                for r in self._keepalive(now):
+                    yield r
 
     def _after_chunk(self, now: float) -> Iterator[Reading]:
         """Readings that depend on several frames of one burst (FDA1 presence + motion)."""
@@ -213,16 +248,19 @@ class MR60FDA2Driver(_SeeedBase):
                                    "settings: " + "; ".join(diffs))
         log.info("MR60FDA2 %s configured: %s", self.sensor.id, got)
 
+    def _probe(self) -> bytes:
+        return fda2.read_params()
+
     def _readings_from(self, f: fda2.Frame, now: float) -> Iterator[Reading]:
         if not f.data:
             return
         if f.type == fda2.TYPE_FALL:
             fall = f.data[0] != 0
-            if self._changed("fall", (fall,), now, keepalive=False):
+            if self._changed("fall", (fall,), now):
                 yield FallFlag(self.sensor.id, now, fall)
         elif f.type == fda2.TYPE_PRESENCE:
             present = f.data[0] != 0
-            if self._changed("presence", (present,), now, keepalive=True):
+            if self._changed("presence", (present, None), now):
                 yield Presence(self.sensor.id, now, present)
 
 
@@ -262,7 +300,7 @@ class MR60FDA1Driver(_SeeedBase):
             return
         self._presence_seen = False
         moving = self._motion == fda1.MOTION_ACTIVE
-        if self._changed("presence", (self._present, moving), now, keepalive=True):
+        if self._changed("presence", (self._present, moving), now):
             yield Presence(self.sensor.id, now, self._present, moving)
 
     def _uncertainty(self) -> str:
@@ -308,7 +346,7 @@ class MR60FDA1Driver(_SeeedBase):
             return
         v = f.data[0]
         if f.control == fda1.CTRL_PRESENCE:
-            if f.command == fda1.CMD_PRESENCE:
+            if f.command in (fda1.CMD_PRESENCE, fda1.CMD_PRESENCE | fda1.QUERY_BIT):
                 self._present = v == 1
                 if not self._present:
                     self._motion = fda1.MOTION_NONE
@@ -325,7 +363,7 @@ class MR60FDA1Driver(_SeeedBase):
         elif f.control == fda1.CTRL_FALL:
             if f.command == fda1.CMD_FALL:
                 fall = v == 1
-                if self._changed("fall", (fall,), now, keepalive=False):
+                if self._changed("fall", (fall,), now):
                     yield FallFlag(self.sensor.id, now, fall)
             elif f.command == fda1.CMD_RESIDENCY:
                 self.residency = v == 1

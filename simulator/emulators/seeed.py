@@ -71,6 +71,7 @@ class FDA1Device:
     fall_confirm_s: int = 30
     received: list[fda1.Frame] = field(default_factory=list)
     silent: bool = False  # a module that does not know the (unconfirmed) setting commands
+    present: bool = False
 
     def __post_init__(self) -> None:
         self._parser = fda1.FDA1Parser()
@@ -84,6 +85,8 @@ class FDA1Device:
         return out
 
     def _value(self, ctrl: int, cmd: int) -> bytes | None:
+        if (ctrl, cmd) == (fda1.CTRL_PRESENCE, fda1.CMD_PRESENCE):
+            return bytes([int(self.present)])
         if (ctrl, cmd) == (fda1.CTRL_INSTALL, fda1.CMD_INSTALL_HEIGHT):
             return struct.pack(">H", self.install_height_cm)
         if (ctrl, cmd) == (fda1.CTRL_FALL, fda1.CMD_FALL_SENSITIVITY):
@@ -107,8 +110,8 @@ class FDA1Device:
             return b""
         return fda1.encode(fda1.Frame(f.control, f.command, self._value(*key) or b""))
 
-    @staticmethod
-    def report(presence: bool, fall: bool, motion: int | None = None) -> bytes:
+    def report(self, presence: bool, fall: bool, motion: int | None = None) -> bytes:
+        self.present = presence
         if motion is None:
             motion = fda1.MOTION_ACTIVE if presence else fda1.MOTION_NONE
         return (fda1.encode(fda1.Frame(fda1.CTRL_PRESENCE, fda1.CMD_PRESENCE, bytes([int(presence)])))
