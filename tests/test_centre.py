@@ -116,6 +116,15 @@ async def test_auto_ack_acknowledges_every_copy_with_the_contract_payload(mosqui
         assert gw.acks[1][0]["id"] == body["id"] and len(centre.alarms) == 1
 
 
+async def test_auto_ack_works_over_mqtt_3_1_1_too(mosquitto):
+    topic, body = alarm(8, "sos")
+    async with Centre(mosquitto.url, auto_ack=True, protocol="3.1.1") as centre, \
+            Gateway(mosquitto) as gw:
+        await gw.send(topic, body)
+        await centre.wait_until(lambda: gw.acks, timeout=5)
+        assert gw.acks[0][0]["id"] == body["id"]
+
+
 async def test_without_auto_ack_the_operator_acknowledges_by_number(mosquitto):
     topic, body = alarm(3, "sos")
     async with Centre(mosquitto.url) as centre, Gateway(mosquitto) as gw:

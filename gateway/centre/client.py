@@ -138,7 +138,13 @@ class Centre:
                     self._pulse()
                     delay = self.reconnect_min
                     async for message in client.messages:
-                        await self._on_message(message)
+                        try:
+                            await self._on_message(message)
+                        except aiomqtt.MqttError:
+                            raise
+                        except Exception:  # one bad message (or a full disk) must not
+                            log.exception("could not handle a message on %s",  # stop the centre
+                                          message.topic.value)
             except aiomqtt.MqttError as exc:
                 rc = getattr(exc, "rc", None)
                 if isinstance(exc, MqttConnectError) and getattr(rc, "value", rc) in AUTH_CODES:
