@@ -171,6 +171,10 @@ def polar_device(compressed: bool = False, status: int = 0) -> FakePeripheral:
         return b"\x02" + ts + b"\x01" + body
 
     def on_write(uuid: str, data: bytes):
+        if uuid == PMD_CONTROL and data == bytes([PP.PMD_OP_GET_SETTINGS, 2]):
+            # 25/50/100/200 Hz, 16 bit, 2/4/8 g (what an H10 offers)
+            return [(0.0, PMD_CONTROL, h("F0 01 02 00 00 00 04 19 00 32 00 64 00 C8 00"
+                                         " 01 01 10 00 02 03 02 00 04 00 08 00"))]
         if uuid == PMD_CONTROL and data[0] == PP.PMD_OP_START:
             answer = bytes([0xF0, 0x02, 0x02, status, 0x00])
             if status:
@@ -194,7 +198,9 @@ async def test_polar_starts_acc_stream_and_yields_blocks_in_g(world, compressed)
     finally:
         await drv.disconnect()
     writes = [c for c in w.calls if c[0] == "write"]
-    assert writes[0][2] == h("02 02 00 01 32 00 01 01 10 00 02 01 08 00")
+    assert writes[0][2] == h("01 02")  # what does the device support?
+    assert writes[1][2] == h("02 02 00 01 32 00 01 01 10 00 02 01 08 00")
+    assert drv.available_settings[PP.PMD_SETTING_SAMPLE_RATE] == [25, 50, 100, 200]
     assert writes[-1][2] == h("03 02")  # stream stopped on the way out
     blocks = [r for r in got if isinstance(r, AccelBlock)]
     assert len(blocks) == 3 and all(len(b) == 4 for b in blocks)
@@ -209,8 +215,18 @@ async def test_polar_starts_acc_stream_and_yields_blocks_in_g(world, compressed)
 
 
 async def test_polar_refused_start_names_the_error(world):
-    world(polar_device(status=8))
+    world(polar_device(status=13))
+    drv = PolarPmdDriver(SensorInfo("chest", None, "polar_pmd"),
+                         PolarPmdDriver.Settings(sample_rate_hz=200, connect_attempts=1))
+    with pytest.raises(ConnectionError, match="device in charger"):
+        await drv.connect()
+
+
+async def test_polar_unsupported_rate_lists_the_valid_ones(world):
+    w = world(polar_device())
     drv = PolarPmdDriver(SensorInfo("chest", None, "polar_pmd"),
                          PolarPmdDriver.Settings(sample_rate_hz=52, connect_attempts=1))
-    with pytest.raises(ConnectionError, match="invalid sample rate"):
+    with pytest.raises(ConnectionError, match="52 Hz not supported.*25, 50, 100, 200 Hz"):
         await drv.connect()
+    assert not [c for c in w.calls if c[0] == "write" and c[2][0] == PP.PMD_OP_START]
+    assert w.calls[-1][0] == "disconnect"

@@ -145,3 +145,10 @@ def test_pmd_start_command_and_response():
     assert not bad.ok and bad.status == 8
     with pytest.raises(PP.PayloadError):
         PP.parse_pmd_response(h("02 02"))
+
+
+def test_pmd_settings_answer():
+    params = h("00 04 19 00 32 00 64 00 C8 00 01 01 10 00 02 03 02 00 04 00 08 00")
+    assert PP.parse_pmd_settings(params) == {0: [25, 50, 100, 200], 1: [16], 2: [2, 4, 8]}
+    with pytest.raises(PP.PayloadError):
+        PP.parse_pmd_settings(h("00 04 19 00"))

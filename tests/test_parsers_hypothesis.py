@@ -231,6 +231,11 @@ def test_pmd_response_and_factor_never_raise_otherwise(data):
     except PP.PayloadError:
         return
     assert PP.pmd_factor(r.parameters) > 0
+    try:
+        available = PP.parse_pmd_settings(r.parameters)
+    except PP.PayloadError:
+        return
+    assert all(isinstance(v, list) for v in available.values())
 
 
 # ------------------------------------------------------------------ Zigbee2MQTT payloads

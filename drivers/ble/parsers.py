@@ -258,6 +258,22 @@ def parse_pmd_response(data: bytes) -> PmdResponse:
     return PmdResponse(data[1], data[2], data[3], params)
 
 
+def parse_pmd_settings(parameters: bytes) -> dict[int, list[int]]:
+    """A get-settings answer: (setting id, count, count values LE)... -> id -> values."""
+    out: dict[int, list[int]] = {}
+    pos = 0
+    while pos + 2 <= len(parameters):
+        sid, count = parameters[pos], parameters[pos + 1]
+        pos += 2
+        size = _SETTING_SIZES.get(sid)
+        if size is None or pos + size * count > len(parameters):
+            raise PayloadError(f"PMD settings malformed at byte {pos - 2}")
+        out[sid] = [int.from_bytes(parameters[pos + i * size:pos + (i + 1) * size], "little")
+                    for i in range(count)]
+        pos += size * count
+    return out
+
+
 def pmd_factor(parameters: bytes) -> float:
     """The FACTOR setting (float32) in a start response's parameters; 1.0 if absent."""
     pos = 0

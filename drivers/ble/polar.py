@@ -58,6 +58,7 @@ class PolarPmdDriver(BleDriver):
         self._prev_ts: int | None = None
         self.factor = 1.0
         self._streaming = False
+        self.available_settings: dict[int, list[int]] = {}
 
     async def _setup(self) -> None:
         self._cp_answers = asyncio.Queue()
@@ -71,6 +72,7 @@ class PolarPmdDriver(BleDriver):
         self._notifying.append(PMD_CONTROL)
         await self._notify(PMD_DATA, "pmd")
         s = self.settings
+        await self._check_supported()
         cmd = PP.encode_pmd_start(PP.PMD_TYPE_ACC, {
             PP.PMD_SETTING_SAMPLE_RATE: s.sample_rate_hz,
             PP.PMD_SETTING_RESOLUTION: s.resolution_bits,
@@ -85,6 +87,29 @@ class PolarPmdDriver(BleDriver):
                 f"{s.range_g} g, {s.resolution_bits} bit)")
         self.factor = PP.pmd_factor(answer.parameters)
         self._streaming = True
+
+    async def _check_supported(self) -> None:
+        """Ask the device what it supports, so a wrong rate or range fails with the list
+        of valid ones instead of a bare error code. Unanswered: carry on to start."""
+        s = self.settings
+        await self._client.write_gatt_char(
+            PMD_CONTROL, bytes([PP.PMD_OP_GET_SETTINGS, PP.PMD_TYPE_ACC]), response=True)
+        try:
+            answer = await self._await_answer(PP.PMD_OP_GET_SETTINGS)
+            available = PP.parse_pmd_settings(answer.parameters) if answer.ok else {}
+        except (ConnectionError, PP.PayloadError) as exc:
+            log.info("polar_pmd %s: settings query failed (%s); starting anyway",
+                     self.sensor.id, exc)
+            return
+        self.available_settings = available
+        for sid, value, unit in ((PP.PMD_SETTING_SAMPLE_RATE, s.sample_rate_hz, "Hz"),
+                                 (PP.PMD_SETTING_RANGE, s.range_g, "g"),
+                                 (PP.PMD_SETTING_RESOLUTION, s.resolution_bits, "bit")):
+            choices = available.get(sid)
+            if choices and value not in choices:
+                raise ConnectionError(
+                    f"polar_pmd {self.sensor.id}: {value} {unit} not supported by this device; "
+                    f"it supports {', '.join(str(c) for c in sorted(choices))} {unit}")
 
     async def _await_answer(self, opcode: int) -> PP.PmdResponse:
         loop = asyncio.get_running_loop()
