@@ -16,19 +16,14 @@ Rules (docs/mqtt-api.md, "Commands"):
 - `silence_sensor` only ever suppresses a sensor's *technical* trouble events (silent,
   battery, not worn, out of range); it can never suppress an alarm such as a fall.
 
-Wiring (for gateway/uplink.py):
-    commands = RemoteCommands(state)              # state implements GatewayState
-    on message `.../cmd/{name}` (not `.../result`):
-        out = commands.handle(name, msg.payload, msg.retain, time.time())
-        if out.ignored: return
-        for req in out.events:                    # RaiseEvent -> Event, via the store
-            store.add(Event(id=req.event_id, type=req.type, test=req.test, ref=req.ref,
-                            text=render(req.type, req.text_values()), ...))
-        if out.publish_status: publish a heartbeat now
-        publish(response_topic or out.result_topic(root, gateway_id), out.result_payload,
-                qos=1, retain=False, correlation data copied from the request)
-    before raising a technical event for a sensor:
-        if commands.suppresses(event_type, sensor, now): skip it (it is silenced)
+Wiring: `attach(daemon)` (bottom of this file) returns gateway/command_wiring.py's
+DaemonCommands, which the daemon calls for every message on `cmd/{name}`:
+    out = commands.handle(name, msg.payload, msg.retain, time.time())
+    ignored -> nothing; events -> numbered by the pipeline (id = req.event_id) and
+    emitted; publish_status -> a heartbeat now; always the answer on the MQTT 5
+    response topic (if inside our subtree) or `cmd/{name}/result`.
+Before emitting technical events the daemon may drop silenced ones with
+`DaemonCommands.filter(events)` (uses `suppresses(type, sensor, now)`).
 """
 
 from __future__ import annotations
