@@ -30,7 +30,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from detectors.base import Detection, SensorMeta
-from detectors.wearable_features import POST_START_S, PRE_WINDOW_S, impact_features
+from detectors.wearable_features import POST_START_S, PRE_WINDOW_S, impact_features, \
+    posture_vs_pre
 from detectors.wearable_resample import GridResampler
 
 GRID_HZ = 50.0
@@ -45,7 +46,7 @@ class PlacementSettings(BaseModel):
     impact_g: float = Field(1.8, gt=1.0, le=16, title="Peak acceleration (g) that starts a look at a possible fall")
     min_posture_deg: float = Field(30.0, ge=0, le=180, title="Smallest change of orientation (degrees) from before to after the impact")
     max_post_activity_g: float = Field(0.25, gt=0, title="Largest RMS movement (g) after the impact that still counts as lying still")
-    score_threshold: float = Field(1.0, title="Score at or above which a fall is suspected (the main threshold)")
+    score_threshold: float = Field(2.5, title="Score at or above which a fall is suspected (the main threshold)")
     w_peak: float = Field(1.0, title="Score weight per g of impact above 1 g")
     w_drop: float = Field(1.0, title="Score weight per m/s of downward speed before the impact")
     w_posture: float = Field(1.0, title="Score weight per 90 degrees of posture change")
@@ -59,14 +60,18 @@ class WearableFallSettings(BaseModel):
     post_s: float = Field(1.4, ge=0.8, le=5.0, title="Seconds after the impact to judge posture and stillness (the decision delay)")
     still_tol_g: float = Field(0.1, gt=0, title="Deviation (g) from the resting orientation that still counts as still")
     settle_s: float = Field(3.0, ge=0.8, le=10.0, title="Longest wait (s after the impact) for a body still rolling to come to rest")
-    getup_s: float = Field(2.0, gt=0, title="Seconds back in the pre-fall orientation that cancel a suspected fall")
+    getup_s: float = Field(1.0, gt=0, title="Seconds back in the pre-fall orientation that cancel a suspected fall")
     upright_deg: float = Field(35.0, gt=0, le=90, title="Orientation within this angle of the pre-fall one counts as upright again")
     getup_activity_g: float = Field(0.0, ge=0, title="Movement (RMS g over 1 s) that shows the person is up and about")
+    rest_activity_g: float = Field(0.05, gt=0, title="Movement (RMS g over 1 s) below which the wearer counts as resting in a posture")
+    rest_memory_s: float = Field(10.0, ge=0, le=120, title="How long (s) postures rested in are remembered; a fall must end in a new one")
     max_gap_s: float = Field(1.0, gt=0, title="A gap in the samples longer than this restarts the analysis")
     waist: PlacementSettings = Field(default_factory=PlacementSettings, title="Belt or hip (also unknown placements)")
     chest: PlacementSettings = Field(default_factory=PlacementSettings, title="Chest strap")
     pendant: PlacementSettings = Field(default_factory=PlacementSettings, title="Pendant around the neck")
-    wrist: PlacementSettings = Field(default_factory=PlacementSettings, title="Wrist band or watch")
+    wrist: PlacementSettings = Field(
+        default_factory=lambda: PlacementSettings(impact_g=2.2, score_threshold=3.0),
+        title="Wrist band or watch (a free-swinging arm peaks at 2 g in daily life: demand more)")
 
 
 @dataclass
@@ -87,6 +92,9 @@ class _SensorState:
     next_k: int = 0                               # candidates start at or after this index
     judge_at: int = 0                             # grid index at which to judge the pending one
     fallen: _Fallen | None = None
+    # orientations the wearer recently rested in: grid index and unit vector per snapshot
+    rest_k: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    rest_v: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
 
 
 class WearableFallDetector:
@@ -148,6 +156,7 @@ class WearableFallDetector:
         n_old = len(st.peak)
         st.x = np.concatenate((st.x, x))
         st.peak = np.concatenate((st.peak, pk))
+        self._note_rest(st, n_old)
         k_end = st.k0 + len(st.peak)              # one past the newest grid index
         p = self._placement(sensor)
         s = self.settings
@@ -176,7 +185,15 @@ class WearableFallDetector:
             e = max(i + post_n, st.judge_at - st.k0)
             if e >= len(st.peak):
                 break
+            if posture_vs_pre(st.x, i, dt, (e - i) * dt) < p.min_posture_deg:
+                # no change of posture: not a fall, whatever else happened (the full
+                # posture change below is never larger than this one)
+                st.pending, st.judge_at = None, 0
+                st.next_k = st.k0 + i + cluster_n
+                pos = i + 1
+                continue
             f = impact_features(st.x, st.peak, i, dt, (e - i) * dt, s.still_tol_g)
+            self._new_posture(st, i, f)
             score = self.score(f, p)
             moving = f["post_activity_g"] > p.max_post_activity_g
             fired = (f["posture_change_deg"] >= p.min_posture_deg and not moving
@@ -213,6 +230,52 @@ class WearableFallDetector:
         if len(st.peak) > keep:
             cut = len(st.peak) - keep
             st.x, st.peak, st.k0 = st.x[cut:], st.peak[cut:], st.k0 + cut
+
+    def _note_rest(self, st: _SensorState, n_old: int) -> None:
+        """Remember orientations held still for a second (one snapshot per half second).
+
+        Why: a fall ends in a posture the wearer was not just resting in. Raising the arms
+        and lowering them again, clapping, or rolling back onto the back all end in an
+        orientation held shortly before; the pre-impact window alone misses that when the
+        movement took several seconds."""
+        s = self.settings
+        dt = st.grid.dt
+        win = int(round(1.0 / dt))
+        start = max(n_old, win - 1)
+        if start >= len(st.peak):
+            return
+        c = np.cumsum(np.concatenate((np.zeros((1, 3)), st.x[start - win + 1:])), axis=0)
+        c2 = np.cumsum(np.concatenate(([0.0], np.einsum("ij,ij->i", st.x[start - win + 1:],
+                                                          st.x[start - win + 1:]))))
+        mean = (c[win:] - c[:-win]) / win
+        var = (c2[win:] - c2[:-win]) / win - np.einsum("ij,ij->i", mean, mean)
+        calm = np.flatnonzero(var < s.rest_activity_g ** 2)
+        if not len(calm):
+            return
+        k = st.k0 + start + calm
+        bucket = k // (win // 2)
+        last = np.flatnonzero(np.diff(np.append(bucket, -1)) != 0)  # last calm in each bucket
+        v = mean[calm[last]]
+        v = v / np.maximum(np.linalg.norm(v, axis=1), 1e-9)[:, None]
+        st.rest_k = np.concatenate((st.rest_k, k[last]))
+        st.rest_v = np.concatenate((st.rest_v, v))
+        keep = st.rest_k > st.rest_k[-1] - int(round(s.rest_memory_s / dt))
+        st.rest_k, st.rest_v = st.rest_k[keep], st.rest_v[keep]
+
+    def _new_posture(self, st: _SensorState, i: int, f: dict[str, float]) -> None:
+        """Posture change = the smaller of: against just before the impact, against any
+        posture rested in during the last `rest_memory_s` before the movement began."""
+        dt = st.grid.dt
+        post = f.pop("_post")
+        f["posture_vs_pre_deg"] = f["posture_change_deg"]
+        k_i = st.k0 + i
+        sel = (st.rest_k <= k_i + int(PRE_WINDOW_S[1] / dt)) & \
+            (st.rest_k > k_i - int(round(self.settings.rest_memory_s / dt)))
+        if not sel.any():
+            return
+        cos = st.rest_v[sel] @ (post / max(float(np.linalg.norm(post)), 1e-9))
+        rest = math.degrees(math.acos(float(np.clip(cos.max(), -1.0, 1.0))))
+        f["posture_change_deg"] = min(f["posture_change_deg"], rest)
 
     def _watch_getup(self, sensor: str, st: _SensorState, n_old: int,
                      out: list[Detection]) -> bool:

@@ -28,18 +28,33 @@ G = 9.81
 
 PRE_WINDOW_S = (-2.5, -1.0)    # orientation before the fall: before the descent began
 DROP_WINDOW_S = (-1.5, 0.0)    # descent before the impact
+PRE_PEAK_WINDOW_S = (-3.0, -0.7)  # hard peaks here mean a repetitive activity, not a fall
 POST_START_S = 0.4             # after the rebound of the impact
 POST_LEN_S = 1.0               # stillness is judged over at most this long
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    n = float(np.linalg.norm(v))
-    return v / n if n > 1e-9 else v
-
-
 def angle_deg(a: np.ndarray, b: np.ndarray) -> float:
-    ua, ub = _unit(a), _unit(b)
-    return math.degrees(math.acos(max(-1.0, min(1.0, float(ua @ ub)))))
+    """Angle between two vectors in degrees (0 when either is zero)."""
+    na, nb = math.sqrt(float(a @ a)), math.sqrt(float(b @ b))
+    if na < 1e-9 or nb < 1e-9:
+        return 0.0
+    return math.degrees(math.acos(max(-1.0, min(1.0, float(a @ b) / (na * nb)))))
+
+
+def _windows(i: int, dt: float, post_s: float) -> tuple[int, int, int, int]:
+    """Grid bounds (pre lo, pre hi, post lo, post hi) around an impact at index `i`."""
+    lo = max(0, i + int(round(PRE_WINDOW_S[0] / dt)))
+    hi = max(lo + 1, i + int(round(PRE_WINDOW_S[1] / dt)))
+    # the last second of the wait (never the impact's own rebound) shows whether it is still
+    p0 = i + int(round(max(POST_START_S, post_s - POST_LEN_S) / dt))
+    return lo, hi, p0, i + int(round(post_s / dt)) + 1
+
+
+def posture_vs_pre(x: np.ndarray, i: int, dt: float, post_s: float) -> float:
+    """The cheap first test: orientation change from just before to after the impact.
+    Most candidate peaks (steps, jogging, a bump) fail it, so the rest is not computed."""
+    lo, hi, p0, p1 = _windows(i, dt, post_s)
+    return angle_deg(x[lo:hi].sum(axis=0), x[p0:p1].sum(axis=0))
 
 
 def impact_features(x: np.ndarray, peak: np.ndarray, i: int, dt: float, post_s: float,
@@ -52,11 +67,8 @@ def impact_features(x: np.ndarray, peak: np.ndarray, i: int, dt: float, post_s: 
     def idx(s: float) -> int:
         return i + int(round(s / dt))
 
-    lo = max(0, idx(PRE_WINDOW_S[0]))
-    hi = max(lo + 1, idx(PRE_WINDOW_S[1]))
+    lo, hi, p0, p1 = _windows(i, dt, post_s)
     pre = x[lo:hi].mean(axis=0)
-    # the last second of the wait (never the impact's own rebound) shows whether it is still
-    p0, p1 = idx(max(POST_START_S, post_s - POST_LEN_S)), idx(post_s) + 1
     post_x = x[p0:p1]
     post = post_x.mean(axis=0)
     dev = np.linalg.norm(post_x - post, axis=1)
@@ -68,10 +80,19 @@ def impact_features(x: np.ndarray, peak: np.ndarray, i: int, dt: float, post_s: 
     drop = float(np.max(np.maximum.accumulate(np.concatenate(([0.0], vel)))[1:] - vel)) \
         if len(vel) else 0.0
     k0, k1 = max(0, i - int(0.3 / dt)), i + int(0.3 / dt) + 1
+    # what the sensor did before the fall began: repeated hard peaks (clapping, jogging,
+    # hopping) or steady movement, versus the calm before a loss of balance
+    q0, q1 = max(0, idx(PRE_PEAK_WINDOW_S[0])), max(0, idx(PRE_PEAK_WINDOW_S[1]))
+    pre_peak = float(peak[q0:q1].max()) if q1 > q0 else 1.0
+    pre_x = x[lo:hi]
+    pre_dev = np.linalg.norm(pre_x - pre, axis=1)
     return {
         "peak_g": float(peak[k0:k1].max()),
         "drop_mps": drop,
         "posture_change_deg": angle_deg(pre, post),
         "post_activity_g": float(np.sqrt(np.mean(dev * dev))),
         "stillness_s": float(np.count_nonzero(dev < still_tol_g) * dt),
+        "pre_peak_g": pre_peak,
+        "pre_activity_g": float(np.sqrt(np.mean(pre_dev * pre_dev))),
+        "_post": post,
     }
