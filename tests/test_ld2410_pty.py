@@ -117,6 +117,7 @@ async def test_silent_module_times_out_naming_the_command(tmp_path):
         with pytest.raises(LD2410ConfigError, match="did not answer 'enter config'"):
             await drv.connect()
         await drv.disconnect()
+        assert drv.stats["enter_config_retries"] == 3  # a booting module gets three tries
     finally:
         os.close(master)
         os.close(slave)
@@ -191,3 +192,23 @@ async def test_daemon_end_to_end_keepalive_then_silence_reaches_the_centre(mosqu
     assert "radar_bed" in json.dumps(silent[0])
     # 8 s of still presence, then the 5 s timeout: never silent while reports flowed
     assert silent_after >= 8 + 5 - 1
+
+
+async def test_emulator_replays_a_trace_of_presence_readings():
+    from gateway.readings import Presence
+
+    from simulator.emulators.ld2410 import trace_from_readings
+
+    recorded = [Presence("r", 100.0, False, False), Presence("r", 100.3, True, True, 2.25),
+                Presence("r", 100.6, True, False, 2.25), Presence("r", 100.9, False, False)]
+    trace = trace_from_readings(recorded, period_s=0.1)
+    assert len(trace) == 10
+    with LD2410Emulator(trace, period_s=0.02, repeat_last=False) as emu:
+        drv = LD2410Driver(SENSOR, Settings(port=emu.path, configure=False, keepalive_s=60))
+        await drv.connect()
+        try:
+            got = await collect(drv, 4)
+        finally:
+            await drv.disconnect()
+    assert [(r.present, r.moving) for r in got] == [(r.present, r.moving) for r in recorded]
+    assert got[1].distance_m == pytest.approx(2.25)

@@ -289,3 +289,12 @@ async def test_module_that_answers_nothing_yields_nothing():
             await drv.disconnect()
     assert [type(r) for r in first] == [Presence, FallFlag]
     assert drv.stats["probes"] >= 3
+
+
+def test_seeed_emulator_trace_from_readings():
+    from simulator.emulators.seeed import trace_from_readings
+
+    recorded = [Presence("s", 10.0, True), FallFlag("s", 10.2, True), FallFlag("s", 10.4, False),
+                Presence("s", 10.5, False)]
+    assert trace_from_readings(recorded, 0.1) == [
+        (True, False), (True, False), (True, True), (True, True), (True, False), (False, False)]

@@ -36,6 +36,10 @@ class LD2410ConfigError(RuntimeError):
     """The module refused, ignored or did not keep a configuration command."""
 
 
+class LD2410Timeout(LD2410ConfigError):
+    """No answer in time (wiring, baud rate, or a module still booting)."""
+
+
 class Settings(DriverSettings):
     port: str = Field(title="Serial device (e.g. /dev/ttyUSB0) or file:PATH of a raw capture")
     baud: int = Field(256000, title="UART speed (module default 256000)")
@@ -113,7 +117,7 @@ class LD2410Driver(Driver):
         while True:
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
-                raise LD2410ConfigError(
+                raise LD2410Timeout(
                     f"LD2410 on {self.settings.port} did not answer '{name}' within "
                     f"{self.settings.command_timeout_s:g} s (check TX/RX wiring and "
                     f"{self.settings.baud} baud)")
@@ -131,7 +135,16 @@ class LD2410Driver(Driver):
                     return f
 
     async def _configure(self) -> None:
-        await self._command(P.enter_config(), P.CMD_ENTER_CONFIG)
+        # a module powered up with the Pi ignores commands for about a second after boot
+        # (Tasmota's notes), so the first command gets two more chances
+        for attempt in range(3):
+            try:
+                await self._command(P.enter_config(), P.CMD_ENTER_CONFIG)
+                break
+            except LD2410Timeout:
+                self.count("enter_config_retries")
+                if attempt == 2:
+                    raise
         want = self.settings.radar()
         if want is not None:
             await self._command(P.set_max_gates(want.max_moving_gate, want.max_still_gate,

@@ -162,3 +162,31 @@ class LD2410Emulator(PtyDevice):
             return
         self.port.write(self.device.report(*self._last))
         self.reports_sent += 1
+
+
+def trace_from_readings(readings: Iterable, period_s: float = 0.1) -> list[tuple]:
+    """Report arguments, one per `period_s`, that replay a trace's Presence readings.
+
+    Readings are read by duck typing (`kind == "presence"`, `t`, `present`, `moving`,
+    `distance_m`), so a recorded gateway trace or a simulator timeline can drive the
+    emulated module; the state between readings holds, as the module's reports do.
+    """
+    items = sorted((r for r in readings if getattr(r, "kind", None) == "presence"),
+                   key=lambda r: r.t)
+    if not items:
+        return []
+    out: list[tuple] = []
+    i, state = 0, None
+    t, end = items[0].t, items[-1].t
+    while t <= end + 1e-9:
+        while i < len(items) and items[i].t <= t + 1e-9:
+            r = items[i]
+            code = P.STATE_NONE
+            if r.present:
+                code = P.STATE_MOVING if r.moving else P.STATE_STILL
+            cm = int(round((r.distance_m or 1.5) * 100))
+            state = next(presence_trace([code], cm))
+            i += 1
+        out.append(state)
+        t += period_s
+    return out

@@ -167,3 +167,26 @@ class FDA1Emulator(_SeeedEmulator):
     def __init__(self, trace: Iterable[tuple], device: FDA1Device | None = None,
                  period_s: float = 0.05, repeat_last: bool = True) -> None:
         super().__init__(device or FDA1Device(), trace, period_s, repeat_last)
+
+
+def trace_from_readings(readings: Iterable, period_s: float = 0.1) -> list[tuple]:
+    """(presence, fall) states, one per `period_s`, replaying Presence and FallFlag
+    readings of a trace (duck typed on `kind`), holding each state until the next."""
+    items = sorted((r for r in readings if getattr(r, "kind", None) in ("presence", "fall_flag")),
+                   key=lambda r: r.t)
+    if not items:
+        return []
+    out: list[tuple] = []
+    present, fall = False, False
+    i, t, end = 0, items[0].t, items[-1].t
+    while t <= end + 1e-9:
+        while i < len(items) and items[i].t <= t + 1e-9:
+            r = items[i]
+            if r.kind == "presence":
+                present = bool(r.present)
+            else:
+                fall = bool(r.fall)
+            i += 1
+        out.append((present, fall))
+        t += period_s
+    return out
