@@ -33,7 +33,7 @@ TYPE_RESET = 0x2110
 
 #: Longest data accepted. Parameter answers are 12 bytes; the module's point-cloud reports
 #: are longer but bounded; a larger length is a corrupted header.
-MAX_DATA_LEN = 512
+MAX_DATA_LEN = 1024
 HEADER_LEN = 8
 
 #: Values the module's own tools offer (install height m, fall threshold m, sensitivity).
