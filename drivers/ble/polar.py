@@ -5,8 +5,8 @@ and data characteristics, writes "start stream" for the accelerometer with the c
 sample rate, range and resolution, and waits for the answer: a refusal names Polar's error
 code, because a wrong sample rate for the model is the usual mistake (H10: 25/50/100/200 Hz;
 Verity Sense: 52/104/208 Hz). Each data notification becomes one `AccelBlock` in g with a
-time per sample derived from the device clock (frame timestamps are of the last sample,
-Polar epoch 2000-01-01). Both raw and delta-compressed frames are decoded
+time per sample: spacing from the device clock (frame timestamps are of the last sample,
+Polar epoch 2000-01-01), absolute time anchored to the gateway clock at the first frame. Both raw and delta-compressed frames are decoded
 (drivers/ble/parsers.py). The stream is stopped before the link is released.
 """
 
@@ -43,6 +43,8 @@ class PolarSettings(BleSettings):
     range_g: int = Field(8, ge=1, le=16, title="Accelerometer range in g")
     resolution_bits: int = Field(16, title="Sample resolution (16 on H10 and Verity Sense)")
     start_timeout_s: float = Field(5.0, gt=0, title="How long to wait for the start answer")
+    reanchor_s: float = Field(2.0, gt=0, title="Re-anchor device time to the gateway clock "
+                                              "when they drift apart by more than this")
 
 
 class PolarPmdDriver(BleDriver):
@@ -59,10 +61,12 @@ class PolarPmdDriver(BleDriver):
         self.factor = 1.0
         self._streaming = False
         self.available_settings: dict[int, list[int]] = {}
+        self._offset: float | None = None
 
     async def _setup(self) -> None:
         self._cp_answers = asyncio.Queue()
         self._prev_ts = None
+        self._offset = None
         self._streaming = False
 
         def cp_callback(_char: Any, data: bytearray) -> None:
@@ -149,11 +153,25 @@ class PolarPmdDriver(BleDriver):
                 self.count("other_measurements")
                 return []
             mg = PP.acc_samples_mg(frame, self.factor)
-            times = PP.sample_times(frame.timestamp_ns, len(mg), self._prev_ts,
-                                    self.settings.sample_rate_hz)
-            if self._prev_ts is not None and frame.timestamp_ns <= self._prev_ts:
+            if len(mg) == 0:
+                self.count("empty_frames")
+                return []
+            prev = self._prev_ts
+            if prev is not None and frame.timestamp_ns <= prev:
                 self.count("timestamp_resets")
+                prev = None
+            times = PP.sample_times(frame.timestamp_ns, len(mg), prev,
+                                    self.settings.sample_rate_hz)
             self._prev_ts = frame.timestamp_ns
+            # The device clock gives the spacing; the gateway clock gives the absolute time
+            # (an H10 whose clock nobody set counts from 2000-01-01). Anchor once, and again
+            # only if the two drift apart by more than `reanchor_s`.
+            offset = t - float(times[-1])
+            if self._offset is None or abs(offset - self._offset) > self.settings.reanchor_s:
+                if self._offset is not None:
+                    self.count("clock_reanchors")
+                self._offset = offset
+            times = times + self._offset
             self.count("frames")
             self.count("compressed_frames" if frame.compressed else "raw_frames")
             return [AccelBlock(self.sensor.id, times, (mg / 1000.0).astype(np.float64))]
