@@ -179,34 +179,30 @@ class WearableFallDetector:
             c = st.pending - st.k0
             if c + cluster_n >= len(st.peak):
                 break
-            i = c + int(np.argmax(st.peak[c:c + cluster_n + 1]))
+            i0 = c + int(np.argmax(st.peak[c:c + cluster_n + 1]))   # first impact
             # judge at post_s after the impact; a body still rolling may get more time
             # (up to settle_s) to come to rest, which only delays the hard cases
-            e = max(i + post_n, st.judge_at - st.k0)
+            e = max(i0 + post_n, st.judge_at - st.k0)
             if e >= len(st.peak):
                 break
-            if posture_vs_pre(st.x, i, dt, (e - i) * dt) < p.min_posture_deg:
+            # the fall's impact is the hardest one of the episode before the rest
+            i = i0 + int(np.argmax(st.peak[i0:max(i0 + 1, e - post0_n)]))
+            if posture_vs_pre(st.x, i0, i, e, dt) < p.min_posture_deg:
                 # no change of posture: not a fall, whatever else happened (the full
                 # posture change below is never larger than this one)
                 st.pending, st.judge_at = None, 0
                 st.next_k = st.k0 + i + cluster_n
                 pos = i + 1
                 continue
-            f = impact_features(st.x, st.peak, i, dt, (e - i) * dt, s.still_tol_g)
-            self._new_posture(st, i, f)
+            f = impact_features(st.x, st.peak, i0, i, e, dt, s.still_tol_g)
+            self._new_posture(st, i0, f)
             score = self.score(f, p)
             moving = f["post_activity_g"] > p.max_post_activity_g
             fired = (f["posture_change_deg"] >= p.min_posture_deg and not moving
                      and score >= p.score_threshold)
             if (moving and f["posture_change_deg"] >= p.min_posture_deg
-                    and (e - i + settle_step) * dt <= s.settle_s):
-                # the fall's impact is the last hard one before the body comes to rest
-                a = i + cluster_n + 1
-                later = np.flatnonzero(st.peak[a:max(a, e - post0_n)] >= p.impact_g)
-                if len(later):
-                    st.pending, st.judge_at = st.k0 + a + int(later[0]), 0
-                else:
-                    st.judge_at = st.k0 + e + settle_step
+                    and (e - i0 + settle_step) * dt <= s.settle_s):
+                st.judge_at = st.k0 + e + settle_step
                 continue
             if self.observer is not None:
                 self.observer(sensor, {**f, "score": score,
@@ -218,8 +214,8 @@ class WearableFallDetector:
             if fired:
                 t_impact = float(st.grid.time_of(st.k0 + i))
                 conf = 1.0 / (1.0 + math.exp(-(score - p.score_threshold)))
-                lo = max(0, i + int(PRE_WINDOW_S[0] / dt))
-                ref = st.x[lo:max(lo + 1, i + int(PRE_WINDOW_S[1] / dt))].mean(axis=0)
+                lo = max(0, i0 + int(PRE_WINDOW_S[0] / dt))
+                ref = st.x[lo:max(lo + 1, i0 + int(PRE_WINDOW_S[1] / dt))].mean(axis=0)
                 st.fallen = _Fallen(st.k0 + i, ref, st.k0 + e)
                 out.append(Detection(
                     "fall_suspected", t_impact, sensor, self._room(sensor),

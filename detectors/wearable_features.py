@@ -41,33 +41,34 @@ def angle_deg(a: np.ndarray, b: np.ndarray) -> float:
     return math.degrees(math.acos(max(-1.0, min(1.0, float(a @ b) / (na * nb)))))
 
 
-def _windows(i: int, dt: float, post_s: float) -> tuple[int, int, int, int]:
-    """Grid bounds (pre lo, pre hi, post lo, post hi) around an impact at index `i`."""
-    lo = max(0, i + int(round(PRE_WINDOW_S[0] / dt)))
-    hi = max(lo + 1, i + int(round(PRE_WINDOW_S[1] / dt)))
-    # the last second of the wait (never the impact's own rebound) shows whether it is still
-    p0 = i + int(round(max(POST_START_S, post_s - POST_LEN_S) / dt))
-    return lo, hi, p0, i + int(round(post_s / dt)) + 1
+def _windows(i_pre: int, i_imp: int, e: int, dt: float) -> tuple[int, int, int, int]:
+    """Grid bounds (pre lo, pre hi, post lo, post hi): before the episode's first impact
+    `i_pre`; the last second up to the judging point `e`, never the rebound of `i_imp`."""
+    lo = max(0, i_pre + int(round(PRE_WINDOW_S[0] / dt)))
+    hi = max(lo + 1, i_pre + int(round(PRE_WINDOW_S[1] / dt)))
+    p0 = max(i_imp + int(round(POST_START_S / dt)), e - int(round(POST_LEN_S / dt)))
+    return lo, hi, min(p0, e), e + 1
 
 
-def posture_vs_pre(x: np.ndarray, i: int, dt: float, post_s: float) -> float:
+def posture_vs_pre(x: np.ndarray, i_pre: int, i_imp: int, e: int, dt: float) -> float:
     """The cheap first test: orientation change from just before to after the impact.
     Most candidate peaks (steps, jogging, a bump) fail it, so the rest is not computed."""
-    lo, hi, p0, p1 = _windows(i, dt, post_s)
+    lo, hi, p0, p1 = _windows(i_pre, i_imp, e, dt)
     return angle_deg(x[lo:hi].sum(axis=0), x[p0:p1].sum(axis=0))
 
 
-def impact_features(x: np.ndarray, peak: np.ndarray, i: int, dt: float, post_s: float,
+def impact_features(x: np.ndarray, peak: np.ndarray, i_pre: int, i: int, e: int, dt: float,
                     still_tol_g: float) -> dict[str, float]:
-    """Features for an impact at grid index `i` of history `x` (M, 3) / `peak` (M,).
+    """Features of an episode: first impact at grid index `i_pre`, hardest impact `i`,
+    judged with data up to `e`, in history `x` (M, 3) / `peak` (M,).
 
-    The history must reach at least `post_s` after `i`; it may start late (the first
-    seconds of a stream), in which case the windows are clipped to what exists.
+    The history may start late (the first seconds of a stream), in which case the
+    windows are clipped to what exists.
     """
     def idx(s: float) -> int:
         return i + int(round(s / dt))
 
-    lo, hi, p0, p1 = _windows(i, dt, post_s)
+    lo, hi, p0, p1 = _windows(i_pre, i, e, dt)
     pre = x[lo:hi].mean(axis=0)
     post_x = x[p0:p1]
     post = post_x.mean(axis=0)
@@ -82,7 +83,8 @@ def impact_features(x: np.ndarray, peak: np.ndarray, i: int, dt: float, post_s: 
     k0, k1 = max(0, i - int(0.3 / dt)), i + int(0.3 / dt) + 1
     # what the sensor did before the fall began: repeated hard peaks (clapping, jogging,
     # hopping) or steady movement, versus the calm before a loss of balance
-    q0, q1 = max(0, idx(PRE_PEAK_WINDOW_S[0])), max(0, idx(PRE_PEAK_WINDOW_S[1]))
+    q0 = max(0, i_pre + int(round(PRE_PEAK_WINDOW_S[0] / dt)))
+    q1 = max(0, i_pre + int(round(PRE_PEAK_WINDOW_S[1] / dt)))
     pre_peak = float(peak[q0:q1].max()) if q1 > q0 else 1.0
     pre_x = x[lo:hi]
     pre_dev = np.linalg.norm(pre_x - pre, axis=1)

@@ -186,3 +186,42 @@ def test_settings_contract_and_registry():
     from detectors.wearable_fall import PlacementSettings
     assert list(untitled(WearableFallSettings)) + list(untitled(PlacementSettings)) == []
     assert feed_blocks(_detector(enabled=False), *synthetic_fall(get_up=False)[:2], [100]) == []
+
+
+def _rest_move_rest(end: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Rest arm-down 4 s, swing the arm up and about for 3 s, come down with a 3 g knock,
+    then rest 6 s in orientation `end`."""
+    rng = np.random.default_rng(seed)
+    arm_down, arm_up = np.array([-1.0, 0.0, 0.0]), np.array([0.9, 0.3, 0.3])
+    xyz = np.concatenate([
+        _segment(4.0, 50, arm_down, rng, noise=0.01),
+        _segment(3.0, 50, arm_up, rng, walk=0.3, noise=0.1),
+        _segment(0.5, 50, 0.3 * arm_up, rng, noise=0.05),
+        _segment(0.06, 50, 3.0 * end / np.linalg.norm(end), rng),
+        _segment(6.0, 50, end, rng, noise=0.01)])
+    return T0 + np.arange(len(xyz)) / 50, xyz
+
+
+def test_returning_to_a_posture_just_rested_in_is_no_fall():
+    """Raising the arms and lowering them again (or clapping, or rolling back) ends
+    where the wearer rested seconds before: no fall, even though it differs from the
+    orientation just before the knock."""
+    t, xyz = _rest_move_rest(np.array([-1.0, 0.0, 0.0]))
+    assert feed_blocks(_detector("wrist"), t, xyz, [13]) == []
+    t, xyz = _rest_move_rest(np.array([0.0, 0.2, -1.0]))       # a new orientation: a fall
+    dets = feed_blocks(_detector("wrist"), t, xyz, [13])
+    assert [d.type for d in dets] == ["fall_suspected"]
+    assert dets[0].evidence["posture_change_deg"] > 60
+
+
+def test_a_body_rolling_after_the_impact_is_judged_when_it_comes_to_rest():
+    rng = np.random.default_rng(9)
+    t, xyz, impact = synthetic_fall(get_up=False, seed=9)
+    k = int(round((impact - T0 + 0.5) * 100))
+    xyz = xyz.copy()
+    xyz[k:k + 150] += rng.normal(0, 0.5, (150, 3))            # 1.5 s of rolling
+    xyz[k + 150:k + 155] = 2.5 * LYING                         # comes to rest with a knock
+    dets = feed_blocks(_detector(), t, xyz, [20])
+    assert [d.type for d in dets] == ["fall_suspected"]
+    # the fall is dated at the last hard impact before rest, not the first one
+    assert dets[0].occurred_at > impact + 1.5
