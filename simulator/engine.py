@@ -41,6 +41,7 @@ def streams_of(spec: SensorSpec) -> list[StreamInfo]:
         if spec.options.get("heart_rate", True):
             out.append(StreamInfo(spec.id, "heart_rate", rate_hz=1.0, **base))
         out.append(StreamInfo(spec.id, "battery", **base))
+        out.append(StreamInfo(spec.id, "button", **base))   # its SOS button
         return out
     if spec.kind == "radar":
         out = [StreamInfo(spec.id, "radar_targets", rate_hz=float(spec.rate_hz or 10), **base)]
@@ -130,8 +131,10 @@ class Simulation:
                     hr_items.append((float(ts), HeartRate(spec.id, float(ts),
                                                           int(round(bpm)) if worn else 0,
                                                           (), worn)))
-        xyz = np.round(imperfect.saturate(xyz, range_g or float(spec.options.get(
-            "range_g", 16.0))) / 2.0 ** -11) * 2.0 ** -11
+        # the sensor's resolution (2^-11 g), then its full scale
+        lsb = 2.0 ** -11
+        full_scale = np.floor((range_g or float(spec.options.get("range_g", 16.0))) / lsb) * lsb
+        xyz = imperfect.saturate(np.round(xyz / lsb) * lsb, full_scale)
         items: list[Item] = []
         for j in range(0, len(t), block):
             sel = present[j:j + block]
@@ -168,14 +171,13 @@ class Simulation:
         points = bool(spec.options.get("points", False))
         frame0 = int(k0)
         items: list[Item] = []
-        for i in range(len(t)):
-            ti = float(t[i])
-            row = track[i]
-            seen = not math.isnan(row[0])
-            targets = (Target(int(tid[i]), *map(float, row)),) if seen else ()
+        rows, tids, ts = track.tolist(), tid.tolist(), t.tolist()
+        for i, (ti, row) in enumerate(zip(ts, rows)):
+            seen = row[0] == row[0]   # not NaN
+            targets = (Target(tids[i], *row),) if seen else ()
             items.append((ti, RadarTargets(spec.id, ti, frame0 + i, targets)))
             if points:
-                pts = radar.point_cloud(row, rng) if seen else np.zeros((0, 5), np.float32)
+                pts = radar.point_cloud(track[i], rng) if seen else np.zeros((0, 5), np.float32)
                 items.append((ti, RadarPoints(spec.id, ti, frame0 + i, pts)))
         return items
 

@@ -209,7 +209,8 @@ def _incident(p: Planner, scn: Scenario, inc: Incident, seed: int,
         if inc.fall_kind == "from_chair":
             p.t = inc.t - 40.0
             p.go(room)
-            p.sit(p.until(inc.t - 1.5))
+            p.add("sit_down", 1.5, hard=False)
+            p.fill("sit", p.until(inc.t - 1.5))
             p.add("stand_up", 1.5)
         else:
             target = p.spot(room)
