@@ -1,8 +1,9 @@
 """HLK-LD2410 frames: published frames decode exactly; presence comes from the state byte.
 
-The basic-report, read-parameters, enter-config and firmware frames below are the ones
-Tasmota's driver quotes from real modules (xsns_102_ld2410.ino comments); the command
-frames are the byte layouts of the HLK serial protocol.
+The basic and engineering report, read-parameters, enter-config and firmware frames below
+are the ones Tasmota's driver quotes from real modules (xsns_102_ld2410.ino comments) and
+the examples of the HLK serial protocol manual; the command frames are that manual's byte
+layouts.
 """
 
 from __future__ import annotations
@@ -53,21 +54,39 @@ def test_presence_comes_from_state_byte_not_energies():
     assert reading.present and reading.moving is False
 
 
-def test_engineering_report_gate_energies_light_and_out_pin():
-    data = (h("01 AA 03 1E 00 3C 00 00 39 00 00 08 08")
-            + bytes([60, 34, 5, 3, 3, 4, 3, 6, 5]) + bytes([0, 0, 57, 16, 19, 6, 6, 8, 4])
-            + h("A0 01") + h("55 00"))
-    frame = P.REPORT_HEAD + len(data).to_bytes(2, "little") + data + P.REPORT_TAIL
-    assert len(data) == 0x23
+def test_engineering_report_manual_example():
+    # the HLK serial protocol manual's engineering-mode example
+    frame = h("F4 F3 F2 F1 23 00 01 AA 03 1E 00 3C 00 00 39 00 00 08 08 3C 22 05 03 03 04 03"
+              " 06 05 00 00 39 10 13 06 06 08 04 03 05 55 00 F8 F7 F6 F5")
     (r,) = LD2410Parser().feed(frame)
-    assert r.engineering and r.state == 3
-    assert (r.moving_distance_cm, r.moving_energy, r.still_energy) == (30, 60, 57)
+    assert r.engineering and r.state == 3 and r.present and r.moving and r.still
+    assert (r.moving_distance_cm, r.moving_energy, r.still_distance_cm, r.still_energy,
+            r.detection_distance_cm) == (30, 60, 0, 57, 0)
     assert (r.max_moving_gate, r.max_still_gate) == (8, 8)
-    assert r.moving_gate_energy == (60, 34, 5, 3, 3, 4, 3, 6, 5)
-    assert r.still_gate_energy == (0, 0, 57, 16, 19, 6, 6, 8, 4)
-    assert r.light == 0xA0 and r.out_pin is True
-    # and our encoder writes the same bytes back
-    assert P.encode_report(r) == frame
+    assert r.moving_gate_energy == (0x3C, 0x22, 5, 3, 3, 4, 3, 6, 5)
+    assert r.still_gate_energy == (0, 0, 0x39, 0x10, 0x13, 6, 6, 8, 4)
+    assert (r.light, r.out_pin) == (3, True)  # the two trailing bytes ("retain data")
+
+
+def test_engineering_report_real_device_no_target_with_energies():
+    # a real module (quoted in Tasmota's driver): state 0 although distances and gate
+    # energies are non-zero; light level 0x62, OUT pin low
+    frame = h("F4 F3 F2 F1 23 00 01 AA 00 1E 00 00 1E 00 0D 00 00 08 08 13 0E 07 02 05 07 03"
+              " 04 05 00 00 0D 06 05 05 05 05 05 62 00 55 00 F8 F7 F6 F5")
+    (r,) = LD2410Parser().feed(frame)
+    assert r.state == 0 and not r.present
+    assert (r.moving_distance_cm, r.still_distance_cm, r.still_energy) == (30, 30, 13)
+    assert r.moving_gate_energy == (0x13, 0x0E, 7, 2, 5, 7, 3, 4, 5)
+    assert r.still_gate_energy == (0, 0, 0x0D, 6, 5, 5, 5, 5, 5)
+    assert (r.light, r.out_pin) == (0x62, False)
+    assert presence_from_report("s", 0.0, r).present is False
+    assert P.encode_report(r) == frame  # our encoder writes the same bytes back
+
+
+def test_basic_report_manual_example():
+    (r,) = LD2410Parser().feed(h("F4 F3 F2 F1 0D 00 02 AA 02 51 00 00 00 00 3B 00 00 55 00 F8 F7 F6 F5"))
+    assert (r.state, r.moving_distance_cm, r.still_energy) == (2, 0x51, 0x3B)
+    assert presence_from_report("s", 0.0, r).moving is False
 
 
 def test_engineering_report_without_extras_from_older_firmware():
