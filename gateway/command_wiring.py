@@ -20,7 +20,7 @@ import time
 from typing import Any, Collection, Iterable, Mapping
 
 from gateway.catalogue import render
-from gateway.events import Event, iso, parse_iso
+from gateway.events import Event, parse_iso
 from gateway.remote_commands import CommandOutcome, RaiseEvent, RemoteCommands
 
 log = logging.getLogger("safehome.commands")
@@ -34,14 +34,7 @@ class _DaemonState:
 
     def status_snapshot(self) -> Mapping[str, Any]:
         """A heartbeat body, numbered in the heartbeats' own sequence."""
-        up = self.d.uplink
-        up.heartbeat_seq += 1
-        return {"schema": 1, "gateway_id": self.d.cfg.gateway_id, "site_id": self.d.cfg.site_id,
-                "seq": up.heartbeat_seq, "at": iso(time.time()),
-                "interval": self.d.cfg.mqtt.heartbeat_interval,
-                "uptime": round(time.monotonic() - up.started, 1),
-                "pending": self.d.outbox.pending, "unacknowledged": self.d.outbox.unacknowledged,
-                **self.d._health_body()}
+        return self.d.uplink.heartbeat_body()
 
     def sensor_ids(self) -> Collection[str]:
         return [s.id for s in self.d.cfg.sensors]
@@ -71,7 +64,9 @@ class DaemonCommands:
         body = json.loads(out.result_payload)
         if out.publish_status and out.result is not None:
             await self.d.uplink.publish_json("heartbeat", dict(out.result))
-        await self.d.uplink.publish_json(self._result_leaf(out, props), body)
+        correlation = getattr(props, "CorrelationData", None) if props is not None else None
+        await self.d.uplink.publish_json(self._result_leaf(out, props), body,
+                                         correlation=correlation)
 
     def filter(self, events: Iterable[Event]) -> list[Event]:
         """Drop trouble events of silenced sensors (never alarms, see SILENCEABLE_TYPES)."""

@@ -24,6 +24,7 @@ import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from gateway.config import HomeConfig
 from gateway.events import iso
@@ -151,7 +152,13 @@ class Uplink:
             client.pending_calls_threshold = self.m.max_inflight + 8
             self._client = client
             self.connects += 1
-            await client.subscribe([(self.topic("ack"), 1), (self.topic("cmd/+"), 1)])
+            if self.m.protocol == "5":
+                # retainAsPublished: a retained command keeps its flag even when it arrives
+                # live, so it is recognised and ignored (retained state is never a command).
+                opts = SubscribeOptions(qos=1, retainAsPublished=True)
+                await client.subscribe([(self.topic("ack"), opts), (self.topic("cmd/+"), opts)])
+            else:
+                await client.subscribe([(self.topic("ack"), 1), (self.topic("cmd/+"), 1)])
             await client.publish(self.topic("status"), self._status("online"), qos=1, retain=True)
             self.state = "connected"
             self.connected.set()
@@ -232,25 +239,37 @@ class Uplink:
             done.escalated = True
             self.on_unacknowledged(done)
 
+    def heartbeat_body(self) -> dict[str, Any]:
+        """The next heartbeat, numbered in the heartbeats' own sequence (also sent on request)."""
+        self.heartbeat_seq += 1
+        return {"schema": 1, "gateway_id": self.cfg.gateway_id, "site_id": self.cfg.site_id,
+                "seq": self.heartbeat_seq, "at": iso(time.time()),
+                "interval": self.m.heartbeat_interval,
+                "uptime": round(time.monotonic() - self.started, 1),
+                "pending": self.outbox.pending, "unacknowledged": self.outbox.unacknowledged,
+                **self.health()}
+
     async def _heartbeats(self, client: aiomqtt.Client) -> None:
         while True:
-            self.heartbeat_seq += 1
-            body = {"schema": 1, "gateway_id": self.cfg.gateway_id, "site_id": self.cfg.site_id,
-                    "seq": self.heartbeat_seq, "at": iso(time.time()),
-                    "interval": self.m.heartbeat_interval,
-                    "uptime": round(time.monotonic() - self.started, 1),
-                    "pending": self.outbox.pending, "unacknowledged": self.outbox.unacknowledged,
-                    **self.health()}
-            await client.publish(self.topic("heartbeat"), json.dumps(body).encode(), qos=1, timeout=20)
+            await client.publish(self.topic("heartbeat"), json.dumps(self.heartbeat_body()).encode(),
+                                 qos=1, timeout=20)
             await asyncio.sleep(self.m.heartbeat_interval)
 
-    async def publish_json(self, leaf: str, body: dict[str, Any], *, retain: bool = False) -> bool:
-        """Publish an answer or status now if connected; False when offline."""
+    async def publish_json(self, leaf: str, body: dict[str, Any], *, retain: bool = False,
+                           correlation: bytes | None = None) -> bool:
+        """Publish an answer or status now if connected; False when offline. `correlation`
+        is echoed as MQTT 5 correlation data so a requester can pair the answer."""
         client = self._client
         if client is None:
             return False
+        props = None
+        if self.m.protocol == "5":
+            props = Properties(PacketTypes.PUBLISH)
+            props.ContentType = "application/json"
+            if correlation is not None:
+                props.CorrelationData = correlation
         await client.publish(self.topic(leaf), json.dumps(body, ensure_ascii=False).encode(), qos=1,
-                             retain=retain, timeout=20)
+                             retain=retain, properties=props, timeout=20)
         return True
 
     # -- receiving ------------------------------------------------------------------------

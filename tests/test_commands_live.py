@@ -1,0 +1,63 @@
+"""Commands that arrive while the gateway is connected: retained ones are never obeyed,
+and MQTT 5 requesters get their correlation data back."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+
+import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from tests.gateway_proc import GatewayProcess, Listener, write_config
+
+BASE = "safehome/v1/gw-test-01"
+
+
+async def test_a_retained_command_published_live_is_ignored(mosquitto, tmp_path):
+    cfg = write_config(tmp_path, mosquitto.url, sensor_settings="sos_after = 1000")
+    gw = GatewayProcess(cfg).start()
+    try:
+        async with Listener(mosquitto.host, mosquitto.port) as centre:
+            await centre.wait_for("status", 1, timeout=15)
+            await asyncio.sleep(0.5)
+            async with aiomqtt.Client(mosquitto.host, mosquitto.port,
+                                      protocol=aiomqtt.ProtocolVersion.V5) as c:
+                await c.publish(f"{BASE}/cmd/test_alarm", json.dumps({"id": "cmd-r1"}), qos=1,
+                                retain=True)
+                await c.publish(f"{BASE}/cmd/test_alarm", b"", qos=1, retain=True)  # clear it
+            await asyncio.sleep(1.5)
+            assert centre.on("alarm") == [], "a retained command is state, not an instruction"
+    finally:
+        gw.signal(signal.SIGTERM)
+        assert gw.wait() == 0
+    assert "retained command test_alarm ignored" in gw.output()
+
+
+async def test_command_answer_carries_the_correlation_data(mosquitto, tmp_path):
+    cfg = write_config(tmp_path, mosquitto.url, sensor_settings="sos_after = 1000")
+    gw = GatewayProcess(cfg).start()
+    try:
+        async with aiomqtt.Client(mosquitto.host, mosquitto.port,
+                                  protocol=aiomqtt.ProtocolVersion.V5) as c:
+            await c.subscribe(f"{BASE}/#", qos=1)
+            async with asyncio.timeout(15):
+                async for m in c.messages:
+                    if str(m.topic).endswith("/status"):
+                        break
+            props = Properties(PacketTypes.PUBLISH)
+            props.ResponseTopic = f"{BASE}/cmd/status/result"
+            props.CorrelationData = b"req-42"
+            await c.publish(f"{BASE}/cmd/status", json.dumps({"id": "cmd-s1"}), qos=1,
+                            properties=props)
+            async with asyncio.timeout(10):
+                async for m in c.messages:
+                    if str(m.topic) == f"{BASE}/cmd/status/result":
+                        assert json.loads(m.payload)["id"] == "cmd-s1"
+                        assert m.properties.CorrelationData == b"req-42"
+                        break
+    finally:
+        gw.signal(signal.SIGTERM)
+        assert gw.wait() == 0
