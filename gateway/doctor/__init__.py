@@ -1,0 +1,12 @@
+"""`safehome doctor` and `safehome discover`: commissioning a home's gateway.
+
+Why a package of small modules: each check answers one installer question (is the
+radar plugged in, does it talk, does an alarm reach the centre, is the clock right, is
+there room on the SD card) and each has its own failure modes and fixes. `runner`
+assembles them into one checklist of `Check` items (`checks`), `report` prints it, and
+`discovery`/`ble_scan`/`snippets` find devices nobody has configured yet.
+"""
+
+from gateway.doctor.checks import Check, exit_code
+
+__all__ = ["Check", "exit_code"]

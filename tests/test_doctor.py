@@ -1,0 +1,192 @@
+"""`safehome doctor`: the commissioning checklist, against a real broker, a real centre
+and a real pty radar; exit 0 only when every required item passes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from gateway.centre.client import Centre
+from gateway.cli import main
+from gateway.config import load_config
+from gateway.doctor.runner import run_checks
+from gateway.doctor.system import check_clock, check_storage
+from simulator.emulators.ld2410 import LD2410Emulator, presence_trace
+from tests.broker import free_port
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "examples" / "demo-home.toml"
+
+
+def doctor(capsys, *args: str) -> tuple[int, dict]:
+    rc = main(["doctor", "--config", str(DEMO), "--json", *args])
+    return rc, json.loads(capsys.readouterr().out)
+
+
+def item(report: dict, name: str) -> dict:
+    found = [c for c in report["checks"] if c["item"] == name]
+    assert found, f"no item {name!r} in {[c['item'] for c in report['checks']]}"
+    return found[0]
+
+
+def test_demo_home_with_the_broker_down_exits_1_naming_the_uplink_and_its_fix(capsys, monkeypatch,
+                                                                              tmp_path):
+    monkeypatch.chdir(tmp_path)  # the demo's relative database path lands here
+    port = free_port()  # nothing listens on it
+    rc = main(["doctor", "--config", str(DEMO), "--timeout", "1.5",
+               "--broker", f"mqtt://127.0.0.1:{port}"])
+    out = capsys.readouterr().out
+    assert rc == 1
+    line = next(ln for ln in out.splitlines() if "uplink: broker" in ln)
+    assert line.startswith("✘") and f"127.0.0.1:{port}" in line
+    fix = out.splitlines()[out.splitlines().index(line) + 1]
+    assert fix.strip().startswith("fix:") and "start the broker" in fix
+    # the demo's sensors still pass: only the uplink fails
+    for s in load_config(DEMO).sensors:
+        assert any(ln.startswith(f"✔ sensor {s.id}: answers") for ln in out.splitlines()), s.id
+    assert "NOT READY" in out
+
+
+def test_broker_up_without_a_centre_warns_about_the_missing_ack_and_exits_0(capsys, mosquitto,
+                                                                          monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    rc, report = doctor(capsys, "--timeout", "1", "--broker", mosquitto.url)
+    assert item(report, "uplink: broker")["status"] == "ok"
+    ack = item(report, "uplink: test alarm")
+    assert ack["status"] == "warn"
+    assert "no acknowledgement from the centre within 1 s" in ack["finding"]
+    assert rc == 0 and report["ok"] is True
+    assert [c for c in report["checks"] if c["status"] == "fail"] == []
+
+
+async def test_test_alarm_round_trip_passes_when_the_centre_acks(capsys, mosquitto, monkeypatch,
+                                                                tmp_path):
+    monkeypatch.chdir(tmp_path)
+    async with Centre(mosquitto.url, auto_ack=True) as centre:
+        rc = await asyncio.to_thread(main, ["doctor", "--config", str(DEMO), "--json",
+                                            "--timeout", "3", "--broker", mosquitto.url])
+        report = json.loads(capsys.readouterr().out)
+        ack = item(report, "uplink: test alarm")
+        assert ack["status"] == "ok", ack
+        [alarm] = [a for a in centre.alarms if a.id == ack["data"]["event_id"]]
+        assert alarm.type == "test_alarm" and alarm.test is True
+        assert alarm.gateway_id == "gw-demo-01"
+        assert centre.acks_sent and centre.acks_sent[0]["id"] == alarm.id
+    assert rc == 0
+
+
+def test_an_invalid_config_lists_its_problems_and_exits_2(capsys, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(DEMO.read_text().replace("heartbeat_interval", "heartbeat_intervall"))
+    rc = main(["doctor", "--config", str(bad)])
+    out = capsys.readouterr().out
+    assert rc == 2
+    assert "heartbeat_intervall" in out and "did you mean 'heartbeat_interval'" in out
+
+
+def home(tmp_path: Path, broker: str, sensors: str) -> Path:
+    cfg = tmp_path / "home.toml"
+    cfg.write_text(textwrap.dedent(f"""\
+        gateway_id = "gw-doc-01"
+        site_id = "site-doc"
+        [[rooms]]
+        id = "hall"
+        [mqtt]
+        url = "{broker}"
+        [storage]
+        path = "{tmp_path / 'db' / 'events.db'}"
+        """) + textwrap.dedent(sensors))
+    return cfg
+
+
+async def test_missing_serial_port_fails_when_required_and_only_warns_when_optional(tmp_path,
+                                                                                   mosquitto):
+    cfg = load_config(home(tmp_path, mosquitto.url, """\
+        [[sensors]]
+        id = "radar-a"
+        type = "hlk_ld2410"
+        [sensors.settings]
+        port = "/dev/ttyUSB-not-plugged-in"
+        [[sensors]]
+        id = "radar-b"
+        type = "hlk_ld2410"
+        required = false
+        [sensors.settings]
+        port = "/dev/ttyUSB-not-plugged-in-either"
+        """))
+    checks = {c.item: c for c in await run_checks(cfg, timeout=1.0)}
+    a, b = checks["sensor radar-a: device"], checks["sensor radar-b: device"]
+    assert a.status == "fail" and "not found" in a.finding and "check the cable" in a.fix
+    assert b.status == "warn" and "optional" in b.finding
+    assert checks["sensor radar-a: answers"].status == "skip"  # not started without a port
+    assert checks["disk: database directory"].status == "ok"  # db/ will be created
+
+
+async def test_a_pty_emulated_ld2410_is_there_and_answers(tmp_path, mosquitto):
+    with LD2410Emulator(presence_trace([2]), period_s=0.02) as emu:
+        cfg = load_config(home(tmp_path, mosquitto.url, f"""\
+            [[sensors]]
+            id = "hall-radar"
+            type = "hlk_ld2410"
+            room = "hall"
+            [sensors.settings]
+            port = "{emu.path}"
+            """))
+        checks = {c.item: c for c in await run_checks(cfg, timeout=3.0)}
+    assert checks["sensor hall-radar: device"].status == "ok"
+    answers = checks["sensor hall-radar: answers"]
+    assert answers.status == "ok", answers
+    assert answers.data["stats"]["reports"] >= 1  # the driver's own counters are reported
+
+
+async def test_a_missing_capture_file_names_the_path(tmp_path, mosquitto):
+    cfg = load_config(home(tmp_path, mosquitto.url, f"""\
+        [[sensors]]
+        id = "replayed"
+        type = "hlk_ld2410"
+        [sensors.settings]
+        port = "file:{tmp_path / 'nope.bin'}"
+        """))
+    checks = {c.item: c for c in await run_checks(cfg, timeout=1.0)}
+    assert checks["sensor replayed: device"].status == "fail"
+    assert "nope.bin" in checks["sensor replayed: device"].finding
+
+
+def test_a_clock_before_2024_is_wrong_whatever_ntp_says():
+    date = check_clock(now=1.0)[0]  # a Pi without RTC, booted in 1970
+    assert date.item == "clock: date" and date.status == "fail" and "1970" in date.finding
+    assert "timedatectl set-ntp" in date.fix
+    assert check_clock(now=1.8e9)[0].status == "ok"
+
+
+def test_storage_check_reports_free_space_of_the_database_file_system(tmp_path):
+    cfg = load_config(home(tmp_path, "mqtt://127.0.0.1:1883", ""))
+    free = {c.item: c for c in check_storage(cfg)}["disk: free space"]
+    assert free.data["free_mb"] > 0 and free.data["path"] == str(tmp_path)
+
+
+async def test_rate_is_measured_against_the_drivers_expected_rate(tmp_path, mosquitto):
+    cfg = load_config(home(tmp_path, mosquitto.url, """\
+        [[sensors]]
+        id = "steady"
+        type = "demo"
+        [sensors.settings]
+        sos_after = 1000
+        [[sensors]]
+        id = "stalls"
+        type = "demo"
+        [sensors.settings]
+        sos_after = 1000
+        stop_after = 0.1
+        """))
+    checks = {c.item: c for c in await run_checks(cfg, timeout=3.0)}
+    steady, stalls = checks["sensor steady: rate"], checks["sensor stalls: rate"]
+    assert steady.status == "ok" and steady.data["expected_hz"] == 1.0
+    assert 0.6 <= steady.data["measured_hz"] <= 1.5
+    assert stalls.status == "fail" and "being lost" in stalls.finding
+    assert stalls.data["measured_hz"] < 0.5
+    assert checks["sensor steady: battery"].finding == "87 %"
