@@ -12,6 +12,12 @@ turns messages into readings:
   (`online`/`offline` or {"state": ...}) -> Availability; the bridge going offline makes
   every device unavailable until it is back.
 
+Configuration: usually one `[[sensors]]` entry per Zigbee device (`friendly_name` and
+`role` in its settings), so readings carry that sensor's id and the gateway's health,
+rooms and silence timeouts apply per device. Bridge mode (`devices = [...]`) follows
+several devices on one connection; readings then carry each device's own id
+(`sub_sensors()` lists them), which the gateway must know to place and watch them.
+
 State messages are emitted only on change. Retained state delivered at subscribe is
 remembered but not emitted as an event: a door that opened hours ago is not "opening now",
 and a retained `action: emergency` must never raise an alarm again. Availability and
@@ -28,7 +34,7 @@ from datetime import datetime
 from typing import Any, AsyncIterator, Literal
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from drivers.base import Driver, DriverSettings, SensorInfo, require_module
 from gateway.readings import (
@@ -55,7 +61,11 @@ class Settings(DriverSettings):
     base_topic: str = Field("zigbee2mqtt", title="Zigbee2MQTT base topic")
     username: str | None = Field(None, title="Broker user name")
     password: str | None = Field(None, title="Broker password")
-    devices: list[Device] = Field(min_length=1, title="Devices to follow")
+    friendly_name: str | None = Field(None, title="One device per sensor entry: its friendly name")
+    role: Literal["motion", "contact", "sos_button"] | None = Field(
+        None, title="One device per sensor entry: what it is for")
+    devices: list[Device] = Field([], title="Bridge mode: several devices (readings carry each "
+                                            "device's id)")
     sos_actions: list[str] = Field(["emergency"], title="`action` values that mean 'help now'")
     keepalive_s: int = Field(30, ge=5, title="MQTT keepalive seconds")
 
@@ -67,6 +77,16 @@ class Settings(DriverSettings):
         if dup:
             raise ValueError(f"device listed twice: {', '.join(sorted(dup))}")
         return v
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> "Settings":
+        single = self.friendly_name is not None or self.role is not None
+        if single and (self.friendly_name is None or self.role is None):
+            raise ValueError("give both friendly_name and role (or a devices list)")
+        if single == bool(self.devices):
+            raise ValueError("give either friendly_name and role (one device, the usual "
+                             "choice) or a devices list (bridge mode), not both or neither")
+        return self
 
     @field_validator("broker")
     @classmethod
@@ -108,10 +128,17 @@ class Zigbee2MqttDriver(Driver):
     def __init__(self, sensor: SensorInfo, settings: Settings) -> None:  # type: ignore[override]
         super().__init__(sensor, settings)
         self.settings: Settings = settings
+        if settings.friendly_name is not None and settings.role is not None:
+            # one device per [[sensors]] entry: readings carry the sensor's own id, so the
+            # gateway's health, rooms and silence timeouts apply to the device itself
+            self.devices = [Device(friendly_name=settings.friendly_name, role=settings.role,
+                                   room=sensor.room, id=sensor.id)]
+        else:
+            self.devices = list(settings.devices)
         base = settings.base_topic.rstrip("/")
-        self._state_topics = {f"{base}/{d.friendly_name}": d for d in settings.devices}
+        self._state_topics = {f"{base}/{d.friendly_name}": d for d in self.devices}
         self._avail_topics = {f"{base}/{d.friendly_name}/availability": d
-                              for d in settings.devices}
+                              for d in self.devices}
         self._bridge_topic = f"{base}/bridge/state"
         self._client: Any = None
         self._last: dict[tuple[str, str], Any] = {}
@@ -121,7 +148,7 @@ class Zigbee2MqttDriver(Driver):
     def sub_sensors(self) -> list[SensorInfo]:
         """The devices this bridge driver speaks for, as sensors with their rooms."""
         return [SensorInfo(d.sensor_id, d.room or self.sensor.room, f"zigbee_{d.role}")
-                for d in self.settings.devices]
+                for d in self.devices]
 
     async def connect(self) -> None:
         aiomqtt = require_module("aiomqtt", self.type, "install aiomqtt (pip install aiomqtt)")
@@ -172,7 +199,7 @@ class Zigbee2MqttDriver(Driver):
                 return []
             self._bridge_online = online
             out: list[Reading] = []
-            for dev in self.settings.devices:
+            for dev in self.devices:
                 # a device without availability reporting is as available as its bridge
                 known = self._available.get(dev.friendly_name, True)
                 out += self._availability(dev, known, now)

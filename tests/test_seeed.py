@@ -298,3 +298,53 @@ def test_seeed_emulator_trace_from_readings():
                 Presence("s", 10.5, False)]
     assert trace_from_readings(recorded, 0.1) == [
         (True, False), (True, False), (True, True), (True, True), (True, False), (False, False)]
+
+
+@pytest.mark.slow
+async def test_daemon_end_to_end_fda2_fall_flag_becomes_a_fall_alarm(mosquitto, tmp_path):
+    """The real `safehome run` with a seeed_mr60fda2 on the emulator's pty: the driver
+    configures the module from its preset, the module raises its fall flag, and the fall
+    alarm reaches the centre with texts in three languages."""
+    import signal
+    import textwrap
+
+    from tests.gateway_proc import GatewayProcess, Listener
+
+    trace = [(True, False)] * 40 + [(True, True)] * 40 + [(True, False)]
+    with FDA2Emulator(trace, period_s=0.05) as emu:
+        cfg = tmp_path / "home.toml"
+        cfg.write_text(textwrap.dedent(f"""\
+            gateway_id = "gw-fda2"
+            site_id = "site-test"
+            [[rooms]]
+            id = "bathroom"
+            [[sensors]]
+            id = "fall_bath"
+            type = "seeed_mr60fda2"
+            room = "bathroom"
+            timeout = 60
+            [sensors.settings]
+            port = "{emu.path}"
+            preset = "bathroom_ceiling"
+            [mqtt]
+            url = "{mosquitto.url}"
+            heartbeat_interval = 10
+            [storage]
+            path = "{tmp_path / 'events.db'}"
+            batch_ms = 20
+            [alarm]
+            cancel_window = 0
+            """))
+        async with Listener(mosquitto.host, mosquitto.port) as centre:
+            gw = GatewayProcess(cfg).start()
+            try:
+                alarm = (await centre.wait_for("alarm", 1, timeout=30))[0]
+            finally:
+                gw.signal(signal.SIGTERM)
+                assert gw.wait() == 0, gw.output()
+        assert emu.error is None
+        assert emu.device.install_height_m == pytest.approx(2.4)
+        assert emu.device.sensitivity == 15
+    assert alarm["type"] == "fall", alarm
+    assert set(alarm["text"]) == {"fi", "sv", "en"}
+    assert "fall_bath" in str(alarm)

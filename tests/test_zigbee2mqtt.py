@@ -124,7 +124,28 @@ async def test_broker_restart_raises_then_reconnect_resubscribes(mosquitto):
         await drv.disconnect()
 
 
+async def test_one_device_per_sensor_entry_uses_the_sensor_id_and_room(mosquitto):
+    drv = Zigbee2MqttDriver(SensorInfo("kitchen_pir", "kitchen", "zigbee2mqtt"),
+                            Settings(broker=mosquitto.url, friendly_name="0x00158d0001a2b3c4",
+                                     role="motion"))
+    assert [(s.id, s.room) for s in drv.sub_sensors()] == [("kitchen_pir", "kitchen")]
+    await drv.connect()
+    it = drv.readings().__aiter__()
+    try:
+        await publish(mosquitto, "zigbee2mqtt/0x00158d0001a2b3c4", {"occupancy": True})
+        (m,) = await next_readings(it, 1)
+    finally:
+        await drv.disconnect()
+    assert m == Motion("kitchen_pir", m.t, True)
+
+
 def test_settings_reject_duplicates_bad_roles_and_urls():
+    with pytest.raises(ValueError, match="either friendly_name and role"):
+        Settings()
+    with pytest.raises(ValueError, match="either friendly_name and role"):
+        Settings(friendly_name="x", role="motion", devices=DEVICES)
+    with pytest.raises(ValueError, match="both friendly_name and role"):
+        Settings(friendly_name="x")
     with pytest.raises(ValueError, match="listed twice"):
         Settings(devices=[DEVICES[0], DEVICES[0]])
     with pytest.raises(ValueError):
@@ -140,3 +161,58 @@ def test_availability_and_last_seen_parsing():
     assert message_time({"last_seen": 1_700_000_000_123}, 5.0) == pytest.approx(1_700_000_000.123)
     assert message_time({"last_seen": "2023-11-14T22:13:20+00:00"}, 5.0) == 1_700_000_000.0
     assert message_time({}, 5.0) == 5.0
+
+
+@pytest.mark.slow
+async def test_daemon_end_to_end_zigbee_sos_button_becomes_an_alarm(mosquitto, tmp_path):
+    """The real `safehome run` with a zigbee2mqtt bridge on the home's broker (here the same
+    mosquitto as the centre's): a retained old emergency is ignored, a fresh press raises
+    one sos alarm."""
+    import signal
+    import textwrap
+
+    from tests.gateway_proc import GatewayProcess, Listener
+
+    await publish(mosquitto, "zigbee2mqtt/sos_pendant", {"action": "emergency"}, retain=True)
+    cfg = tmp_path / "home.toml"
+    cfg.write_text(textwrap.dedent(f"""\
+        gateway_id = "gw-z2m"
+        site_id = "site-test"
+        [[rooms]]
+        id = "hall"
+        [[sensors]]
+        id = "pendant"
+        type = "zigbee2mqtt"
+        room = "hall"
+        timeout = 3600
+        [sensors.settings]
+        broker = "{mosquitto.url}"
+        friendly_name = "sos_pendant"
+        role = "sos_button"
+        [mqtt]
+        url = "{mosquitto.url}"
+        heartbeat_interval = 10
+        [storage]
+        path = "{tmp_path / 'events.db'}"
+        batch_ms = 20
+        """))
+    async with Listener(mosquitto.host, mosquitto.port) as centre:
+        gw = GatewayProcess(cfg).start()
+        try:
+            # the daemon is up once it publishes (status or heartbeat); give the driver,
+            # started alongside, a moment more to subscribe and see the retained press
+            deadline = asyncio.get_running_loop().time() + 20
+            while not centre.messages and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(2.0)
+            assert centre.on("alarm") == []
+            await publish(mosquitto, "zigbee2mqtt/sos_pendant",
+                          {"action": "emergency", "battery": 90, "linkquality": 70})
+            alarms = await centre.wait_for("alarm", 1, timeout=20)
+            await asyncio.sleep(1.0)
+        finally:
+            gw.signal(signal.SIGTERM)
+            assert gw.wait() == 0, gw.output()
+    assert [a["type"] for a in centre.on("alarm")] == ["sos"], alarms
+    assert set(alarms[0]["text"]) == {"fi", "sv", "en"}
+    assert "pendant" in str(alarms[0]) and "hall" in str(alarms[0])
