@@ -45,6 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(default: all up to 200 files, else errors)")
     p.add_argument("--plot", type=Path, metavar="DIR",
                    help="write roc.png and activities.png (sweeps the main threshold)")
+    p.add_argument("--cross-subject", action="store_true",
+                   help="leave-one-subject-out check of the settings (runs a 16-point grid)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=main)
 
@@ -125,7 +127,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"safehome evaluate: no {args.format} recordings under {' '.join(args.paths)}",
               file=sys.stderr)
         return 2
-    keep = args.plot is not None
+    keep = args.plot is not None or args.cross_subject
     kept: list[Any] = []
     show = not args.no_progress and sys.stderr.isatty()
     with _progress(total, show) as prog:
@@ -144,6 +146,13 @@ def main(args: argparse.Namespace) -> int:
     report = _report(outcomes, args, placement)
     if args.plot is not None:
         report["plots"] = _plots(kept, outcomes, report, args, placement)
+    if args.cross_subject:
+        from gateway.evaluation import crossval
+        with _progress(16, show) as prog:
+            task = prog.add_task("cross-subject grid", total=16)
+            report["cross_subject"] = crossval.leave_one_subject_out(
+                kept, _settings(args.threshold, placement), _factory, args.block_s,
+                lambda: prog.advance(task))
     if args.json:
         print(json.dumps(report, indent=2, default=float))
     else:

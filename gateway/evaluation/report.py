@@ -67,5 +67,14 @@ def print_report(report: dict[str, Any], outcomes: list[Any], files: str | None)
     for rate, v in report["subject_spread"].items():
         con.print(f"per-subject {rate}: min {_pct(v['min'])} ({v['worst_subject']}), median "
                   f"{_pct(v['median'])}, max {_pct(v['max'])} over {v['subjects']} subjects")
+    cs = report.get("cross_subject")
+    if cs:
+        h = cs["held_out"]
+        con.print(f"leave-one-subject-out (settings picked on the other subjects): sensitivity "
+                  f"{_pct(h['sensitivity'])}, specificity {_pct(h['specificity'])}; defaults "
+                  f"picked for {cs['defaults_chosen']}/{len(cs['chosen'])} subjects")
+        for rate, v in cs["subject_spread"].items():
+            con.print(f"  held-out per-subject {rate}: min {_pct(v['min'])} "
+                      f"({v['worst_subject']}), median {_pct(v['median'])}, max {_pct(v['max'])}")
     if "plots" in report:
         con.print(f"plots: {report['plots']['roc']}, {report['plots']['activities']}")
