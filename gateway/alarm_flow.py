@@ -13,7 +13,7 @@ shows that its deadline has passed. Replay therefore decides exactly as live did
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from detectors.base import Detection
@@ -67,6 +67,9 @@ class AlarmFlow:
         self.advance(det.occurred_at)
         w = self.window
         if w is not None:  # same incident seen again (another sensor, or a re-trigger)
+            if w.detection.room is None and det.room is not None:
+                # A worn sensor has no room; a radar that saw the same fall does.
+                w.detection = replace(w.detection, room=det.room)
             w.confidence = max(w.confidence, det.confidence)
             w.evidence.update({k: v for k, v in det.evidence.items() if k not in w.evidence})
             w.sensors.add(det.sensor or "")

@@ -76,3 +76,13 @@ def test_seq_counts_every_event_from_the_start_value():
     p.seq = 41
     events = p.feed([Button("button", T0, "sos"), FallFlag("radar", T0 + 1, True)])
     assert [e.seq for e in events] == [42, 43]
+
+
+def test_a_room_seen_by_a_second_sensor_names_the_alarm():
+    from detectors.base import Detection
+    p = pipeline()
+    p.flow.handle(Detection("fall_suspected", T0, "wrist", None, 0.7))
+    p.flow.handle(Detection("fall_suspected", T0 + 1, "radar", "bath", 0.8))
+    events = p.tick(T0 + 31)
+    assert types(events) == ["fall_suspected", "fall"]
+    assert events[1].room == "bath" and events[1].confidence == 0.8

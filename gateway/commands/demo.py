@@ -30,7 +30,8 @@ DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "examples" / "demo-home.t
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run a simulated home against a real broker and show its alarms")
     p.add_argument("--config", default=str(DEFAULT_CONFIG), help="home config (default: the demo home)")
-    p.add_argument("--duration", type=float, default=60.0, help="seconds to run (default 60)")
+    p.add_argument("--duration", type=float, default=120.0,
+                   help="longest run in seconds; the demo ends soon after the first alarm is acknowledged")
     p.add_argument("--lang", choices=["fi", "sv", "en"], default="en", help="language of alarm texts")
     p.add_argument("--embedded-broker", action="store_true", help="use the embedded broker even if "
                    "mosquitto is installed")
@@ -150,17 +151,21 @@ def run_demo(args: argparse.Namespace) -> int:
                                                              "path": Path(tmp) / "events.db"})})
                 console.print(f"[bold]Safehome demo[/]: broker {what}; gateway {home.gateway_id}; "
                               f"sensors: {', '.join(s.id + ' (' + s.type + ')' for s in home.sensors)}")
-                console.print(f"Watching safehome/v1/# for {args.duration:.0f} s (Ctrl-C stops) ...")
+                console.print("Watching safehome/v1/# until the first alarm is acknowledged "
+                              f"(at most {args.duration:.0f} s; Ctrl-C stops) ...")
                 done = asyncio.Event()
                 proto = aiomqtt.ProtocolVersion.V311 if protocol == "3.1.1" else aiomqtt.ProtocolVersion.V5
                 listener = asyncio.create_task(centre(port, proto, args.lang, console.print, done))
                 await asyncio.sleep(0.3)
                 daemon = Daemon(home)
                 gw = asyncio.create_task(daemon.run())
-                try:
-                    await asyncio.wait_for(asyncio.shield(gw), timeout=args.duration)
-                except asyncio.TimeoutError:
-                    pass
+                # Run until the first alarm is acknowledged (plus a moment), or the duration.
+                finished = asyncio.create_task(done.wait())
+                await asyncio.wait([gw, finished], timeout=args.duration,
+                                   return_when=asyncio.FIRST_COMPLETED)
+                finished.cancel()
+                if done.is_set():
+                    await asyncio.sleep(2.0)
                 daemon.stop_requested.set()
                 await gw
                 await asyncio.sleep(0.3)
