@@ -1,0 +1,1 @@
+"""BLE wearables through bleak (imported lazily): heart rate, Polar PMD, iTAG button."""
