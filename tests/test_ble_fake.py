@@ -142,9 +142,9 @@ async def test_connect_retries_rf_failures_with_backoff(world):
 
 
 async def test_itag_button_press_is_sos_and_bounces_are_merged(world):
-    presses = [(0.01, ITAG_KEY, h("01")), (0.01, ITAG_KEY, h("01")),  # bounce
-               (0.01, ITAG_KEY, h("02")),  # unknown payload
-               (0.3, ITAG_KEY, h("01"))]
+    presses = [(0.01, ITAG_KEY, h("01")), (0.0, ITAG_KEY, h("01")),  # bounce
+               (0.0, ITAG_KEY, h("02")),  # unknown payload
+               (0.5, ITAG_KEY, h("01"))]
     world(FakePeripheral("10:00:00:00:00:02", [ITAG_SERVICE], rssi=-80,
                          on_subscribe={ITAG_KEY: presses}))
     drv = ButtonDriver(SensorInfo("fob", "hall", "ble_button"),
