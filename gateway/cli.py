@@ -23,6 +23,8 @@ COMMANDS = [
     "gateway.commands.simulate",
     "gateway.commands.record",
     "gateway.commands.trace",
+    "gateway.commands.doctor",
+    "gateway.commands.discover",
 ]
 
 
