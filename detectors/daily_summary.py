@@ -5,7 +5,8 @@ Why these numbers: fewer active hours, more night-time toilet trips, longer time
 fewer steps over weeks are the classic early signs of infection, heart failure or
 depression in older people. Each is cheap to count from readings the home already has:
 - active_hours: quarter-hours with any inside activity (detectors/activity.py), in hours;
-- night_bathroom_trips: entries into a bathroom room inside the `night` window;
+- night_bathroom_trips: entries into a bathroom room inside the `night` window, at least
+  5 min after the last bathroom activity (sensors at a doorway flap between two rooms);
 - time_in_bed_hours: radar frames with a target inside a `bed_zones` box, plus time a
   presence sensor whose SensorMeta.role is "bed" reports someone;
 - steps and movement_level_g from a wearable's acceleration where there is one (steps:
@@ -31,6 +32,7 @@ from detectors.localtime import DEFAULT_TZ, validate_tz, LocalClock, parse_hhmm,
 from detectors.radar_fall import Zone
 
 SLOT_S = 900.0
+TRIP_GAP_S = 300.0   # bathroom activity closer than this to the last is the same trip
 
 
 class DailySummarySettings(BaseModel):
@@ -82,6 +84,7 @@ class DailySummaryDetector:
         self._radar_last: dict[str, tuple[float, bool]] = {}   # radar -> (t, target in bed)
         self._bed_since: dict[str, float] = {}                  # bed presence sensor -> since
         self._step_state: dict[str, int] = {}
+        self._bath_last = float("-inf")                         # last bathroom activity
         self._reset(None)
 
     def _reset(self, start: float | None) -> None:
@@ -139,9 +142,12 @@ class DailySummaryDetector:
             self._slots.add(int(t // SLOT_S))
             room = self.home.room(r.sensor)
             if room is not None and room != self._room:
-                if room in self.bathrooms and self.clock.in_windows(t, self.night):
+                if room in self.bathrooms and t - self._bath_last > TRIP_GAP_S \
+                        and self.clock.in_windows(t, self.night):
                     c["night_bathroom_trips"] += 1
                 self._room = room
+            if room in self.bathrooms:
+                self._bath_last = t
         elif what == "door":
             self._room = None
             if r.open:

@@ -112,3 +112,14 @@ def test_a_restart_in_the_middle_neither_loses_nor_duplicates(index):
     second = make()
     second.restore(json.loads(json.dumps(first.state())))
     assert before + run(second, stream[cut:]) == whole
+
+
+def test_a_doorway_flapping_between_rooms_is_one_bathroom_trip():
+    det = summary()
+    trip = at(1, "02:00")
+    flaps = [motion("pir_bath", trip), motion("pir_hall", trip + 2), motion("pir_bath", trip + 4),
+             motion("pir_hall", trip + 300), motion("pir_bath", trip + 302), motion("pir_bed", trip + 400),
+             motion("pir_bath", at(1, "04:00")), motion("pir_bed", at(1, "04:05"))]
+    stream = [motion("pir_bed", at(0, "22:00"))] + flaps + heartbeat_noise(at(1, "05:00"), at(1, "12:10"))
+    (s,) = of_type(run(det, stream), "daily_summary")
+    assert s.evidence["night_bathroom_trips"] == 2
