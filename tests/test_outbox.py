@@ -1,0 +1,61 @@
+"""The outbox's order and re-send rules, with a controllable clock."""
+
+from __future__ import annotations
+
+import time
+
+from gateway.events import Event
+from gateway.outbox import Outbox
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def ev(seq: int, type_name: str) -> Event:
+    return Event(f"id-{seq}", seq, type_name, "info", time.time(), time.time(), {"en": ""})
+
+
+def test_alarms_go_before_other_events_each_oldest_first():
+    box = Outbox(clock=Clock())
+    for seq, t in [(1, "sensor_silent"), (2, "sos"), (3, "gateway_started"), (4, "fall"), (5, "sos")]:
+        box.add(ev(seq, t))
+    assert [e.event.seq for e in box.due()] == [2, 4, 5, 1, 3]
+    assert [e.event.seq for e in box.due(limit=2)] == [2, 4]
+
+
+def test_an_alarm_waits_ack_timeout_then_is_due_again_with_more_attempts():
+    clock = Clock()
+    box = Outbox(ack_timeout=30, clock=clock)
+    box.add(ev(1, "sos"))
+    box.add(ev(2, "sensor_restored"))
+    for e in box.due():
+        e.in_flight = True
+    box.published("id-1")
+    box.published("id-2")
+    assert "id-2" not in box.entries, "a non-alarm event is done once the broker has it"
+    assert box.due() == [] and box.unacknowledged == 1 and box.pending == 0
+    clock.t += 29.9
+    assert box.due() == []
+    clock.t += 0.1
+    (again,) = box.due()
+    assert again.event.id == "id-1" and again.attempts == 1
+    assert box.acknowledged("id-1") is not None and box.entries == {}
+
+
+def test_a_failed_publish_is_due_at_once_and_expiry_stops_resending():
+    clock = Clock()
+    box = Outbox(ack_timeout=10, expire_after=60, clock=clock)
+    box.add(ev(1, "sos"))
+    (e,) = box.due()
+    e.in_flight = True
+    box.failed("id-1")
+    assert box.due()[0].attempts == 0
+    box.due()[0].in_flight = True
+    box.published("id-1")
+    clock.t += 61
+    assert [x.event.id for x in box.expired()] == ["id-1"] and box.entries == {}
