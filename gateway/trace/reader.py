@@ -31,7 +31,7 @@ from mcap.stream_reader import StreamReader
 
 from gateway.readings import Reading, reading_time
 from gateway.trace import codec
-from gateway.trace.model import FILE_METADATA, Label, StreamInfo, TraceDamage
+from gateway.trace.model import FILE_METADATA, FORMAT_VERSION, Label, StreamInfo, TraceDamage
 from gateway.trace.writer import EVENT_TOPIC, LABEL_TOPIC
 
 
@@ -77,6 +77,10 @@ class TraceReader:
             pass
         if self.meta and self.meta.get("format") != "safehome-trace":
             raise TraceError(f"{self.path}: MCAP file but not a safehome trace")
+        version = self.meta.get("version", "1")
+        if not version.isdigit() or int(version) > FORMAT_VERSION:
+            raise TraceError(f"{self.path}: trace format version {version}; this safehome "
+                             f"reads up to version {FORMAT_VERSION}")
 
     @property
     def start_time(self) -> float | None:
