@@ -31,7 +31,7 @@ from detectors.radar_fall import RadarFallDetector  # noqa: E402
 from detectors.routine import NotUpDetector  # noqa: E402
 from detectors.wearable_health import WearableHealthDetector  # noqa: E402
 from gateway.readings import (AccelBlock, Battery, Contact, HeartRate, Motion,  # noqa: E402
-                              Presence, RadarPoints, RadarTargets, Target)
+                              RadarPoints, RadarTargets, Target)
 
 T0 = 1_772_400_000.0
 SENSORS = {
