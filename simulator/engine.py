@@ -167,7 +167,7 @@ class Simulation:
             tr[hidden] = np.nan
             track[i0:i1] = tr
             tid[i0:i1] = 1 + (_sid(f"{seg.room}{int(seg.t0) // 3600}") % 200)
-        track = track.astype(np.float32).astype(np.float64)
+        track = np.round(track * 1000.0) / 1000.0   # millimetres, as trackers report
         points = bool(spec.options.get("points", False))
         frame0 = int(k0)
         items: list[Item] = []

@@ -59,6 +59,8 @@ def every_kind(t: float) -> list:
         RadarTargets("radar", t + 0.7, 12, (Target(3, 1.5, 2.25, 0.5, 0.25, -0.5, 0.0, 1.625),
                                             Target(4, -1.0, 3.0, 0.75, 0.0, 0.0, -2.5, None))),
         RadarTargets("radar", t + 0.8, 13),
+        RadarTargets("tracker", t + 0.75, 5, (Target(70000, float(np.float32(1.2345678)),
+                                                      float(np.float32(0.1)), 0.0),)),
         RadarPoints("radar", t + 0.7, 12, rng.normal(0, 1, (7, 5)).astype(np.float32)),
         RadarPoints("radar", t + 0.8, 13),
         FallFlag("seeed", t + 0.85, True),

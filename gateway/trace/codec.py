@@ -8,7 +8,8 @@ endian); rare kinds are compact JSON that Foxglove and `jq` can read.
 Encodings are lossless for what the simulator and drivers produce: accelerometer values
 on the 2^-11 g grid of a +-16 g 16-bit sensor go as int16, anything else as float32 when
 that is exact, else float64; regular sample times (within 1 us) go as t0 + i*dt.
-Radar coordinates are float32 (sub-micrometre at room scale).
+Radar values on the millimetre grid (what the simulator produces) go as int16 mm,
+anything else as float32 (sub-micrometre at room scale).
 """
 
 from __future__ import annotations
@@ -113,24 +114,59 @@ def _read_columns(data: bytes) -> tuple[list[float], list[int], list[int], int]:
     return t, frame, counts, pos + 2 * n
 
 
+_TARGET_MM = np.dtype([("tid", "<u2"), ("v", "<i2", (7,))])  # millimetres, mm/s
+_MM_NONE = -32768
+
+
+def _on_mm_grid(vals: np.ndarray) -> bool:
+    """True when every value is k/1000 exactly (k a 16-bit integer), NaN allowed."""
+    finite = vals[np.isfinite(vals)]
+    k = np.round(finite * 1000.0)
+    return bool(np.all(np.abs(k) < 32767) and np.array_equal(k / 1000.0, finite))
+
+
 def _encode_targets(frames: Sequence[RadarTargets]) -> bytes:
     tg = [g for f in frames for g in f.targets]
-    rows = np.zeros(len(tg), _TARGET_ROW)
-    if tg:
-        rows["tid"] = [g.tid for g in tg]
-        rows["v"] = [(g.x, g.y, g.z, g.vx, g.vy, g.vz,
-                      math.nan if g.height is None else g.height) for g in tg]
-    return b"".join(_frame_columns(frames, [len(f.targets) for f in frames]) + [rows.tobytes()])
+    vals = np.array([(g.x, g.y, g.z, g.vx, g.vy, g.vz, math.nan if g.height is None
+                      else g.height) for g in tg], dtype=np.float64).reshape(-1, 7)
+    tids = np.array([g.tid for g in tg], dtype=np.int64)
+    if len(tg) and _on_mm_grid(vals) and np.all(tids < 65536) and np.all(np.isfinite(vals[:, :6])):
+        rows = np.zeros(len(tg), _TARGET_MM)
+        rows["tid"] = tids
+        mm = np.round(np.nan_to_num(vals, nan=0.0) * 1000.0).astype(np.int64)
+        mm[np.isnan(vals)] = _MM_NONE
+        rows["v"] = mm
+        mode = 1
+    else:
+        rows = np.zeros(len(tg), _TARGET_ROW)
+        rows["tid"] = tids
+        rows["v"] = vals
+        mode = 0
+    return b"".join(_frame_columns(frames, [len(f.targets) for f in frames])
+                    + [bytes([mode]), rows.tobytes()])
 
 
 def _decode_targets(sensor: str, data: bytes) -> list[RadarTargets]:
     t, frame, counts, pos = _read_columns(data)
     total = sum(counts)
-    if pos + total * _TARGET_ROW.itemsize != len(data):
+    if pos >= len(data):
+        raise CodecError("radar_targets message ends before its value mode")
+    mode = data[pos]
+    pos += 1
+    dtype = {0: _TARGET_ROW, 1: _TARGET_MM}.get(mode)
+    if dtype is None:
+        raise CodecError(f"radar_targets value mode {mode} unknown")
+    if pos + total * dtype.itemsize != len(data):
         raise CodecError("radar_targets message length does not match its frame counts")
-    rows = np.frombuffer(data, _TARGET_ROW, total, pos)
+    rows = np.frombuffer(data, dtype, total, pos)
     tids = rows["tid"].tolist()
-    vals = rows["v"].astype(np.float64).tolist()
+    if mode == 1:
+        raw = rows["v"]
+        v = raw / 1000.0
+        v[raw == _MM_NONE] = np.nan
+        vals = v.tolist()
+    else:
+        vals = rows["v"].astype(np.float64).tolist()
     out, i = [], 0
     for ti, fi, c in zip(t, frame, counts):
         if c == 0:
