@@ -46,8 +46,8 @@ class GridResampler:
         """Return (first k, mean xyz (M, 3), peak magnitude (M,)) of the completed grid points."""
         t = np.asarray(t, dtype=np.float64)
         xyz = np.asarray(xyz, dtype=np.float64)
-        ok = np.isfinite(t) & np.isfinite(xyz).all(axis=1)
-        if not ok.all():
+        if not (np.isfinite(t.sum()) and np.isfinite(xyz.sum())):  # rare: drop bad rows
+            ok = np.isfinite(t) & np.isfinite(xyz).all(axis=1)
             t, xyz = t[ok], xyz[ok]
         empty = (self._next_k, np.zeros((0, 3)), np.zeros(0))
         if not len(t):
@@ -60,9 +60,12 @@ class GridResampler:
         rel = t - self.origin
         # keep strictly increasing times only: repeated or late samples are dropped
         prev = self._tail_t[-1] if len(self._tail_t) else -np.inf
-        run_max = np.maximum.accumulate(np.concatenate(([prev], rel)))
-        keep = rel > run_max[:-1]
-        if not keep.all():
+        if rel[0] > prev and (len(rel) < 2 or bool((np.diff(rel) > 0).all())):
+            keep = None                                   # the usual case: in order
+        else:
+            run_max = np.maximum.accumulate(np.concatenate(([prev], rel)))
+            keep = rel > run_max[:-1]
+        if keep is not None:
             rel, xyz = rel[keep], xyz[keep]
             if not len(rel):
                 return empty
@@ -96,19 +99,20 @@ class GridResampler:
         integral = cum[j] + (bounds - T[j])[:, None] * 0.5 * (X[j] + xb)
         mean = np.diff(integral, axis=0) / self.dt
         # largest raw magnitude inside each bin (b_{k-1}, b_k]
-        mag = np.sqrt(np.einsum("ij,ij->i", X, X))
+        mag2 = np.einsum("ij,ij->i", X, X)                 # squared: sqrt only per bin
         starts = np.searchsorted(T, bounds, side="right")
-        peak = np.sqrt(np.einsum("ij,ij->i", mean, mean))
+        peak = np.einsum("ij,ij->i", mean, mean)
         nonempty = starts[1:] > starts[:-1]
         if nonempty.any():
             s = starts[:-1][nonempty]
-            raw_max = np.maximum.reduceat(mag, s)
+            raw_max = np.maximum.reduceat(mag2, s)
             # reduceat runs to the next start; bins are contiguous so that next start is
             # the bin's own end except for the last non-empty bin, which we cap explicitly
             ends = starts[1:][nonempty]
             last = len(s) - 1
-            raw_max[last] = mag[s[last]:ends[last]].max()
+            raw_max[last] = mag2[s[last]:ends[last]].max()
             peak[nonempty] = np.maximum(peak[nonempty], raw_max)
+        np.sqrt(peak, out=peak)
         # carry the anchor (last sample at or before the last boundary) and what follows
         a = int(np.searchsorted(T, bounds[-1], side="right")) - 1
         self._tail_t, self._tail_x = T[a:], X[a:]

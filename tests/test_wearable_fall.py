@@ -225,3 +225,33 @@ def test_a_body_rolling_after_the_impact_is_judged_when_it_comes_to_rest():
     assert [d.type for d in dets] == ["fall_suspected"]
     # the fall is dated at the last hard impact before rest, not the first one
     assert dets[0].occurred_at > impact + 1.5
+
+
+def test_resampler_box_averages_keeps_spikes_and_is_block_invariant():
+    from detectors.wearable_resample import GridResampler
+    rate = 200.0
+    tt = T0 + np.arange(0, 4, 1 / rate)
+    ramp = np.stack([tt - T0, np.zeros_like(tt), -np.ones_like(tt)], axis=1)
+    ramp[400, 1] = 8.0                                          # a 5 ms spike
+    k, mean, peak = GridResampler(50.0).feed(tt, ramp)
+    grid_t = (k + np.arange(len(mean))) / 50.0                  # relative to the first sample
+    # the average of a ramp over (t - 20 ms, t] is its value 10 ms earlier
+    assert mean[:, 0] == pytest.approx(grid_t - 0.01, abs=1e-9)
+    assert mean[:, 2] == pytest.approx(-1.0)
+    assert peak.max() == pytest.approx(np.linalg.norm(ramp[400]))  # the spike survives
+    r2 = GridResampler(50.0)
+    parts = [r2.feed(tt[i:i + n], ramp[i:i + n]) for i, n in
+             zip(range(0, len(tt), 7), [7] * (len(tt) // 7 + 1))]
+    assert np.concatenate([p[1] for p in parts]) == pytest.approx(mean, abs=1e-12)
+    assert np.concatenate([p[2] for p in parts]) == pytest.approx(peak, abs=1e-12)
+
+
+def test_resampler_restarts_after_a_gap():
+    from detectors.wearable_resample import GridResampler
+    r = GridResampler(50.0, max_gap_s=1.0)
+    t1 = T0 + np.arange(0, 2, 0.02)
+    k1, m1, _ = r.feed(t1, np.tile(UPRIGHT, (len(t1), 1)))
+    t2 = T0 + 10 + np.arange(0, 2, 0.02)
+    k2, m2, _ = r.feed(t2, np.tile(LYING, (len(t2), 1)))
+    assert k2 > k1 + len(m1) + 300                           # a jump in the grid index
+    assert m2 == pytest.approx(np.tile(LYING, (len(m2), 1)))  # nothing interpolated across
