@@ -203,3 +203,35 @@ def test_arrival_order_is_what_the_trace_keeps() -> None:
     rs = readings(home(duration="10m"), 1)
     radar = [reading_time(r) for r in rs if isinstance(r, RadarTargets)]
     assert radar == sorted(radar) and len(radar) == 6000
+
+
+async def test_simulated_driver_plays_a_scenario_on_the_wall_clock() -> None:
+    import time
+
+    from drivers import registry
+    from drivers.base import SensorInfo
+
+    cls = registry.load("simulated")
+    driver = cls(SensorInfo("sim", None, "simulated"),
+                 cls.Settings(scenario="demo", speed=20.0, sensors=["wearable"]))
+    got = []
+    wall0 = time.time()
+    async for r in driver.readings():
+        got.append(r)
+        if time.time() - wall0 > 1.5:
+            break
+    assert got and {r.sensor for r in got} == {"wearable"}
+    first = reading_time(got[0])
+    assert abs(first - wall0) < 1.0                      # stamped "now", not 2026-03-02
+    span = reading_time(got[-1]) - first
+    assert 15 < span < 40                                 # ~1.5 s of wall time at 20x
+
+
+def test_simulated_driver_settings_need_one_source() -> None:
+    from pydantic import ValidationError
+
+    from simulator.live import SimulatedSettings
+    with pytest.raises(ValidationError, match="exactly one"):
+        SimulatedSettings()
+    with pytest.raises(ValidationError, match="exactly one"):
+        SimulatedSettings(scenario="demo", trace="x.mcap")

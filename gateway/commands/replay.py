@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name}: replayed up to the damage: {res.damage}", file=sys.stderr)
             status = max(status, 1)
         if not args.json:
-            _summary(res, cfg)
+            _summary(res, res.config)
     sys.stdout.flush()
     return status
 

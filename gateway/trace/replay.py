@@ -54,6 +54,7 @@ class ReplayResult:
     last: float | None = None
     damage: TraceDamage | None = None
     cpu_s: float = 0.0
+    config: HomeConfig | None = None
 
     def matches(self, label: Label, slack: float = 600.0) -> dict[str, bool]:
         """For each event type the label expects: was one raised in its time span?"""
@@ -72,7 +73,7 @@ def replay(path: str, config: HomeConfig | None = None, *, speed: float | None =
 
     reader = TraceReader(path)
     cfg = config or config_for(reader)
-    res = ReplayResult(reader.name)
+    res = ReplayResult(reader.name, config=cfg)
     counter = iter(range(1, 1 << 62))
     now = [reader.start_time or 0.0]
     pipe = Pipeline(cfg, clock=lambda: now[0],
