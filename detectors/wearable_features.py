@@ -12,7 +12,9 @@ units a carer or an auditor can read in the event's evidence:
   sitting) and after (lying) the impact;
 - `post_activity_g`: how much the sensor still moves after the impact (RMS deviation
   from its mean), and `stillness_s`, how long of the post window it stayed within a
-  small tolerance of that mean.
+  small tolerance of that mean;
+- `pre_peak_g`, `pre_activity_g`: what the sensor did before the episode (repeated hard
+  peaks mean clapping, jogging or hopping); evidence for the reader, not in the score.
 
 All windows are in seconds and converted to grid points, so the numbers do not depend on
 the sensor's sampling rate.

@@ -29,12 +29,13 @@ def _segment(seconds: float, rate: float, gravity: np.ndarray, rng, walk: float 
     return x
 
 
-def synthetic_fall(rate: float = 100.0, get_up: bool = True, seed: int = 1):
-    """Walk 6 s, fall (0.5 s of near free fall, a 6 g impact), lie still 6 s, then
+def synthetic_fall(rate: float = 100.0, get_up: bool = True, seed: int = 1,
+                   walk_s: float = 6.0):
+    """Walk `walk_s` (6 s), fall (0.5 s of near free fall, a 6 g impact), lie still 6 s, then
     (optionally) turn back upright and walk away. Returns t, xyz, impact time."""
     rng = np.random.default_rng(seed)
     parts = [
-        _segment(6.0, rate, UPRIGHT, rng, walk=0.25),
+        _segment(walk_s, rate, UPRIGHT, rng, walk=0.25),
         _segment(0.5, rate, 0.25 * UPRIGHT, rng, noise=0.05),          # losing support
         _segment(0.06, rate, 6.0 * LYING + 2.0 * UPRIGHT, rng),         # impact
         _segment(0.4, rate, LYING, rng, noise=0.3),                     # rebound
@@ -47,7 +48,7 @@ def synthetic_fall(rate: float = 100.0, get_up: bool = True, seed: int = 1):
         parts.append(_segment(8.0, rate, UPRIGHT, rng, walk=0.25))
     xyz = np.concatenate(parts)
     t = T0 + np.arange(len(xyz)) / rate
-    impact = T0 + 6.5 + 0.03
+    impact = T0 + walk_s + 0.5 + 0.03
     return t, xyz, impact
 
 
@@ -255,3 +256,19 @@ def test_resampler_restarts_after_a_gap():
     k2, m2, _ = r.feed(t2, np.tile(LYING, (len(t2), 1)))
     assert k2 > k1 + len(m1) + 300                           # a jump in the grid index
     assert m2 == pytest.approx(np.tile(LYING, (len(m2), 1)))  # nothing interpolated across
+
+
+def test_after_a_long_lie_the_detector_looks_for_new_falls_without_repeating():
+    """No get-up for `rearm_s`: watching for falls resumes; lying there is not a new fall,
+    a second fall after standing up is (once the lying posture is `rest_memory_s` old:
+    within that, ending in a posture just rested in is taken for a return, by design)."""
+    t, xyz, _ = synthetic_fall(get_up=False, seed=11)
+    rng = np.random.default_rng(12)
+    lie = _segment(30.0, 100, LYING, rng)
+    lie[1500:1505] = 3.0 * np.array([0.0, 0.7, 0.7])           # a knock while lying
+    t2, xyz2, _ = synthetic_fall(get_up=False, seed=13, walk_s=12.0)  # up, walks, falls
+    all_xyz = np.concatenate([xyz, lie, xyz2])
+    all_t = T0 + np.arange(len(all_xyz)) / 100
+    dets = feed_blocks(_detector(rearm_s=20.0), all_t, all_xyz, [100])
+    assert [d.type for d in dets] == ["fall_suspected", "fall_suspected"]
+    assert dets[1].occurred_at - dets[0].occurred_at > 35
