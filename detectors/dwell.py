@@ -11,6 +11,14 @@ stays, never below `min_minutes` and never above the fixed limit: "far longer th
 for this resident, while the fixed limit stays the safety net. Recent stays (at most
 `keep_visits` per room) are the persistent state.
 
+A door contact whose SensorMeta.room is the watched room never starts a stay (someone at
+the door is not necessarily inside) and, a minute or more into a stay, ends it: people
+open the bathroom door to leave, and may go on to a room with no sensor (a bedroom
+without a PIR), which would otherwise look exactly like a collapse in the bathroom every
+night. The price: someone who opens the door and then collapses inside is left to the
+inactivity timer; `door_ends_stay = false` chooses the other way. A stay needs a motion
+or presence sensor in the room to begin.
+
 Only rooms named in `limits_minutes` are watched; room names are the config's room ids,
 read from each sensor's SensorMeta.room. One alarm per stay; `tick(now)` lets the gateway
 advance time when nothing arrives (exactly the situation this detector is for).
@@ -27,7 +35,8 @@ from detectors.activity import HomeTracker
 from detectors.base import Detection, SensorMeta
 
 
-RESUME_GAP_S = 900.0   # a restart after a longer outage restarts the stay's clock
+DOOR_MIN_STAY_S = 60.0  # a room door closing behind someone entering does not end the stay
+RESUME_GAP_S = 900.0    # a restart after a longer outage restarts the stay's clock
 
 
 class DwellSettings(BaseModel):
@@ -41,6 +50,7 @@ class DwellSettings(BaseModel):
     keep_visits: int = Field(60, ge=5, le=500, title="Most recent stays kept per room")
     learn_factor: float = Field(3.0, ge=1.5, title="Learned limit = this x the 95th percentile of stays")
     min_minutes: float = Field(20.0, gt=0, title="A learned limit is never shorter than this (minutes)")
+    door_ends_stay: bool = Field(True, title="A door contact of the room, a minute into a stay, ends it")
     outer_doors: list[str] = Field(default_factory=list, title="Contact sensors that are outer doors (besides role = outer_door)")
 
 
@@ -89,6 +99,13 @@ class DwellDetector:
                 continue
             room = self.home.room(r.sensor)
             if room is None:
+                continue
+            if r.kind == "contact" and room in self.visits:
+                # A room's own door says someone is at the door, not inside: it never starts
+                # a stay, and once the stay is a minute old it ends it (opened to leave).
+                if room == self._room and self.settings.door_ends_stay \
+                        and t - self._enter >= DOOR_MIN_STAY_S:
+                    self._leave(t)
                 continue
             if what == "inside" and room != self._room:
                 self._leave(t)

@@ -9,7 +9,13 @@ median of the last `history_days` such days and the margin is the larger of
 `max_margin_minutes`: a regular sleeper gets a tight margin, an irregular one a wide one,
 and a few odd days (a late night, a sick day) barely move either.
 
-What counts as the first activity: a PIR, a door, a button, a radar's moving target or
+Up, not just awake: each morning's number is the start of the first bout of activity that
+goes on (activity again `up_minutes` after its start, no silence of `gap_minutes`), so a
+night toilet trip at 04:30 followed by more sleep is not "up". At the deadline a bout that
+has begun but not yet lasted defers the alarm until it lapses (someone who got up at the
+last minute is not alarmed; someone who got up and collapsed is, when the bout goes quiet).
+
+What counts as activity: a PIR, a door, a button, a radar's moving target or
 moving presence (detectors/activity.py), but not a wearable's movement (turning over in bed
 shakes a wristband) and not activity in `ignore_rooms` (a bedroom PIR that sees the bed).
 
@@ -43,6 +49,8 @@ class NotUpSettings(BaseModel):
     history_days: int = Field(42, ge=7, le=365, title="Learn from the mornings of this many most recent days")
     margin_minutes: float = Field(60.0, ge=5, title="Least margin after the usual time (minutes)")
     mad_k: float = Field(3.0, ge=0, title="Margin in robust standard deviations of the first-activity time")
+    up_minutes: float = Field(15.0, ge=0, le=120, title="Activity must go on this long to count as up (minutes)")
+    gap_minutes: float = Field(30.0, gt=0, le=240, title="Silence that ends a bout of activity (minutes)")
     max_margin_minutes: float = Field(180.0, ge=5, title="Largest margin after the usual time (minutes)")
     timezone: str | None = Field(None, title="IANA time zone of the home (default: the gateway's, else Europe/Helsinki)")
     outer_doors: list[str] = Field(default_factory=list, title="Contact sensors that are outer doors (besides role = outer_door)")
@@ -81,6 +89,8 @@ class NotUpDetector:
         self._day_end = float("-inf")
         self._window = (0.0, 0.0)               # today's morning window in Unix seconds
         self._first_today: float | None = None
+        self._bout_start: float | None = None   # start of this morning's activity bout
+        self._bout_last: float | None = None
         self._fired_day: int | None = None
         self._now = float("-inf")
         self._deadline: float | None = None     # today's alarm time, None until learned
@@ -103,6 +113,7 @@ class NotUpDetector:
         day = self.clock.day(t)
         self._day = day
         self._first_today = None
+        self._bout_start = self._bout_last = None
         self._day_end = self.clock.at(day + 1, 0)
         self._window = (self.clock.at(day, self.m0), self.clock.at(day, self.m1))
         for old in [d for d in self.days if d <= day - self.settings.history_days]:
@@ -121,8 +132,18 @@ class NotUpDetector:
             if self.home.update(r) in ("inside", "door") and self._first_today is None \
                     and self._window[0] <= t < self._window[1] \
                     and (not self.ignore or self.home.room(r.sensor) not in self.ignore):
-                self._first_today = self.clock.minute_of_day(t)
+                self._bout(t)
         return out
+
+    def _bout(self, t: float) -> None:
+        """Up = a bout of activity that goes on: activity again at least `up_minutes` after
+        its start, never `gap_minutes` silent. A night toilet trip at 04:30 is not up."""
+        s = self.settings
+        if self._bout_start is None or t - self._bout_last > s.gap_minutes * 60.0:
+            self._bout_start = t
+        self._bout_last = max(t, self._bout_last or t)
+        if t - self._bout_start >= s.up_minutes * 60.0:
+            self._first_today = self.clock.minute_of_day(self._bout_start)
 
     def tick(self, now: float) -> list[Detection]:
         """Advance sensor time to `now` without a reading (the live gateway's clock)."""
@@ -145,13 +166,19 @@ class NotUpDetector:
         d = self._deadline
         if d is None or t < d or self._first_today is not None or self._fired_day == self._day:
             return
+        if self._bout_start is not None:
+            # Someone started moving: wait until that bout lapses before calling it not up.
+            d = max(d, self._bout_last + self.settings.gap_minutes * 60.0)
+            if t < d:
+                return
         if self.home.away:
             return
         self._fired_day = self._day
         usual, margin = self.usual() or (0.0, 0.0)
+        whole = int(round(usual))
         out.append(Detection("not_up", d, evidence={
-            "usual_hour": float(int(usual // 60)),
-            "usual_minute": float(int(round(usual % 60)) % 60),
+            "usual_hour": float(whole // 60),
+            "usual_minute": float(whole % 60),
             "usual_minutes_of_day": round(usual, 1),
             "margin_minutes": round(margin, 1),
             "days_learned": float(len(self.days)),
@@ -163,6 +190,7 @@ class NotUpDetector:
     def state(self) -> dict[str, Any]:
         return {"version": 1, "days": sorted([d, round(m, 2)] for d, m in self.days.items()),
                 "day": self._day, "first_today": self._first_today,
+                "bout": [self._bout_start, self._bout_last],
                 "fired_day": self._fired_day, "home": self.home.state()}
 
     def restore(self, state: Mapping[str, Any]) -> None:
@@ -175,3 +203,4 @@ class NotUpDetector:
         if day is not None:
             self._start_day(self.clock.at(int(day), 0))
             self._first_today = state.get("first_today")
+            self._bout_start, self._bout_last = state.get("bout", [None, None])

@@ -69,7 +69,7 @@ def month_with_incidents() -> list:
     nobody up, until the bathroom radar sees movement at 13:05."""
     stream = days(20, seed=3)
     stream += door(at(20, "01:00"))
-    stream += [motion("pir_hall", at(20, f"{h:02d}:10")) for h in range(7, 14)]
+    stream += [motion("pir_hall", at(20, f"{h:02d}:{m:02d}")) for h in range(7, 14) for m in (10, 35)]
     stream += [motion("pir_bath", at(20, "14:00"))]
     stream += heartbeat_noise(at(20, "14:01"), at(21, "13:00"), every=300)
     stream += [Presence("radar_bath", at(21, "13:05"), True, moving=True)]

@@ -6,7 +6,8 @@ import pytest
 
 from detectors.dwell import DwellDetector
 from detectors.night_door import NightDoorDetector
-from gateway.readings import Presence
+from detectors.base import SensorMeta
+from gateway.readings import Contact, Presence
 from tests.home_stream import (SENSORS, TZ, at, door, heartbeat_noise, motion, near, of_type,
                                restart, run)
 
@@ -125,3 +126,27 @@ def test_a_silent_home_without_a_restart_still_alarms_on_the_next_reading():
     t0 = at(0, "10:00")
     stream = [motion("pir_bath", t0), Presence("radar_bath", t0 + 3 * 3600, True, moving=False)]
     assert [d.occurred_at for d in run(dwell(), stream)] == [near(t0 + 3600)]
+
+
+def bath_sensors():
+    return {**SENSORS, "door_bath": SensorMeta("door_bath", "zigbee2mqtt", room="bathroom")}
+
+
+def test_opening_the_bathroom_door_to_leave_for_an_unsensed_bedroom_ends_the_stay():
+    t0 = at(0, "22:30")
+    stream = [Contact("door_bath", t0, True), motion("pir_bath", t0 + 3), Contact("door_bath", t0 + 8, False),
+              Contact("door_bath", t0 + 200, True), Contact("door_bath", t0 + 205, False)]
+    stream += heartbeat_noise(t0 + 300, t0 + 4 * 3600)
+    det = DwellDetector(DwellDetector.Settings(), bath_sensors())
+    assert of_type(run(det, stream), "dwell_exceeded") == []
+    assert det.visits["bathroom"] == [pytest.approx(197.0)]
+    keep = DwellDetector(DwellDetector.Settings(door_ends_stay=False), bath_sensors())
+    assert [d.occurred_at for d in run(keep, stream)] == [near(t0 + 3 + 3600)]
+
+
+def test_closing_the_door_behind_you_does_not_end_the_stay():
+    t0 = at(0, "10:00")
+    stream = [Contact("door_bath", t0, True), motion("pir_bath", t0 + 3), Contact("door_bath", t0 + 8, False)]
+    stream += heartbeat_noise(t0 + 300, t0 + 3 * 3600)
+    det = DwellDetector(DwellDetector.Settings(), bath_sensors())
+    assert [d.occurred_at for d in run(det, stream)] == [near(t0 + 3 + 3600)]

@@ -45,8 +45,25 @@ def test_after_fourteen_mornings_a_silent_morning_alarms_at_usual_plus_margin():
 
 def test_getting_up_a_little_late_is_not_an_alarm():
     det = make()
-    late = [motion("pir_bed", at(14, "07:50"))] + heartbeat_noise(at(14, "07:51"), at(14, "12:00"))
+    late = [motion(p, at(14, hhmm)) for p, hhmm in (("pir_bed", "07:50"), ("pir_bath", "07:55"),
+                                                  ("pir_kitchen", "08:05"), ("pir_hall", "08:20"))]
+    late += heartbeat_noise(at(14, "08:21"), at(14, "12:00"))
     assert of_type(run(det, days(14) + late), "not_up") == []
+
+
+def test_a_night_toilet_trip_after_four_is_not_up_and_up_then_silent_is_alarmed():
+    trip = [motion("pir_bath", at(14, "04:40")), motion("pir_bed", at(14, "04:46"))]
+    alarms = of_type(run(make(), days(14) + sorted(trip + late_morning(14), key=lambda r: r.t)),
+                     "not_up")
+    assert len(alarms) == 1
+    det = make()
+    run(det, days(14))
+    usual, margin = det.usual()
+    deadline = CLOCK.at(CLOCK.day(at(14, "12:00")), usual + margin)
+    # Up just before the deadline, then silent: alarmed when the bout lapses (30 min).
+    collapse = [motion("pir_bed", deadline - 300), motion("pir_bath", deadline - 180)]
+    alarms = of_type(run(det, collapse + heartbeat_noise(deadline - 170, at(14, "12:00"))), "not_up")
+    assert [a.occurred_at for a in alarms] == [near(deadline - 180 + 1800)]
 
 
 def test_a_few_odd_mornings_do_not_move_the_usual_time_much():
@@ -119,7 +136,8 @@ def test_state_is_small_and_json():
 
 def test_restless_sleep_seen_by_the_bedroom_pir_is_not_up_when_the_bedroom_is_ignored():
     det = make(ignore_rooms=["bedroom"])
-    morning = [motion("pir_bed", at(14, "05:00"))] + late_morning(14)
+    restless = [motion("pir_bed", at(14, f"05:{m:02d}")) for m in range(0, 40, 5)]
+    morning = restless + late_morning(14)
     stream = days(14) + sorted(morning, key=lambda r: r.t)
     assert len(of_type(run(det, stream), "not_up")) == 1
     det = make()
