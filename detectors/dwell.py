@@ -7,7 +7,8 @@ an outer-door change, or a presence sensor in that room reporting nobody there.
 
 The limit for a room is its fixed `limits_minutes` entry. Once `min_visits` stays have been
 seen in that room, the limit tightens to `learn_factor` x the 95th percentile of the recent
-stays, never below `min_minutes` and never above the fixed limit: "far longer than usual"
+stays (and at least 1.5 x the longest of them, so the weekly long bath stays normal), never
+below `min_minutes` and never above the fixed limit: "far longer than usual"
 for this resident, while the fixed limit stays the safety net. Recent stays (at most
 `keep_visits` per room) are the persistent state.
 
@@ -49,7 +50,7 @@ class DwellSettings(BaseModel):
     min_visits: int = Field(20, ge=5, title="Stays seen in a room before its limit is learned")
     keep_visits: int = Field(60, ge=5, le=500, title="Most recent stays kept per room")
     learn_factor: float = Field(3.0, ge=1.5, title="Learned limit = this x the 95th percentile of stays")
-    min_minutes: float = Field(20.0, gt=0, title="A learned limit is never shorter than this (minutes)")
+    min_minutes: float = Field(30.0, gt=0, title="A learned limit is never shorter than this (minutes)")
     door_ends_stay: bool = Field(True, title="A door contact of the room, a minute into a stay, ends it")
     outer_doors: list[str] = Field(default_factory=list, title="Contact sensors that are outer doors (besides role = outer_door)")
 
@@ -82,8 +83,10 @@ class DwellDetector:
         seen = self.visits.get(room, [])
         if not self.settings.learn or len(seen) < self.settings.min_visits:
             return fixed
-        p95 = sorted(seen)[int(0.95 * (len(seen) - 1) + 0.5)]   # a few dozen numbers
-        learned = self.settings.learn_factor * p95 / 60.0
+        ordered = sorted(seen)                                   # a few dozen numbers
+        p95 = ordered[int(0.95 * (len(ordered) - 1) + 0.5)]
+        # The weekly long bath must not become an alarm: never under 1.5 x the longest stay.
+        learned = max(self.settings.learn_factor * p95, 1.5 * ordered[-1]) / 60.0
         return min(fixed, max(self.settings.min_minutes, learned))
 
     def feed(self, readings: Iterable[Any]) -> list[Detection]:

@@ -150,3 +150,14 @@ def test_closing_the_door_behind_you_does_not_end_the_stay():
     stream += heartbeat_noise(t0 + 300, t0 + 3 * 3600)
     det = DwellDetector(DwellDetector.Settings(), bath_sensors())
     assert [d.occurred_at for d in run(det, stream)] == [near(t0 + 3 + 3600)]
+
+
+def test_the_weekly_long_bath_does_not_become_an_alarm():
+    t, stream = at(0, "08:00"), []
+    for i in range(30):          # short visits and one 40-minute bath
+        stay = 2400 if i == 10 else 300
+        stream += [motion("pir_bath", t), motion("pir_bath", t + stay - 30), motion("pir_hall", t + stay)]
+        t += 3 * 3600
+    det = dwell(min_minutes=20.0)
+    run(det, stream)
+    assert det.limit_minutes("bathroom") == pytest.approx(60.0)    # 1.5 x 40 min, capped at 60
