@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Iterable, Mapping
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from detectors.base import Detection, SensorMeta
 from detectors.wearable_features import POST_START_S, PRE_WINDOW_S, impact_features, \
@@ -47,6 +47,11 @@ from detectors.wearable_resample import GridResampler
 GRID_HZ = 50.0
 HISTORY_S = 6.0
 CLUSTER_S = 0.5     # the impact is the largest peak within this time of the first one
+
+
+PLACEMENT_DEFAULTS: dict[str, dict[str, float]] = {
+    "wrist": {"impact_g": 2.2, "score_threshold": 3.0},
+}
 
 
 class PlacementSettings(BaseModel):
@@ -84,8 +89,20 @@ class WearableFallSettings(BaseModel):
     chest: PlacementSettings = Field(default_factory=PlacementSettings, title="Chest strap")
     pendant: PlacementSettings = Field(default_factory=PlacementSettings, title="Pendant around the neck")
     wrist: PlacementSettings = Field(
-        default_factory=lambda: PlacementSettings(impact_g=2.2, score_threshold=3.0),
+        default_factory=lambda: PlacementSettings(**PLACEMENT_DEFAULTS["wrist"]),
         title="Wrist band or watch (a free-swinging arm peaks at 2 g in daily life: demand more)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _placement_defaults(cls, data: Any) -> Any:
+        """A partial placement table (`[detectors.wearable_fall.wrist] impact_g = 2.0`)
+        changes only what it names; the placement's own defaults keep the rest."""
+        if isinstance(data, dict):
+            data = dict(data)
+            for key, base in PLACEMENT_DEFAULTS.items():
+                if isinstance(data.get(key), dict):
+                    data[key] = {**base, **data[key]}
+        return data
 
 
 @dataclass

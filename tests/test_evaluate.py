@@ -131,3 +131,15 @@ def test_cli_umafall_sample_table_and_plots(capsys, tmp_path):
 def test_cli_trace_format_is_a_clear_hook(capsys, tmp_path):
     assert main(["evaluate", str(tmp_path / "x.mcap")]) == 2
     assert "trace" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not UMAFALL.is_dir(), reason="shared UMAFall data absent")
+def test_cli_set_overrides_reach_the_detector(capsys):
+    args = ["evaluate", "--format", "umafall", str(UMAFALL), "--placement", "waist",
+            "--sample", "6", "--json", "--no-progress"]
+    assert main(args + ["--set", "waist.impact_g=3.5", "--set", "post_s=1.2"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["settings"]["waist"]["impact_g"] == 3.5 and rep["settings"]["post_s"] == 1.2
+    assert rep["settings"]["wrist"]["impact_g"] == 2.2          # other placements untouched
+    assert main(args + ["--set", "waist.nonsense=1"]) == 2
+    assert "bad --set" in capsys.readouterr().err

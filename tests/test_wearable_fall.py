@@ -155,6 +155,9 @@ def test_real_recording_streaming_invariance():
 
 
 def test_wrist_placement_uses_its_own_settings():
+    partial = WearableFallSettings(wrist={"impact_g": 2.0})
+    assert partial.wrist.score_threshold == WearableFallSettings().wrist.score_threshold
+    assert partial.wrist.score_threshold != WearableFallSettings().waist.score_threshold
     s = WearableFallSettings(wrist={"impact_g": 12.0})
     t, xyz, _ = synthetic_fall(get_up=False)
     wrist = WearableFallDetector(s, {"w": SensorMeta("w", "t", placement="wrist")})

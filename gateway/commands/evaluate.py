@@ -39,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="feed samples in blocks of this many seconds (like BLE batches)")
     p.add_argument("--threshold", type=float, default=None,
                    help="override the main score threshold of the placement")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a detector setting, e.g. --set wrist.impact_g=2.0 "
+                        "--set post_s=1.2 (repeatable)")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary")
     p.add_argument("--files", choices=("all", "errors", "none"), default=None,
                    help="per-file table: all, only misses and false alarms, or none "
@@ -87,14 +90,33 @@ FORMATS: dict[str, Callable[[argparse.Namespace], tuple[int, Iterator[Any]]]] = 
 
 
 # -- running --------------------------------------------------------------------------
-def _settings(threshold: float | None, placement: str) -> Any:
+def _overrides(items: list[str]) -> dict[str, Any]:
+    """`a.b=1.5` strings to a nested dict; values are JSON when they parse, else text."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise ValueError(f"--set {item!r}: expected KEY=VALUE")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        node = out
+        *parents, leaf = key.strip().split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return out
+
+
+def _settings(args: argparse.Namespace, placement: str, threshold: float | None = None) -> Any:
     from detectors.wearable_fall import WearableFallSettings
-    s = WearableFallSettings()
-    if threshold is None:
-        return s
-    key = placement if placement in ("wrist", "chest", "pendant") else "waist"
-    pl = getattr(s, key).model_copy(update={"score_threshold": threshold})
-    return s.model_copy(update={key: pl})
+    data = _overrides(getattr(args, "set", []) or [])
+    th = threshold if threshold is not None else args.threshold
+    if th is not None:
+        key = placement if placement in ("wrist", "chest", "pendant") else "waist"
+        data.setdefault(key, {})["score_threshold"] = th
+    return WearableFallSettings(**data)
 
 
 def _factory(settings: Any) -> Callable[[Any], Any]:
@@ -117,7 +139,16 @@ def _progress(total: int, enabled: bool):
 
 
 def main(args: argparse.Namespace) -> int:
-    from gateway.evaluation import metrics, runner
+    from pydantic import ValidationError
+
+    from gateway.evaluation import runner
+    if args.format == "sisfall":
+        args.placement = "waist"  # the SisFall device was worn on a belt
+    try:
+        settings = _settings(args, args.placement)
+    except (ValueError, ValidationError) as exc:
+        print(f"safehome evaluate: bad --set: {exc}", file=sys.stderr)
+        return 2
     try:
         total, recs = FORMATS[args.format](args)
     except NotImplementedError as exc:
@@ -137,8 +168,7 @@ def main(args: argparse.Namespace) -> int:
             prog.advance(task)
             if keep:
                 kept.append(rec)
-        outcomes = runner.evaluate(recs, _factory(_settings(args.threshold, args.placement)),
-                                   args.block_s, tick)
+        outcomes = runner.evaluate(recs, _factory(settings), args.block_s, tick)
     if not outcomes:
         print("safehome evaluate: no usable recordings", file=sys.stderr)
         return 2
@@ -151,7 +181,7 @@ def main(args: argparse.Namespace) -> int:
         with _progress(16, show) as prog:
             task = prog.add_task("cross-subject grid", total=16)
             report["cross_subject"] = crossval.leave_one_subject_out(
-                kept, _settings(args.threshold, placement), _factory, args.block_s,
+                kept, _settings(args, placement), _factory, args.block_s,
                 lambda: prog.advance(task))
     if args.json:
         print(json.dumps(report, indent=2, default=float))
@@ -164,7 +194,7 @@ def main(args: argparse.Namespace) -> int:
 def _report(outcomes: list[Any], args: argparse.Namespace, placement: str) -> dict[str, Any]:
     from gateway.evaluation import metrics, runner
     per_subject = metrics.by_key(outcomes, "subject")
-    settings = _settings(args.threshold, placement)
+    settings = _settings(args, placement)
     return {
         "format": args.format,
         "placement": placement,
@@ -193,7 +223,7 @@ def _plots(recs: list[Any], outcomes: list[Any], report: dict[str, Any],
     args.plot.mkdir(parents=True, exist_ok=True)
     points = []
     for th in DEFAULT_THRESHOLDS:
-        outs = runner.evaluate(recs, _factory(_settings(th, placement)), args.block_s)
+        outs = runner.evaluate(recs, _factory(_settings(args, placement, th)), args.block_s)
         s = metrics.summary(outs)
         points.append({"threshold": th, "sensitivity": s["sensitivity"],
                        "specificity": s["specificity"]})
