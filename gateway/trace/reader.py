@@ -142,22 +142,30 @@ class TraceReader:
 
     # --- public -----------------------------------------------------------------------
 
-    def items(self, start: float | None = None, end: float | None = None) -> Iterator[Item]:
-        """Readings, labels and recorded events in arrival order, from `start` to `end`
-        (sensor time; None = the whole file)."""
+    def windows(self, start: float | None = None,
+                end: float | None = None) -> Iterator[list[Item]]:
+        """The trace one writer window at a time (about a second): each a list of the
+        window's labels and recorded events, then its readings in arrival order.
+        Replay uses this to hand readings on in batches."""
         self.damage = None
         group: list[tuple[Channel, int, bytes]] = []
         group_time = None
         for ch, log_time, data in self._messages():
             if log_time != group_time and group:
-                yield from self._emit(group, start, end)
+                yield self._emit(group, start, end)
                 group = []
                 if end is not None and log_time / 1e9 > end:
                     return
             group_time = log_time
             group.append((ch, log_time, data))
         if group:
-            yield from self._emit(group, start, end)
+            yield self._emit(group, start, end)
+
+    def items(self, start: float | None = None, end: float | None = None) -> Iterator[Item]:
+        """Readings, labels and recorded events in arrival order, from `start` to `end`
+        (sensor time; None = the whole file)."""
+        for window in self.windows(start, end):
+            yield from window
 
     def readings(self, start: float | None = None, end: float | None = None) -> Iterator[Reading]:
         for item in self.items(start, end):
@@ -186,9 +194,10 @@ class TraceReader:
         return [self._streams[k] for k in sorted(self._streams)]
 
     def _emit(self, group: list[tuple[Channel, int, bytes]], start: float | None,
-              end: float | None) -> Iterator[Item]:
+              end: float | None) -> list[Item]:
         times: list[float] = []
         items: list[Item] = []
+        others: list[Item] = []    # labels and recorded events: first in their window
         for ch, log_time, data in group:
             if ch.topic == LABEL_TOPIC or ch.topic == EVENT_TOPIC:
                 try:
@@ -197,8 +206,7 @@ class TraceReader:
                 except (ValueError, KeyError, TypeError) as exc:
                     self._note(0, f"corrupt {ch.topic} message skipped: {exc}", None)
                     continue
-                times.append(item.t)
-                items.append(item)
+                others.append(item)
                 continue
             md = ch.metadata
             try:
@@ -212,14 +220,14 @@ class TraceReader:
             items.extend(batch)
         # stable sort by sensor time: streams interleave, each keeps its recorded order
         order = sorted(range(len(items)), key=times.__getitem__)
+        if others:
+            others.sort(key=lambda o: o.t)
+            others = [o for o in others if (start is None or o.t >= start)
+                      and (end is None or o.t <= end)]
         if start is None and end is None:
-            for i in order:
-                yield items[i]
-        else:
-            for i in order:
-                t = times[i]
-                if (start is None or t >= start) and (end is None or t <= end):
-                    yield items[i]
+            return others + [items[i] for i in order]
+        return others + [items[i] for i in order if (start is None or times[i] >= start)
+                         and (end is None or times[i] <= end)]
 
 
 _BLOCK_KINDS = frozenset({"accel"})

@@ -88,14 +88,13 @@ def replay(path: str, config: HomeConfig | None = None, *, speed: float | None =
     cpu0 = time.process_time()
     wall0 = time.monotonic()
     batch: list[Any] = []
-    for item in reader.items(start, end):
-        if isinstance(item, Label):
-            res.labels.append(item)
-            continue
-        if isinstance(item, RecordedEvent):
-            res.recorded.append(item)
-            continue
-        batch.append(item)
+    for window in reader.windows(start, end):
+        i = 0
+        while i < len(window) and not hasattr(window[i], "kind"):  # labels, events first
+            item = window[i]
+            (res.labels if isinstance(item, Label) else res.recorded).append(item)
+            i += 1
+        batch += window[i:] if i else window
         if len(batch) >= BATCH:
             _feed(pipe, batch, now, res, emit, speed, wall0)
             batch = []
