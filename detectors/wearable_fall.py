@@ -44,7 +44,7 @@ from detectors.wearable_features import POST_START_S, PRE_WINDOW_S, impact_featu
     posture_vs_pre
 from detectors.wearable_resample import GridResampler
 
-GRID_HZ = 50.0
+GRID_HZ = 25.0    # posture, descent and stillness are slow; impact peaks survive as bin maxima
 HISTORY_S = 6.0
 CLUSTER_S = 0.5     # the impact is the largest peak within this time of the first one
 
