@@ -138,8 +138,8 @@ class WearableFallDetector:
         self.settings = settings or WearableFallSettings()
         self.sensors = sensors or {}
         self._state: dict[str, _SensorState] = {}
-        # called with (sensor, features, fired) for every judged impact; the evaluation
-        # uses it for threshold sweeps, the gateway leaves it None
+        # a hook for tuning tools: called with (sensor, features, fired) for every judged
+        # episode that passed the posture pre-check; the gateway leaves it None
         self.observer: Callable[[str, dict[str, float], bool], None] | None = None
 
     # -- configuration ---------------------------------------------------------------
@@ -188,7 +188,6 @@ class WearableFallDetector:
         st.x = np.concatenate((st.x, x))
         st.peak = np.concatenate((st.peak, pk))
         self._note_rest(st, n_old)
-        k_end = st.k0 + len(st.peak)              # one past the newest grid index
         p = self._placement(sensor)
         s = self.settings
         post_n = int(round(s.post_s / dt))
