@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import struct
 
+from drivers.framing import ResyncBuffer
 from drivers.ld2410.protocol import (
     ACK_BIT, CMD_HEAD, CMD_TAIL, REPORT_HEAD, REPORT_TAIL, Ack, Command, Report,
 )
@@ -71,25 +72,14 @@ def decode_command_frame(data: bytes) -> Ack | Command | None:
     return Command(word, bytes(data[2:]))
 
 
-class LD2410Parser:
+class LD2410Parser(ResyncBuffer):
     """Feed it any chunks of bytes; it returns every complete frame found so far."""
 
+    device = "LD2410"
+    STATS = ("frames", "reports", "acks", "commands", "bad_frames", "malformed", "bytes_discarded")
+
     def __init__(self) -> None:
-        self._buf = bytearray()
-        self.stats: dict[str, int] = {
-            "frames": 0, "reports": 0, "acks": 0, "commands": 0,
-            "bad_frames": 0, "malformed": 0, "bytes_discarded": 0,
-        }
-        self._warned: set[str] = set()
-
-    def _warn_once(self, what: str, detail: str) -> None:
-        if what not in self._warned:
-            self._warned.add(what)
-            log.warning("LD2410 stream: %s (%s); counting further ones silently", what, detail)
-
-    def _discard(self, n: int) -> None:
-        del self._buf[:n]
-        self.stats["bytes_discarded"] += n
+        super().__init__(log)
 
     def _find_head(self) -> int:
         found = [i for i in (self._buf.find(h) for h in _HEADS) if i >= 0]

@@ -22,6 +22,8 @@ import logging
 import struct
 from dataclasses import dataclass
 
+from drivers.framing import ResyncBuffer
+
 log = logging.getLogger(__name__)
 
 HEAD = b"\x53\x59"
@@ -87,24 +89,14 @@ def query(control: int, command: int) -> bytes:
     return encode(Frame(control, command | QUERY_BIT, QUERY_DATA))
 
 
-class FDA1Parser:
+class FDA1Parser(ResyncBuffer):
     """Feed any chunks; returns the complete, checksum-valid frames found so far."""
 
+    device = "MR60FDA1"
+    STATS = ("frames", "checksum_errors", "bad_frames", "bytes_discarded")
+
     def __init__(self) -> None:
-        self._buf = bytearray()
-        self.stats: dict[str, int] = {
-            "frames": 0, "checksum_errors": 0, "bad_frames": 0, "bytes_discarded": 0,
-        }
-        self._warned: set[str] = set()
-
-    def _warn_once(self, what: str, detail: str) -> None:
-        if what not in self._warned:
-            self._warned.add(what)
-            log.warning("MR60FDA1 stream: %s (%s); counting further ones silently", what, detail)
-
-    def _discard(self, n: int) -> None:
-        del self._buf[:n]
-        self.stats["bytes_discarded"] += n
+        super().__init__(log)
 
     def feed(self, chunk: bytes) -> list[Frame]:
         buf = self._buf
