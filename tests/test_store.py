@@ -145,3 +145,15 @@ async def test_a_database_from_a_newer_gateway_is_refused_not_damaged(tmp_path):
     await store.close()
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
+
+
+async def test_a_read_only_database_degrades_with_one_report(tmp_path):
+    failures: list[str] = []
+    store = Store(tmp_path / "e.db", on_failure=failures.append)
+    await store.open()
+    assert store._db is not None
+    await store._db.execute("PRAGMA query_only=ON")  # SQLite answers as on a read-only mount
+    assert await store.insert(make_event(1)) is False
+    assert await store.insert(make_event(2)) is False
+    assert len(failures) == 1 and "readonly" in failures[0].replace(" ", "").replace("-", "")
+    await store.close()
