@@ -15,8 +15,9 @@ turns messages into readings:
 Configuration: usually one `[[sensors]]` entry per Zigbee device (`friendly_name` and
 `role` in its settings), so readings carry that sensor's id and the gateway's health,
 rooms and silence timeouts apply per device. Bridge mode (`devices = [...]`) follows
-several devices on one connection; readings then carry each device's own id
-(`sub_sensors()` lists them), which the gateway must know to place and watch them.
+several devices on one connection; readings then carry each device's own id, and
+`sub_sensors()` lists them so the gateway places each in its room and watches its
+silence with the bridge entry's timeout (gateway/sensors.py).
 
 State messages are emitted only on change. Retained state delivered at subscribe is
 remembered but not emitted as an event: a door that opened hours ago is not "opening now",
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import ssl
 import time
 from datetime import datetime
@@ -60,7 +62,8 @@ class Settings(DriverSettings):
     broker: str = Field("mqtt://127.0.0.1:1883", title="The home's own broker (mqtt:// or mqtts://)")
     base_topic: str = Field("zigbee2mqtt", title="Zigbee2MQTT base topic")
     username: str | None = Field(None, title="Broker user name")
-    password: str | None = Field(None, title="Broker password")
+    password_env: str | None = Field(None, title="Environment variable holding the broker password "
+                                                 "(secrets stay out of the config file)")
     friendly_name: str | None = Field(None, title="One device per sensor entry: its friendly name")
     role: Literal["motion", "contact", "sos_button"] | None = Field(
         None, title="One device per sensor entry: what it is for")
@@ -157,7 +160,8 @@ class Zigbee2MqttDriver(Driver):
         self._client = aiomqtt.Client(
             u.hostname, u.port or (8883 if tls else 1883),
             username=self.settings.username or u.username,
-            password=self.settings.password or u.password,
+            password=os.environ.get(self.settings.password_env) if self.settings.password_env
+            else None,
             identifier=f"safehome-{self.sensor.id}", keepalive=self.settings.keepalive_s,
             tls_context=tls)
         await self._client.__aenter__()

@@ -24,6 +24,7 @@ from gateway.events import Event
 from gateway.health import HealthMonitor
 from gateway.outbox import Entry, Outbox
 from gateway.pipeline import Pipeline
+from gateway.sensors import expand as expand_sensors
 from gateway.store import Store
 from gateway.supervisor import supervise
 from gateway.uplink import Uplink
@@ -42,8 +43,9 @@ class Daemon:
         self.outbox = Outbox(ack_timeout=config.alarm.ack_timeout,
                              expire_after=config.alarm.expire_after)
         self.health = HealthMonitor()
-        for s in config.sensors:
-            self.health.add(s.id, s.timeout)
+        self.known_sensors = expand_sensors(config)
+        for k in self.known_sensors:
+            self.health.add(k.meta.id, k.timeout, parent=k.parent)
         self.pipeline: Pipeline | None = None
         self.uplink = Uplink(config, self.outbox, self.store, health=self._health_body,
                              on_command=self._on_command, on_unacknowledged=self._unacknowledged)
@@ -123,7 +125,7 @@ class Daemon:
                     batch.append(self.readings.get_nowait())
                 except asyncio.QueueEmpty:
                     break
-            restored = [r.sensor for r in batch if self.health.seen(r)]
+            restored = [s for r in batch for s in self.health.seen(r)]
             for tap in self.reading_taps:
                 try:
                     tap(batch)
@@ -135,7 +137,7 @@ class Daemon:
             await self.emit(events)
 
     def _room(self, sensor_id: str) -> str | None:
-        return next((s.room for s in self.cfg.sensors if s.id == sensor_id), None)
+        return next((k.meta.room for k in self.known_sensors if k.meta.id == sensor_id), None)
 
     async def _tick(self) -> None:
         assert self.pipeline is not None

@@ -29,6 +29,7 @@ class SensorHealth:
     rssi: float | None = None
     readings: int = 0
     silenced_until: float | None = None  # wall time
+    parent: str | None = None  # a bridge entry whose link this device's readings prove alive
 
 
 @dataclass
@@ -37,26 +38,33 @@ class HealthMonitor:
     mono: Callable[[], float] = time.monotonic
     wall: Callable[[], float] = time.time
 
-    def add(self, sensor_id: str, timeout: float) -> None:
-        self.sensors[sensor_id] = SensorHealth(sensor_id, timeout, self.mono())
+    def add(self, sensor_id: str, timeout: float, parent: str | None = None) -> None:
+        self.sensors[sensor_id] = SensorHealth(sensor_id, timeout, self.mono(), parent=parent)
 
-    def seen(self, reading: Any) -> bool:
-        """Record a reading; True when it ends a silence (a restore is due)."""
+    def seen(self, reading: Any) -> list[str]:
+        """Record a reading; returns the sensors whose silence it ends (restores due)."""
         h = self.sensors.get(reading.sensor)
         if h is None:
-            return False
-        h.last_mono, h.last_wall = self.mono(), self.wall()
-        h.readings += 1
-        h.failed = None
+            return []
+        restored = self._alive(h)
+        parent = self.sensors.get(h.parent) if h.parent else None
+        if parent is not None:
+            restored += self._alive(parent)
         kind = reading.kind
         if kind == "battery" and reading.percent is not None:
             h.battery = float(reading.percent)
         elif kind == "link" and reading.rssi_dbm is not None:
             h.rssi = float(reading.rssi_dbm)
+        return restored
+
+    def _alive(self, h: SensorHealth) -> list[str]:
+        h.last_mono, h.last_wall = self.mono(), self.wall()
+        h.readings += 1
+        h.failed = None
         if h.silent:
             h.silent = False
-            return True
-        return False
+            return [h.id]
+        return []
 
     def newly_silent(self) -> list[tuple[SensorHealth, float]]:
         """Sensors whose silence just exceeded their timeout, with the seconds of silence."""

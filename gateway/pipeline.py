@@ -20,12 +20,13 @@ from gateway.catalogue import describe, render
 from gateway.config import HomeConfig
 from gateway.events import Event, new_event_id
 from gateway.readings import reading_time
+from gateway.sensors import expand as expand_sensors
 
 log = logging.getLogger("safehome.pipeline")
 
 
 def sensor_meta(config: HomeConfig) -> dict[str, SensorMeta]:
-    return {s.id: SensorMeta(s.id, s.type, s.room, s.placement, s.role) for s in config.sensors}
+    return {k.meta.id: k.meta for k in expand_sensors(config)}
 
 
 class Pipeline:
