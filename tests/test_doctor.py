@@ -190,3 +190,102 @@ async def test_rate_is_measured_against_the_drivers_expected_rate(tmp_path, mosq
     assert stalls.status == "fail" and "being lost" in stalls.finding
     assert stalls.data["measured_hz"] < 0.5
     assert checks["sensor steady: battery"].finding == "87 %"
+
+
+async def test_ble_wearable_found_by_the_drivers_own_lookup_with_battery_and_rssi(tmp_path,
+                                                                                   mosquitto):
+    from drivers.ble import common
+    from drivers.ble.fake import FakePeripheral, FakeWorld
+    from drivers.ble.heart_rate import HEART_RATE_SERVICE
+    hrm = common.uuid16(0x2A37)
+    notes = [(0.05 * k, hrm, bytes([0x00, 60 + k])) for k in range(1, 6)]
+    world = FakeWorld(FakePeripheral("C0:FF:EE:00:00:01", [HEART_RATE_SERVICE], rssi=-71,
+                                     values={common.BATTERY_LEVEL: bytes([12])},
+                                     on_subscribe={hrm: notes}))
+    cfg = load_config(home(tmp_path, mosquitto.url, """\
+        [[sensors]]
+        id = "strap"
+        type = "ble_heart_rate"
+        [[sensors]]
+        id = "lost-button"
+        type = "ble_button"
+        [sensors.settings]
+        address = "10:00:00:00:00:09"
+        """))
+    common.use_backend(world.backend())
+    try:
+        checks = {c.item: c for c in await run_checks(cfg, timeout=1.0)}
+    finally:
+        common.use_backend(None)
+    assert checks["sensor strap: device"].status == "ok"
+    assert checks["sensor strap: device"].data["address"] == "C0:FF:EE:00:00:01"
+    assert checks["sensor strap: answers"].status == "ok"
+    assert checks["sensor strap: signal"].finding == "RSSI -71 dBm"
+    low = checks["sensor strap: battery"]
+    assert low.status == "warn" and "12 %" in low.finding and "charge" in low.fix
+    lost = checks["sensor lost-button: device"]
+    assert lost.status == "fail" and "10:00:00:00:00:09 not seen" in lost.finding
+    assert world.max_busy == 1  # scans and connects took turns, as BlueZ requires
+
+
+async def test_missing_gpiod_names_the_install_command(tmp_path, mosquitto, monkeypatch):
+    from drivers import gpio_pir
+    from drivers.base import require_module
+    monkeypatch.setattr(gpio_pir, "import_gpiod", lambda: require_module(
+        "gpiod_not_installed_here", "gpio_pir", "install it"))
+    cfg = load_config(home(tmp_path, mosquitto.url, """\
+        [[sensors]]
+        id = "pir"
+        type = "gpio_pir"
+        [sensors.settings]
+        line = 17
+        """))
+    checks = {c.item: c for c in await run_checks(cfg, timeout=0.5)}
+    dev = checks["sensor pir: device"]
+    assert dev.status == "fail" and "gpiod_not_installed_here" in dev.finding
+    assert dev.fix == "install it"
+
+
+async def test_zigbee_devices_seen_on_the_home_broker_and_one_missing(tmp_path, mosquitto):
+    import aiomqtt
+    async with aiomqtt.Client(mosquitto.host, mosquitto.port) as c:
+        await c.publish("zigbee2mqtt/hall_motion/availability", b"online", qos=1, retain=True)
+        await c.publish("zigbee2mqtt/hall_motion", b'{"occupancy": false, "battery": 9}',
+                        qos=1, retain=True)
+    cfg = load_config(home(tmp_path, mosquitto.url, f"""\
+        [[sensors]]
+        id = "z2m"
+        type = "zigbee2mqtt"
+        [sensors.settings]
+        broker = "{mosquitto.url}"
+        devices = [{{ friendly_name = "hall_motion", role = "motion" }},
+                   {{ friendly_name = "front_door", role = "contact" }}]
+        """))
+    checks = {c.item: c for c in await run_checks(cfg, timeout=1.0)}
+    assert checks["sensor z2m: device"].status == "ok"
+    assert checks["sensor z2m: hall_motion"].status == "ok"
+    door = checks["sensor z2m: front_door"]
+    assert door.status == "fail" and "friendly_name" in door.fix
+    assert checks["sensor z2m: battery hall_motion"].status == "warn"
+
+
+async def test_refused_credentials_name_the_environment_variables(tmp_path, monkeypatch):
+    from tests.broker import Mosquitto
+    broker = Mosquitto(tmp_path / "auth", users={"gw": "right"}).start()
+    try:
+        monkeypatch.setenv("SAFEHOME_MQTT_USER", "gw")
+        monkeypatch.setenv("SAFEHOME_MQTT_PASSWORD", "wrong")
+        path = home(tmp_path, broker.url, "")
+        path.write_text(path.read_text().replace(
+            "[mqtt]\n", '[mqtt]\nusername_env = "SAFEHOME_MQTT_USER"\n'
+            'password_env = "SAFEHOME_MQTT_PASSWORD"\n'))
+        checks = {c.item: c for c in await run_checks(load_config(path), timeout=2.0)}
+        refused = checks["uplink: broker"]
+        assert refused.status == "fail"
+        assert "SAFEHOME_MQTT_PASSWORD" in refused.fix
+        monkeypatch.setenv("SAFEHOME_MQTT_PASSWORD", "right")
+        checks = {c.item: c for c in await run_checks(load_config(path), timeout=0.5)}
+        assert checks["uplink: broker"].status == "ok"
+        assert "user 'gw'" in checks["uplink: broker"].finding
+    finally:
+        broker.stop()
