@@ -8,7 +8,6 @@ import json
 import textwrap
 from pathlib import Path
 
-import pytest
 
 from gateway.centre.client import Centre
 from gateway.cli import main

@@ -7,14 +7,14 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
-import textwrap
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from drivers import registry
 from drivers.base import SensorInfo
-from gateway.config import parse_config
+from gateway.config import ConfigError, parse_config
 from gateway.supervisor import supervise
 from simulator.emulators.pty import PtyPort
 
@@ -48,13 +48,13 @@ def plugin(tmp_path, monkeypatch):
 def test_the_example_registers_and_its_config_validates(plugin, tmp_path):
     assert plugin.type == "line_motion" and "line_motion" in registry.known_types()
     header = 'gateway_id = "gw-1"\nsite_id = "site-1"\n[[rooms]]\nid = "hall"\n'
-    cfg = parse_config(__import__("tomllib").loads(header + example("config")))
+    cfg = parse_config(tomllib.loads(header + example("config")))
     s = cfg.sensors[0]
     assert cfg.driver_settings(s).baud == 9600
     # a misspelt key is caught at load, by the driver's own model
     bad = header + example("config").replace("baud =", "baudrate =")
-    with pytest.raises(Exception, match="baudrate"):
-        parse_config(__import__("tomllib").loads(bad))
+    with pytest.raises(ConfigError, match="baudrate"):
+        parse_config(tomllib.loads(bad))
 
 
 async def run_supervised(cls, port: str, n: int) -> tuple[list, object]:
