@@ -18,6 +18,7 @@ from gateway.cli import main
 from simulator.emulators import ti_mmwave as TI
 from simulator.emulators.ld2410 import FIRMWARE_ACK_DATA, LD2410Emulator, presence_trace
 from simulator.emulators.pty import PtyDevice, PtyPort
+from simulator.emulators.seeed import FDA1Emulator, FDA2Emulator
 
 HEADER = textwrap.dedent("""\
     gateway_id = "gw-new-01"
@@ -68,6 +69,8 @@ def test_finds_a_pty_ld2410_and_a_ti_data_stream_and_prints_valid_snippets(capsy
     snippets = report["snippets"]
     assert f'port = "{ld.path}"' in snippets and f'data_port = "{ti.data_path}"' in snippets
     assert 'config = "iwr6843aop_ceiling"' in snippets  # tracking TLVs: the tracking config
+    # never a guessed CLI port that is live: a chirp config must not go to the wrong device
+    assert "\ncli_port" not in snippets and "# cli_port" in snippets
     assert report["ble"]["available"] is None  # --no-ble
     config_check_accepts(capsys, tmp_path, snippets)
 
@@ -140,3 +143,13 @@ def test_without_an_adapter_ble_is_reported_not_available(capsys, monkeypatch):
     assert main(["discover", "--timeout", "0.1", "--ble-timeout", "0.1"]) == 0
     out = capsys.readouterr().out
     assert "BLE: not available: no Bluetooth adapter found" in out
+
+
+def test_seeed_fall_radars_are_told_apart_at_115200(capsys, tmp_path):
+    with FDA2Emulator([(True, False)]) as fda2, FDA1Emulator([(True, False)]) as fda1:
+        report = discover(capsys, "--no-ble", "--timeout", "0.6", "--port", fda2.path,
+                          "--port", fda1.path)
+    found = {r["port"]: r["found"] for r in report["serial"]}
+    assert found[fda2.path]["type"] == "seeed_mr60fda2" and found[fda2.path]["baud"] == 115200
+    assert found[fda1.path]["type"] == "seeed_mr60fda1"
+    config_check_accepts(capsys, tmp_path, report["snippets"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any
 
 from gateway.doctor.ble_scan import BleFound
@@ -43,12 +44,13 @@ def sensor_toml(sid: str, type_: str, settings: dict[str, Any], comment: str,
 
 
 def _other_port(port: str) -> str | None:
-    """The sibling UART of a two-port board (XDS110: CLI is the port before the data one)."""
-    head = port.rstrip("0123456789")
-    tail = port[len(head):]
-    if not tail or int(tail) == 0:
+    """A guess at the sibling UART of a two-port radar board (/dev/ttyUSB1 -> /dev/ttyUSB0).
+    Only a guess, and only for USB serial names: a pty or another device must never get
+    a chirp config written to it, so the snippet offers it commented out."""
+    m = re.fullmatch(r"(/dev/tty(?:USB|ACM))(\d+)", port)
+    if not m or int(m.group(2)) == 0:
         return None
-    guess = f"{head}{int(tail) - 1}"
+    guess = f"{m.group(1)}{int(m.group(2)) - 1}"
     return guess if os.path.exists(guess) else None
 
 
@@ -61,12 +63,9 @@ def serial_snippet(found: Found, sid: str) -> str:
         settings: dict[str, Any] = {"data_port": found.port,
                                     "config": "iwr6843aop_ceiling" if found.detail.get("tracking")
                                     else "iwr6843aop_oob_wall"}
-        cli = _other_port(found.port)
-        if cli:
-            settings["cli_port"] = cli
-        else:
-            notes.append('# cli_port = "/dev/ttyUSB0"  # the board\'s other port; without it '
-                         "the radar keeps the config it has")
+        cli = _other_port(found.port) or "/dev/ttyUSB0"
+        notes.append(f"# cli_port = {_s(cli)}  # the board's other port (check!); without it "
+                     "the radar keeps the config it is running")
         comment += f", SDK {found.detail.get('sdk')}"
     else:
         settings = {"port": found.port}
