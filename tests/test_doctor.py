@@ -16,6 +16,7 @@ from gateway.doctor.runner import run_checks
 from gateway.doctor.system import check_clock, check_storage
 from simulator.emulators.ld2410 import LD2410Emulator, presence_trace
 from tests.broker import free_port
+from tests.tls_broker import make_pki, needs_mosquitto, needs_openssl, start_tls_mosquitto
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "examples" / "demo-home.toml"
@@ -286,5 +287,41 @@ async def test_refused_credentials_name_the_environment_variables(tmp_path, monk
         checks = {c.item: c for c in await run_checks(load_config(path), timeout=0.5)}
         assert checks["uplink: broker"].status == "ok"
         assert "user 'gw'" in checks["uplink: broker"].finding
+    finally:
+        broker.stop()
+
+
+@needs_mosquitto
+@needs_openssl
+async def test_round_trip_over_the_shipped_tls_and_acl_broker_and_a_wrong_ca_is_named(tmp_path):
+    pki = make_pki(tmp_path / "pki")
+    broker = start_tls_mosquitto(pki, tmp_path / "broker")
+    cert, key = pki.client("gw-A")
+    centre_cert, centre_key = pki.client("centre")
+
+    def config(ca: Path) -> Path:
+        path = tmp_path / f"home-{ca.stem}.toml"
+        path.write_text(textwrap.dedent(f"""\
+            gateway_id = "gw-A"
+            site_id = "site-tls"
+            [mqtt]
+            url = "{broker.url}"
+            ca_file = "{ca}"
+            cert_file = "{cert}"
+            key_file = "{key}"
+            [storage]
+            path = "{tmp_path / 'events.db'}"
+            """))
+        return path
+
+    try:
+        async with Centre(broker.url, ca_file=str(pki.ca), cert_file=str(centre_cert),
+                          key_file=str(centre_key), auto_ack=True):
+            checks = {c.item: c for c in await run_checks(load_config(config(pki.ca)), 3.0)}
+        assert checks["uplink: broker"].status == "ok" and "(TLS)" in checks["uplink: broker"].finding
+        assert checks["uplink: test alarm"].status == "ok", checks["uplink: test alarm"]
+        wrong = {c.item: c for c in await run_checks(load_config(config(pki.other_ca)), 2.0)}
+        refused = wrong["uplink: broker"]
+        assert refused.status == "fail" and "ca_file" in refused.fix, refused
     finally:
         broker.stop()
