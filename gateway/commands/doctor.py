@@ -1,4 +1,9 @@
-"""`safehome doctor --config FILE`: the commissioning checklist (see gateway/doctor/)."""
+"""`safehome doctor --config FILE`: the commissioning checklist (see gateway/doctor/).
+
+Run it with the gateway daemon stopped (`sudo systemctl stop safehome`): the doctor opens
+the same serial ports and radios as the daemon, and two readers of one UART each get
+half the bytes. The uplink test is safe either way (own client id, no MQTT will).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,9 @@ from pydantic import ValidationError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("doctor", help="check sensors, uplink, clock and disk; print the fixes")
+    p = sub.add_parser("doctor", help="check sensors, uplink, clock and disk; print the fixes",
+                       description="Commissioning checklist. Stop the gateway daemon first: "
+                       "the doctor opens the same serial ports and radios.")
     p.add_argument("--config", required=True, help="the home's TOML config")
     p.add_argument("--json", action="store_true", help="print machine-readable results")
     p.add_argument("--timeout", type=float, default=5.0, metavar="S",
