@@ -8,6 +8,8 @@ import json
 import textwrap
 from pathlib import Path
 
+import pytest
+
 
 from gateway.centre.client import Centre
 from gateway.cli import main
@@ -325,3 +327,25 @@ async def test_round_trip_over_the_shipped_tls_and_acl_broker_and_a_wrong_ca_is_
         assert refused.status == "fail" and "ca_file" in refused.fix, refused
     finally:
         broker.stop()
+
+
+async def test_a_pty_ti_radar_is_configured_and_its_frame_rate_checked(tmp_path, mosquitto):
+    from simulator.emulators import ti_mmwave as TI
+    with TI.TiRadarEmulator(TI.walking_then_fall(400, fps=20.0), fps=20.0) as emu:
+        cfg = load_config(home(tmp_path, mosquitto.url, f"""\
+            [[sensors]]
+            id = "ceiling-radar"
+            type = "ti_mmwave"
+            [sensors.settings]
+            cli_port = "{emu.cli_path}"
+            data_port = "{emu.data_path}"
+            config = "iwr6843aop_ceiling"
+            """))
+        checks = {c.item: c for c in await run_checks(cfg, timeout=2.5)}
+        assert "sensorStart" in emu.received_lines  # the doctor ran the real connect()
+    assert checks["sensor ceiling-radar: device (cli_port)"].status == "ok"
+    assert checks["sensor ceiling-radar: device (data_port)"].status == "ok"
+    rate = checks["sensor ceiling-radar: rate"]
+    assert rate.status == "ok", rate
+    assert rate.data["expected_hz"] == pytest.approx(1 / 0.055, rel=0.01)
+    assert 14 <= rate.data["measured_hz"] <= 22
