@@ -166,3 +166,52 @@ def test_time_column_that_disagrees_with_the_rate_is_refused(tmp_path: Path) -> 
     ok = safehome("trace", "import-csv", str(src), "-o", str(tmp_path / "o"),
                   "--time-column", "time", "--unit", "g", "--columns", "x,y,z")
     assert ok.returncode == 0, ok.stderr
+
+
+HOME_TOML = """
+gateway_id = "gw-rec"
+site_id = "site-rec"
+[[rooms]]
+id = "living"
+[[sensors]]
+id = "sim"
+type = "simulated"
+room = "living"
+settings = {{ scenario = "demo", speed = 10 }}
+[recording]
+consent = {consent}
+retention_days = 7
+"""
+
+
+def test_record_needs_consent_then_records_live_readings(tmp_path: Path) -> None:
+    from gateway.trace import TraceReader
+    cfg = tmp_path / "home.toml"
+    cfg.write_text(HOME_TOML.format(consent="false"))
+    refused = safehome("record", "--config", str(cfg), "-o", str(tmp_path / "r.mcap"))
+    assert refused.returncode == 2 and "consent" in refused.stderr
+    assert not (tmp_path / "r.mcap").exists()
+    cfg.write_text(HOME_TOML.format(consent="true"))
+    ok = safehome("record", "--config", str(cfg), "-o", str(tmp_path / "r.mcap"),
+                  "--duration", "3s")
+    assert ok.returncode == 0, ok.stderr
+    reader = TraceReader(tmp_path / "r.mcap")
+    kinds = {(r.sensor, r.kind) for r in reader.readings()}
+    assert reader.damage is None                     # closed cleanly
+    assert ("wearable", "accel") in kinds and ("radar-living", "radar_targets") in kinds
+    assert reader.meta["generator"] == "safehome record"
+
+
+def test_replay_speed_paces_sensor_time(tmp_path: Path) -> None:
+    import time
+    trace = tmp_path / "demo.mcap"
+    assert safehome("simulate", str(REPO / "simulator" / "scenarios" / "demo.toml"), "-o",
+                    str(trace), "--quiet").returncode == 0
+    t0 = time.monotonic()
+    fast = safehome("replay", "--json", str(trace))
+    fast_s = time.monotonic() - t0
+    t0 = time.monotonic()
+    paced = safehome("replay", "--json", "--speed", "100", str(trace))   # 5 min -> 3 s
+    paced_s = time.monotonic() - t0
+    assert paced.stdout == fast.stdout
+    assert paced_s >= 2.9 and paced_s > fast_s + 1.5

@@ -235,3 +235,53 @@ def test_simulated_driver_settings_need_one_source() -> None:
         SimulatedSettings()
     with pytest.raises(ValidationError, match="exactly one"):
         SimulatedSettings(scenario="demo", trace="x.mcap")
+
+
+def _segment(act: str, dur: float = 6.0, **params):
+    from simulator.timeline import LYING, SEATED, UPRIGHT, Segment
+    g_end = {"upright": UPRIGHT, "seated": SEATED, "lying": LYING["supine"]}
+    seg = Segment(1000.0, 1000.0 + dur, act, "living", params=dict(params))
+    start = UPRIGHT if act not in ("stand_up", "get_up_bed", "get_up_floor") else (
+        SEATED if act == "stand_up" else LYING["supine"])
+    seg.g0 = seg.w0 = tuple(start)
+    seg.g1 = seg.w1 = tuple(g_end[seg.posture])
+    return seg
+
+
+def test_each_activity_has_its_own_signature() -> None:
+    from simulator.wearable import segment_accel
+    rng = np.random.default_rng(0)
+
+    def mag(act: str, **params) -> np.ndarray:
+        seg = _segment(act, **params)
+        t = seg.t0 + np.arange(int(seg.dur * 50)) / 50
+        return np.linalg.norm(segment_accel(seg, t, False, rng, 0.0), axis=1)
+
+    for act in ("stand", "sit", "lie", "sleep", "floor_still"):
+        m = mag(act)
+        assert abs(np.median(m) - 1.0) < 0.05, act                  # gravity only
+    assert mag("stairs", step_hz=1.6).std() > mag("walk", step_hz=1.6).std()
+    assert mag("walk", step_hz=1.6).std() > 5 * mag("lie").std()
+    hard, soft = mag("sit_down", dur=1.6, hard=True), mag("sit_down", dur=1.6, hard=False)
+    assert hard.max() > 1.8 > soft.max() > 1.1                       # hard sits look fall-ish
+    assert mag("floor_struggle").std() > 3 * mag("floor_still").std()
+    assert mag("fall", dur=1.4, kind="forward").max() > 2.5
+    assert mag("fall", dur=2.0, kind="fainting").max() < mag("fall", dur=1.4, kind="backward").max()
+
+
+def test_point_clouds_surround_the_tracked_person() -> None:
+    d = home(duration="10m")
+    d["sensors"] = [{"id": "radar", "kind": "radar", "driver": "ti_mmwave", "room": "living",
+                     "rate_hz": 10, "points": True}]
+    rs = readings(d, 4)
+    targets = {r.frame: r for r in rs if isinstance(r, RadarTargets)}
+    clouds = [r for r in rs if type(r).__name__ == "RadarPoints"]
+    assert len(clouds) == len(targets) == 6000
+    seen = [c for c in clouds if targets[c.frame].targets]
+    assert seen and all(len(c.points) == 0 for c in clouds if not targets[c.frame].targets)
+    for c in seen[::200]:
+        g = targets[c.frame].targets[0]
+        if len(c.points):
+            centre = c.points[:, :2].mean(axis=0)
+            assert np.hypot(centre[0] - g.x, centre[1] - g.y) < 0.5
+            assert (c.points[:, 2] >= 0).all() and (c.points[:, 2] <= 1.8).all()
