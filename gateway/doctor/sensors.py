@@ -84,6 +84,7 @@ async def _run_driver(driver: Driver, timeout: float, event_driven: bool) -> dic
 def _rate_check(item: str, driver: Driver, result: dict[str, Any], required: bool,
                 capture: bool) -> Check:
     expected = driver.expected_rate_hz
+    assert expected is not None, "event-driven sensors have no rate to check"
     readings = result["readings"]
     if capture:
         return Check.skip(item, "capture file: replayed as fast as read, rate not measured")
@@ -93,8 +94,6 @@ def _rate_check(item: str, driver: Driver, result: dict[str, Any], required: boo
     rate = n / window if window > 0 else 0.0
     data = {"expected_hz": expected, "measured_hz": round(rate, 2), "kind": kind,
             "window_s": round(window, 2)}
-    if expected is None:
-        return Check.skip(item, "event driven: no fixed rate to check", **data)
     if n == 0:
         return Check.fail(item, f"no readings in {window:.1f} s (expected {expected:g}/s)",
                           _fix_for(TimeoutError()), required=required, **data)
@@ -175,7 +174,8 @@ async def check_sensor(cfg: HomeConfig, s: SensorConfig, timeout: float) -> list
                               required=s.required, stats=stats))
         return out
     if readings:
-        out.append(Check.ok(f"{item}: answers", f"{len(readings)} readings in "
+        n = len(readings)
+        out.append(Check.ok(f"{item}: answers", f"{n} reading{'' if n == 1 else 's'} in "
                             f"{result['stopped_at'] - result['connected_at']:.1f} s",
                             stats=stats, readings=len(readings)))
     elif driver.expected_rate_hz is None:
@@ -187,7 +187,7 @@ async def check_sensor(cfg: HomeConfig, s: SensorConfig, timeout: float) -> list
     capture = any(is_file(p) for p in serial_ports(settings).values())
     if s.type == "zigbee2mqtt":
         out.extend(_zigbee_devices(item, driver, readings, timeout, s.required))
-    elif readings or driver.expected_rate_hz is not None:
+    elif driver.expected_rate_hz is not None:  # event driven: "answers" is all there is
         out.append(_rate_check(f"{item}: rate", driver, result, s.required, capture))
     out.extend(_battery_and_link(item, driver, readings))
     return out
