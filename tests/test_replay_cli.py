@@ -215,3 +215,25 @@ def test_replay_speed_paces_sensor_time(tmp_path: Path) -> None:
     paced_s = time.monotonic() - t0
     assert paced.stdout == fast.stdout
     assert paced_s >= 2.9 and paced_s > fast_s + 1.5
+
+
+def test_info_export_and_plot_a_simulated_trace(tmp_path: Path) -> None:
+    import csv as csvmod
+    trace = tmp_path / "demo.mcap"
+    assert safehome("simulate", str(REPO / "simulator" / "scenarios" / "demo.toml"), "-o",
+                    str(trace), "--quiet").returncode == 0
+    info = json.loads(safehome("trace", "info", "--json", str(trace)).stdout)
+    streams = {(s["sensor"], s["kind"]): s for s in info["streams"]}
+    assert streams[("wearable", "accel")]["samples"] == str(5 * 60 * 50)
+    assert streams[("radar-living", "radar_targets")]["room"] == "living"
+    assert info["meta"]["scenario"] == "demo" and info["labels"] == 1
+    out = tmp_path / "csv"
+    assert safehome("trace", "export-csv", str(trace), "-o", str(out)).returncode == 0
+    with open(out / "wearable__accel.csv") as fh:
+        rows = list(csvmod.reader(fh))
+    assert rows[0] == ["t", "x", "y", "z"] and len(rows) == 1 + 5 * 60 * 50
+    png = tmp_path / "demo.png"
+    res = safehome("trace", "plot", str(trace), "-o", str(png))
+    assert res.returncode == 0, res.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "detected events" in res.stdout and " 0 detected" not in res.stdout

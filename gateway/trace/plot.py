@@ -83,8 +83,12 @@ def plot(path: str, out: str, events: list[Any] | None = None,
     def dt(ts: Any) -> Any:
         return [datetime.fromtimestamp(x, timezone.utc) for x in ts]
 
+    lo = min(min(series[k]["t"]) for k in keys if series[k]["t"])
+    hi = max(max(series[k]["t"]) for k in keys if series[k]["t"])
+    labels = [lb for lb in labels if lb.t <= hi and lb.end >= lo]
     marks = [(e.occurred_at, e.type, e.is_alarm) for e in (events or [])]
     marks += [(float(r.get("occurred_at", 0)), str(r.get("type")), False) for r in recorded]
+    marks = [m for m in marks if lo <= m[0] <= hi]
     for ax, key in zip(axes[:, 0], keys):
         s = series[key]
         kind = key.rsplit("/", 1)[1]
@@ -99,7 +103,8 @@ def plot(path: str, out: str, events: list[Any] | None = None,
         ax.set_ylabel(f"{key}\n{YLABEL.get(kind, '')}", fontsize=7, rotation=0, ha="right")
         for lb in labels:
             color = "tab:red" if lb.expect else "0.85"
-            ax.axvspan(*dt([lb.t, max(lb.end, lb.t + 1)]), color=color, alpha=0.25, lw=0)
+            ax.axvspan(*dt([max(lb.t, lo), min(max(lb.end, lb.t + 1), hi)]), color=color,
+                       alpha=0.25, lw=0)
         for when, typ, alarm in marks:
             ax.axvline(dt([when])[0], color="red" if alarm else "orange", lw=0.8, ls="--")
     top = axes[0, 0]
@@ -110,6 +115,7 @@ def plot(path: str, out: str, events: list[Any] | None = None,
     for when, typ, _ in marks:
         top.annotate(typ, (dt([when])[0], 1.12), xycoords=("data", "axes fraction"),
                      fontsize=6, color="darkorange", rotation=20, va="bottom")
+    axes[-1, 0].set_xlim(*dt([lo, hi]))
     axes[-1, 0].xaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S"))
     axes[-1, 0].set_xlabel("UTC")
     fig.suptitle(f"{reader.name}: shaded = ground truth, dashed = detected events", fontsize=9)
