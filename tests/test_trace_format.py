@@ -209,3 +209,17 @@ def test_killed_writer_loses_at_most_the_last_second(tmp_path: Path) -> None:
     last_written = printed[-1]
     assert reading_time(got[-1]) >= last_written - 1.0 - 0.1
     assert reader.damage is not None   # no summary: the reader says the file ends early
+
+
+def test_seeking_through_the_index_matches_a_full_scan(tmp_path: Path) -> None:
+    path = tmp_path / "many-chunks.mcap"
+    with TraceWriter(path, chunk_size=4096) as w:   # small chunks: the index matters
+        for s in range(600):
+            w.write(AccelBlock("w", T0 + s + np.arange(10) / 10, np.full((10, 3), s / 1024)))
+            w.write(Motion("pir", T0 + s + 0.25, s % 2 == 0))
+    reader = TraceReader(path)
+    a, b = T0 + 333.3, T0 + 345.0
+    seek = list(reader.readings(start=a, end=b))
+    scan = [r for r in reader.readings() if a <= reading_time(r) <= b]
+    assert len(seek) == len(scan) == 24
+    assert all(same(x, y) for x, y in zip(seek, scan))

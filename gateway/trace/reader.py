@@ -93,13 +93,36 @@ class TraceReader:
 
     # --- low level ------------------------------------------------------------------
 
-    def _messages(self) -> Iterator[tuple[Channel, int, bytes]]:
+    def _seek_point(self, start: float | None) -> tuple[int, dict[int, Channel]]:
+        """Where to start reading for sensor time `start`: the first chunk that may hold
+        it, found in the index of a finished file (0 when there is no index)."""
+        if start is None:
+            return 0, {}
+        try:
+            from mcap.reader import SeekingReader
+            with open(self.path, "rb") as fh:
+                summary = SeekingReader(fh).get_summary()
+        except Exception:  # no summary (crash, recording in progress): read from the top
+            return 0, {}
+        if summary is None or not summary.chunk_indexes:
+            return 0, {}
+        # a window's log time is its start, so look one window earlier than `start`
+        want = int((start - float(self.meta.get("window_s", "1.0"))) * 1e9)
+        for idx in sorted(summary.chunk_indexes, key=lambda c: c.chunk_start_offset):
+            if idx.message_end_time >= want:
+                return idx.chunk_start_offset, dict(summary.channels)
+        return 0, {}
+
+    def _messages(self, start: float | None = None) -> Iterator[tuple[Channel, int, bytes]]:
         """Every message with its channel, in file order; notes damage and stops or skips."""
-        channels: dict[int, Channel] = {}
+        offset, channels = self._seek_point(start)
+        for ch in channels.values():
+            self._remember(ch)
         last_time: float | None = None
         with open(self.path, "rb", buffering=1 << 20) as fh:
-            records = StreamReader(fh, emit_chunks=True, record_size_limit=1 << 30).records
-            offset = 0
+            fh.seek(offset)
+            records = StreamReader(fh, skip_magic=offset > 0, emit_chunks=True,
+                                   record_size_limit=1 << 30).records
             while True:
                 try:
                     rec = next(records)
@@ -150,7 +173,11 @@ class TraceReader:
         self.damage = None
         group: list[tuple[Channel, int, bytes]] = []
         group_time = None
-        for ch, log_time, data in self._messages():
+        skip_before = None if start is None else int(
+            (start - float(self.meta.get("window_s", "1.0"))) * 1e9)
+        for ch, log_time, data in self._messages(start):
+            if skip_before is not None and log_time < skip_before:
+                continue   # a whole window before `start`: not even decoded
             if log_time != group_time and group:
                 yield self._emit(group, start, end)
                 group = []
