@@ -71,8 +71,8 @@ class Driver(abc.ABC):
     def __init__(self, sensor: SensorInfo, settings: DriverSettings) -> None:
         self.sensor = sensor
         self.settings = settings
-        #: counters a driver may raise (frames decoded, bytes discarded, ...); shown in
-        #: heartbeats' sensor health and by `safehome doctor`.
+        #: counters a driver may raise (frames decoded, bytes discarded, ...); shown by
+        #: `safehome doctor` and `safehome decode`.
         self.stats: dict[str, int] = {}
 
     async def connect(self) -> None:

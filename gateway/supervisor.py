@@ -56,7 +56,13 @@ async def supervise(make: Callable[[], Driver], deliver: Callable[[Any], Awaitab
 
 
 async def _disconnect(driver: Driver) -> None:
+    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that arrives as
+    # the inner call finishes, and the supervisor would then outlive the daemon's shutdown.
     try:
-        await asyncio.wait_for(driver.disconnect(), timeout=5)
-    except Exception as exc:  # noqa: BLE001
+        async with asyncio.timeout(5):
+            await driver.disconnect()
+    except Exception as exc:  # noqa: BLE001 - includes TimeoutError
         log.debug("disconnect of %s failed: %s", driver.sensor.id, exc)
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

@@ -55,3 +55,24 @@ def test_third_party_drivers_register_through_entry_points(monkeypatch):
     assert "acme_pir" in registry.known_types()
     with pytest.raises(registry.UnknownDriver):
         registry.load("acme_pri")
+
+
+class Ends(Driver):
+    type = "ends"
+
+    async def readings(self) -> AsyncIterator[Motion]:
+        yield Motion(self.sensor.id, time.time(), True)
+
+    async def disconnect(self) -> None:
+        await asyncio.sleep(0.002)
+
+
+@pytest.mark.parametrize("delay_ms", range(0, 30, 3))
+async def test_one_cancel_stops_the_supervisor_whatever_it_is_doing(delay_ms):
+    info = SensorInfo("pir", None, "ends")
+    task = asyncio.create_task(supervise(lambda: Ends(info, Ends.Settings()), lambda r: None,
+                                         min_delay=0.001, max_delay=0.002))
+    await asyncio.sleep(delay_ms / 1000)
+    task.cancel()
+    done, _ = await asyncio.wait([task], timeout=1.0)
+    assert task in done, "a single cancel must end the supervisor (daemon shutdown relies on it)"
