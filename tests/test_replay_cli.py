@@ -202,6 +202,7 @@ def test_record_needs_consent_then_records_live_readings(tmp_path: Path) -> None
     assert reader.meta["generator"] == "safehome record"
 
 
+@pytest.mark.slow
 def test_replay_speed_paces_sensor_time(tmp_path: Path) -> None:
     import time
     trace = tmp_path / "demo.mcap"
