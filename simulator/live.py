@@ -3,9 +3,10 @@ were in the room, so the daemon, the demo and installers' dry runs exercise the 
 same code path as real hardware.
 
 Sensor times are shifted so the first reading is stamped "now" and the rest follow in
-step with the wall clock (`speed` > 1 plays faster). The driver serves every sensor of
-the scenario (like a bridge serving several devices) unless `sensors` names a subset;
-the home's config must list those sensor ids for detectors to know their rooms.
+step with the wall clock (`speed` > 1 plays faster). Which sensors it plays: those named in
+`sensors`; else, when the configured sensor's id is one of the scenario's, just that one
+(so a config can list the scenario's sensors one by one, each `type = "simulated"`, and
+get rooms, health and silence checks per sensor); else all of them, like a bridge.
 """
 
 from __future__ import annotations
@@ -55,30 +56,33 @@ class SimulatedDriver(Driver):
     type: ClassVar[str] = "simulated"
     Settings = SimulatedSettings
 
-    def _source(self) -> Iterator[tuple[float, Any]]:
+    def _source(self) -> tuple[set[str], Iterator[tuple[float, Any]]]:
+        """The sensor ids the source holds, and its (arrival time, item) stream."""
         s: SimulatedSettings = self.settings  # type: ignore[assignment]
         if s.trace is not None:
             from gateway.readings import reading_time
             from gateway.trace.reader import TraceReader
             if not Path(s.trace).exists():
                 raise DriverUnavailable(f"trace file {s.trace} not found")
-            for r in TraceReader(s.trace).readings():
-                yield reading_time(r), r
-            return
+            reader = TraceReader(s.trace)
+            return ({i.sensor for i in reader.streams()},
+                    ((reading_time(r), r) for r in reader.readings()))
         from simulator.engine import Simulation
         from simulator.scenario import load_scenario
         sim = Simulation(load_scenario(resolve_scenario(s.scenario or "")), s.seed)
-        yield from sim.items()
+        return {spec.id for spec in sim.scn.sensors}, sim.items()
 
     async def readings(self) -> AsyncIterator[Reading]:
         from gateway.trace.model import Label
         from simulator.imperfect import retime
         s: SimulatedSettings = self.settings  # type: ignore[assignment]
-        only = set(s.sensors)
         while True:
+            ids, source = self._source()
+            # a configured sensor named like one of the source's plays just that sensor
+            only = set(s.sensors) or ({self.sensor.id} if self.sensor.id in ids else set())
             first: float | None = None
             wall0 = time.time()
-            for arrival, item in self._source():
+            for arrival, item in source:
                 if isinstance(item, Label) or (only and item.sensor not in only):
                     continue
                 if first is None:

@@ -285,3 +285,21 @@ def test_point_clouds_surround_the_tracked_person() -> None:
             centre = c.points[:, :2].mean(axis=0)
             assert np.hypot(centre[0] - g.x, centre[1] - g.y) < 0.5
             assert (c.points[:, 2] >= 0).all() and (c.points[:, 2] <= 1.8).all()
+
+
+async def test_a_sensor_configured_under_a_scenario_id_plays_only_itself() -> None:
+    import time
+
+    from drivers import registry
+    from drivers.base import SensorInfo
+
+    cls = registry.load("simulated")
+    driver = cls(SensorInfo("radar-living", "living", "simulated"),
+                 cls.Settings(scenario="demo", speed=50.0))
+    got = []
+    wall0 = time.time()
+    async for r in driver.readings():
+        got.append(r)
+        if time.time() - wall0 > 1.0:
+            break
+    assert len(got) > 100 and {r.sensor for r in got} == {"radar-living"}
