@@ -30,7 +30,7 @@ def roc(points: list[dict[str, Any]], path: Path, title: str) -> Path:
                     fontsize=7)
     ax.set_xlabel("false positive rate (1 - specificity)")
     ax.set_ylabel("sensitivity")
-    ax.set_xlim(-0.01, max(0.2, max(fpr) + 0.02))
+    ax.set_xlim(-0.002, max(0.02, 1.3 * max(fpr)))
     ax.set_ylim(min(0.8, min(tpr) - 0.02), 1.01)
     ax.grid(True, alpha=0.3)
     ax.set_title(title, fontsize=9)
