@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append({"detector": name, "rate_hz": rate, "block_s": bs,
                              "samples_per_s": round(sps)})
                 if not args.json:
-                    print(f"{name:16s} {rate:5.0f} Hz  blocks of {bs:5.1f} s  "
+                    print(f"{name:16s} {rate:5.0f} Hz  blocks of {bs:5.2f} s  "
                           f"{sps / 1e6:7.2f} M samples/s", flush=True)
     if args.json:
         print(json.dumps(rows, indent=2))

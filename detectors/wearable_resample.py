@@ -60,7 +60,7 @@ class GridResampler:
         rel = t - self.origin
         # keep strictly increasing times only: repeated or late samples are dropped
         prev = self._tail_t[-1] if len(self._tail_t) else -np.inf
-        if rel[0] > prev and (len(rel) < 2 or bool((np.diff(rel) > 0).all())):
+        if rel[0] > prev and (len(rel) < 2 or bool((rel[1:] > rel[:-1]).all())):
             keep = None                                   # the usual case: in order
         else:
             run_max = np.maximum.accumulate(np.concatenate(([prev], rel)))
@@ -89,18 +89,17 @@ class GridResampler:
             return (k0, *empty[1:])
         bounds = np.arange(k0 - 1, k1 + 1) * self.dt  # M+1 boundaries for M bins
         # exact integral of the linear interpolant up to each boundary
-        seg = np.diff(T)
+        seg = T[1:] - T[:-1]
         cum = np.zeros((len(T), 3))
         np.cumsum(0.5 * (X[1:] + X[:-1]) * seg[:, None], axis=0, out=cum[1:])
-        j = np.searchsorted(T, bounds, side="right") - 1
-        j = np.clip(j, 0, len(T) - 2)
+        starts = np.searchsorted(T, bounds, side="right")   # first sample after each bound
+        j = np.minimum(np.maximum(starts - 1, 0), len(T) - 2)
         frac = ((bounds - T[j]) / seg[j])[:, None]
         xb = X[j] + frac * (X[j + 1] - X[j])
         integral = cum[j] + (bounds - T[j])[:, None] * 0.5 * (X[j] + xb)
-        mean = np.diff(integral, axis=0) / self.dt
+        mean = (integral[1:] - integral[:-1]) / self.dt
         # largest raw magnitude inside each bin (b_{k-1}, b_k]
         mag2 = np.einsum("ij,ij->i", X, X)                 # squared: sqrt only per bin
-        starts = np.searchsorted(T, bounds, side="right")
         peak = np.einsum("ij,ij->i", mean, mean)
         nonempty = starts[1:] > starts[:-1]
         if nonempty.any():
@@ -114,7 +113,7 @@ class GridResampler:
             peak[nonempty] = np.maximum(peak[nonempty], raw_max)
         np.sqrt(peak, out=peak)
         # carry the anchor (last sample at or before the last boundary) and what follows
-        a = int(np.searchsorted(T, bounds[-1], side="right")) - 1
+        a = int(starts[-1]) - 1
         self._tail_t, self._tail_x = T[a:], X[a:]
         self._next_k = k1 + 1
         return k0, mean, peak
