@@ -14,9 +14,17 @@ How the gateway applies it, once per batch and per tick:
     ...on tick:   detections = fusion.feed(tick_detections, now)
     ...at the end of a replay: detections = fusion.flush()
 
+The gateway runs this with `hold_seconds = 0` by default: the first witness is announced
+at once (`fall_suspected`, so the centre sees it and a cancel is visible as
+`alarm_cancelled`), and later witnesses join the open cancel window in the gateway's alarm
+flow, which combines their confidences the same way. A hold > 0 announces one merged
+detection instead, at the cost of that latency, and a cancel during the hold then
+suppresses the announcement altogether.
+
 A `fall_suspected` opens a group and is held for `hold_seconds` of sensor time (measured
-from the later of its occurred_at and the `now` it arrived at), so a radar that needs a few
-seconds of "still on the floor" can join a wearable's impact. Any other fall_suspected whose
+from its occurred_at, so the decision does not depend on how readings were batched); a
+radar that needs a few seconds of "still on the floor" joins a wearable's impact when the
+hold covers that confirmation time. Any other fall_suspected whose
 occurred_at lies within `window_seconds` of the group's first joins it. When the hold ends
 the group is released: one member passes through unchanged, several become one merged
 detection. Holding costs at most `hold_seconds` of alarm latency, well inside the alarm
@@ -44,7 +52,7 @@ class FusionSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     enabled: bool = Field(True, title="Merge falls seen by several sensors into one")
     window_seconds: float = Field(10.0, gt=0, le=120, title="Falls this close in time are one incident (s)")
-    hold_seconds: float = Field(6.0, ge=0, le=60, title="How long a fall waits for a second witness (s)")
+    hold_seconds: float = Field(0.0, ge=0, le=60, title="How long a fall waits for a second witness (s)")
 
 
 @dataclass
@@ -71,9 +79,12 @@ class FallFusion:
         if not self.s.enabled:
             return list(detections)
         for d in sorted(detections, key=lambda d: d.occurred_at):
+            # Groups whose hold ended before this detection happened go first, so a batch
+            # spanning a fall and a later cancel decides as the same readings one by one would.
+            self._release(d.occurred_at, out)
             if d.type == "fall_suspected":
                 self._suspected(d, out)
-            elif d.type == "fall_cancelled" and d.ref is not None:
+            elif d.type == "fall_cancelled":
                 self._cancelled(d, out)
             else:
                 out.append(d)
@@ -96,19 +107,21 @@ class FallFusion:
             if abs(d.occurred_at - g.t0) <= w:
                 g.members.append(d)
                 return
-        self._open.append(_Group(d.occurred_at, max(d.occurred_at, self._now) + self.s.hold_seconds,
-                                 [d]))
+        self._open.append(_Group(d.occurred_at, d.occurred_at + self.s.hold_seconds, [d]))
 
     def _cancelled(self, d: Detection, out: list[Detection]) -> None:
+        # A cancel names its fall by ref; a detector that gives no ref means its own sensor's.
+        def same(m: Detection) -> bool:
+            return m.ref == d.ref if d.ref is not None else m.sensor == d.sensor
         for g in self._open:
             for m in g.members:
-                if m.ref == d.ref:
+                if same(m):
                     g.members.remove(m)
                     if not g.members:
                         self._open.remove(g)
                     return      # not yet announced: the cancel is absorbed
         for g in self._done:
-            if any(m.ref == d.ref for m in g.members):
+            if any(same(m) for m in g.members):
                 if not g.cancelled:
                     g.cancelled = True
                     out.append(replace(d, ref=g.ref))

@@ -27,9 +27,16 @@ class OpenWindow:
     suspected_id: str
     deadline: float
     detection: Detection
-    confidence: float
     evidence: dict[str, float] = field(default_factory=dict)
-    sensors: set[str] = field(default_factory=set)
+    by_sensor: dict[str, float] = field(default_factory=dict)  # best confidence per witness
+
+    @property
+    def confidence(self) -> float:
+        """Independent witnesses: 1 - prod(1 - c) over sensors (0.7 and 0.8 give 0.94)."""
+        miss = 1.0
+        for c in self.by_sensor.values():
+            miss *= 1.0 - c
+        return 1.0 - miss
 
 
 class AlarmFlow:
@@ -60,7 +67,7 @@ class AlarmFlow:
             d = w.detection
             alarm = Detection("fall", d.occurred_at, d.sensor, d.room, w.confidence,
                               {**w.evidence, "cancel_window_s": self.cancel_window,
-                               "sensors": float(len(w.sensors))})
+                               "sensors": float(len(w.by_sensor))})
             self.make("fall", alarm, w.suspected_id)
 
     def _suspected(self, det: Detection) -> None:
@@ -70,13 +77,13 @@ class AlarmFlow:
             if w.detection.room is None and det.room is not None:
                 # A worn sensor has no room; a radar that saw the same fall does.
                 w.detection = replace(w.detection, room=det.room)
-            w.confidence = max(w.confidence, det.confidence)
+            key = det.sensor or ""
+            w.by_sensor[key] = max(w.by_sensor.get(key, 0.0), det.confidence)
             w.evidence.update({k: v for k, v in det.evidence.items() if k not in w.evidence})
-            w.sensors.add(det.sensor or "")
             return
         sid = self.make("fall_suspected", det, None)
-        self.window = OpenWindow(sid, det.occurred_at + self.cancel_window, det, det.confidence,
-                                 dict(det.evidence), {det.sensor or ""})
+        self.window = OpenWindow(sid, det.occurred_at + self.cancel_window, det,
+                                 dict(det.evidence), {det.sensor or "": det.confidence})
         if self.cancel_window <= 0:
             self.advance(det.occurred_at)
 

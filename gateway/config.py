@@ -25,6 +25,7 @@ from detectors import registry as detector_registry
 from drivers import registry as driver_registry
 from drivers.base import DriverSettings
 
+FUSION = "fusion"  # [detectors.fusion]: a stage after the detectors, not a detector
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
 NAME_HINT = "letters, digits, '_', '.', '-' (no spaces, no '/', '+', '#'), at most 63 characters"
 
@@ -182,6 +183,11 @@ class HomeConfig(Model):
                 out[name] = settings
         return out
 
+    def fusion_settings(self) -> BaseModel:
+        """The `[detectors.fusion]` table: merging falls seen by several sensors."""
+        from detectors.fusion import FallFusion
+        return FallFusion.Settings.model_validate(self.detectors.get(FUSION, {}))
+
     @classmethod
     def for_replay(cls, sensors: list[Mapping[str, Any]], **overrides: Any) -> "HomeConfig":
         """A default home built from trace stream metadata (id, type, room, placement)."""
@@ -324,6 +330,13 @@ def parse_config(data: Mapping[str, Any], path: str | Path = "<config>",
             problems.extend(_errors(exc, ("sensors", i, "settings"), cls.Settings))
     dets = data.get("detectors") if isinstance(data.get("detectors"), dict) else {}
     for name, table in dets.items():
+        if name == FUSION:
+            from detectors.fusion import FallFusion
+            try:
+                FallFusion.Settings.model_validate(table)
+            except ValidationError as exc:
+                problems.extend(_errors(exc, ("detectors", name), FallFusion.Settings))
+            continue
         if name not in detector_registry.DETECTORS:
             hint = difflib.get_close_matches(name, list(detector_registry.DETECTORS), n=1)
             problems.append(f"detectors.{name}: unknown detector; " + (

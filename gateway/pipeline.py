@@ -9,12 +9,14 @@ trace print byte-identical output.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from detectors import registry as detector_registry
 from detectors.base import Detection, SensorMeta
+from detectors.fusion import FallFusion
 from gateway.alarm_flow import AlarmFlow
 from gateway.catalogue import describe, render
 from gateway.config import HomeConfig
@@ -23,6 +25,13 @@ from gateway.readings import reading_time
 from gateway.sensors import expand as expand_sensors
 
 log = logging.getLogger("safehome.pipeline")
+
+
+def _build(cls: type, settings: Any, meta: Mapping[str, SensorMeta], timezone: str) -> Any:
+    """Detectors that keep local time (windows, days) are told the home's timezone."""
+    if "timezone" in inspect.signature(cls).parameters:
+        return cls(settings, meta, timezone=timezone)
+    return cls(settings, meta)
 
 
 def sensor_meta(config: HomeConfig) -> dict[str, SensorMeta]:
@@ -40,9 +49,10 @@ class Pipeline:
         self.room_names = config.room_names()
         meta = sensor_meta(config)
         self.detectors: dict[str, Any] = {
-            name: detector_registry.load(name)(settings, meta)
+            name: _build(detector_registry.load(name), settings, meta, config.timezone)
             for name, settings in config.detector_settings().items()
         }
+        self.fusion = FallFusion(config.fusion_settings())
         self.flow = AlarmFlow(config.alarm.cancel_window, self._make)
         self._out: list[Event] = []
         self.readings_seen = 0
@@ -77,8 +87,8 @@ class Pipeline:
                 detections.extend(det.feed(readings))
             except Exception:  # a detector bug must not stop the others or the daemon
                 log.exception("detector %s failed on a batch of %d readings", name, len(readings))
-        self._handle(detections)
         self.now = end if self.now is None else max(self.now, end)
+        self._handle(self.fusion.feed(detections, self.now))
         self.flow.advance(self.now)
         return self._take()
 
@@ -92,12 +102,13 @@ class Pipeline:
             tick = getattr(det, "tick", None)
             if tick is not None:
                 detections.extend(tick(now))
-        self._handle(detections)
+        self._handle(self.fusion.feed(detections, now))
         self.flow.advance(now)
         return self._take()
 
     def finish(self) -> list[Event]:
-        """End of a replay: let an open cancel window run out."""
+        """End of a replay: release held falls, then let an open cancel window run out."""
+        self._handle(self.fusion.flush())
         if self.flow.window is not None:
             self.flow.advance(self.flow.window.deadline)
         return self._take()

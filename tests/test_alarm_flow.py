@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 from gateway.config import parse_config
 from gateway.pipeline import Pipeline
 from gateway.readings import Button, FallFlag
@@ -11,13 +13,14 @@ from gateway.readings import Button, FallFlag
 T0 = 1_790_000_000.0
 
 
-def pipeline(cancel_window: float = 30.0) -> Pipeline:
+def pipeline(cancel_window: float = 30.0, hold: float = 0.0) -> Pipeline:
     cfg = parse_config({
         "gateway_id": "gw-1", "site_id": "site-1",
         "rooms": [{"id": "bath", "name": {"fi": "kylpyhuone", "sv": "badrum", "en": "bathroom"}}],
         "sensors": [{"id": "radar", "type": "demo", "room": "bath"},
                     {"id": "button", "type": "demo", "room": "bath"}],
         "alarm": {"cancel_window": cancel_window},
+        "detectors": {"fusion": {"hold_seconds": hold}},
     }, env={})
     ids = (f"id-{i}" for i in itertools.count(1))
     return Pipeline(cfg, clock=lambda: T0, id_factory=lambda: next(ids))
@@ -85,4 +88,23 @@ def test_a_room_seen_by_a_second_sensor_names_the_alarm():
     p.flow.handle(Detection("fall_suspected", T0 + 1, "radar", "bath", 0.8))
     events = p.tick(T0 + 31)
     assert types(events) == ["fall_suspected", "fall"]
-    assert events[1].room == "bath" and events[1].confidence == 0.8
+    assert events[1].room == "bath"
+    assert events[1].confidence == pytest.approx(1 - 0.3 * 0.2), "two witnesses, one alarm"
+    assert events[1].evidence["sensors"] == 2
+
+
+def test_two_sensors_seeing_one_fall_make_one_suspected_fall_with_combined_confidence():
+    from detectors.base import Detection
+    p = pipeline(hold=6.0)
+    p.fusion.feed([Detection("fall_suspected", T0, "wrist", None, 0.7, {"peak_g": 3.0}),
+                   Detection("fall_suspected", T0 + 2, "radar", "bath", 0.8, {"drop_m": 1.1})], T0 + 2)
+    out = p.tick(T0 + 9)
+    assert types(out) == ["fall_suspected"]
+    assert out[0].confidence == pytest.approx(1 - 0.3 * 0.2) and out[0].room == "bath"
+
+
+def test_a_fall_and_its_cancel_in_one_batch_decide_as_one_by_one():
+    one_batch = pipeline(hold=0.0).feed([FallFlag("radar", T0, True), Button("button", T0 + 5, "cancel")])
+    p = pipeline(hold=0.0)
+    apart = p.feed([FallFlag("radar", T0, True)]) + p.feed([Button("button", T0 + 5, "cancel")])
+    assert types(one_batch) == types(apart) == ["fall_suspected", "alarm_cancelled"]

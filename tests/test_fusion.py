@@ -11,17 +11,22 @@ from tests.home_stream import near
 from tests.test_radar_fall import FALL, SENSORS, T0, frames
 
 
+# These specify the holding mode; the gateway's default hold is 0 (announce at once,
+# combine in the alarm flow), which the last test covers.
+HOLD = FallFusion.Settings(hold_seconds=6)
+
+
 def fall(t: float, sensor: str, conf: float, ref: str | None = None, **ev: float) -> Detection:
     return Detection("fall_suspected", t, sensor, "living_room", conf, ev, ref or f"{sensor}:{t}")
 
 
 def test_wearable_and_radar_on_one_fall_become_one_with_combined_confidence():
-    fu = FallFusion()
+    fu = FallFusion(HOLD)
     wear = fall(T0, "band", 0.7, peak_g=3.1)
     radar = fall(T0 + 1.5, "radar_lr", 0.8, height_drop_m=1.3)
     assert fu.feed([wear], now=T0 + 2) == []            # held for a second witness
-    assert fu.feed([radar], now=T0 + 6.5) == []
-    (one,) = fu.feed([], now=T0 + 8.1)
+    assert fu.feed([radar], now=T0 + 5.5) == []
+    (one,) = fu.feed([], now=T0 + 6.0)                  # the hold counts from the impact
     assert one.type == "fall_suspected" and one.occurred_at == T0
     assert one.confidence == pytest.approx(1 - 0.3 * 0.2)
     assert one.sensor == "radar_lr"                      # the most confident witness
@@ -35,12 +40,12 @@ def test_a_single_witness_passes_through_unchanged_after_the_hold():
     fu = FallFusion(FallFusion.Settings(hold_seconds=4))
     wear = fall(T0, "band", 0.7)
     assert fu.feed([wear], now=T0 + 1) == []
-    assert fu.feed([], now=T0 + 4.9) == []
-    assert fu.tick(T0 + 5.0) == [wear]
+    assert fu.feed([], now=T0 + 3.9) == []
+    assert fu.tick(T0 + 4.0) == [wear]
 
 
 def test_falls_far_apart_in_time_stay_separate_and_other_types_are_not_held():
-    fu = FallFusion()
+    fu = FallFusion(HOLD)
     sos = Detection("sos", T0 + 1, "button")
     a, b = fall(T0, "band", 0.7), fall(T0 + 60, "radar_lr", 0.8)
     assert fu.feed([a, sos], now=T0 + 1) == [sos]
@@ -49,7 +54,7 @@ def test_falls_far_apart_in_time_stay_separate_and_other_types_are_not_held():
 
 
 def test_a_repeat_from_the_same_sensor_is_not_a_second_witness():
-    fu = FallFusion()
+    fu = FallFusion(HOLD)
     out = fu.feed([fall(T0, "band", 0.7, ref="x"), fall(T0 + 2, "band", 0.6, ref="y")], now=T0)
     assert out == []
     (one,) = fu.flush()
@@ -57,7 +62,7 @@ def test_a_repeat_from_the_same_sensor_is_not_a_second_witness():
 
 
 def test_a_fall_cancelled_before_release_is_never_announced():
-    fu = FallFusion()
+    fu = FallFusion(HOLD)
     wear = fall(T0, "band", 0.7, ref="w1")
     fu.feed([wear], now=T0 + 1)
     cancel = Detection("fall_cancelled", T0 + 3, "band", ref="w1")
@@ -66,7 +71,7 @@ def test_a_fall_cancelled_before_release_is_never_announced():
 
 
 def test_a_cancel_after_a_merged_release_carries_the_merged_ref_once():
-    fu = FallFusion()
+    fu = FallFusion(HOLD)
     fu.feed([fall(T0, "band", 0.7, ref="w1"), fall(T0 + 1, "radar_lr", 0.8, ref="r1")], now=T0 + 1)
     (merged,) = fu.feed([], now=T0 + 7.5)
     c1 = Detection("fall_cancelled", T0 + 20, "band", ref="w1")
@@ -77,7 +82,7 @@ def test_a_cancel_after_a_merged_release_carries_the_merged_ref_once():
 
 def test_radar_detector_output_fuses_with_a_wearable_fall():
     radar = RadarFallDetector(RadarFallDetector.Settings(), SENSORS)
-    fu = FallFusion()
+    fu = FallFusion(HOLD)
     impact = T0 + 6.7
     out: list[Detection] = []
     out += fu.feed([fall(impact + 0.2, "band", 0.75, peak_g=2.8)], now=impact + 1.5)
@@ -93,3 +98,9 @@ def test_disabled_fusion_passes_everything_straight_through():
     fu = FallFusion(FallFusion.Settings(enabled=False))
     a, b = fall(T0, "band", 0.7), fall(T0 + 1, "radar_lr", 0.8)
     assert fu.feed([a, b], now=T0 + 1) == [a, b]
+
+
+def test_the_default_announces_each_witness_at_once():
+    fu = FallFusion()
+    wear = fall(T0, "band", 0.7)
+    assert fu.feed([wear], now=T0) == [wear]
