@@ -143,3 +143,16 @@ def test_cli_set_overrides_reach_the_detector(capsys):
     assert rep["settings"]["wrist"]["impact_g"] == 2.2          # other placements untouched
     assert main(args + ["--set", "waist.nonsense=1"]) == 2
     assert "bad --set" in capsys.readouterr().err
+
+
+def test_resampled_recording_keeps_the_signal_at_the_new_rate():
+    from gateway.evaluation.recording import resampled
+    rec = _rec()
+    rec.xyz[:, 0] = np.sin(rec.t)                                    # a slow signal
+    r50 = resampled(rec, 50.0)
+    assert np.diff(r50.t) == pytest.approx(0.02)
+    assert r50.xyz[:, 0] == pytest.approx(np.sin(r50.t), abs=1e-4)
+    rj = resampled(rec, 20.0, jitter=0.4, seed=1)
+    gaps = np.diff(rj.t)
+    assert (gaps > 0).all() and gaps.min() < 0.045 < 0.055 < gaps.max()
+    assert rj.fall_onset == rec.fall_onset and rj.activity == rec.activity

@@ -37,6 +37,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="use N files spread deterministically over activities and subjects")
     p.add_argument("--block-s", type=float, default=0.25,
                    help="feed samples in blocks of this many seconds (like BLE batches)")
+    p.add_argument("--rate", type=float, default=None, metavar="HZ",
+                   help="resample every recording to HZ first (rate-invariance check)")
+    p.add_argument("--jitter", type=float, default=0.0, metavar="FRACTION",
+                   help="with --rate: random timing error, as a fraction of the period")
     p.add_argument("--threshold", type=float, default=None,
                    help="override the main score threshold of the placement")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -168,6 +172,9 @@ def main(args: argparse.Namespace) -> int:
             prog.advance(task)
             if keep:
                 kept.append(rec)
+        if args.rate:
+            from gateway.evaluation.recording import resampled
+            recs = (resampled(r, args.rate, args.jitter, i) for i, r in enumerate(recs))
         outcomes = runner.evaluate(recs, _factory(settings), args.block_s, tick)
     if not outcomes:
         print("safehome evaluate: no usable recordings", file=sys.stderr)
@@ -201,6 +208,7 @@ def _report(outcomes: list[Any], args: argparse.Namespace, placement: str) -> di
         "rule": runner.__doc__.strip().split("\n\n", 1)[1],
         "cancel_window_s": runner.CANCEL_WINDOW_S,
         "block_s": args.block_s,
+        "resampled_hz": args.rate,
         "settings": settings.model_dump(),
         "summary": metrics.summary(outcomes),
         "per_activity": metrics.by_key(outcomes, "activity"),

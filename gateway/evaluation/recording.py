@@ -43,3 +43,19 @@ class Recording:
 
     def __len__(self) -> int:
         return int(self.t.shape[0])
+
+
+def resampled(rec: Recording, rate_hz: float, jitter: float = 0.0, seed: int = 0) -> Recording:
+    """The same recording as a sensor sampling at `rate_hz` would have delivered it
+    (point samples of the original, linearly interpolated; `jitter` as a fraction of the
+    period makes the timing irregular like BLE SensorTags). For checking rate invariance
+    on whole data sets."""
+    from dataclasses import replace
+    period = 1.0 / rate_hz
+    t = np.arange(rec.t[0], rec.t[-1], period)
+    if jitter > 0:
+        rng = np.random.default_rng(seed)
+        t = np.sort(t + rng.uniform(-jitter, jitter, len(t)) * period)
+        t = t[(t >= rec.t[0]) & (t <= rec.t[-1])]
+    xyz = np.stack([np.interp(t, rec.t, rec.xyz[:, i]) for i in range(3)], axis=1)
+    return replace(rec, t=t, xyz=xyz)
