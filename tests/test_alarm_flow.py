@@ -108,3 +108,11 @@ def test_a_fall_and_its_cancel_in_one_batch_decide_as_one_by_one():
     p = pipeline(hold=0.0)
     apart = p.feed([FallFlag("radar", T0, True)]) + p.feed([Button("button", T0 + 5, "cancel")])
     assert types(one_batch) == types(apart) == ["fall_suspected", "alarm_cancelled"]
+
+
+def test_detectors_keep_the_homes_local_time():
+    cfg = parse_config({"gateway_id": "gw-1", "site_id": "site-1", "timezone": "Europe/Stockholm"},
+                       env={})
+    p = Pipeline(cfg)
+    for name in ("inactivity", "night_door", "not_up", "daily_summary"):
+        assert p.detectors[name].clock.name == "Europe/Stockholm", name
