@@ -24,32 +24,25 @@ from __future__ import annotations
 from typing import Any, ClassVar, Iterable, Mapping
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from detectors.activity import HomeTracker
 from detectors.base import Detection, SensorMeta
-from detectors.localtime import DEFAULT_TZ, validate_tz, LocalClock, parse_hhmm, parse_window
+from detectors.localtime import parse_hhmm, parse_window, ZonedSettings
 from detectors.radar_fall import Zone
 
 SLOT_S = 900.0
 TRIP_GAP_S = 300.0   # bathroom activity closer than this to the last is the same trip
 
 
-class DailySummarySettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class DailySummarySettings(ZonedSettings):
     enabled: bool = Field(True, title="Run this detector")
     boundary: str = Field("12:00", title="Local time HH:MM at which each day's summary closes")
     night: str = Field("22:00-06:00", title="Local night window for counting bathroom trips")
     bathroom_rooms: list[str] = Field(default_factory=lambda: ["bathroom", "toilet", "wc"],
                                       title="Room ids that count as bathrooms")
     bed_zones: list[Zone] = Field(default_factory=list, title="Radar boxes that are beds")
-    timezone: str | None = Field(None, title="IANA time zone of the home (default: the gateway's, else Europe/Helsinki)")
     outer_doors: list[str] = Field(default_factory=list, title="Contact sensors that are outer doors (besides role = outer_door)")
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, v: str | None) -> str | None:
-        return validate_tz(v)
 
     @field_validator("boundary")
     @classmethod
@@ -72,7 +65,7 @@ class DailySummaryDetector:
     def __init__(self, settings: DailySummarySettings, sensors: Mapping[str, SensorMeta],
                  timezone: str | None = None) -> None:
         self.s = settings
-        self.clock = LocalClock(settings.timezone or timezone or DEFAULT_TZ)
+        self.clock = settings.clock(timezone)
         self.boundary = parse_hhmm(settings.boundary)
         self.night = [parse_window(settings.night)]
         self.home = HomeTracker(sensors, settings.outer_doors)

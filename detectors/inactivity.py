@@ -26,33 +26,26 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Iterable, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from detectors.activity import HomeTracker
 from detectors.base import Detection, SensorMeta
-from detectors.localtime import DEFAULT_TZ, validate_tz, LocalClock, parse_window, validate_windows
+from detectors.localtime import parse_window, validate_windows, ZonedSettings
 
 
 RESUME_GAP_S = 900.0   # a restart after a longer outage restarts the timer
 
 
-class InactivitySettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class InactivitySettings(ZonedSettings):
     enabled: bool = Field(True, title="Run this detector")
     hours: float = Field(12.0, gt=0, le=72,
                          title="Hours without any activity (counted inside the windows) before the alarm")
     windows: list[str] = Field(default_factory=list,
                                title="Local time windows HH:MM-HH:MM in which the timer runs; empty = always")
-    timezone: str | None = Field(None, title="IANA time zone of the home (default: the gateway's, else Europe/Helsinki)")
     outer_doors: list[str] = Field(default_factory=list,
                                    title="Contact sensors that are outer doors (besides role = outer_door)")
     suspend_when_away: bool = Field(True, title="Hold the alarm while the resident is out (door, then nobody inside)")
     accel_std_g: float = Field(0.03, gt=0, title="Wearable movement (std of |a| in a block, g) that counts as activity")
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, v: str | None) -> str | None:
-        return validate_tz(v)
 
     @field_validator("windows")
     @classmethod
@@ -68,7 +61,7 @@ class InactivityDetector:
     def __init__(self, settings: InactivitySettings, sensors: Mapping[str, SensorMeta],
                  timezone: str | None = None) -> None:
         self.settings = settings
-        self.clock = LocalClock(settings.timezone or timezone or DEFAULT_TZ)
+        self.clock = settings.clock(timezone)
         self.windows = [parse_window(w) for w in settings.windows]
         self.home = HomeTracker(sensors, settings.outer_doors, accel_std_g=settings.accel_std_g)
         self._span = settings.hours * 3600.0

@@ -17,6 +17,8 @@ from functools import lru_cache
 from typing import Iterable, Iterator
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
 DEFAULT_TZ = "Europe/Helsinki"
 
 
@@ -137,3 +139,19 @@ class LocalClock:
                 return a + left
             left -= b - a
         raise AssertionError("unreachable: intervals is infinite")
+
+
+class ZonedSettings(BaseModel):
+    """Base of the settings of every detector that keeps local time (windows, days): the
+    home's timezone comes from the config's top-level `timezone` unless a table overrides it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    timezone: str | None = Field(None, title="IANA time zone of the home (default: the gateway's, else Europe/Helsinki)")
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str | None) -> str | None:
+        return validate_tz(v)
+
+    def clock(self, home_timezone: str | None = None) -> LocalClock:
+        return LocalClock(self.timezone or home_timezone or DEFAULT_TZ)

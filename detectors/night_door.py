@@ -17,25 +17,18 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Iterable, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from detectors.activity import HomeTracker
 from detectors.base import Detection, SensorMeta
-from detectors.localtime import DEFAULT_TZ, validate_tz, LocalClock, parse_window
+from detectors.localtime import parse_window, ZonedSettings
 
 
-class NightDoorSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class NightDoorSettings(ZonedSettings):
     enabled: bool = Field(True, title="Run this detector")
     night: str = Field("22:00-06:00", title="Local night window HH:MM-HH:MM")
     not_back_minutes: float = Field(15.0, gt=0, le=600, title="Minutes after the door before the alarm")
-    timezone: str | None = Field(None, title="IANA time zone of the home (default: the gateway's, else Europe/Helsinki)")
     outer_doors: list[str] = Field(default_factory=list, title="Contact sensors that are outer doors (besides role = outer_door)")
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, v: str | None) -> str | None:
-        return validate_tz(v)
 
     @field_validator("night")
     @classmethod
@@ -52,7 +45,7 @@ class NightDoorDetector:
     def __init__(self, settings: NightDoorSettings, sensors: Mapping[str, SensorMeta],
                  timezone: str | None = None) -> None:
         self.settings = settings
-        self.clock = LocalClock(settings.timezone or timezone or DEFAULT_TZ)
+        self.clock = settings.clock(timezone)
         self.night = [parse_window(settings.night)]
         self.home = HomeTracker(sensors, settings.outer_doors)
         self._limit = settings.not_back_minutes * 60.0

@@ -34,15 +34,14 @@ from __future__ import annotations
 from typing import Any, ClassVar, Iterable, Mapping
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from detectors.activity import HomeTracker
 from detectors.base import Detection, SensorMeta
-from detectors.localtime import DEFAULT_TZ, validate_tz, LocalClock, parse_window
+from detectors.localtime import parse_window, ZonedSettings
 
 
-class NotUpSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class NotUpSettings(ZonedSettings):
     enabled: bool = Field(True, title="Run this detector (silent until min_days are learned)")
     morning: str = Field("04:00-13:00", title="Local window HH:MM-HH:MM in which the first activity of the day is looked for")
     min_days: int = Field(14, ge=3, le=365, title="Mornings to learn before the detector may raise")
@@ -52,15 +51,9 @@ class NotUpSettings(BaseModel):
     up_minutes: float = Field(15.0, ge=0, le=120, title="Activity must go on this long to count as up (minutes)")
     gap_minutes: float = Field(30.0, gt=0, le=240, title="Silence that ends a bout of activity (minutes)")
     max_margin_minutes: float = Field(180.0, ge=5, title="Largest margin after the usual time (minutes)")
-    timezone: str | None = Field(None, title="IANA time zone of the home (default: the gateway's, else Europe/Helsinki)")
     outer_doors: list[str] = Field(default_factory=list, title="Contact sensors that are outer doors (besides role = outer_door)")
     ignore_rooms: list[str] = Field(default_factory=list,
                                     title="Rooms whose activity is not 'up' (a bedroom whose PIR sees the bed)")
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, v: str | None) -> str | None:
-        return validate_tz(v)
 
     @field_validator("morning")
     @classmethod
@@ -79,7 +72,7 @@ class NotUpDetector:
     def __init__(self, settings: NotUpSettings, sensors: Mapping[str, SensorMeta],
                  timezone: str | None = None) -> None:
         self.settings = settings
-        self.clock = LocalClock(settings.timezone or timezone or DEFAULT_TZ)
+        self.clock = settings.clock(timezone)
         self.m0, self.m1 = parse_window(settings.morning)
         # Wearable movement is not "up": turning over in bed shakes a wristband.
         self.home = HomeTracker(sensors, settings.outer_doors, accel_std_g=float("inf"))
