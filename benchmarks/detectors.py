@@ -117,6 +117,12 @@ def main(argv: list[str] | None = None) -> int:
                 if not args.json:
                     print(f"{name:16s} {rate:5.0f} Hz  blocks of {bs:5.2f} s  "
                           f"{sps / 1e6:7.2f} M samples/s", flush=True)
+    if not args.only:
+        # The home detectors (radar, routine, health) measure readings per second.
+        from detectors_other import bench_other_detectors
+        quiet = (lambda *a, **k: None) if args.json else print
+        for name, rps in bench_other_detectors(out=quiet).items():
+            rows.append({"detector": name, "readings_per_s": round(rps)})
     if args.json:
         print(json.dumps(rows, indent=2))
     return 0
