@@ -9,8 +9,8 @@ Scoring rule (see gateway/evaluation/runner.py): a `fall_suspected` is an alarm 
 alarm falls within the labelled fall span; an ADL file with any alarm is a false positive.
 
 Formats are loaders in FORMATS (name -> function(args) returning recordings). Gateway
-traces with ground truth (`safehome evaluate TRACE...`) plug in there as format "trace"
-once the trace module exists; until then that format reports that it is missing.
+traces with ground truth (`safehome evaluate TRACE...`, the default format) run the
+whole pipeline instead: see gateway/evaluation/traces.py.
 """
 
 from __future__ import annotations
@@ -81,9 +81,7 @@ def _umafall(args: argparse.Namespace) -> tuple[int, Iterator[Any]]:
 
 
 def _trace(args: argparse.Namespace) -> tuple[int, Iterator[Any]]:
-    raise NotImplementedError(
-        "evaluating gateway traces is not available yet: the trace module registers a "
-        "'trace' loader in gateway.commands.evaluate.FORMATS")
+    raise NotImplementedError("traces are evaluated by gateway.evaluation.traces")
 
 
 FORMATS: dict[str, Callable[[argparse.Namespace], tuple[int, Iterator[Any]]]] = {
@@ -146,6 +144,9 @@ def main(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from gateway.evaluation import runner
+    if args.format == "trace":  # whole homes with ground-truth labels, through the pipeline
+        from gateway.evaluation import traces
+        return traces.main(args)
     if args.format == "sisfall":
         args.placement = "waist"  # the SisFall device was worn on a belt
     try:

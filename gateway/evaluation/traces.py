@@ -1,0 +1,110 @@
+"""`safehome evaluate TRACE...`: the whole pipeline over traces that carry ground truth.
+
+A trace's labels say what really happened and which event types a correct gateway raises
+for it (`Label.expect`). Each labelled incident is *detected* when every expected type
+was raised within its span (from 60 s before it starts to 10 min after it ends, the same
+rule `safehome replay` uses); the delay is from the label's start to the first of them.
+Every alarm-class event that no incident expects is a *false alarm*, reported per
+simulated day, because in a home the question is not "how many clips were right" but
+"how often would a carer be called out for nothing".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.catalogue import ALARM, describe
+
+SLACK_BEFORE_S = 60.0
+SLACK_AFTER_S = 600.0
+
+
+@dataclass
+class TraceScore:
+    trace: str
+    days: float
+    incidents: list[dict[str, Any]] = field(default_factory=list)
+    false_alarms: list[dict[str, Any]] = field(default_factory=list)
+    damage: str | None = None
+
+    @property
+    def detected(self) -> int:
+        return sum(1 for i in self.incidents if i["detected"])
+
+
+def score(result: Any) -> TraceScore:
+    """Match one ReplayResult's events against its labels."""
+    from gateway.events import iso
+
+    span = (result.last or 0.0) - (result.first or 0.0)
+    out = TraceScore(result.trace, span / 86400.0, damage=str(result.damage) if result.damage else None)
+    explained: set[int] = set()
+    for label in result.labels:
+        if not label.expect:
+            continue
+        lo, hi = label.t - SLACK_BEFORE_S, label.end + SLACK_AFTER_S
+        found: dict[str, float] = {}
+        for i, ev in enumerate(result.events):
+            if lo <= ev.occurred_at <= hi and ev.type in label.expect:
+                explained.add(i)
+                found.setdefault(ev.type, ev.detected_at)
+        missing = [t for t in label.expect if t not in found]
+        out.incidents.append({
+            "what": label.what, "at": iso(label.t), "room": label.room, "expect": list(label.expect),
+            "detected": not missing, "missing": missing,
+            "delay_s": round(min(found.values()) - label.t, 2) if found else None})
+    for i, ev in enumerate(result.events):
+        if i not in explained and describe(ev.type).kind == ALARM and not ev.test:
+            out.false_alarms.append({"type": ev.type, "at": iso(ev.occurred_at), "room": ev.room,
+                                     "sensor": ev.sensor})
+    return out
+
+
+def main(args: argparse.Namespace) -> int:
+    from gateway.trace.reader import TraceError
+    from gateway.trace.replay import replay
+
+    scores: list[TraceScore] = []
+    for path in args.paths:
+        try:
+            scores.append(score(replay(path)))
+        except (OSError, TraceError) as exc:
+            print(f"safehome evaluate: {path}: {exc}", file=sys.stderr)
+            return 2
+    incidents = [i for s in scores for i in s.incidents]
+    detected = sum(i["detected"] for i in incidents)
+    days = sum(s.days for s in scores)
+    false_alarms = sum(len(s.false_alarms) for s in scores)
+    delays = sorted(i["delay_s"] for i in incidents if i["detected"] and i["delay_s"] is not None)
+    summary = {
+        "traces": len(scores), "days": round(days, 3), "incidents": len(incidents),
+        "detected": detected, "sensitivity": detected / len(incidents) if incidents else None,
+        "false_alarms": false_alarms,
+        "false_alarms_per_day": false_alarms / days if days > 0 else None,
+        "median_delay_s": delays[len(delays) // 2] if delays else None,
+    }
+    if args.json:
+        print(json.dumps({"format": "trace", "rule": __doc__.split("\n\n")[1].replace("\n", " "),
+                          "summary": summary,
+                          "traces": [s.__dict__ for s in scores]}, ensure_ascii=False))
+        return 0
+    for s in scores:
+        print(f"{s.trace}: {s.days:.2f} simulated days, incidents {s.detected}/{len(s.incidents)}, "
+              f"false alarms {len(s.false_alarms)}" + (f" (damaged: {s.damage})" if s.damage else ""))
+        for i in s.incidents:
+            mark = "detected" if i["detected"] else "MISSED  "
+            delay = f", after {i['delay_s']:.0f} s" if i["delay_s"] is not None else ""
+            print(f"  {mark} {i['at']} {i['what']} ({i['room'] or '-'}): "
+                  f"{', '.join(i['expect'])}{delay}"
+                  + (f"; missing {', '.join(i['missing'])}" if i["missing"] else ""))
+        for f in s.false_alarms:
+            print(f"  FALSE ALARM {f['at']} {f['type']} ({f['room'] or '-'}, sensor {f['sensor']})")
+    sens = f"{summary['sensitivity']:.1%}" if incidents else "n/a"
+    fpd = f"{summary['false_alarms_per_day']:.2f}" if days > 0 else "n/a"
+    print(f"incidents detected: {detected}/{len(incidents)} ({sens}); false alarms: {false_alarms} "
+          f"over {days:.1f} simulated days ({fpd} per day)")
+    return 0
