@@ -3,7 +3,10 @@
 A trace's labels say what really happened and which event types a correct gateway raises
 for it (`Label.expect`). Each labelled incident is *detected* when every expected type
 was raised within its span (from 60 s before it starts to 10 min after it ends, the same
-rule `safehome replay` uses); the delay is from the label's start to the first of them.
+rule `safehome replay` uses); the delay is from the label's start to the first of them
+being raised (its `detected_at`, which replay stamps with the end of the batch of
+readings it came from, so delays here are accurate to a batch, a few seconds; the
+detector-level delays are measured by `safehome evaluate --format sisfall`).
 Every alarm-class event that no incident expects is a *false alarm*, reported per
 simulated day, because in a home the question is not "how many clips were right" but
 "how often would a carer be called out for nothing".
