@@ -38,10 +38,13 @@ def apply(packets: list[tuple[float, Any]], imp: Imperfection | None, start: flo
     if imp is None:
         return [(t + LATENCY_S.get(r.kind, 0.05), r) for t, r in packets]
     skew = imp.clock_skew_ppm * 1e-6
-    shift = None
-    if skew or imp.clock_offset_s:
-        def shift(x: Any) -> Any:
-            return x + imp.clock_offset_s + (x - start) * skew
+    resync = imp.resync_s
+
+    def error(t: float) -> float:
+        """The sensor clock's error at true time t: drift since the last resync (a
+        driver re-aligns a device clock when it reconnects) plus a fixed offset."""
+        return imp.clock_offset_s + ((t - start) % resync if resync else (t - start)) * skew
+    shifted = bool(skew or imp.clock_offset_s)
     n = len(packets)
     u = rng.random((n, 3))
     for i, (t, r) in enumerate(packets):
@@ -54,7 +57,7 @@ def apply(packets: list[tuple[float, Any]], imp: Imperfection | None, start: flo
         arrival = t + LATENCY_S.get(r.kind, 0.05)
         if u[i, 1] < imp.reorder:
             arrival += float(rng.uniform(0.3, 2.5))
-        stamped = retime(r, shift) if shift is not None else r
+        stamped = retime(r, lambda x, e=error(t): x + e) if shifted else r
         out.append((arrival, stamped))
         if u[i, 2] < imp.duplicate:
             out.append((arrival + 0.03, stamped))

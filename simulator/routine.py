@@ -251,7 +251,7 @@ def _incident(p: Planner, scn: Scenario, inc: Incident, seed: int,
         expect = ("door_night_not_back",)
     else:  # sos: ordinary life goes on; the button does the talking
         return segs, Label(inc.t, inc.t + 1, "sos", room, None, ("sos",), {"kind": "incident"})
-    new = p.segs
+    new = _seamless(segs, p.segs, rng)
     out = splice(segs, new[0].t0, new[-1].t1, new)
     if not inc.wearable:
         out = mark(out, inc.t - 1200, inc.t + inc.lasts, worn=False)
@@ -260,6 +260,41 @@ def _incident(p: Planner, scn: Scenario, inc: Incident, seed: int,
                                                                      "wearable": inc.wearable}
     return out, Label(inc.t, inc.t + inc.lasts, inc.what, room if inc.what != "door_night_exit"
                       else p.roles["hall"], None, expect, detail)
+
+
+_INTO = {("seated", "upright"): "stand_up", ("lying", "upright"): "get_up_bed",
+         ("upright", "seated"): "sit_down", ("upright", "lying"): "lie_down",
+         ("seated", "lying"): "lie_down", ("lying", "seated"): "get_up_bed"}
+
+
+def _posture_at(segs: list[Segment], t: float) -> tuple[str, Segment | None]:
+    for s in segs:
+        if s.t0 <= t < s.t1:
+            return s.posture, s
+    return "upright", None
+
+
+def _seamless(base: list[Segment], new: list[Segment], rng: np.random.Generator) -> list[Segment]:
+    """An incident spliced into the routine gets real transitions at both ends: whoever
+    sat before walks only after standing up, and whoever lies down for a nap afterwards
+    lies down rather than dropping (a drop would look like a fall to a radar)."""
+    before, seg_b = _posture_at(base, new[0].t0 - 1e-6)
+    first = new[0].posture if new[0].act not in ("walk", "stand") else "upright"
+    out = list(new)
+    kind = _INTO.get((before, first))
+    if kind is not None and seg_b is not None:
+        dur = float(rng.uniform(2.0, 3.5))
+        out.insert(0, Segment(new[0].t0 - dur, new[0].t0, kind, seg_b.room, new[0].pos0,
+                              new[0].pos0, params={"hard": False}))
+    end = new[-1].t1
+    after, seg_a = _posture_at(base, end + 1e-6)
+    kind = _INTO.get((new[-1].posture, after))
+    if kind is not None:
+        dur = float(rng.uniform(2.5, 4.0))
+        room = new[-1].room
+        out.append(Segment(end, end + dur, kind, room, new[-1].pos1, new[-1].pos1,
+                           params={"hard": False}))
+    return out
 
 
 def build_timeline(scn: Scenario, seed: int) -> tuple[list[Segment], list[Label]]:

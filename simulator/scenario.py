@@ -73,6 +73,7 @@ class Imperfection:
     reorder: float = 0.0           # probability a packet arrives after later ones
     clock_skew_ppm: float = 0.0    # sensor clock runs fast (+) or slow (-)
     clock_offset_s: float = 0.0    # sensor clock is off by this much at the start
+    resync_s: float = 6 * 3600.0   # the driver re-aligns the clock this often (0: never)
     range_g: float | None = None   # accelerometer saturates here
     battery_start: float = 100.0   # percent at the start
     battery_per_day: float = 0.0   # percent lost per day; at 0 the sensor falls silent

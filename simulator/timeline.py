@@ -83,17 +83,29 @@ def finish(segments: list[Segment], rng: np.random.Generator) -> list[Segment]:
     each segment starts where the previous one ended."""
     g_prev = UPRIGHT.copy()
     w_prev = UPRIGHT.copy()
+    prev: Segment | None = None
     for seg in segments:
-        g_end = _unit(end_orientation(seg, rng))
-        # the wrist follows the trunk loosely: a random tilt of up to ~40 degrees
-        w_end = _unit(g_end + rng.normal(0, 0.35, 3))
+        same_pose = (prev is not None and prev.posture == seg.posture
+                     and seg.act not in TRANSITIONS and seg.act not in ("walk", "stairs"))
+        if seg.posture == "lying" and prev is not None and prev.posture == "lying":
+            if seg.act == "turn":   # a turn in bed ends on another side
+                sides = [k for k in LYING if k != prev.params.get("side")]
+                seg.params.setdefault("side", sides[int(rng.integers(len(sides)))])
+            elif seg.act != "fall":
+                seg.params.setdefault("side", prev.params.get("side"))
+        if same_pose:   # the same posture goes on: the body does not jump
+            g_end, w_end = g_prev, w_prev
+        else:
+            g_end = _unit(end_orientation(seg, rng))
+            # the wrist follows the trunk loosely: a random tilt of up to ~40 degrees
+            w_end = _unit(g_end + rng.normal(0, 0.35, 3))
         if seg.act in ("walk", "stairs", "stand", "out"):
             w_end = _unit(UPRIGHT + rng.normal(0, 0.15, 3))
         # transitions rotate from g0 to g1 over their length; other segments blend
         # over their first second, so a seam never looks like a jolt
         seg.g0, seg.w0 = tuple(g_prev), tuple(w_prev)
         seg.g1, seg.w1 = tuple(g_end), tuple(w_end)
-        g_prev, w_prev = g_end, w_end
+        g_prev, w_prev, prev = g_end, w_end, seg
     return segments
 
 
