@@ -68,9 +68,16 @@ class GatewayProcess:
         self.proc.send_signal(sig)
 
     def wait(self, timeout: float = 20) -> int:
+        """The exit code; a daemon that does not stop in time is killed (and the test fails)."""
         assert self.proc is not None
-        rc = self.proc.wait(timeout)
-        self._log.close()
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+        finally:
+            self._log.close()
         return rc
 
     def kill(self) -> None:

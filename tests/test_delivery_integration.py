@@ -86,9 +86,11 @@ async def test_fifty_events_during_a_20s_broker_outage_all_arrive_in_seq_order(t
         states = dict(db.execute("SELECT state, COUNT(*) FROM events WHERE type='sos' GROUP BY state"))
         assert states == {"sent": 50}
     finally:
-        gw.signal(signal.SIGTERM)
-        gw.wait()
-        broker.stop()
+        try:
+            gw.signal(signal.SIGTERM)
+            gw.wait()
+        finally:
+            broker.stop()
 
 
 async def test_events_pending_at_sigkill_are_sent_after_restart(mosquitto, tmp_path):
