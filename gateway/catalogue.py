@@ -145,6 +145,8 @@ def render(type_name: str, values: Mapping[str, Any],
         room = values.get("room")
         if room is not None:
             v["room"] = (room_names or {}).get(room, {}).get(lang, room)
+            if values.get("room_inferred"):
+                v["room"] = {"fi": "todennäköisesti ", "sv": "troligen ", "en": "probably "}[lang] + v["room"]
         else:
             v["room"] = {"fi": "huone tuntematon", "sv": "okänt rum", "en": "room unknown"}[lang]
         out[lang] = _FMT.vformat(info.text[lang], (), v)

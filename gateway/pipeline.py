@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import logging
 import time
+from dataclasses import replace
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from detectors import registry as detector_registry
@@ -25,6 +26,9 @@ from gateway.readings import reading_time
 from gateway.sensors import expand as expand_sensors
 
 log = logging.getLogger("safehome.pipeline")
+
+ROOM_MEMORY_S = 30 * 60.0  # activity older than this says nothing about where someone is
+LOCATED_TYPES = frozenset({"fall_suspected", "fall", "alarm_cancelled", "sos"})  # about a person
 
 
 def _build(cls: type, settings: Any, meta: Mapping[str, SensorMeta], timezone: str) -> Any:
@@ -54,12 +58,38 @@ class Pipeline:
         }
         self.fusion = FallFusion(config.fusion_settings())
         self.flow = AlarmFlow(config.alarm.cancel_window, self._make)
+        self.rooms_of = {sid: m.room for sid, m in meta.items() if m.room is not None}
+        self.last_room: tuple[str, float] | None = None  # (room, sensor time) of the last activity
         self._out: list[Event] = []
         self.readings_seen = 0
 
     # -- identity ------------------------------------------------------------------------
+    def _where(self, type_name: str, det: Detection) -> Detection:
+        """A worn sensor has no room; a person is where the home last saw someone move.
+        The guess is marked (`room_inferred`, and "probably" in the texts)."""
+        if det.room is not None or self.last_room is None or type_name not in LOCATED_TYPES:
+            return det
+        room, seen = self.last_room
+        age = det.occurred_at - seen
+        if not 0 <= age <= ROOM_MEMORY_S:
+            return det
+        return replace(det, room=room, evidence={**det.evidence, "room_inferred": 1,
+                                                 "room_seen_s_ago": round(age)})
+
+    def _track_room(self, readings: Sequence[Any]) -> None:
+        for r in readings:
+            room = self.rooms_of.get(r.sensor)
+            if room is None:
+                continue
+            kind = r.kind
+            if ((kind == "motion" and r.active) or (kind == "presence" and r.present)
+                    or (kind == "radar_targets" and r.targets)):
+                if self.last_room is None or r.t >= self.last_room[1]:
+                    self.last_room = (room, r.t)
+
     def _make(self, type_name: str, det: Detection, ref: str | None, *, test: bool = False) -> str:
         info = describe(type_name)
+        det = self._where(type_name, det)
         self.seq += 1
         values = {"room": det.room, "sensor": det.sensor, **det.evidence}
         ev = Event(
@@ -81,6 +111,7 @@ class Pipeline:
             return []
         self.readings_seen += len(readings)
         end = max(reading_time(r) for r in readings)
+        self._track_room(readings)
         detections: list[Detection] = []
         for name, det in self.detectors.items():
             try:

@@ -116,3 +116,22 @@ def test_detectors_keep_the_homes_local_time():
     p = Pipeline(cfg)
     for name in ("inactivity", "night_door", "not_up", "daily_summary"):
         assert p.detectors[name].clock.name == "Europe/Stockholm", name
+
+
+def test_a_worn_sensors_fall_is_placed_where_the_home_last_saw_someone():
+    from gateway.readings import Motion
+    cfg = parse_config({
+        "gateway_id": "gw-1", "site_id": "site-1",
+        "rooms": [{"id": "bath", "name": {"fi": "kylpyhuone", "sv": "badrum", "en": "bathroom"}},
+                  {"id": "hall"}],
+        "sensors": [{"id": "pir-bath", "type": "demo", "room": "bath"},
+                    {"id": "pendant", "type": "demo", "placement": "pendant"}],
+        "alarm": {"cancel_window": 0}}, env={})
+    p = Pipeline(cfg, clock=lambda: T0)
+    p.feed([Motion("pir-bath", T0 - 120, True)])
+    events = p.feed([Button("pendant", T0, "sos")])
+    assert events[0].room == "bath" and events[0].evidence["room_inferred"] == 1
+    assert events[0].text["en"] == "Emergency button pressed (probably bathroom)."
+    assert events[0].text["fi"] == "Hätäpainiketta painettu (todennäköisesti kylpyhuone)."
+    later = p.feed([Button("pendant", T0 + 3600, "sos")])
+    assert later[0].room is None, "an hour-old motion says nothing about where someone is"
