@@ -13,6 +13,8 @@ import inspect
 import logging
 import time
 from dataclasses import replace
+
+import numpy as np
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from detectors import registry as detector_registry
@@ -22,13 +24,37 @@ from gateway.alarm_flow import AlarmFlow
 from gateway.catalogue import describe, render
 from gateway.config import HomeConfig
 from gateway.events import Event, new_event_id
-from gateway.readings import reading_time
+from gateway.readings import AccelBlock, reading_time
 from gateway.sensors import expand as expand_sensors
 
 log = logging.getLogger("safehome.pipeline")
 
 ROOM_MEMORY_S = 30 * 60.0  # activity older than this says nothing about where someone is
 LOCATED_TYPES = frozenset({"fall_suspected", "fall", "alarm_cancelled", "sos"})  # about a person
+
+
+def coalesce_blocks(readings: Sequence[Any]) -> Sequence[Any]:
+    """Join each sensor's consecutive sample blocks in a batch into one block, placed where
+    its last part was. Detectors do the same work per call whatever the block length, so a
+    BLE stream's many small notifications or a trace's 1 s windows cost one call, not dozens."""
+    parts: dict[str, list[AccelBlock]] = {}
+    for r in readings:
+        if r.kind == "accel":
+            parts.setdefault(r.sensor, []).append(r)
+    if all(len(p) < 2 for p in parts.values()):
+        return readings
+    last = {id(p[-1]): p for p in parts.values() if len(p) > 1}
+    merged_away = {id(b) for p in last.values() for b in p[:-1]}
+    out: list[Any] = []
+    for r in readings:
+        if id(r) in merged_away:
+            continue
+        p = last.get(id(r))
+        if p is not None:
+            r = AccelBlock(r.sensor, np.concatenate([b.t for b in p]),
+                           np.concatenate([b.xyz for b in p]))
+        out.append(r)
+    return out
 
 
 def _build(cls: type, settings: Any, meta: Mapping[str, SensorMeta], timezone: str) -> Any:
@@ -112,6 +138,7 @@ class Pipeline:
         self.readings_seen += len(readings)
         end = max(reading_time(r) for r in readings)
         self._track_room(readings)
+        readings = coalesce_blocks(readings)
         detections: list[Detection] = []
         for name, det in self.detectors.items():
             try:

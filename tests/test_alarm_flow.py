@@ -135,3 +135,22 @@ def test_a_worn_sensors_fall_is_placed_where_the_home_last_saw_someone():
     assert events[0].text["fi"] == "Hätäpainiketta painettu (todennäköisesti kylpyhuone)."
     later = p.feed([Button("pendant", T0 + 3600, "sos")])
     assert later[0].room is None, "an hour-old motion says nothing about where someone is"
+
+
+def test_a_sensors_small_blocks_are_joined_where_the_last_one_was():
+    import numpy as np
+
+    from gateway.pipeline import coalesce_blocks
+    from gateway.readings import AccelBlock, Motion
+
+    def block(sensor: str, t0: float) -> AccelBlock:
+        t = t0 + np.arange(5) * 0.02
+        return AccelBlock(sensor, t, np.tile([0.0, 0.0, 1.0], (5, 1)))
+
+    a1, a2, b1 = block("wrist", T0), block("wrist", T0 + 0.1), block("waist", T0)
+    m = Motion("pir", T0 + 0.05, True)
+    out = coalesce_blocks([a1, m, b1, a2])
+    assert [r.kind for r in out] == ["motion", "accel", "accel"]
+    assert out[1] is b1, "a lone block is passed as it is"
+    assert out[2].sensor == "wrist" and len(out[2]) == 10
+    assert np.array_equal(out[2].t, np.concatenate([a1.t, a2.t]))
