@@ -20,6 +20,7 @@ from drivers.ble.fake import FakePeripheral, FakeWorld
 from drivers.ble.heart_rate import HEART_RATE_MEASUREMENT, HEART_RATE_SERVICE, HeartRateDriver
 from drivers.ble.polar import PMD_CONTROL, PMD_DATA, PMD_SERVICE, PolarPmdDriver
 from gateway.readings import AccelBlock, Battery, Button, HeartRate, LinkQuality
+from tests.drivers_util import first_readings
 
 h = bytes.fromhex
 BATTERY = common.BATTERY_LEVEL
@@ -40,16 +41,7 @@ def world():
 
 
 async def take(driver, n: int, timeout: float = 3.0) -> list:
-    out = []
-
-    async def run() -> None:
-        async for r in driver.readings():
-            out.append(r)
-            if len(out) >= n:
-                return
-
-    await asyncio.wait_for(run(), timeout)
-    return out
+    return await first_readings(driver, n, timeout)
 
 
 def strap(**kw) -> FakePeripheral:

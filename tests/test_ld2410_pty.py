@@ -12,21 +12,13 @@ from drivers.ld2410 import protocol as P
 from drivers.ld2410.driver import LD2410ConfigError, LD2410Driver, Settings
 from drivers.ld2410.presets import load_preset
 from simulator.emulators.ld2410 import LD2410Device, LD2410Emulator, presence_trace
+from tests.drivers_util import first_readings
 
 SENSOR = SensorInfo("bedroom_radar", "bedroom", "hlk_ld2410")
 
 
-async def collect(driver: LD2410Driver, n: int, timeout: float = 5.0) -> list:
-    out = []
-
-    async def run() -> None:
-        async for r in driver.readings():
-            out.append(r)
-            if len(out) >= n:
-                return
-
-    await asyncio.wait_for(run(), timeout)
-    return out
+async def collect(driver, n: int, timeout: float = 5.0) -> list:
+    return await first_readings(driver, n, timeout)
 
 
 async def test_configures_from_preset_then_streams_presence_changes():

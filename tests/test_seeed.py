@@ -19,6 +19,7 @@ from drivers.seeed.driver import (
 )
 from gateway.readings import FallFlag, Presence
 from simulator.emulators.seeed import FDA1Device, FDA1Emulator, FDA2Device, FDA2Emulator
+from tests.drivers_util import first_readings
 
 h = bytes.fromhex
 
@@ -110,16 +111,7 @@ SENSOR = SensorInfo("bath_fall", "bathroom", "seeed_mr60fda2")
 
 
 async def take(driver, n: int, timeout: float = 5.0) -> list:
-    out = []
-
-    async def run() -> None:
-        async for r in driver.readings():
-            out.append(r)
-            if len(out) >= n:
-                return
-
-    await asyncio.wait_for(run(), timeout)
-    return out
+    return await first_readings(driver, n, timeout)
 
 
 async def test_fda2_driver_writes_preset_reads_back_and_reports():
