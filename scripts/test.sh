@@ -7,5 +7,6 @@ if ! command -v mosquitto >/dev/null && [ ! -x /usr/sbin/mosquitto ]; then
   apt_install mosquitto mosquitto-clients
 fi
 command -v mosquitto_passwd >/dev/null || apt_install mosquitto
+command -v openssl >/dev/null || apt_install openssl   # certificates for the TLS broker tests
 ensure_venv test,plot,demo
 exec .venv/bin/python -m pytest "$@"
