@@ -66,3 +66,9 @@ class SensorMeta:
     room: str | None = None
     placement: str | None = None   # wearables: waist, wrist, chest, pendant
     role: str | None = None        # e.g. "outer_door" for a door contact, "bed" zone owner
+
+
+def room_of(sensors: Mapping[str, SensorMeta], sensor: str) -> str | None:
+    """The room a configured sensor is in (None for worn or unknown sensors)."""
+    meta = sensors.get(sensor)
+    return meta.room if meta else None

@@ -7,7 +7,7 @@ from typing import Any, ClassVar, Iterable, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from detectors.base import Detection, SensorMeta
+from detectors.base import Detection, SensorMeta, room_of
 
 SOS_ACTIONS = frozenset({"sos", "emergency", "panic"})
 CANCEL_ACTIONS = frozenset({"cancel", "ok", "i_am_ok"})
@@ -32,8 +32,7 @@ class PassThroughDetector:
         self._battery_low: dict[str, bool] = {}
 
     def _room(self, sensor: str) -> str | None:
-        meta = self.sensors.get(sensor)
-        return meta.room if meta else None
+        return room_of(self.sensors, sensor)
 
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []

@@ -46,7 +46,7 @@ from typing import Any, ClassVar, Iterable, Mapping
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from detectors.base import Detection, SensorMeta
+from detectors.base import Detection, SensorMeta, room_of
 
 INF = float("inf")
 
@@ -133,8 +133,7 @@ class RadarFallDetector:
         self._last_gc = -INF
 
     def _room(self, sensor: str) -> str | None:
-        meta = self.sensors.get(sensor)
-        return meta.room if meta else None
+        return room_of(self.sensors, sensor)
 
     # --- streaming -------------------------------------------------------------------
     def feed(self, readings: Iterable[Any]) -> list[Detection]:

@@ -39,7 +39,7 @@ from typing import Any, Callable, ClassVar, Iterable, Mapping
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from detectors.base import Detection, SensorMeta
+from detectors.base import Detection, SensorMeta, room_of
 from detectors.wearable_features import POST_START_S, PRE_WINDOW_S, impact_features, \
     posture_vs_pre
 from detectors.wearable_resample import GridResampler
@@ -149,8 +149,7 @@ class WearableFallDetector:
         return getattr(self.settings, p) if p in ("wrist", "chest", "pendant") else self.settings.waist
 
     def _room(self, sensor: str) -> str | None:
-        meta = self.sensors.get(sensor)
-        return meta.room if meta else None
+        return room_of(self.sensors, sensor)
 
     def score(self, f: Mapping[str, float], p: PlacementSettings) -> float:
         """One number from the evidence; the main threshold applies to it."""

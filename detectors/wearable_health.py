@@ -30,7 +30,7 @@ from typing import Any, ClassVar, Iterable, Mapping
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from detectors.base import Detection, SensorMeta
+from detectors.base import Detection, SensorMeta, room_of
 
 
 class WearableHealthSettings(BaseModel):
@@ -83,8 +83,7 @@ class WearableHealthDetector:
         self._now = float("-inf")
 
     def _room(self, sensor: str) -> str | None:
-        meta = self.sensors.get(sensor)
-        return meta.room if meta else None
+        return room_of(self.sensors, sensor)
 
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 from drivers.base import DriverUnavailable, require_module
 
@@ -141,3 +142,25 @@ async def open_stream(port: str, baudrate: int, *, driver_type: str = "serial",
             f"cannot open serial port {port!r} at {baudrate} baud: {exc} "
             f"(is the device plugged in, and is the user in the 'dialout' group?)") from exc
     return SerialStream(port, reader, writer)
+
+
+async def await_frame(stream: ByteStream, feed: Callable[[bytes], list], match: Callable[[Any], bool],
+                      timeout: float, what: str) -> Any:
+    """Read and parse until a frame for which `match` is true arrives (other frames, such
+    as reports streaming meanwhile, are dropped). TimeoutError after `timeout` seconds;
+    ConnectionError if the port closes. The request/answer step of every serial driver."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            raise TimeoutError(what)
+        try:
+            chunk = await asyncio.wait_for(stream.read(), remaining)
+        except asyncio.TimeoutError:
+            continue
+        if not chunk:
+            raise ConnectionError(f"port closed while waiting for {what}")
+        for f in feed(chunk):
+            if match(f):
+                return f

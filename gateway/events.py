@@ -13,7 +13,7 @@ import os
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
@@ -79,9 +79,6 @@ class Event:
     @property
     def is_alarm(self) -> bool:
         return describe(self.type).kind == ALARM
-
-    def with_seq(self, seq: int) -> "Event":
-        return replace(self, seq=seq)
 
     def payload(self, gateway_id: str, site_id: str, attempt: int = 1) -> dict[str, Any]:
         """The JSON object published on the `alarm` or `event` topic (docs/mqtt-api.md)."""

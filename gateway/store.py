@@ -22,7 +22,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import aiosqlite
 
@@ -63,10 +63,6 @@ class StoredEvent:
     event: Event
     state: str
     attempts: int
-
-
-class StorageFailed(Exception):
-    pass
 
 
 class Store:
@@ -155,20 +151,6 @@ class Store:
             self._fail(str(exc))
             return []
         return [StoredEvent(Event.from_row(json.loads(b)), s, a) for b, s, a in rows]
-
-    async def counts(self) -> dict[str, int]:
-        if self._db is None or self.failed:
-            return {}
-        async with self._db.execute("SELECT state, COUNT(*) FROM events GROUP BY state") as cur:
-            return {s: n for s, n in await cur.fetchall()}
-
-    async def get(self, event_id: str) -> tuple[str, int] | None:
-        """(state, attempts) of one event, for tests and the doctor."""
-        if self._db is None:
-            return None
-        async with self._db.execute("SELECT state, attempts FROM events WHERE id = ?", (event_id,)) as cur:
-            row = await cur.fetchone()
-        return (row[0], row[1]) if row else None
 
     async def load_detector_state(self) -> dict[str, Any]:
         if self._db is None or self.failed:
@@ -313,8 +295,8 @@ class Store:
             (size,) = await c.fetchone()  # type: ignore[misc]
         limit = max_size_mb * 1024 * 1024
         if size > limit:
-            async with db.execute("SELECT COUNT(*), COALESCE(SUM(LENGTH(body)), 0) FROM events") as c:
-                n, body_bytes = await c.fetchone()  # type: ignore[misc]
+            async with db.execute("SELECT COUNT(*) FROM events") as c:
+                (n,) = await c.fetchone()  # type: ignore[misc]
             per_row = max(1.0, size / max(1, n))
             excess_rows = int((size - limit) / per_row) + 1
             cur = await db.execute(
@@ -323,11 +305,3 @@ class Store:
             removed += cur.rowcount
         return removed
 
-
-def rows_for_tests(path: str | Path) -> Iterable[tuple[str, str, int]]:
-    """(id, state, seq) of every stored event, read with plain sqlite3 (tests, doctor)."""
-    con = sqlite3.connect(path)
-    try:
-        yield from con.execute("SELECT id, state, seq FROM events ORDER BY seq")
-    finally:
-        con.close()

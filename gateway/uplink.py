@@ -27,7 +27,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from gateway.config import HomeConfig
-from gateway.events import iso
+from gateway.events import iso, parse_iso
 from gateway.outbox import Entry, Outbox
 from gateway.store import Store
 
@@ -297,7 +297,6 @@ class Uplink:
         at = time.time()
         if isinstance(body.get("at"), str):
             try:
-                from gateway.events import parse_iso
                 at = parse_iso(body["at"])
             except ValueError:
                 pass

@@ -18,11 +18,30 @@ import aiomqtt
 REPO = Path(__file__).resolve().parents[1]
 
 
+def write_home(tmp: Path, broker_url: str, home: str, *, name: str = "home",
+               extra: str = "", mqtt_extra: str = "") -> Path:
+    """A home's config file: `home` holds the ids, rooms, sensors and detector tables; the
+    uplink points at the test's broker (fast reconnects) and the store into `tmp`."""
+    cfg = tmp / f"{name}.toml"
+    cfg.write_text(textwrap.dedent(home) + "\n" + textwrap.dedent(f"""\
+        [mqtt]
+        url = "{broker_url}"
+        heartbeat_interval = 10
+        reconnect_min = 0.2
+        reconnect_max = 2
+        """) + mqtt_extra + "\n" + textwrap.dedent(f"""\
+        [storage]
+        path = "{tmp / (name + '.db')}"
+        batch_ms = 20
+        """) + textwrap.dedent(extra))
+    return cfg
+
+
 def write_config(tmp: Path, broker_url: str, *, gateway_id: str = "gw-test-01",
                  sensor_settings: str = "sos_after = 1", extra: str = "",
                  mqtt_extra: str = "") -> Path:
-    cfg = tmp / f"{gateway_id}.toml"
-    cfg.write_text(textwrap.dedent(f"""\
+    """The standard test home: one scripted `demo` pendant in the hall."""
+    home = textwrap.dedent(f"""\
         gateway_id = "{gateway_id}"
         site_id = "site-test"
         [[rooms]]
@@ -33,18 +52,8 @@ def write_config(tmp: Path, broker_url: str, *, gateway_id: str = "gw-test-01",
         room = "hall"
         timeout = 60
         [sensors.settings]
-        """) + sensor_settings + "\n" + textwrap.dedent(f"""\
-        [mqtt]
-        url = "{broker_url}"
-        heartbeat_interval = 10
-        reconnect_min = 0.2
-        reconnect_max = 2
-        """) + mqtt_extra + "\n" + textwrap.dedent(f"""\
-        [storage]
-        path = "{tmp / (gateway_id + '.db')}"
-        batch_ms = 20
-        """) + extra)
-    return cfg
+        """) + sensor_settings
+    return write_home(tmp, broker_url, home, name=gateway_id, extra=extra, mqtt_extra=mqtt_extra)
 
 
 class GatewayProcess:

@@ -135,14 +135,12 @@ async def test_daemon_end_to_end_keepalive_then_silence_reaches_the_centre(mosqu
     sensor alive past its 5 s timeout), then the module falls silent; the centre gets one
     sensor_silent for it, and only after the silence began."""
     import signal
-    import textwrap
     import time
 
-    from tests.gateway_proc import GatewayProcess, Listener
+    from tests.gateway_proc import GatewayProcess, Listener, write_home
 
     with LD2410Emulator(presence_trace([2] * 160), period_s=0.05, repeat_last=False) as emu:
-        cfg = tmp_path / "home.toml"
-        cfg.write_text(textwrap.dedent(f"""\
+        cfg = write_home(tmp_path, mosquitto.url, f"""\
             gateway_id = "gw-ld2410"
             site_id = "site-test"
             [[rooms]]
@@ -156,13 +154,7 @@ async def test_daemon_end_to_end_keepalive_then_silence_reaches_the_centre(mosqu
             port = "{emu.path}"
             preset = "bedroom_wall"
             keepalive_s = 1.0
-            [mqtt]
-            url = "{mosquitto.url}"
-            heartbeat_interval = 10
-            [storage]
-            path = "{tmp_path / 'events.db'}"
-            batch_ms = 20
-            """))
+        """)
         async with Listener(mosquitto.host, mosquitto.port) as centre:
             started = time.monotonic()
             gw = GatewayProcess(cfg).start()

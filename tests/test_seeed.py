@@ -298,14 +298,12 @@ async def test_daemon_end_to_end_fda2_fall_flag_becomes_a_fall_alarm(mosquitto, 
     configures the module from its preset, the module raises its fall flag, and the fall
     alarm reaches the centre with texts in three languages."""
     import signal
-    import textwrap
 
-    from tests.gateway_proc import GatewayProcess, Listener
+    from tests.gateway_proc import GatewayProcess, Listener, write_home
 
     trace = [(True, False)] * 40 + [(True, True)] * 40 + [(True, False)]
     with FDA2Emulator(trace, period_s=0.05) as emu:
-        cfg = tmp_path / "home.toml"
-        cfg.write_text(textwrap.dedent(f"""\
+        cfg = write_home(tmp_path, mosquitto.url, f"""\
             gateway_id = "gw-fda2"
             site_id = "site-test"
             [[rooms]]
@@ -318,15 +316,10 @@ async def test_daemon_end_to_end_fda2_fall_flag_becomes_a_fall_alarm(mosquitto, 
             [sensors.settings]
             port = "{emu.path}"
             preset = "bathroom_ceiling"
-            [mqtt]
-            url = "{mosquitto.url}"
-            heartbeat_interval = 10
-            [storage]
-            path = "{tmp_path / 'events.db'}"
-            batch_ms = 20
+        """, extra="""\
             [alarm]
             cancel_window = 0
-            """))
+        """)
         async with Listener(mosquitto.host, mosquitto.port) as centre:
             gw = GatewayProcess(cfg).start()
             try:

@@ -6,20 +6,18 @@ reaches the centre over a real mosquitto broker."""
 from __future__ import annotations
 
 import signal
-import textwrap
 
 import pytest
 
 from simulator.emulators import ti_mmwave as E
-from tests.gateway_proc import GatewayProcess, Listener
+from tests.gateway_proc import GatewayProcess, Listener, write_home
 
 
 @pytest.mark.slow
 async def test_emulated_radar_fall_reaches_the_centre_as_an_alarm(mosquitto, tmp_path):
     frames = E.walking_then_fall(200, fps=20.0, fall_at=2.0)  # 10 s of frames, then silence
     with E.TiRadarEmulator(frames, fps=20.0, loop=False) as emu:
-        cfg = tmp_path / "home.toml"
-        cfg.write_text(textwrap.dedent(f"""\
+        cfg = write_home(tmp_path, mosquitto.url, f"""\
             gateway_id = "gw-test-01"
             site_id = "site-test"
             [[rooms]]
@@ -35,15 +33,10 @@ async def test_emulated_radar_fall_reaches_the_centre_as_an_alarm(mosquitto, tmp
             config = "iwr6843aop_wall"
             [detectors.radar_fall]
             confirm_seconds = 1.0
-            [mqtt]
-            url = "{mosquitto.url}"
-            heartbeat_interval = 10
-            [storage]
-            path = "{tmp_path / 'events.db'}"
-            batch_ms = 20
+        """, extra="""\
             [alarm]
             cancel_window = 0
-            """))
+        """)
         async with Listener(mosquitto.host, mosquitto.port) as centre:
             gw = GatewayProcess(cfg).start()
             try:

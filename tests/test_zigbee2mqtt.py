@@ -169,13 +169,11 @@ async def test_daemon_end_to_end_zigbee_sos_button_becomes_an_alarm(mosquitto, t
     mosquitto as the centre's): a retained old emergency is ignored, a fresh press raises
     one sos alarm."""
     import signal
-    import textwrap
 
-    from tests.gateway_proc import GatewayProcess, Listener
+    from tests.gateway_proc import GatewayProcess, Listener, write_home
 
     await publish(mosquitto, "zigbee2mqtt/sos_pendant", {"action": "emergency"}, retain=True)
-    cfg = tmp_path / "home.toml"
-    cfg.write_text(textwrap.dedent(f"""\
+    cfg = write_home(tmp_path, mosquitto.url, f"""\
         gateway_id = "gw-z2m"
         site_id = "site-test"
         [[rooms]]
@@ -189,13 +187,7 @@ async def test_daemon_end_to_end_zigbee_sos_button_becomes_an_alarm(mosquitto, t
         broker = "{mosquitto.url}"
         friendly_name = "sos_pendant"
         role = "sos_button"
-        [mqtt]
-        url = "{mosquitto.url}"
-        heartbeat_interval = 10
-        [storage]
-        path = "{tmp_path / 'events.db'}"
-        batch_ms = 20
-        """))
+    """)
     async with Listener(mosquitto.host, mosquitto.port) as centre:
         gw = GatewayProcess(cfg).start()
         try:

@@ -23,7 +23,7 @@ from typing import AsyncIterator
 from pydantic import Field, field_validator, model_validator
 
 from drivers.base import Driver, DriverSettings, SensorInfo
-from drivers.serial_io import ByteStream, is_file, open_stream
+from drivers.serial_io import ByteStream, await_frame, is_file, open_stream
 from drivers.ld2410 import protocol as P
 from drivers.ld2410.parser import LD2410Parser
 from drivers.ld2410.presets import RadarSettings, _gate_list, load_preset
@@ -113,26 +113,21 @@ class LD2410Driver(Driver):
         assert self._link is not None
         await self._link.write(frame)
         name = P.COMMAND_NAMES.get(command, hex(command))
-        deadline = asyncio.get_running_loop().time() + self.settings.command_timeout_s
-        while True:
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
-                raise LD2410Timeout(
-                    f"LD2410 on {self.settings.port} did not answer '{name}' within "
-                    f"{self.settings.command_timeout_s:g} s (check TX/RX wiring and "
-                    f"{self.settings.baud} baud)")
-            try:
-                chunk = await asyncio.wait_for(self._link.read(), remaining)
-            except asyncio.TimeoutError:
-                continue
-            if not chunk:
-                raise ConnectionError(f"LD2410 port {self.settings.port} closed during '{name}'")
-            for f in self._feed(chunk):
-                if isinstance(f, P.Ack) and f.command == command:
-                    if not f.ok:
-                        raise LD2410ConfigError(
-                            f"LD2410 on {self.settings.port} refused '{name}' (status {f.status})")
-                    return f
+        try:
+            f = await await_frame(self._link, self._feed,
+                                  lambda f: isinstance(f, P.Ack) and f.command == command,
+                                  self.settings.command_timeout_s, f"'{name}'")
+        except TimeoutError:
+            raise LD2410Timeout(
+                f"LD2410 on {self.settings.port} did not answer '{name}' within "
+                f"{self.settings.command_timeout_s:g} s (check TX/RX wiring and "
+                f"{self.settings.baud} baud)") from None
+        except ConnectionError:
+            raise ConnectionError(f"LD2410 port {self.settings.port} closed during '{name}'") from None
+        if not f.ok:
+            raise LD2410ConfigError(
+                f"LD2410 on {self.settings.port} refused '{name}' (status {f.status})")
+        return f
 
     async def _configure(self) -> None:
         # a module powered up with the Pi ignores commands for about a second after boot

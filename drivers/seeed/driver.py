@@ -30,7 +30,7 @@ from typing import Any, AsyncIterator, Callable, Iterator
 from pydantic import Field, model_validator
 
 from drivers.base import Driver, DriverSettings, SensorInfo
-from drivers.serial_io import ByteStream, is_file, open_stream
+from drivers.serial_io import ByteStream, await_frame, is_file, open_stream
 from drivers.seeed import fda1, fda2
 from drivers.seeed.presets import FallRadarSettings, load_preset
 from gateway.readings import FallFlag, Presence, Reading
@@ -82,23 +82,15 @@ class _SeeedBase(Driver):
         """Write `frame`, return the first received frame for which `match` is true."""
         assert self._link is not None
         await self._link.write(frame)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.settings.command_timeout_s
-        while True:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise SeeedConfigError(
-                    f"{self.type} on {self.settings.port} did not answer {what} within "
-                    f"{self.settings.command_timeout_s:g} s{self._uncertainty()}")
-            try:
-                chunk = await asyncio.wait_for(self._link.read(), remaining)
-            except asyncio.TimeoutError:
-                continue
-            if not chunk:
-                raise ConnectionError(f"{self.type} port {self.settings.port} closed during {what}")
-            for f in self._feed(chunk):
-                if match(f):
-                    return f
+        try:
+            return await await_frame(self._link, self._feed, match,
+                                     self.settings.command_timeout_s, what)
+        except TimeoutError:
+            raise SeeedConfigError(
+                f"{self.type} on {self.settings.port} did not answer {what} within "
+                f"{self.settings.command_timeout_s:g} s{self._uncertainty()}") from None
+        except ConnectionError:
+            raise ConnectionError(f"{self.type} port {self.settings.port} closed during {what}") from None
 
     def _probe(self) -> bytes:
         # presence query (80 81 0F): the family's query convention, unconfirmed for FDA1;

@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("paths", nargs="+", metavar="PATH",
                    help="data set directory (sisfall, umafall) or trace files")
-    p.add_argument("--format", choices=sorted(FORMATS), default="trace",
+    p.add_argument("--format", choices=sorted([*FORMATS, "trace"]), default="trace",
                    help="layout of PATH (default: trace)")
     p.add_argument("--placement", default="wrist",
                    help="UMAFall sensor position: wrist, waist, chest, ankle, pocket")
@@ -80,14 +80,9 @@ def _umafall(args: argparse.Namespace) -> tuple[int, Iterator[Any]]:
     return len(paths), gen()
 
 
-def _trace(args: argparse.Namespace) -> tuple[int, Iterator[Any]]:
-    raise NotImplementedError("traces are evaluated by gateway.evaluation.traces")
-
-
 FORMATS: dict[str, Callable[[argparse.Namespace], tuple[int, Iterator[Any]]]] = {
     "sisfall": _sisfall,
     "umafall": _umafall,
-    "trace": _trace,
 }
 
 
@@ -154,11 +149,7 @@ def main(args: argparse.Namespace) -> int:
     except (ValueError, ValidationError) as exc:
         print(f"safehome evaluate: bad --set: {exc}", file=sys.stderr)
         return 2
-    try:
-        total, recs = FORMATS[args.format](args)
-    except NotImplementedError as exc:
-        print(f"safehome evaluate: {exc}", file=sys.stderr)
-        return 2
+    total, recs = FORMATS[args.format](args)
     if total == 0:
         print(f"safehome evaluate: no {args.format} recordings under {' '.join(args.paths)}",
               file=sys.stderr)
