@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from detectors.base import SensorMeta  # noqa: E402
-from gateway.readings import AccelBlock  # noqa: E402
+from sensordata.readings import AccelBlock  # noqa: E402
 
 SISFALL = ROOT.parent / "shared" / "data" / "sisfall-dev"
 

@@ -30,7 +30,7 @@ from detectors.night_door import NightDoorDetector  # noqa: E402
 from detectors.radar_fall import RadarFallDetector  # noqa: E402
 from detectors.routine import NotUpDetector  # noqa: E402
 from detectors.wearable_health import WearableHealthDetector  # noqa: E402
-from gateway.readings import (AccelBlock, Battery, Contact, HeartRate, Motion,  # noqa: E402
+from sensordata.readings import (AccelBlock, Battery, Contact, HeartRate, Motion,  # noqa: E402
                               RadarPoints, RadarTargets, Target)
 
 T0 = 1_772_400_000.0

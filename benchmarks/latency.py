@@ -20,7 +20,7 @@ from _util import percentile
 
 from gateway.config import parse_config
 from gateway.daemon import Daemon
-from gateway.readings import Button
+from sensordata.readings import Button
 
 
 async def measure(n: int, rate: float) -> None:

@@ -37,7 +37,7 @@ print(json.dumps({"readings": res.readings, "events": len(res.events), "cpu_s": 
                   "damage": str(res.damage) if res.damage else None,
                   "detectors": sorted(__import__("gateway.pipeline", fromlist=["x"]).Pipeline(
                       __import__("gateway.trace.replay", fromlist=["x"]).config_for(
-                          __import__("gateway.trace.reader", fromlist=["x"]).TraceReader(
+                          __import__("sensordata.trace.reader", fromlist=["x"]).TraceReader(
                               sys.argv[1]))).detectors),
                   "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 """

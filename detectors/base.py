@@ -6,7 +6,7 @@ in replay and in the simulator, and runs as fast as the CPU allows.
 
 A detector reads gateway readings by duck typing: every reading has `kind`, `sensor`
 and `t` (sensor time, Unix seconds); blocks of samples (kind "accel") carry arrays
-`t` and `xyz`. See `gateway/readings.py` for the full vocabulary.
+`t` and `xyz`. See `sensordata/readings.py` for the full vocabulary.
 
 What a detector returns is a `Detection`: what happened, when (sensor time), how sure it
 is and the evidence numbers behind it. The gateway turns detections into events (id,

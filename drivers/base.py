@@ -21,7 +21,7 @@ from typing import Any, AsyncIterator, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from gateway.readings import Reading
+from sensordata.readings import Reading
 
 
 class DriverSettings(BaseModel):

@@ -16,7 +16,7 @@ from typing import AsyncIterator
 from pydantic import Field
 
 from drivers.base import Driver, DriverSettings
-from gateway.readings import Battery, Button, HeartRate, Motion, Reading
+from sensordata.readings import Battery, Button, HeartRate, Motion, Reading
 
 
 class DemoSettings(DriverSettings):

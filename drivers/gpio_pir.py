@@ -24,7 +24,7 @@ from typing import Any, AsyncIterator, Literal
 from pydantic import Field
 
 from drivers.base import Driver, DriverSettings, DriverUnavailable, SensorInfo, require_module
-from gateway.readings import Motion, Reading
+from sensordata.readings import Motion, Reading
 
 log = logging.getLogger(__name__)
 

@@ -39,7 +39,7 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from drivers.base import Driver, DriverSettings, SensorInfo, require_module
-from gateway.readings import (
+from sensordata.readings import (
     Availability, Battery, Button, Contact, LinkQuality, Motion, Reading,
 )
 

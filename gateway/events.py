@@ -14,10 +14,10 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from gateway.catalogue import ALARM, describe
+from sensordata.timefmt import iso, parse_iso
 
 SCHEMA_VERSION = 1
 
@@ -48,16 +48,6 @@ class _UUID7:
 
 
 new_event_id = _UUID7()
-
-
-def iso(ts: float) -> str:
-    """Unix seconds to ISO 8601 UTC with milliseconds, e.g. 2026-11-26T02:03:04.123Z."""
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z")
-
-
-def parse_iso(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from gateway.alarm_flow import AlarmFlow
 from gateway.catalogue import describe, render
 from gateway.config import HomeConfig
 from gateway.events import Event, new_event_id
-from gateway.readings import AccelBlock, reading_time
+from sensordata.readings import AccelBlock, reading_time
 from gateway.sensors import expand as expand_sensors
 
 log = logging.getLogger("safehome.pipeline")

@@ -14,7 +14,7 @@ from datetime import time
 
 import numpy as np
 
-from gateway.readings import Button, Contact, Motion
+from sensordata.readings import Button, Contact, Motion
 from simulator.scenario import Scenario, SensorSpec
 from simulator.timeline import Segment
 

@@ -17,8 +17,8 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from gateway.readings import AccelBlock, Battery, HeartRate, RadarPoints, RadarTargets, Target
-from gateway.trace.model import Label, StreamInfo
+from sensordata.readings import AccelBlock, Battery, HeartRate, RadarPoints, RadarTargets, Target
+from sensordata.trace.model import Label, StreamInfo
 from simulator import ambient, imperfect, radar, wearable
 from simulator.routine import build_timeline
 from simulator.scenario import Scenario, SensorSpec
@@ -224,7 +224,7 @@ def _iso(t: float) -> str:
 def simulate_to(path: str, scn: Scenario, seed: int = 0,
                 progress: Callable[[float], None] | None = None) -> dict[str, int]:
     """Write the scenario's trace to `path`; returns counts per item type."""
-    from gateway.trace.writer import TraceWriter
+    from sensordata.trace.writer import TraceWriter
     sim = Simulation(scn, seed)
     counts: dict[str, int] = {}
     with TraceWriter(path, meta=sim.meta()) as w:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from gateway.readings import AccelBlock
+from sensordata.readings import AccelBlock
 from simulator.scenario import Imperfection
 
 LATENCY_S = {"accel": 0.08, "heart_rate": 0.08, "battery": 0.1, "radar_targets": 0.02,

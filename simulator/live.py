@@ -19,7 +19,7 @@ from typing import Any, AsyncIterator, ClassVar, Iterator
 from pydantic import Field, model_validator
 
 from drivers.base import Driver, DriverSettings, DriverUnavailable
-from gateway.readings import Reading
+from sensordata.readings import Reading
 
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 
@@ -60,8 +60,8 @@ class SimulatedDriver(Driver):
         """The sensor ids the source holds, and its (arrival time, item) stream."""
         s: SimulatedSettings = self.settings  # type: ignore[assignment]
         if s.trace is not None:
-            from gateway.readings import reading_time
-            from gateway.trace.reader import TraceReader
+            from sensordata.readings import reading_time
+            from sensordata.trace.reader import TraceReader
             if not Path(s.trace).exists():
                 raise DriverUnavailable(f"trace file {s.trace} not found")
             reader = TraceReader(s.trace)
@@ -73,7 +73,7 @@ class SimulatedDriver(Driver):
         return {spec.id for spec in sim.scn.sensors}, sim.items()
 
     async def readings(self) -> AsyncIterator[Reading]:
-        from gateway.trace.model import Label
+        from sensordata.trace.model import Label
         from simulator.imperfect import retime
         s: SimulatedSettings = self.settings  # type: ignore[assignment]
         while True:

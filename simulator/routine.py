@@ -13,7 +13,7 @@ from datetime import time
 
 import numpy as np
 
-from gateway.trace.model import Label
+from sensordata.trace.model import Label
 from simulator.scenario import Incident, Scenario
 from simulator.timeline import Segment, finish, mark, splice
 

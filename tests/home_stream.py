@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterable
 
 from detectors.base import SensorMeta
 from detectors.localtime import LocalClock
-from gateway.readings import Battery, Contact, HeartRate, Motion, Presence
+from sensordata.readings import Battery, Contact, HeartRate, Motion, Presence
 
 TZ = "Europe/Helsinki"
 CLOCK = LocalClock(TZ)

@@ -8,7 +8,7 @@ import pytest
 
 from gateway.config import parse_config
 from gateway.pipeline import Pipeline
-from gateway.readings import Button, FallFlag
+from sensordata.readings import Button, FallFlag
 
 T0 = 1_790_000_000.0
 
@@ -119,7 +119,7 @@ def test_detectors_keep_the_homes_local_time():
 
 
 def test_a_worn_sensors_fall_is_placed_where_the_home_last_saw_someone():
-    from gateway.readings import Motion
+    from sensordata.readings import Motion
     cfg = parse_config({
         "gateway_id": "gw-1", "site_id": "site-1",
         "rooms": [{"id": "bath", "name": {"fi": "kylpyhuone", "sv": "badrum", "en": "bathroom"}},
@@ -141,7 +141,7 @@ def test_a_sensors_small_blocks_are_joined_where_the_last_one_was():
     import numpy as np
 
     from gateway.pipeline import coalesce_blocks
-    from gateway.readings import AccelBlock, Motion
+    from sensordata.readings import AccelBlock, Motion
 
     def block(sensor: str, t0: float) -> AccelBlock:
         t = t0 + np.arange(5) * 0.02

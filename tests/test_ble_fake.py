@@ -19,7 +19,7 @@ from drivers.ble.button import ITAG_KEY, ITAG_SERVICE, ButtonDriver
 from drivers.ble.fake import FakePeripheral, FakeWorld
 from drivers.ble.heart_rate import HEART_RATE_MEASUREMENT, HEART_RATE_SERVICE, HeartRateDriver
 from drivers.ble.polar import PMD_CONTROL, PMD_DATA, PMD_SERVICE, PolarPmdDriver
-from gateway.readings import AccelBlock, Battery, Button, HeartRate, LinkQuality
+from sensordata.readings import AccelBlock, Battery, Button, HeartRate, LinkQuality
 from tests.drivers_util import first_readings
 
 h = bytes.fromhex

@@ -15,7 +15,7 @@ from detectors.night_door import NightDoorDetector
 from detectors.radar_fall import Zone
 from detectors.routine import NotUpDetector
 from detectors.wearable_health import WearableHealthDetector
-from gateway.readings import AccelBlock, Presence, RadarTargets, Target
+from sensordata.readings import AccelBlock, Presence, RadarTargets, Target
 from tests.home_stream import (CLOCK, SENSORS, TZ, at, days, door, heartbeat_noise, motion, near, of_type,
                                run)
 

@@ -7,7 +7,7 @@ import pytest
 from detectors.dwell import DwellDetector
 from detectors.night_door import NightDoorDetector
 from detectors.base import SensorMeta
-from gateway.readings import Contact, Presence
+from sensordata.readings import Contact, Presence
 from tests.home_stream import (SENSORS, TZ, at, door, heartbeat_noise, motion, near, of_type,
                                restart, run)
 

@@ -10,7 +10,7 @@ import pytest
 from drivers import fake_gpiod, gpio_pir
 from drivers.base import DriverUnavailable, SensorInfo
 from drivers.gpio_pir import GpioPirDriver, Settings
-from gateway.readings import Motion
+from sensordata.readings import Motion
 
 CHIP = "/dev/gpiochip0"
 SENSOR = SensorInfo("hall_pir", "hall", "gpio_pir")

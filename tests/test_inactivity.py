@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from detectors.inactivity import InactivityDetector
-from gateway.readings import Contact, HeartRate, Motion, Presence
+from sensordata.readings import Contact, HeartRate, Motion, Presence
 from tests.home_stream import (SENSORS, TZ, at, door, heartbeat_noise, motion, near, of_type, restart,
                                run)
 

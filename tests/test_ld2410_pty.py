@@ -179,7 +179,7 @@ async def test_daemon_end_to_end_keepalive_then_silence_reaches_the_centre(mosqu
 
 
 async def test_emulator_replays_a_trace_of_presence_readings():
-    from gateway.readings import Presence
+    from sensordata.readings import Presence
 
     from simulator.emulators.ld2410 import trace_from_readings
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 from gateway.config import parse_config
 from gateway.pipeline import Pipeline
-from gateway.readings import Motion
+from sensordata.readings import Motion
 from gateway.store import Store
 
 HOME = {"gateway_id": "gw-1", "site_id": "site-1", "timezone": "Europe/Helsinki",

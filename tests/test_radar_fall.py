@@ -8,7 +8,7 @@ import pytest
 
 from detectors.base import SensorMeta
 from detectors.radar_fall import RadarFallDetector, Zone
-from gateway.readings import RadarPoints, RadarTargets, Target
+from sensordata.readings import RadarPoints, RadarTargets, Target
 from tests.home_stream import near, of_type, restart, run
 
 T0 = 1_772_430_000.0

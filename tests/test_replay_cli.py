@@ -121,7 +121,7 @@ def test_import_csv_many_files_then_replay(tmp_path: Path) -> None:
 
 
 def test_import_csv_values_survive_the_round_trip(tmp_path: Path) -> None:
-    from gateway.trace import TraceReader
+    from sensordata.trace import TraceReader
     src = tmp_path / "mg.csv"
     xyz = write_csv(src, seconds=3, unit_scale=1000.0, fall_at=None)   # in mg
     assert safehome("trace", "import-csv", str(src), "-o", str(tmp_path), "--rate", "200",
@@ -185,7 +185,7 @@ retention_days = 7
 
 
 def test_record_needs_consent_then_records_live_readings(tmp_path: Path) -> None:
-    from gateway.trace import TraceReader
+    from sensordata.trace import TraceReader
     cfg = tmp_path / "home.toml"
     cfg.write_text(HOME_TOML.format(consent="false"))
     refused = safehome("record", "--config", str(cfg), "-o", str(tmp_path / "r.mcap"))
@@ -247,7 +247,7 @@ async def test_run_record_then_replay_gives_the_live_events(tmp_path: Path, mosq
     import asyncio
     import signal as sig
 
-    from gateway.trace import TraceReader
+    from sensordata.trace import TraceReader
     from tests.gateway_proc import GatewayProcess, Listener
 
     sensors = "".join(f"""

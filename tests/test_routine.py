@@ -146,7 +146,7 @@ def test_restless_sleep_seen_by_the_bedroom_pir_is_not_up_when_the_bedroom_is_ig
 
 def test_a_shaken_wristband_in_bed_is_not_up():
     import numpy as np
-    from gateway.readings import AccelBlock
+    from sensordata.readings import AccelBlock
     t = at(14, "06:00") + np.arange(250) / 50
     shake = AccelBlock("band", t, np.column_stack([np.zeros(250), np.zeros(250),
                                                    1 + 0.2 * np.sin(t * 9)]))

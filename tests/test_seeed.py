@@ -17,7 +17,7 @@ from drivers.seeed import fda1, fda2
 from drivers.seeed.driver import (
     FDA1Settings, FDA2Settings, MR60FDA1Driver, MR60FDA2Driver, SeeedConfigError,
 )
-from gateway.readings import FallFlag, Presence
+from sensordata.readings import FallFlag, Presence
 from simulator.emulators.seeed import FDA1Device, FDA1Emulator, FDA2Device, FDA2Emulator
 from tests.drivers_util import first_readings
 

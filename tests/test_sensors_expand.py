@@ -5,7 +5,7 @@ from __future__ import annotations
 from gateway.config import parse_config
 from gateway.health import HealthMonitor
 from gateway.pipeline import sensor_meta
-from gateway.readings import Motion
+from sensordata.readings import Motion
 from gateway.sensors import expand
 
 HOME = {

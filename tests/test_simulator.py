@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gateway.readings import AccelBlock, Battery, Contact, Motion, RadarTargets, reading_time
-from gateway.trace.model import Label
+from sensordata.readings import AccelBlock, Battery, Contact, Motion, RadarTargets, reading_time
+from sensordata.trace.model import Label
 from simulator.engine import Simulation, simulate_to
 from simulator.routine import build_timeline
 from simulator.scenario import ScenarioError, load_scenario, scenario_from_dict

@@ -11,7 +11,7 @@ import pytest
 
 from drivers import registry
 from drivers.base import Driver, DriverUnavailable, SensorInfo, require_module
-from gateway.readings import Motion
+from sensordata.readings import Motion
 from gateway.supervisor import supervise
 
 

@@ -15,7 +15,7 @@ from drivers import registry
 from drivers.base import SensorInfo
 from drivers.ti_mmwave import chirp
 from drivers.ti_mmwave.driver import RadarConfigError, TiMmwaveDriver, TiMmwaveSettings
-from gateway.readings import RadarPoints, RadarTargets
+from sensordata.readings import RadarPoints, RadarTargets
 from simulator.emulators import ti_mmwave as E
 
 SENSOR = SensorInfo(id="radar_living", room="living", type="ti_mmwave")

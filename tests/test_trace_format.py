@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gateway.readings import (
+from sensordata.readings import (
     AccelBlock, Availability, Battery, Button, Contact, FallFlag, HeartRate, LinkQuality,
     Motion, Presence, RadarPoints, RadarTargets, Target, reading_time,
 )
-from gateway.trace import Label, StreamInfo, TraceReader, TraceWriter
+from sensordata.trace import Label, StreamInfo, TraceReader, TraceWriter
 
 T0 = 1_772_400_000.0
 REPO = Path(__file__).resolve().parents[1]
@@ -159,7 +159,7 @@ def test_corrupt_chunk_is_skipped_and_reported(tmp_path: Path) -> None:
 
 
 def test_not_a_trace_is_refused(tmp_path: Path) -> None:
-    from gateway.trace import TraceError
+    from sensordata.trace import TraceError
     p = tmp_path / "x.mcap"
     p.write_text("hello")
     with pytest.raises(TraceError):
@@ -178,8 +178,8 @@ def test_seek_by_time_returns_only_that_span(tmp_path: Path) -> None:
 WRITER = textwrap.dedent("""
     import sys, time
     import numpy as np
-    from gateway.readings import AccelBlock
-    from gateway.trace import TraceWriter
+    from sensordata.readings import AccelBlock
+    from sensordata.trace import TraceWriter
     w = TraceWriter(sys.argv[1], flush_every_window=True)
     while True:
         now = time.time()

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from detectors.base import SensorMeta
 from detectors.registry import load
 from detectors.wearable_fall import WearableFallDetector, WearableFallSettings
-from gateway.readings import AccelBlock
+from sensordata.readings import AccelBlock
 
 T0 = 1_767_225_600.0
 SISFALL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sisfall-dev"

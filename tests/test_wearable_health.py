@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from detectors.wearable_health import WearableHealthDetector
-from gateway.readings import AccelBlock, Battery, HeartRate
+from sensordata.readings import AccelBlock, Battery, HeartRate
 from tests.home_stream import SENSORS, near, of_type, run
 
 T0 = 1_772_430_000.0

@@ -10,7 +10,7 @@ import pytest
 
 from drivers.base import SensorInfo
 from drivers.zigbee2mqtt import Settings, Zigbee2MqttDriver, message_time, parse_availability
-from gateway.readings import Availability, Battery, Button, Contact, LinkQuality, Motion
+from sensordata.readings import Availability, Battery, Button, Contact, LinkQuality, Motion
 
 DEVICES = [
     {"friendly_name": "hall_motion", "role": "motion", "room": "hall"},

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from drivers.ble.common import BleDriver, BleSettings, uuid16
-from gateway.readings import Button, Reading
+from sensordata.readings import Button, Reading
 
 ITAG_SERVICE = uuid16(0xFFE0)
 ITAG_KEY = uuid16(0xFFE1)

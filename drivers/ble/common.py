@@ -25,7 +25,7 @@ from typing import Any, AsyncIterator, Callable
 from pydantic import Field
 
 from drivers.base import Driver, DriverSettings, SensorInfo, require_module
-from gateway.readings import Battery, LinkQuality, Reading
+from sensordata.readings import Battery, LinkQuality, Reading
 
 log = logging.getLogger(__name__)
 

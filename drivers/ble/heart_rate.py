@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from drivers.ble.common import BleDriver, BleSettings, payload_guard, uuid16
 from drivers.ble.parsers import parse_heart_rate
-from gateway.readings import HeartRate, Reading
+from sensordata.readings import HeartRate, Reading
 
 HEART_RATE_SERVICE = uuid16(0x180D)
 HEART_RATE_MEASUREMENT = uuid16(0x2A37)

@@ -21,7 +21,7 @@ from pydantic import Field
 
 from drivers.ble.common import BleDriver, BleSettings, payload_guard
 from drivers.ble import parsers as PP
-from gateway.readings import AccelBlock, Reading
+from sensordata.readings import AccelBlock, Reading
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Decoded TI frames -> gateway readings in the room frame.
 
-Coordinate convention of every `RadarPoints` / `RadarTargets` reading (gateway/readings.py
+Coordinate convention of every `RadarPoints` / `RadarTargets` reading (sensordata/readings.py
 says "room frame"; this is what it means for a TI radar):
 
 * origin on the floor directly below the radar, **z up from the floor** (metres);
@@ -25,7 +25,7 @@ import numpy as np
 
 from drivers.ti_mmwave.chirp import Mounting
 from drivers.ti_mmwave.frames import Frame
-from gateway.readings import RadarPoints, RadarTargets, Reading, Target
+from sensordata.readings import RadarPoints, RadarTargets, Reading, Target
 
 
 def rotation(m: Mounting) -> np.ndarray:

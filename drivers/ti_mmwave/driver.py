@@ -39,7 +39,7 @@ from drivers.serial_io import ByteStream, is_file, open_stream
 from drivers.ti_mmwave import chirp
 from drivers.ti_mmwave.convert import FrameConverter
 from drivers.ti_mmwave.parser import FrameParser
-from gateway.readings import Reading
+from sensordata.readings import Reading
 
 _PROMPT = re.compile(r"^\S*:/>\s*")
 

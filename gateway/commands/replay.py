@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gateway.trace.reader import TraceError
+    from sensordata.trace.reader import TraceError
     from gateway.trace.replay import replay
 
     cfg = None

@@ -81,7 +81,7 @@ def import_csv(args: argparse.Namespace) -> int:
 
 
 def export_csv(args: argparse.Namespace) -> int:
-    from gateway.trace.reader import TraceError, TraceReader
+    from sensordata.trace.reader import TraceError, TraceReader
 
     try:
         reader = TraceReader(args.trace)
@@ -132,8 +132,8 @@ def export_csv(args: argparse.Namespace) -> int:
 
 
 def show_info(args: argparse.Namespace) -> int:
-    from gateway.readings import reading_time
-    from gateway.trace.reader import TraceError, TraceReader
+    from sensordata.readings import reading_time
+    from sensordata.trace.reader import TraceError, TraceReader
 
     status = 0
     for path in args.traces:
@@ -190,7 +190,7 @@ def show_info(args: argparse.Namespace) -> int:
 
 def plot(args: argparse.Namespace) -> int:
     from gateway.trace.plot import plot as draw
-    from gateway.trace.reader import TraceError, TraceReader
+    from sensordata.trace.reader import TraceError, TraceReader
 
     try:
         reader = TraceReader(args.trace)
@@ -200,7 +200,7 @@ def plot(args: argparse.Namespace) -> int:
     start = end = None
     if args.start is not None or args.length is not None:
         first = next(iter(reader.readings()), None)
-        from gateway.readings import reading_time
+        from sensordata.readings import reading_time
         t0 = reading_time(first) if first is not None else 0.0
         start = t0 + (args.start or 0.0)
         end = start + args.length if args.length is not None else None

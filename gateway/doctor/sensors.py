@@ -24,7 +24,7 @@ from drivers.serial_io import SerialPortError, is_file
 from gateway.config import HomeConfig, SensorConfig
 from gateway.doctor.checks import FAIL, WARN, Check
 from gateway.doctor.devices import DIALOUT_FIX, check_device, install_fix, serial_ports
-from gateway.readings import Battery, LinkQuality
+from sensordata.readings import Battery, LinkQuality
 
 SLOW_FACTOR = 0.5          # below half the expected rate: readings are being lost
 LOW_BATTERY_PERCENT = 20.0

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from gateway.evaluation.recording import Recording
-from gateway.readings import AccelBlock
+from sensordata.readings import AccelBlock
 
 CANCEL_WINDOW_S = 30.0
 ONSET_SLACK_S = 1.0

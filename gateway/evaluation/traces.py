@@ -68,7 +68,7 @@ def score(result: Any) -> TraceScore:
 
 
 def main(args: argparse.Namespace) -> int:
-    from gateway.trace.reader import TraceError
+    from sensordata.trace.reader import TraceError
     from gateway.trace.replay import replay
 
     scores: list[TraceScore] = []

@@ -1,12 +1,6 @@
-"""Trace files: many sensors' readings, their metadata and ground truth in one MCAP file.
+"""The gateway's side of traces: recording live readings, replaying a trace through the
+daemon's pipeline, importing CSV files and plotting.
 
-See docs/trace-format.md for the layout. `TraceWriter` appends (live or offline),
-`TraceReader` streams readings back in arrival order and reports damage.
+The trace format itself (model, codec, reader, writer) is shared vocabulary and lives in
+`sensordata.trace`, so drivers and the simulator can write traces without the gateway.
 """
-
-from gateway.trace.model import FORMAT_VERSION, Label, StreamInfo, TraceDamage
-from gateway.trace.reader import RecordedEvent, TraceError, TraceReader
-from gateway.trace.writer import TraceWriter
-
-__all__ = ["FORMAT_VERSION", "Label", "RecordedEvent", "StreamInfo", "TraceDamage",
-           "TraceError", "TraceReader", "TraceWriter"]

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from gateway.readings import AccelBlock
-from gateway.trace.model import StreamInfo
-from gateway.trace.writer import TraceWriter
+from sensordata.readings import AccelBlock
+from sensordata.trace.model import StreamInfo
+from sensordata.trace.writer import TraceWriter
 
 UNITS = {"g": 1.0, "m/s2": 1 / 9.80665, "mg": 1e-3}
 KINDS = ("accelerometer",)

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from gateway.trace.model import Label
-from gateway.trace.reader import RecordedEvent, TraceReader
+from sensordata.trace.model import Label
+from sensordata.trace.reader import RecordedEvent, TraceReader
 
 
 def collect(reader: TraceReader, start: float | None = None, end: float | None = None

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from gateway.config import HomeConfig
-from gateway.trace.model import StreamInfo
-from gateway.trace.writer import TraceWriter
+from sensordata.trace.model import StreamInfo
+from sensordata.trace.writer import TraceWriter
 
 log = logging.getLogger("safehome.recorder")
 

@@ -16,8 +16,8 @@ from typing import Any, Callable, Iterable
 
 from gateway.config import AlarmConfig, HomeConfig
 from gateway.events import Event
-from gateway.trace.model import Label, TraceDamage
-from gateway.trace.reader import RecordedEvent, TraceReader
+from sensordata.trace.model import Label, TraceDamage
+from sensordata.trace.reader import RecordedEvent, TraceReader
 
 BATCH = 512
 _NS = uuid.UUID("5b1e9a52-8f1c-4d43-9e0b-7f1c2a3b4c5d")
@@ -115,7 +115,7 @@ def replay(path: str, config: HomeConfig | None = None, *, speed: float | None =
 
 def _feed(pipe: Any, batch: list[Any], now: list[float], res: ReplayResult,
           emit: Callable[[Iterable[Event]], None], speed: float | None, wall0: float) -> None:
-    from gateway.readings import reading_time
+    from sensordata.readings import reading_time
     t_end = max(reading_time(r) for r in batch)
     if res.first is None:
         res.first = min(reading_time(r) for r in batch)

@@ -29,10 +29,10 @@ from mcap.opcode import Opcode
 from mcap.records import Channel, Chunk, DataEnd, Footer, Message, Metadata
 from mcap.stream_reader import StreamReader
 
-from gateway.readings import Reading, reading_time
-from gateway.trace import codec
-from gateway.trace.model import FILE_METADATA, FORMAT_VERSION, Label, StreamInfo, TraceDamage
-from gateway.trace.writer import EVENT_TOPIC, LABEL_TOPIC
+from sensordata.readings import Reading, reading_time
+from sensordata.trace import codec
+from sensordata.trace.model import FILE_METADATA, FORMAT_VERSION, Label, StreamInfo, TraceDamage
+from sensordata.trace.writer import EVENT_TOPIC, LABEL_TOPIC
 
 
 class TraceError(Exception):
@@ -84,7 +84,7 @@ class TraceReader:
 
     @property
     def start_time(self) -> float | None:
-        from gateway.events import parse_iso
+        from sensordata.timefmt import parse_iso
         text = self.meta.get("start")
         try:
             return parse_iso(text) if text else None

@@ -20,9 +20,9 @@ from typing import IO, Any, Mapping
 
 from mcap.writer import CompressionType, Writer
 
-from gateway.readings import Reading, reading_time
-from gateway.trace import codec
-from gateway.trace.model import FILE_METADATA, FORMAT_VERSION, PROFILE, Label, StreamInfo
+from sensordata.readings import Reading, reading_time
+from sensordata.trace import codec
+from sensordata.trace.model import FILE_METADATA, FORMAT_VERSION, PROFILE, Label, StreamInfo
 
 LABEL_TOPIC = "labels"
 EVENT_TOPIC = "events"
