@@ -1,4 +1,4 @@
-"""BLE drivers against a fake bleak (drivers/ble/fake.py) replaying notifications byte for byte.
+"""BLE drivers against a fake bleak (tests/doubles/fake_bleak.py) replaying notifications byte for byte.
 
 The fake keeps BlueZ's sharp edges (InProgress on overlapping scan/connect, "notify already
 started", link loss callbacks), so these tests check the drivers' behaviour at them.
@@ -16,7 +16,7 @@ from drivers.base import SensorInfo
 from drivers.ble import common
 from drivers.ble import parsers as PP
 from drivers.ble.button import ITAG_KEY, ITAG_SERVICE, ButtonDriver
-from drivers.ble.fake import FakePeripheral, FakeWorld
+from tests.doubles.fake_bleak import FakePeripheral, FakeWorld
 from drivers.ble.heart_rate import HEART_RATE_MEASUREMENT, HEART_RATE_SERVICE, HeartRateDriver
 from drivers.ble.polar import PMD_CONTROL, PMD_DATA, PMD_SERVICE, PolarPmdDriver
 from sensordata.readings import AccelBlock, Battery, Button, HeartRate, LinkQuality

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from drivers.ble import common
 from drivers.ble.button import ITAG_SERVICE
-from drivers.ble.fake import FakePeripheral, FakeWorld
+from tests.doubles.fake_bleak import FakePeripheral, FakeWorld
 from drivers.ble.heart_rate import HEART_RATE_SERVICE
 from drivers.ble.polar import PMD_SERVICE
 from drivers.ld2410 import protocol as LP

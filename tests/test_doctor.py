@@ -197,7 +197,7 @@ async def test_rate_is_measured_against_the_drivers_expected_rate(tmp_path, mosq
 async def test_ble_wearable_found_by_the_drivers_own_lookup_with_battery_and_rssi(tmp_path,
                                                                                    mosquitto):
     from drivers.ble import common
-    from drivers.ble.fake import FakePeripheral, FakeWorld
+    from tests.doubles.fake_bleak import FakePeripheral, FakeWorld
     from drivers.ble.heart_rate import HEART_RATE_SERVICE
     hrm = common.uuid16(0x2A37)
     notes = [(0.05 * k, hrm, bytes([0x00, 60 + k])) for k in range(1, 6)]

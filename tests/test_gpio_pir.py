@@ -7,7 +7,8 @@ import enum
 
 import pytest
 
-from drivers import fake_gpiod, gpio_pir
+from drivers import gpio_pir
+from tests.doubles import fake_gpiod
 from drivers.base import DriverUnavailable, SensorInfo
 from drivers.gpio_pir import GpioPirDriver, Settings
 from sensordata.readings import Motion

@@ -2,7 +2,7 @@
 
 Why the pieces are here:
 - bleak is imported only when a BLE driver connects (`backend()`), so a gateway without
-  Bluetooth still runs its radars. Tests swap in `drivers.ble.fake` at that one seam.
+  Bluetooth still runs its radars. Tests swap in `tests.doubles.fake_bleak` at that one seam.
 - BlueZ answers overlapping scans and connects with stale `org.bluez.Error.InProgress`
   (bleak issues #1689, #859), so every scan and connect in this process takes
   `ble_lock()`, one asyncio.Lock per event loop.
@@ -41,7 +41,7 @@ def uuid16(short: int) -> str:
 
 
 def use_backend(module: Any) -> None:
-    """Replace bleak (tests: a `drivers.ble.fake.FakeWorld().backend()`); None restores it."""
+    """Replace bleak (tests: a `tests.doubles.fake_bleak.FakeWorld().backend()`); None restores it."""
     global _backend_override
     _backend_override = module
 

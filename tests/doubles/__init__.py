@@ -1,0 +1,1 @@
+"""Test doubles at the radio and GPIO boundary, behind the same interfaces as the real libraries."""
