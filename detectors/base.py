@@ -4,9 +4,11 @@ Detectors are pure streaming code. They never import the gateway, never touch as
 the wall clock, files or the network, so one detector object behaves identically live,
 in replay and in the simulator, and runs as fast as the CPU allows.
 
-A detector reads gateway readings by duck typing: every reading has `kind`, `sensor`
-and `t` (sensor time, Unix seconds); blocks of samples (kind "accel") carry arrays
-`t` and `xyz`. See `sensordata/readings.py` for the full vocabulary.
+A detector reads the shared vocabulary (`sensordata.readings`): every reading has
+`sensor` and `t` (sensor time, Unix seconds); a detector dispatches on the reading's
+type (`isinstance(r, AccelBlock)`), and blocks of samples carry arrays `t` and `xyz`.
+`Detector` below is the one contract the pipeline uses; `docs/writing-a-detector.md`
+walks through writing one.
 
 What a detector returns is a `Detection`: what happened, when (sensor time), how sure it
 is and the evidence numbers behind it. The gateway turns detections into events (id,
@@ -15,8 +17,13 @@ seq, texts in three languages), so detectors never deal with identity or deliver
 
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Protocol, runtime_checkable
+from typing import Any, ClassVar, Generic, Iterable, Mapping, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sensordata.readings import Reading
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,23 +45,57 @@ class Detection:
     ref: str | None = None
 
 
-@runtime_checkable
-class Detector(Protocol):
-    """What every detector offers. `feed` may be called with any batch of readings,
-    including readings it does not care about (it ignores those)."""
+class DetectorSettings(BaseModel):
+    """Base of every detector's `[detectors.NAME]` table: unknown keys are errors, every
+    detector can be switched off with `enabled = false`."""
 
-    def feed(self, readings: Iterable[Any]) -> list[Detection]:
-        ...
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    enabled: bool = Field(True, title="Run this detector")
 
 
-class StatefulDetector(Protocol):
-    """A detector whose learned state must survive restarts (kept in SQLite by the gateway)."""
+SettingsT = TypeVar("SettingsT", bound=DetectorSettings)
+
+
+class Detector(abc.ABC, Generic[SettingsT]):
+    """What the pipeline knows of a detector, and all it relies on.
+
+    A subclass names itself (`name`, the key of its `[detectors.NAME]` table), its
+    `Settings` model and whether it runs when the home's config does not mention it
+    (`default_on`). The pipeline builds it once with the validated settings, the home's
+    sensors and the home's timezone, then calls `feed` with every batch of readings
+    (readings it does not care about included: dispatch on their type and ignore the
+    rest), `tick` when sensor time moves without readings, and `state`/`restore` around
+    restarts. Everything but `feed` has a do-nothing default.
+    """
+
+    name: ClassVar[str]
+    Settings: ClassVar[type[DetectorSettings]] = DetectorSettings
+    default_on: ClassVar[bool] = True
+
+    def __init__(self, settings: SettingsT, sensors: Mapping[str, "SensorMeta"],
+                 timezone: str | None = None) -> None:
+        self.settings = settings
+        self.sensors = sensors
+        self.timezone = timezone  # the home's IANA zone; None means the detector's default
+
+    @abc.abstractmethod
+    def feed(self, readings: Iterable[Reading]) -> list[Detection]:
+        """Readings in sensor-time order (per sensor) -> what they revealed."""
+
+    def tick(self, now: float) -> list[Detection]:
+        """Sensor time moved to `now` without a reading (the live daemon's second)."""
+        return []
 
     def state(self) -> dict[str, Any]:
-        ...
+        """Learned state to keep across restarts (JSON-able); empty when there is none."""
+        return {}
 
     def restore(self, state: Mapping[str, Any]) -> None:
-        ...
+        """Take back what `state` returned before a restart."""
+
+    def room(self, sensor: str) -> str | None:
+        """The room a configured sensor is in (None for worn or unknown sensors)."""
+        return room_of(self.sensors, sensor)
 
 
 @dataclass(frozen=True, slots=True)

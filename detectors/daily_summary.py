@@ -21,13 +21,13 @@ never split between two summaries) and is raised when sensor time passes the bou
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from detectors.activity import HomeTracker
-from detectors.base import Detection, SensorMeta
+from detectors.base import Detection, Detector, SensorMeta
 from detectors.localtime import parse_hhmm, parse_window, ZonedSettings
 from detectors.radar_fall import Zone
 
@@ -36,7 +36,6 @@ TRIP_GAP_S = 300.0   # bathroom activity closer than this to the last is the sam
 
 
 class DailySummarySettings(ZonedSettings):
-    enabled: bool = Field(True, title="Run this detector")
     boundary: str = Field("12:00", title="Local time HH:MM at which each day's summary closes")
     night: str = Field("22:00-06:00", title="Local night window for counting bathroom trips")
     bathroom_rooms: list[str] = Field(default_factory=lambda: ["bathroom", "toilet", "wc"],
@@ -57,13 +56,13 @@ class DailySummarySettings(ZonedSettings):
         return v
 
 
-class DailySummaryDetector:
-    name: ClassVar[str] = "daily_summary"
-    Settings: ClassVar[type[BaseModel]] = DailySummarySettings
-    default_on: ClassVar[bool] = True
+class DailySummaryDetector(Detector[DailySummarySettings]):
+    name = "daily_summary"
+    Settings = DailySummarySettings
 
     def __init__(self, settings: DailySummarySettings, sensors: Mapping[str, SensorMeta],
                  timezone: str | None = None) -> None:
+        super().__init__(settings, sensors, timezone)
         self.s = settings
         self.clock = settings.clock(timezone)
         self.boundary = parse_hhmm(settings.boundary)

@@ -27,22 +27,20 @@ advance time when nothing arrives (exactly the situation this detector is for).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from detectors.activity import HomeTracker
-from detectors.base import Detection, SensorMeta
+from detectors.base import Detection, Detector, DetectorSettings, SensorMeta
 
 
 DOOR_MIN_STAY_S = 60.0  # a room door closing behind someone entering does not end the stay
 RESUME_GAP_S = 900.0    # a restart after a longer outage restarts the stay's clock
 
 
-class DwellSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    enabled: bool = Field(True, title="Run this detector")
+class DwellSettings(DetectorSettings):
     limits_minutes: dict[str, float] = Field(
         default_factory=lambda: {"bathroom": 60.0},
         title="Rooms to watch and the fixed longest stay in each (minutes)")
@@ -55,13 +53,13 @@ class DwellSettings(BaseModel):
     outer_doors: list[str] = Field(default_factory=list, title="Contact sensors that are outer doors (besides role = outer_door)")
 
 
-class DwellDetector:
-    name: ClassVar[str] = "dwell"
-    Settings: ClassVar[type[BaseModel]] = DwellSettings
-    default_on: ClassVar[bool] = True
+class DwellDetector(Detector[DwellSettings]):
+    name = "dwell"
+    Settings = DwellSettings
 
-    def __init__(self, settings: DwellSettings, sensors: Mapping[str, SensorMeta]) -> None:
-        self.settings = settings
+    def __init__(self, settings: DwellSettings, sensors: Mapping[str, SensorMeta],
+                 timezone: str | None = None) -> None:
+        super().__init__(settings, sensors, timezone)
         self.home = HomeTracker(sensors, settings.outer_doors)
         self.visits: dict[str, list[float]] = {r: [] for r in settings.limits_minutes}
         self._room: str | None = None     # where the last inside activity was

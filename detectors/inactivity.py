@@ -24,12 +24,12 @@ the deadline itself, so batch boundaries and tick cadence never change what is r
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from detectors.activity import HomeTracker
-from detectors.base import Detection, SensorMeta
+from detectors.base import Detection, Detector, SensorMeta
 from detectors.localtime import parse_window, validate_windows, ZonedSettings
 
 
@@ -37,7 +37,6 @@ RESUME_GAP_S = 900.0   # a restart after a longer outage restarts the timer
 
 
 class InactivitySettings(ZonedSettings):
-    enabled: bool = Field(True, title="Run this detector")
     hours: float = Field(12.0, gt=0, le=72,
                          title="Hours without any activity (counted inside the windows) before the alarm")
     windows: list[str] = Field(default_factory=list,
@@ -53,14 +52,13 @@ class InactivitySettings(ZonedSettings):
         return validate_windows(v)
 
 
-class InactivityDetector:
-    name: ClassVar[str] = "inactivity"
-    Settings: ClassVar[type[BaseModel]] = InactivitySettings
-    default_on: ClassVar[bool] = True
+class InactivityDetector(Detector[InactivitySettings]):
+    name = "inactivity"
+    Settings = InactivitySettings
 
     def __init__(self, settings: InactivitySettings, sensors: Mapping[str, SensorMeta],
                  timezone: str | None = None) -> None:
-        self.settings = settings
+        super().__init__(settings, sensors, timezone)
         self.clock = settings.clock(timezone)
         self.windows = [parse_window(w) for w in settings.windows]
         self.home = HomeTracker(sensors, settings.outer_doors, accel_std_g=settings.accel_std_g)

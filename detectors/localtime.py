@@ -17,7 +17,9 @@ from functools import lru_cache
 from typing import Iterable, Iterator
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from detectors.base import DetectorSettings
 
 DEFAULT_TZ = "Europe/Helsinki"
 
@@ -141,11 +143,10 @@ class LocalClock:
         raise AssertionError("unreachable: intervals is infinite")
 
 
-class ZonedSettings(BaseModel):
+class ZonedSettings(DetectorSettings):
     """Base of the settings of every detector that keeps local time (windows, days): the
     home's timezone comes from the config's top-level `timezone` unless a table overrides it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     timezone: str | None = Field(None, title="IANA time zone of the home (default: the gateway's, else Europe/Helsinki)")
 
     @field_validator("timezone")

@@ -15,17 +15,16 @@ silent.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from detectors.activity import HomeTracker
-from detectors.base import Detection, SensorMeta
+from detectors.base import Detection, Detector, SensorMeta
 from detectors.localtime import parse_window, ZonedSettings
 
 
 class NightDoorSettings(ZonedSettings):
-    enabled: bool = Field(True, title="Run this detector")
     night: str = Field("22:00-06:00", title="Local night window HH:MM-HH:MM")
     not_back_minutes: float = Field(15.0, gt=0, le=600, title="Minutes after the door before the alarm")
     outer_doors: list[str] = Field(default_factory=list, title="Contact sensors that are outer doors (besides role = outer_door)")
@@ -37,14 +36,13 @@ class NightDoorSettings(ZonedSettings):
         return v
 
 
-class NightDoorDetector:
-    name: ClassVar[str] = "night_door"
-    Settings: ClassVar[type[BaseModel]] = NightDoorSettings
-    default_on: ClassVar[bool] = True
+class NightDoorDetector(Detector[NightDoorSettings]):
+    name = "night_door"
+    Settings = NightDoorSettings
 
     def __init__(self, settings: NightDoorSettings, sensors: Mapping[str, SensorMeta],
                  timezone: str | None = None) -> None:
-        self.settings = settings
+        super().__init__(settings, sensors, timezone)
         self.clock = settings.clock(timezone)
         self.night = [parse_window(settings.night)]
         self.home = HomeTracker(sensors, settings.outer_doors)

@@ -3,31 +3,28 @@ fall flag, a device saying its battery is low. No signal processing, just transl
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from detectors.base import Detection, SensorMeta, room_of
+from detectors.base import Detection, Detector, DetectorSettings, SensorMeta, room_of
 
 SOS_ACTIONS = frozenset({"sos", "emergency", "panic"})
 CANCEL_ACTIONS = frozenset({"cancel", "ok", "i_am_ok"})
 
 
-class PassThroughSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    enabled: bool = Field(True, title="Run this detector")
+class PassThroughSettings(DetectorSettings):
     battery_low_percent: float = Field(
         15.0, ge=0, le=100, title="Battery level (percent) at or below which battery_low is raised")
 
 
-class PassThroughDetector:
-    name: ClassVar[str] = "passthrough"
-    Settings: ClassVar[type[BaseModel]] = PassThroughSettings
-    default_on: ClassVar[bool] = True
+class PassThroughDetector(Detector[PassThroughSettings]):
+    name = "passthrough"
+    Settings = PassThroughSettings
 
-    def __init__(self, settings: PassThroughSettings, sensors: Mapping[str, SensorMeta]) -> None:
-        self.settings = settings
-        self.sensors = sensors
+    def __init__(self, settings: PassThroughSettings, sensors: Mapping[str, SensorMeta],
+                 timezone: str | None = None) -> None:
+        super().__init__(settings, sensors, timezone)
         self._fall_flag: dict[str, bool] = {}
         self._battery_low: dict[str, bool] = {}
 

@@ -46,7 +46,7 @@ from typing import Any, ClassVar, Iterable, Mapping
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from detectors.base import Detection, SensorMeta, room_of
+from detectors.base import Detection, Detector, DetectorSettings, SensorMeta, room_of
 
 INF = float("inf")
 
@@ -66,9 +66,7 @@ class Zone(BaseModel):
                 and self.y[0] <= y <= self.y[1] and self.z[0] <= z <= self.z[1])
 
 
-class RadarFallSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    enabled: bool = Field(True, title="Run this detector")
+class RadarFallSettings(DetectorSettings):
     min_drop_m: float = Field(0.5, gt=0, title="Least height drop of a fall (metres)")
     descent_speed_mps: float = Field(1.0, gt=0, title="Least mean descent speed of a fall (m/s)")
     descent_window_s: float = Field(2.0, gt=0, le=10, title="The drop must happen within this many seconds")
@@ -113,18 +111,18 @@ class _Fall:
     up_since: float | None = None
 
 
-class RadarFallDetector:
-    name: ClassVar[str] = "radar_fall"
-    Settings: ClassVar[type[BaseModel]] = RadarFallSettings
-    default_on: ClassVar[bool] = True
+class RadarFallDetector(Detector[RadarFallSettings]):
+    name = "radar_fall"
+    Settings = RadarFallSettings
 
     LOST_S: ClassVar[float] = 2.0     # a track unseen this long is lost
     FORGET_S: ClassVar[float] = 30.0  # and forgotten after this, unless it holds a descent
     WARMUP_S: ClassVar[float] = 1.0   # a descent must start at least this long after track birth
 
-    def __init__(self, settings: RadarFallSettings, sensors: Mapping[str, SensorMeta]) -> None:
+    def __init__(self, settings: RadarFallSettings, sensors: Mapping[str, SensorMeta],
+                 timezone: str | None = None) -> None:
+        super().__init__(settings, sensors, timezone)
         self.s = settings
-        self.sensors = sensors
         self.tracks: dict[tuple[str, int], _Track] = {}
         self.falls: list[_Fall] = []
         self._tracked: set[str] = set()           # radars that send tracks: ignore their points

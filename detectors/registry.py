@@ -1,9 +1,14 @@
 """Detectors by the name of their `[detectors.NAME]` table in the home's config.
 
-Every detector class has:
-- `Settings`: a pydantic model (extra keys forbidden, every field titled) for its table;
-- `__init__(self, settings, sensors: Mapping[str, SensorMeta])`;
-- `feed(readings) -> list[Detection]`.
+Built-in detectors are named here as "module:Class" strings and imported when a home
+runs them. Third-party detectors register through the `safehome.detectors` entry-point
+group, e.g. in their setup.cfg:
+
+    [options.entry_points]
+    safehome.detectors =
+        stove_left_on = my_package.stove:StoveLeftOnDetector
+
+Every entry is a subclass of `detectors.base.Detector` (see docs/writing-a-detector.md).
 A detector whose table is absent from the config runs with its defaults when
 `default_on` is true; `enabled = false` in its table switches it off.
 """
@@ -11,8 +16,14 @@ A detector whose table is absent from the config runs with its defaults when
 from __future__ import annotations
 
 import importlib
+from functools import lru_cache
+from importlib.metadata import EntryPoint, entry_points
 
-DETECTORS: dict[str, str] = {
+from detectors.base import Detector
+
+ENTRY_POINT_GROUP = "safehome.detectors"
+
+BUILTIN: dict[str, str] = {
     "passthrough": "detectors.passthrough:PassThroughDetector",
     "radar_fall": "detectors.radar_fall:RadarFallDetector",
     "inactivity": "detectors.inactivity:InactivityDetector",
@@ -25,6 +36,29 @@ DETECTORS: dict[str, str] = {
 }
 
 
-def load(name: str) -> type:
-    module, _, attr = DETECTORS[name].partition(":")
-    return getattr(importlib.import_module(module), attr)
+class UnknownDetector(LookupError):
+    pass
+
+
+@lru_cache(maxsize=None)
+def _entry_points() -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def known_names() -> list[str]:
+    """Built-in detectors first (in their documented order), then third-party ones."""
+    return list(BUILTIN) + sorted(set(_entry_points()) - set(BUILTIN))
+
+
+def load(name: str) -> type[Detector]:
+    """The detector class for `name`; UnknownDetector if nothing provides it."""
+    if name in BUILTIN:
+        module, _, attr = BUILTIN[name].partition(":")
+        cls = getattr(importlib.import_module(module), attr)
+    elif name in _entry_points():
+        cls = _entry_points()[name].load()
+    else:
+        raise UnknownDetector(name)
+    if not (isinstance(cls, type) and issubclass(cls, Detector)):
+        raise TypeError(f"{name!r} does not name a safehome detector class: {cls!r}")
+    return cls

@@ -31,13 +31,13 @@ kept in SQLite by the gateway), so a restart or a power cut does not restart the
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from detectors.activity import HomeTracker
-from detectors.base import Detection, SensorMeta
+from detectors.base import Detection, Detector, SensorMeta
 from detectors.localtime import parse_window, ZonedSettings
 
 
@@ -64,14 +64,13 @@ class NotUpSettings(ZonedSettings):
         return v
 
 
-class NotUpDetector:
-    name: ClassVar[str] = "not_up"
-    Settings: ClassVar[type[BaseModel]] = NotUpSettings
-    default_on: ClassVar[bool] = True
+class NotUpDetector(Detector[NotUpSettings]):
+    name = "not_up"
+    Settings = NotUpSettings
 
     def __init__(self, settings: NotUpSettings, sensors: Mapping[str, SensorMeta],
                  timezone: str | None = None) -> None:
-        self.settings = settings
+        super().__init__(settings, sensors, timezone)
         self.clock = settings.clock(timezone)
         self.m0, self.m1 = parse_window(settings.morning)
         # Wearable movement is not "up": turning over in bed shakes a wristband.

@@ -34,12 +34,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from detectors.base import Detection, SensorMeta, room_of
+from detectors.base import Detection, Detector, SensorMeta, room_of
 from detectors.wearable_features import POST_START_S, PRE_WINDOW_S, impact_features, \
     posture_vs_pre
 from detectors.wearable_resample import GridResampler
@@ -128,15 +128,14 @@ class _SensorState:
     rest_v: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
 
 
-class WearableFallDetector:
-    name: ClassVar[str] = "wearable_fall"
-    Settings: ClassVar[type[BaseModel]] = WearableFallSettings
-    default_on: ClassVar[bool] = True
+class WearableFallDetector(Detector[WearableFallSettings]):
+    name = "wearable_fall"
+    Settings = WearableFallSettings
 
     def __init__(self, settings: WearableFallSettings | None = None,
-                 sensors: Mapping[str, SensorMeta] | None = None) -> None:
-        self.settings = settings or WearableFallSettings()
-        self.sensors = sensors or {}
+                 sensors: Mapping[str, SensorMeta] | None = None,
+                 timezone: str | None = None) -> None:
+        super().__init__(settings or WearableFallSettings(), sensors or {}, timezone)
         self._state: dict[str, _SensorState] = {}
         # a hook for tuning tools: called with (sensor, features, fired) for every judged
         # episode that passed the posture pre-check; the gateway leaves it None

@@ -25,17 +25,15 @@ Low battery is translated by detectors/passthrough.py.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from detectors.base import Detection, SensorMeta, room_of
+from detectors.base import Detection, Detector, DetectorSettings, SensorMeta, room_of
 
 
-class WearableHealthSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    enabled: bool = Field(True, title="Run this detector")
+class WearableHealthSettings(DetectorSettings):
     hr_low: float = Field(40.0, ge=20, le=120, title="Lowest normal heart rate (bpm)")
     hr_high: float = Field(130.0, ge=60, le=250, title="Highest normal heart rate (bpm)")
     sustain_seconds: float = Field(300.0, ge=10, title="Seconds outside the bounds before the warning")
@@ -71,14 +69,14 @@ class _Wearable:
     not_worn: bool = False
 
 
-class WearableHealthDetector:
-    name: ClassVar[str] = "wearable_health"
-    Settings: ClassVar[type[BaseModel]] = WearableHealthSettings
-    default_on: ClassVar[bool] = True
+class WearableHealthDetector(Detector[WearableHealthSettings]):
+    name = "wearable_health"
+    Settings = WearableHealthSettings
 
-    def __init__(self, settings: WearableHealthSettings, sensors: Mapping[str, SensorMeta]) -> None:
+    def __init__(self, settings: WearableHealthSettings, sensors: Mapping[str, SensorMeta],
+                 timezone: str | None = None) -> None:
+        super().__init__(settings, sensors, timezone)
         self.s = settings
-        self.sensors = sensors
         self.w: dict[str, _Wearable] = {}
         self._now = float("-inf")
 

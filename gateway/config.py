@@ -14,14 +14,18 @@ import ipaddress
 import os
 import re
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal, Mapping, Sequence
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator,
+                      model_validator)
 
 from detectors import registry as detector_registry
+from detectors.base import DetectorSettings
+from detectors.fusion import FusionSettings
 from drivers import registry as driver_registry
 from drivers.base import DriverSettings
 
@@ -134,6 +138,20 @@ class RecordingConfig(Model):
     directory: Path = Field(Path("/var/lib/safehome/traces"), title="Where recorded traces go")
 
 
+@dataclass(frozen=True)
+class TypedSettings:
+    """Every `settings` and `[detectors.*]` table parsed once into its model at load.
+
+    `sensors_key`/`detectors_key` are the identities of the raw tables they were parsed
+    from, so a config copied with other sensors or detectors never reuses stale models."""
+
+    sensors_key: int
+    detectors_key: int
+    drivers: Mapping[str, DriverSettings]          # by sensor id
+    detectors: Mapping[str, DetectorSettings]      # enabled detectors by name
+    fusion: FusionSettings
+
+
 class HomeConfig(Model):
     gateway_id: str = Field(title="Gateway id, unique at the alarm centre", pattern=ID_PATTERN)
     site_id: str = Field(title="Pseudonymous site id (never a resident's name)", pattern=ID_PATTERN)
@@ -145,6 +163,7 @@ class HomeConfig(Model):
     storage: StorageConfig = Field(default_factory=StorageConfig, title="Event store")
     alarm: AlarmConfig = Field(default_factory=AlarmConfig, title="Alarm flow")
     recording: RecordingConfig = Field(default_factory=RecordingConfig, title="Trace recording")
+    _typed: TypedSettings | None = PrivateAttr(None)
 
     @field_validator("timezone")
     @classmethod
@@ -167,26 +186,30 @@ class HomeConfig(Model):
         return {r.id: dict(r.name) for r in self.rooms}
 
     def driver_settings(self, sensor: SensorConfig) -> DriverSettings:
-        cls = driver_registry.load(sensor.type)
-        return cls.Settings.model_validate(sensor.settings)
+        """The sensor's `settings` table as its driver's model (parsed once, at load)."""
+        try:
+            return self.typed_settings().drivers[sensor.id]
+        except KeyError:
+            raise ValueError(f"sensor {sensor.id!r} has no valid settings for driver "
+                             f"{sensor.type!r}") from None
 
-    def detector_settings(self) -> dict[str, BaseModel]:
+    def detector_settings(self) -> dict[str, DetectorSettings]:
         """Settings per enabled detector (defaults for default-on detectors not named)."""
-        out = {}
-        for name in detector_registry.DETECTORS:
-            cls = detector_registry.load(name)
-            table = self.detectors.get(name)
-            if table is None and not getattr(cls, "default_on", False):
-                continue
-            settings = cls.Settings.model_validate(table or {})
-            if getattr(settings, "enabled", True):
-                out[name] = settings
-        return out
+        return dict(self.typed_settings().detectors)
 
-    def fusion_settings(self) -> BaseModel:
+    def fusion_settings(self) -> FusionSettings:
         """The `[detectors.fusion]` table: merging falls seen by several sensors."""
-        from detectors.fusion import FallFusion
-        return FallFusion.Settings.model_validate(self.detectors.get(FUSION, {}))
+        return self.typed_settings().fusion
+
+    def typed_settings(self) -> TypedSettings:
+        typed = self._typed
+        if typed is None or typed.sensors_key != id(self.sensors) \
+                or typed.detectors_key != id(self.detectors):
+            typed = _parse_tables([sc.model_dump() for sc in self.sensors], self.detectors, [])
+            typed = TypedSettings(id(self.sensors), id(self.detectors), typed.drivers,
+                                  typed.detectors, typed.fusion)
+            self._typed = typed
+        return typed
 
     @classmethod
     def for_replay(cls, sensors: list[Mapping[str, Any]], **overrides: Any) -> "HomeConfig":
@@ -297,20 +320,49 @@ def parse_config(data: Mapping[str, Any], path: str | Path = "<config>",
     except ValidationError as exc:
         problems.extend(_errors(exc, (), HomeConfig))
         cfg = None
-    # Sub-tables validated by models that only the registries know.
     raw_sensors = data.get("sensors") if isinstance(data.get("sensors"), list) else []
     room_ids = {r.get("id") for r in data.get("rooms", []) if isinstance(r, dict)}
     seen: set[str] = set()
     for i, s in enumerate(raw_sensors):
         if not isinstance(s, dict):
             continue
-        sid, stype = s.get("id"), s.get("type")
+        sid = s.get("id")
         if sid in seen:
             problems.append(f"sensors[{i}].id: {sid!r} is used twice; sensor ids must be unique")
         seen.add(sid)
         if s.get("room") is not None and s.get("room") not in room_ids:
             problems.append(f"sensors[{i}].room: {s.get('room')!r} is not a room of this home; "
                             f"rooms: {', '.join(sorted(map(str, room_ids))) or 'none defined'}")
+    dets = data.get("detectors") if isinstance(data.get("detectors"), dict) else {}
+    typed = _parse_tables(raw_sensors, dets, problems)
+    mqtt = data.get("mqtt") if isinstance(data.get("mqtt"), dict) else {}
+    for key in ("username_env", "password_env"):
+        var = mqtt.get(key)
+        if isinstance(var, str) and var not in env:
+            problems.append(f"mqtt.{key}: environment variable {var!r} is not set; "
+                            f"export {var}=... before starting (secrets stay out of the file)")
+    for key in ("ca_file", "cert_file", "key_file"):
+        f = mqtt.get(key)
+        if isinstance(f, str) and not Path(f).is_file():
+            problems.append(f"mqtt.{key}: {f!r} is not a readable file")
+    if problems:
+        raise ConfigError(path, problems)
+    assert cfg is not None
+    cfg._typed = TypedSettings(id(cfg.sensors), id(cfg.detectors), typed.drivers,
+                               typed.detectors, typed.fusion)
+    return cfg
+
+
+def _parse_tables(sensors: Sequence[Any], detectors: Mapping[str, Any],
+                  problems: list[str]) -> TypedSettings:
+    """Validate every sensor `settings` table by its driver's model and every detector
+    table by its detector's: models that only the registries know. Each problem is
+    appended to `problems`; what validated is returned, typed."""
+    drivers: dict[str, DriverSettings] = {}
+    for i, s in enumerate(sensors):
+        if not isinstance(s, Mapping):
+            continue
+        sid, stype = s.get("id"), s.get("type")
         if not isinstance(stype, str):
             continue
         try:
@@ -325,43 +377,43 @@ def parse_config(data: Mapping[str, Any], path: str | Path = "<config>",
             problems.append(f"sensors[{i}].type: driver {stype!r} failed to load: {exc}")
             continue
         try:
-            cls.Settings.model_validate(s.get("settings", {}))
+            settings = cls.Settings.model_validate(s.get("settings") or {})
         except ValidationError as exc:
             problems.extend(_errors(exc, ("sensors", i, "settings"), cls.Settings))
-    dets = data.get("detectors") if isinstance(data.get("detectors"), dict) else {}
-    for name, table in dets.items():
-        if name == FUSION:
-            from detectors.fusion import FallFusion
-            try:
-                FallFusion.Settings.model_validate(table)
-            except ValidationError as exc:
-                problems.extend(_errors(exc, ("detectors", name), FallFusion.Settings))
             continue
-        if name not in detector_registry.DETECTORS:
-            hint = difflib.get_close_matches(name, list(detector_registry.DETECTORS), n=1)
+        if isinstance(sid, str):
+            drivers[sid] = settings
+    fusion = FusionSettings()
+    for name, table in detectors.items():
+        if name == FUSION:
+            try:
+                fusion = FusionSettings.model_validate(table)
+            except ValidationError as exc:
+                problems.extend(_errors(exc, ("detectors", name), FusionSettings))
+            continue
+        if name not in detector_registry.known_names():
+            hint = difflib.get_close_matches(name, detector_registry.known_names(), n=1)
             problems.append(f"detectors.{name}: unknown detector; " + (
                 f"did you mean '{hint[0]}'?" if hint else
-                f"known: {', '.join(detector_registry.DETECTORS)}"))
-            continue
-        cls = detector_registry.load(name)
+                f"known: {', '.join(detector_registry.known_names())}"))
+    enabled: dict[str, DetectorSettings] = {}
+    for name in detector_registry.known_names():
+        table = detectors.get(name)
         try:
-            cls.Settings.model_validate(table)
+            dcls = detector_registry.load(name)
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not hide other errors
+            problems.append(f"detectors.{name}: detector failed to load: {exc}")
+            continue
+        if table is None and not dcls.default_on:
+            continue
+        try:
+            dsettings = dcls.Settings.model_validate(table or {})
         except ValidationError as exc:
-            problems.extend(_errors(exc, ("detectors", name), cls.Settings))
-    mqtt = data.get("mqtt") if isinstance(data.get("mqtt"), dict) else {}
-    for key in ("username_env", "password_env"):
-        var = mqtt.get(key)
-        if isinstance(var, str) and var not in env:
-            problems.append(f"mqtt.{key}: environment variable {var!r} is not set; "
-                            f"export {var}=... before starting (secrets stay out of the file)")
-    for key in ("ca_file", "cert_file", "key_file"):
-        f = mqtt.get(key)
-        if isinstance(f, str) and not Path(f).is_file():
-            problems.append(f"mqtt.{key}: {f!r} is not a readable file")
-    if problems:
-        raise ConfigError(path, problems)
-    assert cfg is not None
-    return cfg
+            problems.extend(_errors(exc, ("detectors", name), dcls.Settings))
+            continue
+        if dsettings.enabled:
+            enabled[name] = dsettings
+    return TypedSettings(0, 0, drivers, enabled, fusion)
 
 
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> HomeConfig:

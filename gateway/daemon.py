@@ -173,7 +173,7 @@ class Daemon:
     def _start_drivers(self) -> None:
         for s in self.cfg.sensors:
             cls = driver_registry.load(s.type)
-            settings = cls.Settings.model_validate(s.settings)
+            settings = self.cfg.driver_settings(s)
             info = SensorInfo(s.id, s.room, s.type, s.placement)
 
             def on_failure(err: str, h=self.health.sensors[s.id]) -> None:

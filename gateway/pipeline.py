@@ -9,7 +9,6 @@ trace print byte-identical output.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
 from dataclasses import replace
@@ -18,7 +17,7 @@ import numpy as np
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from detectors import registry as detector_registry
-from detectors.base import Detection, SensorMeta
+from detectors.base import Detection, Detector, SensorMeta
 from detectors.fusion import FallFusion
 from gateway.alarm_flow import AlarmFlow
 from gateway.catalogue import describe, render
@@ -57,13 +56,6 @@ def coalesce_blocks(readings: Sequence[Any]) -> Sequence[Any]:
     return out
 
 
-def _build(cls: type, settings: Any, meta: Mapping[str, SensorMeta], timezone: str) -> Any:
-    """Detectors that keep local time (windows, days) are told the home's timezone."""
-    if "timezone" in inspect.signature(cls).parameters:
-        return cls(settings, meta, timezone=timezone)
-    return cls(settings, meta)
-
-
 def sensor_meta(config: HomeConfig) -> dict[str, SensorMeta]:
     return {k.meta.id: k.meta for k in expand_sensors(config)}
 
@@ -78,8 +70,8 @@ class Pipeline:
         self.now: float | None = None  # latest sensor time seen
         self.room_names = config.room_names()
         meta = sensor_meta(config)
-        self.detectors: dict[str, Any] = {
-            name: _build(detector_registry.load(name), settings, meta, config.timezone)
+        self.detectors: dict[str, Detector[Any]] = {
+            name: detector_registry.load(name)(settings, meta, config.timezone)
             for name, settings in config.detector_settings().items()
         }
         self.fusion = FallFusion(config.fusion_settings())
@@ -157,9 +149,7 @@ class Pipeline:
         self.now = now
         detections: list[Detection] = []
         for det in self.detectors.values():
-            tick = getattr(det, "tick", None)
-            if tick is not None:
-                detections.extend(tick(now))
+            detections.extend(det.tick(now))
         self._handle(self.fusion.feed(detections, now))
         self.flow.advance(now)
         return self._take()
@@ -186,12 +176,12 @@ class Pipeline:
 
     # -- learned state ---------------------------------------------------------------------
     def detector_states(self) -> dict[str, dict[str, Any]]:
-        return {n: d.state() for n, d in self.detectors.items() if hasattr(d, "state")}
+        return {n: state for n, d in self.detectors.items() if (state := d.state())}
 
     def restore_states(self, states: Mapping[str, Mapping[str, Any]]) -> None:
         for name, state in states.items():
             det = self.detectors.get(name)
-            if det is not None and hasattr(det, "restore"):
+            if det is not None:
                 try:
                     det.restore(state)
                 except Exception:  # stale or foreign state: start learning afresh

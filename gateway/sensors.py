@@ -35,7 +35,7 @@ def expand(config: HomeConfig) -> list[KnownSensor]:
             if not hasattr(cls, "sub_sensors"):
                 continue
             driver = cls(SensorInfo(s.id, s.room, s.type, s.placement),
-                         cls.Settings.model_validate(s.settings))
+                         config.driver_settings(s))
             subs = driver.sub_sensors()
         except Exception:  # noqa: BLE001 - e.g. a trace replayed without driver settings
             continue

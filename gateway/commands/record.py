@@ -54,7 +54,7 @@ async def _record(cfg, path: str, duration: float | None) -> int:  # type: ignor
     tasks = []
     for s in cfg.sensors:
         cls = registry.load(s.type)
-        settings = cls.Settings.model_validate(s.settings)
+        settings = cfg.driver_settings(s)
         info = SensorInfo(s.id, s.room, s.type, s.placement)
         tasks.append(asyncio.create_task(supervise(
             lambda cls=cls, info=info, st=settings: cls(info, st),

@@ -156,7 +156,7 @@ def _zigbee_devices(item: str, driver: Driver, readings: list[Any], timeout: flo
 async def check_sensor(cfg: HomeConfig, s: SensorConfig, timeout: float) -> list[Check]:
     item = f"sensor {s.id}"
     cls = driver_registry.load(s.type)
-    settings = cls.Settings.model_validate(s.settings)
+    settings = cfg.driver_settings(s)
     driver = cls(SensorInfo(s.id, s.room, s.type, s.placement), settings)
     out = await check_device(f"{item}: device", driver, timeout, s.required)
     if not out:
