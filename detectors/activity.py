@@ -25,6 +25,17 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
+from sensordata.readings import (
+    AccelBlock,
+    Button,
+    Contact,
+    Motion,
+    Presence,
+    RadarPoints,
+    RadarTargets,
+    end_time,
+)
+
 OUTER_ROLES = frozenset({"outer_door", "front_door", "entrance", "exit"})
 
 
@@ -51,20 +62,19 @@ class HomeTracker:
         return getattr(meta, "room", None) if meta is not None else None
 
     def is_outer_door(self, r: Any) -> bool:
-        return r.kind == "contact" and r.sensor in self.outer_doors
+        return isinstance(r, Contact) and r.sensor in self.outer_doors
 
     def update(self, r: Any) -> str | None:
         """Account for one reading. Returns "door" for an outer-door change, "inside" for
         inside activity, "present" for presence without movement, else None."""
-        kind = r.kind
-        t = r.t if kind != "accel" else (float(r.t[-1]) if len(r.t) else None)
+        t = end_time(r)
         if t is None:
             return None
-        if kind == "contact" and r.sensor in self.outer_doors:
+        if isinstance(r, Contact) and r.sensor in self.outer_doors:
             self.last_door = _later(self.last_door, t)
             self.last_activity = _later(self.last_activity, t)
             return "door"
-        what = self._classify(r, kind)
+        what = self._classify(r)
         if what == "inside":
             self.last_activity = _later(self.last_activity, t)
             self.last_inside = _later(self.last_inside, t)
@@ -72,17 +82,17 @@ class HomeTracker:
             self.last_inside = _later(self.last_inside, t)
         return what
 
-    def _classify(self, r: Any, kind: str) -> str | None:
-        if kind == "motion":
+    def _classify(self, r: Any) -> str | None:
+        if isinstance(r, Motion):
             return "inside" if r.active else None
-        if kind in ("contact", "button"):
+        if isinstance(r, (Contact, Button)):
             return "inside"
-        if kind == "presence":
+        if isinstance(r, Presence):
             self._present[r.sensor] = bool(r.present)
             if r.present and r.moving:
                 return "inside"
             return "present" if r.present else None
-        if kind == "radar_targets":
+        if isinstance(r, RadarTargets):
             targets = r.targets
             self._present[r.sensor] = bool(targets)
             if not targets:
@@ -92,12 +102,12 @@ class HomeTracker:
                 if g.vx * g.vx + g.vy * g.vy + g.vz * g.vz >= v2:
                     return "inside"
             return "present"
-        if kind == "radar_points":
+        if isinstance(r, RadarPoints):
             p = r.points
             if len(p) >= 3 and int(np.count_nonzero(np.abs(p[:, 3]) >= self.moving_speed)) >= 3:
                 return "inside"
             return None
-        if kind == "accel":
+        if isinstance(r, AccelBlock):
             return "inside" if accel_moving(r.xyz, self.accel_std_g) else None
         return None
 

@@ -28,8 +28,16 @@ from pydantic import Field, field_validator
 
 from detectors.activity import HomeTracker
 from detectors.base import Detection, Detector, SensorMeta
-from detectors.localtime import parse_hhmm, parse_window, ZonedSettings
+from detectors.localtime import ZonedSettings, parse_hhmm, parse_window
 from detectors.radar_fall import Zone
+from sensordata.readings import (
+    AccelBlock,
+    HeartRate,
+    Motion,
+    Presence,
+    RadarTargets,
+    end_time,
+)
 
 SLOT_S = 900.0
 TRIP_GAP_S = 300.0   # bathroom activity closer than this to the last is the same trip
@@ -95,7 +103,7 @@ class DailySummaryDetector(Detector[DailySummarySettings]):
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
         for r in readings:
-            t = r.t if r.kind != "accel" else (float(r.t[-1]) if len(r.t) else None)
+            t = end_time(r)
             if t is None:
                 continue
             self._advance(t, out)
@@ -128,7 +136,6 @@ class DailySummaryDetector(Detector[DailySummarySettings]):
 
     def _count(self, r: Any, t: float) -> None:
         c = self.c
-        kind = r.kind
         what = self.home.update(r)
         if what == "inside":
             self._slots.add(int(t // SLOT_S))
@@ -144,21 +151,21 @@ class DailySummaryDetector(Detector[DailySummarySettings]):
             self._room = None
             if r.open:
                 c["door_openings"] += 1
-        if kind == "motion" and r.active:
+        if isinstance(r, Motion) and r.active:
             c["motion_events"] += 1
-        elif kind == "heart_rate":
+        elif isinstance(r, HeartRate):
             if r.contact is not False and r.bpm > 0:
                 c["hr_sum"] += r.bpm
                 c["hr_n"] += 1
-        elif kind == "accel":
+        elif isinstance(r, AccelBlock):
             self._accel(r)
-        elif kind == "radar_targets" and self.s.bed_zones:
+        elif isinstance(r, RadarTargets) and self.s.bed_zones:
             in_bed = any(z.contains(r.sensor, g.x, g.y, g.z) for g in r.targets for z in self.s.bed_zones)
             last = self._radar_last.get(r.sensor)
             if last is not None and last[1]:
                 c["bed_s"] += min(max(t - last[0], 0.0), 5.0)
             self._radar_last[r.sensor] = (t, in_bed)
-        elif kind == "presence" and r.sensor in self.bed_sensors:
+        elif isinstance(r, Presence) and r.sensor in self.bed_sensors:
             since = self._bed_since.pop(r.sensor, None)
             if since is not None:
                 c["bed_s"] += max(t - max(since, self._start or since), 0.0)

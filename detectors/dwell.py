@@ -34,7 +34,7 @@ from pydantic import Field
 
 from detectors.activity import HomeTracker
 from detectors.base import Detection, Detector, DetectorSettings, SensorMeta
-
+from sensordata.readings import Contact, Presence, end_time
 
 DOOR_MIN_STAY_S = 60.0  # a room door closing behind someone entering does not end the stay
 RESUME_GAP_S = 900.0    # a restart after a longer outage restarts the stay's clock
@@ -90,7 +90,7 @@ class DwellDetector(Detector[DwellSettings]):
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
         for r in readings:
-            t = r.t if r.kind != "accel" else (float(r.t[-1]) if len(r.t) else None)
+            t = end_time(r)
             if t is None:
                 continue
             self._advance(t, out)
@@ -101,7 +101,7 @@ class DwellDetector(Detector[DwellSettings]):
             room = self.home.room(r.sensor)
             if room is None:
                 continue
-            if r.kind == "contact" and room in self.visits:
+            if isinstance(r, Contact) and room in self.visits:
                 # A room's own door says someone is at the door, not inside: it never starts
                 # a stay, and once the stay is a minute old it ends it (opened to leave).
                 if room == self._room and self.settings.door_ends_stay \
@@ -112,7 +112,7 @@ class DwellDetector(Detector[DwellSettings]):
                 self._leave(t)
                 self._room, self._enter, self._alarmed = room, t, False
                 self._limit = self.limit_minutes(room) * 60.0
-            elif room == self._room and r.kind == "presence" and not r.present:
+            elif room == self._room and isinstance(r, Presence) and not r.present:
                 self._leave(t)
         return out
 

@@ -30,8 +30,8 @@ from pydantic import Field, field_validator
 
 from detectors.activity import HomeTracker
 from detectors.base import Detection, Detector, SensorMeta
-from detectors.localtime import parse_window, validate_windows, ZonedSettings
-
+from detectors.localtime import ZonedSettings, parse_window, validate_windows
+from sensordata.readings import end_time
 
 RESUME_GAP_S = 900.0   # a restart after a longer outage restarts the timer
 
@@ -75,7 +75,7 @@ class InactivityDetector(Detector[InactivitySettings]):
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
         for r in readings:
-            t = r.t if r.kind != "accel" else (float(r.t[-1]) if len(r.t) else None)
+            t = end_time(r)
             if t is None:
                 continue
             self._advance(t, out)   # a deadline that passed before this reading fires first

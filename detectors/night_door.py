@@ -21,7 +21,8 @@ from pydantic import Field, field_validator
 
 from detectors.activity import HomeTracker
 from detectors.base import Detection, Detector, SensorMeta
-from detectors.localtime import parse_window, ZonedSettings
+from detectors.localtime import ZonedSettings, parse_window
+from sensordata.readings import end_time
 
 
 class NightDoorSettings(ZonedSettings):
@@ -56,7 +57,7 @@ class NightDoorDetector(Detector[NightDoorSettings]):
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
         for r in readings:
-            t = r.t if r.kind != "accel" else (float(r.t[-1]) if len(r.t) else None)
+            t = end_time(r)
             if t is None:
                 continue
             self._advance(t, out)

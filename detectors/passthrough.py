@@ -8,6 +8,7 @@ from typing import Any, Iterable, Mapping
 from pydantic import Field
 
 from detectors.base import Detection, Detector, DetectorSettings, SensorMeta, room_of
+from sensordata.readings import Battery, Button, FallFlag
 
 SOS_ACTIONS = frozenset({"sos", "emergency", "panic"})
 CANCEL_ACTIONS = frozenset({"cancel", "ok", "i_am_ok"})
@@ -34,19 +35,18 @@ class PassThroughDetector(Detector[PassThroughSettings]):
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
         for r in readings:
-            kind = r.kind
-            if kind == "button":
+            if isinstance(r, Button):
                 if r.action in SOS_ACTIONS:
                     out.append(Detection("sos", r.t, r.sensor, self._room(r.sensor)))
                 elif r.action in CANCEL_ACTIONS:
                     out.append(Detection("cancel", r.t, r.sensor, self._room(r.sensor)))
-            elif kind == "fall_flag":
+            elif isinstance(r, FallFlag):
                 was = self._fall_flag.get(r.sensor, False)
                 self._fall_flag[r.sensor] = r.fall
                 if r.fall and not was:
                     out.append(Detection("fall_suspected", r.t, r.sensor, self._room(r.sensor),
                                          confidence=0.8, evidence={"radar_flag": 1}))
-            elif kind == "battery":
+            elif isinstance(r, Battery):
                 low = bool(r.low) or (r.percent is not None
                                       and r.percent <= self.settings.battery_low_percent)
                 if low and not self._battery_low.get(r.sensor, False):

@@ -47,6 +47,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from detectors.base import Detection, Detector, DetectorSettings, SensorMeta, room_of
+from sensordata.readings import AccelBlock, RadarPoints, RadarTargets
 
 INF = float("inf")
 
@@ -137,18 +138,17 @@ class RadarFallDetector(Detector[RadarFallSettings]):
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
         for r in readings:
-            kind = r.kind
-            if kind == "radar_targets":
+            if isinstance(r, RadarTargets):
                 self._advance(r.t, out)
                 self._tracked.add(r.sensor)
                 for g in r.targets:
                     h = g.height if g.height is not None else g.z
                     self._sample(r.sensor, g.tid, r.t, g.x, g.y, h, g.vz, out)
-            elif kind == "radar_points":
+            elif isinstance(r, RadarPoints):
                 self._advance(r.t, out)
                 if r.sensor not in self._tracked:
                     self._points(r, out)
-            elif kind == "accel":
+            elif isinstance(r, AccelBlock):
                 if len(r.t):
                     self._advance(float(r.t[-1]), out)
             else:

@@ -38,7 +38,8 @@ from pydantic import Field, field_validator
 
 from detectors.activity import HomeTracker
 from detectors.base import Detection, Detector, SensorMeta
-from detectors.localtime import parse_window, ZonedSettings
+from detectors.localtime import ZonedSettings, parse_window
+from sensordata.readings import end_time
 
 
 class NotUpSettings(ZonedSettings):
@@ -117,7 +118,7 @@ class NotUpDetector(Detector[NotUpSettings]):
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
         for r in readings:
-            t = r.t if r.kind != "accel" else (float(r.t[-1]) if len(r.t) else None)
+            t = end_time(r)
             if t is None:
                 continue
             self._advance(t, out)

@@ -40,8 +40,12 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from detectors.base import Detection, Detector, SensorMeta, room_of
-from detectors.wearable_features import POST_START_S, PRE_WINDOW_S, impact_features, \
-    posture_vs_pre
+from detectors.wearable_features import (
+    POST_START_S,
+    PRE_WINDOW_S,
+    impact_features,
+    posture_vs_pre,
+)
 from detectors.wearable_resample import GridResampler
 
 GRID_HZ = 25.0    # posture, descent and stillness are slow; impact peaks survive as bin maxima

@@ -31,6 +31,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from detectors.base import Detection, Detector, DetectorSettings, SensorMeta, room_of
+from sensordata.readings import AccelBlock, HeartRate
 
 
 class WearableHealthSettings(DetectorSettings):
@@ -86,17 +87,16 @@ class WearableHealthDetector(Detector[WearableHealthSettings]):
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
         for r in readings:
-            kind = r.kind
-            if kind == "accel":
+            if isinstance(r, AccelBlock):
                 if not len(r.t):
                     continue
                 t = float(r.t[-1])
             else:
                 t = r.t
             self._advance(t, out)
-            if kind == "heart_rate":
+            if isinstance(r, HeartRate):
                 self._heart(self._get(r.sensor, t), r, out)
-            elif kind == "accel":
+            elif isinstance(r, AccelBlock):
                 self._accel(self._get(r.sensor, t), r, out)
         return out
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import replace
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
-from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from detectors import registry as detector_registry
 from detectors.base import Detection, Detector, SensorMeta
@@ -23,8 +23,8 @@ from gateway.alarm_flow import AlarmFlow
 from gateway.catalogue import describe, render
 from gateway.config import HomeConfig
 from gateway.events import Event, new_event_id
-from sensordata.readings import AccelBlock, reading_time
 from gateway.sensors import expand as expand_sensors
+from sensordata.readings import AccelBlock, Motion, Presence, RadarTargets, reading_time
 
 log = logging.getLogger("safehome.pipeline")
 
@@ -38,7 +38,7 @@ def coalesce_blocks(readings: Sequence[Any]) -> Sequence[Any]:
     BLE stream's many small notifications or a trace's 1 s windows cost one call, not dozens."""
     parts: dict[str, list[AccelBlock]] = {}
     for r in readings:
-        if r.kind == "accel":
+        if isinstance(r, AccelBlock):
             parts.setdefault(r.sensor, []).append(r)
     if all(len(p) < 2 for p in parts.values()):
         return readings
@@ -99,9 +99,8 @@ class Pipeline:
             room = self.rooms_of.get(r.sensor)
             if room is None:
                 continue
-            kind = r.kind
-            if ((kind == "motion" and r.active) or (kind == "presence" and r.present)
-                    or (kind == "radar_targets" and r.targets)):
+            if ((isinstance(r, Motion) and r.active) or (isinstance(r, Presence) and r.present)
+                    or (isinstance(r, RadarTargets) and r.targets)):
                 if self.last_room is None or r.t >= self.last_room[1]:
                     self.last_room = (room, r.t)
 

@@ -195,3 +195,10 @@ def reading_time(r: Reading) -> float:
     if isinstance(r, AccelBlock):
         return r.end
     return r.t
+
+
+def end_time(r: Reading) -> float | None:
+    """Like `reading_time`, but None for an empty block (no time to advance to)."""
+    if isinstance(r, AccelBlock):
+        return float(r.t[-1]) if len(r.t) else None
+    return r.t

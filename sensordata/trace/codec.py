@@ -21,7 +21,14 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from sensordata.readings import READING_TYPES, AccelBlock, RadarPoints, RadarTargets, Reading, Target
+from sensordata.readings import (
+    READING_TYPES,
+    AccelBlock,
+    RadarPoints,
+    RadarTargets,
+    Reading,
+    Target,
+)
 
 ACCEL_ENCODING = "safehome.accel.v1"
 POINTS_ENCODING = "safehome.radar_points.v1"

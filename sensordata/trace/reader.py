@@ -31,7 +31,13 @@ from mcap.stream_reader import StreamReader
 
 from sensordata.readings import Reading, reading_time
 from sensordata.trace import codec
-from sensordata.trace.model import FILE_METADATA, FORMAT_VERSION, Label, StreamInfo, TraceDamage
+from sensordata.trace.model import (
+    FILE_METADATA,
+    FORMAT_VERSION,
+    Label,
+    StreamInfo,
+    TraceDamage,
+)
 from sensordata.trace.writer import EVENT_TOPIC, LABEL_TOPIC
 
 

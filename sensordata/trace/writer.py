@@ -22,7 +22,13 @@ from mcap.writer import CompressionType, Writer
 
 from sensordata.readings import Reading, reading_time
 from sensordata.trace import codec
-from sensordata.trace.model import FILE_METADATA, FORMAT_VERSION, PROFILE, Label, StreamInfo
+from sensordata.trace.model import (
+    FILE_METADATA,
+    FORMAT_VERSION,
+    PROFILE,
+    Label,
+    StreamInfo,
+)
 
 LABEL_TOPIC = "labels"
 EVENT_TOPIC = "events"
