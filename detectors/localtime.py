@@ -57,7 +57,7 @@ def validate_tz(name: str | None) -> str | None:
     if name is not None:
         try:
             zone(name)
-        except Exception:
+        except Exception:  # noqa: BLE001 - zoneinfo raises several types for a bad name
             raise ValueError(f"unknown IANA time zone {name!r} (e.g. Europe/Helsinki)") from None
     return name
 
@@ -117,10 +117,7 @@ class LocalClock:
         if not windows:
             return True
         m = self.minute_of_day(t)
-        for a, b in windows:
-            if (a <= m < b) if b > a else (m >= a or m < b):
-                return True
-        return False
+        return any((a <= m < b) if b > a else (m >= a or m < b) for a, b in windows)
 
     def window_seconds_to_deadline(self, since: float, seconds: float,
                                    windows: list[tuple[int, int]]) -> float:

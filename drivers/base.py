@@ -75,10 +75,10 @@ class Driver(abc.ABC):
         #: `safehome doctor` and `safehome decode`.
         self.stats: dict[str, int] = {}
 
-    async def connect(self) -> None:
+    async def connect(self) -> None:  # noqa: B027 - optional hook, most drivers open in readings()
         """Open the device. Raise to fail; the supervisor backs off and retries."""
 
-    async def disconnect(self) -> None:
+    async def disconnect(self) -> None:  # noqa: B027 - optional hook
         """Release the device. Must be safe to call after a failed or partial connect."""
 
     @abc.abstractmethod

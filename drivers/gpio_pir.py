@@ -94,11 +94,11 @@ class GpioPirDriver(Driver):
             return
         try:
             asyncio.get_running_loop().remove_reader(req.fd)
-        except Exception:
+        except Exception:  # noqa: BLE001 - the line may already be gone
             pass
         try:
             req.release()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the line may already be gone
             log.debug("gpio_pir: release failed: %s", exc)
 
     @staticmethod

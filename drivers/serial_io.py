@@ -83,7 +83,7 @@ class SerialStream(ByteStream):
     async def close(self) -> None:
         try:
             self._writer.close()
-        except Exception:  # closing a vanished USB device may fail; nothing to do then
+        except Exception:  # noqa: BLE001 - closing a vanished USB device may fail; nothing to do then
             pass
 
 
@@ -94,7 +94,7 @@ class FileStream(ByteStream):
     def __init__(self, path: Path, baudrate: int | None = None, realtime: bool = False,
                  chunk: int = DEFAULT_CHUNK) -> None:
         self.name = f"{FILE_PREFIX}{path}"
-        self._f = open(path, "rb")
+        self._f = open(path, "rb")  # noqa: SIM115 - the port owns the file until close()
         self._bytes_per_s = (baudrate / 10.0) if (baudrate and realtime) else None
         self._chunk = chunk
         self._t0: float | None = None

@@ -177,7 +177,7 @@ class Zigbee2MqttDriver(Driver):
         if client is not None:
             try:
                 await client.__aexit__(None, None, None)
-            except Exception as exc:  # broker already gone
+            except Exception as exc:  # noqa: BLE001 - broker already gone
                 log.debug("zigbee2mqtt: disconnect: %s", exc)
 
     def _changed(self, dev: Device, key: str, value: Any) -> bool:
@@ -245,9 +245,9 @@ class Zigbee2MqttDriver(Driver):
         elif dev.role == "contact" and isinstance(state.get("contact"), bool):
             if self._changed(dev, "contact", state["contact"]) and not retained:
                 out.append(Contact(dev.sensor_id, t, open=not state["contact"]))
-        elif dev.role == "sos_button" and state.get("action") in self.settings.sos_actions:
-            if not retained:
-                out.append(Button(dev.sensor_id, t, "sos"))
+        elif (dev.role == "sos_button" and state.get("action") in self.settings.sos_actions
+              and not retained):
+            out.append(Button(dev.sensor_id, t, "sos"))
         return out
 
     async def readings(self) -> AsyncIterator[Reading]:

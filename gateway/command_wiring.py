@@ -20,7 +20,8 @@ import time
 from typing import Any, Collection, Iterable, Mapping
 
 from gateway.catalogue import render
-from gateway.events import Event, parse_iso
+from gateway.events import Event
+from sensordata.timefmt import parse_iso
 from gateway.remote_commands import CommandOutcome, RaiseEvent, RemoteCommands
 
 log = logging.getLogger("safehome.commands")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from gateway.catalogue import ALARM, describe
-from sensordata.timefmt import iso, parse_iso
+from sensordata.timefmt import iso
 
 SCHEMA_VERSION = 1
 

@@ -99,10 +99,10 @@ class Pipeline:
             room = self.rooms_of.get(r.sensor)
             if room is None:
                 continue
-            if ((isinstance(r, Motion) and r.active) or (isinstance(r, Presence) and r.present)
-                    or (isinstance(r, RadarTargets) and r.targets)):
-                if self.last_room is None or r.t >= self.last_room[1]:
-                    self.last_room = (room, r.t)
+            active = ((isinstance(r, Motion) and r.active) or (isinstance(r, Presence) and r.present)
+                      or (isinstance(r, RadarTargets) and bool(r.targets)))
+            if active and (self.last_room is None or r.t >= self.last_room[1]):
+                self.last_room = (room, r.t)
 
     def _make(self, type_name: str, det: Detection, ref: str | None, *, test: bool = False) -> str:
         info = describe(type_name)

@@ -27,7 +27,8 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from gateway.config import HomeConfig
-from gateway.events import iso, parse_iso
+from gateway.events import iso
+from sensordata.timefmt import parse_iso
 from gateway.outbox import Entry, Outbox
 from gateway.store import Store
 

@@ -50,7 +50,7 @@ def motion_events(spec: SensorSpec, segs: list[Segment], rng: np.random.Generato
     breaks = np.flatnonzero(np.diff(times) > hold)
     starts = np.concatenate([[0], breaks + 1])
     ends = np.concatenate([breaks, [len(times) - 1]])
-    for i0, i1 in zip(starts, ends):
+    for i0, i1 in zip(starts, ends, strict=True):
         t_on, t_off = float(times[i0]), float(times[i1]) + hold
         out.append((t_on, Motion(spec.id, t_on, True)))
         if t_off < scn.end:

@@ -172,7 +172,7 @@ class Simulation:
         frame0 = int(k0)
         items: list[Item] = []
         rows, tids, ts = track.tolist(), tid.tolist(), t.tolist()
-        for i, (ti, row) in enumerate(zip(ts, rows)):
+        for i, (ti, row) in enumerate(zip(ts, rows, strict=True)):
             seen = row[0] == row[0]   # not NaN
             targets = (Target(tids[i], *row),) if seen else ()
             items.append((ti, RadarTargets(spec.id, ti, frame0 + i, targets)))

@@ -57,7 +57,7 @@ def apply(packets: list[tuple[float, Any]], imp: Imperfection | None, start: flo
         arrival = t + LATENCY_S.get(r.kind, 0.05)
         if u[i, 1] < imp.reorder:
             arrival += float(rng.uniform(0.3, 2.5))
-        stamped = retime(r, lambda x, e=error(t): x + e) if shifted else r
+        stamped = retime(r, lambda x, e=error(t): x + e) if shifted else r  # noqa: B008 - binds this t's error
         out.append((arrival, stamped))
         if u[i, 2] < imp.duplicate:
             out.append((arrival + 0.03, stamped))

@@ -9,6 +9,7 @@ keeps generation vectorised and the output independent of how time is sliced.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -133,7 +134,7 @@ def mark(segments: list[Segment], t0: float, t1: float, **changes: Any) -> list[
             out.append(s)
             continue
         cuts = sorted({s.t0, max(s.t0, t0), min(s.t1, t1), s.t1})
-        for a, b in zip(cuts, cuts[1:]):
+        for a, b in pairwise(cuts):
             if b <= a:
                 continue
             piece = replace(s, t0=a, t1=b, params=dict(s.params))

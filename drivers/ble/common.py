@@ -163,12 +163,12 @@ class BleDriver(Driver):
         for uuid in reversed(self._notifying):
             try:
                 await client.stop_notify(uuid)
-            except Exception as exc:  # link already gone: nothing left to stop
+            except Exception as exc:  # noqa: BLE001 - link already gone: nothing left to stop
                 log.debug("%s: stop_notify %s failed: %s", self.type, uuid, exc)
         self._notifying = []
         try:
             await client.disconnect()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - best effort
             log.debug("%s: disconnect failed: %s", self.type, exc)
 
     # ------------------------------------------------------------------ readings
@@ -176,7 +176,7 @@ class BleDriver(Driver):
         self._last_battery_read = time.monotonic()
         try:
             data = await self._client.read_gatt_char(BATTERY_LEVEL)
-        except Exception as exc:  # no battery service on this device
+        except Exception as exc:  # noqa: BLE001 - no battery service on this device
             self.count("battery_unavailable")
             log.debug("%s: battery read failed: %s", self.type, exc)
             return None

@@ -21,6 +21,7 @@ types 0 and 1); the result is multiplied by the stream's factor when it is not 1
 
 from __future__ import annotations
 
+from itertools import pairwise
 import struct
 from dataclasses import dataclass
 
@@ -168,8 +169,8 @@ def encode_delta_frames(samples: list[list[int]], resolution: int, width: int) -
     ref_bytes = (resolution + 7) // 8
     out = b"".join(int(v).to_bytes(ref_bytes, "little", signed=True) for v in samples[0])
     bits, shift = 0, 0
-    for prev, cur in zip(samples, samples[1:]):
-        for a, b in zip(prev, cur):
+    for prev, cur in pairwise(samples):
+        for a, b in zip(prev, cur, strict=True):
             d = b - a
             if not -(1 << (width - 1)) <= d < (1 << (width - 1)):
                 raise ValueError(f"delta {d} does not fit {width} bits")

@@ -142,7 +142,7 @@ class PolarPmdDriver(BleDriver):
             try:
                 await self._client.write_gatt_char(
                     PMD_CONTROL, PP.encode_pmd_stop(PP.PMD_TYPE_ACC), response=True)
-            except Exception as exc:  # link already lost: the device stops by itself
+            except Exception as exc:  # noqa: BLE001 - link already lost: the device stops by itself
                 log.debug("polar_pmd: stop stream failed: %s", exc)
         await super().disconnect()
 

@@ -15,7 +15,6 @@ here too and the gateway's silence timeout notices it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import AsyncIterator
@@ -185,7 +184,7 @@ class LD2410Driver(Driver):
         if self._link is not None and not is_file(self.settings.port):
             try:
                 await self._link.write(P.leave_config())
-            except Exception:
+            except Exception:  # noqa: BLE001 - best effort: the device may be gone
                 pass
 
     # ------------------------------------------------------------------ readings

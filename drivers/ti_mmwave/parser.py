@@ -200,7 +200,7 @@ class FrameParser:
                     side = _array(payload, _SIDE, frame, "side info")
                 elif typ == F.TLV_STATS:
                     if ln == 24:
-                        frame.stats = dict(zip(F.STATS_FIELDS, struct.unpack("<6I", payload)))
+                        frame.stats = dict(zip(F.STATS_FIELDS, struct.unpack("<6I", payload), strict=True))
                     else:
                         frame.warnings.append(f"statistics TLV is {ln} B, expected 24")
                 elif typ == F.TLV_TEMPERATURE and ln == 28:

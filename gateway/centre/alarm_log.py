@@ -84,7 +84,7 @@ class AlarmLog:
         """Everything logged so far (for tests and `--once-json`)."""
         if self.sqlite:
             cur = self._db.execute(f"SELECT {', '.join(COLUMNS)} FROM alarms ORDER BY rowid")
-            return [dict(zip(COLUMNS, r)) for r in cur.fetchall()]
+            return [dict(zip(COLUMNS, r, strict=True)) for r in cur.fetchall()]
         self._file.flush()
         with self.path.open(newline="", encoding="utf-8") as f:
             return list(csv.DictReader(f))

@@ -36,7 +36,7 @@ async def _capture(port: str, baud: int, out: Path, duration: float | None,
     loop = asyncio.get_running_loop()
     end = None if duration is None else loop.time() + duration
     try:
-        with open(out, "wb") as f:
+        with open(out, "wb") as f:  # noqa: ASYNC230 - a CLI capture: nothing else runs on this loop
             while end is None or loop.time() < end:
                 timeout = None if end is None else max(0.0, end - loop.time())
                 try:

@@ -16,7 +16,6 @@ import json
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -48,11 +47,12 @@ def _free_port() -> int:
 async def local_broker(embedded: bool, workdir: Path) -> AsyncIterator[tuple[int, str]]:
     """Yields (port, description)."""
     port = _free_port()
-    mosquitto = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
+    sbin = Path("/usr/sbin/mosquitto")
+    mosquitto = shutil.which("mosquitto") or (str(sbin) if sbin.exists() else None)  # noqa: ASYNC240 - start-up
     if mosquitto and not embedded:
         conf = workdir / "mosquitto.conf"
         conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-        proc = subprocess.Popen([mosquitto, "-c", str(conf)], stdout=subprocess.DEVNULL,
+        proc = subprocess.Popen([mosquitto, "-c", str(conf)],  # noqa: ASYNC220 - start-up, nothing else runs yet stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         try:
             await _wait_port(port)
@@ -121,7 +121,7 @@ async def centre(port: int, protocol: Any, lang: str, out: Any, done: asyncio.Ev
                     f"    id {body['id']}, occurred {body['occurred_at']}")
                 await c.publish(f"safehome/v1/{gw}/ack", json.dumps(
                     {"id": body["id"], "by": "demo-centre", "at": body["detected_at"]}), qos=1)
-                out(f"[green]    acknowledged by demo-centre[/]")
+                out("[green]    acknowledged by demo-centre[/]")
                 done.set()
 
 

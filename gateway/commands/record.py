@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from gateway.commands.common import load_or_exit
-    from gateway.trace.recorder import Recorder, consent_problem
+    from gateway.trace.recorder import consent_problem
     from simulator.scenario import ScenarioError, parse_duration
 
     cfg = load_or_exit(args.config)

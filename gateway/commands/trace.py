@@ -53,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def import_csv(args: argparse.Namespace) -> int:
-    from gateway.events import parse_iso
+    from sensordata.timefmt import parse_iso
     from gateway.trace.csvimport import CsvError, CsvSpec, import_csv as one
 
     if args.rate is None and args.time_column is None:
@@ -94,7 +94,7 @@ def export_csv(args: argparse.Namespace) -> int:
 
     def writer(key: str, header: list[str]) -> "csv.writer":
         if key not in files:
-            fh = open(out / (key.replace("/", "__") + ".csv"), "w", newline="")
+            fh = open(out / (key.replace("/", "__") + ".csv"), "w", newline="")  # noqa: SIM115 - closed at the end
             w = csv.writer(fh)
             w.writerow(header)
             files[key] = (fh, w)
@@ -106,7 +106,7 @@ def export_csv(args: argparse.Namespace) -> int:
             if r.kind == "accel":
                 w = writer(key, ["t", "x", "y", "z"])
                 w.writerows([(repr(float(t)), *map(repr, map(float, xyz)))
-                             for t, xyz in zip(r.t, r.xyz)])
+                             for t, xyz in zip(r.t, r.xyz, strict=True)])
             elif r.kind == "radar_targets":
                 w = writer(key, ["t", "frame", "tid", "x", "y", "z", "vx", "vy", "vz", "height"])
                 for g in r.targets or [None]:

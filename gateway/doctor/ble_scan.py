@@ -70,7 +70,7 @@ async def scan(timeout: float = 5.0) -> list[BleFound]:
     try:
         async with common.ble_lock():
             await bleak.BleakScanner.find_device_by_filter(record, timeout=timeout)
-    except Exception as exc:  # BleakError: adapter powered off, BlueZ missing
+    except Exception as exc:  # noqa: BLE001 - BleakError: adapter powered off, BlueZ missing
         raise BleNotAvailable(f"scan failed: {exc}") from None
     out = []
     for f in seen.values():

@@ -91,7 +91,7 @@ async def check_ble(item: str, driver: Any, timeout: float, required: bool) -> C
     try:
         async with common.ble_lock():
             device = await bleak.BleakScanner.find_device_by_filter(match, timeout=scan_s)
-    except Exception as exc:  # BleakError: adapter off, BlueZ not running
+    except Exception as exc:  # noqa: BLE001 - BleakError: adapter off, BlueZ not running
         return Check.fail(item, f"Bluetooth scan failed: {exc}",
                           "`sudo systemctl start bluetooth`; is the adapter powered "
                           "(`bluetoothctl power on`)?", required=required)
@@ -130,7 +130,7 @@ async def check_device(item: str, driver: Driver, timeout: float, required: bool
         except DriverUnavailable as exc:
             return [Check.fail(item, str(exc), install_fix(str(exc)), required=required)]
         chip = driver.settings.chip  # type: ignore[attr-defined]
-        if not Path(chip).exists():
+        if not Path(chip).exists():  # noqa: ASYNC240 - one stat of a device node
             return [Check.fail(item, f"GPIO chip {chip} not found",
                                "list the chips with `gpiodetect` and set `chip`", required=required)]
         if not os.access(chip, os.R_OK | os.W_OK):

@@ -80,7 +80,7 @@ def serial_snippet(found: Found, sid: str) -> str:
 
 def ble_snippets(found: BleFound, sids: list[str]) -> list[str]:
     out = []
-    for type_, sid in zip(found.types, sids):
+    for type_, sid in zip(found.types, sids, strict=True):
         comment = (f"{type_}: {found.name or 'unnamed'} {found.address} "
                    f"(RSSI {found.rssi} dBm)")
         out.append(sensor_toml(sid, type_, {"address": found.address}, comment))

@@ -75,5 +75,5 @@ def leave_one_subject_out(recs: Sequence[Recording], base: Any,
         "chosen": chosen,
         "defaults_chosen": sum(c == configs[default_idx][0] for c in chosen.values()),
         "grid": [{**lab, **{k: metrics.summary(outs)[k] for k in ("sensitivity", "specificity")}}
-                 for (lab, _), outs in zip(configs, table)],
+                 for (lab, _), outs in zip(configs, table, strict=True)],
     }

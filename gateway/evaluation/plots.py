@@ -25,7 +25,7 @@ def roc(points: list[dict[str, Any]], path: Path, title: str) -> Path:
     fpr = [1 - (p["specificity"] or 0) for p in pts]
     tpr = [p["sensitivity"] or 0 for p in pts]
     ax.plot(fpr, tpr, "o-")
-    for p, x, y in zip(pts, fpr, tpr):
+    for p, x, y in zip(pts, fpr, tpr, strict=True):
         ax.annotate(f'{p["threshold"]:g}', (x, y), textcoords="offset points", xytext=(4, -10),
                     fontsize=7)
     ax.set_xlabel("false positive rate (1 - specificity)")

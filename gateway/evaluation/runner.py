@@ -19,6 +19,7 @@ out unless a `fall_cancelled` for the same sensor arrives inside it. So:
 
 from __future__ import annotations
 
+from itertools import pairwise
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -60,7 +61,7 @@ def run_detector(detector: Any, rec: Recording, block_s: float = 0.25,
     else:
         cuts = np.arange(t[0] + block_s, t[-1], block_s)
         edges = np.concatenate(([0], np.searchsorted(t, cuts, side="right"), [len(t)]))
-    for a, b in zip(edges[:-1], edges[1:]):
+    for a, b in pairwise(edges):
         if b <= a:
             continue
         for det in detector.feed([AccelBlock(sensor, t[a:b], xyz[a:b])]):

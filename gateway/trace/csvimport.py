@@ -92,7 +92,7 @@ def read_csv(path: str | Path, spec: CsvSpec) -> tuple[np.ndarray, np.ndarray]:
     want = cols + ([tcol] if tcol is not None else [])
     values = np.empty((len(lines), len(want)))
     for r, (lineno, row) in enumerate(lines):
-        for j, (ci, name) in enumerate(zip(want, names)):
+        for j, (ci, name) in enumerate(zip(want, names, strict=True)):
             if ci >= len(row) or row[ci] == "":
                 raise CsvError(f"{path}:{lineno}: column {name!r} ({ci + 1}) is missing "
                                f"(the line has {len(row)} fields)")

@@ -89,7 +89,7 @@ def plot(path: str, out: str, events: list[Any] | None = None,
     marks = [(e.occurred_at, e.type, e.is_alarm) for e in (events or [])]
     marks += [(float(r.get("occurred_at", 0)), str(r.get("type")), False) for r in recorded]
     marks = [m for m in marks if lo <= m[0] <= hi]
-    for ax, key in zip(axes[:, 0], keys):
+    for ax, key in zip(axes[:, 0], keys, strict=True):
         s = series[key]
         kind = key.rsplit("/", 1)[1]
         t = dt(s["t"])
@@ -105,7 +105,7 @@ def plot(path: str, out: str, events: list[Any] | None = None,
             color = "tab:red" if lb.expect else "0.85"
             ax.axvspan(*dt([max(lb.t, lo), min(max(lb.end, lb.t + 1), hi)]), color=color,
                        alpha=0.25, lw=0)
-        for when, typ, alarm in marks:
+        for when, _typ, alarm in marks:
             ax.axvline(dt([when])[0], color="red" if alarm else "orange", lw=0.8, ls="--")
     top = axes[0, 0]
     for lb in labels:

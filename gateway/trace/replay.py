@@ -131,7 +131,7 @@ def _feed(pipe: Any, batch: list[Any], now: list[float], res: ReplayResult,
 
 
 def _declared_end(reader: TraceReader) -> float | None:
-    from gateway.events import parse_iso
+    from sensordata.timefmt import parse_iso
     text = reader.meta.get("end")
     try:
         return parse_iso(text) if text else None

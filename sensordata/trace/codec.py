@@ -175,7 +175,7 @@ def _decode_targets(sensor: str, data: bytes) -> list[RadarTargets]:
     else:
         vals = rows["v"].astype(np.float64).tolist()
     out, i = [], 0
-    for ti, fi, c in zip(t, frame, counts):
+    for ti, fi, c in zip(t, frame, counts, strict=True):
         if c == 0:
             out.append(_radar_frame(sensor, ti, fi, ()))
             continue
@@ -219,7 +219,7 @@ def _decode_points(sensor: str, data: bytes) -> list[RadarPoints]:
         raise CodecError("radar_points message length does not match its point counts")
     allpts = np.frombuffer(data, "<f4", total * 5, pos).reshape(total, 5).copy()
     out, i = [], 0
-    for ti, fi, c in zip(t, frame, counts):
+    for ti, fi, c in zip(t, frame, counts, strict=True):
         out.append(RadarPoints(sensor, ti, fi, allpts[i:i + c]))
         i += c
     return out

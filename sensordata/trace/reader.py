@@ -108,7 +108,7 @@ class TraceReader:
             from mcap.reader import SeekingReader
             with open(self.path, "rb") as fh:
                 summary = SeekingReader(fh).get_summary()
-        except Exception:  # no summary (crash, recording in progress): read from the top
+        except Exception:  # noqa: BLE001 - no summary (crash, recording in progress): read from the top
             return 0, {}
         if summary is None or not summary.chunk_indexes:
             return 0, {}
@@ -141,7 +141,7 @@ class TraceReader:
                 if isinstance(rec, Chunk):
                     try:
                         inner = list(_chunk_messages(rec, channels, self._remember))
-                    except Exception as exc:  # zstd/lz4/CRC errors: skip this chunk only
+                    except Exception as exc:  # noqa: BLE001 - zstd/lz4/CRC errors: skip this chunk only
                         self._note(offset, f"corrupt chunk skipped: {exc}", last_time)
                         offset = fh.tell()
                         continue
@@ -217,7 +217,7 @@ class TraceReader:
                     summary = SeekingReader(fh).get_summary()
                 for ch in (summary.channels.values() if summary else ()):
                     self._remember(ch)
-            except Exception:
+            except Exception:  # noqa: BLE001 - a damaged or unfinished file: fall back
                 pass
         if not self._streams:
             damage = self.damage

@@ -56,7 +56,7 @@ class TraceWriter:
                  flush_every_window: bool = False, chunk_size: int = 1 << 20,
                  compression: str = "zstd") -> None:
         self._own = not hasattr(path, "write")
-        self._fh: IO[bytes] = open(path, "wb") if self._own else path  # type: ignore[arg-type]
+        self._fh: IO[bytes] = open(path, "wb") if self._own else path  # type: ignore[arg-type]  # noqa: SIM115
         comp = {"zstd": CompressionType.ZSTD, "lz4": CompressionType.LZ4,
                 "none": CompressionType.NONE}[compression]
         self._mcap = Writer(self._fh, chunk_size=chunk_size, compression=comp)

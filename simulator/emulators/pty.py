@@ -147,5 +147,5 @@ class PtyDevice:
                     if data:
                         self.on_read(by_fd[fd], data)
                 self.on_tick(time.monotonic())
-        except BaseException as exc:  # surfaced to the test via .error
+        except BaseException as exc:  # noqa: BLE001 - surfaced to the test via .error
             self.error = exc
