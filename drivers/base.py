@@ -60,9 +60,9 @@ def require_module(module: str, driver_type: str, hint: str) -> Any:
 
 
 class Driver(abc.ABC):
-    """Base class of all drivers. Subclasses set `type` and `Settings`."""
+    """Base class of all drivers. Subclasses set `type_name` (the config's sensor `type`) and `Settings`."""
 
-    type: ClassVar[str]
+    type_name: ClassVar[str]
     Settings: ClassVar[type[DriverSettings]] = NoSettings
     #: readings per second the sensor normally produces (None: event driven); used by
     #: `safehome doctor` to say whether readings flow at the expected rate.

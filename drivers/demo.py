@@ -30,7 +30,7 @@ class DemoSettings(DriverSettings):
 
 
 class DemoDriver(Driver):
-    type = "demo"
+    type_name = "demo"
     Settings = DemoSettings
     expected_rate_hz = 1.0
 

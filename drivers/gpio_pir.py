@@ -48,7 +48,7 @@ class Settings(DriverSettings):
 
 
 class GpioPirDriver(Driver):
-    type = "gpio_pir"
+    type_name = "gpio_pir"
     Settings = Settings
     expected_rate_hz = None  # event driven
 

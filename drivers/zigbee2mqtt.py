@@ -125,7 +125,7 @@ def message_time(state: dict[str, Any], now: float) -> float:
 
 
 class Zigbee2MqttDriver(Driver):
-    type = "zigbee2mqtt"
+    type_name = "zigbee2mqtt"
     Settings = Settings
 
     def __init__(self, sensor: SensorInfo, settings: Settings) -> None:  # type: ignore[override]
@@ -154,7 +154,7 @@ class Zigbee2MqttDriver(Driver):
                 for d in self.devices]
 
     async def connect(self) -> None:
-        aiomqtt = require_module("aiomqtt", self.type, "install aiomqtt (pip install aiomqtt)")
+        aiomqtt = require_module("aiomqtt", self.type_name, "install aiomqtt (pip install aiomqtt)")
         u = urlparse(self.settings.broker)
         tls = ssl.create_default_context() if u.scheme == "mqtts" else None
         self._client = aiomqtt.Client(

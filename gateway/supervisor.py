@@ -24,7 +24,7 @@ async def supervise(make: Callable[[], Driver], deliver: Callable[[Any], Awaitab
     last_error: str | None = None
     while True:
         driver = make()
-        name = f"{driver.sensor.id} ({driver.type})"
+        name = f"{driver.sensor.id} ({driver.type_name})"
         got_reading = False
         try:
             await driver.connect()

@@ -53,7 +53,7 @@ def resolve_scenario(name: str) -> Path:
 
 
 class SimulatedDriver(Driver):
-    type: ClassVar[str] = "simulated"
+    type_name: ClassVar[str] = "simulated"
     Settings = SimulatedSettings
 
     def _source(self) -> tuple[set[str], Iterator[tuple[float, Any]]]:

@@ -46,7 +46,7 @@ def plugin(tmp_path, monkeypatch):
 
 
 def test_the_example_registers_and_its_config_validates(plugin, tmp_path):
-    assert plugin.type == "line_motion" and "line_motion" in registry.known_types()
+    assert plugin.type_name == "line_motion" and "line_motion" in registry.known_types()
     header = 'gateway_id = "gw-1"\nsite_id = "site-1"\n[[rooms]]\nid = "hall"\n'
     cfg = parse_config(tomllib.loads(header + example("config")))
     s = cfg.sensors[0]

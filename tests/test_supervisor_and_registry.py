@@ -16,7 +16,7 @@ from gateway.supervisor import supervise
 
 
 class Flaky(Driver):
-    type = "flaky"
+    type_name = "flaky"
     starts = 0
 
     async def connect(self) -> None:
@@ -58,7 +58,7 @@ def test_third_party_drivers_register_through_entry_points(monkeypatch):
 
 
 class Ends(Driver):
-    type = "ends"
+    type_name = "ends"
 
     async def readings(self) -> AsyncIterator[Motion]:
         yield Motion(self.sensor.id, time.time(), True)

@@ -23,7 +23,7 @@ class ButtonSettings(BleSettings):
 
 
 class ButtonDriver(BleDriver):
-    type = "ble_button"
+    type_name = "ble_button"
     Settings = ButtonSettings
     default_service = ITAG_SERVICE
 

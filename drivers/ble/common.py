@@ -99,7 +99,7 @@ class BleDriver(Driver):
         return wanted in [str(u).lower() for u in (getattr(adv, "service_uuids", None) or [])]
 
     async def _find_and_connect(self) -> Any:
-        bleak = backend(self.type)
+        bleak = backend(self.type_name)
         found: dict[str, Any] = {}
 
         def match(device: Any, adv: Any) -> bool:
@@ -113,7 +113,7 @@ class BleDriver(Driver):
                 match, timeout=self.settings.scan_timeout_s)
             if device is None:
                 what = self.settings.address or f"service {self.settings.service or self.default_service}"
-                raise ConnectionError(f"{self.type}: no device found advertising {what} within "
+                raise ConnectionError(f"{self.type_name}: no device found advertising {what} within "
                                       f"{self.settings.scan_timeout_s:g} s (in range? charged?)")
             client = bleak.BleakClient(device, disconnected_callback=self._on_disconnect,
                                        timeout=self.settings.connect_timeout_s)
@@ -135,7 +135,7 @@ class BleDriver(Driver):
                 if attempt == self.settings.connect_attempts:
                     raise
                 log.info("%s %s: connect attempt %d failed (%s); retrying in %.1f s",
-                         self.type, self.sensor.id, attempt, exc, delay)
+                         self.type_name, self.sensor.id, attempt, exc, delay)
                 await asyncio.sleep(delay)
                 delay *= 2
         try:
@@ -164,12 +164,12 @@ class BleDriver(Driver):
             try:
                 await client.stop_notify(uuid)
             except Exception as exc:  # noqa: BLE001 - link already gone: nothing left to stop
-                log.debug("%s: stop_notify %s failed: %s", self.type, uuid, exc)
+                log.debug("%s: stop_notify %s failed: %s", self.type_name, uuid, exc)
         self._notifying = []
         try:
             await client.disconnect()
         except Exception as exc:  # noqa: BLE001 - best effort
-            log.debug("%s: disconnect failed: %s", self.type, exc)
+            log.debug("%s: disconnect failed: %s", self.type_name, exc)
 
     # ------------------------------------------------------------------ readings
     async def _read_battery(self) -> Battery | None:
@@ -178,7 +178,7 @@ class BleDriver(Driver):
             data = await self._client.read_gatt_char(BATTERY_LEVEL)
         except Exception as exc:  # noqa: BLE001 - no battery service on this device
             self.count("battery_unavailable")
-            log.debug("%s: battery read failed: %s", self.type, exc)
+            log.debug("%s: battery read failed: %s", self.type_name, exc)
             return None
         from drivers.ble.parsers import PayloadError, parse_battery
         try:
@@ -208,7 +208,7 @@ class BleDriver(Driver):
                     yield b
                 continue
             if item is _DISCONNECTED:
-                raise ConnectionError(f"{self.type} {self.sensor.id}: BLE link lost")
+                raise ConnectionError(f"{self.type_name} {self.sensor.id}: BLE link lost")
             tag, t, data = item
             for r in self._decode(tag, t, data):
                 yield r
@@ -222,6 +222,6 @@ def payload_guard(driver: Driver, fn: Callable[[], list[Reading]]) -> list[Readi
     except PayloadError as exc:
         if not driver.stats.get("bad_payloads"):
             log.warning("%s %s: malformed notification (%s); counting further ones silently",
-                        driver.type, driver.sensor.id, exc)
+                        driver.type_name, driver.sensor.id, exc)
         driver.count("bad_payloads")
         return []

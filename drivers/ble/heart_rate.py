@@ -16,7 +16,7 @@ HEART_RATE_MEASUREMENT = uuid16(0x2A37)
 
 
 class HeartRateDriver(BleDriver):
-    type = "ble_heart_rate"
+    type_name = "ble_heart_rate"
     Settings = BleSettings
     expected_rate_hz = 1.0
     default_service = HEART_RATE_SERVICE

@@ -48,7 +48,7 @@ class PolarSettings(BleSettings):
 
 
 class PolarPmdDriver(BleDriver):
-    type = "polar_pmd"
+    type_name = "polar_pmd"
     Settings = PolarSettings
     default_service = PMD_SERVICE
     #: blocks per second depend on rate and MTU (H10 at 50 Hz: about one per second)

@@ -78,7 +78,7 @@ class Settings(DriverSettings):
 
 
 class LD2410Driver(Driver):
-    type = "hlk_ld2410"
+    type_name = "hlk_ld2410"
     Settings = Settings
     expected_rate_hz = None  # change-driven plus keepalive; see keepalive_s
 
@@ -93,7 +93,7 @@ class LD2410Driver(Driver):
     # ------------------------------------------------------------------ lifecycle
     async def connect(self) -> None:
         self._parser = LD2410Parser()
-        self._link = await open_stream(self.settings.port, self.settings.baud, driver_type=self.type)
+        self._link = await open_stream(self.settings.port, self.settings.baud, driver_type=self.type_name)
         if self.settings.configure and not is_file(self.settings.port):
             try:
                 await self._configure()

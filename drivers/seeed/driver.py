@@ -61,7 +61,7 @@ class _SeeedBase(Driver):
         self._parser = self._new_parser()
         self._last.clear()
         self._last_emit.clear()
-        self._link = await open_stream(self.settings.port, self.settings.baud, driver_type=self.type)
+        self._link = await open_stream(self.settings.port, self.settings.baud, driver_type=self.type_name)
         if self.settings.configure and not is_file(self.settings.port):
             await self._configure()
 
@@ -87,10 +87,10 @@ class _SeeedBase(Driver):
                                      self.settings.command_timeout_s, what)
         except TimeoutError:
             raise SeeedConfigError(
-                f"{self.type} on {self.settings.port} did not answer {what} within "
+                f"{self.type_name} on {self.settings.port} did not answer {what} within "
                 f"{self.settings.command_timeout_s:g} s{self._uncertainty()}") from None
         except ConnectionError:
-            raise ConnectionError(f"{self.type} port {self.settings.port} closed during {what}") from None
+            raise ConnectionError(f"{self.type_name} port {self.settings.port} closed during {what}") from None
 
     def _probe(self) -> bytes:
         # presence query (80 81 0F): the family's query convention, unconfirmed for FDA1;
@@ -142,7 +142,7 @@ class _SeeedBase(Driver):
             if not chunk:
                 if not live:
                     return
-                raise ConnectionError(f"{self.type} port {self.settings.port} closed")
+                raise ConnectionError(f"{self.type_name} port {self.settings.port} closed")
             now = time.time()
             frames = self._feed(chunk)
             for frame in frames:
@@ -192,7 +192,7 @@ class FDA2Settings(DriverSettings):
 
 
 class MR60FDA2Driver(_SeeedBase):
-    type = "seeed_mr60fda2"
+    type_name = "seeed_mr60fda2"
     Settings = FDA2Settings
 
     def __init__(self, sensor: SensorInfo, settings: DriverSettings) -> None:
@@ -271,7 +271,7 @@ class FDA1Settings(DriverSettings):
 
 
 class MR60FDA1Driver(_SeeedBase):
-    type = "seeed_mr60fda1"
+    type_name = "seeed_mr60fda1"
     Settings = FDA1Settings
 
     def __init__(self, sensor: SensorInfo, settings: DriverSettings) -> None:

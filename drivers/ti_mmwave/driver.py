@@ -18,7 +18,7 @@ Example home-config entry:
 
     [[sensors]]
     id = "radar_living"
-    type = "ti_mmwave"
+    type_name = "ti_mmwave"
     [sensors.settings]
     cli_port = "/dev/ttyUSB0"
     data_port = "/dev/ttyUSB1"
@@ -103,7 +103,7 @@ class TiMmwaveSettings(DriverSettings):
 
 
 class TiMmwaveDriver(Driver):
-    type = "ti_mmwave"
+    type_name = "ti_mmwave"
     Settings = TiMmwaveSettings
     expected_rate_hz = 18.0  # the shipped configs run 55 ms frames; instances use their own
 
@@ -123,7 +123,7 @@ class TiMmwaveDriver(Driver):
     # -- connect -------------------------------------------------------------------
     async def connect(self) -> None:
         s: TiMmwaveSettings = self.settings  # type: ignore[assignment]
-        self._data = await open_stream(s.data, s.data_baud, driver_type=self.type,
+        self._data = await open_stream(s.data, s.data_baud, driver_type=self.type_name,
                                        realtime=s.replay_realtime)
         if s.cli_port and not self._replay:
             try:
@@ -139,7 +139,7 @@ class TiMmwaveDriver(Driver):
 
     async def _configure(self, port: str) -> None:
         s: TiMmwaveSettings = self.settings  # type: ignore[assignment]
-        cli = await open_stream(port, s.cli_baud, driver_type=self.type)
+        cli = await open_stream(port, s.cli_baud, driver_type=self.type_name)
         self.acknowledged = []
         buf = bytearray()
         try:

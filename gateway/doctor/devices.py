@@ -71,7 +71,7 @@ async def check_ble(item: str, driver: Any, timeout: float, required: bool) -> C
     """Scan with the driver's own `_matches` rule (address, else advertised service)."""
     from drivers.ble import common
     try:
-        bleak = common.backend(driver.type)
+        bleak = common.backend(driver.type_name)
     except DriverUnavailable as exc:
         return Check.fail(item, str(exc), install_fix(str(exc)), required=required)
     if common._backend_override is None and not bluetooth_adapters():
@@ -123,7 +123,7 @@ async def check_device(item: str, driver: Driver, timeout: float, required: bool
     from drivers.ble.common import BleDriver
     if isinstance(driver, BleDriver):
         return [await check_ble(item, driver, timeout, required)]
-    if driver.type == "gpio_pir":
+    if driver.type_name == "gpio_pir":
         from drivers.gpio_pir import import_gpiod
         try:
             import_gpiod()
@@ -138,7 +138,7 @@ async def check_device(item: str, driver: Driver, timeout: float, required: bool
                                "add the user to the gpio group: `sudo usermod -aG gpio $(id -un)`",
                                required=required)]
         return [Check.ok(item, f"GPIO chip {chip} present")]
-    if driver.type == "zigbee2mqtt":
+    if driver.type_name == "zigbee2mqtt":
         return [await check_tcp(item, driver.settings.broker, timeout, required)]  # type: ignore[attr-defined]
     ports = serial_ports(driver.settings)
     return [check_port(f"{item} ({key})" if len(ports) > 1 else item, port, required)
