@@ -16,6 +16,7 @@ A detector whose table is absent from the config runs with its defaults when
 from __future__ import annotations
 
 import importlib
+from typing import Any
 from functools import lru_cache
 from importlib.metadata import EntryPoint, entry_points
 
@@ -50,7 +51,7 @@ def known_names() -> list[str]:
     return list(BUILTIN) + sorted(set(_entry_points()) - set(BUILTIN))
 
 
-def load(name: str) -> type[Detector]:
+def load(name: str) -> type[Detector[Any]]:
     """The detector class for `name`; UnknownDetector if nothing provides it."""
     if name in BUILTIN:
         module, _, attr = BUILTIN[name].partition(":")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import abc
 import importlib
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, ClassVar
+from typing import Any, AsyncIterator, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -59,7 +59,10 @@ def require_module(module: str, driver_type: str, hint: str) -> Any:
         ) from exc
 
 
-class Driver(abc.ABC):
+SettingsT = TypeVar("SettingsT", bound=DriverSettings)
+
+
+class Driver(abc.ABC, Generic[SettingsT]):
     """Base class of all drivers. Subclasses set `type_name` (the config's sensor `type`) and `Settings`."""
 
     type_name: ClassVar[str]
@@ -68,9 +71,9 @@ class Driver(abc.ABC):
     #: `safehome doctor` to say whether readings flow at the expected rate.
     expected_rate_hz: ClassVar[float | None] = None
 
-    def __init__(self, sensor: SensorInfo, settings: DriverSettings) -> None:
+    def __init__(self, sensor: SensorInfo, settings: SettingsT) -> None:
         self.sensor = sensor
-        self.settings = settings
+        self.settings: SettingsT = settings
         #: counters a driver may raise (frames decoded, bytes discarded, ...); shown by
         #: `safehome doctor` and `safehome decode`.
         self.stats: dict[str, int] = {}

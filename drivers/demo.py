@@ -29,13 +29,13 @@ class DemoSettings(DriverSettings):
     seed: int = Field(1, title="Random seed for the heart rate")
 
 
-class DemoDriver(Driver):
+class DemoDriver(Driver[DemoSettings]):
     type_name = "demo"
     Settings = DemoSettings
     expected_rate_hz = 1.0
 
     async def readings(self) -> AsyncIterator[Reading]:
-        s: DemoSettings = self.settings  # type: ignore[assignment]
+        s = self.settings
         rng = random.Random(s.seed)
         start = time.monotonic()
         sid = self.sensor.id

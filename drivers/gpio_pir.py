@@ -37,7 +37,7 @@ def import_gpiod() -> Any:
                           "system site packages)")
 
 
-class Settings(DriverSettings):
+class GpioPirSettings(DriverSettings):
     chip: str = Field("/dev/gpiochip0", title="GPIO chip device (Pi 4 and Pi 5: /dev/gpiochip0 "
                                               "on current kernels)")
     line: int | str = Field(title="Line offset (BCM number, e.g. 17) or line name ('GPIO17')")
@@ -47,14 +47,16 @@ class Settings(DriverSettings):
     debounce_s: float = Field(0.1, ge=0, le=5, title="A new level must hold this long")
 
 
-class GpioPirDriver(Driver):
+Settings = GpioPirSettings  # the name tests and older plugins import
+
+
+class GpioPirDriver(Driver[GpioPirSettings]):
     type_name = "gpio_pir"
-    Settings = Settings
+    Settings = GpioPirSettings
     expected_rate_hz = None  # event driven
 
-    def __init__(self, sensor: SensorInfo, settings: Settings) -> None:  # type: ignore[override]
+    def __init__(self, sensor: SensorInfo, settings: GpioPirSettings) -> None:
         super().__init__(sensor, settings)
-        self.settings: Settings = settings
         self._gpiod: Any = None
         self._req: Any = None
         self._wake = asyncio.Event()

@@ -12,6 +12,7 @@ register through the `safehome.drivers` entry-point group, e.g. in their setup.c
 from __future__ import annotations
 
 import importlib
+from typing import Any
 from functools import lru_cache
 from importlib.metadata import entry_points
 
@@ -47,7 +48,7 @@ def known_types() -> list[str]:
     return sorted(set(BUILTIN) | set(_entry_points()))
 
 
-def load(type_name: str) -> type[Driver]:
+def load(type_name: str) -> type[Driver[Any]]:
     """The driver class for `type_name`; UnknownDriver if nothing provides it."""
     if type_name in BUILTIN:
         module, _, attr = BUILTIN[type_name].partition(":")

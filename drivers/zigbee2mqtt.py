@@ -58,7 +58,7 @@ class Device(BaseModel):
         return self.id or self.friendly_name
 
 
-class Settings(DriverSettings):
+class Zigbee2MqttSettings(DriverSettings):
     broker: str = Field("mqtt://127.0.0.1:1883", title="The home's own broker (mqtt:// or mqtts://)")
     base_topic: str = Field("zigbee2mqtt", title="Zigbee2MQTT base topic")
     username: str | None = Field(None, title="Broker user name")
@@ -82,7 +82,7 @@ class Settings(DriverSettings):
         return v
 
     @model_validator(mode="after")
-    def _one_mode(self) -> "Settings":
+    def _one_mode(self) -> "Zigbee2MqttSettings":
         single = self.friendly_name is not None or self.role is not None
         if single and (self.friendly_name is None or self.role is None):
             raise ValueError("give both friendly_name and role (or a devices list)")
@@ -124,13 +124,15 @@ def message_time(state: dict[str, Any], now: float) -> float:
     return now
 
 
-class Zigbee2MqttDriver(Driver):
-    type_name = "zigbee2mqtt"
-    Settings = Settings
+Settings = Zigbee2MqttSettings  # the name tests and older plugins import
 
-    def __init__(self, sensor: SensorInfo, settings: Settings) -> None:  # type: ignore[override]
+
+class Zigbee2MqttDriver(Driver[Zigbee2MqttSettings]):
+    type_name = "zigbee2mqtt"
+    Settings = Zigbee2MqttSettings
+
+    def __init__(self, sensor: SensorInfo, settings: Zigbee2MqttSettings) -> None:
         super().__init__(sensor, settings)
-        self.settings: Settings = settings
         if settings.friendly_name is not None and settings.role is not None:
             # one device per [[sensors]] entry: readings carry the sensor's own id, so the
             # gateway's health, rooms and silence timeouts apply to the device itself

@@ -52,13 +52,13 @@ def resolve_scenario(name: str) -> Path:
                             f"{', '.join(s.stem for s in sorted(SCENARIOS.glob('*.toml')))})")
 
 
-class SimulatedDriver(Driver):
+class SimulatedDriver(Driver[SimulatedSettings]):
     type_name: ClassVar[str] = "simulated"
     Settings = SimulatedSettings
 
     def _source(self) -> tuple[set[str], Iterator[tuple[float, Any]]]:
         """The sensor ids the source holds, and its (arrival time, item) stream."""
-        s: SimulatedSettings = self.settings  # type: ignore[assignment]
+        s = self.settings
         if s.trace is not None:
             from sensordata.readings import reading_time
             from sensordata.trace.reader import TraceReader
@@ -75,7 +75,7 @@ class SimulatedDriver(Driver):
     async def readings(self) -> AsyncIterator[Reading]:
         from sensordata.trace.model import Label
         from simulator.imperfect import retime
-        s: SimulatedSettings = self.settings  # type: ignore[assignment]
+        s = self.settings
         while True:
             ids, source = self._source()
             # a configured sensor named like one of the source's plays just that sensor

@@ -22,7 +22,7 @@ class ButtonSettings(BleSettings):
     action: str = Field("sos", title="Button action to report for a press")
 
 
-class ButtonDriver(BleDriver):
+class ButtonDriver(BleDriver[ButtonSettings]):
     type_name = "ble_button"
     Settings = ButtonSettings
     default_service = ITAG_SERVICE

@@ -20,7 +20,7 @@ import asyncio
 import logging
 import time
 import weakref
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, Callable, TypeVar
 
 from pydantic import Field
 
@@ -74,15 +74,17 @@ class BleSettings(DriverSettings):
 _DISCONNECTED = object()
 
 
-class BleDriver(Driver):
+BleSettingsT = TypeVar("BleSettingsT", bound=BleSettings)
+
+
+class BleDriver(Driver[BleSettingsT]):
     """Base of the BLE drivers: find, connect, subscribe; notifications into a queue."""
 
     Settings = BleSettings
     default_service: str = ""
 
-    def __init__(self, sensor: SensorInfo, settings: BleSettings) -> None:  # type: ignore[override]
+    def __init__(self, sensor: SensorInfo, settings: BleSettingsT) -> None:
         super().__init__(sensor, settings)
-        self.settings: Any = settings
         self._client: Any = None
         self._notifying: list[str] = []
         self._queue: asyncio.Queue = asyncio.Queue()

@@ -15,7 +15,7 @@ HEART_RATE_SERVICE = uuid16(0x180D)
 HEART_RATE_MEASUREMENT = uuid16(0x2A37)
 
 
-class HeartRateDriver(BleDriver):
+class HeartRateDriver(BleDriver[BleSettings]):
     type_name = "ble_heart_rate"
     Settings = BleSettings
     expected_rate_hz = 1.0

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
+from drivers.base import SensorInfo
 from drivers.ble.common import BleDriver, BleSettings, payload_guard
 from drivers.ble import parsers as PP
 from sensordata.readings import AccelBlock, Reading
@@ -47,14 +48,14 @@ class PolarSettings(BleSettings):
                                               "when they drift apart by more than this")
 
 
-class PolarPmdDriver(BleDriver):
+class PolarPmdDriver(BleDriver[PolarSettings]):
     type_name = "polar_pmd"
     Settings = PolarSettings
     default_service = PMD_SERVICE
     #: blocks per second depend on rate and MTU (H10 at 50 Hz: about one per second)
     expected_rate_hz = None
 
-    def __init__(self, sensor: Any, settings: PolarSettings) -> None:
+    def __init__(self, sensor: SensorInfo, settings: PolarSettings) -> None:
         super().__init__(sensor, settings)
         self._cp_answers: asyncio.Queue = asyncio.Queue()
         self._prev_ts: int | None = None

@@ -39,7 +39,7 @@ class LD2410Timeout(LD2410ConfigError):
     """No answer in time (wiring, baud rate, or a module still booting)."""
 
 
-class Settings(DriverSettings):
+class LD2410Settings(DriverSettings):
     port: str = Field(title="Serial device (e.g. /dev/ttyUSB0) or file:PATH of a raw capture")
     baud: int = Field(256000, title="UART speed (module default 256000)")
     preset: str | None = Field(None, title="Preset in firmware_configs/ld2410_<name>.toml")
@@ -56,7 +56,7 @@ class Settings(DriverSettings):
     _gates = field_validator("moving_sensitivity", "still_sensitivity")(_gate_list)
 
     @model_validator(mode="after")
-    def _preset_exists(self) -> "Settings":
+    def _preset_exists(self) -> "LD2410Settings":
         if self.preset is not None:
             load_preset(self.preset)  # raises ValueError naming the available presets
         return self
@@ -77,14 +77,16 @@ class Settings(DriverSettings):
         return RadarSettings.model_validate(base)
 
 
-class LD2410Driver(Driver):
+Settings = LD2410Settings  # the name tests and older plugins import
+
+
+class LD2410Driver(Driver[LD2410Settings]):
     type_name = "hlk_ld2410"
-    Settings = Settings
+    Settings = LD2410Settings
     expected_rate_hz = None  # change-driven plus keepalive; see keepalive_s
 
-    def __init__(self, sensor: SensorInfo, settings: Settings) -> None:  # type: ignore[override]
+    def __init__(self, sensor: SensorInfo, settings: LD2410Settings) -> None:
         super().__init__(sensor, settings)
-        self.settings: Settings = settings
         self._link: ByteStream | None = None
         self._parser = LD2410Parser()
         self.firmware: str | None = None

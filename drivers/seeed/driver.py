@@ -42,7 +42,7 @@ class SeeedConfigError(RuntimeError):
     """The module refused, ignored or did not keep a setting."""
 
 
-class _SeeedBase(Driver):
+class _SeeedBase(Driver[Any]):
     """Shared link handling, answer waiting and the change/keepalive emitter."""
 
     settings: Any

@@ -102,12 +102,12 @@ class TiMmwaveSettings(DriverSettings):
             base.kind if base else None)
 
 
-class TiMmwaveDriver(Driver):
+class TiMmwaveDriver(Driver[TiMmwaveSettings]):
     type_name = "ti_mmwave"
     Settings = TiMmwaveSettings
     expected_rate_hz = 18.0  # the shipped configs run 55 ms frames; instances use their own
 
-    def __init__(self, sensor: SensorInfo, settings: TiMmwaveSettings) -> None:  # type: ignore[override]
+    def __init__(self, sensor: SensorInfo, settings: TiMmwaveSettings) -> None:
         super().__init__(sensor, settings)
         self.cfg = chirp.load(settings.config, set(settings.extra_commands))
         self.mount = settings.mounting(self.cfg)
@@ -122,7 +122,7 @@ class TiMmwaveDriver(Driver):
 
     # -- connect -------------------------------------------------------------------
     async def connect(self) -> None:
-        s: TiMmwaveSettings = self.settings  # type: ignore[assignment]
+        s = self.settings
         self._data = await open_stream(s.data, s.data_baud, driver_type=self.type_name,
                                        realtime=s.replay_realtime)
         if s.cli_port and not self._replay:
@@ -138,7 +138,7 @@ class TiMmwaveDriver(Driver):
             self._data = None
 
     async def _configure(self, port: str) -> None:
-        s: TiMmwaveSettings = self.settings  # type: ignore[assignment]
+        s = self.settings
         cli = await open_stream(port, s.cli_baud, driver_type=self.type_name)
         self.acknowledged = []
         buf = bytearray()
