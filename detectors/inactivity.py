@@ -80,7 +80,7 @@ class InactivityDetector(Detector[InactivitySettings]):
                 continue
             self._advance(t, out)   # a deadline that passed before this reading fires first
             self.home.update(r)
-            self._check(self._now, out)  # presence back after an away hold fires now
+            self._check(t if self._now is None else self._now, out)  # presence back after an away hold fires now
         return out
 
     def tick(self, now: float) -> list[Detection]:

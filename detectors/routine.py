@@ -132,7 +132,7 @@ class NotUpDetector(Detector[NotUpSettings]):
         """Up = a bout of activity that goes on: activity again at least `up_minutes` after
         its start, never `gap_minutes` silent. A night toilet trip at 04:30 is not up."""
         s = self.settings
-        if self._bout_start is None or t - self._bout_last > s.gap_minutes * 60.0:
+        if self._bout_start is None or self._bout_last is None or t - self._bout_last > s.gap_minutes * 60.0:
             self._bout_start = t
         self._bout_last = max(t, self._bout_last or t)
         if t - self._bout_start >= s.up_minutes * 60.0:
@@ -159,7 +159,7 @@ class NotUpDetector(Detector[NotUpSettings]):
         d = self._deadline
         if d is None or t < d or self._first_today is not None or self._fired_day == self._day:
             return
-        if self._bout_start is not None:
+        if self._bout_start is not None and self._bout_last is not None:
             # Someone started moving: wait until that bout lapses before calling it not up.
             d = max(d, self._bout_last + self.settings.gap_minutes * 60.0)
             if t < d:

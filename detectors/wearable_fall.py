@@ -39,7 +39,7 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from detectors.base import Detection, Detector, SensorMeta, room_of
+from detectors.base import Detection, Detector, DetectorSettings, SensorMeta, room_of
 from detectors.wearable_features import (
     POST_START_S,
     PRE_WINDOW_S,
@@ -73,12 +73,10 @@ class PlacementSettings(BaseModel):
     bias: float = Field(0.0, title="Score offset")
 
 
-class WearableFallSettings(BaseModel):
+class WearableFallSettings(DetectorSettings):
     """The `[detectors.wearable_fall]` table: timing shared by all placements, then one
     table of thresholds per placement."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    enabled: bool = Field(True, title="Run this detector")
     post_s: float = Field(1.4, ge=0.8, le=5.0, title="Seconds after the impact to judge posture and stillness (the decision delay)")
     still_tol_g: float = Field(0.1, gt=0, title="Deviation (g) from the resting orientation that still counts as still")
     settle_s: float = Field(3.0, ge=0.8, le=10.0, title="Longest wait (s after the impact) for a body still rolling to come to rest")

@@ -42,23 +42,24 @@ class DemoDriver(Driver[DemoSettings]):
         presses = 0
         yield Battery(sid, time.time(), 87.0)
         # Each stream has its next due time (seconds after start); sleep until the earliest.
-        due = {"heart": 0.0 if s.heart_rate else None, "motion": 0.0, "sos": s.sos_after}
+        due: dict[str, float | None] = {"heart": 0.0 if s.heart_rate else None, "motion": 0.0,
+                                        "sos": s.sos_after}
         while True:
             elapsed = time.monotonic() - start
             if s.stop_after is not None and elapsed >= s.stop_after:
                 await asyncio.Event().wait()  # silent, but alive: the health monitor notices
             now = time.time()
-            if due["heart"] is not None and elapsed >= due["heart"]:
+            if (heart := due["heart"]) is not None and elapsed >= heart:
                 yield HeartRate(sid, now, 68 + rng.randint(-4, 4))
-                due["heart"] += 1.0
-            if elapsed >= due["motion"]:
+                due["heart"] = heart + 1.0
+            if (motion := due["motion"]) is not None and elapsed >= motion:
                 yield Motion(sid, now, True)
-                due["motion"] += s.motion_every
-            if due["sos"] is not None and elapsed >= due["sos"]:
+                due["motion"] = motion + s.motion_every
+            if (sos := due["sos"]) is not None and elapsed >= sos:
                 yield Button(sid, now, "sos")
                 presses += 1
-                more = s.sos_every and (s.sos_count is None or presses < s.sos_count)
-                due["sos"] = due["sos"] + s.sos_every if more else None
+                more = s.sos_every is not None and (s.sos_count is None or presses < s.sos_count)
+                due["sos"] = sos + s.sos_every if more and s.sos_every is not None else None
             nxt = min(v for v in due.values() if v is not None)
             if s.stop_after is not None:
                 nxt = min(nxt, s.stop_after)

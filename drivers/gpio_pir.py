@@ -88,7 +88,7 @@ class GpioPirDriver(Driver[GpioPirSettings]):
 
     def _read_level(self) -> bool:
         value = self._req.get_value(self._offset)
-        return value == self._gpiod.line.Value.ACTIVE
+        return bool(value == self._gpiod.line.Value.ACTIVE)
 
     async def disconnect(self) -> None:
         req, self._req = self._req, None

@@ -144,7 +144,7 @@ async def open_stream(port: str, baudrate: int, *, driver_type: str = "serial",
     return SerialStream(port, reader, writer)
 
 
-async def await_frame(stream: ByteStream, feed: Callable[[bytes], list], match: Callable[[Any], bool],
+async def await_frame(stream: ByteStream, feed: Callable[[bytes], list[Any]], match: Callable[[Any], bool],
                       timeout: float, what: str) -> Any:
     """Read and parse until a frame for which `match` is true arrives (other frames, such
     as reports streaming meanwhile, are dropped). TimeoutError after `timeout` seconds;

@@ -205,10 +205,10 @@ class Zigbee2MqttDriver(Driver[Zigbee2MqttSettings]):
                 return []
             self._bridge_online = online
             out: list[Reading] = []
-            for dev in self.devices:
+            for each in self.devices:
                 # a device without availability reporting is as available as its bridge
-                known = self._available.get(dev.friendly_name, True)
-                out += self._availability(dev, known, now)
+                known = self._available.get(each.friendly_name, True)
+                out += self._availability(each, known, now)
             return out
         if topic in self._avail_topics:
             online = parse_availability(payload)

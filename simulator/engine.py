@@ -33,8 +33,8 @@ def _sid(text: str) -> int:
 
 
 def streams_of(spec: SensorSpec) -> list[StreamInfo]:
-    base = dict(driver=spec.driver, model=spec.model, room=spec.room,
-                placement=spec.placement, role=spec.role)
+    base: dict[str, Any] = dict(driver=spec.driver, model=spec.model, room=spec.room,
+                                placement=spec.placement, role=spec.role)
     if spec.kind == "wearable":
         out = [StreamInfo(spec.id, "accel", rate_hz=float(spec.rate_hz or 50), units="g",
                           axes=("x", "y", "z"), **base)]

@@ -87,7 +87,7 @@ class BleDriver(Driver[BleSettingsT]):
         super().__init__(sensor, settings)
         self._client: Any = None
         self._notifying: list[str] = []
-        self._queue: asyncio.Queue = asyncio.Queue()
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self.rssi: float | None = None
         self.address: str | None = None
         self.battery: int | None = None
@@ -216,7 +216,7 @@ class BleDriver(Driver[BleSettingsT]):
                 yield r
 
 
-def payload_guard(driver: Driver, fn: Callable[[], list[Reading]]) -> list[Reading]:
+def payload_guard(driver: Driver[Any], fn: Callable[[], list[Reading]]) -> list[Reading]:
     """Run a decoder; a malformed payload is counted and logged once, never raised."""
     from drivers.ble.parsers import PayloadError
     try:

@@ -57,7 +57,7 @@ class PolarPmdDriver(BleDriver[PolarSettings]):
 
     def __init__(self, sensor: SensorInfo, settings: PolarSettings) -> None:
         super().__init__(sensor, settings)
-        self._cp_answers: asyncio.Queue = asyncio.Queue()
+        self._cp_answers: asyncio.Queue[Any] = asyncio.Queue()
         self._prev_ts: int | None = None
         self.factor = 1.0
         self._streaming = False

@@ -18,7 +18,7 @@ from drivers.ld2410.parser import LD2410Parser
 
 def frame_to_json(f: P.Report | P.Ack | P.Command) -> dict[str, Any]:
     if isinstance(f, P.Report):
-        d = {"kind": "report", "present": f.present, "moving": f.moving, "still": f.still}
+        d: dict[str, Any] = {"kind": "report", "present": f.present, "moving": f.moving, "still": f.still}
         d.update({k: v for k, v in asdict(f).items() if v not in (None, ())})
         for k in ("moving_gate_energy", "still_gate_energy"):
             if k in d:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 from pydantic import Field, field_validator, model_validator
 
@@ -128,7 +128,8 @@ class LD2410Driver(Driver[LD2410Settings]):
         if not f.ok:
             raise LD2410ConfigError(
                 f"LD2410 on {self.settings.port} refused '{name}' (status {f.status})")
-        return f
+        ack: P.Ack = f
+        return ack
 
     async def _configure(self) -> None:
         # a module powered up with the Pi ignores commands for about a second after boot
@@ -190,14 +191,14 @@ class LD2410Driver(Driver[LD2410Settings]):
                 pass
 
     # ------------------------------------------------------------------ readings
-    def _feed(self, chunk: bytes) -> list:
+    def _feed(self, chunk: bytes) -> list[Any]:
         frames = self._parser.feed(chunk)
         self.stats.update(self._parser.stats)
         return frames
 
     async def readings(self) -> AsyncIterator[Reading]:
         assert self._link is not None, "connect() first"
-        last_key: tuple | None = None
+        last_key: tuple[Any, ...] | None = None
         last_emit = float("-inf")
         while True:
             chunk = await self._link.read()

@@ -40,14 +40,16 @@ def rotation(m: Mounting) -> np.ndarray:
     r_az = np.array([[math.cos(ph), math.sin(ph), 0.0],
                      [-math.sin(ph), math.cos(ph), 0.0],
                      [0.0, 0.0, 1.0]])
-    return r_az @ r_el
+    rot: np.ndarray = r_az @ r_el
+    return rot
 
 
 def sensor_to_room(xyz: np.ndarray, m: Mounting) -> np.ndarray:
     """(N, 3) sensor-frame points -> room frame (z up from the floor)."""
     out = np.asarray(xyz, dtype=np.float64) @ rotation(m).T
     out[:, 2] += m.height_m
-    return out.astype(np.float32)
+    room: np.ndarray = out.astype(np.float32)
+    return room
 
 
 class FrameConverter:

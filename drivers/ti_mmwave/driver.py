@@ -94,7 +94,8 @@ class TiMmwaveSettings(DriverSettings):
         if base is None and self.sensor_height_m is None:
             return None
         return chirp.Mounting(
-            self.sensor_height_m if self.sensor_height_m is not None else base.height_m,
+            self.sensor_height_m if self.sensor_height_m is not None
+            else (base.height_m if base else 0.0),
             self.elevation_tilt_deg if self.elevation_tilt_deg is not None
             else (base.elevation_tilt_deg if base else 0.0),
             self.azimuth_tilt_deg if self.azimuth_tilt_deg is not None

@@ -189,13 +189,14 @@ def _decode_targets(sensor: str, data: bytes) -> list[RadarTargets]:
 
 
 _new = object.__new__
-_SET_SENSOR = RadarTargets.sensor.__set__      # type: ignore[attr-defined]
-_SET_T = RadarTargets.t.__set__                # type: ignore[attr-defined]
-_SET_FRAME = RadarTargets.frame.__set__        # type: ignore[attr-defined]
-_SET_TARGETS = RadarTargets.targets.__set__    # type: ignore[attr-defined]
+# slot descriptors, looked up once (mypy does not model class-level slot access)
+_SET_SENSOR = RadarTargets.sensor.__set__      # type: ignore[attr-defined,misc]
+_SET_T = RadarTargets.t.__set__                # type: ignore[attr-defined,misc]
+_SET_FRAME = RadarTargets.frame.__set__        # type: ignore[attr-defined,misc]
+_SET_TARGETS = RadarTargets.targets.__set__    # type: ignore[attr-defined,misc]
 
 
-def _radar_frame(sensor: str, t: float, frame: int, targets: tuple) -> RadarTargets:
+def _radar_frame(sensor: str, t: float, frame: int, targets: tuple[Target, ...]) -> RadarTargets:
     """RadarTargets without the frozen dataclass __init__ (half the cost; a day of two
     radars is 1.7 million frames). Fields are the ones just decoded, so nothing to check."""
     obj = _new(RadarTargets)
@@ -241,7 +242,8 @@ def _from_fields(kind: str, sensor: str, d: dict[str, Any]) -> Reading:
     cls = READING_TYPES[kind]
     if "rr" in d:
         d["rr"] = tuple(d["rr"])
-    return cls(sensor=sensor, **d)
+    reading: Reading = cls(sensor=sensor, **d)
+    return reading
 
 
 _COLUMNAR: dict[str, tuple[Callable[[Any], bytes], Callable[[str, bytes], list[Any]]]] = {
@@ -253,7 +255,7 @@ _COLUMNAR: dict[str, tuple[Callable[[Any], bytes], Callable[[str, bytes], list[A
 def encode(kind: str, readings: Sequence[Reading]) -> bytes:
     """One message's bytes for a batch of readings of one stream."""
     if kind == "accel":
-        return b"".join(_encode_accel(r) for r in readings)
+        return b"".join(_encode_accel(r) for r in readings if isinstance(r, AccelBlock))
     if kind in _COLUMNAR:
         return _COLUMNAR[kind][0](readings)
     return json.dumps({"r": [_fields(r) for r in readings]}, separators=(",", ":"),
@@ -266,7 +268,8 @@ def decode(kind: str, sensor: str, data: bytes) -> list[Reading]:
         if kind in _COLUMNAR:
             return _COLUMNAR[kind][1](sensor, data)
         if kind == "accel":
-            view, pos, out = memoryview(data), 0, []
+            view, pos = memoryview(data), 0
+            out: list[Reading] = []
             while pos < len(data):
                 r, pos = _decode_accel(sensor, view, pos)
                 out.append(r)

@@ -146,11 +146,11 @@ class TraceReader:
                         offset = fh.tell()
                         continue
                     for ch_id, log_time, data in inner:
-                        ch = channels.get(ch_id)
-                        if ch is None:
+                        known = channels.get(ch_id)
+                        if known is None:
                             continue
                         last_time = log_time / 1e9
-                        yield ch, log_time, data
+                        yield known, log_time, data
                 elif isinstance(rec, Channel):
                     channels[rec.id] = rec
                     self._remember(rec)
@@ -248,8 +248,7 @@ class TraceReader:
                 self._note(0, f"corrupt message on {ch.topic} skipped: {exc}",
                            log_time / 1e9)
                 continue
-            times.extend([reading_time(r) for r in batch] if md["kind"] in _BLOCK_KINDS
-                         else [r.t for r in batch])
+            times.extend(reading_time(r) for r in batch)
             items.extend(batch)
         # stable sort by sensor time: streams interleave, each keeps its recorded order
         order = sorted(range(len(items)), key=times.__getitem__)

@@ -55,8 +55,9 @@ class TraceWriter:
                  meta: Mapping[str, Any] | None = None, window: float = 1.0,
                  flush_every_window: bool = False, chunk_size: int = 1 << 20,
                  compression: str = "zstd") -> None:
-        self._own = not hasattr(path, "write")
-        self._fh: IO[bytes] = open(path, "wb") if self._own else path  # type: ignore[arg-type]  # noqa: SIM115
+        self._own = isinstance(path, (str, os.PathLike))
+        self._fh: IO[bytes] = (open(path, "wb") if isinstance(path, (str, os.PathLike))  # noqa: SIM115 - closed by close()
+                               else path)
         comp = {"zstd": CompressionType.ZSTD, "lz4": CompressionType.LZ4,
                 "none": CompressionType.NONE}[compression]
         self._mcap = Writer(self._fh, chunk_size=chunk_size, compression=comp)

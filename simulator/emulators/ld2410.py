@@ -11,7 +11,7 @@ target states, so the driver on the slave side sees the same bytes as from a USB
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 from drivers.ld2410 import protocol as P
 from drivers.ld2410.parser import LD2410Parser
@@ -106,7 +106,7 @@ class LD2410Device:
         return P.encode_report(r)
 
 
-def presence_trace(states: Iterable[int], distance_cm: int = 150) -> Iterator[tuple]:
+def presence_trace(states: Iterable[int], distance_cm: int = 150) -> Iterator[tuple[Any, ...]]:
     """Turn a list of target states into report arguments with plausible distances."""
     for s in states:
         moving = 60 if s & 1 else 0
@@ -187,6 +187,7 @@ def trace_from_readings(readings: Iterable, period_s: float = 0.1) -> list[tuple
             cm = int(round((r.distance_m or 1.5) * 100))
             state = next(presence_trace([code], cm))
             i += 1
-        out.append(state)
+        if state is not None:
+            out.append(state)
         t += period_s
     return out

@@ -160,7 +160,7 @@ def oob_frame(n: int, xyzv: np.ndarray, *, sdk: int = 3, snr_db: Sequence[float]
             tl.append((7, side_info(snr, [5.0] * len(xyzv))))
         else:
             tl.append((1, points_sdk2(xyzv[:, :3], q_format,
-                                      doppler_idx=np.round(xyzv[:, 3] / 0.1).astype(int))))
+                                      doppler_idx=np.round(xyzv[:, 3] / 0.1).astype(int).tolist())))
     if with_stats:
         tl.append((6, stats()))
     return frame(n, tl, version=VERSION_SDK3 if sdk >= 3 else VERSION_SDK2, platform=platform,
