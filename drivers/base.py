@@ -84,6 +84,11 @@ class Driver(abc.ABC, Generic[SettingsT]):
     async def disconnect(self) -> None:  # noqa: B027 - optional hook
         """Release the device. Must be safe to call after a failed or partial connect."""
 
+    def sub_sensors(self) -> list[SensorInfo]:
+        """The devices a bridge driver serves (each becomes a known sensor with its own
+        room and silence check); a driver for one device serves only itself."""
+        return []
+
     @abc.abstractmethod
     def readings(self) -> AsyncIterator[Reading]:
         """Yield readings until the device goes away (then return or raise)."""

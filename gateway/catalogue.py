@@ -119,7 +119,7 @@ def describe(type_name: str) -> EventType:
         raise KeyError(f"unknown event type {type_name!r}; known: {', '.join(CATALOGUE)}") from None
 
 
-class _Lenient(dict):
+class _Lenient(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return "?"
 

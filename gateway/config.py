@@ -183,7 +183,7 @@ class HomeConfig(Model):
 
     # -- derived views ------------------------------------------------------------------
     def room_names(self) -> dict[str, dict[str, str]]:
-        return {r.id: dict(r.name) for r in self.rooms}
+        return {r.id: {str(lang): text for lang, text in r.name.items()} for r in self.rooms}
 
     def driver_settings(self, sensor: SensorConfig) -> DriverSettings:
         """The sensor's `settings` table as its driver's model (parsed once, at load)."""
@@ -280,7 +280,7 @@ def _model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | 
             break
         else:
             return None
-    return model
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 
 def _describe(err: Mapping[str, Any], prefix: tuple[Any, ...], model: type[BaseModel] | None) -> str:
@@ -320,9 +320,10 @@ def parse_config(data: Mapping[str, Any], path: str | Path = "<config>",
     except ValidationError as exc:
         problems.extend(_errors(exc, (), HomeConfig))
         cfg = None
-    raw_sensors = data.get("sensors") if isinstance(data.get("sensors"), list) else []
+    sensors_in = data.get("sensors")
+    raw_sensors: list[Any] = sensors_in if isinstance(sensors_in, list) else []
     room_ids = {r.get("id") for r in data.get("rooms", []) if isinstance(r, dict)}
-    seen: set[str] = set()
+    seen: set[Any] = set()
     for i, s in enumerate(raw_sensors):
         if not isinstance(s, dict):
             continue
@@ -333,9 +334,11 @@ def parse_config(data: Mapping[str, Any], path: str | Path = "<config>",
         if s.get("room") is not None and s.get("room") not in room_ids:
             problems.append(f"sensors[{i}].room: {s.get('room')!r} is not a room of this home; "
                             f"rooms: {', '.join(sorted(map(str, room_ids))) or 'none defined'}")
-    dets = data.get("detectors") if isinstance(data.get("detectors"), dict) else {}
+    dets_in = data.get("detectors")
+    dets: dict[str, Any] = dets_in if isinstance(dets_in, dict) else {}
     typed = _parse_tables(raw_sensors, dets, problems)
-    mqtt = data.get("mqtt") if isinstance(data.get("mqtt"), dict) else {}
+    mqtt_in = data.get("mqtt")
+    mqtt: dict[str, Any] = mqtt_in if isinstance(mqtt_in, dict) else {}
     for key in ("username_env", "password_env"):
         var = mqtt.get(key)
         if isinstance(var, str) and var not in env:

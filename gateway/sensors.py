@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from detectors.base import SensorMeta
 from drivers import registry as driver_registry
-from drivers.base import SensorInfo
+from drivers.base import Driver, SensorInfo
 from gateway.config import HomeConfig
 
 log = logging.getLogger("safehome.sensors")
@@ -32,8 +32,8 @@ def expand(config: HomeConfig) -> list[KnownSensor]:
         out.append(KnownSensor(SensorMeta(s.id, s.type, s.room, s.placement, s.role), s.timeout))
         try:
             cls = driver_registry.load(s.type)
-            if not hasattr(cls, "sub_sensors"):
-                continue
+            if cls.sub_sensors is Driver.sub_sensors:
+                continue  # not a bridge: it serves only itself
             driver = cls(SensorInfo(s.id, s.room, s.type, s.placement),
                          config.driver_settings(s))
             subs = driver.sub_sensors()

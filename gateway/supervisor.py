@@ -17,7 +17,7 @@ from drivers.base import Driver, DriverUnavailable
 log = logging.getLogger("safehome.supervisor")
 
 
-async def supervise(make: Callable[[], Driver], deliver: Callable[[Any], Awaitable[None] | None],
+async def supervise(make: Callable[[], Driver[Any]], deliver: Callable[[Any], Awaitable[None] | None],
                     *, on_failure: Callable[[str], None] | None = None,
                     min_delay: float = 1.0, max_delay: float = 60.0) -> None:
     failures = 0
@@ -55,7 +55,7 @@ async def supervise(make: Callable[[], Driver], deliver: Callable[[Any], Awaitab
         await asyncio.sleep(delay)
 
 
-async def _disconnect(driver: Driver) -> None:
+async def _disconnect(driver: Driver[Any]) -> None:
     # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that arrives as
     # the inner call finishes, and the supervisor would then outlive the daemon's shutdown.
     try:
