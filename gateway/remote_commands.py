@@ -140,7 +140,7 @@ class RemoteCommands:
         except CommandError as exc:
             outcome = CommandOutcome(
                 name, command_id, ok=False, error=str(exc),
-                events=(RaiseEvent("command_error", now, new_event_id(now),
+                events=(RaiseEvent("command_error", now, new_event_id(),
                                    values={"command": name, "problem": str(exc)},
                                    ref=command_id),))
         if command_id is not None:
@@ -169,7 +169,7 @@ class RemoteCommands:
     # ---- the commands ---------------------------------------------------------------
     def _do_test_alarm(self, cid: str, body: Mapping[str, Any], now: float) -> CommandOutcome:
         _no_extra(body, {"id"})
-        ev = RaiseEvent("test_alarm", now, new_event_id(now), ref=cid, test=True)
+        ev = RaiseEvent("test_alarm", now, new_event_id(), ref=cid, test=True)
         return CommandOutcome("test_alarm", cid, ok=True, result={"event_id": ev.event_id},
                               events=(ev,))
 

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
+from pytimeparse import parse as timeparse
+
 SENSOR_KINDS = ("wearable", "radar", "motion", "door", "button")
 FALL_KINDS = ("forward", "backward", "lateral", "from_chair", "fainting")
 AFTER_FALL = ("lie_still", "struggle", "get_up")
@@ -26,14 +28,23 @@ class ScenarioError(ValueError):
 
 
 def parse_duration(text: str | int | float, where: str) -> float:
-    """'90s', '40m', '3h', '1h30m', '2d' or a number of seconds -> seconds."""
+    """'90s', '40m', '3h', '1h30m', '2d', '1.5h' or a number of seconds ('90') -> seconds.
+
+    pytimeparse does the parsing: every part needs its unit, so '5h3' and '10mm' are
+    errors rather than 5 h and 10 min. A plain number is seconds."""
     if isinstance(text, (int, float)):
-        return float(text)
-    parts = re.findall(r"(\d+(?:\.\d+)?)\s*([dhms])", text.strip())
-    if not parts or re.sub(r"[\d.\sdhms]", "", text):
-        raise ScenarioError(f"{where}: {text!r} is not a duration like '90s', '40m', '1h30m'")
-    unit = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-    return sum(float(n) * unit[u] for n, u in parts)
+        seconds: float | None = float(text)
+    else:
+        stripped = text.strip()
+        try:
+            seconds = float(stripped)
+        except ValueError:
+            parsed = timeparse(stripped) if stripped else None
+            seconds = None if parsed is None else float(parsed)
+    if seconds is None or seconds != seconds or seconds < 0:
+        raise ScenarioError(f"{where}: {text!r} is not a duration like '90s', '40m', '1h30m' "
+                            "or a number of seconds")
+    return seconds
 
 
 def _clock(text: str, where: str) -> time:

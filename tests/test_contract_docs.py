@@ -136,7 +136,7 @@ def _event(type_name: str, **kw) -> Event:
     values = {"room": "kitchen", "sensor": "radar-1", "hours_inactive": 13.5, "minutes": 42,
               "usual": "07:30", "seconds": 600, "bpm": 38, "active_hours": 6.2, "attempts": 5,
               "command": "reboot", "problem": "unknown command 'reboot'"}
-    return Event(new_event_id(T0), 17, type_name, CATALOGUE[type_name].severity, T0, T0 + 0.4,
+    return Event(new_event_id(), 17, type_name, CATALOGUE[type_name].severity, T0, T0 + 0.4,
                  render(type_name, values), room="kitchen", sensor="radar-1", confidence=0.87,
                  evidence={"peak_g": 3.1, "still_s": 12, "upright": False}, **kw)
 
