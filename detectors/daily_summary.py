@@ -24,11 +24,11 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from detectors.activity import HomeTracker
-from detectors.base import Detection, Detector, SensorMeta
-from detectors.localtime import ZonedSettings, parse_hhmm, parse_window
+from detectors.base import Detection, SensorMeta
+from detectors.localtime import LocalTimeDetector, TimeOfDay, Window, ZonedSettings, parse_hhmm, parse_window
 from detectors.radar_fall import Zone
 from sensordata.readings import (
     AccelBlock,
@@ -44,27 +44,15 @@ TRIP_GAP_S = 300.0   # bathroom activity closer than this to the last is the sam
 
 
 class DailySummarySettings(ZonedSettings):
-    boundary: str = Field("12:00", title="Local time HH:MM at which each day's summary closes")
-    night: str = Field("22:00-06:00", title="Local night window for counting bathroom trips")
+    boundary: TimeOfDay = Field("12:00", title="Local time HH:MM at which each day's summary closes")
+    night: Window = Field("22:00-06:00", title="Local night window for counting bathroom trips")
     bathroom_rooms: list[str] = Field(default_factory=lambda: ["bathroom", "toilet", "wc"],
                                       title="Room ids that count as bathrooms")
     bed_zones: list[Zone] = Field(default_factory=list, title="Radar boxes that are beds")
     outer_doors: list[str] = Field(default_factory=list, title="Contact sensors that are outer doors (besides role = outer_door)")
 
-    @field_validator("boundary")
-    @classmethod
-    def _boundary(cls, v: str) -> str:
-        parse_hhmm(v)
-        return v
 
-    @field_validator("night")
-    @classmethod
-    def _night(cls, v: str) -> str:
-        parse_window(v)
-        return v
-
-
-class DailySummaryDetector(Detector[DailySummarySettings]):
+class DailySummaryDetector(LocalTimeDetector[DailySummarySettings]):
     name = "daily_summary"
     Settings = DailySummarySettings
 
@@ -72,7 +60,6 @@ class DailySummaryDetector(Detector[DailySummarySettings]):
                  timezone: str | None = None) -> None:
         super().__init__(settings, sensors, timezone)
         self.s = settings
-        self.clock = settings.clock(timezone)
         self.boundary = parse_hhmm(settings.boundary)
         self.night = [parse_window(settings.night)]
         self.home = HomeTracker(sensors, settings.outer_doors)

@@ -26,11 +26,11 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from detectors.activity import HomeTracker
-from detectors.base import Detection, Detector, SensorMeta
-from detectors.localtime import ZonedSettings, parse_window, validate_windows
+from detectors.base import Detection, SensorMeta
+from detectors.localtime import LocalTimeDetector, Windows, ZonedSettings, parse_window
 from sensordata.readings import end_time
 
 RESUME_GAP_S = 900.0   # a restart after a longer outage restarts the timer
@@ -39,27 +39,21 @@ RESUME_GAP_S = 900.0   # a restart after a longer outage restarts the timer
 class InactivitySettings(ZonedSettings):
     hours: float = Field(12.0, gt=0, le=72,
                          title="Hours without any activity (counted inside the windows) before the alarm")
-    windows: list[str] = Field(default_factory=list,
+    windows: Windows = Field(default_factory=list,
                                title="Local time windows HH:MM-HH:MM in which the timer runs; empty = always")
     outer_doors: list[str] = Field(default_factory=list,
                                    title="Contact sensors that are outer doors (besides role = outer_door)")
     suspend_when_away: bool = Field(True, title="Hold the alarm while the resident is out (door, then nobody inside)")
     accel_std_g: float = Field(0.03, gt=0, title="Wearable movement (std of |a| in a block, g) that counts as activity")
 
-    @field_validator("windows")
-    @classmethod
-    def _windows(cls, v: list[str]) -> list[str]:
-        return validate_windows(v)
 
-
-class InactivityDetector(Detector[InactivitySettings]):
+class InactivityDetector(LocalTimeDetector[InactivitySettings]):
     name = "inactivity"
     Settings = InactivitySettings
 
     def __init__(self, settings: InactivitySettings, sensors: Mapping[str, SensorMeta],
                  timezone: str | None = None) -> None:
         super().__init__(settings, sensors, timezone)
-        self.clock = settings.clock(timezone)
         self.windows = [parse_window(w) for w in settings.windows]
         self.home = HomeTracker(sensors, settings.outer_doors, accel_std_g=settings.accel_std_g)
         self._span = settings.hours * 3600.0

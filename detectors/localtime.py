@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Iterable, Iterator
+from typing import Annotated, Generic, Iterable, Iterator, Mapping, TypeVar
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
-from detectors.base import DetectorSettings
+from detectors.base import Detector, DetectorSettings, SensorMeta
 
 DEFAULT_TZ = "Europe/Helsinki"
 
@@ -153,3 +153,32 @@ class ZonedSettings(DetectorSettings):
 
     def clock(self, home_timezone: str | None = None) -> LocalClock:
         return LocalClock(self.timezone or home_timezone or DEFAULT_TZ)
+
+
+def _window(text: str) -> str:
+    parse_window(text)
+    return text
+
+
+def _hhmm(text: str) -> str:
+    parse_hhmm(text)
+    return text
+
+
+# Settings field types: a typo in a window or a time of day fails at config load, naming
+# the value, in every detector that uses one (instead of a validator per detector).
+Window = Annotated[str, AfterValidator(_window)]
+Windows = Annotated[list[str], AfterValidator(validate_windows)]
+TimeOfDay = Annotated[str, AfterValidator(_hhmm)]
+
+ZonedT = TypeVar("ZonedT", bound=ZonedSettings)
+
+
+class LocalTimeDetector(Detector[ZonedT], Generic[ZonedT]):
+    """A detector whose rules are written in the home's wall-clock time: it gets `clock`,
+    a LocalClock in the table's timezone, else the home's, else Europe/Helsinki."""
+
+    def __init__(self, settings: ZonedT, sensors: Mapping[str, SensorMeta],
+                 timezone: str | None = None) -> None:
+        super().__init__(settings, sensors, timezone)
+        self.clock = settings.clock(timezone)

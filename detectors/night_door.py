@@ -17,34 +17,27 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from detectors.activity import HomeTracker
-from detectors.base import Detection, Detector, SensorMeta
-from detectors.localtime import ZonedSettings, parse_window
+from detectors.base import Detection, SensorMeta
+from detectors.localtime import LocalTimeDetector, Window, ZonedSettings, parse_window
 from sensordata.readings import end_time
 
 
 class NightDoorSettings(ZonedSettings):
-    night: str = Field("22:00-06:00", title="Local night window HH:MM-HH:MM")
+    night: Window = Field("22:00-06:00", title="Local night window HH:MM-HH:MM")
     not_back_minutes: float = Field(15.0, gt=0, le=600, title="Minutes after the door before the alarm")
     outer_doors: list[str] = Field(default_factory=list, title="Contact sensors that are outer doors (besides role = outer_door)")
 
-    @field_validator("night")
-    @classmethod
-    def _night(cls, v: str) -> str:
-        parse_window(v)
-        return v
 
-
-class NightDoorDetector(Detector[NightDoorSettings]):
+class NightDoorDetector(LocalTimeDetector[NightDoorSettings]):
     name = "night_door"
     Settings = NightDoorSettings
 
     def __init__(self, settings: NightDoorSettings, sensors: Mapping[str, SensorMeta],
                  timezone: str | None = None) -> None:
         super().__init__(settings, sensors, timezone)
-        self.clock = settings.clock(timezone)
         self.night = [parse_window(settings.night)]
         self.home = HomeTracker(sensors, settings.outer_doors)
         self._limit = settings.not_back_minutes * 60.0

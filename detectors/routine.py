@@ -37,8 +37,8 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from detectors.activity import HomeTracker
-from detectors.base import Detection, Detector, SensorMeta
-from detectors.localtime import ZonedSettings, parse_window
+from detectors.base import Detection, SensorMeta
+from detectors.localtime import LocalTimeDetector, ZonedSettings, parse_window
 from sensordata.readings import end_time
 
 
@@ -65,14 +65,13 @@ class NotUpSettings(ZonedSettings):
         return v
 
 
-class NotUpDetector(Detector[NotUpSettings]):
+class NotUpDetector(LocalTimeDetector[NotUpSettings]):
     name = "not_up"
     Settings = NotUpSettings
 
     def __init__(self, settings: NotUpSettings, sensors: Mapping[str, SensorMeta],
                  timezone: str | None = None) -> None:
         super().__init__(settings, sensors, timezone)
-        self.clock = settings.clock(timezone)
         self.m0, self.m1 = parse_window(settings.morning)
         # Wearable movement is not "up": turning over in bed shakes a wristband.
         self.home = HomeTracker(sensors, settings.outer_doors, accel_std_g=float("inf"))
