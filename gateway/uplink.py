@@ -51,7 +51,6 @@ class Uplink:
                  health: Callable[[], dict[str, Any]],
                  on_ack: Callable[[str, str | None, float], None] | None = None,
                  on_command: Callable[[str, bytes, bool, Any], Awaitable[dict[str, Any] | None]] | None = None,
-                 on_unacknowledged: Callable[[Entry], None] | None = None,
                  env: dict[str, str] | None = None) -> None:
         self.cfg = config
         self.m = config.mqtt
@@ -60,7 +59,6 @@ class Uplink:
         self.health = health
         self.on_ack = on_ack
         self.on_command = on_command
-        self.on_unacknowledged = on_unacknowledged
         env = dict(os.environ) if env is None else env
         self.username = env.get(self.m.username_env) if self.m.username_env else None
         self.password = env.get(self.m.password_env) if self.m.password_env else None
@@ -234,10 +232,8 @@ class Uplink:
         if done.attempts == 1:
             self.latencies.append(time.time() - ev.detected_at)
         self.store.mark_sent(ev.id, done.attempts, ev.is_alarm)
-        if (ev.is_alarm and not done.escalated and done.attempts >= self.cfg.alarm.max_attempts
-                and self.on_unacknowledged):
-            done.escalated = True
-            self.on_unacknowledged(done)
+        # Escalation is not counted here: gateway/escalation.py times it from the alarm's
+        # creation, so it also fires when no copy ever reaches the broker.
 
     def heartbeat_body(self) -> dict[str, Any]:
         """The next heartbeat, numbered in the heartbeats' own sequence (also sent on request)."""
