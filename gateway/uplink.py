@@ -110,40 +110,57 @@ class Uplink:
 
     # -- the connection loop ------------------------------------------------------------
     async def run(self) -> None:
+        """Connect, serve the session, and after a loss reconnect with backoff.
+
+        `failures` counts the failed attempts of the current outage only: a session that
+        got as far as `online` ends the outage, so the next one starts again at
+        `reconnect_min` (a gateway must come back as fast after its tenth outage as after
+        its first). One WARNING when an outage starts, one INFO when it ends."""
         failures = 0
         while not self.stopping.is_set():
+            connects_before = self.connects
+            delay = 0.1
             try:
                 await self._session()
                 failures = 0
-            except (aiomqtt.MqttError, OSError, Exception) as exc:  # noqa: BLE001 - keep trying
+            except Exception as exc:  # noqa: BLE001 - a gateway keeps trying, whatever broke
                 if is_auth_refusal(exc):
                     self.state = "credentials_refused"
                     log.critical("broker %s:%d refused the credentials (%s); not retrying. Fix the "
                                  "username/password or client certificate and restart the gateway.",
                                  self.m.host, self.m.port, exc)
                     return
+                if self.connects > connects_before:
+                    failures = 0  # that session was up: this is a new outage
                 failures += 1
                 self.state = "disconnected"
-                delay = min(self.m.reconnect_max, self.m.reconnect_min * 2 ** min(failures - 1, 16))
-                delay *= random.uniform(0.5, 1.0)  # jitter: a city of gateways must not reconnect in step
-                if isinstance(exc, (aiomqtt.MqttError, OSError)):
-                    if failures == 1:
-                        self._offline_since = time.monotonic()
-                    # One warning per outage; the retries themselves only at debug level.
-                    (log.warning if failures == 1 else log.debug)("uplink to %s:%d lost or refused (%s); retry in %.1f s",
-                                self.m.host, self.m.port, exc, delay)
-                else:
-                    log.exception("uplink failed unexpectedly; retry in %.1f s", delay)
+                delay = self._backoff(failures)
+                self._log_failure(exc, failures, delay)
             finally:
                 self.connected.clear()
                 self._client = None
-            if self.stopping.is_set():
-                break
             try:
-                await asyncio.wait_for(self.stopping.wait(), timeout=delay if failures else 0.1)
+                await asyncio.wait_for(self.stopping.wait(), timeout=delay)
             except asyncio.TimeoutError:
                 pass
         self.state = "stopped"
+
+    def _backoff(self, failures: int) -> float:
+        """Exponential from reconnect_min to reconnect_max, with jitter: a city of
+        gateways must not reconnect in step when its broker comes back."""
+        delay = min(self.m.reconnect_max, self.m.reconnect_min * 2 ** min(failures - 1, 16))
+        return delay * random.uniform(0.5, 1.0)
+
+    def _log_failure(self, exc: BaseException, failures: int, delay: float) -> None:
+        if failures == 1:
+            self._offline_since = time.monotonic()
+        if not isinstance(exc, (aiomqtt.MqttError, OSError)):
+            log.exception("uplink failed unexpectedly; retry in %.1f s", delay)
+            return
+        # One warning per outage; the retries themselves only at debug level.
+        (log.warning if failures == 1 else log.debug)(
+            "uplink to %s:%d lost or refused (%s); retry in %.1f s", self.m.host, self.m.port,
+            exc, delay)
 
     async def _session(self) -> None:
         async with aiomqtt.Client(**self._client_kwargs()) as client:
