@@ -36,6 +36,7 @@ from typing import Any, Collection, Mapping, Protocol
 
 from gateway.catalogue import CATALOGUE, EVENT, INFO
 from gateway.events import iso, new_event_id
+from gateway.inbound import PayloadError, parse_object
 
 COMMAND_NAMES = ("test_alarm", "status", "silence_sensor")
 
@@ -214,13 +215,12 @@ class RemoteCommands:
 
 
 def _parse(payload: bytes) -> Mapping[str, Any]:
+    """The command's JSON object; size and nesting are bounded before parsing
+    (gateway/inbound.py), so a hostile payload is an error result, never a traceback."""
     try:
-        body = json.loads(payload)
-    except (UnicodeDecodeError, ValueError):
-        raise CommandError("payload is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise CommandError("payload must be a JSON object")
-    return body
+        return parse_object(payload)
+    except PayloadError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def _command_id(body: Mapping[str, Any]) -> str:

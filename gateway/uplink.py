@@ -28,6 +28,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from gateway.config import HomeConfig
 from gateway.events import iso, parse_iso
+from gateway.inbound import PayloadError, RateLimitedLog, excerpt, parse_object
 from gateway.outbox import Entry, Outbox
 from gateway.store import Store
 
@@ -73,7 +74,9 @@ class Uplink:
         self._client: aiomqtt.Client | None = None
         self._offline_since: float | None = None
         self._acked_recently: dict[str, float] = {}
-        self._logged_acks: set[str] = set()
+        # Bad acks are counted per kind and logged at most once a minute per kind, cut to
+        # 200 characters: a flood of hostile acks can neither fill the log nor the memory.
+        self._problems = RateLimitedLog(interval=60.0)
         self.latencies: list[float] = []  # seconds from detected_at to PUBACK (benchmarks)
 
     # -- topics and payloads ------------------------------------------------------------
@@ -291,7 +294,11 @@ class Uplink:
         async for msg in client.messages:
             topic = str(msg.topic)
             if topic == ack_topic:
-                self._handle_ack(msg.payload)
+                try:
+                    self._handle_ack(msg.payload)
+                except Exception:  # noqa: BLE001 - one bad ack must not end the session
+                    self._problems("ack_error", log.exception, "ack %s could not be handled",
+                                   excerpt(msg.payload))
             elif topic.startswith(self.topic("cmd/")) and self.on_command is not None:
                 name = topic[len(self.topic("cmd/")):]
                 try:
@@ -302,10 +309,14 @@ class Uplink:
 
     def _handle_ack(self, raw: Any) -> None:
         try:
-            body = json.loads(raw)
-            event_id = str(body["id"])
-        except (ValueError, KeyError, TypeError):
-            self._log_once("malformed", "malformed ack ignored: %r", raw)
+            body = parse_object(raw)
+            event_id = body["id"]
+            if not isinstance(event_id, str):
+                raise PayloadError("field 'id' is not a string")
+        except (PayloadError, KeyError) as exc:
+            problem = str(exc) if isinstance(exc, PayloadError) else "field 'id' is missing"
+            self._problems("malformed", log.warning, "malformed ack ignored (%s): %s", problem,
+                           excerpt(raw))
             return
         at = time.time()
         if isinstance(body.get("at"), str):
@@ -316,23 +327,16 @@ class Uplink:
         entry = self.outbox.acknowledged(event_id)
         if entry is None:
             kind = "duplicate" if event_id in self._acked_recently else "unknown"
-            self._log_once(event_id, "%s ack for %s ignored", kind, event_id)
+            self._problems(kind, log.warning, "%s ack for %s ignored", kind, event_id[:80])
             return
         self._acked_recently[event_id] = time.monotonic()
         if len(self._acked_recently) > 10000:
             self._acked_recently.pop(next(iter(self._acked_recently)))
         self.store.mark_acked(event_id, body.get("by"), at)
-        log.info("alarm %s acknowledged by %s after %d attempt(s)", event_id, body.get("by"),
-                 entry.attempts)
+        log.info("alarm %s acknowledged by %s after %d attempt(s)", event_id,
+                 str(body.get("by"))[:80], entry.attempts)
         if self.on_ack:
             self.on_ack(event_id, body.get("by"), at)
-
-    def _log_once(self, key: str, msg: str, *args: Any) -> None:
-        if key not in self._logged_acks:
-            if len(self._logged_acks) > 10000:
-                self._logged_acks.clear()
-            self._logged_acks.add(key)
-            log.warning(msg, *args)
 
     async def stop(self) -> None:
         self.stopping.set()
