@@ -34,6 +34,7 @@ from gateway.store import Store
 
 log = logging.getLogger("safehome.uplink")
 VERSION = "0.1.0"
+COMMAND_QUEUE = 32  # commands waiting for the worker; more are dropped (and logged)
 AUTH_CODES = {4, 5, 134, 135, 140}  # 3.1.1: bad credentials / not authorised; 5: same
 
 
@@ -186,9 +187,12 @@ class Uplink:
                 self._offline_since = None
             else:
                 log.info("uplink connected to %s:%d as %s", self.m.host, self.m.port, self.client_id)
+            commands: asyncio.Queue[Any] = asyncio.Queue(maxsize=COMMAND_QUEUE)
             tasks = [asyncio.create_task(c, name=n) for n, c in (
                 ("uplink-drain", self._drain(client)), ("uplink-heartbeat", self._heartbeats(client)),
-                ("uplink-receive", self._receive(client)), ("uplink-stop", self.stopping.wait()))]
+                ("uplink-receive", self._receive(client, commands)),
+                ("uplink-commands", self._run_commands(commands)),
+                ("uplink-stop", self.stopping.wait()))]
             try:
                 done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             finally:
@@ -204,30 +208,40 @@ class Uplink:
 
     # -- sending ---------------------------------------------------------------------------
     async def _drain(self, client: aiomqtt.Client) -> None:
-        inflight: set[asyncio.Task] = set()
-        while True:
-            for entry in self.outbox.expired():
-                log.error("alarm %s expired unacknowledged after %d attempts", entry.event.id,
-                          entry.attempts)
-                self.store.mark_expired(entry.event.id)
-            room = self.m.max_inflight - len(inflight)
-            for entry in self.outbox.due(limit=room) if room > 0 else []:
-                entry.in_flight = True
-                inflight.add(asyncio.create_task(self._publish(client, entry)))
-            self.outbox.changed.clear()
-            waits = [asyncio.create_task(self.outbox.changed.wait())]
-            timeout = self.outbox.next_due_in()
-            done, _ = await asyncio.wait(
-                [*inflight, *waits], timeout=None if timeout is None else max(timeout, 0.01),
-                return_when=asyncio.FIRST_COMPLETED)
-            for w in waits:
-                w.cancel()
-            for t in done & inflight:
-                inflight.discard(t)
-                if t.exception() is not None:
-                    for other in inflight:
-                        other.cancel()
-                    raise t.exception()  # type: ignore[misc]
+        """Send what is due, at most `max_inflight` at once. The publishes in flight
+        belong to this drain: when it ends (session lost, stop, cancelled) they are
+        cancelled and awaited, so each has told the outbox (`failed`: due again at once)
+        before the next session starts, and none lingers on a dead connection."""
+        inflight: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                for entry in self.outbox.expired():
+                    log.error("alarm %s expired unacknowledged after %d attempts", entry.event.id,
+                              entry.attempts)
+                    self.store.mark_expired(entry.event.id)
+                room = self.m.max_inflight - len(inflight)
+                for entry in self.outbox.due(limit=room) if room > 0 else []:
+                    entry.in_flight = True
+                    inflight.add(asyncio.create_task(self._publish(client, entry),
+                                                     name=f"uplink-publish-{entry.event.id}"))
+                self.outbox.changed.clear()
+                changed = asyncio.create_task(self.outbox.changed.wait())
+                timeout = self.outbox.next_due_in()
+                try:
+                    done, _ = await asyncio.wait(
+                        [*inflight, changed], return_when=asyncio.FIRST_COMPLETED,
+                        timeout=None if timeout is None else max(timeout, 0.01))
+                finally:
+                    changed.cancel()
+                for t in done & inflight:
+                    inflight.discard(t)
+                    exc = t.exception()
+                    if exc is not None:
+                        raise exc
+        finally:
+            for t in inflight:
+                t.cancel()
+            await asyncio.gather(*inflight, return_exceptions=True)
 
     async def _publish(self, client: aiomqtt.Client, entry: Entry) -> None:
         ev = entry.event
@@ -289,7 +303,9 @@ class Uplink:
         return True
 
     # -- receiving ------------------------------------------------------------------------
-    async def _receive(self, client: aiomqtt.Client) -> None:
+    async def _receive(self, client: aiomqtt.Client, commands: asyncio.Queue[Any]) -> None:
+        """Acks are handled here at once; commands go to their own worker (bounded queue),
+        so a command waiting on a commit or a PUBACK never holds up an ack."""
         ack_topic = self.topic("ack")
         async for msg in client.messages:
             topic = str(msg.topic)
@@ -302,10 +318,24 @@ class Uplink:
             elif topic.startswith(self.topic("cmd/")) and self.on_command is not None:
                 name = topic[len(self.topic("cmd/")):]
                 try:
-                    await self.on_command(name, bytes(msg.payload or b""), bool(msg.retain),
-                                          msg.properties)
-                except Exception:
-                    log.exception("command %s failed", name)
+                    commands.put_nowait((name, bytes(msg.payload or b""), bool(msg.retain),
+                                         msg.properties))
+                except asyncio.QueueFull:
+                    self._problems("command_overflow", log.warning,
+                                   "command %s dropped: %d commands already waiting", name[:80],
+                                   commands.qsize())
+
+    async def _run_commands(self, commands: asyncio.Queue[Any]) -> None:
+        """One command at a time, in arrival order (a duplicate id must see the first's
+        result); a failing command is logged and the next one runs."""
+        while True:
+            name, payload, retained, props = await commands.get()
+            if self.on_command is None:
+                continue
+            try:
+                await self.on_command(name, payload, retained, props)
+            except Exception:
+                log.exception("command %s failed", name[:80])
 
     def _handle_ack(self, raw: Any) -> None:
         try:
