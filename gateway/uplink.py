@@ -18,7 +18,8 @@ import os
 import random
 import time
 import uuid
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
@@ -29,6 +30,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from gateway.config import HomeConfig
 from gateway.events import iso, parse_iso
 from gateway.inbound import PayloadError, RateLimitedLog, excerpt, parse_object
+from gateway.instance_lock import InstanceLock
 from gateway.outbox import Entry, Outbox
 from gateway.store import Store
 
@@ -65,6 +67,13 @@ class Uplink:
         self.username = env.get(self.m.username_env) if self.m.username_env else None
         self.password = env.get(self.m.password_env) if self.m.password_env else None
         self.base = f"{self.m.topic_root}/{config.gateway_id}"
+        # Claimed here, before the daemon reads the store's last seq: while this process
+        # numbers the gateway's events, `safehome doctor` must not publish beside it.
+        self.instance_lock = InstanceLock(config.storage.path).acquire()
+        if self.instance_lock.busy:
+            log.error("another safehome process (pid %s) holds %s: two processes numbering this "
+                      "gateway's events would reuse seq numbers; stop the other one",
+                      self.instance_lock.holder(), self.instance_lock.path)
         self.client_id = self.m.client_id or f"safehome-{config.gateway_id}-{uuid.uuid4().hex[:8]}"
         self.connected = asyncio.Event()
         self.stopping = asyncio.Event()
@@ -93,14 +102,14 @@ class Uplink:
 
     def _client_kwargs(self) -> dict[str, Any]:
         v5 = self.m.protocol == "5"
-        kw: dict[str, Any] = dict(
-            hostname=self.m.host, port=self.m.port, identifier=self.client_id,
-            username=self.username, password=self.password, keepalive=self.m.keepalive,
-            protocol=aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
-            will=aiomqtt.Will(self.topic("status"), self._status("offline", "connection lost"),
+        kw: dict[str, Any] = {
+            "hostname": self.m.host, "port": self.m.port, "identifier": self.client_id,
+            "username": self.username, "password": self.password, "keepalive": self.m.keepalive,
+            "protocol": aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
+            "will": aiomqtt.Will(self.topic("status"), self._status("offline", "connection lost"),
                               qos=1, retain=True),
-            timeout=15, max_inflight_messages=self.m.max_inflight,
-        )
+            "timeout": 15, "max_inflight_messages": self.m.max_inflight,
+        }
         if v5:
             kw["clean_start"] = True
         else:
@@ -145,7 +154,7 @@ class Uplink:
                 self._client = None
             try:
                 await asyncio.wait_for(self.stopping.wait(), timeout=delay)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         self.state = "stopped"
 
