@@ -73,7 +73,10 @@ class MqttConfig(Model):
     heartbeat_interval: float = Field(60.0, ge=10, le=3600, title="Seconds between heartbeats")
     max_inflight: int = Field(16, ge=1, le=1000, title="Events in flight at once while draining")
     reconnect_min: float = Field(1.0, ge=0.1, le=60, title="First reconnect delay in seconds")
-    reconnect_max: float = Field(30.0, ge=1, le=3600, title="Longest reconnect delay in seconds")
+    # 2 s, not the usual 30 s: after an outage the gateway must be back within 2 s of the
+    # broker's return (issue 9); a refused TCP connect costs a down broker nothing, and
+    # the jitter still spreads a city of gateways. Large fleets may raise it.
+    reconnect_max: float = Field(2.0, ge=1, le=3600, title="Longest reconnect delay in seconds")
 
     @field_validator("url")
     @classmethod
