@@ -5,7 +5,8 @@ with the daemon's parts (pipeline for seq and texts, store+outbox through `emit`
 health monitor for silenced sensors, uplink for answers). Keeping the I/O here keeps
 the rules testable without a daemon, and this file small enough to read at once.
 
-The daemon calls `attach(daemon)` (gateway.remote_commands.attach) once at start, then
+The daemon builds `DaemonCommands(host)` once at start, `host` being the narrow
+`CommandHost` below (the daemon implements it), then calls
 `await handler.handle(name, payload, retained, mqtt_properties)` for each message on
 `cmd/{name}`, and may call `handler.filter(events)` to drop silenced sensors' trouble
 events before emitting them.
@@ -17,35 +18,48 @@ import dataclasses
 import json
 import logging
 import time
-from typing import Any, Collection, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Protocol
 
 from gateway.catalogue import render
 from gateway.events import Event
 from sensordata.timefmt import parse_iso
-from gateway.remote_commands import CommandOutcome, RaiseEvent, RemoteCommands
+from gateway.remote_commands import CommandOutcome, GatewayState, RaiseEvent, RemoteCommands
 
 log = logging.getLogger("safehome.commands")
 
 
-class _DaemonState:
-    """The GatewayState protocol over a Daemon."""
+class CommandHost(GatewayState, Protocol):
+    """All the command handler may touch of the running gateway: narrow on purpose, so a
+    command can number and commit an event, publish an answer and silence a sensor, and
+    nothing else. The daemon implements it (gateway/daemon.py); tests can too."""
 
-    def __init__(self, daemon: Any) -> None:
-        self.d = daemon
+    topic_base: str  # ROOT/GATEWAY_ID, for the response-topic rule
 
-    def status_snapshot(self) -> Mapping[str, Any]:
-        """A heartbeat body, numbered in the heartbeats' own sequence."""
-        return self.d.uplink.heartbeat_body()
+    def technical_event(self, type_name: str, occurred_at: float, *, sensor: str | None,
+                        evidence: Mapping[str, float], ref: str | None, test: bool) -> Event:
+        """A new event numbered in the gateway's seq (not yet committed)."""
+        ...
 
-    def sensor_ids(self) -> Collection[str]:
-        return [s.id for s in self.d.cfg.sensors]
+    def room_names(self) -> Mapping[str, Mapping[str, str]]:
+        ...
+
+    async def emit(self, events: Iterable[Event]) -> None:
+        """Commit, then queue for sending: the one way an event leaves the gateway."""
+        ...
+
+    async def publish_json(self, leaf: str, body: dict[str, Any], *, retain: bool = False,
+                           correlation: bytes | None = None) -> bool:
+        ...
+
+    def silence(self, sensor: str, until: float | None) -> None:
+        """Mirror a silence into the health monitor (heartbeats say `silenced`)."""
+        ...
 
 
 class DaemonCommands:
-    def __init__(self, daemon: Any, memory: int = 256) -> None:
-        self.d = daemon
-        self.rc = RemoteCommands(_DaemonState(daemon), memory=memory,
-                                 base=f"{daemon.cfg.mqtt.topic_root}/{daemon.cfg.gateway_id}")
+    def __init__(self, host: CommandHost, memory: int = 256) -> None:
+        self.host = host
+        self.rc = RemoteCommands(host, memory=memory, base=host.topic_base)
 
     async def handle(self, name: str, payload: bytes, retained: bool, props: Any = None) -> None:
         response = getattr(props, "ResponseTopic", None) if props is not None else None
@@ -64,14 +78,14 @@ class DaemonCommands:
         if name == "silence_sensor" and out.ok and not out.duplicate and out.result:
             self._mirror_silence(out)
         if out.events:
-            await self.d.emit([self._event(req) for req in out.events])
+            await self.host.emit([self._event(req) for req in out.events])
         body = json.loads(out.result_payload)
         if out.publish_status and out.result is not None:
-            await self.d.uplink.publish_json("heartbeat", dict(out.result))
+            await self.host.publish_json("heartbeat", dict(out.result))
         correlation = getattr(props, "CorrelationData", None) if props is not None else None
         # An accepted response topic is always cmd/{name}/result (RemoteCommands refuses
         # any other), so the answer goes there either way.
-        await self.d.uplink.publish_json(f"cmd/{out.name}/result", body, correlation=correlation)
+        await self.host.publish_json(f"cmd/{out.name}/result", body, correlation=correlation)
 
     def filter(self, events: Iterable[Event]) -> list[Event]:
         """Drop trouble events of silenced sensors (never alarms, see SILENCEABLE_TYPES)."""
@@ -81,15 +95,12 @@ class DaemonCommands:
     def _event(self, req: RaiseEvent) -> Event:
         """Number the event through the pipeline, then give it the id the command's
         result already named and the text with the command's strings."""
-        pipe = self.d.pipeline
-        ev = pipe.technical(req.type, req.occurred_at, sensor=req.sensor, evidence=req.evidence,
-                            ref=req.ref, test=req.test)
+        ev = self.host.technical_event(req.type, req.occurred_at, sensor=req.sensor,
+                                       evidence=req.evidence, ref=req.ref, test=req.test)
         return dataclasses.replace(ev, id=req.event_id,
-                                   text=render(req.type, req.text_values(), pipe.room_names))
+                                   text=render(req.type, req.text_values(), self.host.room_names()))
 
     def _mirror_silence(self, out: CommandOutcome) -> None:
         """The health monitor reports `silenced` in heartbeats and skips silent/restored."""
-        h = self.d.health.sensors.get(out.result["sensor"])
-        if h is not None:
-            until = out.result.get("until")
-            h.silenced_until = parse_iso(until) if until else None
+        until = out.result.get("until")
+        self.host.silence(out.result["sensor"], parse_iso(until) if until else None)

@@ -14,11 +14,12 @@ import asyncio
 import logging
 import signal
 import time
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Collection, Iterable, Mapping
 
 from drivers import registry as driver_registry
 from drivers.base import SensorInfo
 from gateway import escalation, systemd
+from gateway.command_wiring import DaemonCommands
 from gateway.config import HomeConfig
 from gateway.events import Event
 from gateway.health import HealthMonitor
@@ -53,7 +54,8 @@ class Daemon:
         self.readings: asyncio.Queue[Any] = asyncio.Queue(maxsize=20000)
         self.reading_taps: list[Callable[[list[Any]], None]] = []  # e.g. the trace recorder
         self.stop_requested = asyncio.Event()
-        self.commands: Any = None  # gateway.remote_commands handler, when available
+        self.commands: DaemonCommands | None = None  # the alarm centre's commands, once started
+        self.topic_base = f"{config.mqtt.topic_root}/{config.gateway_id}"
         self._tasks: list[asyncio.Task] = []
 
     # -- events ---------------------------------------------------------------------------
@@ -108,6 +110,31 @@ class Daemon:
             log.warning("command %s ignored: no command handler configured", name)
             return
         await self.commands.handle(name, payload, retained, props)
+
+    # -- the CommandHost interface (gateway/command_wiring.py) ---------------------------
+    def status_snapshot(self) -> Mapping[str, Any]:
+        return self.uplink.heartbeat_body()
+
+    def sensor_ids(self) -> Collection[str]:
+        return [s.id for s in self.cfg.sensors]
+
+    def technical_event(self, type_name: str, occurred_at: float, *, sensor: str | None,
+                        evidence: Mapping[str, float], ref: str | None, test: bool) -> Event:
+        assert self.pipeline is not None
+        return self.pipeline.technical(type_name, occurred_at, sensor=sensor, evidence=evidence,
+                                       ref=ref, test=test)
+
+    def room_names(self) -> Mapping[str, Mapping[str, str]]:
+        return self.cfg.room_names()
+
+    async def publish_json(self, leaf: str, body: dict[str, Any], *, retain: bool = False,
+                           correlation: bytes | None = None) -> bool:
+        return await self.uplink.publish_json(leaf, body, retain=retain, correlation=correlation)
+
+    def silence(self, sensor: str, until: float | None) -> None:
+        h = self.health.sensors.get(sensor)
+        if h is not None:
+            h.silenced_until = until
 
     def _health_body(self) -> dict[str, Any]:
         return {"storage": "degraded" if self.store.failed else "ok",
@@ -195,11 +222,7 @@ class Daemon:
             self.outbox.add(item.event, attempts=item.attempts)
         if backlog:
             log.info("resuming with %d undelivered events from the store", len(backlog))
-        try:
-            from gateway.remote_commands import attach  # the alarm-centre command handler
-            self.commands = attach(self)
-        except ImportError:
-            self.commands = None
+        self.commands = DaemonCommands(self)
         startup = [self.technical("gateway_started", evidence={"backlog": len(backlog)})]
         if self.store.failed:
             startup.append(self.technical("storage_failure", evidence={}))

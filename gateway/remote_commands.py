@@ -16,8 +16,9 @@ Rules (docs/mqtt-api.md, "Commands"):
 - `silence_sensor` only ever suppresses a sensor's *technical* trouble events (silent,
   battery, not worn, out of range); it can never suppress an alarm such as a fall.
 
-Wiring: `attach(daemon)` (bottom of this file) returns gateway/command_wiring.py's
-DaemonCommands, which the daemon calls for every message on `cmd/{name}`:
+Wiring: gateway/command_wiring.py's DaemonCommands (which imports this module, never the
+other way round) carries the decisions out through a narrow CommandHost; the daemon calls
+it for every message on `cmd/{name}`:
     out = commands.handle(name, msg.payload, msg.retain, time.time())
     ignored -> nothing; events -> numbered by the pipeline (id = req.event_id) and
     emitted; publish_status -> a heartbeat now; always the answer on `cmd/{name}/result`
@@ -259,10 +260,3 @@ def _no_extra(body: Mapping[str, Any], allowed: set[str]) -> None:
 def _as_duplicate(outcome: CommandOutcome) -> CommandOutcome:
     return CommandOutcome(outcome.name, outcome.command_id, outcome.ok, outcome.result,
                           outcome.error, events=(), publish_status=False, duplicate=True)
-
-
-def attach(daemon: object) -> object:
-    """The daemon's command handler (gateway/command_wiring.py): imported lazily so this
-    module stays free of the daemon's parts."""
-    from gateway.command_wiring import DaemonCommands
-    return DaemonCommands(daemon)
