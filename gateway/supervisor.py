@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from typing import Any, Awaitable, Callable
 
 from drivers.base import Driver, DriverUnavailable
+from gateway.backoff import backoff_delay
 
 log = logging.getLogger("safehome.supervisor")
 
@@ -51,7 +51,7 @@ async def supervise(make: Callable[[], Driver[Any]], deliver: Callable[[Any], Aw
             last_error = error
         if on_failure:
             on_failure(error)
-        delay = min(max_delay, min_delay * 2 ** (failures - 1)) * random.uniform(0.5, 1.0)
+        delay = backoff_delay(failures, min_delay, max_delay)
         await asyncio.sleep(delay)
 
 

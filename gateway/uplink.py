@@ -15,7 +15,6 @@ import asyncio
 import json
 import logging
 import os
-import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -27,6 +26,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from gateway.backoff import backoff_delay
 from gateway.config import HomeConfig
 from gateway.events import iso
 from gateway.inbound import PayloadError, RateLimitedLog, excerpt, parse_object
@@ -162,8 +162,7 @@ class Uplink:
     def _backoff(self, failures: int) -> float:
         """Exponential from reconnect_min to reconnect_max, with jitter: a city of
         gateways must not reconnect in step when its broker comes back."""
-        delay = min(self.m.reconnect_max, self.m.reconnect_min * 2 ** min(failures - 1, 16))
-        return delay * random.uniform(0.5, 1.0)
+        return backoff_delay(failures, self.m.reconnect_min, self.m.reconnect_max)
 
     def _log_failure(self, exc: BaseException, failures: int, delay: float) -> None:
         if failures == 1:
