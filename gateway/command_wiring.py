@@ -102,5 +102,6 @@ class DaemonCommands:
 
     def _mirror_silence(self, out: CommandOutcome) -> None:
         """The health monitor reports `silenced` in heartbeats and skips silent/restored."""
-        until = out.result.get("until")
-        self.host.silence(out.result["sensor"], parse_iso(until) if until else None)
+        result = out.result or {}
+        until = result.get("until")
+        self.host.silence(str(result.get("sensor", "")), parse_iso(until) if until else None)

@@ -51,7 +51,7 @@ class _SeeedBase(Driver[Any]):
         super().__init__(sensor, settings)
         self._link: ByteStream | None = None
         self._parser: Any = None
-        self._last: dict[str, tuple] = {}
+        self._last: dict[str, tuple[Any, ...]] = {}
         self._last_emit: dict[str, float] = {}
 
     def _new_parser(self) -> Any:
@@ -73,8 +73,8 @@ class _SeeedBase(Driver[Any]):
     async def _configure(self) -> None:
         raise NotImplementedError
 
-    def _feed(self, chunk: bytes) -> list:
-        frames = self._parser.feed(chunk)
+    def _feed(self, chunk: bytes) -> list[Any]:
+        frames: list[Any] = self._parser.feed(chunk)
         self.stats.update(self._parser.stats)
         return frames
 
@@ -95,7 +95,7 @@ class _SeeedBase(Driver[Any]):
     def _uncertainty(self) -> str:
         return ""
 
-    def _changed(self, key: str, value: tuple, now: float) -> bool:
+    def _changed(self, key: str, value: tuple[Any, ...], now: float) -> bool:
         """True when `value` differs from the last emitted one."""
         if self._last.get(key) != value:
             self._last[key] = value

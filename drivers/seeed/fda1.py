@@ -52,7 +52,7 @@ QUERY_DATA = b"\x0F"
 MOTION_NONE, MOTION_STILL, MOTION_ACTIVE = 0, 1, 2
 
 
-def sum8(data: bytes) -> int:
+def sum8(data: bytes | bytearray) -> int:
     return sum(data) & 0xFF
 
 

@@ -42,7 +42,7 @@ HEADER_LEN = 8
 SENSITIVITY_LEVELS = {1: 3, 2: 15, 3: 30}
 
 
-def checksum(data: bytes) -> int:
+def checksum(data: bytes | bytearray) -> int:
     return (~reduce(lambda a, b: a ^ b, data, 0)) & 0xFF
 
 

@@ -103,7 +103,7 @@ async def _live(centre) -> int:
         with Live(render(centre, time.time()), console=console, refresh_per_second=2,
                   transient=False) as live:
             while True:
-                item = ""
+                item: str | None = ""
                 if lines is None:
                     await asyncio.sleep(0.5)
                 else:

@@ -118,18 +118,20 @@ async def check_tcp(item: str, url: str, timeout: float, required: bool) -> Chec
     return Check.ok(item, f"broker {host}:{port} reachable")
 
 
-async def check_device(item: str, driver: Driver, timeout: float, required: bool) -> list[Check]:
+async def check_device(item: str, driver: Driver[Any], timeout: float, required: bool) -> list[Check]:
     """Checks that the device behind `driver` is there (none when there is nothing to check)."""
     from drivers.ble.common import BleDriver
     if isinstance(driver, BleDriver):
         return [await check_ble(item, driver, timeout, required)]
-    if driver.type_name == "gpio_pir":
+    from drivers.gpio_pir import GpioPirDriver
+    from drivers.zigbee2mqtt import Zigbee2MqttDriver
+    if isinstance(driver, GpioPirDriver):
         from drivers.gpio_pir import import_gpiod
         try:
             import_gpiod()
         except DriverUnavailable as exc:
             return [Check.fail(item, str(exc), install_fix(str(exc)), required=required)]
-        chip = driver.settings.chip  # type: ignore[attr-defined]
+        chip = driver.settings.chip
         if not Path(chip).exists():  # noqa: ASYNC240 - one stat of a device node
             return [Check.fail(item, f"GPIO chip {chip} not found",
                                "list the chips with `gpiodetect` and set `chip`", required=required)]
@@ -138,8 +140,8 @@ async def check_device(item: str, driver: Driver, timeout: float, required: bool
                                "add the user to the gpio group: `sudo usermod -aG gpio $(id -un)`",
                                required=required)]
         return [Check.ok(item, f"GPIO chip {chip} present")]
-    if driver.type_name == "zigbee2mqtt":
-        return [await check_tcp(item, driver.settings.broker, timeout, required)]  # type: ignore[attr-defined]
+    if isinstance(driver, Zigbee2MqttDriver):
+        return [await check_tcp(item, driver.settings.broker, timeout, required)]
     ports = serial_ports(driver.settings)
     return [check_port(f"{item} ({key})" if len(ports) > 1 else item, port, required)
             for key, port in ports.items()]

@@ -141,7 +141,7 @@ def _zigbee_devices(item: str, driver: Driver, readings: list[Any], timeout: flo
                     required: bool) -> list[Check]:
     seen = {r.sensor for _, r in readings}
     out = []
-    for dev in driver.settings.devices:  # type: ignore[attr-defined]
+    for dev in driver.settings.devices:
         name = f"{item}: {dev.friendly_name}"
         if dev.sensor_id in seen:
             out.append(Check.ok(name, "seen on the broker"))

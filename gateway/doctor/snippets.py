@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from typing import Any
+from typing import Any, Sequence
 
 from gateway.doctor.ble_scan import BleFound
 from gateway.doctor.discovery import Found
@@ -32,7 +32,7 @@ def _s(value: Any) -> str:
 
 
 def sensor_toml(sid: str, type_: str, settings: dict[str, Any], comment: str,
-                notes: list[str] = (), placement: str | None = None) -> str:
+                notes: Sequence[str] = (), placement: str | None = None) -> str:
     placement = placement or PLACEMENT.get(type_)
     lines = [f"# {comment}", "[[sensors]]", f"id = {_s(sid)}", f"type = {_s(type_)}",
              '# room = "living"        # a room id from your [[rooms]]',

@@ -13,6 +13,7 @@ import ctypes
 import ctypes.util
 import os
 import shutil
+from typing import Any
 import subprocess
 import time
 from pathlib import Path
@@ -110,7 +111,7 @@ def check_storage(cfg: HomeConfig) -> list[Check]:
         out.append(Check.warn("disk: free space", f"cannot read free space of {base}: {exc}", None))
         return out
     free_mb = usage.free / MB
-    data = {"free_mb": round(free_mb, 1), "path": str(base)}
+    data: dict[str, Any] = {"free_mb": round(free_mb, 1), "path": str(base)}
     text = f"{free_mb:.0f} MB free on the file system of {base}"
     fix = "free space: delete old traces and logs (`journalctl --vacuum-size=50M`), or use a bigger card"
     if free_mb < DISK_FAIL_MB:

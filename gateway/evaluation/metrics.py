@@ -43,7 +43,7 @@ def summary(outcomes: Iterable[Outcome]) -> dict[str, Any]:
             g: _rate(sum(o.false_alarm for o in v), len(v)) for g, v in sorted(groups.items())},
         "false_alarms_in_fall_files": sum(o.false_alarm for o in falls),
         "adl_hours": round(hours, 3),
-        "false_alarms_per_adl_hour": _rate(fp, 1) / hours if hours > 0 else None,
+        "false_alarms_per_adl_hour": fp / hours if hours > 0 else None,
         "delay_s": None,
     }
     if len(delays):
