@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-from gateway.catalogue import ALARM, describe
+from gateway.catalogue import ALARM, EventType, describe
 
 SCHEMA_VERSION = 1
 
@@ -92,7 +92,7 @@ class Event:
             "type": self.type,
             "class": info.kind,
             "severity": self.severity,
-            "code": {"contact_id": info.contact_id},
+            "code": code_of(info),
             "occurred_at": iso(self.occurred_at),
             "detected_at": iso(self.detected_at),
             "room": self.room,
@@ -122,6 +122,14 @@ class Event:
         return cls(**{k: row[k] for k in (
             "id", "seq", "type", "severity", "occurred_at", "detected_at", "text", "room",
             "sensor", "confidence", "evidence", "ref", "test")})
+
+
+def code_of(info: EventType) -> dict[str, int]:
+    """The payload's `code`: the Contact ID code and, for coded types, its qualifier
+    (1 new event, 3 restore, 6 status report; docs/contact-id.md)."""
+    if not info.contact_id:
+        return {"contact_id": 0}
+    return {"contact_id": info.contact_id, "qualifier": info.qualifier}
 
 
 def _num(v: Any) -> Any:
