@@ -57,7 +57,7 @@ class ReceiverConfig(Model):
     receiver_number: str | None = Field(None, title="DC-09 receiver number (Rrcvr), 1-6 hex "
                                                     "digits, optional")
     ack_timeout: float = Field(10.0, ge=0.5, le=120, title="Seconds to wait for ACK/NAK")
-    null_interval: float = Field(60.0, ge=5, le=86400,
+    null_interval: float = Field(60.0, ge=1, le=86400,
                                  title="Seconds between NULL supervision messages per account")
     retry_min: float = Field(1.0, ge=0.05, le=60, title="First retry delay in seconds")
     retry_max: float = Field(30.0, ge=0.1, le=3600, title="Longest retry delay in seconds")

@@ -34,10 +34,11 @@ class BrokerRefused(Exception):
 
 class MqttSide:
     def __init__(self, cfg: BridgeConfig, on_message: OnMessage,
-                 status: Callable[[str, str | None], dict[str, Any]], *,
+                 status: Callable[[str, str | None], dict[str, Any]],
+                 on_connect: Callable[[], Awaitable[None]], *,
                  username: str | None = None, password: str | None = None) -> None:
         self.cfg, self.mqtt = cfg, cfg.mqtt
-        self.on_message, self.status = on_message, status
+        self.on_message, self.status, self.on_connect = on_message, status, on_connect
         self.username, self.password = username, password
         self.client_id = self.mqtt.client_id or f"safehome-{cfg.bridge_id}-{uuid.uuid4().hex[:8]}"
         self.connected = asyncio.Event()
@@ -70,6 +71,7 @@ class MqttSide:
                     for leaf in ("alarm", "event", "status", "heartbeat"):
                         await client.subscribe(f"{root}/+/{leaf}", qos=1)
                     self.connected.set()
+                    await self.on_connect()
                     delay = self.mqtt.reconnect_min
                     log.info("bridge connected to %s:%s", self.mqtt.host, self.mqtt.port)
                     async for message in client.messages:

@@ -6,6 +6,9 @@ not lose what was taken from MQTT. Rows are kept after delivery (for `prune_afte
 that a copy of an alarm already delivered (the gateway missed our MQTT ack) is acked
 again at once instead of being sent to the receiver twice.
 
+An alarm the receiver ACKed while the broker was away owes its MQTT ack (`mqtt_acked` 0):
+it is published as soon as the bridge is connected again.
+
 Order: alarms before other events, each oldest first (by the event's `occurred_at`), so
 after an outage the receiver gets the oldest alarm first.
 """
@@ -34,7 +37,8 @@ CREATE TABLE IF NOT EXISTS outgoing (
     state TEXT NOT NULL DEFAULT 'pending',
     attempts INTEGER NOT NULL DEFAULT 0,
     done_at REAL,
-    problem TEXT
+    problem TEXT,
+    mqtt_acked INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS outgoing_order ON outgoing (state, is_alarm DESC, occurred_at);
 """
@@ -102,6 +106,17 @@ class Queue:
     def refused(self, item_id: str, at: float, problem: str) -> None:
         self._db.execute("UPDATE outgoing SET state = 'refused', done_at = ?, problem = ? "
                          "WHERE id = ?", (at, problem, item_id))
+
+    def mqtt_acked(self, item_id: str) -> None:
+        self._db.execute("UPDATE outgoing SET mqtt_acked = 1 WHERE id = ?", (item_id,))
+
+    def acks_owed(self) -> list[tuple[Item, float]]:
+        """Alarms the receiver ACKed whose MQTT ack could not be published yet (the broker
+        was away): published on the next connect."""
+        rows = self._db.execute(
+            f"SELECT {_COLS}, done_at FROM outgoing WHERE state = 'delivered' AND is_alarm = 1 "
+            "AND mqtt_acked = 0 ORDER BY done_at").fetchall()
+        return [(_item(r[:-1]), r[-1]) for r in rows]
 
     def pending(self) -> int:
         return int(self._db.execute(

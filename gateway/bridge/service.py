@@ -69,7 +69,7 @@ class Bridge:
         rc = cfg.receiver
         self.queue = Queue(cfg.queue)
         self.link = Link(rc.host, rc.port, key=key, ack_timeout=rc.ack_timeout, clock=clock)
-        self.mqtt = MqttSide(cfg, self._on_message, self._status_body,
+        self.mqtt = MqttSide(cfg, self._on_message, self._status_body, self._pay_owed_acks,
                              username=username, password=password)
         self.accounts = {a.gateway_id: a for a in cfg.accounts}
         self.gateways: dict[str, GatewayLife] = {}
@@ -292,7 +292,12 @@ class Bridge:
         topic = item.response_topic or f"{self.cfg.mqtt.topic_root}/{item.gateway_id}/ack"
         body = {"id": item.id, "by": self.cfg.ack_by, "at": iso(at)}
         if await self.mqtt.publish(topic, body, correlation=item.correlation):
+            self.queue.mqtt_acked(item.id)
             self.acks_published.append({"topic": topic, **body})
+
+    async def _pay_owed_acks(self) -> None:
+        for item, at in self.queue.acks_owed():
+            await self._publish_ack(item, at)
 
     def _set_link(self, state: str, problem: str | None) -> None:
         if (state, problem) != (self.link_state, self.problem):
