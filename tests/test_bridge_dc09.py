@@ -12,6 +12,7 @@ import asyncio
 import time
 
 from gateway.bridge.service import Bridge
+from gateway.catalogue import CATALOGUE
 from tests.bridge_util import ACCOUNT, FakeGateway, bridge_config, event
 from tests.sia_receiver import SiaReceiver, hex_key
 
@@ -136,3 +137,26 @@ async def test_null_messages_supervise_each_account_only_while_its_gateway_is_on
             await asyncio.sleep(2.5)
             assert len(rx.nulls()) == seen                 # the receiver's supervision now fails
     assert all(n.account == ACCOUNT for n in rx.nulls())
+
+
+async def test_every_event_type_of_the_catalogue_goes_through_as_its_contact_id(
+        mosquitto, tmp_path):
+    expected = {name: (str(t.qualifier), f"{t.contact_id:03d}")
+                for name, t in CATALOGUE.items() if t.contact_id}
+    async with SiaReceiver({ACCOUNT: KEY}) as rx, \
+            FakeGateway(mosquitto.host, mosquitto.port) as gw:
+        cfg, key = bridge_config(tmp_path, mosquitto.url, rx.port, key_hex=hex_key(KEY))
+        async with Bridge(cfg, key) as bridge:
+            sent = [event(name, room="kitchen", seq=i) for i, name in enumerate(CATALOGUE)]
+            for ev in sent:
+                await gw.publish(ev)
+            alarms = [ev for ev in sent if ev.is_alarm]
+            for ev in alarms:
+                await gw.wait_ack(ev.id)
+            await rx.wait_for(lambda: len(rx.cid()) == len(expected))
+            await asyncio.sleep(0.3)
+            assert bridge.counts["not_forwarded"] == len(CATALOGUE) - len(expected)
+    got = sorted((c[1], c[2]) for c in rx.cid())
+    assert got == sorted(expected.values())
+    assert {c[4] for c in rx.cid()} == {"002"}                  # the kitchen's zone
+    assert sorted(a["id"] for a in gw.acks) == sorted(ev.id for ev in alarms)
