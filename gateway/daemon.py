@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable
 
 from drivers import registry as driver_registry
 from drivers.base import SensorInfo
-from gateway import systemd
+from gateway import periodic_test, systemd
 from gateway.config import HomeConfig
 from gateway.events import Event
 from gateway.health import HealthMonitor
@@ -53,6 +53,9 @@ class Daemon:
         self.reading_taps: list[Callable[[list[Any]], None]] = []  # e.g. the trace recorder
         self.stop_requested = asyncio.Event()
         self.commands: Any = None  # gateway.remote_commands handler, when available
+        every = config.alarm.periodic_test_interval
+        self.periodic_test = periodic_test.PeriodicTest(
+            every, config.alarm.periodic_test_at, config.timezone, time.time()) if every else None
         self._tasks: list[asyncio.Task] = []
 
     # -- events ---------------------------------------------------------------------------
@@ -146,6 +149,8 @@ class Daemon:
         while True:
             await asyncio.sleep(1.0)
             events = self.pipeline.tick(time.time())
+            if self.periodic_test is not None and self.periodic_test.due(time.time()):
+                events += periodic_test.reports(self.technical, self.health, self._room)
             for h, seconds in self.health.newly_silent():
                 if not self.health.is_silenced(h.id):
                     events.append(self.technical("sensor_silent", sensor=h.id, room=self._room(h.id),
