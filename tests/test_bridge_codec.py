@@ -78,3 +78,15 @@ def test_every_coded_catalogue_type_has_a_valid_qualifier():
     for t in CATALOGUE.values():
         assert t.qualifier in (1, 3, 6), t.name
         assert (t.contact_id == 0) or 100 <= t.contact_id <= 999, t.name
+
+
+def test_the_contact_id_document_lists_every_type_as_the_catalogue_says():
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[1] / "docs" / "contact-id.md").read_text()
+    table = text.split("<!-- contact-id:begin -->", 1)[1].split("<!-- contact-id:end -->", 1)[0]
+    rows = [r for r in table.strip().splitlines()[2:]]
+    assert len(rows) == len(CATALOGUE)
+    for row, t in zip(rows, CATALOGUE.values()):
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        code = f"`{t.qualifier} {t.contact_id:03d}`" if t.contact_id else "none"
+        assert cells[:3] == [f"`{t.name}`", t.kind, code], row
