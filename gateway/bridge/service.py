@@ -29,6 +29,7 @@ import asyncio
 import logging
 import random
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -82,6 +83,8 @@ class Bridge:
                        "clock_fixes": 0, "refused": 0, "retries": 0, "nulls": 0}
         self._last_ok: dict[str, float] = {}  # account -> last ACK (message or NULL)
         self._seqs: dict[str, int] = {}       # item id -> its DC-09 sequence number
+        self._taken: dict[str, float] = {}    # item id -> perf_counter when taken from MQTT
+        self.delays: deque[float] = deque(maxlen=10_000)  # s, MQTT in -> receiver ACK
         self._clock_fixes = 0
         self._wake = asyncio.Event()
         self._status_changed = asyncio.Event()
@@ -163,6 +166,7 @@ class Bridge:
                     getattr(props, "CorrelationData", None) if props else None)
         state = self.queue.add(item, now)
         if state == "new":
+            self._taken[event_id] = time.perf_counter()
             self._wake.set()
             self._status_changed.set()
         elif state == DELIVERED and item.is_alarm:
@@ -202,12 +206,16 @@ class Bridge:
         """One attempt. True: progress (ACK, DUH, clock fixed); False: back off."""
         seq = self._seqs.setdefault(item.id, self.link.next_seq())
         answer = await self._exchange("ADM-CID", seq, item.account, item.data)
-        self.queue.attempted(item.id, None if answer == "ACK" else answer)
+        if answer != "ACK":
+            self.queue.attempted(item.id, answer)
         if answer == "ACK":
             at = self.clock()
             self.queue.delivered(item.id, at)
             self._seqs.pop(item.id, None)
             self.counts["delivered"] += 1
+            taken = self._taken.pop(item.id, None)
+            if taken is not None:
+                self.delays.append(time.perf_counter() - taken)
             if item.is_alarm:
                 await self._publish_ack(item, at)
             return True
