@@ -83,6 +83,7 @@ class Bridge:
                        "clock_fixes": 0, "refused": 0, "retries": 0, "nulls": 0}
         self._last_ok: dict[str, float] = {}  # account -> last ACK (message or NULL)
         self._seqs: dict[str, int] = {}       # item id -> its DC-09 sequence number
+        self._acking: set[str] = set()
         self._taken: dict[str, float] = {}    # item id -> perf_counter when taken from MQTT
         self.delays: deque[float] = deque(maxlen=10_000)  # s, MQTT in -> receiver ACK
         self._clock_fixes = 0
@@ -297,11 +298,17 @@ class Bridge:
 
     # ---- MQTT out -----------------------------------------------------------------------
     async def _publish_ack(self, item: Item, at: float) -> None:
+        if item.id in self._acking:            # already on its way (sender and reconnect)
+            return
         topic = item.response_topic or f"{self.cfg.mqtt.topic_root}/{item.gateway_id}/ack"
         body = {"id": item.id, "by": self.cfg.ack_by, "at": iso(at)}
-        if await self.mqtt.publish(topic, body, correlation=item.correlation):
-            self.queue.mqtt_acked(item.id)
-            self.acks_published.append({"topic": topic, **body})
+        self._acking.add(item.id)
+        try:
+            if await self.mqtt.publish(topic, body, correlation=item.correlation):
+                self.queue.mqtt_acked(item.id)
+                self.acks_published.append({"topic": topic, **body})
+        finally:
+            self._acking.discard(item.id)
 
     async def _pay_owed_acks(self) -> None:
         for item, at in self.queue.acks_owed():
