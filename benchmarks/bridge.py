@@ -26,9 +26,8 @@ import time
 from pathlib import Path
 
 import _util  # noqa: F401
-from _util import percentile
-
 import aiomqtt
+from _util import percentile
 
 from gateway.bridge.service import Bridge
 from tests.bridge_util import ACCOUNT, FakeGateway, bridge_config, event
@@ -77,7 +76,6 @@ async def measure(n: int, rate: float, aes: bool, latency_n: int, nodelay: bool)
                 baseline = await broker_only(broker, gw, latency_n, rate)
                 cfg, key = bridge_config(Path(tmp), broker.url, rx.port,
                                          key_hex=hex_key(KEY) if aes else None, ack_timeout=10)
-                arrived: dict[str, float] = {}
                 async with Bridge(cfg, key) as bridge:
                     # ---- delay, one at a time ----
                     sent: dict[str, float] = {}

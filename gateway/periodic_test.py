@@ -15,8 +15,10 @@ it); without it, counted from the gateway's start.
 from __future__ import annotations
 
 import time
-from datetime import datetime, time as dtime, timedelta
-from typing import Callable, Protocol
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from datetime import time as dtime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from gateway.events import Event

@@ -7,7 +7,7 @@ import asyncio
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -60,12 +60,12 @@ class FakeGateway:
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
 
-    async def __aenter__(self) -> "FakeGateway":
+    async def __aenter__(self) -> Self:
         self._task = asyncio.create_task(self._run())
         await asyncio.wait_for(self._ready.wait(), 10)
         return self
 
-    async def __aexit__(self, *exc: Any) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         assert self._task is not None
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any, Self
 
 from pysiaalarm import SIAAccount
 from pysiaalarm.aio import SIAClient
@@ -45,7 +46,7 @@ class SiaReceiver:
         for listener in self.listeners:
             listener(event)
 
-    async def start(self) -> "SiaReceiver":
+    async def start(self) -> SiaReceiver:
         self._client = SIAClient(self.host, self.port, self.accounts, self._on_event)
         handle = self._client.sia_server.handle_line
 
@@ -71,10 +72,10 @@ class SiaReceiver:
             writer.transport.abort()
         self._writers.clear()
 
-    async def __aenter__(self) -> "SiaReceiver":
+    async def __aenter__(self) -> Self:
         return await self.start()
 
-    async def __aexit__(self, *exc: Any) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
     def cid(self) -> list[tuple[str, str, str, str, str]]:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.commands.bridge import build_data
-from gateway.cli import build_parser
 from gateway.bridge.config import load_bridge_config
+from gateway.cli import build_parser
+from gateway.commands.bridge import build_data
 from gateway.config import ConfigError
 from tests.bridge_util import ACCOUNT, GW, FakeGateway, event
 from tests.gateway_proc import Listener

@@ -8,7 +8,14 @@ import pytest
 from pysiaalarm import SIAAccount, SIAEvent
 
 from gateway.bridge.contact_id import AccountMap, Report, code_for, report_for
-from gateway.bridge.frame import FrameError, Header, crc16, decode_response, encode, parse_key
+from gateway.bridge.frame import (
+    FrameError,
+    Header,
+    crc16,
+    decode_response,
+    encode,
+    parse_key,
+)
 from gateway.catalogue import CATALOGUE, RESTORE, STATUS_REPORT
 
 ASCII_KEY = "AAAABBBBCCCCDDDD"

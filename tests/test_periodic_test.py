@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.catalogue import CATALOGUE
 from gateway.bridge.service import Bridge
+from gateway.catalogue import CATALOGUE
 from gateway.config import ConfigError, load_config, parse_config
 from gateway.daemon import Daemon
 from gateway.events import Event

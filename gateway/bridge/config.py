@@ -11,10 +11,18 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Mapping
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from gateway.bridge.contact_id import AccountMap
 from gateway.bridge.frame import parse_key
@@ -84,7 +92,7 @@ class BridgeConfig(Model):
     accounts: list[AccountConfig] = Field(min_length=1, title="One DC-09 account per gateway")
 
     @model_validator(mode="after")
-    def _unique(self) -> "BridgeConfig":
+    def _unique(self) -> BridgeConfig:
         for attr in ("gateway_id", "account"):
             seen: set[str] = set()
             for a in self.accounts:
@@ -114,7 +122,8 @@ def parse_bridge_config(data: Mapping[str, Any], path: str | Path = "<bridge con
     except ValidationError as exc:
         problems.extend(_errors(exc, (), BridgeConfig))
     key = None
-    receiver = data.get("receiver") if isinstance(data.get("receiver"), dict) else {}
+    raw = data.get("receiver")
+    receiver: Mapping[str, Any] = raw if isinstance(raw, dict) else {}
     var = receiver.get("key_env")
     if isinstance(var, str):
         if var not in env:

@@ -14,8 +14,9 @@ or wristband is the resident's own device); otherwise 000, which Contact ID read
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from gateway.catalogue import CATALOGUE, NEW_EVENT, QUALIFIERS
 
@@ -46,7 +47,8 @@ def code_for(payload: Mapping[str, Any]) -> tuple[int, int]:
     known = CATALOGUE.get(str(payload.get("type")))
     if known is not None:
         return (known.qualifier, known.contact_id) if known.contact_id else (NEW_EVENT, 0)
-    code = payload.get("code") if isinstance(payload.get("code"), dict) else {}
+    raw = payload.get("code")
+    code: Mapping[str, Any] = raw if isinstance(raw, dict) else {}
     cid, qualifier = code.get("contact_id"), code.get("qualifier", NEW_EVENT)
     if not isinstance(cid, int) or not 0 < cid <= 999 or qualifier not in QUALIFIERS:
         return NEW_EVENT, 0

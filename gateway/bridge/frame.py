@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -49,11 +49,11 @@ def crc16(data: bytes) -> int:
 
 def dc09_time(ts: float) -> str:
     """Unix seconds -> the DC-09 timestamp `HH:MM:SS,MM-DD-YYYY` (UTC)."""
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime(TIME_FORMAT)
+    return datetime.fromtimestamp(ts, tz=UTC).strftime(TIME_FORMAT)
 
 
 def parse_dc09_time(text: str) -> float:
-    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=timezone.utc).timestamp()
+    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC).timestamp()
 
 
 def parse_key(hex_key: str) -> bytes:
@@ -118,7 +118,7 @@ class Response:
 
 
 _RESPONSE = re.compile(
-    rb'^"(?P<star>\*)?(?P<token>[A-Z0-9-]+)"(?P<seq>\d{4})(?P<addr>[^\[]*)\[(?P<rest>.*)$', re.S)
+    rb'^"(?P<star>\*)?(?P<token>[A-Z0-9-]+)"(?P<seq>\d{4})(?P<addr>[^\[]*)\[(?P<rest>.*)$', re.DOTALL)
 _TIME_AT_END = re.compile(r"_(\d{2}:\d{2}:\d{2},\d{2}-\d{2}-\d{4})\s*$")
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from gateway.bridge.frame import FrameError, Header, Response, decode_response, encode
 

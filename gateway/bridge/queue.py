@@ -130,7 +130,7 @@ class Queue:
     def oldest_pending_at(self) -> float | None:
         row = self._db.execute(
             "SELECT MIN(received_at) FROM outgoing WHERE state = 'pending'").fetchone()
-        return row[0]
+        return None if row[0] is None else float(row[0])
 
     def prune(self, older_than: float) -> int:
         """Forget delivered/refused rows finished before `older_than` (Unix seconds)."""

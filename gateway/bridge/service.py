@@ -30,19 +30,20 @@ import logging
 import random
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Self
 
 from paho.mqtt.properties import Properties
 
-from gateway.uplink import VERSION
-from gateway.bridge.config import AccountConfig, BridgeConfig
+from gateway.bridge.config import BridgeConfig
 from gateway.bridge.contact_id import report_for
 from gateway.bridge.frame import Header
 from gateway.bridge.link import Link, NoAnswer
 from gateway.bridge.mqtt_side import MqttSide
 from gateway.bridge.queue import DELIVERED, Item, Queue
 from gateway.events import iso, parse_iso
+from gateway.uplink import VERSION
 
 log = logging.getLogger("safehome.bridge")
 
@@ -93,12 +94,12 @@ class Bridge:
         self._tasks: list[asyncio.Task[None]] = []
 
     # ---- lifecycle ----------------------------------------------------------------------
-    async def __aenter__(self) -> "Bridge":
+    async def __aenter__(self) -> Self:
         self.start()
         await asyncio.wait_for(self.mqtt.connected.wait(), 15)
         return self
 
-    async def __aexit__(self, *exc: Any) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
     def start(self) -> None:
@@ -182,6 +183,7 @@ class Bridge:
         while True:
             self._wake.clear()
             item = self.queue.next_pending()
+            wait: float | None
             if item is None:
                 wait = await self._supervise()
             else:

@@ -95,7 +95,7 @@ def build_data(args: argparse.Namespace, base: dict[str, Any]) -> tuple[dict[str
             entry = by_gw[gw] = {"gateway_id": gw}
             accounts.append(entry)
         entry["account"] = acct.upper()
-    for opt, table in (("zone", "zones"), ("user", "users")):
+    for opt, table_name in (("zone", "zones"), ("user", "users")):
         for text in getattr(args, opt):
             left, sep, number = text.partition("=")
             gw, colon, name = left.partition(":")
@@ -106,7 +106,7 @@ def build_data(args: argparse.Namespace, base: dict[str, Any]) -> tuple[dict[str
             if gw not in by_gw:
                 problems.append(f"--{opt} {text!r}: gateway {gw!r} has no --account")
                 continue
-            by_gw[gw].setdefault(table, {})[name] = int(number)
+            by_gw[gw].setdefault(table_name, {})[name] = int(number)
     if "queue" not in data:
         data["queue"] = DEFAULT_QUEUE
     return data, problems
