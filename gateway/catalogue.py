@@ -6,6 +6,9 @@ human text in Finnish, Swedish and English rendered from the templates here.
 
 Reference codes are SIA/Ademco Contact ID event codes, a vocabulary alarm receiving
 centres already map to their own procedures (see ../shared/reference/alarm-centre.md).
+Each coded type also has its Contact ID event qualifier: 1 a new event, 3 a restore (the
+condition ended), 6 a status report (a condition reported before is still present). The
+full mapping, and why some types carry no code, is in docs/contact-id.md.
 """
 
 from __future__ import annotations
@@ -20,18 +23,24 @@ EVENT = "event"  # goes to the `event` topic: technical, restore, information
 CRITICAL, WARNING, INFO = "critical", "warning", "info"
 LANGS = ("fi", "sv", "en")
 
+# Contact ID event qualifiers (SIA DC-05): what the code says about the condition.
+NEW_EVENT, RESTORE, STATUS_REPORT = 1, 3, 6
+QUALIFIERS = (NEW_EVENT, RESTORE, STATUS_REPORT)
+
 
 @dataclass(frozen=True)
 class EventType:
     name: str
     kind: str
     severity: str
-    contact_id: int
+    contact_id: int               # 0: no Contact ID code (not forwarded as Contact ID)
     text: Mapping[str, str]
+    qualifier: int = NEW_EVENT    # meaningful only when contact_id is not 0
 
 
-def _t(name: str, kind: str, severity: str, cid: int, fi: str, sv: str, en: str) -> EventType:
-    return EventType(name, kind, severity, cid, {"fi": fi, "sv": sv, "en": en})
+def _t(name: str, kind: str, severity: str, cid: int, fi: str, sv: str, en: str,
+       qualifier: int = NEW_EVENT) -> EventType:
+    return EventType(name, kind, severity, cid, {"fi": fi, "sv": sv, "en": en}, qualifier)
 
 
 _TYPES = [
@@ -57,14 +66,18 @@ _TYPES = [
        "Ulko-ovi avattiin yöllä, eikä asukas ole palannut {minutes:.0f} minuutissa.",
        "Ytterdörren öppnades på natten och den boende har inte kommit tillbaka på {minutes:.0f} min.",
        "The outer door opened at night and the resident is not back after {minutes:.0f} min."),
-    _t("test_alarm", ALARM, INFO, 602,
+    _t("test_alarm", ALARM, INFO, 601,
        "Testihälytys.", "Testlarm.", "Test alarm."),
     # --- events: information and technical ----------------------------------------------
-    _t("fall_suspected", EVENT, WARNING, 120,
+    # No code: a suspected fall is the gateway's own pre-alarm, cancellable for a while;
+    # the Contact ID for the fall (120) goes out with the `fall` alarm only.
+    _t("fall_suspected", EVENT, WARNING, 0,
        "Epäilty kaatuminen ({room}); hälytys lähtee, ellei sitä peruta.",
        "Misstänkt fall ({room}); larmet skickas om det inte återkallas.",
        "Suspected fall ({room}); the alarm goes out unless cancelled."),
-    _t("alarm_cancelled", EVENT, INFO, 406,
+    # No code: it cancels a suspected fall the centre never got as Contact ID; a 406 there
+    # could close an unrelated open case of the same account.
+    _t("alarm_cancelled", EVENT, INFO, 0,
        "Epäilty kaatuminen peruttu ({room}).", "Misstänkt fall återkallat ({room}).",
        "Suspected fall cancelled ({room})."),
     _t("sensor_silent", EVENT, WARNING, 381,
@@ -73,7 +86,7 @@ _TYPES = [
        "Sensor {sensor} has sent nothing for {seconds:.0f} s."),
     _t("sensor_restored", EVENT, INFO, 381,
        "Anturi {sensor} toimii taas.", "Sensorn {sensor} fungerar igen.",
-       "Sensor {sensor} is working again."),
+       "Sensor {sensor} is working again.", RESTORE),
     _t("battery_low", EVENT, WARNING, 384,
        "Anturin {sensor} paristo on vähissä.", "Batteriet i sensorn {sensor} är svagt.",
        "Battery low in sensor {sensor}."),
@@ -106,6 +119,12 @@ _TYPES = [
        "Command {command} could not be carried out: {problem}."),
     _t("gateway_started", EVENT, INFO, 305,
        "Yhdyskäytävä käynnistyi.", "Gatewayen startade.", "Gateway started."),
+    _t("periodic_test", EVENT, INFO, 602,
+       "Määräaikainen testiraportti.", "Periodisk testrapport.", "Periodic test report."),
+    _t("sensor_still_silent", EVENT, WARNING, 381,
+       "Anturi {sensor} ei edelleenkään lähetä tietoja ({seconds:.0f} s).",
+       "Sensorn {sensor} skickar fortfarande inga data ({seconds:.0f} s).",
+       "Sensor {sensor} is still sending nothing ({seconds:.0f} s).", STATUS_REPORT),
 ]
 
 CATALOGUE: dict[str, EventType] = {t.name: t for t in _TYPES}

@@ -133,6 +133,25 @@ class AlarmConfig(Model):
                                 title="Seconds after which an unacknowledged alarm stops re-sending")
     unacknowledged_hook: list[str] | None = Field(
         None, title="Command (argv list) run locally when an alarm stays unacknowledged")
+    periodic_test_interval: float = Field(
+        86400.0, ge=0, le=31 * 86400,
+        title="Seconds between periodic test reports (Contact ID 602); 0 = none")
+    periodic_test_at: str | None = Field(
+        None, title="Local time HH:MM the periodic test falls on (default: counted from start)")
+
+    @field_validator("periodic_test_interval")
+    @classmethod
+    def _test_interval(cls, v: float) -> float:
+        if 0 < v < 60:
+            raise ValueError("0 (no periodic test) or at least 60 seconds")
+        return v
+
+    @field_validator("periodic_test_at")
+    @classmethod
+    def _test_at(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", v):
+            raise ValueError("a local time of day as HH:MM, e.g. 03:00")
+        return v
 
 
 class RecordingConfig(Model):

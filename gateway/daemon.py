@@ -18,7 +18,7 @@ from typing import Any, Callable, Collection, Iterable, Mapping
 
 from drivers import registry as driver_registry
 from drivers.base import SensorInfo
-from gateway import escalation, systemd
+from gateway import escalation, periodic_test, systemd
 from gateway.command_wiring import DaemonCommands
 from gateway.config import HomeConfig
 from gateway.events import Event
@@ -56,6 +56,9 @@ class Daemon:
         self.stop_requested = asyncio.Event()
         self.commands: DaemonCommands | None = None  # the alarm centre's commands, once started
         self.topic_base = f"{config.mqtt.topic_root}/{config.gateway_id}"
+        every = config.alarm.periodic_test_interval
+        self.periodic_test = periodic_test.PeriodicTest(
+            every, config.alarm.periodic_test_at, config.timezone, time.time()) if every else None
         self._tasks: list[asyncio.Task] = []
 
     # -- events ---------------------------------------------------------------------------
@@ -174,6 +177,8 @@ class Daemon:
         while True:
             await asyncio.sleep(1.0)
             events = self.pipeline.tick(time.time())
+            if self.periodic_test is not None and self.periodic_test.due(time.time()):
+                events += periodic_test.reports(self.technical, self.health, self._room)
             for h, seconds in self.health.newly_silent():
                 if not self.health.is_silenced(h.id):
                     events.append(self.technical("sensor_silent", sensor=h.id, room=self._room(h.id),

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 import uuid6
 
-from gateway.catalogue import ALARM, describe
+from gateway.catalogue import ALARM, EventType, describe
 from sensordata.timefmt import iso
 
 SCHEMA_VERSION = 1
@@ -59,7 +59,7 @@ class Event:
             "type": self.type,
             "class": info.kind,
             "severity": self.severity,
-            "code": {"contact_id": info.contact_id},
+            "code": code_of(info),
             "occurred_at": iso(self.occurred_at),
             "detected_at": iso(self.detected_at),
             "room": self.room,
@@ -89,6 +89,14 @@ class Event:
         return cls(**{k: row[k] for k in (
             "id", "seq", "type", "severity", "occurred_at", "detected_at", "text", "room",
             "sensor", "confidence", "evidence", "ref", "test")})
+
+
+def code_of(info: EventType) -> dict[str, int]:
+    """The payload's `code`: the Contact ID code and, for coded types, its qualifier
+    (1 new event, 3 restore, 6 status report; docs/contact-id.md)."""
+    if not info.contact_id:
+        return {"contact_id": 0}
+    return {"contact_id": info.contact_id, "qualifier": info.qualifier}
 
 
 def _num(v: Any) -> Any:

@@ -29,18 +29,25 @@ T0 = 1_790_000_000.0
 
 
 def catalogue_table() -> str:
-    rows = ["| type | class | severity | Contact ID | text template (en) |", "|---|---|---|---|---|"]
+    rows = ["| type | class | severity | Contact ID (qualifier code) | text template (en) |",
+            "|---|---|---|---|---|"]
     for t in CATALOGUE.values():
-        cid = f"{t.contact_id:03d}" if t.contact_id else "none"
+        cid = f"{t.qualifier} {t.contact_id:03d}" if t.contact_id else "none"
         rows.append(f"| `{t.name}` | {t.kind} | {t.severity} | {cid} | {t.text['en']} |")
     return "\n".join(rows)
 
 
+def _code_rule(t) -> dict:
+    if not t.contact_id:
+        return {"properties": {"contact_id": {"const": 0}, "qualifier": False}}
+    return {"properties": {"contact_id": {"const": t.contact_id}, "qualifier": {"const": t.qualifier}},
+            "required": ["contact_id", "qualifier"]}
+
+
 def type_rules() -> list[dict]:
-    """The per-type rules of event.json: each type's class and Contact ID."""
+    """The per-type rules of event.json: each type's class, Contact ID and qualifier."""
     return [{"if": {"properties": {"type": {"const": t.name}}, "required": ["type"]},
-             "then": {"properties": {"class": {"const": t.kind},
-                                     "code": {"properties": {"contact_id": {"const": t.contact_id}}}}}}
+             "then": {"properties": {"class": {"const": t.kind}, "code": _code_rule(t)}}}
             for t in CATALOGUE.values()]
 
 
@@ -152,6 +159,8 @@ def test_every_catalogue_type_builds_a_payload_that_validates(type_name):
     (lambda p: p.update(type="teleport"), "unknown type"),
     (lambda p: p.update({"class": "event"}), "a fall is an alarm"),
     (lambda p: p["code"].update(contact_id=999), "wrong Contact ID"),
+    (lambda p: p["code"].update(qualifier=3), "a fall is a new event, not a restore"),
+    (lambda p: p["code"].pop("qualifier"), "a coded type names its qualifier"),
     (lambda p: p["text"].pop("sv"), "a language missing"),
     (lambda p: p.update(occurred_at="yesterday"), "time not ISO 8601"),
     (lambda p: p.update(attempt=0), "attempt starts at 1"),

@@ -30,7 +30,7 @@ async def test_an_alarm_reaches_the_centre_with_its_contract_fields(mosquitto, t
             gw.signal(signal.SIGTERM)
             assert gw.wait() == 0, gw.output()
     assert alarm["type"] == "sos" and alarm["class"] == "alarm"
-    assert alarm["code"] == {"contact_id": 101}
+    assert alarm["code"] == {"contact_id": 101, "qualifier": 1}
     for key in ("id", "seq", "type", "occurred_at", "detected_at", "text"):
         assert key in alarm
     assert set(alarm["text"]) == {"fi", "sv", "en"} and all(alarm["text"].values())

@@ -59,7 +59,7 @@ async def test_every_payload_validates_and_commands_work_end_to_end(mosquitto, t
             assert result["ok"] is True, result
             test = await centre.wait_for_alarm(lambda a: a.id == result["result"]["event_id"])
             assert test.payload["test"] is True and test.payload["ref"] == "t-1"
-            assert test.payload["code"]["contact_id"] == 602
+            assert test.payload["code"]["contact_id"] == 601
             again = await centre.send_command(GW, "test_alarm", {"id": "t-1"})
             assert again == result                                   # idempotent
 
