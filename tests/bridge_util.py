@@ -44,7 +44,7 @@ def event(type_name: str, *, occurred_at: float | None = None, room: str | None 
     values = {"room": room, "sensor": sensor, "hours_inactive": 13.5, "minutes": 42,
               "seconds": 600, "bpm": 38, "active_hours": 6.2, "attempts": 5, "command": "x",
               "problem": "y", "usual_hour": 7, "usual_minute": 30}
-    return Event(new_event_id(t), seq, type_name, CATALOGUE[type_name].severity, t, t,
+    return Event(new_event_id(), seq, type_name, CATALOGUE[type_name].severity, t, t,
                  render(type_name, values), room=room, sensor=sensor, confidence=0.9)
 
 
