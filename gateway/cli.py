@@ -16,6 +16,7 @@ COMMANDS = [
     "gateway.commands.config_check",
     "gateway.commands.demo",
     "gateway.commands.centre",
+    "gateway.commands.fleet",
     "gateway.commands.evaluate",
     "gateway.commands.capture",
     "gateway.commands.decode",

@@ -26,6 +26,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from gateway.brokers import Broker, BrokerRotation
 from gateway.config import HomeConfig
 from gateway.events import iso, parse_iso
 from gateway.outbox import Entry, Outbox
@@ -66,6 +67,8 @@ class Uplink:
         self.password = env.get(self.m.password_env) if self.m.password_env else None
         self.base = f"{self.m.topic_root}/{config.gateway_id}"
         self.client_id = self.m.client_id or f"safehome-{config.gateway_id}-{uuid.uuid4().hex[:8]}"
+        self.brokers = BrokerRotation([Broker.parse(u, tls_forced=self.m.ca_file is not None)
+                                       for u in self.m.broker_urls], start_key=config.gateway_id)
         self.connected = asyncio.Event()
         self.stopping = asyncio.Event()
         self.state = "starting"
@@ -91,8 +94,9 @@ class Uplink:
 
     def _client_kwargs(self) -> dict[str, Any]:
         v5 = self.m.protocol == "5"
+        broker = self.brokers.current
         kw: dict[str, Any] = dict(
-            hostname=self.m.host, port=self.m.port, identifier=self.client_id,
+            hostname=broker.host, port=broker.port, identifier=self.client_id,
             username=self.username, password=self.password, keepalive=self.m.keepalive,
             protocol=aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
             will=aiomqtt.Will(self.topic("status"), self._status("offline", "connection lost"),
@@ -103,7 +107,7 @@ class Uplink:
             kw["clean_start"] = True
         else:
             kw["clean_session"] = True
-        if self.m.tls:
+        if broker.tls:
             kw["tls_params"] = aiomqtt.TLSParameters(
                 ca_certs=str(self.m.ca_file) if self.m.ca_file else None,
                 certfile=str(self.m.cert_file) if self.m.cert_file else None,
@@ -120,20 +124,22 @@ class Uplink:
             except (aiomqtt.MqttError, OSError, Exception) as exc:  # noqa: BLE001 - keep trying
                 if is_auth_refusal(exc):
                     self.state = "credentials_refused"
-                    log.critical("broker %s:%d refused the credentials (%s); not retrying. Fix the "
+                    log.critical("broker %s refused the credentials (%s); not retrying. Fix the "
                                  "username/password or client certificate and restart the gateway.",
-                                 self.m.host, self.m.port, exc)
+                                 self.brokers.current, exc)
                     return
                 failures += 1
                 self.state = "disconnected"
+                failed_broker = self.brokers.current
+                self.brokers.failed()  # the next attempt goes to the next broker (if several)
                 delay = min(self.m.reconnect_max, self.m.reconnect_min * 2 ** min(failures - 1, 16))
                 delay *= random.uniform(0.5, 1.0)  # jitter: a city of gateways must not reconnect in step
                 if isinstance(exc, (aiomqtt.MqttError, OSError)):
                     if failures == 1:
                         self._offline_since = time.monotonic()
                     # One warning per outage; the retries themselves only at debug level.
-                    (log.warning if failures == 1 else log.debug)("uplink to %s:%d lost or refused (%s); retry in %.1f s",
-                                self.m.host, self.m.port, exc, delay)
+                    (log.warning if failures == 1 else log.debug)("uplink to %s lost or refused (%s); retry in %.1f s",
+                                failed_broker, exc, delay)
                 else:
                     log.exception("uplink failed unexpectedly; retry in %.1f s", delay)
             finally:
@@ -162,15 +168,18 @@ class Uplink:
             await client.publish(self.topic("status"), self._status("online"), qos=1, retain=True)
             self.state = "connected"
             self.connected.set()
+            failover = self.brokers.connected()
             if self._offline_since is not None:
-                log.info("uplink reconnected to %s:%d after %.1f s offline", self.m.host, self.m.port,
+                log.info("uplink reconnected to %s after %.1f s offline", self.brokers.current,
                          time.monotonic() - self._offline_since)
                 self._offline_since = None
             else:
-                log.info("uplink connected to %s:%d as %s", self.m.host, self.m.port, self.client_id)
-            tasks = [asyncio.create_task(c, name=n) for n, c in (
-                ("uplink-drain", self._drain(client)), ("uplink-heartbeat", self._heartbeats(client)),
-                ("uplink-receive", self._receive(client)), ("uplink-stop", self.stopping.wait()))]
+                log.info("uplink connected to %s as %s", self.brokers.current, self.client_id)
+            jobs = [("uplink-drain", self._drain(client)), ("uplink-heartbeat", self._heartbeats(client)),
+                    ("uplink-receive", self._receive(client)), ("uplink-stop", self.stopping.wait())]
+            if failover:
+                jobs.append(("uplink-status-again", self._status_after_failover(client)))
+            tasks = [asyncio.create_task(c, name=n) for n, c in jobs]
             try:
                 done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             finally:
@@ -183,6 +192,16 @@ class Uplink:
             # A clean stop: say so, then disconnect (the will is not sent on a clean disconnect).
             await client.publish(self.topic("status"), self._status("offline", "shutdown"),
                                  qos=1, retain=True, timeout=5)
+
+    async def _status_after_failover(self, client: aiomqtt.Client) -> None:
+        """After moving to another broker, say `online` once more when the old broker has
+        surely given up on the old connection (1.5 keepalives): if that broker is still up
+        (the link, not the node, failed) it publishes our will late and its retained
+        `offline` would otherwise stand while we are online."""
+        await asyncio.sleep(1.5 * self.m.keepalive + 1)
+        await client.publish(self.topic("status"), self._status("online"), qos=1, retain=True,
+                             timeout=20)
+        await asyncio.Event().wait()   # done; stay pending so the session does not end
 
     # -- sending ---------------------------------------------------------------------------
     async def _drain(self, client: aiomqtt.Client) -> None:
