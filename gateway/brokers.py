@@ -73,3 +73,19 @@ class BrokerRotation:
             self.failovers += 1
         self.last_connected = broker
         return moved
+
+
+class SubscriptionRefused(ConnectionError):
+    """The broker answered SUBACK with a failure code (e.g. a clustered broker whose
+    storage layer is electing a leader). Treated like a lost connection: without the
+    `ack` subscription the gateway would re-send its alarms forever, unheard."""
+
+
+def check_granted(granted: Sequence[object], what: str) -> None:
+    """Raise SubscriptionRefused if any SUBACK entry is a failure (>= 0x80)."""
+    for code in granted:
+        failed = getattr(code, "is_failure", None)
+        if failed is None:
+            failed = isinstance(code, int) and code >= 0x80
+        if failed:
+            raise SubscriptionRefused(f"broker refused the subscription to {what}: {code}")

@@ -73,6 +73,9 @@ class MqttConfig(Model):
     max_inflight: int = Field(16, ge=1, le=1000, title="Events in flight at once while draining")
     reconnect_min: float = Field(1.0, ge=0.1, le=60, title="First reconnect delay in seconds")
     reconnect_max: float = Field(30.0, ge=1, le=3600, title="Longest reconnect delay in seconds")
+    subscribe_qos: Literal[0, 1] = Field(
+        1, title="QoS of the gateway's ack and cmd/+ subscriptions; 0 suits broker clusters "
+                 "where each QoS 1 subscription is a replicated consumer (docs/scaling.md)")
 
     @field_validator("url")
     @classmethod

@@ -26,7 +26,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from gateway.brokers import Broker, BrokerRotation
+from gateway.brokers import Broker, BrokerRotation, check_granted
 from gateway.config import HomeConfig
 from gateway.events import iso, parse_iso
 from gateway.outbox import Entry, Outbox
@@ -161,10 +161,12 @@ class Uplink:
             if self.m.protocol == "5":
                 # retainAsPublished: a retained command keeps its flag even when it arrives
                 # live, so it is recognised and ignored (retained state is never a command).
-                opts = SubscribeOptions(qos=1, retainAsPublished=True)
-                await client.subscribe([(self.topic("ack"), opts), (self.topic("cmd/+"), opts)])
+                opts = SubscribeOptions(qos=self.m.subscribe_qos, retainAsPublished=True)
+                granted = await client.subscribe([(self.topic("ack"), opts), (self.topic("cmd/+"), opts)])
             else:
-                await client.subscribe([(self.topic("ack"), 1), (self.topic("cmd/+"), 1)])
+                granted = await client.subscribe([(self.topic("ack"), self.m.subscribe_qos),
+                                                  (self.topic("cmd/+"), self.m.subscribe_qos)])
+            check_granted(granted, f"{self.topic('ack')} and cmd/+")
             await client.publish(self.topic("status"), self._status("online"), qos=1, retain=True)
             self.state = "connected"
             self.connected.set()

@@ -30,7 +30,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from pydantic import ValidationError
 
-from gateway.brokers import Broker, BrokerRotation
+from gateway.brokers import Broker, BrokerRotation, SubscriptionRefused, check_granted
 from gateway.centre.alarm_log import AlarmLog
 from gateway.centre.state import OVERDUE_FACTOR, AlarmRecord, CentreState, Received
 from gateway.config import MqttConfig
@@ -160,7 +160,8 @@ class Centre:
             try:
                 async with self._make_client() as client:
                     self._client = client
-                    await client.subscribe(f"{self.mqtt.topic_root}/+/#", qos=1)
+                    check_granted(await client.subscribe(f"{self.mqtt.topic_root}/+/#", qos=1),
+                                  f"{self.mqtt.topic_root}/+/#")
                     self.brokers.connected()
                     log.info("centre connected to %s as %s", self.brokers.current, self.client_id)
                     self.connected.set()
@@ -174,7 +175,7 @@ class Centre:
                         except Exception:  # one bad message (or a full disk) must not
                             log.exception("could not handle a message on %s",  # stop the centre
                                           message.topic.value)
-            except aiomqtt.MqttError as exc:
+            except (aiomqtt.MqttError, SubscriptionRefused) as exc:
                 rc = getattr(exc, "rc", None)
                 if isinstance(exc, MqttConnectError) and getattr(rc, "value", rc) in AUTH_CODES:
                     log.error("broker refused the centre's credentials (%s); not retrying", exc)

@@ -55,12 +55,14 @@ class FleetOptions:
     reconnect_min: float = 1.0
     reconnect_max: float = 30.0
     max_inflight: int = 16
+    subscribe_qos: int = 1
     storm: StormPlan | None = None
 
     def mqtt(self) -> MqttConfig:
         return MqttConfig(urls=self.brokers, protocol=self.protocol,  # type: ignore[arg-type]
                           heartbeat_interval=self.heartbeat, reconnect_min=self.reconnect_min,
-                          reconnect_max=self.reconnect_max, max_inflight=self.max_inflight)
+                          reconnect_max=self.reconnect_max, max_inflight=self.max_inflight,
+                          subscribe_qos=self.subscribe_qos)  # type: ignore[arg-type]
 
 
 @dataclass
