@@ -118,6 +118,7 @@ async def run_scenario(sc: Scenario, dsn: str) -> dict[str, Any]:
     receivers = [Receiver(f"r{i + 1}", urls[i % 3:] + urls[:i % 3], dsn, sc.workdir).start()
                  for i in range(sc.receivers)]
     report: dict[str, Any] = {}
+    marks: dict[str, float] = {}
     samples: list[dict[str, Any]] = []
     ledger = (sc.workdir / "ledger.jsonl").open("w")
     fleet = Fleet(FleetOptions(
@@ -152,6 +153,7 @@ async def run_scenario(sc: Scenario, dsn: str) -> dict[str, Any]:
             node = cluster.nodes[0]
             on_node = sum(1 for g in f.gateways if g.online and g.uplink.brokers.current.port == node.mqtt_port)
             t_kill = time.monotonic()
+            marks["kill"] = t_kill
             node.kill()
             if ch.kill_receiver and len(receivers) > 1:
                 receivers[1].kill()
@@ -194,7 +196,19 @@ async def run_scenario(sc: Scenario, dsn: str) -> dict[str, Any]:
                         "db_rows_not_raised": len(ids - raised), "overdue_flags": overdue}
         report["receivers_alive_at_end"] = [r.name for r in receivers
                                             if r.proc is not None and r.proc.poll() is None]
-        report["usage"] = _usage(samples, sc.gateways)
+        steady_end = marks.get("kill", float("inf"))
+        report["usage"] = _usage([s for s in samples if s["t"] <= steady_end], sc.gateways)
+        trips = [a.acked_at - a.committed_at for a in fleet.alarms.values()
+                 if a.acked_at is not None and a.committed_at + 2 * sc.ack_timeout < steady_end
+                 and a.committed_at > fleet.started + (sc.ramp or 0)]
+        from gateway.fleet.runner import percentile
+        report["round_trip_steady_s"] = {
+            "n": len(trips), "p50": _r(percentile(trips, 50)), "p99": _r(percentile(trips, 99)),
+            "max": _r(max(trips, default=None))}
+        if "kill" in marks:
+            after = [a for a in fleet.alarms.values() if a.committed_at >= marks["kill"]]
+            report["alarms_after_kill"] = {"raised": len(after),
+                                           "acked": sum(1 for a in after if a.acked_at is not None)}
     finally:
         await fleet.close()
         ledger.close()
@@ -202,6 +216,10 @@ async def run_scenario(sc: Scenario, dsn: str) -> dict[str, Any]:
             r.stop()
         await asyncio.to_thread(cluster.stop)
     return report
+
+
+def _r(x: float | None) -> float | None:
+    return None if x is None else round(x, 4)
 
 
 def _usage(samples: list[dict[str, Any]], gateways: int) -> dict[str, Any]:

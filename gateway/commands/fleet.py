@@ -35,8 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="after --duration, wait up to S seconds for outstanding acks")
     p.add_argument("--ramp", type=float, metavar="S",
                    help="spread the first connects over S seconds (default N/50, at most 30)")
-    p.add_argument("--subscribe-qos", type=int, choices=(0, 1), default=1,
-                   help="QoS of each gateway's ack/cmd subscriptions (mqtt.subscribe_qos)")
+    p.add_argument("--subscribe-qos", type=int, choices=(0, 1), default=0,
+                   help="QoS of each gateway's ack/cmd subscriptions (mqtt.subscribe_qos; default "
+                        "0, the setting docs/scaling.md gives for a NATS cluster)")
     p.add_argument("--ledger", metavar="FILE", help="one JSON line per alarm raised")
     p.add_argument("--state-dir", metavar="DIR",
                    help="where the gateways' SQLite files go (default: a temporary directory)")
@@ -86,7 +87,8 @@ def main(args: argparse.Namespace) -> int:
             gateways=args.gateways, brokers=args.broker, protocol=args.protocol,
             state_dir=Path(args.state_dir) if args.state_dir else Path(tmp),
             duration=args.duration, alarm_every=args.alarm_every, heartbeat=args.heartbeat,
-            ack_timeout=args.ack_timeout, drain=args.drain, ramp=args.ramp, prefix=args.prefix, subscribe_qos=args.subscribe_qos,
+            ack_timeout=args.ack_timeout, drain=args.drain, ramp=args.ramp, prefix=args.prefix,
+            subscribe_qos=args.subscribe_qos,
             storm=StormPlan(args.storm_share, args.storm_at, args.storm_outage, args.storm_events)
             if args.storm_share else None)
         try:

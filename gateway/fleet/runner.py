@@ -55,7 +55,7 @@ class FleetOptions:
     reconnect_min: float = 1.0
     reconnect_max: float = 30.0
     max_inflight: int = 16
-    subscribe_qos: int = 1
+    subscribe_qos: int = 0           # see docs/scaling.md: QoS 1 subscriptions on NATS
     storm: StormPlan | None = None
 
     def mqtt(self) -> MqttConfig:
