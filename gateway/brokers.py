@@ -12,8 +12,8 @@ the same node (predictable in logs, stable across restarts).
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 from urllib.parse import urlsplit
 
 SCHEMES = ("mqtt", "mqtts", "tcp", "ssl")
@@ -30,7 +30,7 @@ class Broker:
     tls: bool
 
     @classmethod
-    def parse(cls, url: str, *, tls_forced: bool = False) -> "Broker":
+    def parse(cls, url: str, *, tls_forced: bool = False) -> Broker:
         """`mqtt://HOST[:PORT]` or `mqtts://HOST[:PORT]`; `tls_forced` when a CA file is set."""
         parts = urlsplit(url)
         if parts.scheme not in SCHEMES or not parts.hostname:

@@ -164,8 +164,8 @@ class Uplink:
                 opts = SubscribeOptions(qos=self.m.subscribe_qos, retainAsPublished=True)
                 granted = await client.subscribe([(self.topic("ack"), opts), (self.topic("cmd/+"), opts)])
             else:
-                granted = await client.subscribe([(self.topic("ack"), self.m.subscribe_qos),
-                                                  (self.topic("cmd/+"), self.m.subscribe_qos)])
+                qos = int(self.m.subscribe_qos)
+                granted = await client.subscribe([(self.topic("ack"), qos), (self.topic("cmd/+"), qos)])
             check_granted(granted, f"{self.topic('ack')} and cmd/+")
             await client.publish(self.topic("status"), self._status("online"), qos=1, retain=True)
             self.state = "connected"

@@ -47,7 +47,7 @@ class Receiver:
             self.argv += ["--broker", b]
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> "Receiver":
+    def start(self) -> Receiver:
         self._f = self.out.open("ab")
         self.proc = subprocess.Popen(self.argv, cwd=REPO, stdout=self._f, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
@@ -160,7 +160,7 @@ async def run_scenario(sc: Scenario, dsn: str) -> dict[str, Any]:
             raised_before = len(f.alarms)
             await asyncio.sleep(0.5)
             try:
-                back = await f.wait_online(timeout=120.0)
+                await f.wait_online(timeout=120.0)
                 report["all_online_after_kill_s"] = round(time.monotonic() - t_kill, 2)
             except TimeoutError as exc:
                 report["all_online_after_kill_s"] = None

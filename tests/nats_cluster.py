@@ -111,7 +111,7 @@ class NatsCluster:
     def urls(self) -> list[str]:
         return [n.url for n in self.nodes]
 
-    def start(self, timeout: float = 60.0) -> "NatsCluster":
+    def start(self, timeout: float = 60.0) -> NatsCluster:
         for node in self.nodes:
             node.start()
         self.wait_ready(timeout)

@@ -3,10 +3,9 @@ trust auth). Created with a random name, dropped afterwards; skipped when no ser
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import asyncpg
 
@@ -20,7 +19,7 @@ async def _admin() -> tuple[asyncpg.Connection, str] | None:
         try:
             return await asyncpg.connect(host=HOST, port=PORT, user=user, database="postgres",
                                          timeout=3), user
-        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+        except (TimeoutError, OSError, asyncpg.PostgresError):
             continue
     return None
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from typing import Self
 
 import aiomqtt
 import asyncpg
@@ -32,7 +33,7 @@ class FakeGateway:
         self.broker, self.gw, self.acks = broker, gw, []
         self._task: asyncio.Task | None = None
 
-    async def __aenter__(self) -> "FakeGateway":
+    async def __aenter__(self) -> Self:
         self.client = aiomqtt.Client(self.broker.host, self.broker.port, identifier=self.gw)
         await self.client.__aenter__()
         await self.client.subscribe(f"{ROOT}/{self.gw}/ack", qos=1)

@@ -13,9 +13,15 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    start_http_server,
+)
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -45,7 +51,7 @@ class CentreMetrics:
         for state in ("online", "offline", "overdue"):
             g = Gauge(f"safehome_centre_gateways_{state}", f"Gateways {state} in this receiver's view",
                       registry=r)
-            g.set_function(lambda s=state: float(gateway_counts().get(s, 0)))
+            g.set_function(_count_of(gateway_counts, state))
 
     def alarm(self) -> None:
         self.alarms.inc()
@@ -59,3 +65,7 @@ class CentreMetrics:
 
     def serve(self, port: int, addr: str = "127.0.0.1") -> None:
         start_http_server(port, addr=addr, registry=self.registry)
+
+
+def _count_of(counts: Callable[[], dict[str, int]], state: str) -> Callable[[], float]:
+    return lambda: float(counts().get(state, 0))

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 
@@ -71,7 +72,7 @@ CREATE TABLE IF NOT EXISTS overdue_log (
 
 
 def _ts(unix: float) -> datetime:
-    return datetime.fromtimestamp(unix, tz=timezone.utc)
+    return datetime.fromtimestamp(unix, tz=UTC)
 
 
 @dataclass(frozen=True)
@@ -96,11 +97,10 @@ class PgAlarmLog:
     async def open(self) -> None:
         self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=4,
                                                command_timeout=10)
-        async with self._pool.acquire() as con:
-            # Several receivers may start at once: serialise the CREATEs.
-            async with con.transaction():
-                await con.execute("SELECT pg_advisory_xact_lock(7341001)")
-                await con.execute(SCHEMA)
+        # Several receivers may start at once: serialise the CREATEs.
+        async with self._pool.acquire() as con, con.transaction():
+            await con.execute("SELECT pg_advisory_xact_lock(7341001)")
+            await con.execute(SCHEMA)
         self._listener = await asyncpg.connect(self.dsn)
         await self._listener.add_listener(ACK_CHANNEL, self._notified)
 
@@ -210,17 +210,16 @@ class PgAlarmLog:
         """Flag the gateway overdue if nobody has and its last heartbeat (from any
         receiver) is older than `factor` intervals. True only for the one receiver that
         wins; it reports the gateway, the others stay quiet."""
-        async with self.pool.acquire() as con:
-            async with con.transaction():
-                row = await con.fetchrow(
-                    "UPDATE gateways SET overdue_flagged_at = now(), overdue_flagged_by = $2"
-                    " WHERE gateway_id = $1 AND overdue_flagged_at IS NULL"
-                    " AND last_heartbeat < now() - make_interval(secs => interval_s * $3)"
-                    " RETURNING last_heartbeat", gateway_id, self.receiver, factor)
-                if row is None:
-                    return False
-                await con.execute(
-                    "INSERT INTO overdue_log (gateway_id, flagged_at, flagged_by, last_heartbeat)"
-                    " VALUES ($1, now(), $2, $3) ON CONFLICT DO NOTHING",
-                    gateway_id, self.receiver, row["last_heartbeat"])
+        async with self.pool.acquire() as con, con.transaction():
+            row = await con.fetchrow(
+                "UPDATE gateways SET overdue_flagged_at = now(), overdue_flagged_by = $2"
+                " WHERE gateway_id = $1 AND overdue_flagged_at IS NULL"
+                " AND last_heartbeat < now() - make_interval(secs => interval_s * $3)"
+                " RETURNING last_heartbeat", gateway_id, self.receiver, factor)
+            if row is None:
+                return False
+            await con.execute(
+                "INSERT INTO overdue_log (gateway_id, flagged_at, flagged_by, last_heartbeat)"
+                " VALUES ($1, now(), $2, $3) ON CONFLICT DO NOTHING",
+                gateway_id, self.receiver, row["last_heartbeat"])
         return True

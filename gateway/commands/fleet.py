@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import sys
-import time
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,7 @@ def _problems(args: argparse.Namespace) -> list[str]:
 def main(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from gateway.fleet.runner import Fleet, FleetOptions, StormPlan
+    from gateway.fleet.runner import FleetOptions, StormPlan
 
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -97,12 +98,9 @@ def main(args: argparse.Namespace) -> int:
             for e in exc.errors():
                 print(f"safehome fleet: --broker: {e['msg']}", file=sys.stderr)
             return 2
-        ledger = open(args.ledger, "w", encoding="utf-8") if args.ledger else None
-        try:
+        with (open(args.ledger, "w", encoding="utf-8") if args.ledger
+              else contextlib.nullcontext()) as ledger:
             summary = asyncio.run(_run(opts, ledger))
-        finally:
-            if ledger is not None:
-                ledger.close()
     if args.json:
         print(json.dumps(summary, indent=2))
     else:

@@ -18,9 +18,10 @@ import json
 import random
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 from gateway.config import MqttConfig
 from gateway.events import Event
@@ -59,10 +60,10 @@ class FleetOptions:
     storm: StormPlan | None = None
 
     def mqtt(self) -> MqttConfig:
-        return MqttConfig(urls=self.brokers, protocol=self.protocol,  # type: ignore[arg-type]
-                          heartbeat_interval=self.heartbeat, reconnect_min=self.reconnect_min,
-                          reconnect_max=self.reconnect_max, max_inflight=self.max_inflight,
-                          subscribe_qos=self.subscribe_qos)  # type: ignore[arg-type]
+        return MqttConfig.model_validate({
+            "urls": self.brokers, "protocol": self.protocol, "heartbeat_interval": self.heartbeat,
+            "reconnect_min": self.reconnect_min, "reconnect_max": self.reconnect_max,
+            "max_inflight": self.max_inflight, "subscribe_qos": self.subscribe_qos})
 
 
 @dataclass
@@ -90,7 +91,7 @@ class Fleet:
     duplicate_acks: int = 0
     storm_report: dict[str, Any] | None = None
     started: float = 0.0
-    on_tick: Callable[["Fleet"], None] | None = None
+    on_tick: Callable[[Fleet], None] | None = None
 
     # -- building ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -216,7 +217,7 @@ class Fleet:
         self.storm_report = report
         return report
 
-    async def run(self, *, between: Callable[["Fleet"], Any] | None = None) -> dict[str, Any]:
+    async def run(self, *, between: Callable[[Fleet], Any] | None = None) -> dict[str, Any]:
         """The whole run: start, alarms for `duration` (with the storm, if planned), drain."""
         await self.start()
         await self.wait_online(timeout=max(60.0, len(self.gateways) * 0.2))

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from gateway.catalogue import describe, render
 from gateway.config import AlarmConfig, HomeConfig, MqttConfig, StorageConfig
@@ -30,11 +31,12 @@ EVENT_TYPE = "battery_low"  # a non-alarm event, queued during a storm
 class VirtualGateway:
     def __init__(self, gateway_id: str, mqtt: MqttConfig, db_path: Path, *,
                  ack_timeout: float = 30.0,
-                 on_raised: Callable[["VirtualGateway", Event], None] | None = None,
-                 on_acked: Callable[["VirtualGateway", str, float], None] | None = None) -> None:
-        self.cfg = HomeConfig(gateway_id=gateway_id, site_id=f"site-{gateway_id}", mqtt=mqtt,
-                              storage=StorageConfig(path=db_path),
-                              alarm=AlarmConfig(ack_timeout=ack_timeout))
+                 on_raised: Callable[[VirtualGateway, Event], None] | None = None,
+                 on_acked: Callable[[VirtualGateway, str, float], None] | None = None) -> None:
+        self.cfg = HomeConfig.model_validate({
+            "gateway_id": gateway_id, "site_id": f"site-{gateway_id}", "mqtt": mqtt,
+            "storage": StorageConfig.model_validate({"path": db_path}),
+            "alarm": AlarmConfig.model_validate({"ack_timeout": ack_timeout})})
         self.on_raised = on_raised
         self.on_acked = on_acked
         self.store = Store(db_path, batch_ms=5.0)
