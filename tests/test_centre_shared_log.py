@@ -133,3 +133,54 @@ async def test_a_silent_gateway_is_flagged_overdue_once_not_once_per_receiver(mo
     finally:
         for r in receivers:
             await r.__aexit__(None, None, None)
+
+
+async def test_metrics_are_served_in_prometheus_text(mosquitto, pg_dsn):
+    import urllib.request
+
+    from gateway.centre.metrics import CentreMetrics
+    from tests.broker import free_port
+
+    centre = Centre(mosquitto.url, db=pg_dsn, auto_ack=True)
+    centre.metrics = CentreMetrics(centre.gateway_counts)
+    port = free_port()
+    centre.metrics.serve(port)
+    async with centre, FakeGateway(mosquitto, "gw-m") as gw:
+        await asyncio.sleep(0.3)
+        await gw.publish("status", json.dumps({"state": "online"}).encode())
+        await gw.publish("alarm", alarm_body(gw.gw, "m-1", 1))
+        await gw.publish("alarm", alarm_body(gw.gw, "m-1", 1, attempt=2))
+        await until(lambda: len(gw.acks) == 2)
+        text = await asyncio.to_thread(
+            lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode())
+    values = {line.split()[0]: float(line.split()[1]) for line in text.splitlines()
+              if line and not line.startswith("#")}
+    assert values["safehome_centre_alarms_total"] == 1
+    assert values["safehome_centre_alarm_copies_total"] == 1
+    assert values["safehome_centre_ack_round_trip_seconds_count"] == 2
+    assert values["safehome_centre_alarms_per_second"] == 1 / 60
+    assert values["safehome_centre_gateways_online"] == 1
+    assert values["safehome_centre_gateways_overdue"] == 0
+
+
+async def test_the_headless_receiver_prints_one_line_per_alarm(mosquitto, pg_dsn, tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "centre", "--broker", mosquitto.url, "--db", pg_dsn,
+         "--auto-ack", "--headless"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL, text=True)
+    try:
+        async with FakeGateway(mosquitto, "gw-h") as gw:
+            await asyncio.sleep(2.0)
+            for attempt in (1, 2):
+                await gw.publish("alarm", alarm_body(gw.gw, "h-1", 7, attempt))
+            await until(lambda: len(gw.acks) == 2, timeout=15)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    lines = [x for x in out.splitlines() if x.startswith("ALARM")]
+    assert len(lines) == 1 and "gw-h seq=7 sos" in lines[0], out + err
+    assert [r["id"] for r in await rows(pg_dsn, "SELECT id FROM alarms")] == ["h-1"]
