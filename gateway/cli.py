@@ -17,6 +17,7 @@ COMMANDS = [
     "gateway.commands.demo",
     "gateway.commands.centre",
     "gateway.commands.bridge",
+    "gateway.commands.fleet",
     "gateway.commands.evaluate",
     "gateway.commands.capture",
     "gateway.commands.decode",

@@ -60,6 +60,9 @@ class SensorConfig(Model):
 
 class MqttConfig(Model):
     url: str = Field("mqtt://127.0.0.1:1883", title="Broker URL: mqtt://host:port or mqtts://host:port")
+    urls: list[str] = Field(default_factory=list,
+                            title="Several brokers (e.g. the nodes of a cluster), tried in turn; "
+                                  "overrides url")
     protocol: Literal["5", "3.1.1"] = Field("5", title="MQTT protocol version")
     topic_root: str = Field("safehome/v1", title="Topic root; the gateway publishes under ROOT/GATEWAY_ID/")
     client_id: str | None = Field(None, title="Client id; default safehome-GATEWAY_ID-RANDOM")
@@ -77,6 +80,9 @@ class MqttConfig(Model):
     # broker's return (issue 9); a refused TCP connect costs a down broker nothing, and
     # the jitter still spreads a city of gateways. Large fleets may raise it.
     reconnect_max: float = Field(2.0, ge=1, le=3600, title="Longest reconnect delay in seconds")
+    subscribe_qos: Literal[0, 1] = Field(
+        1, title="QoS of the gateway's ack and cmd/+ subscriptions; 0 suits broker clusters "
+                 "where each QoS 1 subscription is a replicated consumer (docs/scaling.md)")
 
     @field_validator("url")
     @classmethod
@@ -86,12 +92,28 @@ class MqttConfig(Model):
             raise ValueError("expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT]")
         return v
 
+    @field_validator("urls")
+    @classmethod
+    def _urls(cls, v: list[str]) -> list[str]:
+        for url in v:
+            parts = urlsplit(url)
+            if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl") or not parts.hostname:
+                raise ValueError(f"{url!r}: expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT]")
+        if len(set(v)) != len(v):
+            raise ValueError("a broker is listed twice")
+        return v
+
     @field_validator("topic_root")
     @classmethod
     def _root(cls, v: str) -> str:
         if not v or any(c in v for c in "+#") or v.startswith("/") or v.endswith("/"):
             raise ValueError("a topic prefix without wildcards and without leading or trailing '/'")
         return v
+
+    @property
+    def broker_urls(self) -> list[str]:
+        """Every broker the gateway may use, in order: `urls`, or the single `url`."""
+        return list(self.urls) or [self.url]
 
     @property
     def host(self) -> str:
@@ -105,11 +127,23 @@ class MqttConfig(Model):
     def port(self) -> int:
         return urlsplit(self.url).port or (8883 if self.tls else 1883)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _first_of_urls(cls, data: Any) -> Any:
+        """With `urls`, `url` names the first of them (host/port/tls describe that one)."""
+        if isinstance(data, dict) and data.get("urls") and isinstance(data["urls"], list):
+            data = {**data, "url": data["urls"][0]}
+        return data
+
     @model_validator(mode="after")
     def _secure(self) -> "MqttConfig":
-        if not self.tls and not self.allow_insecure and not _is_loopback(self.host):
-            raise ValueError(f"broker {self.host} is not on this machine, so TLS is required: use "
-                             "mqtts:// with ca_file, or set allow_insecure = true (not for production)")
+        for url in self.broker_urls:
+            parts = urlsplit(url)
+            tls = parts.scheme in ("mqtts", "ssl") or self.ca_file is not None
+            if not tls and not self.allow_insecure and not _is_loopback(parts.hostname or ""):
+                raise ValueError(f"broker {parts.hostname} is not on this machine, so TLS is required: "
+                                 "use mqtts:// with ca_file, or set allow_insecure = true "
+                                 "(not for production)")
         if (self.cert_file is None) != (self.key_file is None):
             raise ValueError("cert_file and key_file go together: give both or neither")
         return self

@@ -27,6 +27,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from gateway.backoff import backoff_delay
+from gateway.brokers import Broker, BrokerRotation, check_granted
 from gateway.config import HomeConfig
 from gateway.events import iso
 from gateway.inbound import PayloadError, RateLimitedLog, excerpt, parse_object
@@ -76,6 +77,8 @@ class Uplink:
                       "gateway's events would reuse seq numbers; stop the other one",
                       self.instance_lock.holder(), self.instance_lock.path)
         self.client_id = self.m.client_id or f"safehome-{config.gateway_id}-{uuid.uuid4().hex[:8]}"
+        self.brokers = BrokerRotation([Broker.parse(u, tls_forced=self.m.ca_file is not None)
+                                       for u in self.m.broker_urls], start_key=config.gateway_id)
         self.connected = asyncio.Event()
         self.stopping = asyncio.Event()
         self.state = "starting"
@@ -103,8 +106,9 @@ class Uplink:
 
     def _client_kwargs(self) -> dict[str, Any]:
         v5 = self.m.protocol == "5"
+        broker = self.brokers.current
         kw: dict[str, Any] = {
-            "hostname": self.m.host, "port": self.m.port, "identifier": self.client_id,
+            "hostname": broker.host, "port": broker.port, "identifier": self.client_id,
             "username": self.username, "password": self.password, "keepalive": self.m.keepalive,
             "protocol": aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
             "will": aiomqtt.Will(self.topic("status"), self._status("offline", "connection lost"),
@@ -115,7 +119,7 @@ class Uplink:
             kw["clean_start"] = True
         else:
             kw["clean_session"] = True
-        if self.m.tls:
+        if broker.tls:
             kw["tls_params"] = aiomqtt.TLSParameters(
                 ca_certs=str(self.m.ca_file) if self.m.ca_file else None,
                 certfile=str(self.m.cert_file) if self.m.cert_file else None,
@@ -140,16 +144,18 @@ class Uplink:
             except Exception as exc:  # noqa: BLE001 - a gateway keeps trying, whatever broke
                 if is_auth_refusal(exc):
                     self.state = "credentials_refused"
-                    log.critical("broker %s:%d refused the credentials (%s); not retrying. Fix the "
+                    log.critical("broker %s refused the credentials (%s); not retrying. Fix the "
                                  "username/password or client certificate and restart the gateway.",
-                                 self.m.host, self.m.port, exc)
+                                 self.brokers.current, exc)
                     return
                 if self.connects > connects_before:
                     failures = 0  # that session was up: this is a new outage
                 failures += 1
                 self.state = "disconnected"
+                failed_broker = self.brokers.current
+                self.brokers.failed()  # the next attempt goes to the next broker (if several)
                 delay = self._backoff(failures)
-                self._log_failure(exc, failures, delay)
+                self._log_failure(exc, failures, delay, failed_broker)
             finally:
                 self.connected.clear()
                 self._client = None
@@ -164,7 +170,7 @@ class Uplink:
         gateways must not reconnect in step when its broker comes back."""
         return backoff_delay(failures, self.m.reconnect_min, self.m.reconnect_max)
 
-    def _log_failure(self, exc: BaseException, failures: int, delay: float) -> None:
+    def _log_failure(self, exc: BaseException, failures: int, delay: float, broker: Broker) -> None:
         if failures == 1:
             self._offline_since = time.monotonic()
         if not isinstance(exc, (aiomqtt.MqttError, OSError)):
@@ -172,8 +178,7 @@ class Uplink:
             return
         # One warning per outage; the retries themselves only at debug level.
         (log.warning if failures == 1 else log.debug)(
-            "uplink to %s:%d lost or refused (%s); retry in %.1f s", self.m.host, self.m.port,
-            exc, delay)
+            "uplink to %s lost or refused (%s); retry in %.1f s", broker, exc, delay)
 
     async def _session(self) -> None:
         async with aiomqtt.Client(**self._client_kwargs()) as client:
@@ -183,25 +188,30 @@ class Uplink:
             if self.m.protocol == "5":
                 # retainAsPublished: a retained command keeps its flag even when it arrives
                 # live, so it is recognised and ignored (retained state is never a command).
-                opts = SubscribeOptions(qos=1, retainAsPublished=True)
-                await client.subscribe([(self.topic("ack"), opts), (self.topic("cmd/+"), opts)])
+                opts = SubscribeOptions(qos=self.m.subscribe_qos, retainAsPublished=True)
+                granted = await client.subscribe([(self.topic("ack"), opts), (self.topic("cmd/+"), opts)])
             else:
-                await client.subscribe([(self.topic("ack"), 1), (self.topic("cmd/+"), 1)])
+                qos = int(self.m.subscribe_qos)
+                granted = await client.subscribe([(self.topic("ack"), qos), (self.topic("cmd/+"), qos)])
+            check_granted(granted, f"{self.topic('ack')} and cmd/+")
             await client.publish(self.topic("status"), self._status("online"), qos=1, retain=True)
             self.state = "connected"
             self.connected.set()
+            failover = self.brokers.connected()
             if self._offline_since is not None:
-                log.info("uplink reconnected to %s:%d after %.1f s offline", self.m.host, self.m.port,
+                log.info("uplink reconnected to %s after %.1f s offline", self.brokers.current,
                          time.monotonic() - self._offline_since)
                 self._offline_since = None
             else:
-                log.info("uplink connected to %s:%d as %s", self.m.host, self.m.port, self.client_id)
+                log.info("uplink connected to %s as %s", self.brokers.current, self.client_id)
             commands: asyncio.Queue[Any] = asyncio.Queue(maxsize=COMMAND_QUEUE)
-            tasks = [asyncio.create_task(c, name=n) for n, c in (
-                ("uplink-drain", self._drain(client)), ("uplink-heartbeat", self._heartbeats(client)),
-                ("uplink-receive", self._receive(client, commands)),
-                ("uplink-commands", self._run_commands(commands)),
-                ("uplink-stop", self.stopping.wait()))]
+            jobs = [("uplink-drain", self._drain(client)), ("uplink-heartbeat", self._heartbeats(client)),
+                    ("uplink-receive", self._receive(client, commands)),
+                    ("uplink-commands", self._run_commands(commands)),
+                    ("uplink-stop", self.stopping.wait())]
+            if failover:
+                jobs.append(("uplink-status-again", self._status_after_failover(client)))
+            tasks = [asyncio.create_task(c, name=n) for n, c in jobs]
             try:
                 done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             finally:
@@ -214,6 +224,16 @@ class Uplink:
             # A clean stop: say so, then disconnect (the will is not sent on a clean disconnect).
             await client.publish(self.topic("status"), self._status("offline", "shutdown"),
                                  qos=1, retain=True, timeout=5)
+
+    async def _status_after_failover(self, client: aiomqtt.Client) -> None:
+        """After moving to another broker, say `online` once more when the old broker has
+        surely given up on the old connection (1.5 keepalives): if that broker is still up
+        (the link, not the node, failed) it publishes our will late and its retained
+        `offline` would otherwise stand while we are online."""
+        await asyncio.sleep(1.5 * self.m.keepalive + 1)
+        await client.publish(self.topic("status"), self._status("online"), qos=1, retain=True,
+                             timeout=20)
+        await asyncio.Event().wait()   # done; stay pending so the session does not end
 
     # -- sending ---------------------------------------------------------------------------
     async def _drain(self, client: aiomqtt.Client) -> None:

@@ -25,3 +25,20 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared recordings not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture
+async def pg_dsn():
+    """A fresh PostgreSQL database (random name, dropped after the test)."""
+    from tests.pg import temp_database
+    async for dsn in temp_database():
+        yield dsn
+
+
+@pytest.fixture
+def nats_cluster(tmp_path: Path):
+    """Three NATS nodes with JetStream and MQTT listeners: `.nodes`, `.urls`."""
+    from tests.nats_cluster import NatsCluster
+    cluster = NatsCluster(tmp_path / "nats").start()
+    yield cluster
+    cluster.stop()

@@ -21,7 +21,7 @@ import random
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
 from urllib.parse import urlsplit
 
 import aiomqtt
@@ -30,10 +30,15 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from pydantic import ValidationError
 
+from gateway.brokers import Broker, BrokerRotation, SubscriptionRefused, check_granted
 from gateway.centre.alarm_log import AlarmLog
-from gateway.centre.state import AlarmRecord, CentreState, Received
+from gateway.centre.state import OVERDUE_FACTOR, AlarmRecord, CentreState, Received
 from gateway.config import MqttConfig
-from gateway.events import iso
+from gateway.events import iso, parse_iso
+
+if TYPE_CHECKING:
+    from gateway.centre.metrics import CentreMetrics
+    from gateway.centre.pg_log import PgAlarmLog
 
 log = logging.getLogger("safehome.centre")
 T = TypeVar("T")
@@ -45,25 +50,37 @@ class CentreError(Exception):
 
 
 class Centre:
-    def __init__(self, broker: str, *, root: str = "safehome/v1", ca_file: str | None = None,
+    def __init__(self, broker: str | Sequence[str], *, root: str = "safehome/v1", ca_file: str | None = None,
                  cert_file: str | None = None, key_file: str | None = None,
                  username: str | None = None, password: str | None = None,
                  allow_insecure: bool = False, protocol: str = "5",
                  client_id: str | None = None, auto_ack: bool = False, ack_by: str = "centre",
                  lang: str = "en", log_path: str | Path | None = None, gap_grace: float = 5.0,
                  reconnect_min: float = 0.5, reconnect_max: float = 10.0,
+                 db: str | None = None, metrics: "CentreMetrics | None" = None,
                  clock: Callable[[], float] = time.time) -> None:
-        if urlsplit(broker).password is not None:
+        urls = [broker] if isinstance(broker, str) else list(broker)
+        if any(urlsplit(u).password is not None for u in urls):
             raise CentreError("the broker URL holds a password: pass it through an "
                               "environment variable (--password-env) instead")
         try:
-            self.mqtt = MqttConfig(url=broker, topic_root=root, ca_file=ca_file,
+            self.mqtt = MqttConfig(urls=urls, topic_root=root, ca_file=ca_file,
                                    cert_file=cert_file, key_file=key_file,
                                    allow_insecure=allow_insecure, protocol=protocol)
         except ValidationError as exc:
             raise CentreError("; ".join(e["msg"] for e in exc.errors())) from None
         self._username, self._password = username, password
         self.client_id = client_id or f"safehome-centre-{uuid.uuid4().hex[:8]}"
+        self.brokers = BrokerRotation([Broker.parse(u, tls_forced=ca_file is not None)
+                                       for u in self.mqtt.broker_urls])
+        self.shared: PgAlarmLog | None = None
+        if db is not None:
+            from gateway.centre.pg_log import PgAlarmLog
+            self.shared = PgAlarmLog(db, self.client_id, on_remote_ack=self._remote_ack)
+        self.metrics = metrics
+        self.overdue_flagged: list[str] = []     # gateways this receiver won the flag for
+        self._flagged: set[str] = set()
+        self._heartbeats_seen: dict[str, tuple[float, float]] = {}
         self.auto_ack, self.ack_by, self.lang = auto_ack, ack_by, lang
         self.state = CentreState(root, gap_grace=gap_grace)
         self.alarm_log = AlarmLog(log_path) if log_path else None
@@ -100,6 +117,12 @@ class Centre:
 
     # ---- lifecycle --------------------------------------------------------------------
     async def __aenter__(self) -> "Centre":
+        if self.shared is not None:
+            try:
+                await self.shared.open()
+            except Exception as exc:  # noqa: BLE001 - asyncpg raises its own error classes
+                raise CentreError(f"cannot open the shared alarm log: {exc}") from None
+            self._supervisor = asyncio.create_task(self._supervise(), name="centre-supervision")
         self._task = asyncio.create_task(self.run(), name="centre")
         waiter = asyncio.create_task(self.connected.wait())
         done, _ = await asyncio.wait({waiter, self._task}, timeout=15,
@@ -110,10 +133,14 @@ class Centre:
         if waiter not in done:
             waiter.cancel()
             await self.__aexit__(None, None, None)
-            raise CentreError(f"could not connect to {self.mqtt.host}:{self.mqtt.port} in 15 s")
+            raise CentreError(f"could not connect to {self.brokers.current} in 15 s")
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
+        sup = getattr(self, "_supervisor", None)
+        if sup is not None:
+            sup.cancel()
+            await asyncio.gather(sup, return_exceptions=True)
         if self._task is not None:
             self._task.cancel()
             try:
@@ -123,6 +150,8 @@ class Centre:
             self._task = None
         if self.alarm_log is not None:
             self.alarm_log.close()
+        if self.shared is not None:
+            await self.shared.close()
 
     async def run(self) -> None:
         """Connect, subscribe to every gateway, handle messages; reconnect until cancelled."""
@@ -131,9 +160,10 @@ class Centre:
             try:
                 async with self._make_client() as client:
                     self._client = client
-                    await client.subscribe(f"{self.mqtt.topic_root}/+/#", qos=1)
-                    log.info("centre connected to %s:%s as %s", self.mqtt.host, self.mqtt.port,
-                             self.client_id)
+                    check_granted(await client.subscribe(f"{self.mqtt.topic_root}/+/#", qos=1),
+                                  f"{self.mqtt.topic_root}/+/#")
+                    self.brokers.connected()
+                    log.info("centre connected to %s as %s", self.brokers.current, self.client_id)
                     self.connected.set()
                     self._pulse()
                     delay = self.reconnect_min
@@ -145,7 +175,7 @@ class Centre:
                         except Exception:  # one bad message (or a full disk) must not
                             log.exception("could not handle a message on %s",  # stop the centre
                                           message.topic.value)
-            except aiomqtt.MqttError as exc:
+            except (aiomqtt.MqttError, SubscriptionRefused) as exc:
                 rc = getattr(exc, "rc", None)
                 if isinstance(exc, MqttConnectError) and getattr(rc, "value", rc) in AUTH_CODES:
                     log.error("broker refused the centre's credentials (%s); not retrying", exc)
@@ -156,6 +186,7 @@ class Centre:
                     log.debug("connect failed (%s); retry in %.1f s", exc, delay)
             finally:
                 self._client = None
+                self.brokers.failed()      # next attempt: the next broker, if several
                 self.connected.clear()
                 self._pulse()
             await asyncio.sleep(delay * random.uniform(0.8, 1.2))
@@ -169,8 +200,9 @@ class Centre:
                 certfile=str(self.mqtt.cert_file) if self.mqtt.cert_file else None,
                 keyfile=str(self.mqtt.key_file) if self.mqtt.key_file else None)
         v5 = self.mqtt.protocol == "5"
+        broker = self.brokers.current
         return aiomqtt.Client(
-            self.mqtt.host, self.mqtt.port, identifier=self.client_id,
+            broker.host, broker.port, identifier=self.client_id,
             username=self._username, password=self._password,
             protocol=aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
             tls_params=tls, keepalive=30, timeout=10,
@@ -192,10 +224,22 @@ class Centre:
             if not got.duplicate:
                 log.info("ALARM #%d %s from %s seq=%s: %s", got.alarm.number, got.alarm.type,
                          got.gateway_id, got.alarm.seq, got.alarm.text(self.lang))
+                if self.metrics is not None:
+                    self.metrics.alarm()
                 if self.alarm_log is not None:
                     self.alarm_log.add(got.alarm.payload, got.alarm.gateway_id, now)
+            elif self.metrics is not None:
+                self.metrics.copies.inc()
+            if self.shared is not None and not got.alarm.stored:
+                # The shared log first: no ack before the row is committed. On failure the
+                # exception propagates (logged), nothing is acked, the gateway re-sends.
+                by = self.ack_by if self.auto_ack else None
+                rec = await self.shared.record(got.alarm.payload, got.alarm.gateway_id, now, by)
+                got.alarm.stored = True
+                if rec.acked_by is not None and got.alarm.acked_by is None:
+                    got.alarm.acked_by, got.alarm.acked_at = rec.acked_by, rec.acked_at
             if got.alarm.acked_by is not None:
-                await self._publish_ack(got.alarm)            # they missed our ack
+                await self._publish_ack(got.alarm, received=now)  # auto-acked, or they missed our ack
             elif self.auto_ack:
                 await self.ack(got.alarm.id)
         for listener in self.listeners:
@@ -210,12 +254,23 @@ class Centre:
         if record is None:
             raise KeyError(f"no alarm {ref!r}")
         if record.acked_by is None:
-            record.acked_by, record.acked_at = by or self.ack_by, self.clock()
+            who, at = by or self.ack_by, self.clock()
+            if self.shared is not None and not await self.shared.ack(record.id, who, at):
+                # Another desk acknowledged first: theirs stands (and is what we send).
+                who, at = await self.shared.acked(record.id) or (who, at)
+            record.acked_by, record.acked_at = who, at
         await self._publish_ack(record)
         self._pulse()
         return record
 
-    async def _publish_ack(self, record: AlarmRecord) -> None:
+    def _remote_ack(self, alarm_id: str, by: str, at: float) -> None:
+        """Another receiver's operator acknowledged: show it here too."""
+        record = self.state.alarm(alarm_id)
+        if record is not None and record.acked_by is None:
+            record.acked_by, record.acked_at = by, at
+            self._pulse()
+
+    async def _publish_ack(self, record: AlarmRecord, received: float | None = None) -> None:
         response_topic, correlation = self._correlation.get(record.id, (None, None))
         topic = response_topic or f"{self.mqtt.topic_root}/{record.gateway_id}/ack"
         body = {"id": record.id, "by": record.acked_by, "at": iso(record.acked_at or self.clock())}
@@ -225,6 +280,18 @@ class Centre:
             props.CorrelationData = correlation
         if await self._publish(topic, body, props):
             self.acks_sent.append({"topic": topic, **body})
+            del self.acks_sent[:-10_000]
+            if self.metrics is not None:
+                now = self.clock()
+                self.metrics.acks.inc()
+                if received is not None:
+                    self.metrics.ack_seconds.observe(max(0.0, now - received))
+                detected = record.payload.get("detected_at")
+                if record.copies == 1 and isinstance(detected, str):
+                    try:
+                        self.metrics.alarm_age.observe(max(0.0, now - parse_iso(detected)))
+                    except ValueError:
+                        pass
 
     async def publish_command(self, gateway_id: str, name: str,
                               body: dict[str, Any] | None = None) -> str:
@@ -261,6 +328,43 @@ class Centre:
         except aiomqtt.MqttError as exc:
             log.warning("could not publish to %s: %s", topic, exc)
             return False
+
+    # ---- supervision shared through the database --------------------------------------
+    async def _supervise(self, every: float = 1.0) -> None:
+        """Every second: write the heartbeats seen to the shared log, and try to flag each
+        gateway this receiver finds overdue; only the receiver whose conditional UPDATE
+        wins reports it (so one silent gateway is one report, not one per receiver)."""
+        assert self.shared is not None
+        while True:
+            await asyncio.sleep(every)
+            now = self.clock()
+            for row in self.state.gateways.values():
+                if row.last_heartbeat is not None:
+                    self._heartbeats_seen[row.gateway_id] = (row.last_heartbeat, row.interval)
+            try:
+                await self.shared.heartbeats(self._heartbeats_seen)
+                self._heartbeats_seen.clear()
+                for row in list(self.state.gateways.values()):
+                    gid = row.gateway_id
+                    if not row.overdue(now):
+                        self._flagged.discard(gid)
+                    elif gid not in self._flagged:
+                        self._flagged.add(gid)
+                        if await self.shared.flag_overdue(gid, OVERDUE_FACTOR):
+                            self.overdue_flagged.append(gid)
+                            log.warning("OVERDUE %s: no heartbeat for %.0f s", gid,
+                                        now - (row.last_heartbeat or row.first_seen))
+                            for listener in self.listeners:
+                                listener(Received("overdue", gid))
+            except Exception:   # the database away: try again next round
+                log.exception("shared supervision failed")
+
+    def gateway_counts(self) -> dict[str, int]:
+        now = self.clock()
+        rows = list(self.state.gateways.values())
+        return {"online": sum(1 for r in rows if r.state == "online"),
+                "offline": sum(1 for r in rows if r.state == "offline"),
+                "overdue": sum(1 for r in rows if r.overdue(now))}
 
     # ---- waiting (tests, --once-json) -------------------------------------------------
     def _pulse(self) -> None:

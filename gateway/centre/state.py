@@ -39,6 +39,7 @@ class AlarmRecord:
     copies: int = 1
     acked_by: str | None = None
     acked_at: float | None = None
+    stored: bool = False          # committed to the shared (PostgreSQL) log
 
     @property
     def type(self) -> str:

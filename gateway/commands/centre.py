@@ -21,7 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("centre", help="reference alarm centre: live view, acknowledgements, log",
                        description="Subscribe to every gateway under the topic root, show gateways "
                                    "and alarms, acknowledge alarms and log each alarm once.")
-    p.add_argument("--broker", required=True, help="mqtt://HOST[:PORT] or mqtts://HOST[:PORT]")
+    p.add_argument("--broker", required=True, action="append", metavar="URL",
+                   help="mqtt://HOST[:PORT] or mqtts://HOST[:PORT]; repeat to fail over between "
+                        "several (e.g. cluster nodes)")
     p.add_argument("--root", default="safehome/v1", help="topic root (default %(default)s)")
     p.add_argument("--ca-file", help="CA certificate (PEM) to verify the broker; implies TLS")
     p.add_argument("--cert-file", help="client certificate (PEM)")
@@ -37,6 +39,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="operator or system id put in acknowledgements (default %(default)s)")
     p.add_argument("--lang", choices=("fi", "sv", "en"), default="en", help="alarm text language")
     p.add_argument("--log", metavar="FILE", help="log every alarm once to FILE.csv or FILE.sqlite")
+    p.add_argument("--db", metavar="URL_OR_FILE",
+                   help="the alarm log: postgresql://... shared by redundant receivers (one row "
+                        "per alarm, acks and overdue flags shared), or FILE.sqlite / FILE.csv "
+                        "like --log")
+    p.add_argument("--metrics-port", type=int, metavar="PORT",
+                   help="serve Prometheus metrics on 127.0.0.1:PORT/metrics")
+    p.add_argument("--headless", action="store_true",
+                   help="no live table: one line per alarm on stdout (also when stdout is not a "
+                        "terminal)")
     p.add_argument("--once-json", action="store_true",
                    help="listen --seconds, print one JSON snapshot (gateways, alarms), exit")
     p.add_argument("--seconds", type=float, default=5.0, help="listening time for --once-json")
@@ -57,20 +68,33 @@ def main(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    db = log_path = None
+    if args.db and args.db.startswith(("postgresql://", "postgres://")):
+        db = args.db
+    elif args.db:
+        log_path = args.db
+    if args.log and log_path:
+        print("safehome centre: give the log once, with --log or --db", file=sys.stderr)
+        return 2
+    metrics = None
     try:
         centre = Centre(args.broker, root=args.root, ca_file=args.ca_file,
                         cert_file=args.cert_file, key_file=args.key_file,
                         username=_env(args.username_env), password=_env(args.password_env),
                         allow_insecure=args.allow_insecure, protocol=args.protocol,
                         client_id=args.client_id, auto_ack=args.auto_ack, ack_by=args.ack_by,
-                        lang=args.lang, log_path=args.log)
-    except (CentreError, ValueError) as exc:
+                        lang=args.lang, log_path=args.log or log_path, db=db)
+        if args.metrics_port is not None:
+            from gateway.centre.metrics import CentreMetrics
+            metrics = centre.metrics = CentreMetrics(centre.gateway_counts)
+            metrics.serve(args.metrics_port)
+    except (CentreError, ValueError, OSError) as exc:
         print(f"safehome centre: {exc}", file=sys.stderr)
         return 2
     try:
         if args.once_json:
             return asyncio.run(_once(centre, args.seconds))
-        return asyncio.run(_live(centre))
+        return asyncio.run(_live(centre, args.headless))
     except CentreError as exc:
         print(f"safehome centre: {exc}", file=sys.stderr)
         return 1
@@ -84,14 +108,14 @@ async def _once(centre, seconds: float) -> int:
     return 0
 
 
-async def _live(centre) -> int:
+async def _live(centre, headless: bool = False) -> int:
     from rich.console import Console
     from rich.live import Live
 
     from gateway.centre.view import operator_command, render, stdin_lines
 
     console = Console()
-    interactive = console.is_terminal
+    interactive = console.is_terminal and not headless
     if not interactive:     # a pipe or a service log: one line per alarm on stdout
         centre.listeners.append(lambda got: _print_alarm(centre, got))
     async with centre:
@@ -139,6 +163,9 @@ async def _wait_forever(centre, lines) -> None:
 
 
 def _print_alarm(centre, got) -> None:
+    if got.kind == "overdue":
+        print(f"OVERDUE {got.gateway_id}: no heartbeat for {2.5:g} intervals", flush=True)
+        return
     if got.alarm is None or got.duplicate:
         return
     a = got.alarm

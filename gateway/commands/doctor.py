@@ -25,7 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print machine-readable results")
     p.add_argument("--timeout", type=float, default=5.0, metavar="S",
                    help="seconds to wait for each sensor and for the centre's ack (default 5)")
-    p.add_argument("--broker", help="override mqtt.url, e.g. mqtt://127.0.0.1:1883")
+    p.add_argument("--broker", action="append", metavar="URL",
+                   help="override mqtt.url, e.g. mqtt://127.0.0.1:1883; repeat for several "
+                        "brokers (mqtt.urls), tried in turn")
     p.set_defaults(func=doctor)
 
 
@@ -46,7 +48,7 @@ def doctor(args: argparse.Namespace) -> int:
     if args.broker:
         try:
             cfg = cfg.model_copy(update={"mqtt": MqttConfig.model_validate(
-                {**cfg.mqtt.model_dump(), "url": args.broker})})
+                {**cfg.mqtt.model_dump(), "urls": args.broker})})
         except ValidationError as exc:
             for e in exc.errors():
                 print(f"--broker: {e['msg']}", file=sys.stderr)

@@ -16,7 +16,9 @@ from gateway.config import MqttConfig, StorageConfig
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run the gateway daemon")
     p.add_argument("--config", required=True, help="the home's TOML config")
-    p.add_argument("--broker", help="override mqtt.url, e.g. mqtt://127.0.0.1:1883")
+    p.add_argument("--broker", action="append", metavar="URL",
+                   help="override mqtt.url, e.g. mqtt://127.0.0.1:1883; repeat for several "
+                        "brokers (mqtt.urls), tried in turn")
     p.add_argument("--db", help="override storage.path")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     p.add_argument("--record", metavar="TRACE", help="also record every reading to a trace file "
@@ -32,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.broker:
             cfg = cfg.model_copy(update={"mqtt": MqttConfig.model_validate(
-                {**cfg.mqtt.model_dump(), "url": args.broker})})
+                {**cfg.mqtt.model_dump(), "urls": args.broker})})
         if args.db:
             cfg = cfg.model_copy(update={"storage": StorageConfig.model_validate(
                 {**cfg.storage.model_dump(), "path": Path(args.db)})})
