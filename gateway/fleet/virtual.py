@@ -110,7 +110,7 @@ class VirtualGateway:
         self.seq += 1
         info = describe(type_name)
         values = {"room": None, "sensor": "virtual-1"}
-        return Event(new_event_id(now), self.seq, type_name, info.severity, now, now,
+        return Event(new_event_id(), self.seq, type_name, info.severity, now, now,
                      render(type_name, values), sensor="virtual-1",
                      evidence={"simulated": 1.0}, test=test)
 
