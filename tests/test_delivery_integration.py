@@ -104,9 +104,12 @@ async def test_events_pending_at_sigkill_are_sent_after_restart(mosquitto, tmp_p
         assert time.monotonic() < deadline, gw.output()
         await asyncio.sleep(0.2)
         if db_path.exists():
-            with sqlite3.connect(db_path) as db:
-                pending = [r[0] for r in db.execute(
-                    "SELECT id FROM events WHERE type='sos' AND state='pending'")]
+            try:
+                with sqlite3.connect(db_path) as db:
+                    pending = [r[0] for r in db.execute(
+                        "SELECT id FROM events WHERE type='sos' AND state='pending'")]
+            except sqlite3.OperationalError:  # the daemon is still creating its schema
+                continue
     gw.kill()
     restarted = GatewayProcess(write_config(tmp_path, mosquitto.url,
                                             sensor_settings="sos_after = 1000")).start()
