@@ -157,6 +157,9 @@ class Uplink:
             except TimeoutError:
                 pass
         self.state = "stopped"
+        # Stopped by the daemon's shutdown: it numbers no more events. (A return on refused
+        # credentials keeps the lock: the daemon goes on numbering and escalating.)
+        self.instance_lock.release()
 
     def _backoff(self, failures: int) -> float:
         """Exponential from reconnect_min to reconnect_max, with jitter: a city of
