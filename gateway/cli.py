@@ -25,6 +25,7 @@ COMMANDS = [
     "gateway.commands.trace",
     "gateway.commands.doctor",
     "gateway.commands.discover",
+    "gateway.commands.console",
 ]
 
 

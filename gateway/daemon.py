@@ -48,11 +48,14 @@ class Daemon:
             self.health.add(k.meta.id, k.timeout, parent=k.parent)
         self.pipeline: Pipeline | None = None
         self.uplink = Uplink(config, self.outbox, self.store, health=self._health_body,
-                             on_command=self._on_command, on_unacknowledged=self._unacknowledged)
+                             on_command=self._on_command, on_unacknowledged=self._unacknowledged,
+                             on_ack=self._acked)
+        self.ack_listeners: list[Callable[[str, str | None, float], None]] = []  # e.g. the console
         self.readings: asyncio.Queue[Any] = asyncio.Queue(maxsize=20000)
         self.reading_taps: list[Callable[[list[Any]], None]] = []  # e.g. the trace recorder
         self.stop_requested = asyncio.Event()
         self.commands: Any = None  # gateway.remote_commands handler, when available
+        self.console: Any = None  # gateway.console.server.ConsoleServer, when [console] listen is set
         self._tasks: list[asyncio.Task] = []
 
     # -- events ---------------------------------------------------------------------------
@@ -78,6 +81,13 @@ class Daemon:
             return  # failed at open: reported once the pipeline exists
         ev = self.technical("storage_failure", evidence={})
         self.outbox.add(ev)  # the store cannot hold it; memory can
+
+    def _acked(self, event_id: str, by: str | None, at: float) -> None:
+        for listener in self.ack_listeners:
+            try:
+                listener(event_id, by, at)
+            except Exception:
+                log.exception("ack listener failed")
 
     def _unacknowledged(self, entry: Entry) -> None:
         ev = self.technical("alarm_unacknowledged", ref=entry.event.id, room=entry.event.room,
@@ -181,6 +191,16 @@ class Daemon:
             self._spawn(supervise(lambda cls=cls, info=info, st=settings: cls(info, st),
                                   self._deliver, on_failure=on_failure), f"driver-{s.id}")
 
+    async def _start_console(self) -> None:
+        """The installer's console ([console] listen): contained, never needed for alarms."""
+        if not self.cfg.console.enabled:
+            return
+        try:
+            from gateway.console.server import start_console
+            self.console = await start_console(self)
+        except Exception:  # noqa: BLE001 - e.g. aiohttp missing: the alarm path runs on
+            log.exception("console failed to start; the gateway runs on without it")
+
     # -- lifecycle -------------------------------------------------------------------------
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
@@ -207,6 +227,7 @@ class Daemon:
         self._spawn(self._consume(), "consume")
         self._spawn(self._tick(), "tick")
         self._start_drivers()
+        await self._start_console()
         systemd.notify("READY=1\nSTATUS=running")
         log.info("gateway %s running with %d sensors", self.cfg.gateway_id, len(self.cfg.sensors))
         try:
@@ -219,6 +240,11 @@ class Daemon:
         """Drivers first (no new readings), then flush the store, then say offline."""
         log.info("stopping")
         systemd.notify("STOPPING=1")
+        if self.console is not None:
+            try:
+                await self.console.stop()
+            except Exception:  # noqa: BLE001
+                log.exception("console did not stop cleanly")
         for t in list(self._tasks):
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
