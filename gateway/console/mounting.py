@@ -10,7 +10,8 @@ one does, or until it has seen enough, the page says "not measured yet".
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Protocol, runtime_checkable
+from collections.abc import Mapping
+from typing import Any, Protocol, runtime_checkable
 
 from drivers import registry as driver_registry
 from gateway.config import SensorConfig
@@ -31,7 +32,7 @@ def configured(s: SensorConfig) -> dict[str, float | None]:
     """Height (m) and downward tilt (deg) as configured; None where the config is silent."""
     out: dict[str, float | None] = {"height_m": None, "tilt_deg": None}
     try:
-        settings = driver_registry.load(s.type).Settings.model_validate(s.settings)
+        settings: Any = driver_registry.load(s.type).Settings.model_validate(s.settings)  # type: ignore[attr-defined]
     except Exception:  # noqa: BLE001 - validated at load; a plugin may still misbehave
         return out
     for key in ("sensor_height_m", "install_height_m"):
@@ -39,23 +40,29 @@ def configured(s: SensorConfig) -> dict[str, float | None]:
             out["height_m"] = float(getattr(settings, key))
     if getattr(settings, "elevation_tilt_deg", None) is not None:
         out["tilt_deg"] = float(settings.elevation_tilt_deg)  # type: ignore[attr-defined]
-    preset = getattr(settings, "preset", None)
-    if preset and (out["height_m"] is None or out["tilt_deg"] is None):
-        mounting = _preset_mounting(s.type, preset)
+    if out["height_m"] is None or out["tilt_deg"] is None:
+        mounting = _file_mounting(s.type, settings)
         for key in ("height_m", "tilt_deg"):
             if out[key] is None and mounting.get(key) is not None:
                 out[key] = mounting[key]
     return out
 
 
-def _preset_mounting(driver_type: str, name: str) -> dict[str, float]:
+def _file_mounting(driver_type: str, settings: Any) -> dict[str, float]:
+    """The mounting a preset (LD2410, Seeed) or a TI chirp config (header/sensorPosition) states."""
+    preset = getattr(settings, "preset", None)
     try:
-        if driver_type == "hlk_ld2410":
+        if driver_type == "hlk_ld2410" and preset:
             from drivers.ld2410.presets import load_preset as ld2410_preset
-            m: Any = ld2410_preset(name).mounting
-        elif driver_type.startswith("seeed_"):
+            m: Any = ld2410_preset(preset).mounting
+        elif driver_type.startswith("seeed_") and preset:
             from drivers.seeed.presets import load_preset as seeed_preset
-            m = seeed_preset(name).mounting
+            m = seeed_preset(preset).mounting
+        elif driver_type == "ti_mmwave":
+            from drivers.ti_mmwave.chirp import load as load_chirp
+            ti = load_chirp(settings.config).mounting
+            return {} if ti is None else {"height_m": float(ti.height_m),
+                                          "tilt_deg": float(ti.elevation_tilt_deg)}
         else:
             return {}
     except Exception:  # noqa: BLE001 - a missing preset is the config check's business

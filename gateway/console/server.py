@@ -24,8 +24,9 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -33,7 +34,7 @@ from gateway.console import views
 from gateway.console.auth import COOKIE, Gate, LinkBook
 from gateway.console.live import LiveState
 from gateway.console.settings import is_loopback
-from gateway.console.test_alarm import TestAlarms
+from gateway.console.test_alarm import SentTestAlarms
 from gateway.doctor.checks import exit_code
 from gateway.uplink import VERSION
 
@@ -59,13 +60,13 @@ def _json(data: Any, status: int = 200) -> web.Response:
 
 
 class ConsoleServer:
-    def __init__(self, daemon: "Daemon", env: dict[str, str] | None = None) -> None:
+    def __init__(self, daemon: Daemon, env: dict[str, str] | None = None) -> None:
         import os
         env = dict(os.environ) if env is None else env
         self.d = daemon
         self.cc = daemon.cfg.console
         self.live = LiveState()
-        self.tests = TestAlarms()
+        self.tests = SentTestAlarms()
         links = (LinkBook(self.cc.links_path(daemon.cfg.storage.path))
                  if self.cc.one_time_links else None)
         self.gate = Gate(self.cc.needs_login, env.get(self.cc.token_env) if self.cc.token_env
@@ -129,7 +130,7 @@ class ConsoleServer:
             raise
         except (ConnectionResetError, asyncio.CancelledError):
             raise
-        except Exception as exc:  # noqa: BLE001 - logged and answered, never raised further
+        except Exception as exc:
             log.exception("console request %s %s failed", request.method, request.path)
             return _json({"error": f"{type(exc).__name__}: {exc}"}, status=500)
 
@@ -255,7 +256,7 @@ class ConsoleServer:
                 tick += 1
                 try:
                     await asyncio.wait_for(self.stopping.wait(), FRAME_S)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
         except (ConnectionResetError, ConnectionError):
             pass
@@ -269,7 +270,7 @@ class ConsoleServer:
         await resp.write(f"event: {name}\ndata: {body}\n\n".encode())
 
 
-async def start_console(daemon: "Daemon") -> ConsoleServer | None:
+async def start_console(daemon: Daemon) -> ConsoleServer | None:
     """Serve the console, or log why not and return None: the gateway runs on either way."""
     server = ConsoleServer(daemon)
     try:

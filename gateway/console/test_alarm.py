@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from gateway.events import iso
 from gateway.outbox import Entry
@@ -22,7 +23,7 @@ KEEP = 5
 
 
 @dataclass
-class TestAlarm:
+class SentTestAlarm:
     event_id: str
     seq: int
     requested_at: float
@@ -38,8 +39,8 @@ class TestAlarm:
         sent_at = self.sent_at
         if sent_at is None and self.entry is not None and self.entry.first_sent is not None:
             sent_at = wall - (mono - self.entry.first_sent)
-        if sent_at is None and self.acknowledged_at is not None:
-            sent_at = self.acknowledged_at  # acked before the PUBACK was seen: it was sent
+        if self.acknowledged_at is not None:  # acked before the PUBACK was seen: it was sent
+            sent_at = self.acknowledged_at if sent_at is None else min(sent_at, self.acknowledged_at)
         step = ("acknowledged" if self.acknowledged_at is not None else "sent" if sent_at
                 else "committed" if self.committed is not None else "requested")
 
@@ -53,22 +54,22 @@ class TestAlarm:
                 "acknowledged_by": self.acknowledged_by}
 
 
-class TestAlarms:
+class SentTestAlarms:
     """The last few test alarms raised from the console, newest first."""
 
     def __init__(self, mono: Callable[[], float] = time.monotonic,
                  wall: Callable[[], float] = time.time) -> None:
         self.mono, self.wall = mono, wall
-        self.items: deque[TestAlarm] = deque(maxlen=KEEP)
+        self.items: deque[SentTestAlarm] = deque(maxlen=KEEP)
         self.version = 0
 
-    def requested(self, event_id: str, seq: int) -> TestAlarm:
-        item = TestAlarm(event_id, seq, self.wall())
+    def requested(self, event_id: str, seq: int) -> SentTestAlarm:
+        item = SentTestAlarm(event_id, seq, self.wall())
         self.items.appendleft(item)
         self.version += 1
         return item
 
-    def committed(self, item: TestAlarm, durable: bool, entry: Entry | None) -> None:
+    def committed(self, item: SentTestAlarm, durable: bool, entry: Entry | None) -> None:
         item.committed, item.committed_at, item.entry = durable, self.wall(), entry
         self.version += 1
 

@@ -23,7 +23,7 @@ from gateway.events import iso
 if TYPE_CHECKING:
     from gateway.daemon import Daemon
 
-SECRET_KEY = re.compile(r"(pass|secret|token|api_?key|psk|credential)", re.I)
+SECRET_KEY = re.compile(r"(pass|secret|token|api_?key|psk|credential)", re.IGNORECASE)
 HIDDEN = "•••• (hidden)"
 LOW_BATTERY_PERCENT = 20.0
 WEAK_RSSI_DBM = -85.0
@@ -38,7 +38,14 @@ def _expected_rate(sensor_type: str) -> float | None:
     return float(rate) if isinstance(rate, (int, float)) else None
 
 
-def sensors(d: "Daemon", live: LiveState) -> list[dict[str, Any]]:
+def _ago(last: dict[str, Any] | None) -> str:
+    if not last or not last.get("at"):
+        return "unknown"
+    from gateway.events import parse_iso
+    return f"{max(0.0, time.time() - parse_iso(last['at'])):.0f} s ago"
+
+
+def sensors(d: Daemon, live: LiveState) -> list[dict[str, Any]]:
     """One object per sensor the daemon watches (config entries, then bridged devices)."""
     now = time.monotonic()
     summary = d.health.summary()
@@ -74,7 +81,7 @@ def sensors(d: "Daemon", live: LiveState) -> list[dict[str, Any]]:
     return out
 
 
-def _zones(d: "Daemon", sensor: str) -> list[dict[str, Any]]:
+def _zones(d: Daemon, sensor: str) -> list[dict[str, Any]]:
     settings = d.cfg.detector_settings().get("radar_fall")
     out = []
     for kind in ("lying_zones", "blind_zones"):
@@ -85,7 +92,7 @@ def _zones(d: "Daemon", sensor: str) -> list[dict[str, Any]]:
     return out
 
 
-def radars(d: "Daemon", live: LiveState, zones: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+def radars(d: Daemon, live: LiveState, zones: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """Each radar: its latest targets and points (room frame, metres), zones, mounting."""
     detectors = d.pipeline.detectors if d.pipeline is not None else {}
     out = []
@@ -106,7 +113,7 @@ def radars(d: "Daemon", live: LiveState, zones: dict[str, list[dict[str, Any]]])
     return out
 
 
-def walk(d: "Daemon", live: LiveState) -> dict[str, Any]:
+def walk(d: Daemon, live: LiveState) -> dict[str, Any]:
     w = live.walk
     return {"running": w.running,
             "started_at": iso(w.started_wall) if w.started_wall else None,
@@ -119,13 +126,13 @@ def walk(d: "Daemon", live: LiveState) -> dict[str, Any]:
                         for k in d.known_sensors]}
 
 
-def uplink(d: "Daemon") -> dict[str, Any]:
+def uplink(d: Daemon) -> dict[str, Any]:
     return {"state": d.uplink.state, "broker": f"{d.cfg.mqtt.host}:{d.cfg.mqtt.port}",
             "pending": d.outbox.pending, "unacknowledged": d.outbox.unacknowledged,
             "storage": "degraded" if d.store.failed else "ok"}
 
 
-def live_checks(d: "Daemon", live: LiveState, tests: list[dict[str, Any]]) -> list[Check]:
+def live_checks(d: Daemon, live: LiveState, tests: list[dict[str, Any]]) -> list[Check]:
     """The doctor's checklist from what the running daemon sees. The CLI doctor opens the
     devices itself; here the daemon already holds them, so their health is read instead."""
     out = [Check.ok("config", f"valid: gateway {d.cfg.gateway_id}, {len(d.cfg.sensors)} sensors, "
@@ -141,7 +148,8 @@ def live_checks(d: "Daemon", live: LiveState, tests: list[dict[str, Any]]) -> li
                                       "readings are being lost", "check the cable and the baud "
                                       "rate", required=req))
             else:
-                out.append(Check.ok(item, f"readings flow (last {s['last_seen']})"))
+                flow = f"{rate:g} readings/s" if rate is not None else "readings arrive"
+                out.append(Check.ok(item, f"{flow}; last {_ago(s['last_reading'])}"))
         elif state == "waiting":
             out.append(Check.warn(item, "no reading yet since the gateway started",
                                   "event-driven sensors (motion, door) report when something "
@@ -188,7 +196,7 @@ def live_checks(d: "Daemon", live: LiveState, tests: list[dict[str, Any]]) -> li
     return out
 
 
-def machine_checks(d: "Daemon") -> list[Check]:
+def machine_checks(d: Daemon) -> list[Check]:
     """Clock, disk and recording: the CLI doctor's own checks (run in a thread: they may
     call timedatectl)."""
     from gateway.doctor.system import check_clock, check_recording, check_storage
@@ -217,7 +225,7 @@ def recent_events(db: Path, limit: int = EVENTS_LIMIT) -> list[dict[str, Any]]:
     return out
 
 
-def memory_events(d: "Daemon") -> list[dict[str, Any]]:
+def memory_events(d: Daemon) -> list[dict[str, Any]]:
     """While the store is degraded: what the outbox still holds."""
     return [{"id": e.event.id, "seq": e.event.seq, "type": e.event.type,
              "severity": e.event.severity, "occurred_at": iso(e.event.occurred_at),
@@ -237,7 +245,7 @@ def _hide(value: Any, key: str = "") -> Any:
     return value
 
 
-def config(d: "Daemon") -> dict[str, Any]:
+def config(d: Daemon) -> dict[str, Any]:
     """The validated config, secrets hidden. The file names environment variables rather
     than holding secrets; a driver's own settings might still hold one (`api_key`), and a
     broker URL might carry a password."""

@@ -262,7 +262,10 @@
   function renderTest() {
     const tests = (state.status && state.status.tests) || [];
     const cur = tests[0];
-    if (!cur) { fill($("test-steps"), h("p", { class: "hint" }, t("test_none"))); fill($("test-history")); return; }
+    if (!cur) {
+      fill($("test-steps"), h("p", { class: "hint" }, t("test_none")));
+      fill($("test-history")); $("test-earlier").hidden = true; return;
+    }
     const committed = cur.committed !== null;
     fill($("test-steps"),
       step(committed, t("step_committed"), committed ? (cur.committed ? t("step_committed_d") : t("step_memory")) +
@@ -271,6 +274,7 @@
            t("attempts", { n: Math.max(1, cur.attempts) }) : t("waiting"), "sent"),
       step(!!cur.acknowledged_at, t("step_ack"), cur.acknowledged_at
            ? t("step_ack_d", { by: cur.acknowledged_by || "?" }) + " · " + clock(cur.acknowledged_at) : t("waiting"), "acknowledged"));
+    $("test-earlier").hidden = tests.length < 2;
     fill($("test-history"), tests.slice(1).map((x) => h("li", {},
       t("test_item", { t: clock(x.requested_at), s: t("step_" + (x.step === "acknowledged" ? "acknowledged" : x.step === "requested" ? "requested" : "name_" + x.step)) +
         (x.acknowledged_by ? " (" + x.acknowledged_by + ")" : "") }))));
@@ -330,7 +334,10 @@
     if (value && typeof value === "object") {
       const keys = Object.keys(value);
       if (!keys.length) return h("span", { class: "v" }, "{}");
-      return h("dl", { class: "tree" }, keys.map((k) => [h("dt", {}, k), h("dd", {}, configTree(value[k], k))]));
+      const nested = (v) => v !== null && typeof v === "object" && Object.keys(v).length > 0;
+      return h("dl", { class: "tree" }, keys.flatMap((k) => [
+        h("dt", { class: nested(value[k]) ? "nested" : null }, k),
+        h("dd", { class: nested(value[k]) ? "nested" : null }, configTree(value[k], k))]));
     }
     return h("span", { class: "v" + (String(value).includes("(hidden)") ? " hidden" : "") }, JSON.stringify(value));
   }
