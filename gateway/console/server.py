@@ -35,7 +35,7 @@ from gateway.console.auth import COOKIE, Gate, LinkBook
 from gateway.console.live import LiveState
 from gateway.console.settings import is_loopback
 from gateway.console.test_alarm import SentTestAlarms
-from gateway.doctor.checks import exit_code
+from gateway.doctor.checks import Check, exit_code
 from gateway.uplink import VERSION
 
 if TYPE_CHECKING:
@@ -49,6 +49,9 @@ FRAME_S = 0.25            # radar frames to the page at most 4 per second
 STATUS_EVERY = 4          # sensors, walk test, test alarm and uplink once a second
 TEST_ALARM_GAP_S = 5.0    # one test alarm per 5 s, however often the button is pressed
 CHANGE_HEADER = "X-Safehome-Console"
+REQUESTS_PER_S = 30.0     # all clients together: a page needs a few per second at most
+REQUEST_BURST = 60.0      # opening the page fetches about ten at once
+MACHINE_CHECKS_S = 10.0   # clock, disk, recording: asked again at most this often
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -76,6 +79,8 @@ class ConsoleServer:
         self.streams = 0
         self.stopping = asyncio.Event()
         self._last_test = -TEST_ALARM_GAP_S
+        self._bucket, self._bucket_at = REQUEST_BURST, time.monotonic()
+        self._machine: tuple[float, list[Check]] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
     def app(self) -> web.Application:
@@ -134,8 +139,21 @@ class ConsoleServer:
             log.exception("console request %s %s failed", request.method, request.path)
             return _json({"error": f"{type(exc).__name__}: {exc}"}, status=500)
 
+    def _allow(self) -> bool:
+        """A token bucket over all requests: a runaway script cannot take the loop's time."""
+        now = time.monotonic()
+        self._bucket = min(REQUEST_BURST, self._bucket + (now - self._bucket_at) * REQUESTS_PER_S)
+        self._bucket_at = now
+        if self._bucket < 1.0:
+            return False
+        self._bucket -= 1.0
+        return True
+
     @web.middleware
     async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not self._allow():
+            return _json({"error": "too many requests; the console slows down to keep the "
+                          "alarm path fast"}, status=429)
         if not self.cc.needs_login:
             host = (request.host or "").rsplit(":", 1)[0].strip("[]")
             if not is_loopback(host):
@@ -220,7 +238,10 @@ class ConsoleServer:
 
     async def doctor(self, request: web.Request) -> web.Response:
         checks = views.live_checks(self.d, self.live, self.tests.to_json())
-        checks += await asyncio.to_thread(views.machine_checks, self.d)
+        now = time.monotonic()
+        if self._machine is None or now - self._machine[0] > MACHINE_CHECKS_S:
+            self._machine = (now, await asyncio.to_thread(views.machine_checks, self.d))
+        checks += self._machine[1]
         return _json({"ready": exit_code(checks) == 0, "checks": [c.to_json() for c in checks]})
 
     async def events(self, request: web.Request) -> web.Response:
