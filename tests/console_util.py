@@ -31,7 +31,8 @@ def demo_home_with_console(tmp: Path, *, listen: str | None = None, extra: str =
     port = free_port()
     text = (REPO / "examples" / "demo-home.toml").read_text(encoding="utf-8")
     text = text.replace('path = "demo-events.db"', f'path = "{tmp / "demo.db"}"')
-    text += f'\n[console]\nlisten = "{listen or "127.0.0.1"}:{port}"\n' + extra
+    assert 'listen = "127.0.0.1:8380"' in text, "the demo home serves the console"
+    text = text.replace('listen = "127.0.0.1:8380"', f'listen = "{listen or "127.0.0.1"}:{port}"\n{extra}')
     cfg = tmp / "demo-home.toml"
     cfg.write_text(text, encoding="utf-8")
     return cfg, port

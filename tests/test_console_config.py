@@ -73,7 +73,7 @@ def test_config_check_and_run_exit_2_on_a_lan_console_without_a_token(tmp_path, 
     text = (REPO / "examples" / "demo-home.toml").read_text()
     cfg = tmp_path / "home.toml"
     cfg.write_text(text.replace('path = "demo-events.db"', f'path = "{tmp_path / "x.db"}"')
-                   + '\n[console]\nlisten = "0.0.0.0:8380"\n')
+                   .replace('listen = "127.0.0.1:8380"', 'listen = "0.0.0.0:8380"'))
     proc = subprocess.run([sys.executable, "-m", "gateway.cli", *command, str(cfg)], cwd=REPO,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2, proc.stderr

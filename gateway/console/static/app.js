@@ -227,7 +227,12 @@
         h("div", {}, h("div", { class: "name" }, r.id), h("div", { class: "meta" }, roomName(r.room) + " · " + t("radar"))),
         h("span", { class: "pill " + (r.targets.length ? "ok" : "idle") }, t("people_now", { n: r.targets.length }))),
       r.at ? drawPlan(r) : h("p", { class: "hint" }, t("no_frames")),
-      r.at ? h("div", { class: "meta center" }, t("frame_at", { t: clock(r.at) })) : null,
+      r.at ? h("div", { class: "legend" },
+        h("span", {}, h("i", { class: "dot target" }), t("legend_person")),
+        h("span", {}, h("i", { class: "dot point" }), t("legend_points")),
+        r.zones.some((z) => z.kind === "lying") ? h("span", {}, h("i", { class: "box lying" }), t("zone_lying")) : null,
+        r.zones.some((z) => z.kind === "blind") ? h("span", {}, h("i", { class: "box blind" }), t("zone_blind")) : null,
+        h("span", { class: "meta" }, t("frame_at", { t: clock(r.at) }))) : null,
       h("h2", {}, t("mounting")), mountingRows(r.mounting))));
   }
 
