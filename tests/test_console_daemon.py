@@ -140,3 +140,41 @@ def test_console_link_without_a_console_exits_2(tmp_path):
     out = subprocess.run([sys.executable, "-m", "gateway.cli", "console", "link", "--config", str(cfg)],
                          cwd=REPO, capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "console.listen is not set" in out.stderr
+
+
+async def test_a_failing_console_request_is_answered_500_and_alarms_keep_flowing(mosquitto, tmp_path,
+                                                                              monkeypatch):
+    import asyncio
+    import logging
+
+    import aiohttp
+
+    from gateway.config import load_config
+    from gateway.console import views
+    from gateway.daemon import Daemon
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in the room plan")
+
+    monkeypatch.setattr(views, "radars", broken)
+    port = free_port()
+    cfg = load_config(write_config(tmp_path, mosquitto.url, sensor_settings="sos_after = 2",
+                                   extra=f'[console]\nlisten = "127.0.0.1:{port}"\n'), env={})
+    logging.getLogger("safehome.console").setLevel(logging.ERROR)
+    async with Listener(mosquitto.host, mosquitto.port) as centre:
+        daemon = Daemon(cfg)
+        task = asyncio.create_task(daemon.run())
+        try:
+            await asyncio.wait_for(daemon.uplink.connected.wait(), 10)
+            base = f"http://127.0.0.1:{port}"
+            async with aiohttp.ClientSession() as http:
+                async with http.get(base + "/api/radar") as r:
+                    assert r.status == 500 and "a bug in the room plan" in (await r.json())["error"]
+                async with http.get(base + "/api/sensors") as r:
+                    assert r.status == 200 and (await r.json())[0]["id"] == "pendant"
+            alarm = (await centre.wait_for("alarm", 1, timeout=20))[0]
+            assert alarm["type"] == "sos"
+            assert not task.done()
+        finally:
+            daemon.stop_requested.set()
+            await asyncio.wait_for(task, 20)

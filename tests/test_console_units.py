@@ -148,3 +148,23 @@ def test_secrets_are_hidden_but_the_names_of_environment_variables_are_shown():
     assert got["mqtt"]["password_env"] == "MQTT_PASSWORD"
     assert got["sensors"][0]["settings"] == {"api_key": HIDDEN, "password": HIDDEN, "port": "/dev/ttyUSB0"}
     assert got["console"] == {"token_env": "CONSOLE_TOKEN", "token": None}
+
+
+def test_every_page_text_exists_in_finnish_swedish_and_english():
+    import re
+
+    from gateway.console.server import STATIC
+    source = (STATIC / "i18n.js").read_text(encoding="utf-8")
+    blocks = dict(re.findall(r"\n  (en|fi|sv): \{(.*?)\n  \},", source, re.DOTALL))
+    keys = {lang: set(re.findall(r"(\w+): \"", body)) for lang, body in blocks.items()}
+    assert set(keys) == {"en", "fi", "sv"} and len(keys["en"]) > 100
+    assert keys["fi"] == keys["en"] and keys["sv"] == keys["en"]
+    used = set(re.findall(r"data-t=\"(\w+)\"", (STATIC / "index.html").read_text(encoding="utf-8")))
+    used |= set(re.findall(r"\bt\(\"(\w+)\"", (STATIC / "app.js").read_text(encoding="utf-8")))
+    used = {k for k in used if not k.endswith("_")}  # prefixes such as t("kind_" + kind)
+    assert used <= keys["en"], used - keys["en"]
+    for kind in ("accel", "heart_rate", "motion", "contact", "button", "presence", "radar_targets",
+                 "radar_points", "fall_flag", "battery", "link", "availability"):
+        assert f"kind_{kind}" in keys["en"]
+    for state in ("ok", "waiting", "silent", "failed", "silenced"):
+        assert f"state_{state}" in keys["en"]

@@ -281,6 +281,8 @@ class ConsoleServer:
                     pass
         except (ConnectionResetError, ConnectionError):
             pass
+        except Exception:
+            log.exception("console stream failed; the page reconnects")
         finally:
             self.streams -= 1
         return resp

@@ -116,7 +116,7 @@
     else if ("present" in v) detail = t("v_present_" + v.present);
     else if ("bpm" in v) detail = t("bpm", { n: v.bpm });
     else if ("samples" in v) detail = t("samples", { n: v.samples });
-    else if ("targets" in v) detail = t("targets", { n: v.targets });
+    else if ("targets" in v) detail = v.targets === 1 ? t("targets_1") : t("targets", { n: v.targets });
     else if ("points" in v) detail = t("points", { n: v.points });
     else if ("percent" in v && v.percent !== null) detail = v.percent + " %";
     else if ("rssi_dbm" in v && v.rssi_dbm !== null) detail = v.rssi_dbm + " dBm";
