@@ -145,3 +145,66 @@ async def test_every_page_renders_at_phone_and_desktop_width_in_three_languages(
         assert width <= size["width"], f"page is {width} px wide at {size_name} width"
         await ctx.close()
         assert not errors, errors
+
+
+async def test_room_plan_draws_a_ti_radars_people_points_zones_and_configured_mounting(
+        mosquitto, tmp_path, browser):
+    """A pty-emulated IWR6843AOP (people tracking: targets, heights, points) behind the
+    daemon's ti_mmwave driver; the mounting comes from the chirp config's sensorPosition."""
+    from playwright.async_api import expect
+
+    from simulator.emulators import ti_mmwave as E
+    from tests.broker import free_port
+    from tests.gateway_proc import write_home
+    port = free_port()
+    frames = E.walking_then_fall(400, fps=20.0, fall_at=8.0)
+    with E.TiRadarEmulator(frames, fps=20.0, loop=True) as emu:
+        cfg = write_home(tmp_path, mosquitto.url, f"""\
+            gateway_id = "gw-test-01"
+            site_id = "site-test"
+            [[rooms]]
+            id = "living"
+            name = {{ fi = "olohuone", sv = "vardagsrum", en = "living room" }}
+            [[sensors]]
+            id = "radar-living"
+            type = "ti_mmwave"
+            room = "living"
+            placement = "wall"
+            [sensors.settings]
+            cli_port = "{emu.cli_path}"
+            data_port = "{emu.data_path}"
+            config = "iwr6843aop_wall"
+            [[detectors.radar_fall.lying_zones]]
+            name = "sofa"
+            x = [-2.2, -1.0]
+            y = [1.0, 2.0]
+            [[detectors.radar_fall.blind_zones]]
+            name = "table"
+            x = [1.0, 2.0]
+            y = [3.0, 4.0]
+        """, extra=f'[console]\nlisten = "127.0.0.1:{port}"\n')
+        gw = GatewayProcess(cfg).start()
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_http(base + "/api/overview")
+            for size_name, size in (("phone", PHONE), ("desktop", DESKTOP)):
+                ctx = await browser.new_context(viewport=size, locale="en-GB")
+                page = await ctx.new_page()
+                await page.goto(base + "/?lang=en#plan")
+                radar = page.locator('[data-radar="radar-living"]')
+                await expect(radar.locator("circle.target").first).to_be_attached(timeout=20000)
+                await expect(radar.locator("circle.point").first).to_be_attached(timeout=20000)
+                await expect(radar.locator("rect.zone.lying")).to_have_count(1)
+                await expect(radar.locator("rect.zone.blind")).to_have_count(1)
+                mounting = radar.locator("table.mounting")
+                await expect(mounting).to_contain_text("2.00 m")
+                await expect(mounting).to_contain_text("15 °")
+                await expect(mounting).to_contain_text("not measured yet")
+                await screenshot(page, f"plan-ti-radar-{size_name}")
+                await ctx.close()
+            status, radars = get_json(base + "/api/radar")
+            assert status == 200 and radars[0]["mounting"]["height_m"]["configured"] == 2.0
+            assert radars[0]["targets"] and radars[0]["points"]
+        finally:
+            gw.signal(signal.SIGTERM)
+            assert gw.wait() == 0, gw.output()[-3000:]

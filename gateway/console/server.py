@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from gateway.console import views
+from gateway.console import mounting, views
 from gateway.console.auth import COOKIE, Gate, LinkBook
 from gateway.console.live import LiveState
 from gateway.console.settings import is_loopback
@@ -74,7 +74,10 @@ class ConsoleServer:
                  if self.cc.one_time_links else None)
         self.gate = Gate(self.cc.needs_login, env.get(self.cc.token_env) if self.cc.token_env
                          else None, links, self.cc.session_hours * 3600)
-        self.zones = {s.id: views._zones(daemon, s.id) for s in daemon.cfg.sensors}
+        # From the frozen config, once: a TI radar's mounting is read from its chirp file.
+        self.zones = {s.id: views.zones(daemon, s.id) for s in daemon.cfg.sensors}
+        self.mounting = {s.id: mounting.configured(s) for s in daemon.cfg.sensors
+                         if s.type in mounting.RADAR_TYPES or s.type == "simulated"}
         self.runner: web.AppRunner | None = None
         self.streams = 0
         self.stopping = asyncio.Event()
@@ -204,7 +207,7 @@ class ConsoleServer:
         return _json(views.sensors(self.d, self.live))
 
     async def radar(self, request: web.Request) -> web.Response:
-        return _json(views.radars(self.d, self.live, self.zones))
+        return _json(views.radars(self.d, self.live, self.zones, self.mounting))
 
     async def walk(self, request: web.Request) -> web.Response:
         return _json(views.walk(self.d, self.live))
@@ -273,7 +276,7 @@ class ConsoleServer:
                     await self._send(resp, "status", self._status())
                 if self.live.version != radar_seen and self.live.radar:
                     radar_seen = self.live.version
-                    await self._send(resp, "radar", views.radars(self.d, self.live, self.zones))
+                    await self._send(resp, "radar", views.radars(self.d, self.live, self.zones, self.mounting))
                 tick += 1
                 try:
                     await asyncio.wait_for(self.stopping.wait(), FRAME_S)

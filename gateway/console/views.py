@@ -81,7 +81,7 @@ def sensors(d: Daemon, live: LiveState) -> list[dict[str, Any]]:
     return out
 
 
-def _zones(d: Daemon, sensor: str) -> list[dict[str, Any]]:
+def zones(d: Daemon, sensor: str) -> list[dict[str, Any]]:
     settings = d.cfg.detector_settings().get("radar_fall")
     out = []
     for kind in ("lying_zones", "blind_zones"):
@@ -92,15 +92,17 @@ def _zones(d: Daemon, sensor: str) -> list[dict[str, Any]]:
     return out
 
 
-def radars(d: Daemon, live: LiveState, zones: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Each radar: its latest targets and points (room frame, metres), zones, mounting."""
+def radars(d: Daemon, live: LiveState, zones: dict[str, list[dict[str, Any]]],
+           configured: dict[str, dict[str, float | None]]) -> list[dict[str, Any]]:
+    """Each radar: its latest targets and points (room frame, metres), zones, mounting.
+    `zones` and `configured` (mounting) come from the frozen config, computed once."""
     detectors = d.pipeline.detectors if d.pipeline is not None else {}
     out = []
     for s in d.cfg.sensors:
         frame = live.radar.get(s.id)
         if s.type not in mounting.RADAR_TYPES and frame is None:
             continue
-        conf = mounting.configured(s)
+        conf = configured.get(s.id) or {"height_m": None, "tilt_deg": None}
         meas = mounting.measured(detectors, s.id)
         out.append({
             "id": s.id, "room": s.room, "placement": s.placement,

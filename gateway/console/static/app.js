@@ -189,7 +189,7 @@
     for (const z of r.zones) ext = Math.max(ext, Math.abs(z.x[0]) + 0.3, Math.abs(z.x[1]) + 0.3, z.y[1] + 0.3);
     ext = Math.min(Math.ceil(ext), 12);
     state.maxExtent[r.id] = ext;
-    const W = 2 * ext, D = ext, pad = 0.35;
+    const W = 2 * ext, D = ext, pad = 0.35, fs = Math.max(0.18, ext * 0.055);
     const s = svg("svg", { viewBox: `${-ext - pad} ${-pad} ${W + 2 * pad} ${D + 2 * pad}`, class: "plan",
                            role: "img", "aria-label": t("nav_plan") + " " + r.id });
     s.append(svg("rect", { x: -ext, y: 0, width: W, height: D, class: "room" }));
@@ -199,21 +199,22 @@
     s.append(svg("path", { d: `M0 0 L${Math.max(-ext, -fov)} ${Math.min(D, ext / Math.tan(Math.PI / 3))} L${-ext} ${D} L${ext} ${D} L${Math.min(ext, fov)} ${Math.min(D, ext / Math.tan(Math.PI / 3))} Z`, class: "fov" }));
     for (const z of r.zones) {
       s.append(svg("rect", { x: z.x[0], y: z.y[0], width: z.x[1] - z.x[0], height: z.y[1] - z.y[0], class: "zone " + z.kind }));
-      const label = svg("text", { x: z.x[0] + 0.08, y: z.y[0] + 0.28, class: "zone-label" });
+      const label = svg("text", { x: z.x[0] + 0.06, y: z.y[0] + fs * 1.1, class: "zone-label", "font-size": fs });
       label.textContent = z.name + " (" + t("zone_" + z.kind) + ")";
       s.append(label);
     }
     for (let m = 1; m <= D; m++) {
-      const tick = svg("text", { x: -ext + 0.08, y: m - 0.06, class: "tick" }); tick.textContent = m + " m"; s.append(tick);
+      const tick = svg("text", { x: -ext + 0.08, y: m - 0.06, class: "tick", "font-size": fs * 0.9 });
+      tick.textContent = m + " m"; s.append(tick);
     }
     for (const p of r.points) {
       const hue = Math.round(220 - Math.max(0, Math.min(2, p[2])) * 100);
       s.append(svg("circle", { cx: p[0], cy: p[1], r: 0.04, class: "point", fill: `hsl(${hue} 70% 45%)` }));
     }
-    for (const g of r.targets) {
-      s.append(svg("circle", { cx: g.x, cy: g.y, r: 0.22, class: "target" }));
-      const label = svg("text", { x: g.x, y: g.y + 0.07, class: "target-label", "text-anchor": "middle" });
-      label.textContent = g.height !== null && g.height !== undefined ? (+g.height).toFixed(1) : "#" + g.tid;
+    for (const g of r.targets) {  // a ring, so the person's points stay visible inside it
+      s.append(svg("circle", { cx: g.x, cy: g.y, r: 0.25, class: "target" }));
+      const label = svg("text", { x: g.x, y: g.y - 0.32, class: "target-label", "text-anchor": "middle", "font-size": fs * 1.1 });
+      label.textContent = g.height !== null && g.height !== undefined ? (+g.height).toFixed(1) + " m" : "#" + g.tid;
       s.append(label);
     }
     s.append(svg("rect", { x: -0.25, y: -0.12, width: 0.5, height: 0.16, rx: 0.04, class: "radar" }));
