@@ -21,6 +21,7 @@ from gateway.readings import (
     Battery,
     Contact,
     HeartRate,
+    LinkQuality,
     Motion,
     RadarPoints,
     RadarTargets,
@@ -89,6 +90,8 @@ def test_live_state_keeps_rates_radar_frames_and_walk_ticks():
     assert frame.targets == [{"tid": 7, "x": 0.5, "y": 2.0, "z": 0.9, "height": 1.6}]
     assert len(frame.points) == 300, "a frame's points are capped for the page"
     assert live.walk.seen["r"]["count"] == 200
+    live.tap([LinkQuality("z", 0, lqi=87)])
+    assert live.sensors["z"].lqi == 87
     live.stop_walk()
     live.tap([Motion("p", 0, True)])
     assert "p" not in live.walk.seen and not live.walk.running

@@ -26,6 +26,7 @@ class SensorLive:
     last_wall: float | None = None
     last_value: dict[str, Any] = field(default_factory=dict)
     recent: deque = field(default_factory=deque)   # (monotonic time, kind, count)
+    lqi: int | None = None                          # Zigbee link quality (the health monitor keeps RSSI)
 
     def rate(self, now: float) -> tuple[float | None, str | None]:
         """Readings (samples for accelerometer blocks) per second of the busiest kind."""
@@ -109,7 +110,9 @@ class LiveState:
             s.last_kind, s.last_wall = kind, wall
             s.last_value = summarise(r)
             s.recent.append((now, kind, len(r) if kind == "accel" else 1))
-            if kind == "radar_targets":
+            if kind == "link" and r.lqi is not None:
+                s.lqi = int(r.lqi)
+            elif kind == "radar_targets":
                 frame = self.radar.setdefault(r.sensor, RadarFrame(wall))
                 frame.wall = wall
                 frame.targets = [{"tid": g.tid, "x": round(g.x, 3), "y": round(g.y, 3),

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -64,7 +65,6 @@ def _json(data: Any, status: int = 200) -> web.Response:
 
 class ConsoleServer:
     def __init__(self, daemon: Daemon, env: dict[str, str] | None = None) -> None:
-        import os
         env = dict(os.environ) if env is None else env
         self.d = daemon
         self.cc = daemon.cfg.console
@@ -158,8 +158,7 @@ class ConsoleServer:
             return _json({"error": "too many requests; the console slows down to keep the "
                           "alarm path fast"}, status=429)
         if not self.cc.needs_login:
-            host = (request.host or "").rsplit(":", 1)[0].strip("[]")
-            if not is_loopback(host):
+            if not is_loopback(request.url.host or ""):
                 return _json({"error": "the console answers only to loopback host names"}, 421)
         elif not self._authorised(request):
             if request.path == "/" and request.method == "GET":

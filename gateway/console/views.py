@@ -76,7 +76,8 @@ def sensors(d: Daemon, live: LiveState) -> list[dict[str, Any]]:
                 "values": lv.last_value},
             "rate_hz": None if rate is None else round(rate, 2), "rate_kind": rate_kind,
             "expected_hz": _expected_rate(k.meta.type),
-            "battery": s.get("battery"), "rssi": s.get("rssi"), "silence": silence,
+            "battery": s.get("battery"), "rssi": s.get("rssi"), "lqi": lv.lqi if lv else None,
+            "silence": silence,
         })
     return out
 

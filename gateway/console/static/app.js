@@ -141,7 +141,7 @@
       const rate = s.rate_hz === null ? "–" : t("per_s", { n: s.rate_hz }) +
         (s.expected_hz ? " (" + t("expected", { n: s.expected_hz }) + ")" : "");
       const battery = s.battery === null ? "–" : Math.round(s.battery) + " %";
-      const link = s.rssi === null ? "–" : s.rssi + " dBm";
+      const link = s.rssi !== null ? s.rssi + " dBm" : s.lqi !== null && s.lqi !== undefined ? "LQI " + s.lqi : "–";
       return h("article", { class: "card sensor", "data-sensor": s.id, "data-state": s.state },
         h("div", { class: "card-head" },
           h("div", {}, h("div", { class: "name" }, s.id),
