@@ -5,7 +5,9 @@
 
 An event reaches the outbox only after the store has committed it (or has failed, in
 which case memory is all there is and a `storage_failure` event says so). A reading's
-path never blocks on the network: the uplink drains the outbox on its own.
+path never blocks on the network: the uplink drains the outbox on its own. The
+installer's console (gateway/console/, with `[console] listen`) only reads this state,
+through `reading_taps` and `ack_listeners`; it is started and stopped here, contained.
 """
 
 from __future__ import annotations
@@ -237,7 +239,7 @@ class Daemon:
         return 0
 
     async def _shutdown(self, uplink_task: asyncio.Task) -> None:
-        """Drivers first (no new readings), then flush the store, then say offline."""
+        """The console, then drivers (no new readings), then flush the store, then say offline."""
         log.info("stopping")
         systemd.notify("STOPPING=1")
         if self.console is not None:
