@@ -36,7 +36,7 @@ async def test_safehome_run_with_the_demo_home_serves_the_page_and_api_sensors(m
     gw = GatewayProcess(cfg, "--broker", mosquitto.url).start()
     try:
         wait_http(f"http://127.0.0.1:{port}/api/sensors")
-        status, headers, body = request(port, "GET", "/")
+        status, _, body = request(port, "GET", "/")
         assert status == 200 and b"Safehome" in body and b"/static/app.js" in body
         status, sensors = get_json(f"http://127.0.0.1:{port}/api/sensors")
         assert status == 200 and isinstance(sensors, list)

@@ -108,9 +108,9 @@ def env_problems(table: Any, env: Mapping[str, str]) -> list[str]:
     var = table.get("token_env")
     if isinstance(var, str) and table.get("listen") is not None:
         if var not in env:
-            return [f"console.token_env: environment variable {var!r} is not set; export "
-                    f"{var}=<a long random string> before starting (secrets stay out of the file)"]
+            return [(f"console.token_env: environment variable {var!r} is not set; export "
+                     f"{var}=<a long random string> before starting (secrets stay out of the file)")]
         if len(env[var]) < 16:
-            return [f"console.token_env: the token in {var} is {len(env[var])} characters long; "
-                    "use at least 16 (e.g. `openssl rand -hex 16`)"]
+            return [(f"console.token_env: the token in {var} is {len(env[var])} characters long; "
+                     "use at least 16 (e.g. `openssl rand -hex 16`)")]
     return []
