@@ -378,7 +378,12 @@
       state.radar = JSON.parse(m.data);
       if (location.hash === "#plan") renderPlan();
     });
-    es.onerror = () => { $("offline").hidden = false; };
+    es.onerror = () => {
+      $("offline").hidden = false;
+      // The browser retries a dropped connection itself, but gives up on an HTTP error
+      // (429 when the console is busy, 503 with too many pages open): try again later.
+      if (es.readyState === EventSource.CLOSED) setTimeout(connect, 5000);
+    };
   }
 
   async function start() {
