@@ -3,7 +3,7 @@
 "use strict";
 (function () {
   const LANGS = ["fi", "sv", "en"];
-  const state = { overview: null, status: null, radar: [], tz: undefined, eventsSeq: -1,
+  const state = { overview: null, status: { sensors: null, walk: null, tests: [], uplink: null }, radar: [], tz: undefined, eventsSeq: -1,
                   maxExtent: {} };
   let lang = pickLang();
 
@@ -130,7 +130,7 @@
   }
   function renderSensors() {
     const list = $("sensor-list");
-    const sensors = state.status ? state.status.sensors : null;
+    const sensors = state.status.sensors;
     if (!sensors) { fill(list, h("p", { class: "hint" }, t("loading"))); return; }
     fill(list, sensors.map((s) => {
       const sil = s.silence || {};
@@ -239,7 +239,7 @@
 
   /* ---------------------------------------------------------------- walk test */
   function renderWalk() {
-    const w = state.status && state.status.walk;
+    const w = state.status.walk;
     if (!w) return;
     const seen = w.sensors.filter((s) => s.seen).length;
     $("walk-progress").textContent = w.running ? t("walk_running", { n: seen, m: w.sensors.length })
@@ -266,7 +266,7 @@
       h("div", {}, h("div", { class: "name" }, title), h("div", { class: "meta" }, detail)));
   }
   function renderTest() {
-    const tests = (state.status && state.status.tests) || [];
+    const tests = state.status.tests || [];
     const cur = tests[0];
     if (!cur) {
       fill($("test-steps"), h("p", { class: "hint" }, t("test_none")));
@@ -358,7 +358,7 @@
   /* ---------------------------------------------------------------- live stream */
   function renderAll() {
     renderSensors(); renderWalk(); renderTest(); renderPlan();
-    if (state.status) renderUplink(state.status.uplink);
+    if (state.status.uplink) renderUplink(state.status.uplink);
     const page = location.hash.slice(1);
     if (page === "doctor") loadDoctor();
     if (page === "events") loadEvents();
