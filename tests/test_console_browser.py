@@ -224,3 +224,52 @@ async def test_room_plan_draws_a_ti_radars_people_points_zones_and_configured_mo
         finally:
             gw.signal(signal.SIGTERM)
             assert gw.wait() == 0, gw.output()[-3000:]
+
+
+async def test_off_loopback_the_browser_logs_in_with_a_one_time_link_and_sees_live_data(
+        mosquitto, tmp_path, browser):
+    import subprocess
+    import sys
+    import textwrap
+
+    from playwright.async_api import expect
+
+    from tests.broker import free_port
+    from tests.gateway_proc import REPO, write_config
+    port = free_port()
+    cfg = write_config(tmp_path, mosquitto.url, sensor_settings="sos_after = 3600",
+                       extra=textwrap.dedent(f"""\
+                           [console]
+                           listen = "0.0.0.0:{port}"
+                           one_time_links = true
+                           """))
+    gw = GatewayProcess(cfg).start()
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_http(base + "/")
+        out = subprocess.run([sys.executable, "-m", "gateway.cli", "console", "link", "--config",
+                              str(cfg), "--host", "127.0.0.1", "--no-qr"], cwd=REPO,
+                             capture_output=True, text=True, timeout=60, check=True)
+        link = out.stdout.splitlines()[0]
+        for size_name, size in (("phone", PHONE), ("desktop", DESKTOP)):
+            ctx = await browser.new_context(viewport=size, locale="en-GB")
+            page = await ctx.new_page()
+            await page.goto(base + "/")
+            await expect(page.locator("input#token")).to_be_visible()
+            await screenshot(page, f"login-{size_name}")
+            await ctx.close()
+        ctx = await browser.new_context(viewport=PHONE, locale="en-GB")
+        page = await ctx.new_page()
+        await page.goto(link)
+        assert "link=" not in page.url, "the code leaves the address bar"
+        await expect(page.locator('#sensor-list [data-sensor="pendant"] .pill.state')).to_have_text(
+            "OK", timeout=15000)  # the live stream works with the session cookie
+        await ctx.close()
+        ctx = await browser.new_context(viewport=PHONE, locale="en-GB")
+        page = await ctx.new_page()
+        await page.goto(link)   # spent: another browser gets the login page
+        await expect(page.locator("input#token")).to_be_visible()
+        await ctx.close()
+    finally:
+        gw.signal(signal.SIGTERM)
+        assert gw.wait() == 0, gw.output()[-3000:]
