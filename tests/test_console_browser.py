@@ -158,6 +158,7 @@ async def test_every_page_renders_at_phone_and_desktop_width_in_three_languages(
             await page.click('#tabs a[href="#sensors"]')
             await expect(page.locator("#sensor-list [data-sensor]")).to_have_count(len(SENSORS))
             await screenshot(page, f"sensors-{size_name}-{lang}")
+            await fits(page, size, f"sensors ({lang})")
             await page.click('#tabs a[href="#config"]')
         await ctx.close()
         assert not errors, errors

@@ -179,3 +179,28 @@ async def test_a_failing_console_request_is_answered_500_and_alarms_keep_flowing
         finally:
             daemon.stop_requested.set()
             await asyncio.wait_for(task, 20)
+
+
+async def test_without_a_broker_the_test_alarm_stops_at_committed_and_the_checklist_says_not_ready(tmp_path):
+    import asyncio
+    port, dead_broker = free_port(), free_port()
+    cfg = write_config(tmp_path, f"mqtt://127.0.0.1:{dead_broker}", sensor_settings="sos_after = 3600",
+                       extra=f'[console]\nlisten = "127.0.0.1:{port}"\n')
+    gw = GatewayProcess(cfg).start()
+    try:
+        wait_http(f"http://127.0.0.1:{port}/api/overview")
+        status, _, body = request(port, "POST", "/api/test-alarm", {"X-Safehome-Console": "1"})
+        item = json.loads(body)
+        assert status == 200 and item["step"] == "committed" and item["committed"] is True
+        assert request(port, "POST", "/api/test-alarm", {"X-Safehome-Console": "1"})[0] == 429
+        await asyncio.sleep(1.5)
+        _, tests = get_json(f"http://127.0.0.1:{port}/api/test-alarm")
+        assert tests[0]["step"] == "committed" and tests[0]["sent_at"] is None
+        _, doctor = get_json(f"http://127.0.0.1:{port}/api/doctor")
+        broker = next(c for c in doctor["checks"] if c["item"] == "uplink: broker")
+        assert doctor["ready"] is False and broker["status"] == "fail"
+        _, events = get_json(f"http://127.0.0.1:{port}/api/events")
+        assert [e["state"] for e in events["events"] if e["type"] == "test_alarm"] == ["pending"]
+    finally:
+        gw.signal(signal.SIGTERM)
+        assert gw.wait() == 0
