@@ -27,6 +27,7 @@ COMMANDS = [
     "gateway.commands.trace",
     "gateway.commands.doctor",
     "gateway.commands.discover",
+    "gateway.commands.console",
 ]
 
 

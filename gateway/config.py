@@ -28,6 +28,7 @@ from detectors.base import DetectorSettings
 from detectors.fusion import FusionSettings
 from drivers import registry as driver_registry
 from drivers.base import DriverSettings
+from gateway.console.settings import ConsoleConfig, env_problems as console_env_problems
 
 FUSION = "fusion"  # [detectors.fusion]: a stage after the detectors, not a detector
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
@@ -225,6 +226,7 @@ class HomeConfig(Model):
     storage: StorageConfig = Field(default_factory=StorageConfig, title="Event store")
     alarm: AlarmConfig = Field(default_factory=AlarmConfig, title="Alarm flow")
     recording: RecordingConfig = Field(default_factory=RecordingConfig, title="Trace recording")
+    console: ConsoleConfig = Field(default_factory=ConsoleConfig, title="The installer's console")
     _typed: TypedSettings | None = PrivateAttr(None)
 
     @field_validator("timezone")
@@ -423,6 +425,7 @@ def parse_config(data: Mapping[str, Any], path: str | Path = "<config>",
         f = mqtt.get(key)
         if isinstance(f, str) and not Path(f).is_file():
             problems.append(f"mqtt.{key}: {f!r} is not a readable file")
+    problems.extend(console_env_problems(data.get("console"), env))
     if problems:
         raise ConfigError(path, problems)
     assert cfg is not None

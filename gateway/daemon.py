@@ -5,7 +5,9 @@
 
 An event reaches the outbox only after the store has committed it (or has failed, in
 which case memory is all there is and a `storage_failure` event says so). A reading's
-path never blocks on the network: the uplink drains the outbox on its own.
+path never blocks on the network: the uplink drains the outbox on its own. The
+installer's console (gateway/console/, with `[console] listen`) only reads this state,
+through `reading_taps` and `ack_listeners`; it is started and stopped here, contained.
 """
 
 from __future__ import annotations
@@ -50,12 +52,14 @@ class Daemon:
             self.health.add(k.meta.id, k.timeout, parent=k.parent)
         self.pipeline: Pipeline | None = None
         self.uplink = Uplink(config, self.outbox, self.store, health=self._health_body,
-                             on_command=self._on_command)
+                             on_command=self._on_command, on_ack=self._acked)
+        self.ack_listeners: list[Callable[[str, str | None, float], None]] = []  # e.g. the console
         self.readings: asyncio.Queue[Any] = asyncio.Queue(maxsize=20000)
         self.reading_taps: list[Callable[[list[Any]], None]] = []  # e.g. the trace recorder
         self.stop_requested = asyncio.Event()
         self.commands: DaemonCommands | None = None  # the alarm centre's commands, once started
         self.topic_base = f"{config.mqtt.topic_root}/{config.gateway_id}"
+        self.console: Any = None  # gateway.console.server.ConsoleServer, when [console] listen is set
         every = config.alarm.periodic_test_interval
         self.periodic_test = periodic_test.PeriodicTest(
             every, config.alarm.periodic_test_at, config.timezone, time.time()) if every else None
@@ -84,6 +88,13 @@ class Daemon:
             return  # failed at open: reported once the pipeline exists
         ev = self.technical("storage_failure", evidence={})
         self.outbox.add(ev)  # the store cannot hold it; memory can
+
+    def _acked(self, event_id: str, by: str | None, at: float) -> None:
+        for listener in self.ack_listeners:
+            try:
+                listener(event_id, by, at)
+            except Exception:
+                log.exception("ack listener failed")
 
     def _unacknowledged(self, entry: Entry) -> None:
         ev = self.technical("alarm_unacknowledged", ref=entry.event.id, room=entry.event.room,
@@ -214,6 +225,16 @@ class Daemon:
             self._spawn(supervise(lambda cls=cls, info=info, st=settings: cls(info, st),
                                   self._deliver, on_failure=on_failure), f"driver-{s.id}")
 
+    async def _start_console(self) -> None:
+        """The installer's console ([console] listen): contained, never needed for alarms."""
+        if not self.cfg.console.enabled:
+            return
+        try:
+            from gateway.console.server import start_console
+            self.console = await start_console(self)
+        except Exception:  # noqa: BLE001 - e.g. aiohttp missing: the alarm path runs on
+            log.exception("console failed to start; the gateway runs on without it")
+
     # -- lifecycle -------------------------------------------------------------------------
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
@@ -237,6 +258,7 @@ class Daemon:
         self._spawn(self._tick(), "tick")
         self._spawn(escalation.watch(self.outbox, self._unacknowledged), "escalation")
         self._start_drivers()
+        await self._start_console()
         systemd.notify("READY=1\nSTATUS=running")
         log.info("gateway %s running with %d sensors", self.cfg.gateway_id, len(self.cfg.sensors))
         try:
@@ -246,9 +268,14 @@ class Daemon:
         return 0
 
     async def _shutdown(self, uplink_task: asyncio.Task) -> None:
-        """Drivers first (no new readings), then flush the store, then say offline."""
+        """The console, then drivers (no new readings), then flush the store, then say offline."""
         log.info("stopping")
         systemd.notify("STOPPING=1")
+        if self.console is not None:
+            try:
+                await self.console.stop()
+            except Exception:  # noqa: BLE001
+                log.exception("console did not stop cleanly")
         for t in list(self._tasks):
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

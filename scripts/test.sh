@@ -8,5 +8,6 @@ if ! command -v mosquitto >/dev/null && [ ! -x /usr/sbin/mosquitto ]; then
 fi
 command -v mosquitto_passwd >/dev/null || apt_install mosquitto
 command -v openssl >/dev/null || apt_install openssl   # certificates for the TLS broker tests
+[ -x /usr/bin/chromium ] || apt_install chromium         # the console's browser tests (Playwright drives it)
 ensure_venv test,plot,demo
 exec .venv/bin/python -m pytest "$@"

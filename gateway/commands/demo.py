@@ -151,6 +151,8 @@ def run_demo(args: argparse.Namespace) -> int:
                                                              "path": Path(tmp) / "events.db"})})
                 console.print(f"[bold]Safehome demo[/]: broker {what}; gateway {home.gateway_id}; "
                               f"sensors: {', '.join(s.id + ' (' + s.type + ')' for s in home.sensors)}")
+                if home.console.enabled:
+                    console.print(f"Installer's console: http://{home.console.host}:{home.console.port}/")
                 console.print("Watching safehome/v1/# until the first alarm is acknowledged "
                               f"(at most {args.duration:.0f} s; Ctrl-C stops) ...")
                 done = asyncio.Event()
