@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, AsyncIterator, ClassVar, Iterator
 
@@ -21,7 +22,8 @@ from pydantic import Field, model_validator
 from drivers.base import Driver, DriverSettings, DriverUnavailable
 from gateway.readings import Reading
 
-SCENARIOS = Path(__file__).resolve().parent / "scenarios"
+#: Shipped scenarios: package data found through importlib.resources (works from a wheel).
+SCENARIOS = Path(str(files("simulator") / "scenarios"))
 
 
 class SimulatedSettings(DriverSettings):

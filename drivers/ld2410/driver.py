@@ -1,7 +1,7 @@
 """`hlk_ld2410`: HLK-LD2410 presence radar on a 256000-baud UART.
 
 At connect the driver puts the module in config mode, writes the gate limits, no-one
-duration and per-gate sensitivities (from a preset in firmware_configs/ and/or explicit
+duration and per-gate sensitivities (from a preset in drivers/firmware_configs/ and/or explicit
 settings), reads the parameters back and compares, then leaves config mode. Any missing or
 negative answer is an error that says which command failed, because a module left with
 factory settings reports people in the next room and nobody would notice.
@@ -43,7 +43,7 @@ class LD2410Timeout(LD2410ConfigError):
 class Settings(DriverSettings):
     port: str = Field(title="Serial device (e.g. /dev/ttyUSB0) or file:PATH of a raw capture")
     baud: int = Field(256000, title="UART speed (module default 256000)")
-    preset: str | None = Field(None, title="Preset in firmware_configs/ld2410_<name>.toml")
+    preset: str | None = Field(None, title="Preset in drivers/firmware_configs/ld2410_<name>.toml")
     max_moving_gate: int | None = Field(None, ge=1, le=8, title="Farthest moving gate (overrides preset)")
     max_still_gate: int | None = Field(None, ge=1, le=8, title="Farthest still gate (overrides preset)")
     no_one_duration_s: int | None = Field(None, ge=0, le=65535, title="No-one duration s (overrides preset)")

@@ -164,7 +164,7 @@ class _SeeedBase(Driver):
 class FDA2Settings(DriverSettings):
     port: str = Field(title="Serial device or file:PATH of a raw capture")
     baud: int = Field(115200, title="UART speed")
-    preset: str | None = Field(None, title="Preset in firmware_configs/mr60fda2_<name>.toml")
+    preset: str | None = Field(None, title="Preset in drivers/firmware_configs/mr60fda2_<name>.toml")
     install_height_m: float | None = Field(None, ge=1.0, le=4.0, title="Install height m (overrides preset)")
     fall_threshold_m: float | None = Field(None, ge=0.0, le=1.5, title="Fall threshold m (overrides preset)")
     sensitivity: int | None = Field(None, ge=1, le=3, title="Sensitivity level 1-3 (overrides preset)")

@@ -55,7 +55,7 @@ class TiMmwaveSettings(DriverSettings):
     data_port: str | None = Field(
         None, title="Data port (e.g. /dev/ttyUSB1), or file:PATH to read a capture")
     port: str | None = Field(None, title="Shorthand for data_port (e.g. file:capture.bin)")
-    config: str = Field(title="Chirp config: a name in firmware_configs/ "
+    config: str = Field(title="Chirp config: a name in drivers/firmware_configs/ "
                               "(e.g. iwr6843aop_ceiling) or a path to a .cfg file")
     sensor_height_m: float | None = Field(
         None, gt=0, le=10, title="Radar height above the floor in metres (overrides the config)")

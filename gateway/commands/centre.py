@@ -16,6 +16,8 @@ import os
 import sys
 import time
 
+from gateway.commands.common import add_log_level
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("centre", help="reference alarm centre: live view, acknowledgements, log",
@@ -40,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--once-json", action="store_true",
                    help="listen --seconds, print one JSON snapshot (gateways, alarms), exit")
     p.add_argument("--seconds", type=float, default=5.0, help="listening time for --once-json")
-    p.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING (default)")
+    add_log_level(p, default="WARNING")
     p.set_defaults(func=main)
 
 

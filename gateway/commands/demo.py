@@ -16,22 +16,23 @@ import json
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
-from gateway.commands.common import load_or_exit, setup_logging
+from gateway.commands.common import duration_arg, load_or_exit, setup_logging
+from gateway.shipped import EXAMPLES
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "examples" / "demo-home.toml"
+DEFAULT_CONFIG = EXAMPLES / "demo-home.toml"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run a simulated home against a real broker and show its alarms")
     p.add_argument("--config", default=str(DEFAULT_CONFIG), help="home config (default: the demo home)")
-    p.add_argument("--duration", type=float, default=120.0,
-                   help="longest run in seconds; the demo ends soon after the first alarm is acknowledged")
+    p.add_argument("--duration", type=duration_arg, default=120.0,
+                   help="longest run, e.g. 90s, 3m (default 120s); the demo ends soon after the first alarm is acknowledged")
     p.add_argument("--lang", choices=["fi", "sv", "en"], default="en", help="language of alarm texts")
     p.add_argument("--embedded-broker", action="store_true", help="use the embedded broker even if "
                    "mosquitto is installed")
@@ -121,7 +122,7 @@ async def centre(port: int, protocol: Any, lang: str, out: Any, done: asyncio.Ev
                     f"    id {body['id']}, occurred {body['occurred_at']}")
                 await c.publish(f"safehome/v1/{gw}/ack", json.dumps(
                     {"id": body["id"], "by": "demo-centre", "at": body["detected_at"]}), qos=1)
-                out(f"[green]    acknowledged by demo-centre[/]")
+                out("[green]    acknowledged by demo-centre[/]")
                 done.set()
 
 

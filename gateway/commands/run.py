@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from gateway.commands.common import load_or_exit, setup_logging
+from gateway.commands.common import add_log_level, load_or_exit, setup_logging
 from gateway.config import MqttConfig, StorageConfig
 
 
@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", required=True, help="the home's TOML config")
     p.add_argument("--broker", help="override mqtt.url, e.g. mqtt://127.0.0.1:1883")
     p.add_argument("--db", help="override storage.path")
-    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    add_log_level(p)
     p.add_argument("--record", metavar="TRACE", help="also record every reading to a trace file "
                    "(needs [recording] consent = true)")
     p.set_defaults(func=run)

@@ -73,7 +73,7 @@ def serial_snippet(found: Found, sid: str) -> str:
             settings["baud"] = found.baud
         if found.detail.get("firmware"):
             comment += f", firmware {found.detail['firmware']}"
-        notes.append("# preset = \"...\"  # a mounting preset from firmware_configs/ "
+        notes.append("# preset = \"...\"  # a mounting preset from drivers/firmware_configs/ "
                      "(else the module keeps its own settings)")
     return sensor_toml(sid, found.type, settings, comment, notes, placement)
 
