@@ -64,11 +64,13 @@ class ReplayResult:
 
 def replay(path: str, config: HomeConfig | None = None, *, speed: float | None = None,
            on_event: Callable[[Event], None] | None = None,
-           start: float | None = None, end: float | None = None) -> ReplayResult:
+           start: float | None = None, end: float | None = None,
+           progress: Callable[[float], None] | None = None) -> ReplayResult:
     """Feed every reading of `path` to a fresh Pipeline; returns what happened.
 
     `speed` None replays as fast as the CPU allows; otherwise sensor time advances
-    `speed` times faster than the wall clock (1.0 = real time)."""
+    `speed` times faster than the wall clock (1.0 = real time). `progress(t)` is called
+    with the sensor time reached after each batch."""
     from gateway.pipeline import Pipeline
 
     reader = TraceReader(path)
@@ -98,6 +100,8 @@ def replay(path: str, config: HomeConfig | None = None, *, speed: float | None =
         if len(batch) >= BATCH:
             _feed(pipe, batch, now, res, emit, speed, wall0)
             batch = []
+            if progress is not None:
+                progress(now[0])
     if batch:
         _feed(pipe, batch, now, res, emit, speed, wall0)
     res.damage = reader.damage
