@@ -97,4 +97,8 @@ class SimulatedDriver(Driver):
                 self.count("readings")
                 yield retime(item, lambda x, o=offset: x + o)
             if not s.loop:
-                return
+                # A played-out source is a quiet sensor, not a broken one: real sensors do
+                # not end, and ending would make the supervisor warn "stopped: reading
+                # stream ended" and play the scenario again (a PIR that never fires in the
+                # demo would do so at every start). The silence watchdog still applies.
+                await asyncio.Event().wait()

@@ -87,12 +87,12 @@ async def _once(centre, seconds: float) -> int:
 
 
 async def _live(centre) -> int:
-    from rich.console import Console
     from rich.live import Live
 
     from gateway.centre.view import operator_command, render, stdin_lines
+    from gateway.commands.common import console as wide_console
 
-    console = Console()
+    console = wide_console()
     interactive = console.is_terminal
     if not interactive:     # a pipe or a service log: one line per alarm on stdout
         centre.listeners.append(lambda got: _print_alarm(centre, got))

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gateway.config import ConfigError, HomeConfig, load_config
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def load_or_exit(path: str | Path) -> HomeConfig | int:
@@ -54,3 +60,39 @@ def duration_arg(text: str) -> float:
     if seconds <= 0:
         raise argparse.ArgumentTypeError(f"{text!r}: a duration must be more than zero")
     return seconds
+
+
+def console(stderr: bool = False) -> "Console":
+    """A rich Console that does not cut or wrap lines at 80 columns when its stream is a
+    file or a pipe (a log, `| less`, systemd's journal): rich assumes 80 columns there."""
+    import os
+
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty() or os.environ.get("COLUMNS"):
+        return Console(stderr=stderr)
+    return Console(stderr=stderr, width=LOG_WIDTH, soft_wrap=True)
+
+
+#: Width rich lays tables out in when the output is not a terminal: wide enough for a
+#: gateway id, a room and an alarm text on one line; tables take only what they need.
+LOG_WIDTH = 200
+
+
+@contextlib.contextmanager
+def progress(description: str, total: float | None) -> Iterator[Callable[[float], None]]:
+    """A transient progress bar on stderr while a long command works, only when stderr is
+    a terminal (logs and pipes stay clean). Yields `update(done)`, `done` in the units of
+    `total` (None: a spinner with elapsed time)."""
+    if not sys.stderr.isatty():
+        yield lambda done: None
+        return
+    from rich.progress import (BarColumn, Progress, SpinnerColumn, TaskProgressColumn,
+                               TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+
+    columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+               TaskProgressColumn(), TimeElapsedColumn(), TimeRemainingColumn()]
+    with Progress(*columns, console=console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda done: bar.update(task, completed=done)

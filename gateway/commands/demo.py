@@ -131,9 +131,9 @@ def run_demo(args: argparse.Namespace) -> int:
     cfg = load_or_exit(args.config)
     if isinstance(cfg, int):
         return cfg
-    from rich.console import Console
+    from gateway.commands.common import console as wide_console
 
-    console = Console(stderr=False)
+    console = wide_console()
 
     async def main() -> int:
         import aiomqtt

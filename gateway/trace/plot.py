@@ -30,15 +30,18 @@ def label_rows(marks: list[tuple[float, str]], lo: float, hi: float,
     on a row are closer than `gap`. Returns (time, text, row)."""
     width = max(hi - lo, 1e-9)
     merged: list[list[Any]] = []
+    open_by_type: dict[str, list[Any]] = {}
     for when, typ in sorted(marks):
-        if merged and merged[-1][1] == typ and (when - merged[-1][2]) / width < gap:
-            merged[-1][2] = when
-            merged[-1][3] += 1
+        cluster = open_by_type.get(typ)
+        if cluster is not None and (when - cluster[2]) / width < gap:
+            cluster[2] = when
+            cluster[3] += 1
         else:
-            merged.append([when, typ, when, 1])
+            open_by_type[typ] = cluster = [when, typ, when, 1]
+            merged.append(cluster)
     last_x = [-1.0] * rows
     out = []
-    for first, typ, _, n in merged:
+    for first, typ, _, n in sorted(merged, key=lambda c: c[0]):
         x = (first - lo) / width
         row = next((r for r in range(rows) if x - last_x[r] >= gap),
                    min(range(rows), key=lambda r: last_x[r]))
