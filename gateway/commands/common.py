@@ -88,8 +88,15 @@ def progress(description: str, total: float | None) -> Iterator[Callable[[float]
     if not sys.stderr.isatty():
         yield lambda done: None
         return
-    from rich.progress import (BarColumn, Progress, SpinnerColumn, TaskProgressColumn,
-                               TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        SpinnerColumn,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                TaskProgressColumn(), TimeElapsedColumn(), TimeRemainingColumn()]
