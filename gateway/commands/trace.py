@@ -224,9 +224,13 @@ def show_info(args: argparse.Namespace) -> int:
             span = (last - first) / 3600 if first is not None and last is not None else 0
             print(f"{reader.name}: {info['bytes'] / 1e6:.1f} MB, {span:.2f} h, "
                   f"format {reader.meta.get('format', '?')} v{reader.meta.get('version', '?')}")
-            for k in ("scenario", "seed", "start", "generator", "source"):
+            for k in ("scenario", "seed", "generator", "source"):
                 if k in reader.meta:
                     print(f"  {k}: {reader.meta[k]}")
+            if first is not None and last is not None:
+                from gateway.trace.model import local_time
+                print(f"  from {local_time(first, reader.timezone)} "
+                      f"to {local_time(last, reader.timezone)}")
             for s in streams:
                 extra = ", ".join(f"{k}={s[k]}" for k in ("driver", "model", "room", "placement",
                                                           "rate_hz", "units") if s.get(k))
