@@ -53,6 +53,12 @@ class Daemon:
         self.reading_taps: list[Callable[[list[Any]], None]] = []  # e.g. the trace recorder
         self.stop_requested = asyncio.Event()
         self.commands: Any = None  # gateway.remote_commands handler, when available
+        self.homeassistant: Any = None  # gateway.homeassistant bridge, when configured
+        if config.homeassistant.discovery:
+            from gateway.cli import installed_version
+            from gateway.homeassistant import HomeAssistantBridge
+            self.homeassistant = HomeAssistantBridge(config, self._health_body_sensors,
+                                                     installed_version())
         self._tasks: list[asyncio.Task] = []
 
     # -- events ---------------------------------------------------------------------------
@@ -68,6 +74,8 @@ class Daemon:
             self.outbox.add(e)
             log.log(logging.WARNING if e.is_alarm else logging.INFO, "%s %s seq=%d %s",
                     "ALARM" if e.is_alarm else "event", e.type, e.seq, e.text.get("en", ""))
+            if e.is_alarm and self.homeassistant is not None:
+                self.homeassistant.alarm(e)   # committed and queued first: never in the way
 
     def technical(self, type_name: str, **kw: Any) -> Event:
         assert self.pipeline is not None
@@ -107,6 +115,9 @@ class Daemon:
             log.warning("command %s ignored: no command handler configured", name)
             return
         await self.commands.handle(name, payload, retained, props)
+
+    def _health_body_sensors(self) -> dict[str, Any]:
+        return self.health.summary()
 
     def _health_body(self) -> dict[str, Any]:
         return {"storage": "degraded" if self.store.failed else "ok",
@@ -207,6 +218,8 @@ class Daemon:
         self._spawn(self._consume(), "consume")
         self._spawn(self._tick(), "tick")
         self._start_drivers()
+        if self.homeassistant is not None:
+            self._spawn(self.homeassistant.run(), "homeassistant")
         systemd.notify("READY=1\nSTATUS=running")
         log.info("gateway %s running with %d sensors", self.cfg.gateway_id, len(self.cfg.sensors))
         try:
