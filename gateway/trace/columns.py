@@ -9,7 +9,9 @@ messages, and chunks whose index is missing (a file cut short), are walked recor
 record.
 
 `decode_chunk` returns the chunk as *runs*: consecutive messages of one channel and one
-writer window (same publish time), each already turned into readings, labels or events.
+writer window (same publish time), each already turned into readings (with their sensor
+times, so the reader sorts a window without looking at each reading again) or into labels
+and recorded events (times None).
 """
 
 from __future__ import annotations
@@ -55,6 +57,12 @@ def _gather(buf: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
     return buf[starts[:, None] + np.arange(width, dtype=np.int64)]
 
 
+def _words(raw: bytes, starts: np.ndarray, k: int) -> np.ndarray:
+    """`k` little-endian 64-bit words at each of `starts`, as an (n, k) uint64 array.
+    (Measured against gathering whole words through eight aligned views: no faster.)"""
+    return _gather(np.frombuffer(raw, np.uint8), starts, 8 * k).copy().view("<u8")
+
+
 def _scan(raw: bytes, start: int, stop: int, channels: dict[int, Channel],
           found: Callable[[Channel], None]) -> tuple[list[int], list[int]]:
     """Walk records from `start` to `stop`: message offsets and channel ids; channels
@@ -95,7 +103,7 @@ def _positions(raw: bytes, buf: np.ndarray, index: dict[int, np.ndarray] | None,
                           or np.any(buf[offs] != _OP_MESSAGE)):
             index = None  # an index that does not match its chunk: walk the records instead
         else:
-            lengths = _gather(buf, offs + 1, 8).view("<u8").ravel().astype(np.int64)
+            lengths = _words(raw, offs + 1, 1).ravel().astype(np.int64)
             ends = offs + 9 + lengths
             gap_from = np.concatenate([[0], ends])
             gap_to = np.concatenate([offs, [len(raw)]])
@@ -110,53 +118,62 @@ def _positions(raw: bytes, buf: np.ndarray, index: dict[int, np.ndarray] | None,
     return np.asarray(offs_l, np.int64), np.asarray(chs_l, np.int64)
 
 
+Run = tuple[list[Any], "list[float] | None"]   # items, their sensor times (None: labels/events)
+
+
 class _Column:
     """The decoded messages of one channel in one chunk, handed out run by run."""
 
-    def __init__(self, take: Callable[[int, int], list[Any]]) -> None:
+    def __init__(self, take: Callable[[int, int], Run]) -> None:
         self.take = take
         self.cursor = 0
 
-    def next(self, n: int) -> list[Any]:
+    def next(self, n: int) -> Run:
         a = self.cursor
         self.cursor += n   # first, so a run that fails to decode does not shift the next
         return self.take(a, a + n)
 
 
-def _lengths_ok(buf: np.ndarray, offs: np.ndarray, expected: np.ndarray, kind: str) -> None:
-    got = _gather(buf, offs + 1, 8).view("<u8").ravel()
+def _lengths_ok(raw: bytes, offs: np.ndarray, expected: np.ndarray, kind: str) -> None:
+    got = _words(raw, offs + 1, 1).ravel()
     if not np.array_equal(got, expected.astype(np.uint64)):
         raise CodecError(f"{kind} message length does not match its layout")
 
 
 def _accel(sensor: str, raw: bytes, buf: np.ndarray, offs: np.ndarray) -> _Column:
     data = RECORD_HEAD + 4
-    _lengths_ok(buf, offs, np.full(len(offs), messages.ACCEL_RECORD.itemsize - 9), "accel")
-    vals = _gather(buf, offs + data, 32).view("<f8")
+    _lengths_ok(raw, offs, np.full(len(offs), messages.ACCEL_RECORD.itemsize - 9), "accel")
+    vals = _words(raw, offs + data, 4).view("<f8")
     t = np.ascontiguousarray(vals[:, 0])
     xyz = np.ascontiguousarray(vals[:, 1:4])
-    return _Column(lambda i, j: [AccelBlock(sensor, t[i:j], xyz[i:j])])
+    def take(i: int, j: int) -> Run:
+        block = AccelBlock(sensor, t[i:j], xyz[i:j])
+        return [block], [block.end]
+    return _Column(take)
 
 
-def _frames(buf: np.ndarray, offs: np.ndarray, row: np.dtype,
+def _frames(raw: bytes, buf: np.ndarray, offs: np.ndarray, row: np.dtype,
             kind: str) -> tuple[list[float], list[int], np.ndarray, np.ndarray]:
-    head = _gather(buf, offs + RECORD_HEAD + 4, 16)
-    t = head[:, 0:8].copy().view("<f8").ravel()
-    frame = head[:, 8:12].copy().view("<u4").ravel()
-    count = head[:, 12:16].copy().view("<u4").ravel().astype(np.int64)
-    _lengths_ok(buf, offs, 22 + 4 + 16 + row.itemsize * count, kind)
+    head = _words(raw, offs + RECORD_HEAD + 4, 2)
+    t = head[:, 0].view("<f8")
+    frame = (head[:, 1] & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    count = (head[:, 1] >> np.uint64(32)).astype(np.int64)
+    _lengths_ok(raw, offs, 22 + 4 + 16 + row.itemsize * count, kind)
     total = int(count.sum())
     first = np.cumsum(count) - count
     starts = (np.repeat(offs + RECORD_HEAD + 4 + 16, count)
               + row.itemsize * (np.arange(total) - np.repeat(first, count)))
-    rows = _gather(buf, starts, row.itemsize).copy().view(row).ravel()
+    if row.itemsize % 8 == 0:
+        rows = _words(raw, starts, row.itemsize // 8).view(row).ravel()
+    else:
+        rows = _gather(buf, starts, row.itemsize).copy().view(row).ravel()
     return t.tolist(), frame.tolist(), count, rows
 
 
 def _targets(sensor: str, raw: bytes, buf: np.ndarray, offs: np.ndarray) -> _Column:
     from gateway.trace.codec import _radar_frame
 
-    t, frame, count, rows = _frames(buf, offs, messages.TARGET_ROW, "radar_targets")
+    t, frame, count, rows = _frames(raw, buf, offs, messages.TARGET_ROW, "radar_targets")
     tids = rows["tid"].tolist()
     vals = rows["v"].tolist()
     out: list[RadarTargets] = []
@@ -168,25 +185,29 @@ def _targets(sensor: str, raw: bytes, buf: np.ndarray, offs: np.ndarray) -> _Col
             targets.append(Target(tids[k], x, y, z, vx, vy, vz, None if math.isnan(h) else h))
         i += c
         out.append(_radar_frame(sensor, ti, fi, tuple(targets)))
-    return _Column(lambda a, b: out[a:b])
+    return _Column(lambda a, b: (out[a:b], t[a:b]))
 
 
 def _points(sensor: str, raw: bytes, buf: np.ndarray, offs: np.ndarray) -> _Column:
-    t, frame, count, rows = _frames(buf, offs, messages.POINT_ROW, "radar_points")
+    t, frame, count, rows = _frames(raw, buf, offs, messages.POINT_ROW, "radar_points")
     pts = rows["v"].astype(np.float32).reshape(-1, 5)
     out: list[RadarPoints] = []
     i = 0
     for ti, fi, c in zip(t, frame, count.tolist()):
         out.append(RadarPoints(sensor, ti, fi, pts[i:i + c].copy()))
         i += c
-    return _Column(lambda a, b: out[a:b])
+    return _Column(lambda a, b: (out[a:b], t[a:b]))
 
 
 def _json_column(decode: Callable[[bytes], Any], raw: bytes, buf: np.ndarray,
-                 offs: np.ndarray) -> _Column:
-    lengths = _gather(buf, offs + 1, 8).view("<u8").ravel().astype(np.int64)
+                 offs: np.ndarray, readings: bool) -> _Column:
+    lengths = _words(raw, offs + 1, 1).ravel().astype(np.int64)
     spans = list(zip((offs + RECORD_HEAD).tolist(), (offs + 9 + lengths).tolist()))
-    return _Column(lambda a, b: [decode(raw[s:e]) for s, e in spans[a:b]])
+
+    def take(a: int, b: int) -> Run:
+        items = [decode(raw[s:e]) for s, e in spans[a:b]]
+        return items, [r.t for r in items] if readings else None
+    return _Column(take)
 
 
 _CDR_KINDS: dict[str, Callable[[str, bytes, np.ndarray, np.ndarray], _Column]] = {
@@ -197,29 +218,30 @@ def _column(ch: Channel, raw: bytes, buf: np.ndarray, offs: np.ndarray) -> _Colu
     from gateway.trace.writer import EVENT_TOPIC, LABEL_TOPIC
 
     if ch.topic == LABEL_TOPIC:
-        return _json_column(lambda b: Label.from_json(json.loads(b)), raw, buf, offs)
+        return _json_column(lambda b: Label.from_json(json.loads(b)), raw, buf, offs, False)
     if ch.topic == EVENT_TOPIC:
-        return _json_column(lambda b: RecordedEvent(json.loads(b)), raw, buf, offs)
+        return _json_column(lambda b: RecordedEvent(json.loads(b)), raw, buf, offs, False)
     kind, sensor = ch.metadata.get("kind"), ch.metadata.get("sensor")
     if kind is None or sensor is None:
         return None
     if ch.message_encoding == messages.CDR and kind in _CDR_KINDS:
         return _CDR_KINDS[kind](sensor, raw, buf, offs)
     if ch.message_encoding == messages.JSON:
-        return _json_column(lambda b: messages.decode_json(kind, sensor, b), raw, buf, offs)
+        return _json_column(lambda b: messages.decode_json(kind, sensor, b), raw, buf, offs,
+                            True)
     raise CodecError(f"{ch.topic}: message encoding {ch.message_encoding!r} unknown")
 
 
 def decode_chunk(raw: bytes, index: dict[int, np.ndarray] | None, channels: dict[int, Channel],
                  found: Callable[[Channel], None],
-                 bad: Callable[[str], None]) -> list[tuple[int, list[Any]]]:
-    """The chunk's runs in file order: (publish time in ns, decoded items). A channel
+                 bad: Callable[[str], None]) -> list[tuple[int, Run]]:
+    """The chunk's runs in file order: (publish time in ns, (items, times)). A channel
     whose messages do not decode is skipped and reported through `bad`."""
     buf = np.frombuffer(raw, np.uint8)
     offs, chs = _positions(raw, buf, index, channels, found)
     if len(offs) == 0:
         return []
-    pubs = _gather(buf, offs + messages.PUBLISH_TIME_AT, 8).view("<u8").ravel()
+    pubs = _words(raw, offs + messages.PUBLISH_TIME_AT, 1).ravel()
     columns: dict[int, _Column | None] = {}
     for c in np.unique(chs).tolist():
         ch = channels.get(c)
@@ -231,7 +253,7 @@ def decode_chunk(raw: bytes, index: dict[int, np.ndarray] | None, channels: dict
     change = np.flatnonzero((chs[1:] != chs[:-1]) | (pubs[1:] != pubs[:-1])) + 1
     starts = np.concatenate([[0], change]).tolist()
     ends = np.concatenate([change, [len(offs)]]).tolist()
-    runs: list[tuple[int, list[Any]]] = []
+    runs: list[tuple[int, Run]] = []
     chs_l, pubs_l = chs.tolist(), pubs.tolist()
     for a, b in zip(starts, ends):
         col = columns[chs_l[a]]

@@ -230,21 +230,27 @@ class TraceReader:
         skip_before = None if start is None else int(start * 1e9 - window_ns)
         current: int | None = None
         items: list[Item] = []
-        for pub, run in self._runs_v2(start):
+        times: list[float] = []
+        others: list[Item] = []
+        for pub, (run, run_times) in self._runs_v2(start):
             if skip_before is not None and pub < skip_before:
                 continue
             if pub != current:
-                if items:
-                    yield self._emit_items(items, start, end)
-                    items = []
+                if items or others:
+                    yield self._emit_items(others, items, times, start, end)
+                    items, times, others = [], [], []
                 if end is not None and pub / 1e9 > end:
                     return
                 current = pub
-            items.extend(run)
-        if items:
-            yield self._emit_items(items, start, end)
+            if run_times is None:
+                others.extend(run)
+            else:
+                items.extend(run)
+                times.extend(run_times)
+        if items or others:
+            yield self._emit_items(others, items, times, start, end)
 
-    def _runs_v2(self, start: float | None) -> Iterator[tuple[int, list[Item]]]:
+    def _runs_v2(self, start: float | None) -> Iterator[tuple[int, Any]]:
         """Every run (messages of one channel and window) in file order; notes damage."""
         offset, channels = self._seek_point(start)
         for ch in channels.values():
@@ -253,7 +259,7 @@ class TraceReader:
         chunk: tuple[int, bytes] | None = None
         index: dict[int, np.ndarray] = {}
 
-        def flush(complete: bool) -> Iterator[tuple[int, list[Item]]]:
+        def flush(complete: bool) -> Iterator[tuple[int, Any]]:
             assert chunk is not None
             at, body = chunk
             try:
@@ -309,12 +315,10 @@ class TraceReader:
                 elif opcode in (Opcode.DATA_END, Opcode.FOOTER):
                     return
 
-    def _emit_items(self, window: list[Item], start: float | None,
-                    end: float | None) -> list[Item]:
-        others = [i for i in window if isinstance(i, (Label, RecordedEvent))]
-        items = [i for i in window if not isinstance(i, (Label, RecordedEvent))] \
-            if others else window
-        times = [reading_time(r) for r in items]  # type: ignore[arg-type]
+    def _emit_items(self, others: list[Item], items: list[Item], times: list[float],
+                    start: float | None, end: float | None) -> list[Item]:
+        """A window: its labels and recorded events, then its readings by sensor time
+        (stable: each stream keeps its recorded order)."""
         order = sorted(range(len(items)), key=times.__getitem__)
         if others:
             others.sort(key=lambda o: o.t)
