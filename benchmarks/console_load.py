@@ -26,7 +26,7 @@ from _util import percentile
 
 from gateway.config import parse_config
 from gateway.daemon import Daemon
-from gateway.readings import Button, RadarPoints
+from sensordata.readings import Button, RadarPoints
 
 LOAD = r'''
 import asyncio, sys, time

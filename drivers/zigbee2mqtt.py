@@ -6,14 +6,14 @@ broker. This driver subscribes to exactly the configured devices (plus the bridg
 on every connect, since a broker restarted without persistence forgets subscriptions, and
 turns messages into readings:
 
-- role motion: `occupancy` -> Motion; role contact: `contact` (true = closed) -> Contact
-  with open = not contact; role sos_button: `action` in `sos_actions` -> Button("sos");
+- device motion: `occupancy` -> Motion; device contact: `contact` (true = closed) -> Contact
+  with open = not contact; device sos_button: `action` in `sos_actions` -> Button("sos");
 - `battery` / `battery_low` -> Battery, `linkquality` -> LinkQuality (LQI), availability
   (`online`/`offline` or {"state": ...}) -> Availability; the bridge going offline makes
   every device unavailable until it is back.
 
 Configuration: usually one `[[sensors]]` entry per Zigbee device (`friendly_name` and
-`role` in its settings), so readings carry that sensor's id and the gateway's health,
+`device` in its settings), so readings carry that sensor's id and the gateway's health,
 rooms and silence timeouts apply per device. Bridge mode (`devices = [...]`) follows
 several devices on one connection; readings then carry each device's own id, and
 `sub_sensors()` lists them so the gateway places each in its room and watches its
@@ -36,7 +36,7 @@ from datetime import datetime
 from typing import Any, AsyncIterator, Literal
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from drivers.base import Driver, DriverSettings, SensorInfo, require_module
 from sensordata.readings import (
@@ -49,7 +49,9 @@ log = logging.getLogger(__name__)
 class Device(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     friendly_name: str = Field(min_length=1, title="Zigbee2MQTT friendly name")
-    role: Literal["motion", "contact", "sos_button"] = Field(title="What the device is for")
+    device: Literal["motion", "contact", "sos_button"] = Field(
+        validation_alias=AliasChoices("device", "role"),
+        title="What the device is: motion, contact or sos_button ('role' in older configs)")
     room: str | None = Field(None, title="Room the device is in")
     id: str | None = Field(None, title="Sensor id in readings (default: friendly name)")
 
@@ -65,8 +67,10 @@ class Zigbee2MqttSettings(DriverSettings):
     password_env: str | None = Field(None, title="Environment variable holding the broker password "
                                                  "(secrets stay out of the config file)")
     friendly_name: str | None = Field(None, title="One device per sensor entry: its friendly name")
-    role: Literal["motion", "contact", "sos_button"] | None = Field(
-        None, title="One device per sensor entry: what it is for")
+    device: Literal["motion", "contact", "sos_button"] | None = Field(
+        None, validation_alias=AliasChoices("device", "role"),
+        title="One device per sensor entry: what it is (motion, contact, sos_button). Named "
+              "'device', not 'role': the sensor's own `role` (e.g. outer_door) is another key")
     devices: list[Device] = Field([], title="Bridge mode: several devices (readings carry each "
                                             "device's id)")
     sos_actions: list[str] = Field(["emergency"], title="`action` values that mean 'help now'")
@@ -83,11 +87,11 @@ class Zigbee2MqttSettings(DriverSettings):
 
     @model_validator(mode="after")
     def _one_mode(self) -> "Zigbee2MqttSettings":
-        single = self.friendly_name is not None or self.role is not None
-        if single and (self.friendly_name is None or self.role is None):
-            raise ValueError("give both friendly_name and role (or a devices list)")
+        single = self.friendly_name is not None or self.device is not None
+        if single and (self.friendly_name is None or self.device is None):
+            raise ValueError("give both friendly_name and device (or a devices list)")
         if single == bool(self.devices):
-            raise ValueError("give either friendly_name and role (one device, the usual "
+            raise ValueError("give either friendly_name and device (one device, the usual "
                              "choice) or a devices list (bridge mode), not both or neither")
         return self
 
@@ -133,10 +137,10 @@ class Zigbee2MqttDriver(Driver[Zigbee2MqttSettings]):
 
     def __init__(self, sensor: SensorInfo, settings: Zigbee2MqttSettings) -> None:
         super().__init__(sensor, settings)
-        if settings.friendly_name is not None and settings.role is not None:
+        if settings.friendly_name is not None and settings.device is not None:
             # one device per [[sensors]] entry: readings carry the sensor's own id, so the
             # gateway's health, rooms and silence timeouts apply to the device itself
-            self.devices = [Device(friendly_name=settings.friendly_name, role=settings.role,
+            self.devices = [Device(friendly_name=settings.friendly_name, device=settings.device,
                                    room=sensor.room, id=sensor.id)]
         else:
             self.devices = list(settings.devices)
@@ -152,7 +156,7 @@ class Zigbee2MqttDriver(Driver[Zigbee2MqttSettings]):
 
     def sub_sensors(self) -> list[SensorInfo]:
         """The devices this bridge driver speaks for, as sensors with their rooms."""
-        return [SensorInfo(d.sensor_id, d.room or self.sensor.room, f"zigbee_{d.role}")
+        return [SensorInfo(d.sensor_id, d.room or self.sensor.room, f"zigbee_{d.device}")
                 for d in self.devices]
 
     async def connect(self) -> None:
@@ -241,13 +245,13 @@ class Zigbee2MqttDriver(Driver[Zigbee2MqttSettings]):
                 out.append(Battery(dev.sensor_id, t, pct, low))
         if isinstance(state.get("linkquality"), int) and not retained:
             out.append(LinkQuality(dev.sensor_id, t, lqi=state["linkquality"]))
-        if dev.role == "motion" and isinstance(state.get("occupancy"), bool):
+        if dev.device == "motion" and isinstance(state.get("occupancy"), bool):
             if self._changed(dev, "occupancy", state["occupancy"]) and not retained:
                 out.append(Motion(dev.sensor_id, t, state["occupancy"]))
-        elif dev.role == "contact" and isinstance(state.get("contact"), bool):
+        elif dev.device == "contact" and isinstance(state.get("contact"), bool):
             if self._changed(dev, "contact", state["contact"]) and not retained:
                 out.append(Contact(dev.sensor_id, t, open=not state["contact"]))
-        elif (dev.role == "sos_button" and state.get("action") in self.settings.sos_actions
+        elif (dev.device == "sos_button" and state.get("action") in self.settings.sos_actions
               and not retained):
             out.append(Button(dev.sensor_id, t, "sos"))
         return out

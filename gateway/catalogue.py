@@ -95,11 +95,12 @@ _TYPES = [
        "Avvikande puls ({bpm:.0f}/min) i {seconds:.0f} sekunder.",
        "Heart rate out of range ({bpm:.0f}/min) for {seconds:.0f} s."),
     _t("wearable_not_worn", EVENT, WARNING, 381,
-       "Rannekelaite {sensor} ei ole käytössä.", "Armbandet {sensor} bärs inte.",
+       "Puettava anturi {sensor} ei ole käytössä.", "Den bärbara sensorn {sensor} bärs inte.",
        "Wearable {sensor} is not being worn."),
     _t("wearable_out_of_range", EVENT, WARNING, 381,
-       "Rannekelaitteesta {sensor} ei ole kuulunut {minutes:.0f} minuuttiin (kantaman ulkopuolella?).",
-       "Armbandet {sensor} har inte hörts av på {minutes:.0f} minuter (utom räckhåll?).",
+       "Puettavasta anturista {sensor} ei ole kuulunut {minutes:.0f} minuuttiin "
+       "(kantaman ulkopuolella?).",
+       "Den bärbara sensorn {sensor} har inte hörts av på {minutes:.0f} minuter (utom räckhåll?).",
        "Wearable {sensor} not heard for {minutes:.0f} min (out of range?)."),
     _t("daily_summary", EVENT, INFO, 0,
        "Päivän yhteenveto: aktiivisena {active_hours:.1f} h.",
@@ -154,6 +155,41 @@ class _SafeFormatter(Formatter):
 _FMT = _SafeFormatter()
 
 
+#: Names of common room ids, for rooms the config gives no name in a language (a replay
+#: built from a trace, a config with ids only): a Finnish text must not say "living".
+#: A name in the config always wins.
+COMMON_ROOMS: dict[str, dict[str, str]] = {
+    "living": {"fi": "olohuone", "sv": "vardagsrum", "en": "living room"},
+    "living_room": {"fi": "olohuone", "sv": "vardagsrum", "en": "living room"},
+    "kitchen": {"fi": "keittiö", "sv": "kök", "en": "kitchen"},
+    "bedroom": {"fi": "makuuhuone", "sv": "sovrum", "en": "bedroom"},
+    "bathroom": {"fi": "kylpyhuone", "sv": "badrum", "en": "bathroom"},
+    "bath": {"fi": "kylpyhuone", "sv": "badrum", "en": "bathroom"},
+    "toilet": {"fi": "WC", "sv": "toalett", "en": "toilet"},
+    "wc": {"fi": "WC", "sv": "toalett", "en": "toilet"},
+    "hall": {"fi": "eteinen", "sv": "hall", "en": "hall"},
+    "hallway": {"fi": "eteinen", "sv": "hall", "en": "hallway"},
+    "entrance": {"fi": "eteinen", "sv": "entré", "en": "entrance"},
+    "sauna": {"fi": "sauna", "sv": "bastu", "en": "sauna"},
+    "dining": {"fi": "ruokailutila", "sv": "matsal", "en": "dining room"},
+    "study": {"fi": "työhuone", "sv": "arbetsrum", "en": "study"},
+    "balcony": {"fi": "parveke", "sv": "balkong", "en": "balcony"},
+    "utility": {"fi": "kodinhoitohuone", "sv": "grovkök", "en": "utility room"},
+}
+
+
+def room_name(room: str, lang: str, names: Mapping[str, Mapping[str, str]] | None) -> str:
+    """A room's name in `lang`: the config's, else a common room's, else the config's
+    name in another language, else the id."""
+    given = (names or {}).get(room, {})
+    if lang in given:
+        return given[lang]
+    common = COMMON_ROOMS.get(room.lower())
+    if common is not None:
+        return common[lang]
+    return next(iter(given.values()), room)
+
+
 def render(type_name: str, values: Mapping[str, Any],
            room_names: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, str]:
     """Texts in fi, sv and en. `room_names` maps a room id to its name per language."""
@@ -163,7 +199,7 @@ def render(type_name: str, values: Mapping[str, Any],
         v = _Lenient(values)
         room = values.get("room")
         if room is not None:
-            v["room"] = (room_names or {}).get(room, {}).get(lang, room)
+            v["room"] = room_name(room, lang, room_names)
             if values.get("room_inferred"):
                 v["room"] = {"fi": "todennäköisesti ", "sv": "troligen ", "en": "probably "}[lang] + v["room"]
         else:

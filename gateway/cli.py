@@ -10,6 +10,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from importlib.metadata import PackageNotFoundError, version
+
+
+def installed_version() -> str:
+    """The version pip installed (from the wheel's metadata), so bug reports name a release."""
+    try:
+        return version("safehome")
+    except PackageNotFoundError:  # run from a clone that was never installed
+        return "unknown (not installed)"
 
 COMMANDS = [
     "gateway.commands.run",
@@ -37,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Safehome gateway: local detection of falls, inactivity and faults; "
                     "alarms to the alarm centre over MQTT.",
     )
+    parser.add_argument("--version", action="version", version=f"safehome {installed_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         importlib.import_module(name).register(sub)

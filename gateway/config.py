@@ -215,6 +215,31 @@ class TypedSettings:
     fusion: FusionSettings
 
 
+class HomeAssistantConfig(Model):
+    """Optional Home Assistant MQTT discovery (gateway/homeassistant.py)."""
+
+    discovery: bool = Field(False, title="Publish the gateway's status, sensor health and last "
+                                         "alarm as Home Assistant entities (never readings)")
+    broker: str = Field("mqtt://127.0.0.1:1883",
+                        title="The home's own broker that Home Assistant uses")
+    username: str | None = Field(None, title="Broker user name")
+    password_env: str | None = Field(None, title="Environment variable holding the password")
+    discovery_prefix: str = Field("homeassistant", title="Home Assistant's discovery prefix")
+    state_topic: str = Field("safehome", title="Topic prefix of the states (PREFIX/GATEWAY_ID/...)")
+    language: Literal["fi", "sv", "en"] = Field("fi", title="Language of the last alarm's text")
+    interval: float = Field(60.0, ge=5, le=3600, title="Seconds between health updates")
+    allow_alarm_broker: bool = Field(False, title="Also allow the alarm centre's broker (only "
+                                                  "when the centre asked for it)")
+
+    @field_validator("broker")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        parts = urlsplit(v)
+        if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl") or not parts.hostname:
+            raise ValueError("expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT]")
+        return v
+
+
 class HomeConfig(Model):
     gateway_id: str = Field(title="Gateway id, unique at the alarm centre", pattern=ID_PATTERN)
     site_id: str = Field(title="Pseudonymous site id (never a resident's name)", pattern=ID_PATTERN)
@@ -227,6 +252,20 @@ class HomeConfig(Model):
     alarm: AlarmConfig = Field(default_factory=AlarmConfig, title="Alarm flow")
     recording: RecordingConfig = Field(default_factory=RecordingConfig, title="Trace recording")
     console: ConsoleConfig = Field(default_factory=ConsoleConfig, title="The installer's console")
+    homeassistant: HomeAssistantConfig = Field(default_factory=HomeAssistantConfig,
+                                               title="Home Assistant MQTT discovery (optional)")
+
+    @model_validator(mode="after")
+    def _not_the_centres_broker(self) -> "HomeConfig":
+        ha = self.homeassistant
+        if ha.discovery and not ha.allow_alarm_broker:
+            mine = urlsplit(ha.broker)
+            port = mine.port or (8883 if mine.scheme in ("mqtts", "ssl") else 1883)
+            if (mine.hostname, port) == (self.mqtt.host, self.mqtt.port):
+                raise ValueError(
+                    "homeassistant.broker is the alarm centre's broker: give the home's own "
+                    "broker, or set homeassistant.allow_alarm_broker = true if the centre asked")
+        return self
     _typed: TypedSettings | None = PrivateAttr(None)
 
     @field_validator("timezone")

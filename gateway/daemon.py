@@ -63,6 +63,12 @@ class Daemon:
         every = config.alarm.periodic_test_interval
         self.periodic_test = periodic_test.PeriodicTest(
             every, config.alarm.periodic_test_at, config.timezone, time.time()) if every else None
+        self.homeassistant: Any = None  # gateway.homeassistant bridge, when configured
+        if config.homeassistant.discovery:
+            from gateway.cli import installed_version
+            from gateway.homeassistant import HomeAssistantBridge
+            self.homeassistant = HomeAssistantBridge(config, self._health_body_sensors,
+                                                     installed_version())
         self._tasks: list[asyncio.Task] = []
 
     # -- events ---------------------------------------------------------------------------
@@ -78,6 +84,8 @@ class Daemon:
             self.outbox.add(e)
             log.log(logging.WARNING if e.is_alarm else logging.INFO, "%s %s seq=%d %s",
                     "ALARM" if e.is_alarm else "event", e.type, e.seq, e.text.get("en", ""))
+            if e.is_alarm and self.homeassistant is not None:
+                self.homeassistant.alarm(e)   # committed and queued first: never in the way
 
     def technical(self, type_name: str, **kw: Any) -> Event:
         assert self.pipeline is not None
@@ -149,6 +157,9 @@ class Daemon:
         h = self.health.sensors.get(sensor)
         if h is not None:
             h.silenced_until = until
+
+    def _health_body_sensors(self) -> dict[str, Any]:
+        return self.health.summary()
 
     def _health_body(self) -> dict[str, Any]:
         return {"storage": "degraded" if self.store.failed else "ok",
@@ -259,6 +270,8 @@ class Daemon:
         self._spawn(escalation.watch(self.outbox, self._unacknowledged), "escalation")
         self._start_drivers()
         await self._start_console()
+        if self.homeassistant is not None:
+            self._spawn(self.homeassistant.run(), "homeassistant")
         systemd.notify("READY=1\nSTATUS=running")
         log.info("gateway %s running with %d sensors", self.cfg.gateway_id, len(self.cfg.sensors))
         try:

@@ -29,6 +29,11 @@ from sensordata.readings import AccelBlock, Motion, Presence, RadarTargets, read
 log = logging.getLogger("safehome.pipeline")
 
 ROOM_MEMORY_S = 30 * 60.0  # activity older than this says nothing about where someone is
+#: Activity this much *after* a worn sensor's detection still places it: readings are fed in
+#: batches (the radar frames just after a fall are tracked before the wearable's detection
+#: is made) and live drivers' clocks differ by fractions of a second. Without it the demo's
+#: fall_suspected said "room unknown" and the fall a moment later "living room".
+ROOM_LOOKAHEAD_S = 30.0
 LOCATED_TYPES = frozenset({"fall_suspected", "fall", "alarm_cancelled", "sos"})  # about a person
 
 
@@ -89,10 +94,10 @@ class Pipeline:
             return det
         room, seen = self.last_room
         age = det.occurred_at - seen
-        if not 0 <= age <= ROOM_MEMORY_S:
+        if not -ROOM_LOOKAHEAD_S <= age <= ROOM_MEMORY_S:
             return det
         return replace(det, room=room, evidence={**det.evidence, "room_inferred": 1,
-                                                 "room_seen_s_ago": round(age)})
+                                                 "room_seen_s_ago": round(max(age, 0.0))})
 
     def _track_room(self, readings: Sequence[Any]) -> None:
         for r in readings:

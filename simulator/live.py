@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, AsyncIterator, ClassVar, Iterator
 
@@ -21,7 +22,8 @@ from pydantic import Field, model_validator
 from drivers.base import Driver, DriverSettings, DriverUnavailable
 from sensordata.readings import Reading
 
-SCENARIOS = Path(__file__).resolve().parent / "scenarios"
+#: Shipped scenarios: package data found through importlib.resources (works from a wheel).
+SCENARIOS = Path(str(files("simulator") / "scenarios"))
 
 
 class SimulatedSettings(DriverSettings):
@@ -95,4 +97,8 @@ class SimulatedDriver(Driver[SimulatedSettings]):
                 self.count("readings")
                 yield retime(item, lambda x, o=offset: x + o)
             if not s.loop:
-                return
+                # A played-out source is a quiet sensor, not a broken one: real sensors do
+                # not end, and ending would make the supervisor warn "stopped: reading
+                # stream ended" and play the scenario again (a PIR that never fires in the
+                # demo would do so at every start). The silence watchdog still applies.
+                await asyncio.Event().wait()

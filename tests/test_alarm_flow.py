@@ -137,6 +137,24 @@ def test_a_worn_sensors_fall_is_placed_where_the_home_last_saw_someone():
     assert later[0].room is None, "an hour-old motion says nothing about where someone is"
 
 
+def test_a_room_seen_just_after_a_worn_sensors_fall_in_the_same_batch_places_it():
+    """Readings come in batches: the radar frames of the seconds after a fall are tracked
+    before the wearable's detection is made. fall_suspected must not say "room unknown"
+    when the fall a moment later names the room (issue 14)."""
+    from sensordata.readings import Motion
+    cfg = parse_config({
+        "gateway_id": "gw-1", "site_id": "site-1",
+        "rooms": [{"id": "living", "name": {"fi": "olohuone", "sv": "vardagsrum",
+                                             "en": "living room"}}],
+        "sensors": [{"id": "pir-living", "type": "demo", "room": "living"},
+                    {"id": "pendant", "type": "demo", "placement": "pendant"}],
+        "alarm": {"cancel_window": 0}}, env={})
+    p = Pipeline(cfg, clock=lambda: T0)
+    events = p.feed([Button("pendant", T0, "sos"), Motion("pir-living", T0 + 2, True)])
+    assert events[0].room == "living" and events[0].evidence["room_seen_s_ago"] == 0
+    assert "living room" in events[0].text["en"]
+
+
 def test_a_sensors_small_blocks_are_joined_where_the_last_one_was():
     import numpy as np
 

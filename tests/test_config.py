@@ -28,7 +28,7 @@ def problems(**changes) -> list[str]:
 
 
 def test_the_examples_are_valid():
-    for path in sorted((REPO / "examples").glob("*.toml")):
+    for path in sorted((REPO / "gateway" / "examples").glob("*.toml")):
         load_config(path, env={"SAFEHOME_MQTT_USERNAME": "u", "SAFEHOME_MQTT_PASSWORD": "p"})
 
 
@@ -89,7 +89,7 @@ def test_config_check_exits_2_and_names_a_misspelled_key(tmp_path):
 
 def test_config_check_accepts_the_demo_home():
     run = subprocess.run([sys.executable, "-m", "gateway.cli", "config", "check",
-                          "examples/demo-home.toml"], capture_output=True, text=True, cwd=REPO)
+                          "gateway/examples/demo-home.toml"], capture_output=True, text=True, cwd=REPO)
     assert run.returncode == 0, run.stderr
     assert "OK" in run.stdout
 

@@ -16,7 +16,7 @@ from gateway.console.test_alarm import SentTestAlarms
 from gateway.console.views import HIDDEN, _hide
 from gateway.console.walk import sees_someone
 from gateway.outbox import Entry
-from gateway.readings import (
+from sensordata.readings import (
     AccelBlock,
     Battery,
     Contact,

@@ -87,7 +87,7 @@ def test_every_reading_type_round_trips_exactly(tmp_path: Path) -> None:
     assert len(got) == len(written)
     for r in written:  # order across streams is by time; every reading is there exactly once
         assert sum(same(r, g) for g in got) == 1, r
-    assert reader.meta["purpose"] == "test" and reader.meta["version"] == "1"
+    assert reader.meta["purpose"] == "test" and reader.meta["version"] == "2"
     info = {(s.sensor, s.kind): s for s in reader.streams()}
     assert info[("w", "accel")].placement == "wrist"
     assert info[("w", "accel")].rate_hz == 50.0

@@ -140,11 +140,11 @@ async def test_one_device_per_sensor_entry_uses_the_sensor_id_and_room(mosquitto
 
 
 def test_settings_reject_duplicates_bad_roles_and_urls():
-    with pytest.raises(ValueError, match="either friendly_name and role"):
+    with pytest.raises(ValueError, match="either friendly_name and device"):
         Settings()
-    with pytest.raises(ValueError, match="either friendly_name and role"):
+    with pytest.raises(ValueError, match="either friendly_name and device"):
         Settings(friendly_name="x", role="motion", devices=DEVICES)
-    with pytest.raises(ValueError, match="both friendly_name and role"):
+    with pytest.raises(ValueError, match="both friendly_name and device"):
         Settings(friendly_name="x")
     with pytest.raises(ValueError, match="listed twice"):
         Settings(devices=[DEVICES[0], DEVICES[0]])

@@ -1,11 +1,11 @@
 """Test helpers: a throw-away PKI and a real mosquitto started from the shipped config.
 
 WHY generate certificates at test time: committed keys expire, leak into real
-deployments and hide whether the recipe in examples/mosquitto/README.md still works.
+deployments and hide whether the recipe in gateway/examples/mosquitto/README.md still works.
 The `openssl` command line is used (present on every Debian system); the `cryptography`
 package would do the same but is not a dependency of Safehome.
 
-WHY template examples/mosquitto/mosquitto.conf instead of writing a test config: the
+WHY template gateway/examples/mosquitto/mosquitto.conf instead of writing a test config: the
 security tests then prove the configuration users copy, not a look-alike. Only paths,
 the port and logging are replaced.
 """
@@ -25,8 +25,8 @@ import pytest
 from tests.broker import MOSQUITTO, free_port
 
 REPO = Path(__file__).resolve().parents[1]
-EXAMPLE_CONF = REPO / "examples" / "mosquitto" / "mosquitto.conf"
-EXAMPLE_ACL = REPO / "examples" / "mosquitto" / "safehome.acl"
+EXAMPLE_CONF = REPO / "gateway" / "examples" / "mosquitto" / "mosquitto.conf"
+EXAMPLE_ACL = REPO / "gateway" / "examples" / "mosquitto" / "safehome.acl"
 
 needs_mosquitto = pytest.mark.skipif(not Path(MOSQUITTO).exists(), reason="mosquitto not installed")
 needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-FIRMWARE_CONFIGS = Path(__file__).resolve().parents[2] / "firmware_configs"
+from drivers.shipped import FIRMWARE_CONFIGS
+
 
 
 class Mounting(BaseModel):

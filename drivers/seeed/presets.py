@@ -11,7 +11,8 @@ from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from drivers.ld2410.presets import FIRMWARE_CONFIGS, Mounting
+from drivers.ld2410.presets import Mounting
+from drivers.shipped import FIRMWARE_CONFIGS
 
 
 class FallRadarSettings(BaseModel):

@@ -23,7 +23,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "firmware_configs"
+from drivers.shipped import FIRMWARE_CONFIGS
+
+CONFIG_DIR = FIRMWARE_CONFIGS
 
 #: Commands of the mmWave SDK 3.x out-of-box demo CLI and of the Radar Toolbox 3D people
 #: tracking / fall detection demo CLI.

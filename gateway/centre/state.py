@@ -173,12 +173,17 @@ class CentreState:
             return Received("other")
         parts = topic[len(prefix):].split("/")
         gw, kind = parts[0], "/".join(parts[1:])
-        if kind in ("ack",) or (kind.startswith("cmd/") and not kind.endswith("/result")):
-            return Received("ack" if kind == "ack" else "cmd", gw)   # our own traffic
+        if kind.startswith("cmd/") and not kind.endswith("/result"):
+            return Received("cmd", gw)   # commands, ours or another centre's
         try:
             body = json.loads(payload) if payload else None
         except (UnicodeDecodeError, ValueError):
             return Received("bad", gw, problem=f"{topic}: payload is not JSON")
+        if kind == "ack":   # ours, or another centre's: then the alarm is not WAITING here
+            record = self.alarm(body.get("id")) if isinstance(body, dict) else None
+            if record is not None and record.acked_by is None:
+                record.acked_by, record.acked_at = str(body.get("by") or "another centre"), now
+            return Received("ack", gw)
         if kind == "status":
             return self._status(gw, body, now)
         if not isinstance(body, dict):

@@ -31,7 +31,9 @@ def _clock(ts: float | None) -> str:
 
 def render(centre: Centre, now: float, max_alarms: int = 15, note: str = "") -> Group:
     gw = Table(title="Gateways", expand=True)
-    for col in ("gateway", "site", "state", "last heartbeat", "interval", "supervision",
+    longest = max((len(r.gateway_id) for r in centre.gateways.values()), default=7)
+    gw.add_column("gateway", no_wrap=True, min_width=longest)   # whole: operators type it
+    for col in ("site", "state", "last heartbeat", "interval", "supervision",
                 "seq", "seq gaps", "events"):
         gw.add_column(col)
     for row in sorted(centre.gateways.values(), key=lambda r: r.gateway_id):
@@ -47,18 +49,43 @@ def render(centre: Centre, now: float, max_alarms: int = 15, note: str = "") -> 
                    str(row.events))
     alarms = Table(title=f"Alarms ({len(centre.alarms)}; duplicates dropped: "
                          f"{centre.state.duplicates})", expand=True)
-    for col in ("#", "received", "gateway", "type", "text", "copies", "acknowledged"):
-        alarms.add_column(col)
+    for col in ("#", "received", "gateway", "severity", "type", "room", "text", "copies",
+                "acknowledged"):
+        # only the text wraps: ids, rooms and severities stay whole and typeable
+        alarms.add_column(col, no_wrap=col != "text",
+                          min_width=longest if col == "gateway" else None)
     for a in centre.alarms[-max_alarms:][::-1]:
         acked = Text(f"{a.acked_by} {_clock(a.acked_at)}", style="green") if a.acked_by \
             else Text("WAITING", style="bold red")
         kind = a.type + (" (test)" if a.test else "")
-        alarms.add_row(str(a.number), _clock(a.received_at), a.gateway_id, kind,
-                       a.text(centre.lang), str(a.copies), acked)
-    parts: list[Any] = [gw, alarms, Text(HELP, style="dim")]
+        severity = str(a.payload.get("severity") or "-")
+        alarms.add_row(str(a.number), _clock(a.received_at), a.gateway_id,
+                       Text(severity, style="bold red" if severity == "critical" else ""),
+                       kind, str(a.payload.get("room") or "-"), a.text(centre.lang),
+                       str(a.copies), acked)
+    parts: list[Any] = [gw, alarms]
+    if centre.state.results:
+        parts.append(_results(centre.state.results[-5:]))
+    parts.append(Text(HELP, style="dim"))
     if note:
         parts.append(Text(note, style="cyan"))
     return Group(*parts)
+
+
+def _results(results: list[dict[str, Any]]) -> Table:
+    """The last command results, so an operator sees what `t GW` / `s GW` answered."""
+    table = Table(title="Command results (latest last)", expand=True)
+    for col in ("gateway", "command", "id", "result"):
+        table.add_column(col, no_wrap=col in ("gateway", "id"))
+    for r in results:
+        if r.get("ok"):
+            body = r.get("result") or {}
+            summary = Text(", ".join(f"{k}={v}" for k, v in body.items()
+                                     if not isinstance(v, (dict, list))) or "ok", style="green")
+        else:
+            summary = Text(f"failed: {r.get('error', '?')}", style="bold red")
+        table.add_row(str(r.get("gateway_id")), str(r.get("name")), str(r.get("id")), summary)
+    return table
 
 
 async def operator_command(centre: Centre, line: str) -> str:

@@ -15,6 +15,8 @@ import asyncio
 import sys
 from pathlib import Path
 
+from gateway.commands.common import duration_arg
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -23,8 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--port", required=True, help="serial device, e.g. /dev/ttyUSB1")
     p.add_argument("--baud", type=int, required=True, help="baud rate, e.g. 921600")
     p.add_argument("-o", "--output", required=True, type=Path, help="file to write")
-    p.add_argument("--duration", type=float, default=None,
-                   help="seconds to record (default: until Ctrl-C)")
+    p.add_argument("--duration", type=duration_arg, default=None,
+                   help="stop after this long, e.g. 90s, 10m, 2h (default: until Ctrl-C)")
     p.set_defaults(func=run)
 
 

@@ -16,6 +16,8 @@ import os
 import sys
 import time
 
+from gateway.commands.common import add_log_level
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("centre", help="reference alarm centre: live view, acknowledgements, log",
@@ -51,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--once-json", action="store_true",
                    help="listen --seconds, print one JSON snapshot (gateways, alarms), exit")
     p.add_argument("--seconds", type=float, default=5.0, help="listening time for --once-json")
-    p.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING (default)")
+    add_log_level(p, default="WARNING")
     p.set_defaults(func=main)
 
 
@@ -109,12 +111,12 @@ async def _once(centre, seconds: float) -> int:
 
 
 async def _live(centre, headless: bool = False) -> int:
-    from rich.console import Console
     from rich.live import Live
 
     from gateway.centre.view import operator_command, render, stdin_lines
+    from gateway.commands.common import console as wide_console
 
-    console = Console()
+    console = wide_console()
     interactive = console.is_terminal and not headless
     if not interactive:     # a pipe or a service log: one line per alarm on stdout
         centre.listeners.append(lambda got: _print_alarm(centre, got))

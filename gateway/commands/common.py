@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import logging
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gateway.config import ConfigError, HomeConfig, load_config
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def load_or_exit(path: str | Path) -> HomeConfig | int:
@@ -24,3 +31,75 @@ def setup_logging(level: str = "INFO") -> None:
     logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def add_log_level(parser: argparse.ArgumentParser, default: str = "INFO") -> None:
+    """One `--log-level` for every command: the same choices, any letter case."""
+    parser.add_argument("--log-level", default=default, type=str.upper, choices=LOG_LEVELS,
+                        help=f"{', '.join(LOG_LEVELS)} (default {default})")
+
+
+def duration_arg(text: str) -> float:
+    """argparse type for every `--duration`: '90s', '10m', '2h', '1h30m' or plain seconds.
+
+    A bad value ends with argparse's usage message and exit code 2, naming the option."""
+    from simulator.scenario import ScenarioError, parse_duration
+
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            seconds = parse_duration(text, "duration")
+        except ScenarioError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a duration like 90s, 10m, 2h, 1h30m or a number of seconds"
+            ) from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a duration must be more than zero")
+    return seconds
+
+
+def console(stderr: bool = False) -> "Console":
+    """A rich Console that does not cut or wrap lines at 80 columns when its stream is a
+    file or a pipe (a log, `| less`, systemd's journal): rich assumes 80 columns there."""
+    import os
+
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty() or os.environ.get("COLUMNS"):
+        return Console(stderr=stderr)
+    return Console(stderr=stderr, width=LOG_WIDTH, soft_wrap=True)
+
+
+#: Width rich lays tables out in when the output is not a terminal: wide enough for a
+#: gateway id, a room and an alarm text on one line; tables take only what they need.
+LOG_WIDTH = 200
+
+
+@contextlib.contextmanager
+def progress(description: str, total: float | None) -> Iterator[Callable[[float], None]]:
+    """A transient progress bar on stderr while a long command works, only when stderr is
+    a terminal (logs and pipes stay clean). Yields `update(done)`, `done` in the units of
+    `total` (None: a spinner with elapsed time)."""
+    if not sys.stderr.isatty():
+        yield lambda done: None
+        return
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        SpinnerColumn,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+               TaskProgressColumn(), TimeElapsedColumn(), TimeRemainingColumn()]
+    with Progress(*columns, console=console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda done: bar.update(task, completed=done)

@@ -18,19 +18,21 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
-from gateway.commands.common import load_or_exit, setup_logging
+from gateway.commands.common import duration_arg, load_or_exit, setup_logging
+from gateway.shipped import EXAMPLES
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "examples" / "demo-home.toml"
+DEFAULT_CONFIG = EXAMPLES / "demo-home.toml"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run a simulated home against a real broker and show its alarms")
     p.add_argument("--config", default=str(DEFAULT_CONFIG), help="home config (default: the demo home)")
-    p.add_argument("--duration", type=float, default=120.0,
-                   help="longest run in seconds; the demo ends soon after the first alarm is acknowledged")
+    p.add_argument("--duration", type=duration_arg, default=120.0,
+                   help="longest run, e.g. 90s, 3m (default 120s); the demo ends soon after the first alarm is acknowledged")
     p.add_argument("--lang", choices=["fi", "sv", "en"], default="en", help="language of alarm texts")
     p.add_argument("--embedded-broker", action="store_true", help="use the embedded broker even if "
                    "mosquitto is installed")
@@ -130,9 +132,9 @@ def run_demo(args: argparse.Namespace) -> int:
     cfg = load_or_exit(args.config)
     if isinstance(cfg, int):
         return cfg
-    from rich.console import Console
+    from gateway.commands.common import console as wide_console
 
-    console = Console(stderr=False)
+    console = wide_console()
 
     async def main() -> int:
         import aiomqtt

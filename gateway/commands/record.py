@@ -10,12 +10,14 @@ import asyncio
 import signal
 import sys
 
+from gateway.commands.common import duration_arg
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("record", help="record live sensor readings to a trace file")
     p.add_argument("--config", required=True, help="the home's TOML config")
     p.add_argument("-o", "--output", required=True, metavar="TRACE")
-    p.add_argument("--duration", default=None,
+    p.add_argument("--duration", type=duration_arg, default=None,
                    help="stop after this long, e.g. 90s, 10m, 2h (default: until Ctrl-C)")
     p.set_defaults(func=run)
 
@@ -23,7 +25,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from gateway.commands.common import load_or_exit
     from gateway.trace.recorder import consent_problem
-    from simulator.scenario import ScenarioError, parse_duration
 
     cfg = load_or_exit(args.config)
     if isinstance(cfg, int):
@@ -32,12 +33,7 @@ def run(args: argparse.Namespace) -> int:
     if problem:
         print(f"{args.config}: {problem}", file=sys.stderr)
         return 2
-    try:
-        duration = parse_duration(args.duration, "--duration") if args.duration else None
-    except ScenarioError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    return asyncio.run(_record(cfg, args.output, duration))
+    return asyncio.run(_record(cfg, args.output, args.duration))
 
 
 async def _record(cfg, path: str, duration: float | None) -> int:  # type: ignore[no-untyped-def]
@@ -67,7 +63,7 @@ async def _record(cfg, path: str, duration: float | None) -> int:  # type: ignor
     tasks.append(asyncio.create_task(ticker()))
     try:
         await asyncio.wait_for(stop.wait(), timeout=duration)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pass
     for t in tasks:
         t.cancel()

@@ -1,8 +1,10 @@
 """`safehome replay TRACE... [--config FILE] [--json] [--speed X]`: run the gateway's
 detection pipeline over recorded or simulated traces.
 
-As fast as the CPU allows by default. `--json` prints one JSON line per event, each
-naming its trace, so one call over many traces can be split per trace again; without
+As fast as the CPU allows by default. `--json` prints one JSON line per event: the event
+exactly as a gateway publishes it (docs/schemas/event.json; ids are UUIDv7 that repeat
+when the same trace is replayed again) plus a `trace` key naming its trace, so one call
+over many traces can be split per trace again; without
 it a readable summary per trace compares detections with the trace's ground truth.
 A truncated or corrupt trace is replayed as far as it is readable; the place where
 reading stopped is printed on stderr and the exit code is 1.
@@ -13,9 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,7 +30,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from sensordata.trace.reader import TraceError
-    from gateway.trace.replay import replay
 
     cfg = None
     if args.config:
@@ -52,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
                 line = {"trace": name, **ev.payload(gw, site)}
                 print(json.dumps(line, ensure_ascii=False, separators=(",", ":")), flush=False)
         try:
-            res = replay(path, cfg, speed=args.speed, on_event=on_event)
+            res = _replay_with_progress(path, cfg, args.speed, on_event, name)
         except (OSError, TraceError) as exc:
             print(f"{path}: {exc}", file=sys.stderr)
             status = 2
@@ -66,11 +65,26 @@ def run(args: argparse.Namespace) -> int:
     return status
 
 
+def _replay_with_progress(path: str, cfg: Any, speed: float | None, on_event: Any,
+                          name: str) -> Any:
+    """replay() with a progress bar on a terminal: the trace's span comes from its MCAP
+    summary, so the bar knows its end before reading."""
+    from gateway.commands.common import progress
+    from sensordata.trace.reader import TraceReader
+    from gateway.trace.replay import replay
+
+    span = TraceReader(path).span()
+    first, total = (span[0], span[1] - span[0]) if span else (0.0, None)
+    with progress(f"replaying {name}", total / 3600 if total else None) as update:
+        return replay(path, cfg, speed=speed, on_event=on_event,
+                      progress=lambda t: update((t - first) / 3600))
+
+
 def _summary(res: Any, cfg: Any) -> None:
-    tz = ZoneInfo(cfg.timezone if cfg else "Europe/Helsinki")
+    from sensordata.trace.model import local_time
 
     def local(t: float) -> str:
-        return datetime.fromtimestamp(t, tz).strftime("%Y-%m-%d %H:%M:%S")
+        return local_time(t, cfg.timezone if cfg else None)
 
     span = (res.last - res.first) if res.first is not None and res.last is not None else 0.0
     rtf = span / res.cpu_s if res.cpu_s > 0 else float("inf")

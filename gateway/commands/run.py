@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from gateway.commands.common import load_or_exit, setup_logging
+from gateway.commands.common import add_log_level, load_or_exit, setup_logging
 from gateway.config import MqttConfig, StorageConfig
 
 
@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="override mqtt.url, e.g. mqtt://127.0.0.1:1883; repeat for several "
                         "brokers (mqtt.urls), tried in turn")
     p.add_argument("--db", help="override storage.path")
-    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    add_log_level(p)
     p.add_argument("--record", metavar="TRACE", help="also record every reading to a trace file "
                    "(needs [recording] consent = true)")
     p.set_defaults(func=run)

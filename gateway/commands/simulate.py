@@ -25,9 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from gateway.commands.common import console as wide_console
     from simulator.engine import simulate_to
     from simulator.scenario import ScenarioError, load_scenario
 
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
             print("--days must be greater than 0", file=sys.stderr)
             return 2
         scn = scn.with_days(args.days)
-    console = Console(stderr=True)
+    console = wide_console(stderr=True)
     t0 = time.monotonic()
     tmp = args.output + ".part"
     with Progress(TextColumn("[bold]simulating[/] {task.description}"), BarColumn(),

@@ -11,6 +11,9 @@ import csv
 import json
 import sys
 from pathlib import Path
+from typing import Any
+
+from gateway.commands.common import duration_arg
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,8 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     pl.add_argument("-o", "--output", required=True, metavar="PNG")
     pl.add_argument("--config", help="home config for detection (default: from the trace)")
     pl.add_argument("--no-detect", action="store_true", help="do not replay the detectors")
-    pl.add_argument("--start", type=float, help="seconds from the trace's first reading")
-    pl.add_argument("--length", type=float, help="seconds to plot")
+    pl.add_argument("--start", help="where to begin: the home's local time (14:30, "
+                    "2026-03-02T14:30) or an offset from the first reading (90s, 2h, 3600)")
+    pl.add_argument("--length", type=duration_arg, help="how much to plot, e.g. 90s, 10m, 2h")
     pl.set_defaults(func=plot)
 
 
@@ -131,23 +135,49 @@ def export_csv(args: argparse.Namespace) -> int:
     return 0
 
 
-def show_info(args: argparse.Namespace) -> int:
-    from sensordata.readings import reading_time
-    from sensordata.trace.reader import TraceError, TraceReader
+InfoCounts = tuple[dict[str, int], dict[str, int], "float | None", "float | None", int]
 
-    status = 0
-    for path in args.traces:
-        try:
-            reader = TraceReader(path)
-        except (OSError, TraceError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            status = 2
-            continue
-        counts: dict[str, int] = {}
-        samples: dict[str, int] = {}
-        first = last = None
-        labels = 0
-        for item in reader.items():
+
+def _counts_from_summary(reader: Any) -> InfoCounts | None:
+    """Counts from the MCAP summary's statistics, in milliseconds: in version 2 one
+    message is one reading (one accelerometer sample). None when the file has no summary
+    (cut short, still recording) or is version 1 (batches: counting needs reading)."""
+    from sensordata.trace.writer import EVENT_TOPIC, LABEL_TOPIC
+
+    summary = reader.summary()
+    if reader.version < 2 or summary is None or summary.statistics is None:
+        return None
+    stats = summary.statistics
+    counts: dict[str, int] = {}
+    samples: dict[str, int] = {}
+    labels = 0
+    for ch_id, ch in summary.channels.items():
+        n = stats.channel_message_counts.get(ch_id, 0)
+        if ch.topic == LABEL_TOPIC:
+            labels = n
+        elif ch.topic != EVENT_TOPIC:
+            counts[ch.topic] = n
+            if ch.metadata.get("kind") == "accel":
+                samples[ch.topic] = n
+    if not stats.message_count:
+        return counts, samples, None, None, labels
+    return (counts, samples, stats.message_start_time / 1e9, stats.message_end_time / 1e9,
+            labels)
+
+
+def _counts_by_reading(reader: Any) -> InfoCounts:
+    """Counts by reading the whole file (version 1, or no summary), with a progress bar."""
+    from gateway.commands.common import progress
+    from sensordata.readings import reading_time
+
+    counts: dict[str, int] = {}
+    samples: dict[str, int] = {}
+    first = last = None
+    labels = 0
+    span = reader.span()
+    origin = span[0] if span else 0.0
+    with progress(f"reading {reader.name}", (span[1] - span[0]) / 3600 if span else None) as update:
+        for n, item in enumerate(reader.items()):
             if not hasattr(item, "sensor") or not hasattr(item, "kind"):
                 labels += 1
                 continue
@@ -158,6 +188,27 @@ def show_info(args: argparse.Namespace) -> int:
             t = reading_time(item)
             first = t if first is None else min(first, t)
             last = t if last is None else max(last, t)
+            if n % 8192 == 0:
+                update((t - origin) / 3600)
+    return counts, samples, first, last, labels
+
+
+def show_info(args: argparse.Namespace) -> int:
+    from sensordata.trace.reader import TraceError, TraceReader
+
+    status = 0
+    for path in args.traces:
+        try:
+            reader = TraceReader(path)
+        except (OSError, TraceError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            status = 2
+            continue
+        fast = _counts_from_summary(reader)
+        if fast is not None:   # a finished version 2 file: its summary counts every reading
+            counts, samples, first, last, labels = fast
+        else:
+            counts, samples, first, last, labels = _counts_by_reading(reader)
         streams = [s.to_metadata() for s in reader.streams()]
         for s in streams:
             key = f"{s['sensor']}/{s['kind']}"
@@ -173,9 +224,13 @@ def show_info(args: argparse.Namespace) -> int:
             span = (last - first) / 3600 if first is not None and last is not None else 0
             print(f"{reader.name}: {info['bytes'] / 1e6:.1f} MB, {span:.2f} h, "
                   f"format {reader.meta.get('format', '?')} v{reader.meta.get('version', '?')}")
-            for k in ("scenario", "seed", "start", "generator", "source"):
+            for k in ("scenario", "seed", "generator", "source"):
                 if k in reader.meta:
                     print(f"  {k}: {reader.meta[k]}")
+            if first is not None and last is not None:
+                from sensordata.trace.model import local_time
+                print(f"  from {local_time(first, reader.timezone)} "
+                      f"to {local_time(last, reader.timezone)}")
             for s in streams:
                 extra = ", ".join(f"{k}={s[k]}" for k in ("driver", "model", "room", "placement",
                                                           "rate_hz", "units") if s.get(k))
@@ -188,22 +243,80 @@ def show_info(args: argparse.Namespace) -> int:
     return status
 
 
+def start_time(text: str, first: float, timezone: str | None) -> float:
+    """`trace plot --start`: a local clock time (14:30, on the first reading's day, or the
+    next day when that is before the first reading), a local date and time
+    (2026-03-02T14:30, an explicit offset wins), or an offset from the first reading
+    (90s, 2h, or plain seconds). ValueError names what was expected."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from simulator.scenario import ScenarioError, parse_duration
+
+    tz = ZoneInfo(timezone or "UTC")
+    text = text.strip()
+    try:
+        return first + float(text)
+    except ValueError:
+        pass
+    if ":" in text and "T" not in text and "-" not in text:
+        try:
+            clock = datetime.strptime(text, "%H:%M:%S" if text.count(":") == 2 else "%H:%M")
+        except ValueError:
+            raise ValueError(f"--start {text!r}: not a time like 14:30 or 14:30:05") from None
+        day = datetime.fromtimestamp(first, tz)
+        at = day.replace(hour=clock.hour, minute=clock.minute, second=clock.second,
+                         microsecond=0)
+        if at.timestamp() < first:
+            at += timedelta(days=1)
+        return at.timestamp()
+    try:
+        when = datetime.fromisoformat(text)
+        return (when if when.tzinfo else when.replace(tzinfo=tz)).timestamp()
+    except ValueError:
+        pass
+    try:
+        return first + parse_duration(text, "--start")
+    except ScenarioError:
+        raise ValueError(f"--start {text!r}: give a local time (14:30, 2026-03-02T14:30) or "
+                         "an offset from the first reading (90s, 2h)") from None
+
+
 def plot(args: argparse.Namespace) -> int:
-    from gateway.trace.plot import plot as draw
+    import importlib.util
+
+    from gateway.commands.common import progress
     from sensordata.trace.reader import TraceError, TraceReader
+
+    if importlib.util.find_spec("matplotlib") is None:   # before any work, not after it
+        print("error: trace plot needs matplotlib: pip install 'safehome[plot]' "
+              "(or apt install python3-matplotlib)", file=sys.stderr)
+        return 2
+    from gateway.trace.plot import plot as draw
 
     try:
         reader = TraceReader(args.trace)
     except (OSError, TraceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    span = reader.span()
     start = end = None
     if args.start is not None or args.length is not None:
-        first = next(iter(reader.readings()), None)
-        from sensordata.readings import reading_time
-        t0 = reading_time(first) if first is not None else 0.0
-        start = t0 + (args.start or 0.0)
+        if span is None:
+            from sensordata.readings import reading_time
+            first_reading = next(iter(reader.readings()), None)
+            first = reading_time(first_reading) if first_reading is not None else 0.0
+        else:
+            first = span[0]
+        try:
+            start = start_time(args.start, first, reader.timezone) if args.start else first
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         end = start + args.length if args.length is not None else None
+    lo = start if start is not None else (span[0] if span else 0.0)
+    hi = end if end is not None else (span[1] if span else None)
+    total = (hi - lo) / 3600 if hi is not None else None
     events = []
     if not args.no_detect:
         from gateway.trace.replay import replay
@@ -213,9 +326,13 @@ def plot(args: argparse.Namespace) -> int:
             cfg = load_or_exit(args.config)
             if isinstance(cfg, int):
                 return cfg
-        events = replay(args.trace, cfg, start=start, end=end).events
+        with progress("detecting", total) as update:
+            events = replay(args.trace, cfg, start=start, end=end,
+                            progress=lambda t: update((t - lo) / 3600)).events
     try:
-        n = draw(args.trace, args.output, events, start, end)
+        with progress("plotting", total) as update:
+            n = draw(args.trace, args.output, events, start, end,
+                     progress=lambda t: update((t - lo) / 3600))
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

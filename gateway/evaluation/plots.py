@@ -25,19 +25,38 @@ def roc(points: list[dict[str, Any]], path: Path, title: str) -> Path:
     fpr = [1 - (p["specificity"] or 0) for p in pts]
     tpr = [p["sensitivity"] or 0 for p in pts]
     ax.plot(fpr, tpr, "o-")
-    for p, x, y in zip(pts, fpr, tpr, strict=True):
-        ax.annotate(f'{p["threshold"]:g}', (x, y), textcoords="offset points", xytext=(4, -10),
-                    fontsize=7)
+    xlim = (-0.002, max(0.02, 1.3 * max(fpr)))
+    ylim = (min(0.8, min(tpr) - 0.02), 1.01)
+    for x, y, text in roc_labels([p["threshold"] for p in pts], fpr, tpr, xlim, ylim):
+        ax.annotate(text, (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7)
     ax.set_xlabel("false positive rate (1 - specificity)")
     ax.set_ylabel("sensitivity")
-    ax.set_xlim(-0.002, max(0.02, 1.3 * max(fpr)))
-    ax.set_ylim(min(0.8, min(tpr) - 0.02), 1.01)
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
     ax.grid(True, alpha=0.3)
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def roc_labels(thresholds: list[float], fpr: list[float], tpr: list[float],
+               xlim: tuple[float, float], ylim: tuple[float, float],
+               gap: float = 0.05) -> list[tuple[float, float, str]]:
+    """One label per cluster of ROC points closer than `gap` of the axes (thresholds that
+    give the same sensitivity and specificity sit on one dot, and their labels overprinted):
+    "1.5-2.5" at the cluster's first point."""
+    xs, ys = max(xlim[1] - xlim[0], 1e-9), max(ylim[1] - ylim[0], 1e-9)
+    groups: list[list[Any]] = []
+    for t, x, y in zip(thresholds, fpr, tpr, strict=True):
+        g = groups[-1] if groups else None
+        if g is not None and abs(x - g[0]) / xs < gap and abs(y - g[1]) / ys < gap:
+            g[2].append(t)
+        else:
+            groups.append([x, y, [t]])
+    return [(x, y, f"{min(ts):g}" if len(ts) == 1 else f"{min(ts):g}-{max(ts):g}")
+            for x, y, ts in groups]
 
 
 def activity_bars(per_activity: dict[str, dict[str, Any]], path: Path, title: str) -> Path:

@@ -10,9 +10,10 @@ def _pct(v: float | None) -> str:
 
 
 def print_report(report: dict[str, Any], outcomes: list[Any], files: str | None) -> None:
-    from rich.console import Console
     from rich.table import Table
-    con = Console()
+
+    from gateway.commands.common import console
+    con = console()   # not cut at 80 columns in a log or a pipe
     s = report["summary"]
     if files is None:
         files = "all" if len(outcomes) <= 200 else "errors"

@@ -8,21 +8,58 @@ matplotlib is imported here only, with the Agg backend, so a headless Pi can plo
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sensordata.trace.model import Label
+from sensordata.trace.model import Label, local_time
 from sensordata.trace.reader import RecordedEvent, TraceReader
 
+#: Closer than this (fraction of the plot's width) two event labels would overprint.
+LABEL_GAP = 0.07
+LABEL_ROWS = 3
 
-def collect(reader: TraceReader, start: float | None = None, end: float | None = None
+
+def label_rows(marks: list[tuple[float, str]], lo: float, hi: float,
+               gap: float = LABEL_GAP, rows: int = LABEL_ROWS) -> list[tuple[float, str, int]]:
+    """Event labels that do not overprint: marks of one type closer than `gap` become one
+    label ("fall_suspected x3"), and labels are stacked on up to `rows` rows so that no two
+    on a row are closer than `gap`. Returns (time, text, row)."""
+    width = max(hi - lo, 1e-9)
+    merged: list[list[Any]] = []
+    open_by_type: dict[str, list[Any]] = {}
+    for when, typ in sorted(marks):
+        cluster = open_by_type.get(typ)
+        if cluster is not None and (when - cluster[2]) / width < gap:
+            cluster[2] = when
+            cluster[3] += 1
+        else:
+            open_by_type[typ] = cluster = [when, typ, when, 1]
+            merged.append(cluster)
+    last_x = [-1.0] * rows
+    out = []
+    for first, typ, _, n in sorted(merged, key=lambda c: c[0]):
+        x = (first - lo) / width
+        row = next((r for r in range(rows) if x - last_x[r] >= gap),
+                   min(range(rows), key=lambda r: last_x[r]))
+        last_x[row] = x
+        out.append((first, typ if n == 1 else f"{typ} x{n}", row))
+    return out
+
+
+def collect(reader: TraceReader, start: float | None = None, end: float | None = None,
+            progress: Callable[[float], None] | None = None,
             ) -> tuple[dict[str, dict[str, list[float]]], list[Label], list[dict[str, Any]]]:
     series: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     labels: list[Label] = []
     recorded: list[dict[str, Any]] = []
-    for item in reader.items(start, end):
+    for n, item in enumerate(reader.items(start, end)):
+        if progress is not None and n % 4096 == 0 and hasattr(item, "kind"):
+            from sensordata.readings import reading_time
+            progress(reading_time(item))
         if isinstance(item, Label):
             labels.append(item)
             continue
@@ -66,14 +103,17 @@ YLABEL = {"accel": "|a| g", "radar_targets": "height m", "radar_points": "points
 
 
 def plot(path: str, out: str, events: list[Any] | None = None,
-         start: float | None = None, end: float | None = None) -> int:
+         start: float | None = None, end: float | None = None,
+         progress: Callable[[float], None] | None = None) -> int:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
     reader = TraceReader(path)
-    series, labels, recorded = collect(reader, start, end)
+    tzname = reader.timezone or "UTC"
+    tz = ZoneInfo(tzname)
+    series, labels, recorded = collect(reader, start, end, progress)
     keys = sorted(series)
     if not keys:
         raise ValueError(f"{path}: no readings to plot")
@@ -81,7 +121,7 @@ def plot(path: str, out: str, events: list[Any] | None = None,
                              squeeze=False)
 
     def dt(ts: Any) -> Any:
-        return [datetime.fromtimestamp(x, timezone.utc) for x in ts]
+        return [datetime.fromtimestamp(x, tz) for x in ts]
 
     lo = min(min(series[k]["t"]) for k in keys if series[k]["t"])
     hi = max(max(series[k]["t"]) for k in keys if series[k]["t"])
@@ -112,12 +152,13 @@ def plot(path: str, out: str, events: list[Any] | None = None,
         if lb.expect:
             top.annotate(lb.what, (dt([lb.t])[0], 1.0), xycoords=("data", "axes fraction"),
                          fontsize=7, color="tab:red", va="bottom")
-    for when, typ, _ in marks:
-        top.annotate(typ, (dt([when])[0], 1.12), xycoords=("data", "axes fraction"),
-                     fontsize=6, color="darkorange", rotation=20, va="bottom")
+    for when, text, row in label_rows([(m[0], m[1]) for m in marks], lo, hi):
+        top.annotate(text, (dt([when])[0], 1.10 + 0.28 * row), xycoords=("data", "axes fraction"),
+                     fontsize=6, color="darkorange", va="bottom")
     axes[-1, 0].set_xlim(*dt([lo, hi]))
-    axes[-1, 0].xaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S"))
-    axes[-1, 0].set_xlabel("UTC")
+    axes[-1, 0].xaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S", tz=tz))
+    offset = local_time(lo, tzname)[-6:]
+    axes[-1, 0].set_xlabel(f"local time, {tzname} (UTC{offset}); from {local_time(lo, tzname)}")
     fig.suptitle(f"{reader.name}: shaded = ground truth, dashed = detected events", fontsize=9)
     fig.tight_layout()
     fig.savefig(out, dpi=110)

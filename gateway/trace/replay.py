@@ -43,6 +43,17 @@ def config_for(reader: TraceReader) -> HomeConfig:
     return HomeConfig.for_replay(list(sensors.values()), **overrides)
 
 
+def replay_id(trace: str, n: int, t: float) -> str:
+    """The id of a replay's `n`th event: a valid UUIDv7 (as docs/schemas/event.json and
+    every gateway id) whose time field is the sensor time, and whose random bits come from
+    the trace name and `n`, so replaying the same trace gives the same ids."""
+    b = bytearray(uuid.uuid5(_NS, f"{trace}:{n}").bytes)
+    b[0:6] = (int(max(t, 0.0) * 1000) & ((1 << 48) - 1)).to_bytes(6, "big")
+    b[6] = 0x70 | (b[6] & 0x0F)
+    b[8] = 0x80 | (b[8] & 0x3F)
+    return str(uuid.UUID(bytes=bytes(b)))
+
+
 @dataclass
 class ReplayResult:
     trace: str
@@ -64,11 +75,13 @@ class ReplayResult:
 
 def replay(path: str, config: HomeConfig | None = None, *, speed: float | None = None,
            on_event: Callable[[Event], None] | None = None,
-           start: float | None = None, end: float | None = None) -> ReplayResult:
+           start: float | None = None, end: float | None = None,
+           progress: Callable[[float], None] | None = None) -> ReplayResult:
     """Feed every reading of `path` to a fresh Pipeline; returns what happened.
 
     `speed` None replays as fast as the CPU allows; otherwise sensor time advances
-    `speed` times faster than the wall clock (1.0 = real time)."""
+    `speed` times faster than the wall clock (1.0 = real time). `progress(t)` is called
+    with the sensor time reached after each batch."""
     from gateway.pipeline import Pipeline
 
     reader = TraceReader(path)
@@ -77,7 +90,7 @@ def replay(path: str, config: HomeConfig | None = None, *, speed: float | None =
     counter = iter(range(1, 1 << 62))
     now = [reader.start_time or 0.0]
     pipe = Pipeline(cfg, clock=lambda: now[0],
-                    id_factory=lambda: str(uuid.uuid5(_NS, f"{reader.name}:{next(counter)}")))
+                    id_factory=lambda: replay_id(reader.name, next(counter), now[0]))
 
     def emit(events: Iterable[Event]) -> None:
         for ev in events:
@@ -98,6 +111,8 @@ def replay(path: str, config: HomeConfig | None = None, *, speed: float | None =
         if len(batch) >= BATCH:
             _feed(pipe, batch, now, res, emit, speed, wall0)
             batch = []
+            if progress is not None:
+                progress(now[0])
     if batch:
         _feed(pipe, batch, now, res, emit, speed, wall0)
     res.damage = reader.damage

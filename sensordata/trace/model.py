@@ -8,10 +8,13 @@ tests share one vocabulary without importing the MCAP machinery.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any, Mapping
+from zoneinfo import ZoneInfo
 
-#: Bumped when the on-disk layout changes incompatibly (docs/trace-format.md).
-FORMAT_VERSION = 1
+#: Bumped when the on-disk layout changes incompatibly (docs/trace-format.md). Version 2:
+#: one reading per message in CDR/JSON with schemas; version 1 (batches) is still read.
+FORMAT_VERSION = 2
 PROFILE = "safehome"
 FILE_METADATA = "safehome.trace"
 
@@ -24,6 +27,16 @@ DEFAULT_AXES: dict[str, tuple[str, ...]] = {
     "accel": ("x", "y", "z"), "radar_points": ("x", "y", "z", "doppler", "snr"),
     "radar_targets": ("x", "y", "z", "vx", "vy", "vz", "height"),
 }
+
+
+def local_time(t: float, timezone: str | None) -> str:
+    """Sensor time `t` as the home's local time with its UTC offset, the one convention
+    every command prints (replay, trace plot, damage warnings): 2026-03-02 14:32:05+02:00."""
+    try:
+        tz = ZoneInfo(timezone or "UTC")
+    except (KeyError, ValueError):
+        tz = ZoneInfo("UTC")
+    return datetime.fromtimestamp(t, tz).isoformat(sep=" ", timespec="seconds")
 
 
 @dataclass(frozen=True)
@@ -116,7 +129,9 @@ class TraceDamage:
     offset: int
     reason: str
     last_time: float | None
+    timezone: str | None = None   # the home's, for printing `last_time`
 
     def __str__(self) -> str:
-        when = "" if self.last_time is None else f" (readings up to t={self.last_time:.3f})"
+        when = "" if self.last_time is None else \
+            f" (readings up to {local_time(self.last_time, self.timezone)})"
         return f"{self.path}: stopped at byte {self.offset}: {self.reason}{when}"

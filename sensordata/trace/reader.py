@@ -18,10 +18,10 @@ import json
 import os
 import struct
 import zlib
-from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator
 
 import lz4.frame
+import numpy as np
 import zstandard
 from mcap.data_stream import ReadDataStream
 from mcap.exceptions import McapError
@@ -31,29 +31,13 @@ from mcap.stream_reader import StreamReader
 
 from sensordata.readings import Reading, reading_time
 from sensordata.trace import codec
-from sensordata.trace.model import (
-    FILE_METADATA,
-    FORMAT_VERSION,
-    Label,
-    StreamInfo,
-    TraceDamage,
-)
+from sensordata.trace.columns import RecordedEvent, decode_chunk
+from sensordata.trace.model import FILE_METADATA, FORMAT_VERSION, Label, StreamInfo, TraceDamage
 from sensordata.trace.writer import EVENT_TOPIC, LABEL_TOPIC
 
 
 class TraceError(Exception):
     """The file is not a trace at all (wrong magic, not MCAP, not ours)."""
-
-
-@dataclass(frozen=True)
-class RecordedEvent:
-    """An event a gateway detected while recording (kept in the trace's events channel)."""
-
-    row: Mapping[str, Any]
-
-    @property
-    def t(self) -> float:
-        return float(self.row.get("occurred_at", 0.0))
 
 
 Item = Reading | Label | RecordedEvent
@@ -87,6 +71,8 @@ class TraceReader:
         if not version.isdigit() or int(version) > FORMAT_VERSION:
             raise TraceError(f"{self.path}: trace format version {version}; this safehome "
                              f"reads up to version {FORMAT_VERSION}")
+        #: 1: a window's readings batched per message; 2: one reading per message.
+        self.version = int(version)
 
     @property
     def start_time(self) -> float | None:
@@ -96,6 +82,46 @@ class TraceReader:
             return parse_iso(text) if text else None
         except ValueError:
             return None
+
+    @property
+    def timezone(self) -> str | None:
+        """The home's time zone as the trace records it (simulated traces name it; recorded
+        ones carry it in `gateway_config`), for printing times as local time."""
+        if self.meta.get("timezone"):
+            return self.meta["timezone"]
+        try:
+            tz = json.loads(self.meta.get("gateway_config", "{}")).get("timezone")
+        except (ValueError, AttributeError):
+            tz = None
+        return str(tz) if tz else None
+
+    def summary(self) -> Any:
+        """The MCAP summary (schemas, channels, statistics, chunk indexes) of a finished
+        file, read from its end in milliseconds; None for a file without one (a crash,
+        a recording in progress)."""
+        if not hasattr(self, "_summary"):
+            try:
+                from mcap.reader import SeekingReader
+                with open(self.path, "rb") as fh:
+                    self._summary = SeekingReader(fh).get_summary()
+            except Exception:  # noqa: BLE001 - no summary (crash, recording in progress)
+                self._summary = None
+        return self._summary
+
+    def span(self) -> tuple[float, float] | None:
+        """(first, last) sensor time the file covers, from its summary or its metadata,
+        without reading the data: what a progress bar needs."""
+        summary = self.summary()
+        stats = summary.statistics if summary is not None else None
+        if stats is not None and stats.message_count:
+            return stats.message_start_time / 1e9, stats.message_end_time / 1e9
+        from sensordata.timefmt import parse_iso
+        try:
+            if self.meta.get("start") and self.meta.get("end"):
+                return parse_iso(self.meta["start"]), parse_iso(self.meta["end"])
+        except ValueError:
+            pass
+        return None
 
     # --- low level ------------------------------------------------------------------
 
@@ -134,7 +160,7 @@ class TraceReader:
                     rec = next(records)
                 except StopIteration:
                     return
-                except (McapError, EOFError, ValueError, OSError, MemoryError) as exc:
+                except (McapError, EOFError, ValueError, OSError, MemoryError, struct.error) as exc:
                     why = "file ends mid-record (truncated)" if _is_eof(exc) else f"corrupt: {exc}"
                     self._note(offset, why, last_time)
                     return
@@ -163,7 +189,7 @@ class TraceReader:
 
     def _note(self, offset: int, reason: str, last_time: float | None) -> None:
         if self.damage is None:
-            self.damage = TraceDamage(self.path, offset, reason, last_time)
+            self.damage = TraceDamage(self.path, offset, reason, last_time, self.timezone)
 
     def _remember(self, ch: Channel) -> None:
         if ch.id not in self._streams and "sensor" in ch.metadata and "kind" in ch.metadata:
@@ -177,6 +203,9 @@ class TraceReader:
         window's labels and recorded events, then its readings in arrival order.
         Replay uses this to hand readings on in batches."""
         self.damage = None
+        if self.version >= 2:
+            yield from self._windows_v2(start, end)
+            return
         group: list[tuple[Channel, int, bytes]] = []
         group_time = None
         skip_before = None if start is None else int(
@@ -193,6 +222,112 @@ class TraceReader:
             group.append((ch, log_time, data))
         if group:
             yield self._emit(group, start, end)
+
+    # --- version 2: one reading per message, decoded a chunk at a time ---------------------
+
+    def _windows_v2(self, start: float | None, end: float | None) -> Iterator[list[Item]]:
+        window_ns = float(self.meta.get("window_s", "1.0")) * 1e9
+        skip_before = None if start is None else int(start * 1e9 - window_ns)
+        current: int | None = None
+        items: list[Item] = []
+        times: list[float] = []
+        others: list[Item] = []
+        for pub, (run, run_times) in self._runs_v2(start):
+            if skip_before is not None and pub < skip_before:
+                continue
+            if pub != current:
+                if items or others:
+                    yield self._emit_items(others, items, times, start, end)
+                    items, times, others = [], [], []
+                if end is not None and pub / 1e9 > end:
+                    return
+                current = pub
+            if run_times is None:
+                others.extend(run)
+            else:
+                items.extend(run)
+                times.extend(run_times)
+        if items or others:
+            yield self._emit_items(others, items, times, start, end)
+
+    def _runs_v2(self, start: float | None) -> Iterator[tuple[int, Any]]:
+        """Every run (messages of one channel and window) in file order; notes damage."""
+        offset, channels = self._seek_point(start)
+        for ch in channels.values():
+            self._remember(ch)
+        last: list[float | None] = [None]
+        chunk: tuple[int, bytes] | None = None
+        index: dict[int, np.ndarray] = {}
+
+        def flush(complete: bool) -> Iterator[tuple[int, Any]]:
+            assert chunk is not None
+            at, body = chunk
+            try:
+                raw = _chunk_records(body)
+            except Exception as exc:  # noqa: BLE001 - zstd/lz4/CRC errors: skip this chunk only
+                self._note(at, f"corrupt chunk skipped: {exc}", last[0])
+                return
+            for pub, run in decode_chunk(raw, index if complete else None, channels,
+                                         self._remember,
+                                         lambda why: self._note(at, why, last[0])):
+                last[0] = pub / 1e9
+                yield pub, run
+
+        with open(self.path, "rb", buffering=1 << 20) as fh:
+            fh.seek(offset if offset else len(MCAP_MAGIC))
+            while True:
+                at = fh.tell()
+                head = fh.read(9)
+                if not head and chunk is None:
+                    self._note(at, "file ends without its summary (truncated)", last[0])
+                    return
+                if len(head) < 9:
+                    if chunk is not None:
+                        yield from flush(False)
+                    self._note(at, "file ends mid-record (truncated)", last[0])
+                    return
+                opcode, length = _RECORD_HEAD.unpack(head)
+                body = fh.read(length)
+                if len(body) < length:
+                    if chunk is not None:
+                        yield from flush(opcode != Opcode.MESSAGE_INDEX)
+                    self._note(at, "file ends mid-record (truncated)", last[0])
+                    return
+                if opcode == Opcode.MESSAGE_INDEX:
+                    ch_id, size = struct.unpack_from("<HI", body, 0)
+                    entries = np.frombuffer(body, "<u8", size // 8, 6).reshape(-1, 2)
+                    index[ch_id] = entries[:, 1].astype(np.int64)
+                    continue
+                if chunk is not None:
+                    yield from flush(True)
+                    chunk, index = None, {}
+                if opcode == Opcode.CHUNK:
+                    chunk = (at, body)
+                elif opcode == Opcode.CHANNEL:
+                    ch = Channel.read(ReadDataStream(io.BytesIO(body)))
+                    channels[ch.id] = ch
+                    self._remember(ch)
+                elif opcode == Opcode.MESSAGE:   # unchunked message: a chunk of one
+                    chunk = (at, _as_chunk(head + body))
+                    index = {}
+                    yield from flush(False)
+                    chunk = None
+                elif opcode in (Opcode.DATA_END, Opcode.FOOTER):
+                    return
+
+    def _emit_items(self, others: list[Item], items: list[Item], times: list[float],
+                    start: float | None, end: float | None) -> list[Item]:
+        """A window: its labels and recorded events, then its readings by sensor time
+        (stable: each stream keeps its recorded order)."""
+        order = sorted(range(len(items)), key=times.__getitem__)
+        if others:
+            others.sort(key=lambda o: o.t)
+            others = [o for o in others if (start is None or o.t >= start)
+                      and (end is None or o.t <= end)]
+        if start is None and end is None:
+            return others + [items[i] for i in order]
+        return others + [items[i] for i in order if (start is None or times[i] >= start)
+                         and (end is None or times[i] <= end)]
 
     def items(self, start: float | None = None, end: float | None = None) -> Iterator[Item]:
         """Readings, labels and recorded events in arrival order, from `start` to `end`
@@ -266,24 +401,29 @@ _BLOCK_KINDS = frozenset({"accel"})
 _MSG_HEAD = struct.Struct("<HIQQ")   # channel id, sequence, log time, publish time
 
 
-def _chunk_messages(chunk: Chunk, channels: dict[int, Channel],
-                    remember: Any = None) -> Iterator[tuple[int, int, bytes]]:
-    """Messages of one chunk as (channel id, log time, data); channels found on the way
-    are added to `channels`. A lean replacement for mcap's breakup_chunk: replay spends
-    its time here, and a chunk holds only schemas, channels and messages."""
+def _decompress(chunk: Chunk) -> bytes:
     if chunk.compression == "zstd":
         raw = zstandard.ZstdDecompressor().decompress(chunk.data,
                                                       max_output_size=chunk.uncompressed_size)
     elif chunk.compression == "lz4":
         raw = lz4.frame.decompress(chunk.data)
     elif chunk.compression == "":
-        raw = chunk.data
+        raw = bytes(chunk.data)
     else:
         raise McapError(f"unsupported compression {chunk.compression!r}")
     if len(raw) != chunk.uncompressed_size:
         raise McapError("chunk decompressed to the wrong size")
     if chunk.uncompressed_crc and zlib.crc32(raw) != chunk.uncompressed_crc:
         raise McapError("chunk CRC mismatch")
+    return raw
+
+
+def _chunk_messages(chunk: Chunk, channels: dict[int, Channel],
+                    remember: Any = None) -> Iterator[tuple[int, int, bytes]]:
+    """Messages of one chunk as (channel id, log time, data); channels found on the way
+    are added to `channels`. A lean replacement for mcap's breakup_chunk: replay spends
+    its time here, and a chunk holds only schemas, channels and messages."""
+    raw = _decompress(chunk)
     view = memoryview(raw)
     pos, end = 0, len(raw)
     head = _MSG_HEAD
@@ -302,6 +442,33 @@ def _chunk_messages(chunk: Chunk, channels: dict[int, Channel],
             channels[ch.id] = ch
             if remember is not None:
                 remember(ch)
+
+
+MCAP_MAGIC = b"\x89MCAP0\r\n"
+_RECORD_HEAD = struct.Struct("<BQ")
+_CHUNK_HEAD = struct.Struct("<QQQI")   # start time, end time, uncompressed size, CRC
+
+
+def _chunk_records(body: bytes) -> bytes:
+    """The records inside a Chunk record's body, decompressed and CRC-checked."""
+    _, _, size, crc = _CHUNK_HEAD.unpack_from(body, 0)
+    pos = _CHUNK_HEAD.size
+    (n,) = struct.unpack_from("<I", body, pos)
+    compression = body[pos + 4:pos + 4 + n].decode()
+    pos += 4 + n
+    (length,) = struct.unpack_from("<Q", body, pos)
+    data = body[pos + 8:pos + 8 + length]
+    if len(data) != length:
+        raise McapError("chunk records run past the chunk")
+    chunk = Chunk(compression=compression, data=data, message_start_time=0,
+                  message_end_time=0, uncompressed_crc=crc, uncompressed_size=size)
+    return _decompress(chunk)
+
+
+def _as_chunk(record: bytes) -> bytes:
+    """A Chunk body holding one record (an unchunked message), for the same code path."""
+    return (_CHUNK_HEAD.pack(0, 0, len(record), 0) + struct.pack("<I", 0)
+            + struct.pack("<Q", len(record)) + record)
 
 
 def _is_eof(exc: BaseException) -> bool:

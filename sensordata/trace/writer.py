@@ -1,10 +1,11 @@
 """Write a trace: readings of many sensors, their metadata and ground truth in one MCAP file.
 
-Readings are buffered per stream for one *window* (1 s of sensor time by default) and
-written together when the window closes, every message of a window carrying the window's
-start as its log time. That keeps messages in log-time order (MCAP readers and Foxglove
-rely on it), lets the reader restore the arrival order within a window cheaply, and
-batches many small readings into one message.
+Format version 2 (docs/trace-format.md): one message per reading, its log time the
+reading's own sensor time, in encodings standard viewers decode (messages.py). Readings
+are buffered per stream for one *window* (1 s of sensor time by default) and written
+together when the window closes, every message of a window carrying the window's start as
+its publish time: the reader groups by it to restore the arrival order within a window
+cheaply, and a window's records are laid out in one go (mcap_batch.py).
 
 While recording live, `flush_every_window=True` closes an MCAP chunk at every window so a
 crash or power cut loses at most the window in progress (about a second); offline
@@ -18,17 +19,13 @@ import math
 import os
 from typing import IO, Any, Mapping
 
-from mcap.writer import CompressionType, Writer
+import numpy as np
+from mcap.writer import CompressionType
 
-from sensordata.readings import Reading, reading_time
-from sensordata.trace import codec
-from sensordata.trace.model import (
-    FILE_METADATA,
-    FORMAT_VERSION,
-    PROFILE,
-    Label,
-    StreamInfo,
-)
+from sensordata.readings import AccelBlock, Reading, reading_time
+from sensordata.trace import messages
+from sensordata.trace.mcap_batch import BatchWriter
+from sensordata.trace.model import FILE_METADATA, FORMAT_VERSION, PROFILE, Label, StreamInfo
 
 LABEL_TOPIC = "labels"
 EVENT_TOPIC = "events"
@@ -36,12 +33,22 @@ EVENT_TOPIC = "events"
 _LABEL_SCHEMA = json.dumps({
     "type": "object", "title": "safehome ground-truth label",
     "properties": {"t": {"type": "number"}, "end": {"type": "number"},
-                   "what": {"type": "string"}, "expect": {"type": "array"}},
+                   "what": {"type": "string"}, "room": {"type": ["string", "null"]},
+                   "sensor": {"type": ["string", "null"]},
+                   "expect": {"type": "array", "items": {"type": "string"}},
+                   "detail": {"type": "object"}},
+    "required": ["t", "end", "what"],
+}).encode()
+_EVENT_SCHEMA = json.dumps({
+    "type": "object", "title": "safehome event a gateway detected (a store row)",
+    "properties": {"occurred_at": {"type": "number"}, "type": {"type": "string"},
+                   "severity": {"type": "string"}, "room": {"type": ["string", "null"]},
+                   "sensor": {"type": ["string", "null"]}},
 }).encode()
 
 
 def _ns(t: float) -> int:
-    return max(0, int(round(t * 1e9)))
+    return max(0, int(round(t * 1e9))) if math.isfinite(t) else 0
 
 
 class TraceWriter:
@@ -60,7 +67,7 @@ class TraceWriter:
                                else path)
         comp = {"zstd": CompressionType.ZSTD, "lz4": CompressionType.LZ4,
                 "none": CompressionType.NONE}[compression]
-        self._mcap = Writer(self._fh, chunk_size=chunk_size, compression=comp)
+        self._mcap = BatchWriter(self._fh, chunk_size=chunk_size, compression=comp)
         self._mcap.start(profile=PROFILE, library=f"safehome-trace/{FORMAT_VERSION}")
         file_meta = {"format": "safehome-trace", "version": str(FORMAT_VERSION),
                      "window_s": repr(float(window))}
@@ -73,14 +80,15 @@ class TraceWriter:
         self._kinds: dict[int, str] = {}
         self._pending_json: list[tuple[int, float, bytes]] = []
         self._win_start: float | None = None
+        self._schemas: dict[str, int] = {}
         self._label_ch = self._json_channel(LABEL_TOPIC, "safehome.label", _LABEL_SCHEMA)
-        self._event_ch = self._json_channel(EVENT_TOPIC, "safehome.event", b"{}")
+        self._event_ch = self._json_channel(EVENT_TOPIC, "safehome.event", _EVENT_SCHEMA)
         self.count = 0
         self._closed = False
 
     def _json_channel(self, topic: str, name: str, schema: bytes) -> int:
-        sid = self._mcap.register_schema(name, "jsonschema", schema)
-        return self._mcap.register_channel(topic, codec.JSON_ENCODING, sid, {})
+        sid = self._mcap.register_schema(name, messages.JSONSCHEMA, schema)
+        return self._mcap.register_channel(topic, messages.JSON, sid, {})
 
     # --- streams ---------------------------------------------------------------------
 
@@ -89,8 +97,10 @@ class TraceWriter:
         key = (info.sensor, info.kind)
         if key in self._streams:
             return self._streams[key][0]
-        ch = self._mcap.register_channel(info.topic, codec.encoding_for(info.kind), 0,
-                                         info.to_metadata())
+        if info.kind not in self._schemas:
+            self._schemas[info.kind] = self._mcap.register_schema(*messages.schema_for(info.kind))
+        ch = self._mcap.register_channel(info.topic, messages.message_encoding(info.kind),
+                                         self._schemas[info.kind], info.to_metadata())
         self._streams[key] = (ch, info)
         self._buffers[ch] = []
         self._kinds[ch] = info.kind
@@ -142,18 +152,26 @@ class TraceWriter:
     def _close_window(self) -> None:
         if self._win_start is None:
             return
-        log_time = _ns(self._win_start)
+        window = _ns(self._win_start)
         for ch, t, data in self._pending_json:
-            self._mcap.add_message(ch, log_time, data, _ns(t))
+            self._mcap.add_datas(ch, [_ns(t)], [data], window)
         self._pending_json.clear()
         wrote = False
         for ch, buf in self._buffers.items():
-            if buf:
-                first = min(reading_time(r) for r in buf)
-                self._mcap.add_message(ch, log_time, codec.encode(self._kinds[ch], buf),
-                                       _ns(first if math.isfinite(first) else 0.0))
-                buf.clear()
-                wrote = True
+            if not buf:
+                continue
+            kind = self._kinds[ch]
+            if kind == "accel":
+                blocks: list[AccelBlock] = buf  # type: ignore[assignment]
+                log, records = messages.accel_records(ch, blocks, window)
+                size = messages.ACCEL_RECORD.itemsize
+                self._mcap.add_records(ch, log, records,
+                                       np.arange(len(log), dtype=np.uint64) * np.uint64(size))
+            else:
+                self._mcap.add_datas(ch, [_ns(reading_time(r)) for r in buf],
+                                     [messages.encode_one(kind, r) for r in buf], window)
+            buf.clear()
+            wrote = True
         if self.flush_every_window and wrote:
             self._mcap.flush()
 
