@@ -1,4 +1,4 @@
-"""The broker configuration in gateway/examples/mosquitto/ keeps gateways apart (issue 3, item 6).
+"""The broker configuration in examples/mosquitto/ keeps gateways apart (issue 3, item 6).
 
 A real mosquitto runs the shipped config and ACL with certificates made for this test
 run. Proving that something is *not* delivered needs care: each test publishes the

@@ -89,7 +89,7 @@ def test_config_check_exits_2_and_names_a_misspelled_key(tmp_path):
 
 def test_config_check_accepts_the_demo_home():
     run = subprocess.run([sys.executable, "-m", "gateway.cli", "config", "check",
-                          "gateway/examples/demo-home.toml"], capture_output=True, text=True, cwd=REPO)
+                          "examples/demo-home.toml"], capture_output=True, text=True, cwd=REPO)
     assert run.returncode == 0, run.stderr
     assert "OK" in run.stdout
 

@@ -17,7 +17,7 @@ async def test_demo_home_publishes_online_heartbeats_and_a_fall_alarm_within_60s
     async with Listener(mosquitto.host, mosquitto.port) as centre:
         start = time.monotonic()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "run", "--config", "gateway/examples/demo-home.toml",
+            [sys.executable, "-m", "gateway.cli", "run", "--config", "examples/demo-home.toml",
              "--broker", mosquitto.url, "--db", str(tmp_path / "demo.db")],
             cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:

@@ -1,11 +1,11 @@
 """Test helpers: a throw-away PKI and a real mosquitto started from the shipped config.
 
 WHY generate certificates at test time: committed keys expire, leak into real
-deployments and hide whether the recipe in gateway/examples/mosquitto/README.md still works.
+deployments and hide whether the recipe in examples/mosquitto/README.md still works.
 The `openssl` command line is used (present on every Debian system); the `cryptography`
 package would do the same but is not a dependency of Safehome.
 
-WHY template gateway/examples/mosquitto/mosquitto.conf instead of writing a test config: the
+WHY template examples/mosquitto/mosquitto.conf instead of writing a test config: the
 security tests then prove the configuration users copy, not a look-alike. Only paths,
 the port and logging are replaced.
 """
