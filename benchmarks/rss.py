@@ -28,7 +28,7 @@ def main(seconds: float) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         broker = Mosquitto(Path(tmp) / "broker").start()
         proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "run", "--config",
-                                 str(REPO / "gateway" / "examples" / "demo-home.toml"), "--broker", broker.url,
+                                 str(REPO / "examples" / "demo-home.toml"), "--broker", broker.url,
                                  "--db", str(Path(tmp) / "e.db"), "--log-level", "WARNING"],
                                 cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:

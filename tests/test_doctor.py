@@ -21,7 +21,7 @@ from tests.broker import free_port
 from tests.tls_broker import make_pki, needs_mosquitto, needs_openssl, start_tls_mosquitto
 
 REPO = Path(__file__).resolve().parents[1]
-DEMO = REPO / "gateway" / "examples" / "demo-home.toml"
+DEMO = REPO / "examples" / "demo-home.toml"
 
 
 def doctor(capsys, *args: str) -> tuple[int, dict]:

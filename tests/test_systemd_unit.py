@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-UNIT = Path(__file__).resolve().parents[1] / "gateway" / "examples" / "systemd" / "safehome.service"
+UNIT = Path(__file__).resolve().parents[1] / "examples" / "systemd" / "safehome.service"
 INSTALLED_SAFEHOME = "/opt/safehome/venv/bin/safehome"
 
 

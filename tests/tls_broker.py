@@ -25,8 +25,8 @@ import pytest
 from tests.broker import MOSQUITTO, free_port
 
 REPO = Path(__file__).resolve().parents[1]
-EXAMPLE_CONF = REPO / "gateway" / "examples" / "mosquitto" / "mosquitto.conf"
-EXAMPLE_ACL = REPO / "gateway" / "examples" / "mosquitto" / "safehome.acl"
+EXAMPLE_CONF = REPO / "examples" / "mosquitto" / "mosquitto.conf"
+EXAMPLE_ACL = REPO / "examples" / "mosquitto" / "safehome.acl"
 
 needs_mosquitto = pytest.mark.skipif(not Path(MOSQUITTO).exists(), reason="mosquitto not installed")
 needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")
