@@ -18,6 +18,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 PENDING, DELIVERED, REFUSED = "pending", "delivered", "refused"
@@ -147,6 +148,6 @@ class Queue:
         self._db.close()
 
 
-def _item(row: tuple) -> Item:  # type: ignore[type-arg]
+def _item(row: tuple[Any, ...]) -> Item:
     return Item(row[0], row[1], bool(row[2]), row[3], row[4], row[5], row[6], row[7],
                 row[8], row[9])

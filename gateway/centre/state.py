@@ -180,9 +180,10 @@ class CentreState:
         except (UnicodeDecodeError, ValueError):
             return Received("bad", gw, problem=f"{topic}: payload is not JSON")
         if kind == "ack":   # ours, or another centre's: then the alarm is not WAITING here
-            record = self.alarm(body.get("id")) if isinstance(body, dict) else None
-            if record is not None and record.acked_by is None:
-                record.acked_by, record.acked_at = str(body.get("by") or "another centre"), now
+            if isinstance(body, dict):
+                record = self.alarm(str(body.get("id")))
+                if record is not None and record.acked_by is None:
+                    record.acked_by, record.acked_at = str(body.get("by") or "another centre"), now
             return Received("ack", gw)
         if kind == "status":
             return self._status(gw, body, now)

@@ -16,10 +16,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gateway.commands.common import add_log_level
+
 DEFAULT_QUEUE = "/var/lib/safehome/dc09-bridge.sqlite"
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bridge", help="bridge gateways' alarms to other alarm-centre software")
     bsub = p.add_subparsers(dest="bridge_command", required=True, metavar="PROTOCOL")
     d = bsub.add_parser(
@@ -51,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     d.add_argument("--password-env", metavar="VAR", help="environment variable with the password")
     d.add_argument("--allow-insecure", action="store_true",
                    help="allow a non-loopback broker without TLS (not for production)")
-    d.add_argument("--log-level", default="INFO", help="DEBUG, INFO (default), WARNING")
+    add_log_level(d)
     d.set_defaults(func=main)
 
 

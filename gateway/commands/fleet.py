@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gateway.commands.common import add_log_level
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("fleet", help="simulate a fleet of gateways against a broker (cluster)",
@@ -51,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--storm-events", type=int, default=20, metavar="K",
                    help="storm: events each dropped gateway queues while away (a quarter alarms)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    p.add_argument("--log-level", default="ERROR")
+    add_log_level(p, "ERROR")
     p.set_defaults(func=main)
 
 

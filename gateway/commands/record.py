@@ -7,10 +7,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import signal
 import sys
 
+from typing import TYPE_CHECKING
+
 from gateway.commands.common import duration_arg
+
+if TYPE_CHECKING:
+    from gateway.config import HomeConfig
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(_record(cfg, args.output, args.duration))
 
 
-async def _record(cfg, path: str, duration: float | None) -> int:  # type: ignore[no-untyped-def]
+async def _record(cfg: HomeConfig, path: str, duration: float | None) -> int:
     from drivers import registry
     from drivers.base import SensorInfo
     from gateway.supervisor import supervise
@@ -53,7 +59,7 @@ async def _record(cfg, path: str, duration: float | None) -> int:  # type: ignor
         settings = cfg.driver_settings(s)
         info = SensorInfo(s.id, s.room, s.type, s.placement)
         tasks.append(asyncio.create_task(supervise(
-            lambda cls=cls, info=info, st=settings: cls(info, st),
+            functools.partial(cls, info, settings),
             lambda r: rec.write([r])), name=f"driver-{s.id}"))
 
     async def ticker() -> None:

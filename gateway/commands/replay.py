@@ -15,7 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gateway.config import HomeConfig
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,12 +34,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from sensordata.trace.reader import TraceError
 
-    cfg = None
+    cfg: HomeConfig | None = None
     if args.config:
         from gateway.commands.common import load_or_exit
-        cfg = load_or_exit(args.config)
-        if isinstance(cfg, int):
-            return cfg
+        loaded = load_or_exit(args.config)
+        if isinstance(loaded, int):
+            return loaded
+        cfg = loaded
     if args.speed is not None and args.speed <= 0:
         print("--speed must be greater than 0", file=sys.stderr)
         return 2

@@ -11,9 +11,12 @@ import csv
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 from gateway.commands.common import duration_arg
+
+if TYPE_CHECKING:
+    from gateway.config import HomeConfig
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -85,6 +88,7 @@ def import_csv(args: argparse.Namespace) -> int:
 
 
 def export_csv(args: argparse.Namespace) -> int:
+    from sensordata.readings import AccelBlock, RadarPoints, RadarTargets
     from sensordata.trace.reader import TraceError, TraceReader
 
     try:
@@ -94,9 +98,9 @@ def export_csv(args: argparse.Namespace) -> int:
         return 2
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
-    files: dict[str, tuple[object, csv.writer]] = {}
+    files: dict[str, tuple[IO[str], Any]] = {}
 
-    def writer(key: str, header: list[str]) -> "csv.writer":
+    def writer(key: str, header: list[str]) -> Any:  # a csv writer (its type is private)
         if key not in files:
             fh = open(out / (key.replace("/", "__") + ".csv"), "w", newline="")  # noqa: SIM115 - closed at the end
             w = csv.writer(fh)
@@ -107,16 +111,16 @@ def export_csv(args: argparse.Namespace) -> int:
     try:
         for r in reader.readings():
             key = f"{r.sensor}/{r.kind}"
-            if r.kind == "accel":
+            if isinstance(r, AccelBlock):
                 w = writer(key, ["t", "x", "y", "z"])
                 w.writerows([(repr(float(t)), *map(repr, map(float, xyz)))
                              for t, xyz in zip(r.t, r.xyz, strict=True)])
-            elif r.kind == "radar_targets":
+            elif isinstance(r, RadarTargets):
                 w = writer(key, ["t", "frame", "tid", "x", "y", "z", "vx", "vy", "vz", "height"])
                 for g in r.targets or [None]:
                     w.writerow([r.t, r.frame] + ([] if g is None else [
                         g.tid, g.x, g.y, g.z, g.vx, g.vy, g.vz, g.height]))
-            elif r.kind == "radar_points":
+            elif isinstance(r, RadarPoints):
                 w = writer(key, ["t", "frame", "x", "y", "z", "doppler", "snr"])
                 w.writerows([[r.t, r.frame, *map(float, p)] for p in r.points])
             else:
@@ -126,7 +130,7 @@ def export_csv(args: argparse.Namespace) -> int:
                             else getattr(r, f) for f in fields])
     finally:
         for fh, _ in files.values():
-            fh.close()  # type: ignore[attr-defined]
+            fh.close()
     for key in sorted(files):
         print(out / (key.replace("/", "__") + ".csv"))
     if reader.damage:
@@ -168,7 +172,9 @@ def _counts_from_summary(reader: Any) -> InfoCounts | None:
 def _counts_by_reading(reader: Any) -> InfoCounts:
     """Counts by reading the whole file (version 1, or no summary), with a progress bar."""
     from gateway.commands.common import progress
-    from sensordata.readings import reading_time
+    from sensordata.readings import AccelBlock, reading_time
+    from sensordata.trace.model import Label
+    from sensordata.trace.reader import RecordedEvent
 
     counts: dict[str, int] = {}
     samples: dict[str, int] = {}
@@ -178,12 +184,12 @@ def _counts_by_reading(reader: Any) -> InfoCounts:
     origin = span[0] if span else 0.0
     with progress(f"reading {reader.name}", (span[1] - span[0]) / 3600 if span else None) as update:
         for n, item in enumerate(reader.items()):
-            if not hasattr(item, "sensor") or not hasattr(item, "kind"):
+            if isinstance(item, (Label, RecordedEvent)):
                 labels += 1
                 continue
             key = f"{item.sensor}/{item.kind}"
             counts[key] = counts.get(key, 0) + 1
-            if item.kind == "accel":
+            if isinstance(item, AccelBlock):
                 samples[key] = samples.get(key, 0) + len(item)
             t = reading_time(item)
             first = t if first is None else min(first, t)
@@ -320,12 +326,13 @@ def plot(args: argparse.Namespace) -> int:
     events = []
     if not args.no_detect:
         from gateway.trace.replay import replay
-        cfg = None
+        cfg: HomeConfig | None = None
         if args.config:
             from gateway.commands.common import load_or_exit
-            cfg = load_or_exit(args.config)
-            if isinstance(cfg, int):
-                return cfg
+            loaded = load_or_exit(args.config)
+            if isinstance(loaded, int):
+                return loaded
+            cfg = loaded
         with progress("detecting", total) as update:
             events = replay(args.trace, cfg, start=start, end=end,
                             progress=lambda t: update((t - lo) / 3600)).events

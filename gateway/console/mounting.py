@@ -32,14 +32,14 @@ def configured(s: SensorConfig) -> dict[str, float | None]:
     """Height (m) and downward tilt (deg) as configured; None where the config is silent."""
     out: dict[str, float | None] = {"height_m": None, "tilt_deg": None}
     try:
-        settings: Any = driver_registry.load(s.type).Settings.model_validate(s.settings)  # type: ignore[attr-defined]
+        settings: Any = driver_registry.load(s.type).Settings.model_validate(s.settings)
     except Exception:  # noqa: BLE001 - validated at load; a plugin may still misbehave
         return out
     for key in ("sensor_height_m", "install_height_m"):
         if getattr(settings, key, None) is not None:
             out["height_m"] = float(getattr(settings, key))
     if getattr(settings, "elevation_tilt_deg", None) is not None:
-        out["tilt_deg"] = float(settings.elevation_tilt_deg)  # type: ignore[attr-defined]
+        out["tilt_deg"] = float(settings.elevation_tilt_deg)
     if out["height_m"] is None or out["tilt_deg"] is None:
         mounting = _file_mounting(s.type, settings)
         for key in ("height_m", "tilt_deg"):

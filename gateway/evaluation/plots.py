@@ -22,8 +22,8 @@ def roc(points: list[dict[str, Any]], path: Path, title: str) -> Path:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5, 5))
     pts = sorted(points, key=lambda p: (1 - (p["specificity"] or 0), p["sensitivity"] or 0))
-    fpr = [1 - (p["specificity"] or 0) for p in pts]
-    tpr = [p["sensitivity"] or 0 for p in pts]
+    fpr = [1.0 - float(p["specificity"] or 0) for p in pts]
+    tpr = [float(p["sensitivity"] or 0) for p in pts]
     ax.plot(fpr, tpr, "o-")
     xlim = (-0.002, max(0.02, 1.3 * max(fpr)))
     ylim = (min(0.8, min(tpr) - 0.02), 1.01)

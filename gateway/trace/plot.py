@@ -15,6 +15,20 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from sensordata.readings import (
+    AccelBlock,
+    Availability,
+    Battery,
+    Contact,
+    FallFlag,
+    HeartRate,
+    Motion,
+    Presence,
+    RadarPoints,
+    RadarTargets,
+    Reading,
+    reading_time,
+)
 from sensordata.trace.model import Label, local_time
 from sensordata.trace.reader import RecordedEvent, TraceReader
 
@@ -50,6 +64,30 @@ def label_rows(marks: list[tuple[float, str]], lo: float, hi: float,
     return out
 
 
+def _value(item: Reading) -> float:
+    """One plotted number per reading: heights, counts, rates, or 0/1 for states."""
+    if isinstance(item, RadarTargets):
+        return (max((g.height if g.height is not None else g.z) for g in item.targets)
+                if item.targets else np.nan)
+    if isinstance(item, RadarPoints):
+        return float(len(item.points))
+    if isinstance(item, HeartRate):
+        return float(item.bpm) if item.bpm else np.nan
+    if isinstance(item, Motion):
+        return float(item.active)
+    if isinstance(item, Contact):
+        return float(item.open)
+    if isinstance(item, Presence):
+        return float(bool(item.present))
+    if isinstance(item, FallFlag):
+        return float(item.fall)
+    if isinstance(item, Availability):
+        return float(item.online)
+    if isinstance(item, Battery):
+        return np.nan if item.percent is None else float(item.percent)
+    return 1.0
+
+
 def collect(reader: TraceReader, start: float | None = None, end: float | None = None,
             progress: Callable[[float], None] | None = None,
             ) -> tuple[dict[str, dict[str, list[float]]], list[Label], list[dict[str, Any]]]:
@@ -57,44 +95,24 @@ def collect(reader: TraceReader, start: float | None = None, end: float | None =
     labels: list[Label] = []
     recorded: list[dict[str, Any]] = []
     for n, item in enumerate(reader.items(start, end)):
-        if progress is not None and n % 4096 == 0 and hasattr(item, "kind"):
-            from sensordata.readings import reading_time
-            progress(reading_time(item))
         if isinstance(item, Label):
             labels.append(item)
             continue
         if isinstance(item, RecordedEvent):
             recorded.append(dict(item.row))
             continue
-        key = f"{item.sensor}/{item.kind}"
-        s = series[key]
-        if item.kind == "accel":
+        if progress is not None and n % 4096 == 0:
+            progress(reading_time(item))
+        s = series[f"{item.sensor}/{item.kind}"]
+        if isinstance(item, AccelBlock):
             if len(item):
                 mag = np.linalg.norm(item.xyz, axis=1)
                 s["t"].append(item.end)
                 s["hi"].append(float(mag.max()))
                 s["lo"].append(float(mag.min()))
-        elif item.kind == "radar_targets":
-            s["t"].append(item.t)
-            s["v"].append(max((g.height if g.height is not None else g.z) for g in item.targets)
-                          if item.targets else np.nan)
-        elif item.kind == "radar_points":
-            s["t"].append(item.t)
-            s["v"].append(float(len(item.points)))
-        elif item.kind == "heart_rate":
-            s["t"].append(item.t)
-            s["v"].append(float(item.bpm) if item.bpm else np.nan)
-        elif item.kind in ("motion", "contact", "presence", "fall_flag", "availability"):
-            s["t"].append(item.t)
-            s["v"].append(float(bool(getattr(item, {"motion": "active", "contact": "open",
-                                                   "presence": "present", "fall_flag": "fall",
-                                                   "availability": "online"}[item.kind]))))
-        elif item.kind == "battery":
-            s["t"].append(item.t)
-            s["v"].append(np.nan if item.percent is None else float(item.percent))
-        else:
-            s["t"].append(item.t)
-            s["v"].append(1.0)
+            continue
+        s["t"].append(item.t)
+        s["v"].append(_value(item))
     return series, labels, recorded
 
 

@@ -103,9 +103,14 @@ def replay(path: str, config: HomeConfig | None = None, *, speed: float | None =
     batch: list[Any] = []
     for window in reader.windows(start, end):
         i = 0
-        while i < len(window) and not hasattr(window[i], "kind"):  # labels, events first
+        while i < len(window):  # labels and recorded events come first in a window
             item = window[i]
-            (res.labels if isinstance(item, Label) else res.recorded).append(item)
+            if isinstance(item, Label):
+                res.labels.append(item)
+            elif isinstance(item, RecordedEvent):
+                res.recorded.append(item)
+            else:
+                break
             i += 1
         batch += window[i:] if i else window
         if len(batch) >= BATCH:

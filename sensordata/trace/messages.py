@@ -166,7 +166,8 @@ def decode_json(kind: str, sensor: str, data: bytes | memoryview) -> Reading:
         d = json.loads(bytes(data))
         if "rr" in d:
             d["rr"] = tuple(d["rr"])
-        return READING_TYPES[kind](sensor=sensor, **d)
+        reading: Reading = READING_TYPES[kind](sensor=sensor, **d)
+        return reading
     except (ValueError, TypeError, KeyError) as exc:
         raise CodecError(f"{kind} message does not decode: {exc}") from exc
 
