@@ -309,6 +309,8 @@ class Bridge:
             if await self.mqtt.publish(topic, body, correlation=item.correlation):
                 self.queue.mqtt_acked(item.id)
                 self.acks_published.append({"topic": topic, **body})
+            else:
+                self._status_changed.set()     # owed: retried by the status loop
         finally:
             self._acking.discard(item.id)
 
@@ -346,14 +348,17 @@ class Bridge:
         return body
 
     async def _status_loop(self) -> None:
-        """Retained status on change (at most twice a second) and every 30 s."""
+        """Retained status on change (at most twice a second) and every 30 s; acks whose
+        publish failed while connected (a timeout under load) are retried here too."""
         while True:
             try:
                 await asyncio.wait_for(self._status_changed.wait(), 30)
             except TimeoutError:
                 pass
             self._status_changed.clear()
-            await self.mqtt.publish_status()
+            if self.mqtt.connected.is_set():
+                await self.mqtt.publish_status()
+                await self._pay_owed_acks()
             await asyncio.sleep(0.5)
 
 
