@@ -160,3 +160,17 @@ async def test_every_event_type_of_the_catalogue_goes_through_as_its_contact_id(
     assert got == sorted(expected.values())
     assert {c[4] for c in rx.cid()} == {"002"}                  # the kitchen's zone
     assert sorted(a["id"] for a in gw.acks) == sorted(ev.id for ev in alarms)
+
+
+async def test_an_account_the_receiver_does_not_know_is_a_clear_rejection_not_an_outage(
+        mosquitto, tmp_path):
+    async with SiaReceiver({"9999": None}) as rx, \
+            FakeGateway(mosquitto.host, mosquitto.port) as gw:
+        cfg, key = bridge_config(tmp_path, mosquitto.url, rx.port)
+        async with Bridge(cfg, key) as bridge:
+            sos = event("sos")
+            await gw.publish(sos)
+            await rx.wait_for(lambda: bridge.link_state == "rejected", timeout=15)
+            assert f"account {ACCOUNT}" in (bridge.problem or "")
+            assert bridge.queue.state(sos.id) == "pending"
+    assert rx.cid() == [] and gw.acks == []

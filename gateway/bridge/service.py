@@ -32,6 +32,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Self
 
 from paho.mqtt.properties import Properties
@@ -39,7 +40,7 @@ from paho.mqtt.properties import Properties
 from gateway.bridge.config import BridgeConfig
 from gateway.bridge.contact_id import report_for
 from gateway.bridge.frame import Header
-from gateway.bridge.link import Link, NoAnswer
+from gateway.bridge.link import Link, NoAnswer, Rejected
 from gateway.bridge.mqtt_side import MqttSide
 from gateway.bridge.queue import DELIVERED, Item, Queue
 from gateway.events import iso, parse_iso
@@ -50,6 +51,19 @@ log = logging.getLogger("safehome.bridge")
 OVERDUE_FACTOR = 2.5
 MAX_CLOCK_FIXES = 3
 KEEP_DELIVERED = 7 * 86400.0
+
+
+class Answer(Enum):
+    ACKED = "ack"                 # the receiver has it
+    CANNOT_PROCESS = "duh"        # DUH: resending cannot help
+    CLOCK_FIXED = "clock"         # NAK for our timestamp, clock corrected: send again now
+    FAILED = "failed"             # no answer, or rejected: back off and retry
+
+
+@dataclass(frozen=True)
+class Outcome:
+    answer: Answer
+    problem: str | None = None
 
 
 @dataclass
@@ -208,10 +222,8 @@ class Bridge:
     async def _deliver(self, item: Item) -> bool:
         """One attempt. True: progress (ACK, DUH, clock fixed); False: back off."""
         seq = self._seqs.setdefault(item.id, self.link.next_seq())
-        answer = await self._exchange("ADM-CID", seq, item.account, item.data)
-        if answer != "ACK":
-            self.queue.attempted(item.id, answer)
-        if answer == "ACK":
+        outcome = await self._exchange("ADM-CID", seq, item.account, item.data)
+        if outcome.answer is Answer.ACKED:
             at = self.clock()
             self.queue.delivered(item.id, at)
             self._seqs.pop(item.id, None)
@@ -222,7 +234,8 @@ class Bridge:
             if item.is_alarm:
                 await self._publish_ack(item, at)
             return True
-        if answer == "DUH":
+        self.queue.attempted(item.id, outcome.problem)
+        if outcome.answer is Answer.CANNOT_PROCESS:
             why = (f"receiver answered DUH (cannot process) to {item.type} {item.id} "
                    f"({item.data}); not resent, not acknowledged")
             log.error("%s", why)
@@ -230,24 +243,25 @@ class Bridge:
             self._seqs.pop(item.id, None)
             self.counts["refused"] += 1
             return True
-        return answer == "CLOCK"
+        return outcome.answer is Answer.CLOCK_FIXED
 
-    async def _exchange(self, token: str, seq: int, account: str, data: str) -> str:
-        """Send once; "ACK", "DUH", "CLOCK" (NAK for our timestamp: send again now) or a
-        problem text (no answer, rejected)."""
+    async def _exchange(self, token: str, seq: int, account: str, data: str) -> Outcome:
+        """Send once and read what the receiver's answer means for us."""
         try:
             response, sent_ts = await self.link.exchange(token, seq, self._header(account), data)
         except NoAnswer as exc:
             self._set_link("down", str(exc))
-            return str(exc)
+            return Outcome(Answer.FAILED, str(exc))
+        except Rejected as exc:
+            return self._rejected(account, str(exc))
         if response.token == "ACK":
             self._clock_fixes = 0
             self.last_ack_at = self._last_ok[account] = self.clock()
             self._set_link("up", None)
-            return "ACK"
+            return Outcome(Answer.ACKED)
         if response.token == "DUH":
             self._set_link("up", None)
-            return "DUH"
+            return Outcome(Answer.CANNOT_PROCESS, "DUH")
         if response.token == "NAK":
             self.counts["naks"] += 1
             tolerance = self.cfg.receiver.clock_tolerance
@@ -259,15 +273,19 @@ class Bridge:
                 self.counts["clock_fixes"] += 1
                 log.warning("receiver NAKed our timestamp (%+.0f s from its clock); resending "
                             "with the receiver's time", step)
-                return "CLOCK"
+                return Outcome(Answer.CLOCK_FIXED, "NAK for the timestamp")
+            return self._rejected(account, "NAK although our clocks agree"
+                                  if response.timestamp is not None else "NAK")
+        return self._rejected(account, f"unexpected answer {response.token}")
+
+    def _rejected(self, account: str, detail: str) -> Outcome:
         why = (f"receiver {self.link.host}:{self.link.port} rejects account {account}'s "
-               f"messages ({response.token}{' although our clocks agree' if response.token == 'NAK' else ''}): "
-               "the AES key (--key-env / receiver.key_env) or the account number does not match "
-               "the receiver's")
+               f"messages ({detail}): the AES key (--key-env / receiver.key_env) or the "
+               "account number does not match the receiver's")
         if self.link_state != "rejected":
             log.error("%s", why)
         self._set_link("rejected", why)
-        return why
+        return Outcome(Answer.FAILED, why)
 
     async def _supervise(self) -> float:
         """Send the NULL messages that are due; seconds until the next one (0 after a failure and a short pause)."""
@@ -284,10 +302,10 @@ class Bridge:
             if due > 0:
                 next_due = min(next_due, due)
                 continue
-            answer = await self._exchange("NULL", self.link.next_seq(), account.account, "")
-            if answer == "CLOCK":
+            outcome = await self._exchange("NULL", self.link.next_seq(), account.account, "")
+            if outcome.answer is Answer.CLOCK_FIXED:
                 return 0.0
-            if answer not in ("ACK", "DUH"):
+            if outcome.answer is Answer.FAILED:
                 return await self._failed()
             self._last_ok[account.account] = self.clock()
             self.counts["nulls"] += 1
