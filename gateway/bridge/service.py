@@ -367,8 +367,13 @@ class Bridge:
 
     async def _status_loop(self) -> None:
         """Retained status on change (at most twice a second) and every 30 s; acks whose
-        publish failed while connected (a timeout under load) are retried here too."""
+        publish failed while connected (a timeout under load) are retried here too, and
+        delivered rows older than a week are pruned hourly."""
+        last_prune = time.monotonic()
         while True:
+            if time.monotonic() - last_prune > 3600:
+                self.queue.prune(self.clock() - KEEP_DELIVERED)
+                last_prune = time.monotonic()
             try:
                 await asyncio.wait_for(self._status_changed.wait(), 30)
             except TimeoutError:
