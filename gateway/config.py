@@ -164,6 +164,8 @@ class HomeConfig(Model):
     storage: StorageConfig = Field(default_factory=StorageConfig, title="Event store")
     alarm: AlarmConfig = Field(default_factory=AlarmConfig, title="Alarm flow")
     recording: RecordingConfig = Field(default_factory=RecordingConfig, title="Trace recording")
+    dc09: dict[str, Any] | None = Field(
+        None, title="Second alarm path: SIA DC-09 straight to a receiver (gateway/dc09_path.py)")
 
     @field_validator("timezone")
     @classmethod
@@ -367,6 +369,9 @@ def parse_config(data: Mapping[str, Any], path: str | Path = "<config>",
             cls.Settings.model_validate(table)
         except ValidationError as exc:
             problems.extend(_errors(exc, ("detectors", name), cls.Settings))
+    if data.get("dc09") is not None:
+        from gateway.dc09_path import check as check_dc09
+        problems.extend(check_dc09(data["dc09"], env))
     mqtt = data.get("mqtt") if isinstance(data.get("mqtt"), dict) else {}
     for key in ("username_env", "password_env"):
         var = mqtt.get(key)
