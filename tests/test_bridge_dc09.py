@@ -13,7 +13,7 @@ import time
 
 from gateway.bridge.service import Bridge
 from gateway.catalogue import CATALOGUE
-from tests.bridge_util import ACCOUNT, FakeGateway, bridge_config, event
+from tests.bridge_util import ACCOUNT, GW, FakeGateway, bridge_config, event
 from tests.sia_receiver import SiaReceiver, hex_key
 
 KEY = "AAAABBBBCCCCDDDD"
@@ -126,13 +126,14 @@ async def test_null_messages_supervise_each_account_only_while_its_gateway_is_on
     async with SiaReceiver({ACCOUNT: None}) as rx, \
             FakeGateway(mosquitto.host, mosquitto.port) as gw:
         cfg, key = bridge_config(tmp_path, mosquitto.url, rx.port, null_interval=1.0)
-        async with Bridge(cfg, key):
+        async with Bridge(cfg, key) as bridge:
             await asyncio.sleep(1.5)
             assert rx.nulls() == []                        # no gateway online yet
             await gw.status("online")
             await rx.wait_for(lambda: len(rx.nulls()) >= 2, timeout=10)
             await gw.status("offline")
-            await asyncio.sleep(0.5)
+            await rx.wait_for(lambda: not bridge.gateways[GW].online)
+            await asyncio.sleep(1.0)                       # a NULL already on its way lands
             seen = len(rx.nulls())
             await asyncio.sleep(2.5)
             assert len(rx.nulls()) == seen                 # the receiver's supervision now fails
