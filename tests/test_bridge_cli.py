@@ -105,7 +105,7 @@ def test_a_valid_config_file_with_command_line_additions(tmp_path):
 
 
 def test_the_example_bridge_config_is_valid(tmp_path):
-    text = (Path(__file__).resolve().parents[1] / "examples" / "dc09-bridge.toml").read_text()
+    text = (Path(__file__).resolve().parents[1] / "examples" / "dc09" / "bridge.toml").read_text()
     for name in ("ca.crt", "centre.crt", "centre.key"):
         (tmp_path / name).write_text("x")
         text = text.replace(f"/etc/safehome/{name}", str(tmp_path / name))
