@@ -251,6 +251,8 @@ class HomeConfig(Model):
     storage: StorageConfig = Field(default_factory=StorageConfig, title="Event store")
     alarm: AlarmConfig = Field(default_factory=AlarmConfig, title="Alarm flow")
     recording: RecordingConfig = Field(default_factory=RecordingConfig, title="Trace recording")
+    dc09: dict[str, Any] | None = Field(
+        None, title="Second alarm path: SIA DC-09 straight to a receiver (gateway/dc09_path.py)")
     console: ConsoleConfig = Field(default_factory=ConsoleConfig, title="The installer's console")
     homeassistant: HomeAssistantConfig = Field(default_factory=HomeAssistantConfig,
                                                title="Home Assistant MQTT discovery (optional)")
@@ -465,6 +467,9 @@ def parse_config(data: Mapping[str, Any], path: str | Path = "<config>",
         if isinstance(f, str) and not Path(f).is_file():
             problems.append(f"mqtt.{key}: {f!r} is not a readable file")
     problems.extend(console_env_problems(data.get("console"), env))
+    if data.get("dc09") is not None:
+        from gateway.dc09_path import check as check_dc09
+        problems.extend(check_dc09(data["dc09"], env))
     if problems:
         raise ConfigError(path, problems)
     assert cfg is not None

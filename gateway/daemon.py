@@ -23,6 +23,7 @@ from drivers.base import SensorInfo
 from gateway import escalation, periodic_test, systemd
 from gateway.command_wiring import DaemonCommands
 from gateway.config import HomeConfig
+from gateway.dc09_path import Dc09Path
 from gateway.events import Event
 from gateway.health import HealthMonitor
 from gateway.outbox import Entry, Outbox
@@ -63,6 +64,7 @@ class Daemon:
         every = config.alarm.periodic_test_interval
         self.periodic_test = periodic_test.PeriodicTest(
             every, config.alarm.periodic_test_at, config.timezone, time.time()) if every else None
+        self.dc09 = Dc09Path.from_home(config, self._acked_by_dc09)  # second path, optional
         self.homeassistant: Any = None  # gateway.homeassistant bridge, when configured
         if config.homeassistant.discovery:
             from gateway.cli import installed_version
@@ -82,10 +84,18 @@ class Daemon:
         await asyncio.gather(*(self.store.insert(e) for e in events))
         for e in events:
             self.outbox.add(e)
+            if self.dc09 is not None:
+                self.dc09.add(e)
             log.log(logging.WARNING if e.is_alarm else logging.INFO, "%s %s seq=%d %s",
                     "ALARM" if e.is_alarm else "event", e.type, e.seq, e.text.get("en", ""))
             if e.is_alarm and self.homeassistant is not None:
                 self.homeassistant.alarm(e)   # committed and queued first: never in the way
+
+    def _acked_by_dc09(self, event_id: str, by: str, at: float) -> None:
+        """The second path's receiver ACKed an alarm: delivered, as if the centre acked it."""
+        if self.outbox.acknowledged(event_id) is not None:
+            self.store.mark_acked(event_id, by, at)
+            log.info("alarm %s acknowledged by %s (DC-09 path)", event_id, by)
 
     def technical(self, type_name: str, **kw: Any) -> Event:
         assert self.pipeline is not None
@@ -266,6 +276,8 @@ class Daemon:
         await self.emit(startup)
         uplink_task = asyncio.create_task(self.uplink.run(), name="uplink")
         self._spawn(self._consume(), "consume")
+        if self.dc09 is not None:
+            self._spawn(self.dc09.run(), "dc09-path")
         self._spawn(self._tick(), "tick")
         self._spawn(escalation.watch(self.outbox, self._unacknowledged), "escalation")
         self._start_drivers()

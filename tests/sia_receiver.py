@@ -93,4 +93,5 @@ class SiaReceiver:
             if value:
                 return value
             await asyncio.sleep(0.02)
-        raise AssertionError(f"receiver condition not met in {timeout} s; got {self.cid()}")
+        raise AssertionError(f"receiver condition not met in {timeout} s; it accepted "
+                             f"{len(self.events)} messages, the last: {self.cid()[-3:]}")

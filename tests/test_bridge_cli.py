@@ -102,3 +102,14 @@ def test_a_valid_config_file_with_command_line_additions(tmp_path):
     assert problems == []
     assert data["receiver"] == {"host": "::1", "port": 6000}
     assert data["accounts"][1] == {"gateway_id": "gw-2", "account": "ABC", "zones": {"hall": 9}}
+
+
+def test_the_example_bridge_config_is_valid(tmp_path):
+    text = (Path(__file__).resolve().parents[1] / "examples" / "dc09" / "bridge.toml").read_text()
+    for name in ("ca.crt", "centre.crt", "centre.key"):
+        (tmp_path / name).write_text("x")
+        text = text.replace(f"/etc/safehome/{name}", str(tmp_path / name))
+    path = tmp_path / "bridge.toml"
+    path.write_text(text)
+    cfg, key = load_bridge_config(path, env={"DC09_KEY": "00" * 16})
+    assert key == bytes(16) and [a.account for a in cfg.accounts] == ["1234", "1235"]

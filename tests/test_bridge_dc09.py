@@ -13,7 +13,7 @@ import time
 
 from gateway.bridge.service import Bridge
 from gateway.catalogue import CATALOGUE
-from tests.bridge_util import ACCOUNT, FakeGateway, bridge_config, event
+from tests.bridge_util import ACCOUNT, GW, FakeGateway, bridge_config, event
 from tests.sia_receiver import SiaReceiver, hex_key
 
 KEY = "AAAABBBBCCCCDDDD"
@@ -126,13 +126,14 @@ async def test_null_messages_supervise_each_account_only_while_its_gateway_is_on
     async with SiaReceiver({ACCOUNT: None}) as rx, \
             FakeGateway(mosquitto.host, mosquitto.port) as gw:
         cfg, key = bridge_config(tmp_path, mosquitto.url, rx.port, null_interval=1.0)
-        async with Bridge(cfg, key):
+        async with Bridge(cfg, key) as bridge:
             await asyncio.sleep(1.5)
             assert rx.nulls() == []                        # no gateway online yet
             await gw.status("online")
             await rx.wait_for(lambda: len(rx.nulls()) >= 2, timeout=10)
             await gw.status("offline")
-            await asyncio.sleep(0.5)
+            await rx.wait_for(lambda: not bridge.gateways[GW].online)
+            await asyncio.sleep(1.0)                       # a NULL already on its way lands
             seen = len(rx.nulls())
             await asyncio.sleep(2.5)
             assert len(rx.nulls()) == seen                 # the receiver's supervision now fails
@@ -160,3 +161,17 @@ async def test_every_event_type_of_the_catalogue_goes_through_as_its_contact_id(
     assert got == sorted(expected.values())
     assert {c[4] for c in rx.cid()} == {"002"}                  # the kitchen's zone
     assert sorted(a["id"] for a in gw.acks) == sorted(ev.id for ev in alarms)
+
+
+async def test_an_account_the_receiver_does_not_know_is_a_clear_rejection_not_an_outage(
+        mosquitto, tmp_path):
+    async with SiaReceiver({"9999": None}) as rx, \
+            FakeGateway(mosquitto.host, mosquitto.port) as gw:
+        cfg, key = bridge_config(tmp_path, mosquitto.url, rx.port)
+        async with Bridge(cfg, key) as bridge:
+            sos = event("sos")
+            await gw.publish(sos)
+            await rx.wait_for(lambda: bridge.link_state == "rejected", timeout=15)
+            assert f"account {ACCOUNT}" in (bridge.problem or "")
+            assert bridge.queue.state(sos.id) == "pending"
+    assert rx.cid() == [] and gw.acks == []

@@ -134,6 +134,12 @@ def parse_bridge_config(data: Mapping[str, Any], path: str | Path = "<bridge con
                 key = parse_key(env[var])
             except ValueError as exc:
                 problems.append(f"receiver.key_env: {var}: {exc}")
+    raw_mqtt = data.get("mqtt")
+    mqtt: Mapping[str, Any] = raw_mqtt if isinstance(raw_mqtt, dict) else {}
+    for name in ("ca_file", "cert_file", "key_file"):
+        f = mqtt.get(name)
+        if isinstance(f, str) and not Path(f).is_file():
+            problems.append(f"mqtt.{name}: {f!r} is not a readable file")
     if problems:
         raise ConfigError(path, problems)
     assert cfg is not None

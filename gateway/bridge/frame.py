@@ -37,6 +37,10 @@ class FrameError(ValueError):
     """A frame that is not valid DC-09 (bad envelope, CRC, length or content)."""
 
 
+class Undecryptable(FrameError):
+    """An encrypted frame that our key does not decrypt: the receiver has another key."""
+
+
 def crc16(data: bytes) -> int:
     """CRC-16/ARC (poly 0x8005 reflected, init 0), as DC-09 specifies over the message body."""
     crc = 0
@@ -147,12 +151,12 @@ def decode_response(frame: bytes, key: bytes | None = None) -> Response:
         try:
             clear = _aes(key, bytes.fromhex(hex_part.decode("ascii")), encrypt=False)
         except ValueError:
-            raise FrameError("encrypted response is not whole AES blocks of hex") from None
+            raise Undecryptable("encrypted response is not whole AES blocks of hex") from None
         text = clear.decode("ascii", "replace")
         tm = _TIME_AT_END.search(text)
         if tm is None:
-            raise FrameError("encrypted response does not decrypt with our key "
-                             "(no timestamp inside)")
+            raise Undecryptable("the receiver's encrypted answer does not decrypt with our "
+                                "key (no timestamp inside)")
     else:
         tm = _TIME_AT_END.search(rest.decode("ascii", "replace"))
     timestamp = None

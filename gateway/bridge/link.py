@@ -13,16 +13,32 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Callable
 
-from gateway.bridge.frame import FrameError, Header, Response, decode_response, encode
+from gateway.bridge.frame import (
+    FrameError,
+    Header,
+    Response,
+    Undecryptable,
+    decode_response,
+    encode,
+)
 
 log = logging.getLogger("safehome.bridge.link")
 
 
+_BARE = re.compile(rb'\s*"(NAK|DUH)"\s*')
+
+
 class NoAnswer(Exception):
     """The receiver could not be reached or did not answer in time."""
+
+
+class Rejected(Exception):
+    """The receiver's answer proves it does not share our key (an encrypted answer that
+    does not decrypt)."""
 
 
 class Link:
@@ -35,6 +51,7 @@ class Link:
         self._seq = 0
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
+        self._buffer = b""
 
     @property
     def connected(self) -> bool:
@@ -54,6 +71,7 @@ class Link:
         frame = encode(token, seq, header, data, sent_ts, self.key)
         try:
             if not self.connected:
+                self._buffer = b""
                 self._reader, self._writer = await asyncio.wait_for(
                     asyncio.open_connection(self.host, self.port), self.ack_timeout)
             assert self._writer is not None and self._reader is not None
@@ -66,15 +84,29 @@ class Link:
             raise NoAnswer(f"receiver {self.host}:{self.port}: {reason}") from None
 
     async def _answer(self, seq: int) -> Response:
+        """The answer to message `seq`. Answers to older messages are skipped. A bare
+        `"NAK"` without a frame is taken as a NAK too: pysiaalarm sends exactly that for an
+        account it does not know."""
         assert self._reader is not None
         while True:
-            raw = await self._reader.readuntil(b"\r")
+            frame, sep, rest = self._buffer.partition(b"\r")
+            if not sep:
+                if _BARE.fullmatch(self._buffer):
+                    token = self._buffer.strip(b' "\n').decode("ascii")
+                    self._buffer = b""
+                    return Response(token, 0, False, None, None)
+                chunk = await self._reader.read(4096)
+                if not chunk:
+                    raise asyncio.IncompleteReadError(self._buffer, None)
+                self._buffer += chunk
+                continue
+            self._buffer = rest
             try:
-                response = decode_response(raw, self.key)
+                response = decode_response(frame, self.key)
+            except Undecryptable as exc:
+                raise Rejected(str(exc)) from None
             except FrameError as exc:
                 log.warning("receiver sent a frame we cannot use: %s", exc)
-                if "decrypt" in str(exc):
-                    return Response("BADKEY", seq, True, None, None)
                 continue
             if response.seq in (seq, 0):        # NAKs carry 0000
                 return response

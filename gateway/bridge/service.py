@@ -4,18 +4,10 @@
                               <-- DC-09 ACK -- receiver
     gateway <--MQTT ack-- bridge  (alarms only, and only after the receiver's ACK)
 
-Answers, as SIA DC-09 says:
-- ACK: delivered; an alarm's MQTT `ack` is published now (by = `ack_by`).
-- NAK with a timestamp away from ours: our clock is off. The link adopts the receiver's
-  time and the message goes again at once with a corrected timestamp.
-- NAK while the clocks agree, or an encrypted ACK that does not decrypt: the receiver
-  rejects us (wrong AES key, unknown account). Logged loudly, shown in the status,
-  retried with backoff; nothing is acked.
-- DUH: the receiver cannot process this message; resending will not help. It is marked
-  refused (never acked; the gateway's own unacknowledged-alarm path takes over) and the
-  queue moves on.
-- No answer / no connection: retry with exponential backoff and jitter, for ever; new
-  messages wait in SQLite, alarms first, oldest first.
+What each DC-09 answer means (ACK, NAK for the clock or for a wrong key, DUH, none) is
+decided in sender.py, shared with the gateway's own DC-09 path. The bridge adds the MQTT
+side: an alarm's `ack` (by = `ack_by`) is published only after the receiver's ACK, again
+for every later copy of it, and after a reconnect for acks the broker missed.
 
 Supervision: a NULL message per account every `null_interval` while that account's
 gateway is online on MQTT (retained status online, heartbeat not overdue). When the
@@ -27,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections import deque
 from collections.abc import Callable
@@ -38,17 +29,16 @@ from paho.mqtt.properties import Properties
 
 from gateway.bridge.config import BridgeConfig
 from gateway.bridge.contact_id import report_for
-from gateway.bridge.frame import Header
-from gateway.bridge.link import Link, NoAnswer
+from gateway.bridge.link import Link
 from gateway.bridge.mqtt_side import MqttSide
 from gateway.bridge.queue import DELIVERED, Item, Queue
+from gateway.bridge.sender import Sender
 from gateway.events import iso, parse_iso
 from gateway.uplink import VERSION
 
 log = logging.getLogger("safehome.bridge")
 
 OVERDUE_FACTOR = 2.5
-MAX_CLOCK_FIXES = 3
 KEEP_DELIVERED = 7 * 86400.0
 
 
@@ -71,24 +61,17 @@ class Bridge:
         rc = cfg.receiver
         self.queue = Queue(cfg.queue)
         self.link = Link(rc.host, rc.port, key=key, ack_timeout=rc.ack_timeout, clock=clock)
+        self.sender = Sender(rc, self.queue, self.link, on_delivered=self._delivered,
+                             null_accounts=self._alive_accounts,
+                             on_change=self._status_changed_set, clock=clock, queue_path=cfg.queue)
         self.mqtt = MqttSide(cfg, self._on_message, self._status_body, self._pay_owed_acks,
                              username=username, password=password)
         self.accounts = {a.gateway_id: a for a in cfg.accounts}
         self.gateways: dict[str, GatewayLife] = {}
-        self.link_state = "unknown"           # up / down / rejected / unknown
-        self.problem: str | None = None
-        self.last_ack_at: float | None = None
         self.since = clock()
         self.acks_published: list[dict[str, Any]] = []
-        self.counts = {"received": 0, "not_forwarded": 0, "delivered": 0, "naks": 0,
-                       "clock_fixes": 0, "refused": 0, "retries": 0, "nulls": 0}
-        self._last_ok: dict[str, float] = {}  # account -> last ACK (message or NULL)
-        self._seqs: dict[str, int] = {}       # item id -> its DC-09 sequence number
+        self.received = {"received": 0, "not_forwarded": 0}
         self._acking: set[str] = set()
-        self._taken: dict[str, float] = {}    # item id -> perf_counter when taken from MQTT
-        self.delays: deque[float] = deque(maxlen=10_000)  # s, MQTT in -> receiver ACK
-        self._clock_fixes = 0
-        self._wake = asyncio.Event()
         self._status_changed = asyncio.Event()
         self._unknown_gateways: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
@@ -105,7 +88,7 @@ class Bridge:
     def start(self) -> None:
         self.queue.prune(self.clock() - KEEP_DELIVERED)
         self._tasks = [asyncio.create_task(self.mqtt.run(), name="bridge-mqtt"),
-                       asyncio.create_task(self._sender(), name="bridge-sender"),
+                       asyncio.create_task(self.sender.run(), name="bridge-sender"),
                        asyncio.create_task(self._status_loop(), name="bridge-status")]
 
     async def run(self) -> None:
@@ -133,7 +116,7 @@ class Bridge:
         if kind == "status":
             life = self.gateways.setdefault(gateway_id, GatewayLife())
             life.online = isinstance(body, dict) and body.get("state") == "online"
-            self._wake.set()
+            self.sender.wake.set()
             return
         if kind == "heartbeat" and isinstance(body, dict):
             life = self.gateways.setdefault(gateway_id, GatewayLife())
@@ -146,7 +129,7 @@ class Bridge:
         event_id = body.get("id")
         if not isinstance(event_id, str) or not event_id:
             return
-        self.counts["received"] += 1
+        self.received["received"] += 1
         account = self.accounts.get(gateway_id)
         if account is None:
             if gateway_id not in self._unknown_gateways:
@@ -156,7 +139,7 @@ class Bridge:
             return
         report = report_for(body, account.mapping())
         if report is None:
-            self.counts["not_forwarded"] += 1
+            self.received["not_forwarded"] += 1
             return
         try:
             occurred = parse_iso(str(body.get("occurred_at")))
@@ -168,135 +151,42 @@ class Bridge:
                     getattr(props, "CorrelationData", None) if props else None)
         state = self.queue.add(item, now)
         if state == "new":
-            self._taken[event_id] = time.perf_counter()
-            self._wake.set()
+            self.sender.added(event_id)
             self._status_changed.set()
         elif state == DELIVERED and item.is_alarm:
             # A copy of an alarm the receiver already ACKed: the gateway missed our ack.
             stored = self.queue.item(event_id) or item
             await self._publish_ack(stored, now)
 
-    # ---- DC-09 out ----------------------------------------------------------------------
-    async def _sender(self) -> None:
-        rc = self.cfg.receiver
-        delay = rc.retry_min
-        while True:
-            self._wake.clear()
-            item = self.queue.next_pending()
-            wait: float | None
-            if item is None:
-                wait = await self._supervise()
-            else:
-                wait = 0.0 if await self._deliver(item) else None
-            if wait is None:                                # failed: back off
-                self.counts["retries"] += 1
-                wait = delay * random.uniform(0.8, 1.2)
-                delay = min(delay * 2, rc.retry_max)
-                await asyncio.sleep(wait)                   # a backoff is not cut short
-                continue
-            delay = rc.retry_min
-            if wait > 0:
-                try:
-                    await asyncio.wait_for(self._wake.wait(), wait)
-                except TimeoutError:
-                    pass
+    # ---- supervision and delivery ------------------------------------------------------
+    def _alive_accounts(self, now: float) -> list[str]:
+        """Accounts whose gateway is online on MQTT: only these get NULL messages."""
+        return [a.account for a in self.cfg.accounts
+                if (life := self.gateways.get(a.gateway_id)) is not None and life.alive(now)]
 
-    def _header(self, account: str) -> Header:
-        rc = self.cfg.receiver
-        return Header(account, rc.prefix, rc.receiver_number)
+    async def _delivered(self, item: Item, at: float) -> None:
+        if item.is_alarm:
+            await self._publish_ack(item, at)
 
-    async def _deliver(self, item: Item) -> bool:
-        """One attempt. True: progress (ACK, DUH, clock fixed); False: back off."""
-        seq = self._seqs.setdefault(item.id, self.link.next_seq())
-        answer = await self._exchange("ADM-CID", seq, item.account, item.data)
-        if answer != "ACK":
-            self.queue.attempted(item.id, answer)
-        if answer == "ACK":
-            at = self.clock()
-            self.queue.delivered(item.id, at)
-            self._seqs.pop(item.id, None)
-            self.counts["delivered"] += 1
-            taken = self._taken.pop(item.id, None)
-            if taken is not None:
-                self.delays.append(time.perf_counter() - taken)
-            if item.is_alarm:
-                await self._publish_ack(item, at)
-            return True
-        if answer == "DUH":
-            why = (f"receiver answered DUH (cannot process) to {item.type} {item.id} "
-                   f"({item.data}); not resent, not acknowledged")
-            log.error("%s", why)
-            self.queue.refused(item.id, self.clock(), why)
-            self._seqs.pop(item.id, None)
-            self.counts["refused"] += 1
-            return True
-        return answer == "CLOCK"
+    def _status_changed_set(self) -> None:
+        self._status_changed.set()
 
-    async def _exchange(self, token: str, seq: int, account: str, data: str) -> str:
-        """Send once; "ACK", "DUH", "CLOCK" (NAK for our timestamp: send again now) or a
-        problem text (no answer, rejected)."""
-        try:
-            response, sent_ts = await self.link.exchange(token, seq, self._header(account), data)
-        except NoAnswer as exc:
-            self._set_link("down", str(exc))
-            return str(exc)
-        if response.token == "ACK":
-            self._clock_fixes = 0
-            self.last_ack_at = self._last_ok[account] = self.clock()
-            self._set_link("up", None)
-            return "ACK"
-        if response.token == "DUH":
-            self._set_link("up", None)
-            return "DUH"
-        if response.token == "NAK":
-            self.counts["naks"] += 1
-            tolerance = self.cfg.receiver.clock_tolerance
-            if response.timestamp is not None and abs(response.timestamp - sent_ts) > tolerance \
-                    and self._clock_fixes < MAX_CLOCK_FIXES:
-                step = response.timestamp - sent_ts
-                self.link.offset += step
-                self._clock_fixes += 1
-                self.counts["clock_fixes"] += 1
-                log.warning("receiver NAKed our timestamp (%+.0f s from its clock); resending "
-                            "with the receiver's time", step)
-                return "CLOCK"
-        why = (f"receiver {self.link.host}:{self.link.port} rejects account {account}'s "
-               f"messages ({response.token}{' although our clocks agree' if response.token == 'NAK' else ''}): "
-               "the AES key (--key-env / receiver.key_env) or the account number does not match "
-               "the receiver's")
-        if self.link_state != "rejected":
-            log.error("%s", why)
-        self._set_link("rejected", why)
-        return why
+    # views of the sender's state (status, tests)
+    @property
+    def link_state(self) -> str:
+        return self.sender.link_state
 
-    async def _supervise(self) -> float:
-        """Send the NULL messages that are due; seconds until the next one (0 after a failure and a short pause)."""
-        now = self.clock()
-        interval = self.cfg.receiver.null_interval
-        next_due = interval
-        for account in self.cfg.accounts:
-            if self._wake.is_set():
-                return 0.0                                # real traffic first
-            life = self.gateways.get(account.gateway_id)
-            if life is None or not life.alive(now):
-                continue
-            due = self._last_ok.get(account.account, 0.0) + interval - now
-            if due > 0:
-                next_due = min(next_due, due)
-                continue
-            answer = await self._exchange("NULL", self.link.next_seq(), account.account, "")
-            if answer == "CLOCK":
-                return 0.0
-            if answer not in ("ACK", "DUH"):
-                return await self._failed()
-            self._last_ok[account.account] = self.clock()
-            self.counts["nulls"] += 1
-        return max(0.05, next_due)
+    @property
+    def problem(self) -> str | None:
+        return self.sender.problem
 
-    async def _failed(self) -> float:
-        rc = self.cfg.receiver
-        await asyncio.sleep(rc.retry_min * random.uniform(0.8, 1.2))
-        return 0.0
+    @property
+    def counts(self) -> dict[str, int]:
+        return {**self.received, **self.sender.counts}
+
+    @property
+    def delays(self) -> deque[float]:
+        return self.sender.delays
 
     # ---- MQTT out -----------------------------------------------------------------------
     async def _publish_ack(self, item: Item, at: float) -> None:
@@ -309,22 +199,14 @@ class Bridge:
             if await self.mqtt.publish(topic, body, correlation=item.correlation):
                 self.queue.mqtt_acked(item.id)
                 self.acks_published.append({"topic": topic, **body})
+            else:
+                self._status_changed.set()     # owed: retried by the status loop
         finally:
             self._acking.discard(item.id)
 
     async def _pay_owed_acks(self) -> None:
         for item, at in self.queue.acks_owed():
             await self._publish_ack(item, at)
-
-    def _set_link(self, state: str, problem: str | None) -> None:
-        if (state, problem) != (self.link_state, self.problem):
-            if state == "up" and self.link_state in ("down", "rejected"):
-                log.warning("receiver %s:%s answers again", self.link.host, self.link.port)
-            elif state == "down" and self.link_state != "down":
-                log.warning("%s; retrying with backoff, messages kept in %s", problem,
-                            self.cfg.queue)
-            self.link_state, self.problem = state, problem
-            self._status_changed.set()
 
     def _status_body(self, state: str, reason: str | None) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -337,7 +219,8 @@ class Bridge:
             body.update({
                 "receiver": {"host": self.link.host, "port": self.link.port,
                              "link": self.link_state, "problem": self.problem,
-                             "last_ack_at": iso(self.last_ack_at) if self.last_ack_at else None,
+                             "last_ack_at": iso(self.sender.last_ack_at)
+                             if self.sender.last_ack_at else None,
                              "clock_offset": round(self.link.offset, 1)},
                 "pending": self.queue.pending(),
                 "oldest_pending_at": iso(oldest) if oldest else None,
@@ -346,14 +229,22 @@ class Bridge:
         return body
 
     async def _status_loop(self) -> None:
-        """Retained status on change (at most twice a second) and every 30 s."""
+        """Retained status on change (at most twice a second) and every 30 s; acks whose
+        publish failed while connected (a timeout under load) are retried here too, and
+        delivered rows older than a week are pruned hourly."""
+        last_prune = time.monotonic()
         while True:
+            if time.monotonic() - last_prune > 3600:
+                self.queue.prune(self.clock() - KEEP_DELIVERED)
+                last_prune = time.monotonic()
             try:
                 await asyncio.wait_for(self._status_changed.wait(), 30)
             except TimeoutError:
                 pass
             self._status_changed.clear()
-            await self.mqtt.publish_status()
+            if self.mqtt.connected.is_set():
+                await self.mqtt.publish_status()
+                await self._pay_owed_acks()
             await asyncio.sleep(0.5)
 
 
