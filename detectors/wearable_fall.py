@@ -45,7 +45,7 @@ from detectors.wearable_features import POST_START_S, PRE_WINDOW_S, impact_featu
 from detectors.wearable_resample import GridResampler
 
 GRID_HZ = 25.0    # posture, descent and stillness are slow; impact peaks survive as bin maxima
-HISTORY_S = 6.0
+HISTORY_S = 8.0   # the longest look back (settle 3 s + pre-peak window 3 s) plus a block
 CLUSTER_S = 0.5     # the impact is the largest peak within this time of the first one
 
 
@@ -286,7 +286,10 @@ class WearableFallDetector:
         v = v / np.maximum(np.linalg.norm(v, axis=1), 1e-9)[:, None]
         st.rest_k = np.concatenate((st.rest_k, k[last]))
         st.rest_v = np.concatenate((st.rest_v, v))
-        keep = st.rest_k > st.rest_k[-1] - int(round(s.rest_memory_s / dt))
+        # forget only what no candidate can still ask for: candidates lie in the history
+        # (from st.k0 on), so measure the memory from there, never from the newest sample
+        # (that would make the verdict depend on how the samples were cut into blocks)
+        keep = st.rest_k > st.k0 - int(round(s.rest_memory_s / dt))
         st.rest_k, st.rest_v = st.rest_k[keep], st.rest_v[keep]
 
     def _new_posture(self, st: _SensorState, i: int, f: dict[str, float]) -> None:

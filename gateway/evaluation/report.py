@@ -9,10 +9,18 @@ def _pct(v: float | None) -> str:
     return "-" if v is None else f"{100 * v:.1f}%"
 
 
-def print_report(report: dict[str, Any], outcomes: list[Any], files: str | None) -> None:
+def console() -> Any:
+    """A terminal gets rich's own layout; a pipe or file gets lines as long as the tables
+    need (rich would otherwise cut and wrap everything at 80 columns)."""
+    import sys
+
     from rich.console import Console
+    return Console() if sys.stdout.isatty() else Console(width=300, soft_wrap=True)
+
+
+def print_report(report: dict[str, Any], outcomes: list[Any], files: str | None) -> None:
     from rich.table import Table
-    con = Console()
+    con = console()
     s = report["summary"]
     if files is None:
         files = "all" if len(outcomes) <= 200 else "errors"
