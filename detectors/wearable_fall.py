@@ -157,6 +157,15 @@ class WearableFallDetector:
         return (p.bias + p.w_peak * (f["peak_g"] - 1.0) + p.w_drop * f["drop_mps"]
                 + p.w_posture * f["posture_change_deg"] / 90.0 + p.w_still * still)
 
+    def timing(self, sensor: str) -> dict[str, int]:
+        """How many samples of `sensor` came with a time the grid could not place: the
+        same time as the previous sample (bursts) or an earlier one (steps back)."""
+        st = self._state.get(sensor)
+        if st is None:
+            return {"samples_repeated_time": 0, "samples_stepped_back": 0}
+        return {"samples_repeated_time": st.grid.repeated,
+                "samples_stepped_back": st.grid.stepped_back}
+
     # -- streaming -------------------------------------------------------------------
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
@@ -249,7 +258,8 @@ class WearableFallDetector:
                 out.append(Detection(
                     "fall_suspected", t_impact, sensor, self._room(sensor),
                     confidence=round(0.5 + 0.5 * conf, 3),
-                    evidence={**{k: round(v, 3) for k, v in f.items()}, "score": round(score, 3)}))
+                    evidence={**{k: round(v, 3) for k, v in f.items()}, "score": round(score, 3),
+                              **{k: float(v) for k, v in self.timing(sensor).items() if v}}))
         # keep the history short
         keep = int(HISTORY_S / dt)
         if len(st.peak) > keep:

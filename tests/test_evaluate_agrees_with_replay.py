@@ -70,6 +70,6 @@ def test_the_verdict_does_not_depend_on_how_samples_are_cut_into_blocks(name: st
     path = next(p for p in umafall.files(DATA / "umafall-dev") if p.name.startswith(name))
     rec = umafall.load(path, "wrist")
     make = _factory(WearableFallSettings())
-    verdicts = {b: runner.score(rec, runner.run_pipeline(make(rec), rec, b)).false_alarm
+    verdicts = {b: runner.score(rec, runner.run_pipeline(make(rec), rec, b).events).false_alarm
                 for b in (0.0, 0.25, 1.0, 3.0)}
     assert len(set(verdicts.values())) == 1, verdicts

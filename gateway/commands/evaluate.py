@@ -44,6 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="resample every recording to HZ first (rate-invariance check)")
     p.add_argument("--jitter", type=float, default=0.0, metavar="FRACTION",
                    help="with --rate: random timing error, as a fraction of the period")
+    p.add_argument("--burst", type=int, default=0, metavar="N",
+                   help="stamp every N samples with one time and step 1%% of the batches back, "
+                        "as batching wearables do (timing robustness check)")
     p.add_argument("--threshold", type=float, default=None,
                    help="override the main score threshold of the placement")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -191,6 +194,9 @@ def main(args: argparse.Namespace) -> int:
         if args.rate:
             from gateway.evaluation.recording import resampled
             recs = (resampled(r, args.rate, args.jitter, i) for i, r in enumerate(recs))
+        if args.burst:
+            from gateway.evaluation.recording import bursty
+            recs = (bursty(r, args.burst, seed=i) for i, r in enumerate(recs))
         outcomes = runner.evaluate(recs, _factory(settings), args.block_s, tick)
     if not outcomes:
         print("safehome evaluate: no usable recordings", file=sys.stderr)
@@ -228,8 +234,11 @@ def _report(outcomes: list[Any], args: argparse.Namespace, placement: str) -> di
         "cancel_window_s": runner.home_config(placement).alarm.cancel_window,
         "block_s": args.block_s,
         "resampled_hz": args.rate,
+        "burst": args.burst,
         "settings": settings.model_dump(),
         "summary": metrics.summary(outcomes),
+        "timing": {k: sum(o.timing.get(k, 0) for o in outcomes)
+                   for k in ("samples_repeated_time", "samples_stepped_back")},
         "per_activity": metrics.by_key(outcomes, "activity"),
         "per_subject": per_subject,
         "subject_spread": metrics.spread(per_subject),
@@ -239,6 +248,7 @@ def _report(outcomes: list[Any], args: argparse.Namespace, placement: str) -> di
             "suspected": o.suspected, "cancelled": o.cancelled,
             "delay_s": None if o.delay_s is None else round(o.delay_s, 3),
             "evidence": {k: round(v, 3) for k, v in o.evidence.items()},
+            "timing": o.timing,
         } for o in outcomes],
     }
 

@@ -55,6 +55,7 @@ class Outcome:
     false_alarm: bool = False    # ADLs: any alarm; falls: an alarm away from the fall
     delay_s: float | None = None
     evidence: dict[str, float] = field(default_factory=dict)
+    timing: dict[str, int] = field(default_factory=dict)   # samples the grid could not place
 
     @property
     def correct(self) -> bool:
@@ -71,7 +72,13 @@ def home_config(placement: str, detectors: dict[str, dict[str, Any]] | None = No
     return config_for_streams([info], {"detectors": detectors} if detectors else {})
 
 
-def run_pipeline(config: HomeConfig, rec: Recording, block_s: float = 0.25) -> list[Event]:
+@dataclass
+class Run:
+    events: list[Event]
+    timing: dict[str, int]
+
+
+def run_pipeline(config: HomeConfig, rec: Recording, block_s: float = 0.25) -> Run:
     """Feed `rec` to a fresh Pipeline in blocks of `block_s` seconds, as the daemon would
     receive them, then finish it like the end of a replay; returns every event."""
     from gateway.pipeline import Pipeline
@@ -93,7 +100,8 @@ def run_pipeline(config: HomeConfig, rec: Recording, block_s: float = 0.25) -> l
         events += pipe.feed([AccelBlock(SENSOR, t[a:b], xyz[a:b])])
     events += pipe.tick(now[0])
     events += pipe.finish()
-    return events
+    wearable = pipe.detectors.get("wearable_fall")
+    return Run(events, wearable.timing(SENSOR) if wearable is not None else {})
 
 
 def score(rec: Recording, events: Sequence[Event]) -> Outcome:
@@ -132,7 +140,10 @@ def evaluate(recs: Iterable[Recording], make_config: Callable[[Recording], HomeC
     """A fresh pipeline per recording (recordings are independent), outcomes in order."""
     outcomes = []
     for rec in recs:
-        outcomes.append(score(rec, run_pipeline(make_config(rec), rec, block_s)))
+        run = run_pipeline(make_config(rec), rec, block_s)
+        outcome = score(rec, run.events)
+        outcome.timing = run.timing
+        outcomes.append(outcome)
         if progress is not None:
             progress(rec)
     return outcomes
