@@ -11,6 +11,7 @@ plateau (robust) or a knife edge (tuned to these files).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -77,3 +78,99 @@ def leave_one_subject_out(recs: Sequence[Recording], base: Any,
         "grid": [{**lab, **{k: metrics.summary(outs)[k] for k in ("sensitivity", "specificity")}}
                  for (lab, _), outs in zip(configs, table)],
     }
+
+
+# -- leave one data set out / one subject out, chosen on the episode table ------------------
+# Why: a home brings a new person *and* a new device. Settings are chosen on some data sets
+# (or subjects) and measured on one kept apart; only those held-out figures are reported.
+# Choosing uses the episode table (gateway/evaluation/episodes.py: one detector run per
+# recording, then any rule in microseconds); measuring re-runs the chosen setting through
+# the real pipeline (runner), so the reported figures are the product's.
+
+RULE_KEYS = ("impact_g", "min_posture_deg", "max_post_activity_g", "score_threshold",
+             "w_peak", "w_drop", "w_posture", "w_still", "bias")
+MIN_SPECIFICITY = 0.98   # on the training side: specificity outranks sensitivity
+
+
+def rule_grid(base: Any) -> list[dict[str, float]]:
+    """Candidate wrist rules: the shipped one and a grid around its physics."""
+    import itertools
+    b = {k: float(getattr(base, k)) for k in RULE_KEYS}
+    out = [b]
+    for imp, post, act, wp, ws, th in itertools.product(
+            (2.2, 2.6, 3.0, 3.5, 4.0), (0.0, 15.0, 30.0), (0.15, 0.25, 0.4),
+            (0.0, 1.0), (1.0, 2.0), tuple(np.arange(2.5, 7.01, 0.25))):
+        out.append({**b, "impact_g": imp, "min_posture_deg": post, "max_post_activity_g": act,
+                    "w_posture": wp, "w_still": ws, "score_threshold": float(th)})
+    return out
+
+
+@dataclass
+class Table:
+    """All recordings' episodes as flat arrays, for fast rule sweeps."""
+
+    recs: list[Any]
+    feats: np.ndarray          # (E, F)
+    owner: np.ndarray          # (E,) recording index of each episode
+    in_span: np.ndarray        # (E,) episode lies in its fall recording's labelled span
+
+    @classmethod
+    def of(cls, tables: Sequence[Any]) -> "Table":
+        from gateway.evaluation.episodes import column
+        feats, owner, span = [], [], []
+        for i, e in enumerate(tables):
+            feats.append(e.features)
+            owner.append(np.full(len(e.features), i))
+            t = e.features[:, column("t")]
+            span.append(e.is_fall & (t >= e.fall_lo) & (t <= e.fall_hi))
+        return cls(list(tables), np.concatenate(feats), np.concatenate(owner),
+                   np.concatenate(span))
+
+    def correct(self, rule: dict[str, float]) -> np.ndarray:
+        """(R,) bool: each recording right under `rule` (fall found / ADL quiet)."""
+        from gateway.evaluation.episodes import alarms, Episodes
+        fired = alarms(Episodes("", "", "", "", False, "", 0, 0, 0, self.feats), rule)
+        n = len(self.recs)
+        any_fire = np.bincount(self.owner[fired], minlength=n) > 0
+        hit = np.bincount(self.owner[fired & self.in_span], minlength=n) > 0
+        is_fall = np.array([r.is_fall for r in self.recs])
+        return np.where(is_fall, hit, ~any_fire)
+
+
+def _rates(correct: np.ndarray, recs: Sequence[Any], idx: np.ndarray) -> tuple[float, float]:
+    fall = np.array([recs[i].is_fall for i in idx], dtype=bool)
+    c = correct[idx]
+    sens = float(c[fall].mean()) if fall.any() else float("nan")
+    spec = float(c[~fall].mean()) if (~fall).any() else float("nan")
+    return sens, spec
+
+
+def choose(table: Table, rules: Sequence[dict[str, float]], train: np.ndarray,
+           groups: np.ndarray, correct: list[np.ndarray] | None = None) -> int:
+    """Index of the rule with the best mean sensitivity over the training groups (data
+    sets or subjects, each weighted equally) among those whose mean specificity is at
+    least MIN_SPECIFICITY; the most specific one when none reaches it."""
+    correct = correct if correct is not None else [table.correct(r) for r in rules]
+    best, best_key = 0, (-1.0, -1.0, -1.0)
+    uniq = sorted(set(groups[train].tolist()))
+    for j, c in enumerate(correct):
+        rates = [_rates(c, table.recs, train[groups[train] == g]) for g in uniq]
+        sens = float(np.nanmean([r[0] for r in rates]))
+        spec = float(np.nanmean([r[1] for r in rates]))
+        key = (float(spec >= MIN_SPECIFICITY), sens if spec >= MIN_SPECIFICITY else spec, spec)
+        if key > best_key:
+            best, best_key = j, key
+    return best
+
+
+def held_out_choices(table: Table, rules: Sequence[dict[str, float]], by: str
+                     ) -> dict[str, dict[str, float]]:
+    """For each value of `by` ("dataset" or "subject"): the rule chosen on all the others."""
+    groups = np.array([r.dataset if by == "dataset" else f"{r.dataset}:{r.subject}"
+                       for r in table.recs])
+    correct = [table.correct(r) for r in rules]
+    out = {}
+    for g in sorted(set(groups.tolist())):
+        train = np.flatnonzero(groups != g)
+        out[g] = rules[choose(table, rules, train, groups, correct)]
+    return out
