@@ -244,7 +244,9 @@ class WearableFallDetector:
                 continue
             if self.observer is not None:
                 self.observer(sensor, {**f, "score": score,
-                                       "t": float(st.grid.time_of(st.k0 + i))}, fired)
+                                       "t": float(st.grid.time_of(st.k0 + i)),
+                                       "t_first": float(st.grid.time_of(st.k0 + i0)),
+                                       "t_judged": float(st.grid.time_of(st.k0 + e))}, fired)
             st.pending = None
             st.judge_at = 0
             st.next_k = st.k0 + i + cluster_n

@@ -93,13 +93,14 @@ MIN_SPECIFICITY = 0.98   # on the training side: specificity outranks sensitivit
 
 
 def rule_grid(base: Any) -> list[dict[str, float]]:
-    """Candidate wrist rules: the shipped one and a grid around its physics."""
+    """Candidate rules for one placement: the shipped one and a grid around its physics."""
     import itertools
     b = {k: float(getattr(base, k)) for k in RULE_KEYS}
     out = [b]
+    impacts = sorted({b["impact_g"], 1.8, 2.2, 2.6, 3.0, 3.5, 4.0})
     for imp, post, act, wp, ws, th in itertools.product(
-            (2.2, 2.6, 3.0, 3.5, 4.0), (0.0, 15.0, 30.0), (0.15, 0.25, 0.4),
-            (0.0, 1.0), (1.0, 2.0), tuple(np.arange(2.5, 7.01, 0.25))):
+            impacts, (0.0, 15.0, 30.0), (0.15, 0.25, 0.4),
+            (0.0, 1.0), (1.0, 2.0), tuple(np.arange(2.0, 7.01, 0.25))):
         out.append({**b, "impact_g": imp, "min_posture_deg": post, "max_post_activity_g": act,
                     "w_posture": wp, "w_still": ws, "score_threshold": float(th)})
     return out
@@ -137,12 +138,36 @@ class Table:
         return np.where(is_fall, hit, ~any_fire)
 
 
-def _rates(correct: np.ndarray, recs: Sequence[Any], idx: np.ndarray) -> tuple[float, float]:
-    fall = np.array([recs[i].is_fall for i in idx], dtype=bool)
-    c = correct[idx]
-    sens = float(c[fall].mean()) if fall.any() else float("nan")
-    spec = float(c[~fall].mean()) if (~fall).any() else float("nan")
-    return sens, spec
+def _group_rates(table: Table, correct: Sequence[np.ndarray], groups: np.ndarray
+                 ) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Per rule and group: sensitivity and specificity, (R, G) each (nan: no such class)."""
+    names = sorted(set(groups.tolist()))
+    fall = np.array([r.is_fall for r in table.recs], dtype=bool)
+    c = np.asarray(correct, dtype=np.float64)                    # (R, N)
+    sens = np.full((len(c), len(names)), np.nan)
+    spec = np.full((len(c), len(names)), np.nan)
+    for j, g in enumerate(names):
+        m = groups == g
+        if (m & fall).any():
+            sens[:, j] = c[:, m & fall].mean(axis=1)
+        if (m & ~fall).any():
+            spec[:, j] = c[:, m & ~fall].mean(axis=1)
+    return names, sens, spec
+
+
+def _pick(sens: np.ndarray, spec: np.ndarray, cols: np.ndarray) -> int:
+    """Best mean sensitivity over `cols` among rules whose mean specificity reaches
+    MIN_SPECIFICITY; the most specific rule when none does (ties: the earlier rule, so the
+    shipped defaults, listed first, win a tie)."""
+    with np.errstate(invalid="ignore"):
+        se = np.nanmean(sens[:, cols], axis=1)
+        sp = np.nanmean(spec[:, cols], axis=1)
+    ok = sp >= MIN_SPECIFICITY
+    if ok.any():
+        key = np.where(ok, np.nan_to_num(se, nan=0.0) * 10 + sp, -np.inf)
+    else:
+        key = np.nan_to_num(sp, nan=0.0)
+    return int(np.argmax(key))
 
 
 def choose(table: Table, rules: Sequence[dict[str, float]], train: np.ndarray,
@@ -151,16 +176,9 @@ def choose(table: Table, rules: Sequence[dict[str, float]], train: np.ndarray,
     sets or subjects, each weighted equally) among those whose mean specificity is at
     least MIN_SPECIFICITY; the most specific one when none reaches it."""
     correct = correct if correct is not None else [table.correct(r) for r in rules]
-    best, best_key = 0, (-1.0, -1.0, -1.0)
-    uniq = sorted(set(groups[train].tolist()))
-    for j, c in enumerate(correct):
-        rates = [_rates(c, table.recs, train[groups[train] == g]) for g in uniq]
-        sens = float(np.nanmean([r[0] for r in rates]))
-        spec = float(np.nanmean([r[1] for r in rates]))
-        key = (float(spec >= MIN_SPECIFICITY), sens if spec >= MIN_SPECIFICITY else spec, spec)
-        if key > best_key:
-            best, best_key = j, key
-    return best
+    names, sens, spec = _group_rates(table, correct, groups)
+    cols = np.array([names.index(g) for g in sorted(set(groups[train].tolist()))])
+    return _pick(sens, spec, cols)
 
 
 def held_out_choices(table: Table, rules: Sequence[dict[str, float]], by: str
@@ -169,8 +187,6 @@ def held_out_choices(table: Table, rules: Sequence[dict[str, float]], by: str
     groups = np.array([r.dataset if by == "dataset" else f"{r.dataset}:{r.subject}"
                        for r in table.recs])
     correct = [table.correct(r) for r in rules]
-    out = {}
-    for g in sorted(set(groups.tolist())):
-        train = np.flatnonzero(groups != g)
-        out[g] = rules[choose(table, rules, train, groups, correct)]
-    return out
+    names, sens, spec = _group_rates(table, correct, groups)
+    return {g: rules[_pick(sens, spec, np.array([k for k in range(len(names)) if k != j]))]
+            for j, g in enumerate(names)}
