@@ -49,8 +49,13 @@ HISTORY_S = 8.0   # the longest look back (settle 3 s + pre-peak window 3 s) plu
 CLUSTER_S = 0.5     # the impact is the largest peak within this time of the first one
 
 
+# The wrist rule is chosen by benchmarks/wrist_crossval.py on SisFall, UMAFall wrist and
+# FallAllD wrist together (the procedure whose held-out figures docs/detection.md reports):
+# a wrist turns freely, so its orientation says little about the body's posture (no
+# posture weight) and stillness after the impact counts double.
 PLACEMENT_DEFAULTS: dict[str, dict[str, float]] = {
-    "wrist": {"impact_g": 2.2, "score_threshold": 3.0},
+    "wrist": {"impact_g": 2.2, "score_threshold": 4.5, "max_post_activity_g": 0.4,
+              "w_posture": 0.0, "w_still": 2.0},
 }
 
 

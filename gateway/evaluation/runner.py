@@ -52,6 +52,7 @@ class Outcome:
     suspected: int = 0
     cancelled: int = 0
     detected: bool = False       # falls: an alarm at the labelled fall
+    seen: bool = False           # falls: a fall_suspected at the fall (perhaps cancelled later)
     false_alarm: bool = False    # ADLs: any alarm; falls: an alarm away from the fall
     delay_s: float | None = None
     evidence: dict[str, float] = field(default_factory=dict)
@@ -122,6 +123,7 @@ def score(rec: Recording, events: Sequence[Event]) -> Outcome:
         hi = rec.fall_end + END_SLACK_S if rec.fall_end is not None else np.inf
         hits = [a for a in o.alarms if lo <= a["occurred_at"] <= hi]
         o.detected = bool(hits)
+        o.seen = any(lo <= e.occurred_at <= hi for e in suspected.values())
         o.false_alarm = len(hits) < len(o.alarms)
         if hits:
             o.evidence = {k: v for k, v in hits[0].items() if isinstance(v, float)}
