@@ -14,10 +14,10 @@ import argparse
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
-import _util  # noqa: F401  (puts the repo on sys.path)
+import _util
 
 from detectors.wearable_fall import WearableFallSettings
 from gateway.commands.evaluate import _factory

@@ -21,17 +21,25 @@ import json
 import pickle
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-import _util  # noqa: F401
-
+import _util
 import numpy as np
 
 from detectors.wearable_fall import WearableFallSettings
 from gateway.commands.evaluate import _factory
-from gateway.evaluation import crossval, episodes, fallalld, metrics, runner, sisfall, umafall
+from gateway.evaluation import (
+    crossval,
+    episodes,
+    fallalld,
+    metrics,
+    runner,
+    sisfall,
+    umafall,
+)
 from gateway.evaluation.recording import Recording
 
 DATA = _util.REPO.parent / "shared" / "data"

@@ -33,15 +33,20 @@ life, so the wrist settings ask for a harder impact and a higher score.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Iterable, Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from detectors.base import Detection, SensorMeta, room_of
-from detectors.wearable_features import POST_START_S, PRE_WINDOW_S, impact_features, \
-    posture_vs_pre
+from detectors.wearable_features import (
+    POST_START_S,
+    PRE_WINDOW_S,
+    impact_features,
+    posture_vs_pre,
+)
 from detectors.wearable_resample import GridResampler
 
 GRID_HZ = 25.0    # posture, descent and stillness are slow; impact peaks survive as bin maxima

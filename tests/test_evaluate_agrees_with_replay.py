@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from detectors.wearable_fall import WearableFallSettings
 from gateway.commands.evaluate import _factory
 from gateway.evaluation import agreement, fallalld, sample, sisfall, umafall
 from gateway.evaluation.recording import Recording
-from detectors.wearable_fall import WearableFallSettings
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 PER_SET = 60

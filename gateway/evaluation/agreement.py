@@ -10,9 +10,10 @@ are the same on every shared recording.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from gateway.evaluation import runner
 from gateway.evaluation.recording import Recording

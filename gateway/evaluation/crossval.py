@@ -11,8 +11,9 @@ plateau (robust) or a knife edge (tuned to these files).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -116,7 +117,7 @@ class Table:
     in_span: np.ndarray        # (E,) episode lies in its fall recording's labelled span
 
     @classmethod
-    def of(cls, tables: Sequence[Any]) -> "Table":
+    def of(cls, tables: Sequence[Any]) -> Table:
         from gateway.evaluation.episodes import column
         feats, owner, span = [], [], []
         for i, e in enumerate(tables):
@@ -129,7 +130,7 @@ class Table:
 
     def correct(self, rule: dict[str, float]) -> np.ndarray:
         """(R,) bool: each recording right under `rule` (fall found / ADL quiet)."""
-        from gateway.evaluation.episodes import alarms, Episodes
+        from gateway.evaluation.episodes import Episodes, alarms
         fired = alarms(Episodes("", "", "", "", False, "", 0, 0, 0, self.feats), rule)
         n = len(self.recs)
         any_fire = np.bincount(self.owner[fired], minlength=n) > 0

@@ -17,13 +17,14 @@ that a fired fall suspends the search for new impacts until it is cancelled.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
 from gateway.evaluation.recording import Recording
-from gateway.evaluation.runner import ONSET_SLACK_S, END_SLACK_S
+from gateway.evaluation.runner import END_SLACK_S, ONSET_SLACK_S
 
 FEATURES = ("peak_g", "drop_mps", "posture_change_deg", "posture_vs_pre_deg", "post_activity_g",
             "stillness_s", "pre_peak_g", "pre_activity_g", "score", "t", "t_first", "t_judged",
@@ -50,8 +51,9 @@ class Episodes:
 def permissive(placement: str) -> Any:
     from detectors.wearable_fall import WearableFallSettings
     key = placement if placement in ("wrist", "chest", "pendant") else "waist"
-    return WearableFallSettings(**{key: {"impact_g": PERMISSIVE_IMPACT_G, "min_posture_deg": 0.0,
-                                         "score_threshold": 1e6}})
+    table = {key: {"impact_g": PERMISSIVE_IMPACT_G, "min_posture_deg": 0.0,
+                   "score_threshold": 1e6}}
+    return WearableFallSettings.model_validate(table)
 
 
 def collect(rec: Recording, placement: str, block_s: float = 0.0) -> Episodes:
@@ -86,6 +88,7 @@ def _get_up(rec: Recording, s: Any, rows: list[list[float]], cancel_window_s: fl
     from detectors.wearable_resample import GridResampler
     grid = GridResampler(GRID_HZ, s.max_gap_s)
     k_first, x, _pk = grid.feed(rec.t, rec.xyz)
+    origin = grid.origin if grid.origin is not None else float(rec.t[0])
     dt = grid.dt
     win = int(round(1.0 / dt))
     need = int(round(s.getup_s / dt))
@@ -93,8 +96,8 @@ def _get_up(rec: Recording, s: Any, rows: list[list[float]], cancel_window_s: fl
     c2 = np.cumsum(np.concatenate(([0.0], np.einsum("ij,ij->i", x, x))))
     t0 = float(rec.t[0])
     for row in rows:
-        i0 = int(round((row[column("t_first")] + t0 - grid.origin) / dt)) - k_first
-        e = int(round((row[column("t_judged")] + t0 - grid.origin) / dt)) - k_first
+        i0 = int(round((row[column("t_first")] + t0 - origin) / dt)) - k_first
+        e = int(round((row[column("t_judged")] + t0 - origin) / dt)) - k_first
         lo = max(0, i0 + int(PRE_WINDOW_S[0] / dt))
         ref = x[lo:max(lo + 1, i0 + int(PRE_WINDOW_S[1] / dt))].mean(axis=0)
         ref = ref / max(float(np.linalg.norm(ref)), 1e-9)

@@ -68,10 +68,9 @@ def score(result: Any) -> TraceScore:
 
 
 def main(args: argparse.Namespace) -> int:
+    from gateway.commands.evaluate import _progress
     from gateway.trace.reader import TraceError
     from gateway.trace.replay import replay
-
-    from gateway.commands.evaluate import _progress
 
     scores: list[TraceScore] = []
     show = not getattr(args, "no_progress", False) and sys.stderr.isatty()

@@ -163,7 +163,7 @@ class Timing:
     largest_step_back_s: float
 
     @classmethod
-    def of(cls, t: np.ndarray) -> "Timing":
+    def of(cls, t: np.ndarray) -> Timing:
         d = np.diff(t)
         back = d[d < 0]
         return cls(len(t), int(np.count_nonzero(d == 0)), len(back),
