@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="measure the fall detector on labelled recordings",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("paths", nargs="+", metavar="PATH",
-                   help="data set directory (sisfall, umafall) or trace files")
+                   help="data set directory (sisfall, umafall, fallalld) or trace files")
     p.add_argument("--format", choices=sorted([*FORMATS, "trace"]), default="trace",
                    help="what PATH holds (default: trace, i.e. .mcap files from record/simulate)")
     p.add_argument("--placement", default="wrist",
@@ -236,7 +236,7 @@ def _report(outcomes: list[Any], args: argparse.Namespace, placement: str) -> di
     return {
         "format": args.format,
         "placement": placement,
-        "rule": runner.__doc__.strip().split("\n\n", 1)[1],
+        "rule": (runner.__doc__ or "").split("Scoring the events:", 1)[-1].strip(),
         "cancel_window_s": runner.home_config(placement).alarm.cancel_window,
         "block_s": args.block_s,
         "resampled_hz": args.rate,
