@@ -71,3 +71,19 @@ def test_decode_reports_configured_against_measured_mounting():
     assert "configured height 2.00 m, tilt 10 deg" in line and "fix: sensorPosition" in line
     measured = float(line.split("measured height ")[1].split(" m")[0])
     assert 0.5 < measured < 1.5                      # the README's "the sensor sat lower"
+
+
+@pytest.mark.skipif(not MMFALL.is_dir(), reason="shared radar captures absent")
+def test_evaluate_radar_scores_the_labelled_captures(capsys):
+    import json
+
+    from gateway.cli import main
+    assert main(["evaluate", "--format", "radar", str(MMFALL), "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    caps = {c["capture"]: c for c in rep["captures"]}
+    assert rep["falls"] == 8 and len(caps["people_tracking_fall_0"]["falls"]) == 6
+    assert caps["people_tracking_walking"]["mounting"].startswith("1.09 m, 15 deg")
+    assert "out_of_box_fall" not in caps                    # unlabelled, said so in the file
+    assert rep["detected"] == sum(c["detected"] for c in caps.values())
+    assert main(["evaluate", "--format", "radar", str(MMFALL), "--set",
+                 "radar_fall.nonsense=1"]) == 2

@@ -6,6 +6,7 @@
     safehome evaluate --format sisfall DIR --sample 40 --json     # a quick, fixed subset
     safehome evaluate --format umafall DIR --cross-subject        # held-out subjects
     safehome evaluate home.mcap ...                               # recorded/simulated homes
+    safehome evaluate --format radar ../shared/data/radar-real-dev/mmfall   # TI captures
 
 Every recording runs through the same detection as `safehome run` and `safehome replay`
 (detectors, fall fusion, the 30 s cancel window), with the default settings unless
@@ -31,8 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="measure the fall detector on labelled recordings",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("paths", nargs="+", metavar="PATH",
-                   help="data set directory (sisfall, umafall, fallalld) or trace files")
-    p.add_argument("--format", choices=sorted([*FORMATS, "trace"]), default="trace",
+                   help="data set directory (sisfall, umafall, fallalld, radar) or trace files")
+    p.add_argument("--format", choices=sorted([*FORMATS, "trace", "radar"]), default="trace",
                    help="what PATH holds (default: trace, i.e. .mcap files from record/simulate)")
     p.add_argument("--placement", default="wrist",
                    help="UMAFall sensor position: wrist (default), waist, chest, ankle, pocket")
@@ -61,6 +62,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="write roc.png and activities.png (sweeps the main threshold)")
     p.add_argument("--cross-subject", action="store_true",
                    help="leave-one-subject-out check of the settings (runs a 16-point grid)")
+    p.add_argument("--mounting", choices=("measured", "configured"), default="measured",
+                   help="radar: the mounting measured from the setup's walk capture "
+                        "(default) or the one the chirp config claims")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bar (shown only when stderr is a terminal)")
     p.set_defaults(func=main)
@@ -171,6 +175,9 @@ def main(args: argparse.Namespace) -> int:
     if args.format == "trace":  # whole homes with ground-truth labels, through the pipeline
         from gateway.evaluation import traces
         return traces.main(args)
+    if args.format == "radar":  # raw TI captures through the pipeline, hand labels
+        from gateway.evaluation import radar
+        return radar.main(args)
     if args.format == "sisfall":
         args.placement = "waist"  # the SisFall device was worn on a belt
     try:
