@@ -14,7 +14,6 @@ captures every alarm is a false alarm.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import _util  # noqa: F401
 
