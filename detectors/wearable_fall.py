@@ -33,8 +33,9 @@ life, so the wrist settings ask for a harder impact and a higher score.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -49,12 +50,17 @@ from detectors.wearable_features import (
 from detectors.wearable_resample import GridResampler
 
 GRID_HZ = 25.0    # posture, descent and stillness are slow; impact peaks survive as bin maxima
-HISTORY_S = 6.0
+HISTORY_S = 8.0   # the longest look back (settle 3 s + pre-peak window 3 s) plus a block
 CLUSTER_S = 0.5     # the impact is the largest peak within this time of the first one
 
 
+# The wrist rule is chosen by benchmarks/wrist_crossval.py on SisFall, UMAFall wrist and
+# FallAllD wrist together (the procedure whose held-out figures docs/detection.md reports):
+# a wrist turns freely, so its orientation says little about the body's posture (no
+# posture weight) and stillness after the impact counts double.
 PLACEMENT_DEFAULTS: dict[str, dict[str, float]] = {
-    "wrist": {"impact_g": 2.2, "score_threshold": 3.0},
+    "wrist": {"impact_g": 2.2, "score_threshold": 4.5, "max_post_activity_g": 0.4,
+              "w_posture": 0.0, "w_still": 2.0},
 }
 
 
@@ -158,6 +164,15 @@ class WearableFallDetector(Detector[WearableFallSettings]):
         return (p.bias + p.w_peak * (f["peak_g"] - 1.0) + p.w_drop * f["drop_mps"]
                 + p.w_posture * f["posture_change_deg"] / 90.0 + p.w_still * still)
 
+    def timing(self, sensor: str) -> dict[str, int]:
+        """How many samples of `sensor` came with a time the grid could not place: the
+        same time as the previous sample (bursts) or an earlier one (steps back)."""
+        st = self._state.get(sensor)
+        if st is None:
+            return {"samples_repeated_time": 0, "samples_stepped_back": 0}
+        return {"samples_repeated_time": st.grid.repeated,
+                "samples_stepped_back": st.grid.stepped_back}
+
     # -- streaming -------------------------------------------------------------------
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
@@ -236,7 +251,9 @@ class WearableFallDetector(Detector[WearableFallSettings]):
                 continue
             if self.observer is not None:
                 self.observer(sensor, {**f, "score": score,
-                                       "t": float(st.grid.time_of(st.k0 + i))}, fired)
+                                       "t": float(st.grid.time_of(st.k0 + i)),
+                                       "t_first": float(st.grid.time_of(st.k0 + i0)),
+                                       "t_judged": float(st.grid.time_of(st.k0 + e))}, fired)
             st.pending = None
             st.judge_at = 0
             st.next_k = st.k0 + i + cluster_n
@@ -250,7 +267,8 @@ class WearableFallDetector(Detector[WearableFallSettings]):
                 out.append(Detection(
                     "fall_suspected", t_impact, sensor, self._room(sensor),
                     confidence=round(0.5 + 0.5 * conf, 3),
-                    evidence={**{k: round(v, 3) for k, v in f.items()}, "score": round(score, 3)}))
+                    evidence={**{k: round(v, 3) for k, v in f.items()}, "score": round(score, 3),
+                              **{k: float(v) for k, v in self.timing(sensor).items() if v}}))
         # keep the history short
         keep = int(HISTORY_S / dt)
         if len(st.peak) > keep:
@@ -287,7 +305,10 @@ class WearableFallDetector(Detector[WearableFallSettings]):
         v = v / np.maximum(np.linalg.norm(v, axis=1), 1e-9)[:, None]
         st.rest_k = np.concatenate((st.rest_k, k[last]))
         st.rest_v = np.concatenate((st.rest_v, v))
-        keep = st.rest_k > st.rest_k[-1] - int(round(s.rest_memory_s / dt))
+        # forget only what no candidate can still ask for: candidates lie in the history
+        # (from st.k0 on), so measure the memory from there, never from the newest sample
+        # (that would make the verdict depend on how the samples were cut into blocks)
+        keep = st.rest_k > st.k0 - int(round(s.rest_memory_s / dt))
         st.rest_k, st.rest_v = st.rest_k[keep], st.rest_v[keep]
 
     def _new_posture(self, st: _SensorState, i: int, f: dict[str, float]) -> None:

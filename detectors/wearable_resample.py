@@ -5,7 +5,11 @@ Why: wearables deliver 20-200 Hz, irregular, with repeated or out-of-order times
 thresholds. Each grid value is the *average* of the piecewise-linear signal over its bin
 (an exact box filter, so 200 Hz input is anti-aliased and 20 Hz input is interpolated),
 plus the largest raw magnitude seen inside the bin, so short impact spikes survive the
-averaging. The grid is anchored to the sensor's first sample, so cutting the same stream
+averaging. Bursty timestamps (several samples stamped with one time, a sample stamped
+before the previous one) cannot be placed on the time axis; they are left out of the mean
+but their magnitude still counts in the peak of the bin at the latest time seen (a burst
+at 238 Hz may hold the impact), and they are counted (`repeated`, `stepped_back`).
+The grid is anchored to the sensor's first sample, so cutting the same stream
 into different blocks yields the same grid values (streaming invariance).
 """
 
@@ -32,6 +36,11 @@ class GridResampler:
         self._tail_t = np.zeros(0)
         self._tail_x = np.zeros((0, 3))
         self._next_k = 0  # first grid point not produced yet
+        # samples off the time axis, kept for the peak of the bin they fall in
+        self._extra_t = np.zeros(0)
+        self._extra_m2 = np.zeros(0)
+        self.repeated = 0       # samples stamped with the previous sample's time
+        self.stepped_back = 0   # samples stamped before the latest time seen
 
     @property
     def last_time(self) -> float | None:
@@ -65,6 +74,13 @@ class GridResampler:
         else:
             run_max = np.maximum.accumulate(np.concatenate(([prev], rel)))
             keep = rel > run_max[:-1]
+            off = ~keep
+            self.repeated += int(np.count_nonzero(rel[off] == run_max[:-1][off]))
+            self.stepped_back += int(np.count_nonzero(rel[off] < run_max[:-1][off]))
+            if np.isfinite(run_max[:-1][off]).all():
+                self._extra_t = np.concatenate((self._extra_t, run_max[:-1][off]))
+                self._extra_m2 = np.concatenate((self._extra_m2,
+                                                 np.einsum("ij,ij->i", xyz[off], xyz[off])))
         if keep is not None:
             rel, xyz = rel[keep], xyz[keep]
             if not len(rel):
@@ -74,6 +90,7 @@ class GridResampler:
             self._next_k = math.ceil(rel[0] / self.dt)
             self._tail_t = np.zeros(0)
             self._tail_x = np.zeros((0, 3))
+            self._extra_t, self._extra_m2 = np.zeros(0), np.zeros(0)
         T = np.concatenate((self._tail_t, rel))
         X = np.concatenate((self._tail_x, xyz))
         if len(T) < 2:
@@ -111,6 +128,13 @@ class GridResampler:
             last = len(s) - 1
             raw_max[last] = mag2[s[last]:ends[last]].max()
             peak[nonempty] = np.maximum(peak[nonempty], raw_max)
+        if len(self._extra_t):
+            # samples off the time axis: their magnitude counts in their bin's peak
+            b = np.searchsorted(bounds, self._extra_t, side="left") - 1
+            mine = (b >= 0) & (b < len(peak))
+            np.maximum.at(peak, b[mine], self._extra_m2[mine])
+            later = b >= len(peak)
+            self._extra_t, self._extra_m2 = self._extra_t[later], self._extra_m2[later]
         np.sqrt(peak, out=peak)
         # carry the anchor (last sample at or before the last boundary) and what follows
         a = int(starts[-1]) - 1

@@ -350,3 +350,26 @@ async def test_a_pty_ti_radar_is_configured_and_its_frame_rate_checked(tmp_path,
     assert rate.status == "ok", rate
     assert rate.data["expected_hz"] == pytest.approx(1 / 0.055, rel=0.01)
     assert 14 <= rate.data["measured_hz"] <= 22
+
+
+MMFALL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "radar-real-dev" / "mmfall"
+
+
+@pytest.mark.skipif(not MMFALL.is_dir(), reason="shared radar captures absent")
+async def test_the_doctor_measures_a_radars_mounting_from_a_walk(tmp_path, mosquitto):
+    """The public walking capture claims 2 m and 10 degrees; its points say about 1.1 m and
+    15 degrees. The doctor reports both and the fix."""
+    cfg = load_config(home(tmp_path, mosquitto.url, f"""\
+        [[sensors]]
+        id = "walk"
+        type = "ti_mmwave"
+        [sensors.settings]
+        port = "file:{MMFALL / 'people_tracking_walking.bin'}"
+        config = "{MMFALL / 'config' / 'people_tracking.cfg'}"
+        """))
+    checks = {c.item: c for c in await run_checks(cfg, timeout=12.0)}
+    m = checks["sensor walk: mounting"]
+    assert m.status == "warn", m
+    assert m.data["configured_height_m"] == 2.0 and m.data["configured_tilt_deg"] == 10.0
+    assert 0.9 <= m.data["measured_height_m"] <= 1.3 and 12 <= m.data["measured_tilt_deg"] <= 18
+    assert "sensor_height_m" in m.fix

@@ -13,6 +13,7 @@ from detectors.base import Detection
 from gateway.cli import main
 from gateway.evaluation import runner, sample, sisfall, umafall
 from gateway.evaluation.recording import Recording
+from gateway.events import Event
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SISFALL = DATA / "sisfall-dev"
@@ -26,23 +27,42 @@ def _rec(is_fall=True, onset=10.0):
                      fall_end=onset + 0.5 if is_fall else None)
 
 
+def _events(*items: tuple[str, float, float]) -> list[Event]:
+    """(type, occurred_at, announced_at) triples through the gateway's real alarm flow."""
+    from gateway.alarm_flow import AlarmFlow
+    out: list[Event] = []
+    clock = [0.0]
+
+    def make(type_name: str, det: Detection, ref: str | None) -> str:
+        out.append(Event(f"e{len(out)}", len(out), type_name, "info", det.occurred_at, clock[0],
+                         {}, evidence=dict(det.evidence), ref=ref, confidence=det.confidence))
+        return out[-1].id
+    flow = AlarmFlow(30.0, make)
+    for type_name, at, announced in items:
+        clock[0] = announced
+        flow.advance(announced)
+        flow.handle(Detection(type_name, at, "wearable", confidence=0.8))
+    clock[0] = 1e9
+    flow.advance(1e9)
+    return out
+
+
 def test_a_suspected_fall_cancelled_inside_the_window_is_no_alarm():
     rec = _rec(is_fall=False)
-    sus = (5.0, Detection("fall_suspected", 4.0))
-    assert runner.score(rec, [sus]).false_alarm
-    assert not runner.score(rec, [sus, (20.0, Detection("fall_cancelled", 19.0))]).false_alarm
-    late = (5.0 + runner.CANCEL_WINDOW_S + 1, Detection("fall_cancelled", 40.0))
-    assert runner.score(rec, [sus, late]).false_alarm
+    sus = ("fall_suspected", 4.0, 5.0)
+    assert runner.score(rec, _events(sus)).false_alarm
+    assert not runner.score(rec, _events(sus, ("fall_cancelled", 19.0, 20.0))).false_alarm
+    assert runner.score(rec, _events(sus, ("fall_cancelled", 40.0, 41.0))).false_alarm
 
 
 def test_a_fall_counts_only_near_its_labelled_span_and_delay_is_from_onset():
     rec = _rec(is_fall=True, onset=10.0)
-    hit = runner.score(rec, [(11.5, Detection("fall_suspected", 10.2))])
+    hit = runner.score(rec, _events(("fall_suspected", 10.2, 11.5)))
     assert hit.detected and hit.delay_s == pytest.approx(1.5) and not hit.false_alarm
-    early = runner.score(rec, [(3.0, Detection("fall_suspected", 2.0))])
+    early = runner.score(rec, _events(("fall_suspected", 2.0, 3.0)))
     assert not early.detected and early.false_alarm
-    cancelled = runner.score(rec, [(11.5, Detection("fall_suspected", 10.2)),
-                                   (15.0, Detection("fall_cancelled", 15.0))])
+    cancelled = runner.score(rec, _events(("fall_suspected", 10.2, 11.5),
+                                          ("fall_cancelled", 15.0, 15.0)))
     assert not cancelled.detected
 
 
@@ -156,3 +176,32 @@ def test_resampled_recording_keeps_the_signal_at_the_new_rate():
     gaps = np.diff(rj.t)
     assert (gaps > 0).all() and gaps.min() < 0.045 < 0.055 < gaps.max()
     assert rj.fall_onset == rec.fall_onset and rj.activity == rec.activity
+
+
+def test_plot_without_matplotlib_says_so_before_any_work(capsys, monkeypatch, tmp_path):
+    from gateway.commands import evaluate
+    monkeypatch.setattr(evaluate, "_have_matplotlib", lambda: False)
+    loaded = []
+    monkeypatch.setitem(evaluate.FORMATS, "sisfall", lambda a: loaded.append(a) or (1, iter([])))
+    assert main(["evaluate", "--format", "sisfall", str(tmp_path), "--plot", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "matplotlib" in err and "safehome[plot]" in err and "Traceback" not in err
+    assert not loaded
+
+
+def test_help_speaks_to_users_not_to_the_code(capsys):
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--help"])
+    text = capsys.readouterr().out
+    assert "fallalld" in text and "cancel window" in text
+    for internal in ("FORMATS", "gateway/evaluation", "loaders", "runner.py"):
+        assert internal not in text
+
+
+@pytest.mark.skipif(not UMAFALL.is_dir(), reason="shared UMAFall data absent")
+def test_report_lines_are_not_cut_at_80_columns_in_a_pipe(capsys):
+    assert main(["evaluate", "--format", "umafall", str(UMAFALL), "--sample", "8",
+                 "--files", "none", "--no-progress"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rates = [ln for ln in lines if ln.startswith("ADL false positive rate by group")]
+    assert rates and rates[0].endswith("per hour of ADL recordings") and len(rates[0]) > 80

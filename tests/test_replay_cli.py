@@ -287,3 +287,23 @@ consent = true
     live = alarms[0]
     again = [e for e in replayed if e["type"] == live["type"]]
     assert again and again[0]["occurred_at"] == live["occurred_at"]
+
+
+def test_bursty_time_column_is_kept_and_counted(tmp_path: Path) -> None:
+    """A watch stamps 4 samples at a time and once steps back: the import keeps them and
+    says so; a step back of seconds is a wrong column and is refused."""
+    src = tmp_path / "watch.csv"
+    times = [f"{(i // 4) * 0.08:.3f}" for i in range(400)]
+    times[201] = "3.900"                                   # 100 ms before its neighbours
+    src.write_text("t,x,y,z\n" + "".join(f"{t},0,-1,0\n" for t in times))
+    ok = safehome("trace", "import-csv", str(src), "-o", str(tmp_path / "o"),
+                  "--time-column", "t", "--unit", "g", "--columns", "x,y,z")
+    assert ok.returncode == 0, ok.stderr
+    assert "400 samples: 298 share the previous sample's time, 1 step back (largest 100 ms)" \
+        in ok.stderr
+    times[300] = "0.000"                                   # 12 s back: not a burst
+    src.write_text("t,x,y,z\n" + "".join(f"{t},0,-1,0\n" for t in times))
+    bad = safehome("trace", "import-csv", str(src), "-o", str(tmp_path / "o"),
+                   "--time-column", "t", "--unit", "g", "--columns", "x,y,z")
+    assert bad.returncode == 2 and "watch.csv:302: column 't'" in bad.stderr
+    assert "goes back more than 1 s" in bad.stderr

@@ -275,3 +275,29 @@ def test_after_a_long_lie_the_detector_looks_for_new_falls_without_repeating():
     dets = feed_blocks(_detector(rearm_s=20.0), all_t, all_xyz, [100])
     assert [d.type for d in dets] == ["fall_suspected", "fall_suspected"]
     assert dets[1].occurred_at - dets[0].occurred_at > 35
+
+
+def test_bursty_timestamps_keep_the_impact_and_are_counted():
+    """A watch that stamps 6 samples at a time and sometimes steps back still shows the
+    fall, and the detector says how many samples it could not place on the time axis."""
+    from gateway.evaluation import runner
+    from gateway.evaluation.recording import Recording, bursty
+    rate = 200.0
+    t = 1_767_225_600.0 + np.arange(0, 20, 1 / rate)
+    xyz = np.tile([0.0, -1.0, 0.0], (len(t), 1))
+    k = int(8 * rate)
+    xyz[k - 60:k] *= 0.3                                  # free fall
+    xyz[k:k + 4] = [5.0, 1.0, 0.0]                         # a 20 ms impact
+    xyz[k + 4:] = [1.0, 0.0, 0.0]                          # lying on the side
+    rec = Recording("f", "test", "S1", "F", True, "wrist", t, xyz,
+                    fall_onset=t[k - 60], fall_end=t[k + 10])
+    b = bursty(rec, 6, back_fraction=0.05, seed=3)
+    assert (np.diff(b.t) == 0).sum() > 2000 and (np.diff(b.t) < 0).sum() > 5
+    cfg = runner.home_config("wrist")
+    clean = runner.score(rec, runner.run_pipeline(cfg, rec).events)
+    run = runner.run_pipeline(cfg, b)
+    out = runner.score(b, run.events)
+    assert clean.detected and out.detected
+    assert out.evidence["peak_g"] == pytest.approx(clean.evidence["peak_g"], abs=0.05)
+    assert run.timing["samples_repeated_time"] > 2000 and run.timing["samples_stepped_back"] > 5
+    assert out.evidence["samples_repeated_time"] > 0

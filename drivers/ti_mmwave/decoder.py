@@ -16,6 +16,7 @@ from typing import Any, Iterable
 
 from drivers.ti_mmwave.chirp import Mounting
 from drivers.ti_mmwave.convert import sensor_to_room
+from drivers.ti_mmwave.mounting_check import MountingEstimator
 from drivers.ti_mmwave.parser import FrameParser
 
 
@@ -23,6 +24,8 @@ class TiMmwaveDecoder:
     def __init__(self, mounting: Mounting | None = None) -> None:
         self.parser = FrameParser()
         self.mounting = mounting
+        # moving points in the sensor frame: the capture measures its own mounting
+        self.estimator = MountingEstimator()
 
     @property
     def stats(self) -> dict[str, int]:
@@ -30,6 +33,8 @@ class TiMmwaveDecoder:
 
     def feed(self, data: bytes) -> Iterable[dict[str, Any]]:
         for frame in self.parser.feed(data):
+            if frame.points is not None and len(frame.points):
+                self.estimator.feed(frame.points.xyz, frame.points.velocity)
             if self.mounting is not None and frame.points is not None and len(frame.points):
                 frame.points.xyz = sensor_to_room(frame.points.xyz, self.mounting)
             yield frame.to_json()
@@ -37,3 +42,10 @@ class TiMmwaveDecoder:
     def finish(self) -> Iterable[dict[str, Any]]:
         self.parser.finish()
         return ()
+
+    def notes(self, configured: Mounting | None = None) -> list[str]:
+        """What the capture says about the radar's mounting, against the configured one."""
+        est = self.estimator.estimate()
+        if est is None:
+            return ["mounting: not measurable (needs a person walking across 2 m of range)"]
+        return ["mounting: " + est.versus(configured)]

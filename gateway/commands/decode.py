@@ -53,6 +53,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="driver type whose byte protocol the files hold")
     p.add_argument("files", nargs="+", metavar="FILE", type=Path, help="capture files")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--mounting-config", type=Path, metavar="CFG",
+                   help="ti_mmwave: chirp config whose mounting (sensorPosition) to check "
+                        "against the one measured from the capture")
     p.set_defaults(func=run)
 
 
@@ -68,6 +71,15 @@ def _text(rec: dict[str, Any]) -> str:
 def run(args: argparse.Namespace) -> int:
     totals: dict[str, int] = {}
     out = sys.stdout
+    configured = None
+    if getattr(args, "mounting_config", None) is not None:
+        from drivers.ti_mmwave.chirp import ChirpConfigError, load
+        try:
+            configured = load(args.mounting_config).mounting
+        except (OSError, ChirpConfigError) as exc:
+            print(f"safehome decode: --mounting-config {args.mounting_config}: {exc}",
+                  file=sys.stderr)
+            return 2
     for path in args.files:
         if not path.is_file():
             print(f"safehome decode: {path}: no such file", file=sys.stderr)
@@ -84,6 +96,10 @@ def run(args: argparse.Namespace) -> int:
                     break
         for k, v in dec.stats.items():
             totals[k] = totals.get(k, 0) + int(v)
+        notes = getattr(dec, "notes", None)   # optional: what the capture says beyond frames
+        if notes is not None:
+            for line in notes(configured):
+                print(f"{path.name}: {line}", file=sys.stderr)
     keys = list(SUMMARY_KEYS) + [k for k in totals if k not in SUMMARY_KEYS and totals[k]]
     print(", ".join(f"{k.replace('_', ' ')}: {totals.get(k, 0)}" for k in keys), file=sys.stderr)
     return 0

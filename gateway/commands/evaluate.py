@@ -1,16 +1,19 @@
-"""`safehome evaluate`: run the wearable fall detector over labelled recordings.
+"""`safehome evaluate`: how well does fall detection work on labelled recordings?
 
-    safehome evaluate --format sisfall ../shared/data/sisfall-dev [--json] [--plot DIR]
+    safehome evaluate --format sisfall ../shared/data/sisfall-dev
     safehome evaluate --format umafall ../shared/data/umafall-dev --placement wrist
-    safehome evaluate --format sisfall DIR --sample 40     # deterministic spread, for CI
+    safehome evaluate --format fallalld ../shared/data/fallalld-wrist-dev
+    safehome evaluate --format sisfall DIR --sample 40 --json     # a quick, fixed subset
+    safehome evaluate --format umafall DIR --cross-subject        # held-out subjects
+    safehome evaluate home.mcap ...                               # recorded/simulated homes
+    safehome evaluate --format radar ../shared/data/radar-real-dev/mmfall   # TI captures
 
-Scoring rule (see gateway/evaluation/runner.py): a `fall_suspected` is an alarm unless a
-`fall_cancelled` follows within the cancel window; a fall file counts as detected when an
-alarm falls within the labelled fall span; an ADL file with any alarm is a false positive.
-
-Formats are loaders in FORMATS (name -> function(args) returning recordings). Gateway
-traces with ground truth (`safehome evaluate TRACE...`, the default format) run the
-whole pipeline instead: see gateway/evaluation/traces.py.
+Every recording runs through the same detection as `safehome run` and `safehome replay`
+(detectors, fall fusion, the 30 s cancel window), with the default settings unless
+--set changes them. A fall recording counts as detected when a fall alarm goes out at
+the labelled fall; an activity recording counts as a false alarm when any fall alarm
+goes out. Delay is from the labelled fall onset to the gateway announcing the suspected
+fall (SisFall only; the other data sets have no onset labels).
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 DEFAULT_THRESHOLDS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0)
 
@@ -28,19 +32,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="measure the fall detector on labelled recordings",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("paths", nargs="+", metavar="PATH",
-                   help="data set directory (sisfall, umafall) or trace files")
-    p.add_argument("--format", choices=sorted([*FORMATS, "trace"]), default="trace",
-                   help="layout of PATH (default: trace)")
+                   help="data set directory (sisfall, umafall, fallalld, radar) or trace files")
+    p.add_argument("--format", choices=sorted([*FORMATS, "trace", "radar"]), default="trace",
+                   help="what PATH holds (default: trace, i.e. .mcap files from record/simulate)")
     p.add_argument("--placement", default="wrist",
-                   help="UMAFall sensor position: wrist, waist, chest, ankle, pocket")
+                   help="UMAFall sensor position: wrist (default), waist, chest, ankle, pocket")
     p.add_argument("--sample", "--limit", dest="sample", type=int, default=0, metavar="N",
                    help="use N files spread deterministically over activities and subjects")
     p.add_argument("--block-s", type=float, default=0.25,
-                   help="feed samples in blocks of this many seconds (like BLE batches)")
+                   help="deliver samples in blocks of this many seconds, as a BLE wearable "
+                        "batches them (default 0.25)")
     p.add_argument("--rate", type=float, default=None, metavar="HZ",
                    help="resample every recording to HZ first (rate-invariance check)")
     p.add_argument("--jitter", type=float, default=0.0, metavar="FRACTION",
                    help="with --rate: random timing error, as a fraction of the period")
+    p.add_argument("--burst", type=int, default=0, metavar="N",
+                   help="stamp every N samples with one time and step 1%% of the batches back, "
+                        "as batching wearables do (timing robustness check)")
     p.add_argument("--threshold", type=float, default=None,
                    help="override the main score threshold of the placement")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -54,7 +62,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="write roc.png and activities.png (sweeps the main threshold)")
     p.add_argument("--cross-subject", action="store_true",
                    help="leave-one-subject-out check of the settings (runs a 16-point grid)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--mounting", choices=("measured", "configured"), default="measured",
+                   help="radar: the mounting measured from the setup's walk capture "
+                        "(default) or the one the chirp config claims")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (shown only when stderr is a terminal)")
     p.set_defaults(func=main)
 
 
@@ -80,9 +92,17 @@ def _umafall(args: argparse.Namespace) -> tuple[int, Iterator[Any]]:
     return len(paths), gen()
 
 
+def _fallalld(args: argparse.Namespace) -> tuple[int, Iterator[Any]]:
+    from gateway.evaluation import fallalld, sample
+    paths = [p for d in args.paths for p in fallalld.files(Path(d))]
+    paths = sample.spread(paths, fallalld.key, args.sample)
+    return len(paths), (fallalld.load(p, i) for i, p in enumerate(paths))
+
+
 FORMATS: dict[str, Callable[[argparse.Namespace], tuple[int, Iterator[Any]]]] = {
     "sisfall": _sisfall,
     "umafall": _umafall,
+    "fallalld": _fallalld,
 }
 
 
@@ -117,19 +137,32 @@ def _settings(args: argparse.Namespace, placement: str, threshold: float | None 
 
 
 def _factory(settings: Any) -> Callable[[Any], Any]:
-    from detectors.base import SensorMeta
-    from detectors.wearable_fall import WearableFallDetector
+    """Recording -> the home config the pipeline runs (the one replay would build)."""
+    from gateway.evaluation import runner
+    tables = {"wearable_fall": settings.model_dump()}
+    configs: dict[str, Any] = {}
 
     def make(rec: Any) -> Any:
-        return WearableFallDetector(settings, {"wearable": SensorMeta(
-            "wearable", "evaluation", room="evaluation", placement=rec.placement)})
+        if rec.placement not in configs:
+            configs[rec.placement] = runner.home_config(rec.placement, tables)
+        return configs[rec.placement]
     return make
+
+
+def _have_matplotlib() -> bool:
+    import importlib.util
+    return importlib.util.find_spec("matplotlib") is not None
 
 
 def _progress(total: int, enabled: bool):
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
-        TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeRemainingColumn(), console=Console(stderr=True), transient=True,
                     disable=not enabled)
@@ -142,12 +175,19 @@ def main(args: argparse.Namespace) -> int:
     if args.format == "trace":  # whole homes with ground-truth labels, through the pipeline
         from gateway.evaluation import traces
         return traces.main(args)
+    if args.format == "radar":  # raw TI captures through the pipeline, hand labels
+        from gateway.evaluation import radar
+        return radar.main(args)
     if args.format == "sisfall":
         args.placement = "waist"  # the SisFall device was worn on a belt
     try:
         settings = _settings(args, args.placement)
     except (ValueError, ValidationError) as exc:
         print(f"safehome evaluate: bad --set: {exc}", file=sys.stderr)
+        return 2
+    if args.plot is not None and not _have_matplotlib():
+        print("safehome evaluate: --plot needs matplotlib, which is not installed; install it "
+              "with: pip install 'safehome[plot]' (or leave out --plot)", file=sys.stderr)
         return 2
     total, recs = FORMATS[args.format](args)
     if total == 0:
@@ -167,6 +207,9 @@ def main(args: argparse.Namespace) -> int:
         if args.rate:
             from gateway.evaluation.recording import resampled
             recs = (resampled(r, args.rate, args.jitter, i) for i, r in enumerate(recs))
+        if args.burst:
+            from gateway.evaluation.recording import bursty
+            recs = (bursty(r, args.burst, seed=i) for i, r in enumerate(recs))
         outcomes = runner.evaluate(recs, _factory(settings), args.block_s, tick)
     if not outcomes:
         print("safehome evaluate: no usable recordings", file=sys.stderr)
@@ -174,7 +217,10 @@ def main(args: argparse.Namespace) -> int:
     placement = outcomes[0].rec.placement
     report = _report(outcomes, args, placement)
     if args.plot is not None:
-        report["plots"] = _plots(kept, outcomes, report, args, placement)
+        with _progress(len(DEFAULT_THRESHOLDS), show) as prog:
+            task = prog.add_task("ROC threshold sweep", total=len(DEFAULT_THRESHOLDS))
+            report["plots"] = _plots(kept, outcomes, report, args, placement,
+                                     lambda: prog.advance(task))
     if args.cross_subject:
         from gateway.evaluation import crossval
         with _progress(16, show) as prog:
@@ -197,12 +243,15 @@ def _report(outcomes: list[Any], args: argparse.Namespace, placement: str) -> di
     return {
         "format": args.format,
         "placement": placement,
-        "rule": runner.__doc__.strip().split("\n\n", 1)[1],
-        "cancel_window_s": runner.CANCEL_WINDOW_S,
+        "rule": (runner.__doc__ or "").split("Scoring the events:", 1)[-1].strip(),
+        "cancel_window_s": runner.home_config(placement).alarm.cancel_window,
         "block_s": args.block_s,
         "resampled_hz": args.rate,
+        "burst": args.burst,
         "settings": settings.model_dump(),
         "summary": metrics.summary(outcomes),
+        "timing": {k: sum(o.timing.get(k, 0) for o in outcomes)
+                   for k in ("samples_repeated_time", "samples_stepped_back")},
         "per_activity": metrics.by_key(outcomes, "activity"),
         "per_subject": per_subject,
         "subject_spread": metrics.spread(per_subject),
@@ -212,12 +261,14 @@ def _report(outcomes: list[Any], args: argparse.Namespace, placement: str) -> di
             "suspected": o.suspected, "cancelled": o.cancelled,
             "delay_s": None if o.delay_s is None else round(o.delay_s, 3),
             "evidence": {k: round(v, 3) for k, v in o.evidence.items()},
+            "timing": o.timing,
         } for o in outcomes],
     }
 
 
 def _plots(recs: list[Any], outcomes: list[Any], report: dict[str, Any],
-           args: argparse.Namespace, placement: str) -> dict[str, Any]:
+           args: argparse.Namespace, placement: str,
+           tick: Callable[[], None] = lambda: None) -> dict[str, Any]:
     """Sweep the main threshold (re-running the detector) for the ROC, then draw."""
     from gateway.evaluation import metrics, plots, runner
     args.plot.mkdir(parents=True, exist_ok=True)
@@ -227,6 +278,7 @@ def _plots(recs: list[Any], outcomes: list[Any], report: dict[str, Any],
         s = metrics.summary(outs)
         points.append({"threshold": th, "sensitivity": s["sensitivity"],
                        "specificity": s["specificity"]})
+        tick()
     title = f"{args.format} ({placement}), {len(outcomes)} files"
     roc = plots.roc(points, args.plot / "roc.png", f"ROC over the score threshold: {title}")
     bars = plots.activity_bars(report["per_activity"], args.plot / "activities.png", title)

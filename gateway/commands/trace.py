@@ -76,14 +76,16 @@ def import_csv(args: argparse.Namespace) -> int:
                    time_unit=args.time_unit, placement=args.placement, start=start)
     for path in args.csv:
         try:
-            out = one(path, args.output, spec)
+            done = one(path, args.output, spec)
         except CsvError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         except OSError as exc:
             print(f"error: {path}: {exc.strerror or exc}", file=sys.stderr)
             return 2
-        print(out)
+        print(done.path)
+        if args.time_column:
+            print(f"{path}: {done.timing.describe()}", file=sys.stderr)
     return 0
 
 

@@ -137,6 +137,32 @@ def _battery_and_link(item: str, driver: Driver, readings: list[Any]) -> list[Ch
     return out
 
 
+def _mounting_check(item: str, driver: Driver, readings: list[Any]) -> Check:
+    """A TI radar's configured mounting against the one its point clouds show: a person
+    walking during the check is enough (drivers/ti_mmwave/mounting_check.py)."""
+    from drivers.ti_mmwave.mounting_check import MountingEstimator, room_to_sensor
+    from sensordata.readings import RadarPoints
+    mount = driver.mount  # type: ignore[attr-defined]
+    est = MountingEstimator()
+    for _, r in readings:
+        if isinstance(r, RadarPoints) and len(r.points):
+            est.feed(room_to_sensor(r.points[:, :3], mount), r.points[:, 3])
+    got = est.estimate()
+    data = {"configured_height_m": mount.height_m,
+            "configured_tilt_deg": mount.elevation_tilt_deg}
+    if got is None:
+        return Check.skip(item, "not measured: walk across the room, 1 to 5 m in front of the "
+                                "radar, while the doctor listens (e.g. --timeout 60)")
+    data.update(measured_height_m=got.height_m, measured_tilt_deg=got.elevation_tilt_deg,
+                points=got.points)
+    text = got.versus(mount)
+    if "fix:" in text:
+        return Check.warn(item, text, f"measure again, then set sensor_height_m = "
+                          f"{got.height_m:.2f} and elevation_tilt_deg = "
+                          f"{got.elevation_tilt_deg:.0f} in [sensors.settings]", **data)
+    return Check.ok(item, text, **data)
+
+
 def _zigbee_devices(item: str, driver: Driver, readings: list[Any], timeout: float,
                     required: bool) -> list[Check]:
     seen = {r.sensor for _, r in readings}
@@ -189,5 +215,7 @@ async def check_sensor(cfg: HomeConfig, s: SensorConfig, timeout: float) -> list
         out.extend(_zigbee_devices(item, driver, readings, timeout, s.required))
     elif driver.expected_rate_hz is not None:  # event driven: "answers" is all there is
         out.append(_rate_check(f"{item}: rate", driver, result, s.required, capture))
+    if s.type == "ti_mmwave" and readings:
+        out.append(_mounting_check(f"{item}: mounting", driver, readings))
     out.extend(_battery_and_link(item, driver, readings))
     return out

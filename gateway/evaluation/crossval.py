@@ -11,7 +11,9 @@ plateau (robust) or a knife edge (tuned to these files).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -77,3 +79,115 @@ def leave_one_subject_out(recs: Sequence[Recording], base: Any,
         "grid": [{**lab, **{k: metrics.summary(outs)[k] for k in ("sensitivity", "specificity")}}
                  for (lab, _), outs in zip(configs, table, strict=True)],
     }
+
+
+# -- leave one data set out / one subject out, chosen on the episode table ------------------
+# Why: a home brings a new person *and* a new device. Settings are chosen on some data sets
+# (or subjects) and measured on one kept apart; only those held-out figures are reported.
+# Choosing uses the episode table (gateway/evaluation/episodes.py: one detector run per
+# recording, then any rule in microseconds); measuring re-runs the chosen setting through
+# the real pipeline (runner), so the reported figures are the product's.
+
+RULE_KEYS = ("impact_g", "min_posture_deg", "max_post_activity_g", "score_threshold",
+             "w_peak", "w_drop", "w_posture", "w_still", "bias")
+MIN_SPECIFICITY = 0.98   # on the training side: specificity outranks sensitivity
+
+
+def rule_grid(base: Any) -> list[dict[str, float]]:
+    """Candidate rules for one placement: the shipped one and a grid around its physics."""
+    import itertools
+    b = {k: float(getattr(base, k)) for k in RULE_KEYS}
+    out = [b]
+    impacts = sorted({b["impact_g"], 1.8, 2.2, 2.6, 3.0, 3.5, 4.0})
+    for imp, post, act, wp, ws, th in itertools.product(
+            impacts, (0.0, 15.0, 30.0), (0.15, 0.25, 0.4),
+            (0.0, 1.0), (1.0, 2.0), tuple(np.arange(2.0, 7.01, 0.25))):
+        out.append({**b, "impact_g": imp, "min_posture_deg": post, "max_post_activity_g": act,
+                    "w_posture": wp, "w_still": ws, "score_threshold": float(th)})
+    return out
+
+
+@dataclass
+class Table:
+    """All recordings' episodes as flat arrays, for fast rule sweeps."""
+
+    recs: list[Any]
+    feats: np.ndarray          # (E, F)
+    owner: np.ndarray          # (E,) recording index of each episode
+    in_span: np.ndarray        # (E,) episode lies in its fall recording's labelled span
+
+    @classmethod
+    def of(cls, tables: Sequence[Any]) -> Table:
+        from gateway.evaluation.episodes import column
+        feats, owner, span = [], [], []
+        for i, e in enumerate(tables):
+            feats.append(e.features)
+            owner.append(np.full(len(e.features), i))
+            t = e.features[:, column("t")]
+            span.append(e.is_fall & (t >= e.fall_lo) & (t <= e.fall_hi))
+        return cls(list(tables), np.concatenate(feats), np.concatenate(owner),
+                   np.concatenate(span))
+
+    def correct(self, rule: dict[str, float]) -> np.ndarray:
+        """(R,) bool: each recording right under `rule` (fall found / ADL quiet)."""
+        from gateway.evaluation.episodes import Episodes, alarms
+        fired = alarms(Episodes("", "", "", "", False, "", 0, 0, 0, self.feats), rule)
+        n = len(self.recs)
+        any_fire = np.bincount(self.owner[fired], minlength=n) > 0
+        hit = np.bincount(self.owner[fired & self.in_span], minlength=n) > 0
+        is_fall = np.array([r.is_fall for r in self.recs])
+        return np.where(is_fall, hit, ~any_fire)
+
+
+def _group_rates(table: Table, correct: Sequence[np.ndarray], groups: np.ndarray
+                 ) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Per rule and group: sensitivity and specificity, (R, G) each (nan: no such class)."""
+    names = sorted(set(groups.tolist()))
+    fall = np.array([r.is_fall for r in table.recs], dtype=bool)
+    c = np.asarray(correct, dtype=np.float64)                    # (R, N)
+    sens = np.full((len(c), len(names)), np.nan)
+    spec = np.full((len(c), len(names)), np.nan)
+    for j, g in enumerate(names):
+        m = groups == g
+        if (m & fall).any():
+            sens[:, j] = c[:, m & fall].mean(axis=1)
+        if (m & ~fall).any():
+            spec[:, j] = c[:, m & ~fall].mean(axis=1)
+    return names, sens, spec
+
+
+def _pick(sens: np.ndarray, spec: np.ndarray, cols: np.ndarray) -> int:
+    """Best mean sensitivity over `cols` among rules whose mean specificity reaches
+    MIN_SPECIFICITY; the most specific rule when none does (ties: the earlier rule, so the
+    shipped defaults, listed first, win a tie)."""
+    with np.errstate(invalid="ignore"):
+        se = np.nanmean(sens[:, cols], axis=1)
+        sp = np.nanmean(spec[:, cols], axis=1)
+    ok = sp >= MIN_SPECIFICITY
+    if ok.any():
+        key = np.where(ok, np.nan_to_num(se, nan=0.0) * 10 + sp, -np.inf)
+    else:
+        key = np.nan_to_num(sp, nan=0.0)
+    return int(np.argmax(key))
+
+
+def choose(table: Table, rules: Sequence[dict[str, float]], train: np.ndarray,
+           groups: np.ndarray, correct: list[np.ndarray] | None = None) -> int:
+    """Index of the rule with the best mean sensitivity over the training groups (data
+    sets or subjects, each weighted equally) among those whose mean specificity is at
+    least MIN_SPECIFICITY; the most specific one when none reaches it."""
+    correct = correct if correct is not None else [table.correct(r) for r in rules]
+    names, sens, spec = _group_rates(table, correct, groups)
+    cols = np.array([names.index(g) for g in sorted(set(groups[train].tolist()))])
+    return _pick(sens, spec, cols)
+
+
+def held_out_choices(table: Table, rules: Sequence[dict[str, float]], by: str
+                     ) -> dict[str, dict[str, float]]:
+    """For each value of `by` ("dataset" or "subject"): the rule chosen on all the others."""
+    groups = np.array([r.dataset if by == "dataset" else f"{r.dataset}:{r.subject}"
+                       for r in table.recs])
+    correct = [table.correct(r) for r in rules]
+    names, sens, spec = _group_rates(table, correct, groups)
+    return {g: rules[_pick(sens, spec, np.array([k for k in range(len(names)) if k != j]))]
+            for j, g in enumerate(names)}

@@ -8,7 +8,8 @@ much the result depends on who was recorded; the spread is what to expect on new
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +49,7 @@ def summary(outcomes: Iterable[Outcome]) -> dict[str, Any]:
     }
     if len(delays):
         out["delay_s"] = {
-            "n": int(len(delays)), "median": float(np.median(delays)),
+            "n": len(delays), "median": float(np.median(delays)),
             "p90": float(np.percentile(delays, 90)), "max": float(delays.max()),
             "min": float(delays.min())}
     return out

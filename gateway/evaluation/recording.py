@@ -59,3 +59,23 @@ def resampled(rec: Recording, rate_hz: float, jitter: float = 0.0, seed: int = 0
         t = t[(t >= rec.t[0]) & (t <= rec.t[-1])]
     xyz = np.stack([np.interp(t, rec.t, rec.xyz[:, i]) for i in range(3)], axis=1)
     return replace(rec, t=t, xyz=xyz)
+
+
+def bursty(rec: Recording, burst: int, back_fraction: float = 0.01, seed: int = 0) -> Recording:
+    """The same samples stamped like a BLE wearable that batches: each run of `burst`
+    samples carries the time of its last sample (so `burst - 1` of them repeat a time),
+    and a fraction `back_fraction` of the batches is stamped up to one sample period
+    before the previous batch (a step back). For checking that detection survives it."""
+    from dataclasses import replace
+    n = len(rec.t)
+    if burst < 2 or n < 2:
+        return rec
+    idx = np.minimum((np.arange(n) // burst + 1) * burst - 1, n - 1)
+    t = rec.t[idx].copy()
+    period = float(np.median(np.diff(rec.t)))
+    rng = np.random.default_rng(seed)
+    starts = np.arange(burst, n, burst)
+    back = starts[rng.random(len(starts)) < back_fraction]
+    for s in back:  # stamp this batch before the previous one's time
+        t[s:s + burst] = t[s - 1] - period * rng.uniform(0.1, 1.0)
+    return replace(rec, t=t)

@@ -59,6 +59,10 @@ def print_report(report: dict[str, Any], outcomes: list[Any], files: str | None)
     con.print(f"sensitivity {_pct(s['sensitivity'])} ({s['detected']}/{s['falls']}), "
               f"specificity {_pct(s['specificity'])} ({s['adls'] - s['false_positives']}/"
               f"{s['adls']}), false alarms in fall files {s['false_alarms_in_fall_files']}")
+    tm = report.get("timing", {})
+    con.print(f"sample timing: {tm.get('samples_repeated_time', 0)} samples shared the previous "
+              f"sample's time, {tm.get('samples_stepped_back', 0)} stepped back (left off the "
+              "time axis, their peaks kept)")
     fpg = ", ".join(f"{g} {_pct(v)}" for g, v in s["false_positive_rate_by_group"].items())
     con.print(f"ADL false positive rate by group: {fpg}; "
               f"{s['false_alarms_per_adl_hour'] or 0:.2f} false alarms per hour of ADL recordings")

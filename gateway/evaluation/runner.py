@@ -1,36 +1,48 @@
-"""Feed recordings to a detector as the gateway would, and turn detections into outcomes.
+"""Feed recordings through the gateway's own Pipeline and score the events it raises.
 
-The scoring rule follows what the product does with a detection: `fall_suspected` opens
-the gateway's cancel window (30 s by default, `gateway/alarm_flow.py`); the alarm goes
-out unless a `fall_cancelled` for the same sensor arrives inside it. So:
+Why the whole pipeline and not the detector alone: an evaluation must score the product.
+`safehome run` and `safehome replay` turn readings into events with `gateway.pipeline.
+Pipeline` (detectors, fall fusion, the alarm flow's cancel window) on a home config; so
+does this module, with the very config `safehome replay` builds for an imported CSV
+(`gateway.trace.replay.config_for`: one worn sensor with its placement, every other
+setting at its default). An evaluation and an import + replay of the same samples
+therefore give the same verdict (tests/test_evaluate_agrees_with_replay.py checks it).
 
-- an *alarm* is a `fall_suspected` not followed by `fall_cancelled` within the window;
-  a recording that ends before the window closes cannot show a later cancel, so the
-  suspicion counts as an alarm (strict for specificity; for falls a cancel within the
-  recording turns a detection into a miss);
+Scoring the events:
+
+- an *alarm* is a `fall` event: the alarm flow raised it because no cancel (the detector
+  seeing the person get up) arrived within the cancel window (30 s by default); when a
+  recording ends before the window closes the pipeline is finished like a replay, so the
+  alarm goes out (strict for specificity; for falls a cancel within the recording turns a
+  detection into a miss);
 - a fall recording is *detected* when an alarm's `occurred_at` lies within the labelled
   fall span widened by `onset_slack_s` before and `end_slack_s` after (any alarm counts
-  when the dataset has no onset labels, as in UMAFall);
+  when the dataset has no onset labels, as in UMAFall and FallAllD);
 - an ADL recording is a *false positive* when it raises any alarm;
-- *delay* is the sensor time at which the detector emitted the alarm's `fall_suspected`
-  (the end of the block that produced it; blocks are `block_s` long, like BLE batches)
-  minus the first sample labelled as fall.
+- *delay* is when the gateway announced the alarm's `fall_suspected` (its `detected_at`:
+  the end of the block of samples that produced it; blocks are `block_s` long, like BLE
+  batches) minus the first sample labelled as fall.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable, Iterable, Sequence
 from itertools import pairwise
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 
+from gateway.config import HomeConfig
 from gateway.evaluation.recording import Recording
+from gateway.events import Event
 from sensordata.readings import AccelBlock
 
-CANCEL_WINDOW_S = 30.0
 ONSET_SLACK_S = 1.0
 END_SLACK_S = 3.0
+SENSOR = "wearable"
+_NS = uuid.UUID("0f3c61a4-2b7e-4c55-9d1e-a8e1c7f5e2b9")
 
 
 @dataclass
@@ -42,51 +54,78 @@ class Outcome:
     suspected: int = 0
     cancelled: int = 0
     detected: bool = False       # falls: an alarm at the labelled fall
+    seen: bool = False           # falls: a fall_suspected at the fall (perhaps cancelled later)
     false_alarm: bool = False    # ADLs: any alarm; falls: an alarm away from the fall
     delay_s: float | None = None
     evidence: dict[str, float] = field(default_factory=dict)
+    timing: dict[str, int] = field(default_factory=dict)   # samples the grid could not place
 
     @property
     def correct(self) -> bool:
         return self.detected if self.rec.is_fall else not self.false_alarm
 
 
-def run_detector(detector: Any, rec: Recording, block_s: float = 0.25,
-                 sensor: str = "wearable") -> list[tuple[float, Any]]:
-    """Feed `rec` in blocks of `block_s` seconds; return (emitted_at, detection) pairs."""
-    out: list[tuple[float, Any]] = []
+def home_config(placement: str, detectors: dict[str, dict[str, Any]] | None = None) -> HomeConfig:
+    """The home `safehome replay` builds for a trace of one imported worn sensor, with
+    optional `[detectors.*]` tables (what `--set` changes)."""
+    from sensordata.trace.model import StreamInfo
+    from gateway.trace.replay import config_for_streams
+    info = StreamInfo(SENSOR, "accel", driver="csv", placement=placement, units="g",
+                      axes=("x", "y", "z"))
+    return config_for_streams([info], {"detectors": detectors} if detectors else {})
+
+
+@dataclass
+class Run:
+    events: list[Event]
+    timing: dict[str, int]
+
+
+def run_pipeline(config: HomeConfig, rec: Recording, block_s: float = 0.25) -> Run:
+    """Feed `rec` to a fresh Pipeline in blocks of `block_s` seconds, as the daemon would
+    receive them, then finish it like the end of a replay; returns every event."""
+    from gateway.pipeline import Pipeline
+    counter = iter(range(1, 1 << 62))
+    now = [float(rec.t[0]) if len(rec.t) else 0.0]
+    pipe = Pipeline(config, clock=lambda: now[0],
+                    id_factory=lambda: str(uuid.uuid5(_NS, f"{rec.name}:{next(counter)}")))
     t, xyz = rec.t, rec.xyz
     if block_s <= 0:
         edges = np.array([0, len(t)])
     else:
         cuts = np.arange(t[0] + block_s, t[-1], block_s)
         edges = np.concatenate(([0], np.searchsorted(t, cuts, side="right"), [len(t)]))
+    events: list[Event] = []
     for a, b in pairwise(edges):
         if b <= a:
             continue
-        for det in detector.feed([AccelBlock(sensor, t[a:b], xyz[a:b])]):
-            out.append((float(t[b - 1]), det))
-    return out
+        now[0] = max(now[0], float(t[a:b].max()))
+        events += pipe.feed([AccelBlock(SENSOR, t[a:b], xyz[a:b])])
+    events += pipe.tick(now[0])
+    events += pipe.finish()
+    wearable = pipe.detectors.get("wearable_fall")
+    return Run(events, wearable.timing(SENSOR) if wearable is not None else {})
 
 
-def score(rec: Recording, emitted: Iterable[tuple[float, Any]],
-          cancel_window_s: float = CANCEL_WINDOW_S) -> Outcome:
-    """Apply the product's cancel-window rule (module docstring) to one recording."""
-    emitted = list(emitted)
+def score(rec: Recording, events: Sequence[Event]) -> Outcome:
+    """Apply the scoring rule (module docstring) to the events of one recording."""
     o = Outcome(rec)
-    sus = [(at, d) for at, d in emitted if d.type == "fall_suspected"]
-    cancels = [at for at, d in emitted if d.type == "fall_cancelled"]
-    o.suspected, o.cancelled = len(sus), len(cancels)
-    for at, d in sus:
-        if any(at <= c <= at + cancel_window_s for c in cancels):
+    suspected = {e.id: e for e in events if e.type == "fall_suspected"}
+    o.suspected = len(suspected)
+    o.cancelled = sum(e.type == "alarm_cancelled" for e in events)
+    for e in events:
+        if e.type != "fall":
             continue
-        o.alarms.append({"occurred_at": d.occurred_at, "emitted_at": at,
-                         "confidence": d.confidence, **dict(d.evidence)})
+        sus = suspected.get(e.ref or "")
+        o.alarms.append({"occurred_at": e.occurred_at,
+                         "emitted_at": sus.detected_at if sus else e.detected_at,
+                         "confidence": e.confidence or 0.0, **dict(e.evidence)})
     if rec.is_fall:
         lo = rec.fall_onset - ONSET_SLACK_S if rec.fall_onset is not None else -np.inf
         hi = rec.fall_end + END_SLACK_S if rec.fall_end is not None else np.inf
         hits = [a for a in o.alarms if lo <= a["occurred_at"] <= hi]
         o.detected = bool(hits)
+        o.seen = any(lo <= e.occurred_at <= hi for e in suspected.values())
         o.false_alarm = len(hits) < len(o.alarms)
         if hits:
             o.evidence = {k: v for k, v in hits[0].items() if isinstance(v, float)}
@@ -99,13 +138,16 @@ def score(rec: Recording, emitted: Iterable[tuple[float, Any]],
     return o
 
 
-def evaluate(recs: Iterable[Recording], make_detector: Callable[[Recording], Any],
+def evaluate(recs: Iterable[Recording], make_config: Callable[[Recording], HomeConfig],
              block_s: float = 0.25, progress: Callable[[Recording], None] | None = None
              ) -> list[Outcome]:
-    """A fresh detector per recording (recordings are independent), outcomes in order."""
+    """A fresh pipeline per recording (recordings are independent), outcomes in order."""
     outcomes = []
     for rec in recs:
-        outcomes.append(score(rec, run_detector(make_detector(rec), rec, block_s)))
+        run = run_pipeline(make_config(rec), rec, block_s)
+        outcome = score(rec, run.events)
+        outcome.timing = run.timing
+        outcomes.append(outcome)
         if progress is not None:
             progress(rec)
     return outcomes

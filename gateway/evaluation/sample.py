@@ -8,8 +8,8 @@ rotate through the subjects, so even 20 files cover falls and ADLs, young and el
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 
 def spread(paths: list[Path], key: Callable[[Path], tuple[str, str]], n: int) -> list[Path]:

@@ -68,16 +68,21 @@ def score(result: Any) -> TraceScore:
 
 
 def main(args: argparse.Namespace) -> int:
+    from gateway.commands.evaluate import _progress
     from sensordata.trace.reader import TraceError
     from gateway.trace.replay import replay
 
     scores: list[TraceScore] = []
-    for path in args.paths:
-        try:
-            scores.append(score(replay(path)))
-        except (OSError, TraceError) as exc:
-            print(f"safehome evaluate: {path}: {exc}", file=sys.stderr)
-            return 2
+    show = not getattr(args, "no_progress", False) and sys.stderr.isatty()
+    with _progress(len(args.paths), show) as prog:   # a day of a home takes seconds
+        task = prog.add_task("replaying traces", total=len(args.paths))
+        for path in args.paths:
+            try:
+                scores.append(score(replay(path)))
+            except (OSError, TraceError) as exc:
+                print(f"safehome evaluate: {path}: {exc}", file=sys.stderr)
+                return 2
+            prog.advance(task)
     incidents = [i for s in scores for i in s.incidents]
     detected = sum(i["detected"] for i in incidents)
     days = sum(s.days for s in scores)

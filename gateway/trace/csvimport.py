@@ -2,7 +2,8 @@
 
 Datasets and other people's loggers come as CSV: x, y, z per line, with a sampling
 rate or a time column, in g, m/s^2 or mg. Importing checks what can be checked (numbers
-where numbers belong, time that moves forward, a rate that agrees with the time column,
+where numbers belong, time that moves forward (bursts that share a time and steps back under a second are
+kept and counted, as wearables deliver them), a rate that agrees with the time column,
 values whose size fits the declared unit) so a wrong flag fails loudly instead of
 producing a trace that silently trains detectors on nonsense.
 """
@@ -20,6 +21,7 @@ from sensordata.readings import AccelBlock
 from sensordata.trace.model import StreamInfo
 from sensordata.trace.writer import TraceWriter
 
+MAX_STEP_BACK_S = 1.0   # wearables stamp bursts late or early by a batch, never by seconds
 UNITS = {"g": 1.0, "m/s2": 1 / 9.80665, "mg": 1e-3}
 KINDS = ("accelerometer",)
 
@@ -128,14 +130,14 @@ def read_csv(path: str | Path, spec: CsvSpec) -> tuple[np.ndarray, np.ndarray]:
     _check_unit(path, xyz, spec, line_of)
     if tcol is not None:
         t = values[:, 3] * {"s": 1.0, "ms": 1e-3, "us": 1e-6}[spec.time_unit]
-        bad = np.flatnonzero(np.diff(t) <= 0)
-        if len(bad):
-            i = int(bad[0]) + 1
+        back = np.flatnonzero(np.diff(t) < -MAX_STEP_BACK_S)
+        if len(back):
+            i = int(back[0]) + 1
             raise CsvError(f"{path}:{line_of[i]}: column {spec.time_column!r}: time "
-                           f"{float(values[i, 3])!r} does not come after "
-                           f"{float(values[i - 1, 3])!r}")
+                           f"{float(values[i, 3])!r} goes back more than {MAX_STEP_BACK_S:g} s from "
+                           f"{float(values[i - 1, 3])!r} (a wrong column or files joined together?)")
         if spec.rate is not None and len(t) > 2:
-            dt = float(np.median(np.diff(t)))
+            dt = float(np.median(np.diff(t)[np.diff(t) > 0]))
             if abs(dt * spec.rate - 1) > 0.05:
                 raise CsvError(f"{path}:{line_of[1]}: column {spec.time_column!r}: samples are "
                                f"{dt * 1000:.2f} ms apart, which is {1 / dt:.1f} Hz, not the "
@@ -153,7 +155,7 @@ def _check_unit(path: str, xyz: np.ndarray, spec: CsvSpec, line_of: list[int]) -
         return
     mag = np.linalg.norm(xyz, axis=1)
     med = float(np.median(mag))
-    if 0.4 <= med <= 2.5:
+    if 0.3 <= med <= 3.0:   # wrong units are off by 9.8x or 1000x
         return
     guess = min(UNITS, key=lambda u: abs(np.log(max(med, 1e-9) / UNITS[spec.unit] * UNITS[u])))
     i = int(np.argmin(np.abs(mag - med)))
@@ -166,13 +168,47 @@ def sensor_id(path: str | Path) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", Path(path).stem)[:63] or "imported"
 
 
-def import_csv(path: str | Path, out_dir: str | Path, spec: CsvSpec) -> Path:
-    """Write one trace for one CSV file; returns its path."""
+@dataclass(frozen=True)
+class Timing:
+    """What the time column looked like: real wearables stamp samples in bursts (several
+    samples share one time) and occasionally step back. Such samples are kept as recorded;
+    the wearable detector folds them into its fixed grid (their peaks count), and the
+    import says how many there were."""
+
+    samples: int
+    repeated: int          # time equal to the previous sample's
+    stepped_back: int      # time before the previous sample's
+    largest_step_back_s: float
+
+    @classmethod
+    def of(cls, t: np.ndarray) -> Timing:
+        d = np.diff(t)
+        back = d[d < 0]
+        return cls(len(t), int(np.count_nonzero(d == 0)), len(back),
+                   float(-back.min()) if len(back) else 0.0)
+
+    def describe(self) -> str:
+        if not (self.repeated or self.stepped_back):
+            return f"{self.samples} samples, time always moves forward"
+        return (f"{self.samples} samples: {self.repeated} share the previous sample's time, "
+                f"{self.stepped_back} step back (largest {self.largest_step_back_s * 1000:.0f} "
+                "ms); kept as recorded, the detector folds them into its grid")
+
+
+@dataclass(frozen=True)
+class Imported:
+    path: Path
+    timing: Timing
+
+
+def import_csv(path: str | Path, out_dir: str | Path, spec: CsvSpec) -> Imported:
+    """Write one trace for one CSV file; returns its path and what its timing was like."""
     t, xyz = read_csv(path, spec)
     sid = spec.sensor or sensor_id(path)
     out = Path(out_dir) / f"{Path(path).stem}.mcap"
     out.parent.mkdir(parents=True, exist_ok=True)
-    rate = spec.rate or (1.0 / float(np.median(np.diff(t))) if len(t) > 1 else None)
+    fwd = np.diff(t)[np.diff(t) > 0]
+    rate = spec.rate or (1.0 / float(np.median(fwd)) if len(fwd) else None)
     with TraceWriter(out, meta={"generator": "safehome trace import-csv",
                                 "source": Path(path).name}) as w:
         w.add_stream(StreamInfo(sid, "accel", driver="csv", placement=spec.placement,
@@ -180,4 +216,4 @@ def import_csv(path: str | Path, out_dir: str | Path, spec: CsvSpec) -> Path:
         step = max(1, int(round(rate or 50)))
         for i in range(0, len(t), step):
             w.write(AccelBlock(sid, t[i:i + step], xyz[i:i + step]))
-    return out
+    return Imported(out, Timing.of(t))

@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from gateway.config import AlarmConfig, HomeConfig
 from gateway.events import Event
-from sensordata.trace.model import Label, TraceDamage
+from sensordata.trace.model import Label, StreamInfo, TraceDamage
 from sensordata.trace.reader import RecordedEvent, TraceReader
 
 BATCH = 512
@@ -26,14 +27,21 @@ _NS = uuid.UUID("5b1e9a52-8f1c-4d43-9e0b-7f1c2a3b4c5d")
 def config_for(reader: TraceReader) -> HomeConfig:
     """A default home built from the trace's own stream metadata, with the settings the
     scenario suggested (timezone, detector tables, alarm flow) when it names any."""
-    sensors: dict[str, dict[str, Any]] = {}
-    for info in reader.streams():
-        sensors.setdefault(info.sensor, info.sensor_dict())
-    overrides: dict[str, Any] = {}
     try:
         suggested = json.loads(reader.meta.get("gateway_config", "{}"))
     except ValueError:
         suggested = {}
+    return config_for_streams(reader.streams(), suggested if isinstance(suggested, dict) else {})
+
+
+def config_for_streams(streams: Iterable[StreamInfo], suggested: dict[str, Any]) -> HomeConfig:
+    """The home replay runs for these streams; `suggested` may name a timezone, detector
+    tables and alarm settings. `safehome evaluate` builds its home here too, so both
+    score the same product."""
+    sensors: dict[str, dict[str, Any]] = {}
+    for info in streams:
+        sensors.setdefault(info.sensor, info.sensor_dict())
+    overrides: dict[str, Any] = {}
     if "timezone" in suggested:
         overrides["timezone"] = str(suggested["timezone"])
     if isinstance(suggested.get("detectors"), dict):

@@ -1,0 +1,151 @@
+"""`safehome evaluate --format radar DIR`: the radar fall detector on raw TI captures.
+
+DIR holds `.bin` captures (bytes as the radar's data port sent them) and `config/` with
+the chirp configs (`people_tracking.cfg`, `out_of_box.cfg`), laid out like
+`../shared/data/radar-real-dev/mmfall`. Each capture is parsed as the driver does
+(FrameParser + FrameConverter; frame time = frame number x frame period) and run through
+the gateway's Pipeline with a default home holding one radar. Fall times come from
+`mmfall_labels.toml` next to this module (how they were made is written there).
+
+Mounting: `configured` uses what the chirp config claims; `measured` (the default) uses
+the mounting measured from the same setup's walking capture, as an installer's walk test
+would (drivers/ti_mmwave/mounting_check.py). A labelled fall is detected when a `fall`
+alarm occurs from 3 s before to 15 s after it; every other alarm is a false alarm.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+LABELS = Path(__file__).with_name("mmfall_labels.toml")
+T0 = 1_767_225_600.0
+BEFORE_S, AFTER_S = 3.0, 15.0
+
+
+@dataclass
+class CaptureScore:
+    capture: str
+    mounting: str
+    falls: list[float]
+    alarms: list[float] = field(default_factory=list)     # seconds from the first frame
+    suspected: int = 0
+    cancelled: int = 0
+
+    @property
+    def detected(self) -> int:
+        return sum(any(f - BEFORE_S <= a <= f + AFTER_S for a in self.alarms) for f in self.falls)
+
+    @property
+    def false_alarms(self) -> int:
+        return sum(not any(f - BEFORE_S <= a <= f + AFTER_S for f in self.falls)
+                   for a in self.alarms)
+
+
+def _frames(path: Path) -> list[Any]:
+    from drivers.ti_mmwave.parser import FrameParser
+    return list(FrameParser().feed(path.read_bytes()))
+
+
+def measured_mounting(path: Path) -> Any:
+    """The mounting a walk in this capture shows (None when it shows none)."""
+    from drivers.ti_mmwave.chirp import Mounting
+    from drivers.ti_mmwave.mounting_check import MountingEstimator
+    est = MountingEstimator()
+    for f in _frames(path):
+        if f.points is not None and len(f.points):
+            est.feed(f.points.xyz, f.points.velocity)
+    got = est.estimate()
+    return None if got is None else Mounting(got.height_m, got.elevation_tilt_deg)
+
+
+def run_capture(path: Path, cfg: Any, mount: Any,
+                detectors: dict[str, Any] | None = None) -> tuple[list[Any], float]:
+    """Every event the pipeline raises for one capture, and the first frame's time."""
+    from drivers.ti_mmwave.convert import FrameConverter
+    from gateway.config import HomeConfig
+    from gateway.pipeline import Pipeline
+    home = HomeConfig.for_replay([{"id": "radar", "type": "ti_mmwave", "room": "room"}],
+                                 **({"detectors": detectors} if detectors else {}))
+    ids = iter(range(1, 1 << 30))
+    now = [T0]
+    pipe = Pipeline(home, clock=lambda: now[0], id_factory=lambda: f"{path.stem}:{next(ids)}")
+    conv = FrameConverter("radar", mount, tracking=cfg.tracking,
+                          doppler_resolution_mps=cfg.doppler_resolution_mps)
+    period = cfg.frame_period_s or 0.055
+    events: list[Any] = []
+    first: int | None = None
+    for f in _frames(path):
+        n = f.header.frame_number
+        first = n if first is None else first
+        now[0] = max(now[0], T0 + (n - first) * period)
+        events += pipe.feed(conv.readings(f, now[0]))
+    events += pipe.finish()
+    return events, T0
+
+
+def evaluate(root: Path, mounting: str = "measured",
+             detectors: dict[str, Any] | None = None) -> list[CaptureScore]:
+    from drivers.ti_mmwave import chirp
+    labels = tomllib.loads(LABELS.read_text())
+    walks: dict[str, Any] = {}
+    out = []
+    for path in sorted(Path(root).glob("*.bin")):
+        entry = labels["captures"].get(path.stem)
+        if entry is None:
+            continue                      # not labelled (see the labels file)
+        setup = "out" if path.stem.startswith("out") else "people"
+        cfg = chirp.load(root / "config" / ("out_of_box.cfg" if setup == "out"
+                                            else "people_tracking.cfg"))
+        if mounting == "measured":
+            if setup not in walks:
+                walks[setup] = measured_mounting(root / f"{labels['setup_walk'][setup]}.bin")
+            mount = walks[setup] or cfg.mounting
+        else:
+            mount = cfg.mounting
+        if mount is None:
+            continue                      # the config states no mounting: nothing to run
+        events, t0 = run_capture(path, cfg, mount, detectors)
+        sc = CaptureScore(path.stem, f"{mount.height_m:.2f} m, {mount.elevation_tilt_deg:.0f} deg",
+                          [float(x) for x in entry["falls"]])
+        sc.alarms = [e.occurred_at - t0 for e in events if e.type == "fall"]
+        sc.suspected = sum(e.type == "fall_suspected" for e in events)
+        sc.cancelled = sum(e.type == "alarm_cancelled" for e in events)
+        out.append(sc)
+    return out
+
+
+def main(args: argparse.Namespace) -> int:
+    root = Path(args.paths[0])
+    if not any(root.glob("*.bin")) or not (root / "config").is_dir():
+        print(f"safehome evaluate: {root}: no .bin captures with a config/ directory",
+              file=sys.stderr)
+        return 2
+    from gateway.commands.evaluate import _overrides
+    try:
+        tables = _overrides(getattr(args, "set", []) or [])
+        from detectors.radar_fall import RadarFallSettings
+        RadarFallSettings.model_validate(tables.get("radar_fall", {}))
+    except ValueError as exc:
+        print(f"safehome evaluate: bad --set: {exc}", file=sys.stderr)
+        return 2
+    scores = evaluate(root, getattr(args, "mounting", "measured"),
+                      {"radar_fall": tables["radar_fall"]} if "radar_fall" in tables else None)
+    falls = sum(len(s.falls) for s in scores)
+    found = sum(s.detected for s in scores)
+    fa = sum(s.false_alarms for s in scores)
+    if args.json:
+        print(json.dumps({"format": "radar", "captures": [
+            {**s.__dict__, "detected": s.detected, "false_alarms": s.false_alarms}
+            for s in scores], "falls": falls, "detected": found, "false_alarms": fa}))
+        return 0
+    for s in scores:
+        print(f"{s.capture}: mounting {s.mounting}; falls detected {s.detected}/{len(s.falls)}, "
+              f"false alarms {s.false_alarms}, suspected {s.suspected}, cancelled {s.cancelled}")
+    print(f"radar: falls detected {found}/{falls}, false alarms {fa}")
+    return 0
