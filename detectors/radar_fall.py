@@ -93,12 +93,12 @@ class RadarFallSettings(DetectorSettings):
 
 @dataclass(slots=True)
 class _Track:
-    hist: deque = field(default_factory=deque)   # (t, height) within the descent window
+    hist: deque[tuple[float, float]] = field(default_factory=deque)  # (t, height) in the descent window
     born: float = INF
     last_t: float = -INF
     x: float = 0.0
     y: float = 0.0
-    cand: dict | None = None                     # a descent waiting for confirmation
+    cand: dict[str, float] | None = None         # a descent waiting for confirmation
 
 
 @dataclass(slots=True)
@@ -127,7 +127,7 @@ class RadarFallDetector(Detector[RadarFallSettings]):
         self.tracks: dict[tuple[str, int], _Track] = {}
         self.falls: list[_Fall] = []
         self._tracked: set[str] = set()           # radars that send tracks: ignore their points
-        self._pool: dict[str, deque] = {}         # radar -> (t, points) for the point path
+        self._pool: dict[str, deque[Any]] = {}    # radar -> (t, points) for the point path
         self._now = -INF
         self._last_gc = -INF
 
@@ -228,6 +228,8 @@ class RadarFallDetector(Detector[RadarFallSettings]):
 
     def _confirm(self, key: tuple[str, int], tr: _Track, now: float, out: list[Detection]) -> None:
         cand, tr.cand = tr.cand, None
+        if cand is None:
+            return
         sensor, tid = key
         s = self.s
         ref = f"radar_fall:{sensor}:{tid}:{cand['t']:.3f}"

@@ -334,6 +334,8 @@ class WearableFallDetector(Detector[WearableFallSettings]):
         then looks for new impacts)."""
         s = self.settings
         fl = st.fallen
+        if fl is None:
+            return True  # nothing watched: look for new impacts
         dt = st.grid.dt
         win = int(round(1.0 / dt))
         start = max(fl.k_emitted - st.k0 + 1, n_old, win)

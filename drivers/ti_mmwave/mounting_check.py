@@ -65,7 +65,8 @@ def room_to_sensor(xyz: np.ndarray, m: Mounting) -> np.ndarray:
     """Undo `convert.sensor_to_room` (for points a driver already put in the room frame)."""
     p = np.asarray(xyz, dtype=np.float64).copy()
     p[:, 2] -= m.height_m
-    return p @ rotation(m)
+    sensor: np.ndarray = p @ rotation(m)
+    return sensor
 
 
 class MountingEstimator:

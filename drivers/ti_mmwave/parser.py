@@ -45,7 +45,7 @@ TLV 1 has two wire formats. The rule for choosing one:
 from __future__ import annotations
 
 import struct
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -212,8 +212,7 @@ class FrameParser:
                 elif typ == F.TLV_TARGETS:
                     arr = _array(payload, _TARGET, frame, "target list")
                     frame.targets = [] if arr is None else [
-                        TrackedTarget(int(r["tid"]), tuple(map(float, r["pos"])),
-                                      tuple(map(float, r["vel"])), tuple(map(float, r["acc"])),
+                        TrackedTarget(int(r["tid"]), _vec3(r["pos"]), _vec3(r["vel"]), _vec3(r["acc"]),
                                       float(r["g"]), float(r["conf"])) for r in arr]
                 elif typ == F.TLV_TARGET_INDEX:
                     frame.target_index = np.frombuffer(payload, dtype=np.uint8)
@@ -268,6 +267,11 @@ class FrameParser:
 
 
 # -- helpers -------------------------------------------------------------------------
+
+def _vec3(v: Any) -> tuple[float, float, float]:
+    """Three numbers of a structured-array field as plain floats."""
+    return float(v[0]), float(v[1]), float(v[2])
+
 def _read_header(buf: bytearray, hlen: int) -> FrameHeader:
     if hlen == HEADER_LEN:
         v, total, plat, fn, cyc, nobj, ntlv, sub = _U32x8.unpack_from(buf, 8)

@@ -32,6 +32,8 @@ from itertools import pairwise
 from dataclasses import dataclass, field
 from typing import Any
 
+from detectors.wearable_fall import WearableFallDetector
+
 import numpy as np
 
 from gateway.config import HomeConfig
@@ -104,7 +106,7 @@ def run_pipeline(config: HomeConfig, rec: Recording, block_s: float = 0.25) -> R
     events += pipe.tick(now[0])
     events += pipe.finish()
     wearable = pipe.detectors.get("wearable_fall")
-    return Run(events, wearable.timing(SENSOR) if wearable is not None else {})
+    return Run(events, wearable.timing(SENSOR) if isinstance(wearable, WearableFallDetector) else {})
 
 
 def score(rec: Recording, events: Sequence[Event]) -> Outcome:
