@@ -154,6 +154,11 @@ class Daemon:
         task.add_done_callback(lambda t: self._task_done(t, core))
         return task
 
+    def own(self, coro: Any, name: str) -> asyncio.Task:
+        """Run `coro` as a task the daemon owns: a failure is logged, and it is cancelled
+        (and awaited) at shutdown. For helpers outside the daemon, e.g. the trace recorder."""
+        return self._spawn(coro, name)
+
     def _task_done(self, task: asyncio.Task, core: bool) -> None:
         if task in self._tasks:
             self._tasks.remove(task)
