@@ -71,3 +71,22 @@ async def test_a_core_loop_that_dies_stops_the_gateway_with_a_failure_exit_code(
     daemon = Daemon(home(tmp_path))
     rc = await asyncio.wait_for(daemon.run(), timeout=30)
     assert rc == EXIT_CORE_FAILURE
+
+
+async def test_an_event_the_store_cannot_hold_still_goes_out_from_memory(tmp_path):
+    import time
+
+    from gateway.events import Event, new_event_id
+    daemon = Daemon(home(tmp_path))
+    await daemon.store.open()
+    now = time.time()
+    odd = Event(new_event_id(), 1, "sos", "critical", now, now, {"en": "x"},
+                evidence={"why": object()})  # type: ignore[dict-item]
+    fine = Event(new_event_id(), 2, "sos", "critical", now, now, {"en": "y"})
+    try:
+        await asyncio.wait_for(daemon.emit([odd, fine]), 5)  # before the fix: waited forever
+        assert set(daemon.outbox.entries) == {odd.id, fine.id}
+        assert await asyncio.wait_for(daemon.store.insert(
+            Event(new_event_id(), 3, "sos", "critical", now, now, {"en": "z"})), 5) is True
+    finally:
+        await daemon.store.close()
