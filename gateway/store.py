@@ -328,7 +328,7 @@ class Store:
                     break
             try:
                 await self._apply(batch)
-            except Exception as exc:  # noqa: BLE001 - the writer must outlive any bug
+            except Exception as exc:  # the writer must outlive any bug
                 self.writer_errors += 1
                 log.exception("event store writer error (writer continues)")
                 for _, _, fut in batch:

@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 from gateway.daemon import Daemon
-from gateway.store import StoredEvent, Store
+from gateway.store import Store, StoredEvent
 from tests.test_core_loops import home
 
 

@@ -132,12 +132,12 @@ class BackgroundRecorder:
                     if time.monotonic() - last_tick >= self.TICK_S:
                         self.rec.tick()
                         last_tick = time.monotonic()
-            except Exception as exc:  # noqa: BLE001 - a full card ends the recording, not the gateway
+            except Exception as exc:  # a full card ends the recording, not the gateway
                 self.failed = f"{type(exc).__name__}: {exc}"
                 log.exception("trace recording to %s stopped", self.rec.path)
         try:
             self.rec.close()
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("closing trace %s failed", self.rec.path)
 
 
