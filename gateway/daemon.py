@@ -282,7 +282,10 @@ class Daemon:
             startup.append(self.technical("storage_failure", evidence={}))
         await self.emit(startup)
         uplink_task = asyncio.create_task(self.uplink.run(), name="uplink")
-        uplink_task.add_done_callback(lambda t: self._task_done(t, core=True))
+        # The uplink may end by itself (refused credentials stop the retries; the home keeps
+        # watching and escalating locally); only an uplink that raises is a core failure.
+        uplink_task.add_done_callback(
+            lambda t: self._task_done(t, core=not t.cancelled() and t.exception() is not None))
         self._spawn(self._consume(), "consume", core=True)
         self._spawn(self._tick(), "tick", core=True)
         self._start_drivers()
