@@ -35,7 +35,7 @@ def test_unit_names_no_group_that_plain_debian_lacks() -> None:
 def test_unit_runs_the_venv_that_docs_install_md_creates() -> None:
     service = service_section()
     assert service["ExecStart"].startswith(f"{INSTALLED_SAFEHOME} run ")
-    install_doc = (UNIT.parents[3] / "docs" / "install.md").read_text()
+    install_doc = (UNIT.parents[2] / "docs" / "install.md").read_text()
     assert "python3 -m venv /opt/safehome/venv" in install_doc
     assert "usermod" in install_doc  # the device groups step
 
