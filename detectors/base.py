@@ -62,7 +62,8 @@ class Detector(abc.ABC, Generic[SettingsT]):
     A subclass names itself (`name`, the key of its `[detectors.NAME]` table), its
     `Settings` model and whether it runs when the home's config does not mention it
     (`default_on`). The pipeline builds it once with the validated settings, the home's
-    sensors and the home's timezone, then calls `feed` with every batch of readings
+    sensors and the home's timezone (`setup` then builds its state), then calls `feed`
+    with every batch of readings
     (readings it does not care about included: dispatch on their type and ignore the
     rest), `tick` when sensor time moves without readings, and `state`/`restore` around
     restarts. Everything but `feed` has a do-nothing default.
@@ -77,6 +78,11 @@ class Detector(abc.ABC, Generic[SettingsT]):
         self.settings = settings
         self.sensors = sensors
         self.timezone = timezone  # the home's IANA zone; None means the detector's default
+        self.setup()
+
+    def setup(self) -> None:
+        """Build the working state from `self.settings` and `self.sensors` (called once,
+        by `__init__`): a detector overrides this rather than the constructor."""
 
     @abc.abstractmethod
     def feed(self, readings: Iterable[Reading]) -> list[Detection]:
@@ -96,6 +102,21 @@ class Detector(abc.ABC, Generic[SettingsT]):
     def room(self, sensor: str) -> str | None:
         """The room a configured sensor is in (None for worn or unknown sensors)."""
         return room_of(self.sensors, sensor)
+
+
+class TimedDetector(Detector[SettingsT]):
+    """A detector whose findings fall due as sensor time passes (a deadline, the end of a
+    window): `_advance(t, out)` moves its time to `t`, and `tick` is just that, so a quiet
+    home's tick and a reading at the same instant decide the same."""
+
+    def tick(self, now: float) -> list[Detection]:
+        out: list[Detection] = []
+        self._advance(now, out)
+        return out
+
+    @abc.abstractmethod
+    def _advance(self, t: float, out: list[Detection]) -> None:
+        """Move sensor time to `t`, appending whatever fell due on the way."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,13 +21,13 @@ never split between two summaries) and is raised when sensor time passes the bou
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
 import numpy as np
 from pydantic import Field
 
 from detectors.activity import HomeTracker
-from detectors.base import Detection, SensorMeta
+from detectors.base import Detection
 from detectors.localtime import LocalTimeDetector, TimeOfDay, Window, ZonedSettings, parse_hhmm, parse_window
 from detectors.radar_fall import Zone
 from sensordata.readings import (
@@ -56,9 +56,8 @@ class DailySummaryDetector(LocalTimeDetector[DailySummarySettings]):
     name = "daily_summary"
     Settings = DailySummarySettings
 
-    def __init__(self, settings: DailySummarySettings, sensors: Mapping[str, SensorMeta],
-                 timezone: str | None = None) -> None:
-        super().__init__(settings, sensors, timezone)
+    def setup(self) -> None:
+        settings, sensors = self.settings, self.sensors
         self.s = settings
         self.boundary = parse_hhmm(settings.boundary)
         self.night = [parse_window(settings.night)]
@@ -97,12 +96,6 @@ class DailySummaryDetector(LocalTimeDetector[DailySummarySettings]):
             if self._start is None:
                 self._start = t
             self._count(r, t)
-        return out
-
-    def tick(self, now: float) -> list[Detection]:
-        """Advance sensor time to `now` without a reading (the live gateway's clock)."""
-        out: list[Detection] = []
-        self._advance(now, out)
         return out
 
     def _advance(self, t: float, out: list[Detection]) -> None:

@@ -33,7 +33,7 @@ import numpy as np
 from pydantic import Field
 
 from detectors.activity import HomeTracker
-from detectors.base import Detection, Detector, DetectorSettings, SensorMeta
+from detectors.base import Detection, Detector, DetectorSettings
 from sensordata.readings import Contact, Presence, end_time
 
 DOOR_MIN_STAY_S = 60.0  # a room door closing behind someone entering does not end the stay
@@ -57,9 +57,8 @@ class DwellDetector(Detector[DwellSettings]):
     name = "dwell"
     Settings = DwellSettings
 
-    def __init__(self, settings: DwellSettings, sensors: Mapping[str, SensorMeta],
-                 timezone: str | None = None) -> None:
-        super().__init__(settings, sensors, timezone)
+    def setup(self) -> None:
+        settings, sensors = self.settings, self.sensors
         self.home = HomeTracker(sensors, settings.outer_doors)
         self.visits: dict[str, list[float]] = {r: [] for r in settings.limits_minutes}
         self._room: str | None = None     # where the last inside activity was

@@ -29,7 +29,7 @@ from typing import Any, Iterable, Mapping
 from pydantic import Field
 
 from detectors.activity import HomeTracker
-from detectors.base import Detection, SensorMeta
+from detectors.base import Detection
 from detectors.localtime import LocalTimeDetector, Windows, ZonedSettings, parse_window
 from sensordata.readings import end_time
 
@@ -51,9 +51,8 @@ class InactivityDetector(LocalTimeDetector[InactivitySettings]):
     name = "inactivity"
     Settings = InactivitySettings
 
-    def __init__(self, settings: InactivitySettings, sensors: Mapping[str, SensorMeta],
-                 timezone: str | None = None) -> None:
-        super().__init__(settings, sensors, timezone)
+    def setup(self) -> None:
+        settings, sensors = self.settings, self.sensors
         self.windows = [parse_window(w) for w in settings.windows]
         self.home = HomeTracker(sensors, settings.outer_doors, accel_std_g=settings.accel_std_g)
         self._span = settings.hours * 3600.0
@@ -75,12 +74,6 @@ class InactivityDetector(LocalTimeDetector[InactivitySettings]):
             self._advance(t, out)   # a deadline that passed before this reading fires first
             self.home.update(r)
             self._check(t if self._now is None else self._now, out)  # presence back after an away hold fires now
-        return out
-
-    def tick(self, now: float) -> list[Detection]:
-        """Advance sensor time to `now` without a reading (live gateway, idle homes)."""
-        out: list[Detection] = []
-        self._advance(now, out)
         return out
 
     def _advance(self, t: float, out: list[Detection]) -> None:

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, Field, field_validator
 
-from detectors.base import Detector, DetectorSettings, SensorMeta
+from detectors.base import DetectorSettings, SensorMeta, TimedDetector
 
 DEFAULT_TZ = "Europe/Helsinki"
 
@@ -174,11 +174,11 @@ TimeOfDay = Annotated[str, AfterValidator(_hhmm)]
 ZonedT = TypeVar("ZonedT", bound=ZonedSettings)
 
 
-class LocalTimeDetector(Detector[ZonedT], Generic[ZonedT]):
+class LocalTimeDetector(TimedDetector[ZonedT], Generic[ZonedT]):
     """A detector whose rules are written in the home's wall-clock time: it gets `clock`,
     a LocalClock in the table's timezone, else the home's, else Europe/Helsinki."""
 
     def __init__(self, settings: ZonedT, sensors: Mapping[str, SensorMeta],
                  timezone: str | None = None) -> None:
+        self.clock = settings.clock(timezone)  # before setup() runs
         super().__init__(settings, sensors, timezone)
-        self.clock = settings.clock(timezone)

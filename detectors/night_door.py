@@ -20,7 +20,7 @@ from typing import Any, Iterable, Mapping
 from pydantic import Field
 
 from detectors.activity import HomeTracker
-from detectors.base import Detection, SensorMeta
+from detectors.base import Detection
 from detectors.localtime import LocalTimeDetector, Window, ZonedSettings, parse_window
 from sensordata.readings import end_time
 
@@ -35,9 +35,8 @@ class NightDoorDetector(LocalTimeDetector[NightDoorSettings]):
     name = "night_door"
     Settings = NightDoorSettings
 
-    def __init__(self, settings: NightDoorSettings, sensors: Mapping[str, SensorMeta],
-                 timezone: str | None = None) -> None:
-        super().__init__(settings, sensors, timezone)
+    def setup(self) -> None:
+        settings, sensors = self.settings, self.sensors
         self.night = [parse_window(settings.night)]
         self.home = HomeTracker(sensors, settings.outer_doors)
         self._limit = settings.not_back_minutes * 60.0
@@ -65,12 +64,6 @@ class NightDoorDetector(LocalTimeDetector[NightDoorSettings]):
             elif what in ("inside", "present") and self._door is not None and t > self._door:
                 self._door = self._opened = None      # back home (or never left)
                 self._alarmed = False
-        return out
-
-    def tick(self, now: float) -> list[Detection]:
-        """Advance sensor time to `now` without a reading (the live gateway's clock)."""
-        out: list[Detection] = []
-        self._advance(now, out)
         return out
 
     def _advance(self, t: float, out: list[Detection]) -> None:

@@ -3,11 +3,11 @@ fall flag, a device saying its battery is low. No signal processing, just transl
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
 from pydantic import Field
 
-from detectors.base import Detection, Detector, DetectorSettings, SensorMeta, room_of
+from detectors.base import Detection, Detector, DetectorSettings, room_of
 from sensordata.readings import Battery, Button, FallFlag
 
 SOS_ACTIONS = frozenset({"sos", "emergency", "panic"})
@@ -23,9 +23,7 @@ class PassThroughDetector(Detector[PassThroughSettings]):
     name = "passthrough"
     Settings = PassThroughSettings
 
-    def __init__(self, settings: PassThroughSettings, sensors: Mapping[str, SensorMeta],
-                 timezone: str | None = None) -> None:
-        super().__init__(settings, sensors, timezone)
+    def setup(self) -> None:
         self._fall_flag: dict[str, bool] = {}
         self._battery_low: dict[str, bool] = {}
 

@@ -46,7 +46,7 @@ from typing import Any, ClassVar, Iterable, Mapping
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from detectors.base import Detection, Detector, DetectorSettings, SensorMeta, room_of
+from detectors.base import Detection, DetectorSettings, TimedDetector, room_of
 from sensordata.readings import AccelBlock, RadarPoints, RadarTargets
 
 INF = float("inf")
@@ -112,7 +112,7 @@ class _Fall:
     up_since: float | None = None
 
 
-class RadarFallDetector(Detector[RadarFallSettings]):
+class RadarFallDetector(TimedDetector[RadarFallSettings]):
     name = "radar_fall"
     Settings = RadarFallSettings
 
@@ -120,9 +120,8 @@ class RadarFallDetector(Detector[RadarFallSettings]):
     FORGET_S: ClassVar[float] = 30.0  # and forgotten after this, unless it holds a descent
     WARMUP_S: ClassVar[float] = 1.0   # a descent must start at least this long after track birth
 
-    def __init__(self, settings: RadarFallSettings, sensors: Mapping[str, SensorMeta],
-                 timezone: str | None = None) -> None:
-        super().__init__(settings, sensors, timezone)
+    def setup(self) -> None:
+        settings = self.settings
         self.s = settings
         self.tracks: dict[tuple[str, int], _Track] = {}
         self.falls: list[_Fall] = []
@@ -155,14 +154,9 @@ class RadarFallDetector(Detector[RadarFallSettings]):
                 self._advance(r.t, out)
         return out
 
-    def tick(self, now: float) -> list[Detection]:
-        """Advance sensor time to `now` without a reading: confirms a fallen person the
-        radar no longer reports (static people drop out of the point cloud)."""
-        out: list[Detection] = []
-        self._advance(now, out)
-        return out
-
     def _advance(self, t: float, out: list[Detection]) -> None:
+        """Move sensor time to `t`: also confirms a fallen person the radar no longer reports
+        (static people drop out of the point cloud), which is why a quiet tick matters."""
         if t <= self._now:
             return
         self._now = t

@@ -37,7 +37,7 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from detectors.activity import HomeTracker
-from detectors.base import Detection, SensorMeta
+from detectors.base import Detection
 from detectors.localtime import LocalTimeDetector, ZonedSettings, parse_window
 from sensordata.readings import end_time
 
@@ -69,9 +69,8 @@ class NotUpDetector(LocalTimeDetector[NotUpSettings]):
     name = "not_up"
     Settings = NotUpSettings
 
-    def __init__(self, settings: NotUpSettings, sensors: Mapping[str, SensorMeta],
-                 timezone: str | None = None) -> None:
-        super().__init__(settings, sensors, timezone)
+    def setup(self) -> None:
+        settings, sensors = self.settings, self.sensors
         self.m0, self.m1 = parse_window(settings.morning)
         # Wearable movement is not "up": turning over in bed shakes a wristband.
         self.home = HomeTracker(sensors, settings.outer_doors, accel_std_g=float("inf"))
@@ -136,12 +135,6 @@ class NotUpDetector(LocalTimeDetector[NotUpSettings]):
         self._bout_last = max(t, self._bout_last or t)
         if t - self._bout_start >= s.up_minutes * 60.0:
             self._first_today = self.clock.minute_of_day(self._bout_start)
-
-    def tick(self, now: float) -> list[Detection]:
-        """Advance sensor time to `now` without a reading (the live gateway's clock)."""
-        out: list[Detection] = []
-        self._advance(now, out)
-        return out
 
     def _advance(self, t: float, out: list[Detection]) -> None:
         if t <= self._now:

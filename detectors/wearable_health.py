@@ -25,12 +25,12 @@ Low battery is translated by detectors/passthrough.py.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
 import numpy as np
 from pydantic import Field, model_validator
 
-from detectors.base import Detection, Detector, DetectorSettings, SensorMeta, room_of
+from detectors.base import Detection, Detector, DetectorSettings, room_of
 from sensordata.readings import AccelBlock, HeartRate
 
 
@@ -74,9 +74,8 @@ class WearableHealthDetector(Detector[WearableHealthSettings]):
     name = "wearable_health"
     Settings = WearableHealthSettings
 
-    def __init__(self, settings: WearableHealthSettings, sensors: Mapping[str, SensorMeta],
-                 timezone: str | None = None) -> None:
-        super().__init__(settings, sensors, timezone)
+    def setup(self) -> None:
+        settings = self.settings
         self.s = settings
         self.w: dict[str, _Wearable] = {}
         self._now = float("-inf")
