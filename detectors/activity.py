@@ -21,9 +21,10 @@ whose id is listed in the detector's settings.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Annotated, Any, Iterable, Mapping
 
 import numpy as np
+from pydantic import Field
 
 from sensordata.readings import (
     AccelBlock,
@@ -37,6 +38,11 @@ from sensordata.readings import (
 )
 
 OUTER_ROLES = frozenset({"outer_door", "front_door", "entrance", "exit"})
+
+
+#: Settings field: contact sensors that are outer doors, besides those with role "outer_door".
+OuterDoors = Annotated[list[str], Field(
+    default_factory=list, title="Contact sensors that are outer doors (besides role = outer_door)")]
 
 
 class HomeTracker:

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, Iterable, Mapping, TypeVar
+from typing import Any, ClassVar, Generic, Iterable, Iterator, Mapping, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sensordata.readings import Reading
+from sensordata.readings import Reading, end_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +117,15 @@ class TimedDetector(Detector[SettingsT]):
     @abc.abstractmethod
     def _advance(self, t: float, out: list[Detection]) -> None:
         """Move sensor time to `t`, appending whatever fell due on the way."""
+
+    def timed(self, readings: Iterable[Reading], out: list[Detection]) -> Iterator[tuple[Reading, float]]:
+        """Each reading with its sensor time, after time has advanced to it: a deadline
+        that passed before the reading fires first. Empty sample blocks are skipped."""
+        for r in readings:
+            t = end_time(r)
+            if t is not None:
+                self._advance(t, out)
+                yield r, t
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from typing import Any, Iterable
 import numpy as np
 from pydantic import Field
 
-from detectors.activity import HomeTracker
+from detectors.activity import HomeTracker, OuterDoors
 from detectors.base import Detection
 from detectors.localtime import LocalTimeDetector, TimeOfDay, Window, ZonedSettings, parse_hhmm, parse_window
 from detectors.radar_fall import Zone
@@ -36,7 +36,6 @@ from sensordata.readings import (
     Motion,
     Presence,
     RadarTargets,
-    end_time,
 )
 
 SLOT_S = 900.0
@@ -49,7 +48,7 @@ class DailySummarySettings(ZonedSettings):
     bathroom_rooms: list[str] = Field(default_factory=lambda: ["bathroom", "toilet", "wc"],
                                       title="Room ids that count as bathrooms")
     bed_zones: list[Zone] = Field(default_factory=list, title="Radar boxes that are beds")
-    outer_doors: list[str] = Field(default_factory=list, title="Contact sensors that are outer doors (besides role = outer_door)")
+    outer_doors: OuterDoors
 
 
 class DailySummaryDetector(LocalTimeDetector[DailySummarySettings]):
@@ -88,11 +87,7 @@ class DailySummaryDetector(LocalTimeDetector[DailySummarySettings]):
     # --- streaming -------------------------------------------------------------------
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
-        for r in readings:
-            t = end_time(r)
-            if t is None:
-                continue
-            self._advance(t, out)
+        for r, t in self.timed(readings, out):
             if self._start is None:
                 self._start = t
             self._count(r, t)

@@ -32,9 +32,9 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 from pydantic import Field
 
-from detectors.activity import HomeTracker
-from detectors.base import Detection, Detector, DetectorSettings
-from sensordata.readings import Contact, Presence, end_time
+from detectors.activity import HomeTracker, OuterDoors
+from detectors.base import Detection, DetectorSettings, TimedDetector
+from sensordata.readings import Contact, Presence
 
 DOOR_MIN_STAY_S = 60.0  # a room door closing behind someone entering does not end the stay
 RESUME_GAP_S = 900.0    # a restart after a longer outage restarts the stay's clock
@@ -50,10 +50,10 @@ class DwellSettings(DetectorSettings):
     learn_factor: float = Field(3.0, ge=1.5, title="Learned limit = this x the 95th percentile of stays")
     min_minutes: float = Field(30.0, gt=0, title="A learned limit is never shorter than this (minutes)")
     door_ends_stay: bool = Field(True, title="A door contact of the room, a minute into a stay, ends it")
-    outer_doors: list[str] = Field(default_factory=list, title="Contact sensors that are outer doors (besides role = outer_door)")
+    outer_doors: OuterDoors
 
 
-class DwellDetector(Detector[DwellSettings]):
+class DwellDetector(TimedDetector[DwellSettings]):
     name = "dwell"
     Settings = DwellSettings
 
@@ -88,11 +88,7 @@ class DwellDetector(Detector[DwellSettings]):
 
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
-        for r in readings:
-            t = end_time(r)
-            if t is None:
-                continue
-            self._advance(t, out)
+        for r, t in self.timed(readings, out):
             what = self.home.update(r)
             if what == "door":
                 self._leave(t)

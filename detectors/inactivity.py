@@ -28,10 +28,9 @@ from typing import Any, Iterable, Mapping
 
 from pydantic import Field
 
-from detectors.activity import HomeTracker
+from detectors.activity import HomeTracker, OuterDoors
 from detectors.base import Detection
 from detectors.localtime import LocalTimeDetector, Windows, ZonedSettings, parse_window
-from sensordata.readings import end_time
 
 RESUME_GAP_S = 900.0   # a restart after a longer outage restarts the timer
 
@@ -41,8 +40,7 @@ class InactivitySettings(ZonedSettings):
                          title="Hours without any activity (counted inside the windows) before the alarm")
     windows: Windows = Field(default_factory=list,
                                title="Local time windows HH:MM-HH:MM in which the timer runs; empty = always")
-    outer_doors: list[str] = Field(default_factory=list,
-                                   title="Contact sensors that are outer doors (besides role = outer_door)")
+    outer_doors: OuterDoors
     suspend_when_away: bool = Field(True, title="Hold the alarm while the resident is out (door, then nobody inside)")
     accel_std_g: float = Field(0.03, gt=0, title="Wearable movement (std of |a| in a block, g) that counts as activity")
 
@@ -67,11 +65,7 @@ class InactivityDetector(LocalTimeDetector[InactivitySettings]):
     # --- streaming -------------------------------------------------------------------
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
-        for r in readings:
-            t = end_time(r)
-            if t is None:
-                continue
-            self._advance(t, out)   # a deadline that passed before this reading fires first
+        for r, t in self.timed(readings, out):
             self.home.update(r)
             self._check(t if self._now is None else self._now, out)  # presence back after an away hold fires now
         return out

@@ -19,16 +19,15 @@ from typing import Any, Iterable, Mapping
 
 from pydantic import Field
 
-from detectors.activity import HomeTracker
+from detectors.activity import HomeTracker, OuterDoors
 from detectors.base import Detection
 from detectors.localtime import LocalTimeDetector, Window, ZonedSettings, parse_window
-from sensordata.readings import end_time
 
 
 class NightDoorSettings(ZonedSettings):
     night: Window = Field("22:00-06:00", title="Local night window HH:MM-HH:MM")
     not_back_minutes: float = Field(15.0, gt=0, le=600, title="Minutes after the door before the alarm")
-    outer_doors: list[str] = Field(default_factory=list, title="Contact sensors that are outer doors (besides role = outer_door)")
+    outer_doors: OuterDoors
 
 
 class NightDoorDetector(LocalTimeDetector[NightDoorSettings]):
@@ -48,11 +47,7 @@ class NightDoorDetector(LocalTimeDetector[NightDoorSettings]):
 
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
-        for r in readings:
-            t = end_time(r)
-            if t is None:
-                continue
-            self._advance(t, out)
+        for r, t in self.timed(readings, out):
             what = self.home.update(r)
             if what == "door":
                 if self._door is None:

@@ -16,9 +16,9 @@ A detector whose table is absent from the config runs with its defaults when
 from __future__ import annotations
 
 import importlib
-from typing import Any
 from functools import lru_cache
 from importlib.metadata import EntryPoint, entry_points
+from typing import Any
 
 from detectors.base import Detector
 

@@ -36,10 +36,9 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 from pydantic import Field, field_validator
 
-from detectors.activity import HomeTracker
+from detectors.activity import HomeTracker, OuterDoors
 from detectors.base import Detection
 from detectors.localtime import LocalTimeDetector, ZonedSettings, parse_window
-from sensordata.readings import end_time
 
 
 class NotUpSettings(ZonedSettings):
@@ -52,7 +51,7 @@ class NotUpSettings(ZonedSettings):
     up_minutes: float = Field(15.0, ge=0, le=120, title="Activity must go on this long to count as up (minutes)")
     gap_minutes: float = Field(30.0, gt=0, le=240, title="Silence that ends a bout of activity (minutes)")
     max_margin_minutes: float = Field(180.0, ge=5, title="Largest margin after the usual time (minutes)")
-    outer_doors: list[str] = Field(default_factory=list, title="Contact sensors that are outer doors (besides role = outer_door)")
+    outer_doors: OuterDoors
     ignore_rooms: list[str] = Field(default_factory=list,
                                     title="Rooms whose activity is not 'up' (a bedroom whose PIR sees the bed)")
 
@@ -115,11 +114,7 @@ class NotUpDetector(LocalTimeDetector[NotUpSettings]):
     # --- streaming -------------------------------------------------------------------
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
-        for r in readings:
-            t = end_time(r)
-            if t is None:
-                continue
-            self._advance(t, out)
+        for r, t in self.timed(readings, out):
             if self.home.update(r) in ("inside", "door") and self._first_today is None \
                     and self._window[0] <= t < self._window[1] \
                     and (not self.ignore or self.home.room(r.sensor) not in self.ignore):
