@@ -14,7 +14,7 @@ import pytest
 from gateway.config import parse_config
 from gateway.daemon import EXIT_CORE_FAILURE, Daemon
 from gateway.pipeline import Pipeline
-from gateway.readings import FallFlag
+from sensordata.readings import FallFlag
 from tests.broker import free_port
 
 T0 = 1_790_000_000.0
