@@ -69,8 +69,8 @@ def test_a_header_only_csv_is_an_error_not_an_empty_trace(tmp_path, capsys):
 
 def test_time_errors_print_plain_numbers(tmp_path, capsys):
     f = tmp_path / "back.csv"
-    f.write_text("t,x,y,z\n0.0,0,0,1\n0.6,0,0,1\n0.5,0,0,1\n")
+    f.write_text("t,x,y,z\n0.0,0,0,1\n3.5,0,0,1\n0.5,0,0,1\n")  # back 3 s: not a burst
     assert main(["trace", "import-csv", str(f), "-o", str(tmp_path / "out"), "--time-column", "t",
                  *CSV_ARGS]) == 2
     err = capsys.readouterr().err
-    assert "time 0.5 does not come after 0.6" in err and "np." not in err
+    assert "time 0.5 goes back more than 1 s from 3.5" in err and "np." not in err

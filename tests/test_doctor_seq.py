@@ -7,6 +7,7 @@ import asyncio
 import json
 import signal
 import sqlite3
+from contextlib import closing
 import time
 
 from gateway.centre import Centre
@@ -39,7 +40,7 @@ async def test_the_test_alarm_takes_the_next_seq_and_is_committed(capsys, mosqui
         assert rc == 0
         [alarm] = [a for a in centre.alarms if a.id == test["data"]["event_id"]]
     assert alarm.payload["seq"] == 6, "the next seq: no gap, and no seq used twice"
-    with sqlite3.connect(db) as con:
+    with closing(sqlite3.connect(db)) as con:
         state, seq = con.execute("SELECT state, seq FROM events WHERE id = ?", (alarm.id,)).fetchone()
     assert (state, seq) == ("acknowledged", 6)
     store = Store(db)

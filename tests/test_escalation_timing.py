@@ -14,11 +14,13 @@ from __future__ import annotations
 import asyncio
 import signal
 import sqlite3
+from contextlib import closing
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.db_files import crash_copy
 from tests.broker import Mosquitto, free_port
 from tests.gateway_proc import GatewayProcess, Listener, write_config
 
@@ -36,7 +38,8 @@ def _config(tmp: Path, url: str, marker: Path, mqtt_extra: str = "") -> Path:
 
 
 def _alarm_committed_at(tmp: Path) -> float:
-    with sqlite3.connect(tmp / "gw-test-01.db") as db:
+    # the running daemon holds its database exclusively: read what a crash would leave
+    with crash_copy(tmp / "gw-test-01.db") as copy, closing(sqlite3.connect(copy)) as db:
         row = db.execute("SELECT created_at FROM events WHERE type = 'sos'").fetchone()
     assert row is not None, "the SOS alarm was committed"
     return float(row[0])
