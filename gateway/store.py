@@ -239,6 +239,21 @@ class Store:
             return []
         return [StoredEvent(Event.from_row(json.loads(b)), s, a) for b, s, a in rows]
 
+    async def recent(self, limit: int) -> list[tuple[Any, ...]]:
+        """The newest events with their delivery state, newest first, for people to read
+        (the installer's console). Through the store's own connection: the database is held
+        exclusively while the gateway runs, so no other connection can read it."""
+        if self._db is None or not self._ready:
+            return []
+        try:
+            async with self._db.execute(
+                    "SELECT body, state, attempts, sent_at, acked_at, acked_by FROM events "
+                    "ORDER BY seq DESC LIMIT ?", (limit,)) as cur:
+                return [tuple(r) for r in await cur.fetchall()]
+        except sqlite3.Error as exc:
+            log.warning("could not read recent events: %s", exc)
+            return []
+
     async def load_detector_state(self) -> dict[str, Any]:
         if self._db is None or not self._ready:
             return {}

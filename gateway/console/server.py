@@ -249,7 +249,7 @@ class ConsoleServer:
     async def events(self, request: web.Request) -> web.Response:
         if self.d.store.failed:
             return _json({"storage": "degraded", "events": views.memory_events(self.d)})
-        rows = await asyncio.to_thread(views.recent_events, Path(self.d.cfg.storage.path))
+        rows = await views.recent_events(self.d)
         return _json({"storage": "ok", "events": rows})
 
     async def config(self, request: web.Request) -> web.Response:

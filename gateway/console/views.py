@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from drivers import registry as driver_registry
@@ -206,16 +204,9 @@ def machine_checks(d: Daemon) -> list[Check]:
     return [*check_clock(), *check_storage(d.cfg), *check_recording(d.cfg)]
 
 
-def recent_events(db: Path, limit: int = EVENTS_LIMIT) -> list[dict[str, Any]]:
-    """The newest events from the store, read-only (call in a thread)."""
-    if not db.is_file():
-        return []
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=2)
-    try:
-        rows = con.execute("SELECT body, state, attempts, sent_at, acked_at, acked_by FROM events "
-                           "ORDER BY seq DESC LIMIT ?", (limit,)).fetchall()
-    finally:
-        con.close()
+async def recent_events(d: Daemon, limit: int = EVENTS_LIMIT) -> list[dict[str, Any]]:
+    """The newest events from the store, through the store's own connection."""
+    rows = await d.store.recent(limit)
     out = []
     for body, state, attempts, sent_at, acked_at, acked_by in rows:
         ev = json.loads(body)
