@@ -25,8 +25,7 @@ from typing import Any
 import asyncpg
 
 from gateway.fleet.runner import Fleet, FleetOptions, StormPlan
-from tests.broker import free_port
-from tests.nats_cluster import NatsCluster
+from tests.nats_cluster import NatsCluster, listen_port
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -37,7 +36,7 @@ class Receiver:
     def __init__(self, name: str, brokers: list[str], dsn: str, workdir: Path,
                  metrics_port: int | None = None) -> None:
         self.name = name
-        self.metrics_port = metrics_port or free_port()
+        self.metrics_port = metrics_port or listen_port()
         self.out = workdir / f"{name}.out"
         self.argv = [sys.executable, "-m", "gateway.cli", "centre", "--protocol", "3.1.1",
                      "--auto-ack", "--ack-by", name, "--client-id", name, "--db", dsn,
@@ -168,8 +167,12 @@ async def run_scenario(sc: Scenario, dsn: str) -> dict[str, Any]:
             report["gateways_on_killed_node"] = on_node
             await asyncio.sleep(max(0.0, ch.restart_node_after - (time.monotonic() - t_kill)))
             t_restart = time.monotonic()
-            await asyncio.to_thread(cluster.restart, node)
-            report["node_rejoined_s"] = round(time.monotonic() - t_restart, 2)
+            try:
+                await asyncio.to_thread(cluster.restart, node)
+                report["node_rejoined_s"] = round(time.monotonic() - t_restart, 2)
+            except TimeoutError as exc:
+                report["node_rejoined_s"] = None
+                report["node_rejoin_problem"] = str(exc)[:500]
             report["node_routes_after_rejoin"] = node.routes()
             report["alarms_raised_during_outage"] = len(f.alarms) - raised_before
             if ch.kill_receiver and len(receivers) > 1:
