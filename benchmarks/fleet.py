@@ -63,7 +63,8 @@ def show(title: str, report: dict) -> None:
                   f"({g['rss_mb_per_100_gw']:.1f} MB per 100 gateways)")
     if "all_online_after_kill_s" in report:
         print(f"node n1 (with {report['gateways_on_killed_node']} gateways) and receiver r2 SIGKILLed: "
-              f"every gateway online again after {report['all_online_after_kill_s']} s; "
+              f"every gateway online again after {report['all_online_after_kill_s']} s "
+              f"(reconnects of the moved gateways: {report.get('reconnect_after_kill_s')}); "
               f"alarms raised after the kill {report['alarms_after_kill']['raised']}, acked "
               f"{report['alarms_after_kill']['acked']}; n1 rejoined in {report['node_rejoined_s']} s "
               f"({report['node_routes_after_rejoin']} routes)")
