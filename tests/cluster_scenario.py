@@ -217,9 +217,9 @@ async def run_scenario(sc: Scenario, dsn: str) -> dict[str, Any]:
         steady_start = marks.get("steady_start", 0.0)
         report["usage"] = _usage([s for s in samples if steady_start <= s["t"] <= steady_end],
                                  sc.gateways)
-        trips = [a.acked_at - a.committed_at for a in fleet.alarms.values()
+        trips = [a.acked_at - a.committed_at for i, a in fleet.alarms.items()
                  if a.acked_at is not None and a.committed_at + 2 * sc.ack_timeout < steady_end
-                 and a.committed_at > steady_start]
+                 and a.committed_at > steady_start and i not in fleet.storm_ids]
         report["round_trip_steady_s"] = {
             "n": len(trips), "p50": _r(percentile(trips, 50)), "p99": _r(percentile(trips, 99)),
             "max": _r(max(trips, default=None))}
