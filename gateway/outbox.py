@@ -83,6 +83,7 @@ class Outbox:
             e.next_due = now + self.ack_timeout
         else:
             del self.entries[event_id]
+        self.changed.set()   # a drain loop waiting on an older schedule must look again
         return e
 
     def failed(self, event_id: str) -> None:
@@ -91,6 +92,10 @@ class Outbox:
         if e is not None:
             e.in_flight = False
             e.next_due = self.clock()
+            # Wake the drain: the publish may belong to a session that already ended, and
+            # the new session's drain skipped this entry while it was in flight (found
+            # when a broker node died: alarms sat pending until the next event).
+            self.changed.set()
 
     def acknowledged(self, event_id: str) -> Entry | None:
         return self.entries.pop(event_id, None)

@@ -24,9 +24,8 @@ from typing import Any
 
 import asyncpg
 
-from gateway.fleet.runner import Fleet, FleetOptions, StormPlan
-from tests.broker import free_port
-from tests.nats_cluster import NatsCluster
+from gateway.fleet.runner import Fleet, FleetOptions, StormPlan, percentile
+from tests.nats_cluster import NatsCluster, listen_port
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -37,7 +36,7 @@ class Receiver:
     def __init__(self, name: str, brokers: list[str], dsn: str, workdir: Path,
                  metrics_port: int | None = None) -> None:
         self.name = name
-        self.metrics_port = metrics_port or free_port()
+        self.metrics_port = metrics_port or listen_port()
         self.out = workdir / f"{name}.out"
         self.argv = [sys.executable, "-m", "gateway.cli", "centre", "--protocol", "3.1.1",
                      "--auto-ack", "--ack-by", name, "--client-id", name, "--db", dsn,
@@ -147,29 +146,47 @@ async def run_scenario(sc: Scenario, dsn: str) -> dict[str, Any]:
 
         async def chaos(f: Fleet) -> None:
             ch = sc.chaos
+            marks["steady_start"] = time.monotonic()    # the whole fleet is connected
+            await sample()
             if ch.kill_node_at is None:
                 return
             await asyncio.sleep(ch.kill_node_at)
             node = cluster.nodes[0]
-            on_node = sum(1 for g in f.gateways if g.online and g.uplink.brokers.current.port == node.mqtt_port)
+            moved = [g for g in f.gateways
+                     if g.online and g.uplink.brokers.current.port == node.mqtt_port]
+            on_node = len(moved)
+            connects_before = {g.gateway_id: len(g.connect_times) for g in moved}
             t_kill = time.monotonic()
             marks["kill"] = t_kill
             node.kill()
             if ch.kill_receiver and len(receivers) > 1:
                 receivers[1].kill()
             raised_before = len(f.alarms)
-            await asyncio.sleep(0.5)
             try:
+                # Every gateway of the dead node connected again (elsewhere), and the whole
+                # fleet online at that moment.
+                while any(len(g.connect_times) <= connects_before[g.gateway_id] for g in moved):
+                    if time.monotonic() - t_kill > 120.0:
+                        raise TimeoutError("gateways of the killed node not back in 120 s")
+                    await asyncio.sleep(0.05)
                 await f.wait_online(timeout=120.0)
                 report["all_online_after_kill_s"] = round(time.monotonic() - t_kill, 2)
+                back = [g.connect_times[connects_before[g.gateway_id]] - t_kill for g in moved]
+                report["reconnect_after_kill_s"] = {
+                    "min": _r(min(back)), "p50": _r(percentile(back, 50)),
+                    "max": _r(max(back))}
             except TimeoutError as exc:
                 report["all_online_after_kill_s"] = None
                 report["online_problem"] = str(exc)
             report["gateways_on_killed_node"] = on_node
             await asyncio.sleep(max(0.0, ch.restart_node_after - (time.monotonic() - t_kill)))
             t_restart = time.monotonic()
-            await asyncio.to_thread(cluster.restart, node)
-            report["node_rejoined_s"] = round(time.monotonic() - t_restart, 2)
+            try:
+                await asyncio.to_thread(cluster.restart, node)
+                report["node_rejoined_s"] = round(time.monotonic() - t_restart, 2)
+            except TimeoutError as exc:
+                report["node_rejoined_s"] = None
+                report["node_rejoin_problem"] = str(exc)[:500]
             report["node_routes_after_rejoin"] = node.routes()
             report["alarms_raised_during_outage"] = len(f.alarms) - raised_before
             if ch.kill_receiver and len(receivers) > 1:
@@ -197,11 +214,12 @@ async def run_scenario(sc: Scenario, dsn: str) -> dict[str, Any]:
         report["receivers_alive_at_end"] = [r.name for r in receivers
                                             if r.proc is not None and r.proc.poll() is None]
         steady_end = marks.get("kill", float("inf"))
-        report["usage"] = _usage([s for s in samples if s["t"] <= steady_end], sc.gateways)
-        trips = [a.acked_at - a.committed_at for a in fleet.alarms.values()
+        steady_start = marks.get("steady_start", 0.0)
+        report["usage"] = _usage([s for s in samples if steady_start <= s["t"] <= steady_end],
+                                 sc.gateways)
+        trips = [a.acked_at - a.committed_at for i, a in fleet.alarms.items()
                  if a.acked_at is not None and a.committed_at + 2 * sc.ack_timeout < steady_end
-                 and a.committed_at > fleet.started + (sc.ramp or 0)]
-        from gateway.fleet.runner import percentile
+                 and a.committed_at > steady_start and i not in fleet.storm_ids]
         report["round_trip_steady_s"] = {
             "n": len(trips), "p50": _r(percentile(trips, 50)), "p99": _r(percentile(trips, 99)),
             "max": _r(max(trips, default=None))}

@@ -12,16 +12,33 @@ store directory, so a test can watch a node rejoin.
 from __future__ import annotations
 
 import json
+import random
 import shutil
+import socket
 import signal
 import subprocess
 import time
 import urllib.request
 from pathlib import Path
 
-from tests.broker import free_port, wait_port
+from tests.broker import wait_port
 
 NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
+
+
+def listen_port() -> int:
+    """A free port *below* the kernel's ephemeral range (32768+). A node restarted after a
+    SIGKILL must get its ports back, and with a thousand client connections open an
+    ephemeral port is soon reused as some client's local port (seen: the restart failed
+    with "address already in use")."""
+    while True:
+        port = random.randrange(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 class NatsNode:
@@ -30,9 +47,9 @@ class NatsNode:
         self.host = "127.0.0.1"
         self.dir = workdir / name
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.client_port = free_port()
-        self.http_port = free_port()
-        self.mqtt_port = free_port()
+        self.client_port = listen_port()
+        self.http_port = listen_port()
+        self.mqtt_port = listen_port()
         self.cluster_port = cluster_ports[index]
         routes = ", ".join(f"nats-route://127.0.0.1:{p}" for i, p in enumerate(cluster_ports)
                            if i != index)
@@ -44,7 +61,12 @@ class NatsNode:
             f"http: 127.0.0.1:{self.http_port}\n"
             f"jetstream {{ store_dir: \"{self.dir / 'js'}\" }}\n"
             f"cluster {{ name: safehome, listen: 127.0.0.1:{self.cluster_port}, routes: [{routes}] }}\n"
-            f"mqtt {{ listen: 127.0.0.1:{self.mqtt_port}, stream_replicas: 3 }}\n"
+            # Streams (messages, retained, sessions) on all three nodes. Consumers (one per
+            # QoS 1 subscription of a clean session) need not outlive their connection, and
+            # an R3 consumer cannot be created while a node is down (a receiver could not
+            # subscribe again until the node returned): one replica, in memory.
+            f"mqtt {{ listen: 127.0.0.1:{self.mqtt_port}, stream_replicas: 3,"
+            f" consumer_replicas: 1, consumer_memory_storage: true }}\n"
             f"max_payload: 1MB\n")
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -104,7 +126,7 @@ class NatsCluster:
     """Three nodes, `n1`..`n3`. `start()` returns when every node is healthy and routed."""
 
     def __init__(self, workdir: Path, size: int = 3) -> None:
-        cluster_ports = [free_port() for _ in range(size)]
+        cluster_ports = [listen_port() for _ in range(size)]
         self.nodes = [NatsNode(workdir, f"n{i + 1}", cluster_ports, i) for i in range(size)]
 
     @property

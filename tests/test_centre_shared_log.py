@@ -151,6 +151,7 @@ async def test_metrics_are_served_in_prometheus_text(mosquitto, pg_dsn):
         await gw.publish("alarm", alarm_body(gw.gw, "m-1", 1))
         await gw.publish("alarm", alarm_body(gw.gw, "m-1", 1, attempt=2))
         await until(lambda: len(gw.acks) == 2)
+        await until(lambda: len(centre.acks_sent) == 2)   # counted after the PUBACK
         text = await asyncio.to_thread(
             lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode())
     values = {line.split()[0]: float(line.split()[1]) for line in text.splitlines()

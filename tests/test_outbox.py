@@ -81,3 +81,19 @@ def test_an_acknowledged_alarm_never_escalates():
     box.acknowledged("id-1")
     clock.t += 100
     assert box.to_escalate() == []
+
+
+async def test_a_publish_that_ends_after_its_session_wakes_the_next_drain():
+    """A publish still in flight when its session ended finishes (fails or succeeds)
+    later; the new session's drain skipped that entry and may be asleep with nothing
+    else due. The outcome must wake it, or the alarm waits for the next event."""
+    box = Outbox(ack_timeout=5.0)
+    box.add(ev(1, "sos"))
+    box.due()[0].in_flight = True          # taken by the old session's publish
+    box.changed.clear()                    # the new drain found nothing due and sleeps
+    box.failed(ev(1, "sos").id)
+    assert box.changed.is_set() and len(box.due()) == 1
+    box.due()[0].in_flight = True
+    box.changed.clear()
+    box.published(ev(1, "sos").id)          # the PUBACK came after all: a new re-send time
+    assert box.changed.is_set()

@@ -43,6 +43,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("safehome.centre")
 T = TypeVar("T")
 AUTH_CODES = {4, 5, 134, 135}
+# What gateways publish. Not `ack` or `cmd/+` (the centre's own traffic): on a cluster
+# where QoS 1 subscriptions are stored streams, a `+/#` subscription would make every
+# ack a replicated write waiting for its PUBACK.
+SUBSCRIBED = ("status", "heartbeat", "alarm", "event", "cmd/+/result")
 
 
 class CentreError(Exception):
@@ -81,6 +85,8 @@ class Centre:
         self.overdue_flagged: list[str] = []     # gateways this receiver won the flag for
         self._flagged: set[str] = set()
         self._heartbeats_seen: dict[str, tuple[float, float]] = {}
+        self._settling: set[asyncio.Task[None]] = set()
+        self._settle_slots = asyncio.Semaphore(32)
         self.auto_ack, self.ack_by, self.lang = auto_ack, ack_by, lang
         self.state = CentreState(root, gap_grace=gap_grace)
         self.alarm_log = AlarmLog(log_path) if log_path else None
@@ -141,6 +147,9 @@ class Centre:
         if sup is not None:
             sup.cancel()
             await asyncio.gather(sup, return_exceptions=True)
+        for task in list(self._settling):
+            task.cancel()
+        await asyncio.gather(*self._settling, return_exceptions=True)
         if self._task is not None:
             self._task.cancel()
             try:
@@ -160,8 +169,8 @@ class Centre:
             try:
                 async with self._make_client() as client:
                     self._client = client
-                    check_granted(await client.subscribe(f"{self.mqtt.topic_root}/+/#", qos=1),
-                                  f"{self.mqtt.topic_root}/+/#")
+                    filters = [(f"{self.mqtt.topic_root}/+/{leaf}", 1) for leaf in SUBSCRIBED]
+                    check_granted(await client.subscribe(filters), "the gateways' topics")
                     self.brokers.connected()
                     log.info("centre connected to %s as %s", self.brokers.current, self.client_id)
                     self.connected.set()
@@ -230,21 +239,41 @@ class Centre:
                     self.alarm_log.add(got.alarm.payload, got.alarm.gateway_id, now)
             elif self.metrics is not None:
                 self.metrics.copies.inc()
-            if self.shared is not None and not got.alarm.stored:
-                # The shared log first: no ack before the row is committed. On failure the
-                # exception propagates (logged), nothing is acked, the gateway re-sends.
-                by = self.ack_by if self.auto_ack else None
-                rec = await self.shared.record(got.alarm.payload, got.alarm.gateway_id, now, by)
-                got.alarm.stored = True
-                if rec.acked_by is not None and got.alarm.acked_by is None:
-                    got.alarm.acked_by, got.alarm.acked_at = rec.acked_by, rec.acked_at
-            if got.alarm.acked_by is not None:
-                await self._publish_ack(got.alarm, received=now)  # auto-acked, or they missed our ack
+            if self.shared is not None:
+                # A database commit and a PUBACK per alarm: settled concurrently (bounded)
+                # so that a storm's backlog does not queue behind one round trip at a time.
+                task = asyncio.create_task(self._settle_shared(got.alarm, now))
+                self._settling.add(task)
+                task.add_done_callback(self._settled)
+            elif got.alarm.acked_by is not None:
+                await self._publish_ack(got.alarm, received=now)  # they missed our ack
             elif self.auto_ack:
                 await self.ack(got.alarm.id)
         for listener in self.listeners:
             listener(got)
         self._pulse()
+
+    async def _settle_shared(self, alarm: AlarmRecord, received: float) -> None:
+        """The shared log first: no ack before the row is committed. If the database
+        fails, nothing is acknowledged and the gateway's re-send tries again."""
+        async with self._settle_slots:
+            assert self.shared is not None
+            if not alarm.stored:
+                by = self.ack_by if self.auto_ack else None
+                rec = await self.shared.record(alarm.payload, alarm.gateway_id, received, by)
+                alarm.stored = True
+                if rec.acked_by is not None and alarm.acked_by is None:
+                    alarm.acked_by, alarm.acked_at = rec.acked_by, rec.acked_at
+            if alarm.acked_by is not None:
+                await self._publish_ack(alarm, received=received)  # auto-acked, or a copy
+            elif self.auto_ack:
+                await self.ack(alarm.id)
+
+    def _settled(self, task: "asyncio.Task[None]") -> None:
+        self._settling.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("alarm not recorded in the shared log, not acknowledged (the gateway "
+                      "re-sends): %s", task.exception())
 
     # ---- outgoing ----------------------------------------------------------------------
     async def ack(self, ref: str | int, by: str | None = None) -> AlarmRecord:

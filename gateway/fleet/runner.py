@@ -90,6 +90,7 @@ class Fleet:
     events_raised: int = 0
     duplicate_acks: int = 0
     storm_report: dict[str, Any] | None = None
+    storm_ids: set[str] = field(default_factory=set)   # events queued by the storm
     started: float = 0.0
     on_tick: Callable[[Fleet], None] | None = None
 
@@ -190,6 +191,7 @@ class Fleet:
             for k in range(plan.events):
                 ev = await (g.raise_alarm() if k < plan.events * plan.alarm_share else g.raise_event())
                 queued.append(ev.id)
+                self.storm_ids.add(ev.id)
         t_queue = time.monotonic()
         await asyncio.gather(*(queue(g) for g in group))
         await asyncio.sleep(max(0.0, plan.outage - (time.monotonic() - t_queue)))
@@ -205,11 +207,16 @@ class Fleet:
                 break
             await asyncio.sleep(0.1)
         drained = time.monotonic() - t_return
+        trips = [a.acked_at - t_return for i, a in self.alarms.items()
+                 if i in self.storm_ids and a.acked_at is not None]
         connects = [g.connect_times[before[g.gateway_id]] - t_return for g in group
                     if len(g.connect_times) > before[g.gateway_id]]
         report = {
             "gateways": n, "events_each": plan.events, "queued": len(queued),
             "still_owed": sum(owed(g) for g in group), "drain_s": round(drained, 2),
+            "queued_alarms_acked_after_return_s": {
+                "p50": _r(percentile(trips, 50)), "p99": _r(percentile(trips, 99)),
+                "max": _r(max(trips, default=None))},
             "connect_s": {"min": _r(min(connects, default=None)), "p50": _r(percentile(connects, 50)),
                           "p90": _r(percentile(connects, 90)), "max": _r(max(connects, default=None)),
                           "stdev": _r(statistics.pstdev(connects) if len(connects) > 1 else None)},

@@ -94,7 +94,11 @@ class VirtualGateway:
         being committed and queue in the outbox until `connect()`."""
         await self.uplink.stop()
         if self._task is not None:
-            await self._task
+            try:   # a clean stop takes a publish and a disconnect; never wait forever
+                await asyncio.wait_for(asyncio.shield(self._task), 30.0)
+            except TimeoutError:
+                self._task.cancel()
+                await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
 
     async def close(self) -> None:
