@@ -1,0 +1,297 @@
+"""The seeded fault run: a real mosquitto, the supervised daemon, the acking centre, and a
+schedule of broker outages and SIGKILLs drawn from one `random.Random(seed)`.
+
+Kill moments come in four kinds, so the ones that matter are not left to chance:
+`random` (any moment), `cancel_window` (after the centre saw a `fall_suspected`, before
+its window closed), `mid_commit` (right after the first SOS of a burst went out, while
+the rest of the burst is being committed) and `mid_drain` (right after the broker came
+back and the backlog started to flow). After every kill the retained status must say
+`offline` (the will), after every restart `online`.
+
+The run ends with a clean stop and a "quiet" restart on the same database (the home
+without its fall radar and pendant), which must close every cancel window the crashes
+left open and deliver every alarm still owed; then the checker reads everything.
+The same seed gives the same schedule, the same script and the same durations; the
+moments a kill lands relative to the daemon's work vary with machine load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.broker import Mosquitto
+from tests.faults.centre import AckingCentre, retained_status
+from tests.faults.daemon import SupervisedDaemon
+from tests.faults.home import GATEWAY_ID, Script, Timing, write_fault_home, write_script
+from tests.faults.invariants import Report, check, db_rows
+
+KILL_KINDS = ("random", "cancel_window", "mid_commit", "mid_drain")
+RECONNECT_WAIT = 45.0   # longer than the product's 30 s backoff ceiling
+
+
+@dataclass
+class Figures:
+    seed: int
+    outages: int = 0
+    kills: dict[str, int] = field(default_factory=lambda: {k: 0 for k in KILL_KINDS})
+    reconnect_delays: list[float] = field(default_factory=list)  # s after the broker returned
+    reconnect_missing: int = 0       # outages after which the gateway was not back in 45 s
+    retained_right: int = 0
+    retained_checked: int = 0
+    retained_wrong: list[str] = field(default_factory=list)
+    unexpected_exits: list[int] = field(default_factory=list)
+    stalls: list[str] = field(default_factory=list)
+    warnings_lost: int = 0           # "uplink ... lost" warnings logged
+    reconnected_lines: int = 0       # "uplink reconnected" info lines logged
+    report: Report = field(default_factory=Report)
+    log: str = ""
+
+    def percentile(self, p: float) -> float:
+        d = sorted(self.reconnect_delays)
+        if not d:
+            return float("nan")
+        k = min(len(d) - 1, max(0, int(round(p / 100 * len(d) + 0.5)) - 1))
+        return d[k]
+
+    def summary(self) -> str:
+        r = self.report
+        d = self.reconnect_delays
+        lines = [
+            f"seed {self.seed}: {self.outages} broker outages, {sum(self.kills.values())} SIGKILLs "
+            f"({', '.join(f'{k} {v}' for k, v in self.kills.items())})",
+            f"alarms committed: {r.alarms}; escalations (hook runs): {r.escalations}",
+            f"alarms lost: {len(r.alarms_lost)}",
+            f"alarms neither acknowledged nor escalated within bound: {len(r.not_escalated)}",
+            f"suspected falls never resolved: {len(r.falls_unresolved)}",
+            f"seq reused: {len(r.seq_reused)}",
+            f"re-sends after ack: {len(r.resent_after_ack)} (plus {r.resent_after_uncommitted_ack} "
+            f"after an ack the SIGKILL cut within {0.5} s)",
+            f"retained status right: {self.retained_right}/{self.retained_checked}",
+            "reconnect delay after broker return: " + (
+                f"p50 {self.percentile(50):.2f} s, p99 {self.percentile(99):.2f} s, max {max(d):.2f} s "
+                f"over {len(d)} outages" if d else "no outages") +
+            (f"; NOT back within {RECONNECT_WAIT:.0f} s after {self.reconnect_missing}" if self.reconnect_missing else ""),
+            f"log: {self.warnings_lost} 'lost' warnings, {self.reconnected_lines} 'reconnected' lines "
+            f"for {self.outages} outages",
+            f"unexpected daemon exits: {self.unexpected_exits or 'none'}; tick-loop stalls: {len(self.stalls)}",
+            f"non-alarm events still pending at the end: {r.events_pending_at_end}",
+        ]
+        return "\n".join(lines)
+
+    def violations(self) -> list[str]:
+        out = list(self.report.violations()) + self.retained_wrong + self.stalls
+        out += [f"daemon exited {c} on its own" for c in self.unexpected_exits if c == 0]
+        if self.reconnect_missing:
+            out.append(f"gateway not back within {RECONNECT_WAIT:.0f} s after {self.reconnect_missing} outage(s)")
+        return out
+
+
+class FaultRun:
+    def __init__(self, workdir: Path, seed: int, *, timing: Timing = Timing(),
+                 outage_range: tuple[float, float] = (0.5, 6.0), pause_range: tuple[float, float] = (0.5, 3.0),
+                 verbose: bool = False) -> None:
+        self.dir = workdir
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.timing = timing
+        self.outage_range = outage_range
+        self.pause_range = pause_range
+        self.verbose = verbose
+        self.fig = Figures(seed)
+        self.kill_times: list[float] = []
+        self.hooks = workdir / "hooks.log"
+        self.script: Script = write_script(workdir / "home.mcap", self.rng, timing)
+        self.broker = Mosquitto(workdir / "broker")
+        self.db = workdir / f"{GATEWAY_ID}.db"
+        self.cfg = write_fault_home(workdir, self.broker.url, self.script, timing, hook_log=self.hooks,
+                                    db=self.db)
+
+    def say(self, msg: str) -> None:
+        if self.verbose:
+            print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+    # -- the schedule ------------------------------------------------------------------
+    def schedule(self, outages: int, kills: int) -> list[str]:
+        """Kills of each kind in turn (mid_drain kills also count as outages), shuffled."""
+        kinds = [KILL_KINDS[i % len(KILL_KINDS)] for i in range(kills)]
+        drains = kinds.count("mid_drain")
+        plain = max(0, outages - drains)
+        steps = kinds + ["outage"] * plain
+        self.rng.shuffle(steps)
+        return steps
+
+    async def run(self, outages: int, kills: int) -> Figures:
+        self.broker.start()
+        try:
+            async with AckingCentre(self.broker.host, self.broker.port) as centre, \
+                    SupervisedDaemon(self.cfg) as daemon:
+                self.centre, self.daemon = centre, daemon
+                daemon.start()
+                await daemon.wait_ready()
+                await self._await_online(time.time(), 30)
+                for i, step in enumerate(self.schedule(outages, kills)):
+                    await asyncio.sleep(self.rng.uniform(*self.pause_range))
+                    self.say(f"step {i}: {step}")
+                    if step == "outage":
+                        await self._outage()
+                    else:
+                        await self._kill(step)
+                    self._check_alive()
+                await self._finish()
+        finally:
+            self.broker.stop()
+        return self.fig
+
+    # -- faults ------------------------------------------------------------------------
+    async def _outage(self, length: float | None = None) -> float:
+        length = self.rng.uniform(*self.outage_range) if length is None else length
+        self.broker.stop()
+        await asyncio.sleep(length)
+        self.broker.start()
+        back = time.time()
+        self.fig.outages += 1
+        delay = await self._await_online(back, RECONNECT_WAIT)
+        if delay is None:
+            self.fig.reconnect_missing += 1
+        else:
+            self.fig.reconnect_delays.append(delay)
+            await self._expect_retained("online", f"after a {length:.1f} s outage")
+        self.say(f"  outage {length:.1f} s, back after {delay}")
+        return back
+
+    async def _kill(self, kind: str) -> None:
+        c = self.centre
+        if kind == "cancel_window":
+            n = len([b for b in c.bodies("event") if b.get("type") == "fall_suspected"])
+            await c.wait_until(lambda: len([b for b in c.bodies("event")
+                                            if b.get("type") == "fall_suspected"]) > n,
+                               self.script.period + 10)
+            await asyncio.sleep(self.rng.uniform(0.0, self.timing.cancel_window * 0.9))
+        elif kind == "mid_commit":
+            n = len(c.on("alarm"))
+            await c.wait_until(lambda: any(b.get("type") == "sos" and b.get("attempt") == 1
+                                           for b in c.bodies("alarm")[n:]), self.script.period + 10)
+            await asyncio.sleep(self.rng.uniform(0.0, 0.25))
+        elif kind == "mid_drain":
+            self.broker.stop()
+            await asyncio.sleep(self.rng.uniform(2.0, 5.0))    # a backlog builds up
+            self.broker.start()
+            back = time.time()
+            self.fig.outages += 1
+            await c.wait_until(lambda: any(m.at > back and m.leaf in ("alarm", "event", "status")
+                                           for m in c.messages[-50:]), RECONNECT_WAIT)
+            await asyncio.sleep(self.rng.uniform(0.0, 0.3))
+            # the reconnect delay of this outage is measured from the centre's log below
+            online = [m.at for m in c.on("status") if m.at > back and isinstance(m.body, dict)
+                      and m.body.get("state") == "online"]
+            if online:
+                self.fig.reconnect_delays.append(online[0] - back)
+        else:
+            await asyncio.sleep(self.rng.uniform(0.0, 3.0))
+        at = self.daemon.kill(signal.SIGKILL)
+        if at is None:
+            return
+        self.kill_times.append(at)
+        self.fig.kills[kind] += 1
+        self.say(f"  SIGKILL ({kind})")
+        await self._expect_retained("offline", f"after a SIGKILL ({kind})", within=5.0)
+        await asyncio.sleep(self.rng.uniform(0.0, 2.0))
+        self.daemon.start()
+        await self.daemon.wait_ready()
+        if await self._await_online(time.time() - 0.5, 30) is None:
+            self.fig.retained_wrong.append("gateway did not come online after a restart")
+        await self._expect_retained("online", f"after a restart ({kind})")
+
+    # -- observations ------------------------------------------------------------------
+    async def _await_online(self, since: float, timeout: float) -> float | None:
+        """Seconds from `since` until the centre heard the gateway's `online` status."""
+        def online() -> list[float]:
+            return [m.at for m in self.centre.on("status")
+                    if m.at >= since and isinstance(m.body, dict) and m.body.get("state") == "online"]
+        if await self.centre.wait_until(lambda: bool(online()), timeout):
+            return online()[0] - since
+        return None
+
+    async def _expect_retained(self, state: str, when: str, within: float = 3.0) -> None:
+        """The retained status a newly connecting centre reads must be `state` (polled:
+        the broker publishes the will as soon as it sees the socket close)."""
+        self.fig.retained_checked += 1
+        deadline = time.monotonic() + within
+        got: Any = None
+        while time.monotonic() < deadline:
+            try:
+                got = await retained_status(self.broker.host, self.broker.port, GATEWAY_ID, 1.0)
+            except Exception as exc:  # noqa: BLE001 - the broker may be restarting
+                got = f"probe failed: {exc}"
+            if isinstance(got, dict) and got.get("state") == state:
+                self.fig.retained_right += 1
+                return
+            await asyncio.sleep(0.2)
+        self.fig.retained_wrong.append(f"retained status {when}: expected {state}, got {got}")
+
+    def _check_alive(self) -> None:
+        if self.daemon.tick_silent_at_end():
+            self.fig.stalls.append("tick loop silent (no watchdog ping) while the process lives")
+
+    # -- the end -----------------------------------------------------------------------
+    async def _finish(self) -> None:
+        """Settle with the broker up, stop cleanly, then a quiet restart on the same database
+        must resolve every open window and deliver every owed alarm."""
+        d = self.daemon
+        await asyncio.sleep(self.timing.cancel_window + 2)
+        rc = await d.stop()
+        if rc != 0:
+            self.fig.retained_wrong.append(f"clean stop exited {rc}")
+        stopped = time.time()
+        quiet = write_fault_home(self.dir, self.broker.url, self.script, self.timing, hook_log=self.hooks,
+                                 db=self.db, name="quiet", sensors=("pir-hall",))
+        d.config = quiet
+        d.start()
+        await d.wait_ready()
+        ready = time.time()
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline and not self._all_delivered():
+            await asyncio.sleep(0.5)
+        await asyncio.sleep(1.0)
+        await d.stop()
+        logs = d.logs()
+        self.fig.unexpected_exits = d.unexpected_exits()
+        self.fig.stalls += d.stalls()
+        self.fig.warnings_lost = sum(1 for ln in logs if ln.level == "WARNING" and "uplink to" in ln.text
+                                     and "lost or refused" in ln.text)
+        self.fig.reconnected_lines = sum(1 for ln in logs if "uplink reconnected" in ln.text)
+        downtime = self._downtime() + [(stopped, ready)]
+        self.fig.report = check(received=self.centre.messages, db=self.db, logs=logs, hooks=self.hooks,
+                                timing=self.timing, kills=self.kill_times, downtime=downtime)
+        self.fig.log = d.log_text()
+
+    def _all_delivered(self) -> bool:
+        try:
+            rows = db_rows(self.db)
+        except Exception:  # noqa: BLE001 - the daemon may be mid-write
+            return False
+        resolved = {r["ref"] for r in rows if r["type"] in ("fall", "alarm_cancelled")}
+        return all(r["state"] == "acknowledged" for r in rows if r["is_alarm"]) and all(
+            r["id"] in resolved for r in rows if r["type"] == "fall_suspected")
+
+    def _downtime(self) -> list[tuple[float, float]]:
+        runs = self.daemon.runs
+        out = []
+        for a, b in zip(runs, runs[1:]):
+            if a.ended is not None:
+                out.append((a.ended - 0.5, (b.ready or b.started) + 0.5))
+        return out
+
+
+def percentiles(values: list[float]) -> str:
+    if not values:
+        return "none"
+    q = statistics.quantiles(values, n=100) if len(values) > 1 else values * 99
+    return f"p50 {q[49]:.2f} s, p99 {q[98]:.2f} s, max {max(values):.2f} s"
