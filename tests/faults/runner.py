@@ -31,6 +31,7 @@ from tests.faults.centre import AckingCentre, retained_status
 from tests.faults.daemon import SupervisedDaemon
 from tests.faults.home import GATEWAY_ID, Script, Timing, write_fault_home, write_script
 from tests.faults.invariants import Report, check, db_rows
+from tests.faults.storage import Tmpfs, db_files, immutable
 
 KILL_KINDS = ("random", "cancel_window", "mid_commit", "mid_drain")
 RECONNECT_WAIT = 45.0   # longer than the product's 30 s backoff ceiling
@@ -40,7 +41,8 @@ RECONNECT_WAIT = 45.0   # longer than the product's 30 s backoff ceiling
 class Figures:
     seed: int
     outages: int = 0
-    kills: dict[str, int] = field(default_factory=lambda: {k: 0 for k in KILL_KINDS})
+    kills: dict[str, int] = field(default_factory=lambda: {k: 0 for k in (*KILL_KINDS, "storage")})
+    storage_faults: dict[str, int] = field(default_factory=lambda: {"disk_full": 0, "read_only": 0})
     reconnect_delays: list[float] = field(default_factory=list)  # s after the broker returned
     reconnect_missing: int = 0       # outages after which the gateway was not back in 45 s
     retained_right: int = 0
@@ -65,7 +67,8 @@ class Figures:
         d = self.reconnect_delays
         lines = [
             f"seed {self.seed}: {self.outages} broker outages, {sum(self.kills.values())} SIGKILLs "
-            f"({', '.join(f'{k} {v}' for k, v in self.kills.items())})",
+            f"({', '.join(f'{k} {v}' for k, v in self.kills.items())}), storage faults "
+            f"{self.storage_faults}",
             f"alarms committed: {r.alarms}; escalations (hook runs): {r.escalations}",
             f"alarms lost: {len(r.alarms_lost)}",
             f"alarms neither acknowledged nor escalated within bound: {len(r.not_escalated)}",
@@ -88,6 +91,8 @@ class Figures:
     def violations(self) -> list[str]:
         out = list(self.report.violations()) + self.retained_wrong + self.stalls
         out += [f"daemon exited {c} on its own" for c in self.unexpected_exits if c == 0]
+        out += [f"daemon died of signal {signal.Signals(-c).name} (no clean exit for systemd to see)"
+                for c in self.unexpected_exits if c < 0]
         if self.reconnect_missing:
             out.append(f"gateway not back within {RECONNECT_WAIT:.0f} s after {self.reconnect_missing} outage(s)")
         return out
@@ -96,7 +101,8 @@ class Figures:
 class FaultRun:
     def __init__(self, workdir: Path, seed: int, *, timing: Timing = Timing(),
                  outage_range: tuple[float, float] = (0.5, 6.0), pause_range: tuple[float, float] = (0.5, 3.0),
-                 verbose: bool = False) -> None:
+                 store: Tmpfs | None = None, verbose: bool = False) -> None:
+        """`store`: a tmpfs of its own for the database (needed for disk_full/read_only)."""
         self.dir = workdir
         self.seed = seed
         self.rng = random.Random(seed)
@@ -109,7 +115,8 @@ class FaultRun:
         self.hooks = workdir / "hooks.log"
         self.script: Script = write_script(workdir / "home.mcap", self.rng, timing)
         self.broker = Mosquitto(workdir / "broker")
-        self.db = workdir / f"{GATEWAY_ID}.db"
+        self.store = store
+        self.db = (store.path if store else workdir) / f"{GATEWAY_ID}.db"
         self.cfg = write_fault_home(workdir, self.broker.url, self.script, timing, hook_log=self.hooks,
                                     db=self.db)
 
@@ -118,16 +125,17 @@ class FaultRun:
             print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
     # -- the schedule ------------------------------------------------------------------
-    def schedule(self, outages: int, kills: int) -> list[str]:
-        """Kills of each kind in turn (mid_drain kills also count as outages), shuffled."""
+    def schedule(self, outages: int, kills: int, storage: int = 0) -> list[str]:
+        """Kills of each kind in turn (mid_drain kills also count as outages), storage
+        faults alternating disk_full / read_only, shuffled."""
         kinds = [KILL_KINDS[i % len(KILL_KINDS)] for i in range(kills)]
         drains = kinds.count("mid_drain")
         plain = max(0, outages - drains)
-        steps = kinds + ["outage"] * plain
+        steps = kinds + ["outage"] * plain + [("disk_full", "read_only")[i % 2] for i in range(storage)]
         self.rng.shuffle(steps)
         return steps
 
-    async def run(self, outages: int, kills: int) -> Figures:
+    async def run(self, outages: int, kills: int, storage: int = 0) -> Figures:
         self.broker.start()
         try:
             async with AckingCentre(self.broker.host, self.broker.port) as centre, \
@@ -136,11 +144,13 @@ class FaultRun:
                 daemon.start()
                 await daemon.wait_ready()
                 await self._await_online(time.time(), 30)
-                for i, step in enumerate(self.schedule(outages, kills)):
+                for i, step in enumerate(self.schedule(outages, kills, storage)):
                     await asyncio.sleep(self.rng.uniform(*self.pause_range))
                     self.say(f"step {i}: {step}")
                     if step == "outage":
                         await self._outage()
+                    elif step in ("disk_full", "read_only"):
+                        await self._storage_fault(step)
                     else:
                         await self._kill(step)
                     self._check_alive()
@@ -195,6 +205,34 @@ class FaultRun:
                 self.fig.reconnect_delays.append(online[0] - back)
         else:
             await asyncio.sleep(self.rng.uniform(0.0, 3.0))
+        await self._kill_now(kind)
+
+    async def _storage_fault(self, kind: str) -> None:
+        """The database's file system full, or its files immutable, for a few seconds while
+        alarms flow and acks come in; a SIGKILL during it (half the time) and one after it:
+        what the store did from memory must not come back as a reused seq or a re-send."""
+        assert self.store is not None, "storage faults need the database on its own tmpfs"
+        self.fig.storage_faults[kind] += 1
+        hold = self.rng.uniform(4.0, 8.0)
+        if kind == "disk_full":
+            self.store.fill()
+        else:
+            immutable(db_files(self.db), True)
+        try:
+            await asyncio.sleep(hold / 2)
+            if self.rng.random() < 0.5:
+                await self._kill_now("storage")
+            await asyncio.sleep(hold / 2)
+        finally:
+            if kind == "disk_full":
+                self.store.free()
+            else:
+                immutable(db_files(self.db), False)
+        self.say(f"  {kind} for {hold:.1f} s")
+        await asyncio.sleep(self.rng.uniform(2.0, 4.0))   # the store recovers by itself
+        await self._kill_now("storage")
+
+    async def _kill_now(self, kind: str) -> None:
         at = self.daemon.kill(signal.SIGKILL)
         if at is None:
             return
