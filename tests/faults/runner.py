@@ -24,7 +24,7 @@ import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from tests.broker import Mosquitto
 from tests.faults.centre import AckingCentre, retained_status
@@ -136,24 +136,32 @@ class FaultRun:
         return steps
 
     async def run(self, outages: int, kills: int, storage: int = 0) -> Figures:
+        async def steps(run: "FaultRun") -> None:
+            for i, step in enumerate(self.schedule(outages, kills, storage)):
+                await asyncio.sleep(self.rng.uniform(*self.pause_range))
+                self.say(f"step {i}: {step}")
+                if step == "outage":
+                    await self._outage()
+                elif step in ("disk_full", "read_only"):
+                    await self._storage_fault(step)
+                else:
+                    await self._kill(step)
+                self._check_alive()
+        return await self.run_with(steps)
+
+    async def run_with(self, steps: Callable[["FaultRun"], Awaitable[None]],
+                       env: dict[str, str] | None = None) -> Figures:
+        """Broker, centre and daemon up; `steps(self)` injects the faults; then the
+        quiet restart and the checker."""
         self.broker.start()
         try:
             async with AckingCentre(self.broker.host, self.broker.port) as centre, \
-                    SupervisedDaemon(self.cfg) as daemon:
+                    SupervisedDaemon(self.cfg, env=env) as daemon:
                 self.centre, self.daemon = centre, daemon
                 daemon.start()
                 await daemon.wait_ready()
-                await self._await_online(time.time(), 30)
-                for i, step in enumerate(self.schedule(outages, kills, storage)):
-                    await asyncio.sleep(self.rng.uniform(*self.pause_range))
-                    self.say(f"step {i}: {step}")
-                    if step == "outage":
-                        await self._outage()
-                    elif step in ("disk_full", "read_only"):
-                        await self._storage_fault(step)
-                    else:
-                        await self._kill(step)
-                    self._check_alive()
+                await self._await_online(time.time() - 1, 30)
+                await steps(self)
                 await self._finish()
         finally:
             self.broker.stop()
