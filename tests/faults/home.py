@@ -45,7 +45,7 @@ class Script:
     sos: int                # SOS presses per period
 
 
-def write_script(path: Path, rng: random.Random, timing: Timing, period: float = 30.0) -> Script:
+def write_script(path: Path, rng: random.Random, timing: Timing, period: float = 24.0) -> Script:
     """A looped script: motion in the hall every 3 s, two or three suspected falls (about
     a third cancelled by the pendant inside the window), and SOS presses, some in bursts
     of three within 0.3 s (many commits close together: where a kill lands mid-commit)."""
@@ -55,9 +55,8 @@ def write_script(path: Path, rng: random.Random, timing: Timing, period: float =
         readings.append(Motion("pir-hall", T0 + t, True))
         t += 3.0
     falls = cancels = sos = 0
-    slots = sorted(rng.sample(range(1, int(period // 10)), k=min(3, int(period // 10) - 1)))
-    for slot in slots:                      # one fall per 10 s slot: windows never overlap
-        f = slot * 10.0 + rng.uniform(0.0, 3.0)
+    for slot in range(int(period // 8)):    # one fall per 8 s slot: windows never overlap
+        f = slot * 8.0 + rng.uniform(0.5, 2.5)
         readings += [FallFlag("radar-bath", T0 + f, True), FallFlag("radar-bath", T0 + f + 1.5, False)]
         falls += 1
         if rng.random() < 0.35:

@@ -291,7 +291,7 @@ class FaultRun:
         """Settle with the broker up, stop cleanly, then a quiet restart on the same database
         must resolve every open window and deliver every owed alarm."""
         d = self.daemon
-        await asyncio.sleep(self.timing.cancel_window + 2)
+        await asyncio.sleep(self.timing.cancel_window + 1)
         rc = await d.stop()
         if rc != 0:
             self.fig.retained_wrong.append(f"clean stop exited {rc}")
@@ -302,7 +302,7 @@ class FaultRun:
         d.start()
         await d.wait_ready()
         ready = time.time()
-        deadline = time.monotonic() + 40
+        deadline = time.monotonic() + 20
         while time.monotonic() < deadline and not self._all_delivered():
             await asyncio.sleep(0.5)
         await asyncio.sleep(1.0)
