@@ -73,7 +73,7 @@ class AckingCentre:
     async def _on(self, c: aiomqtt.Client, m: aiomqtt.Message) -> None:
         try:
             body: Any = json.loads(m.payload)  # type: ignore[arg-type]
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, RecursionError):   # hostile input reaches us too
             body = m.payload
         rec = Received(str(m.topic), body, bool(m.retain), time.time())
         self.messages.append(rec)
