@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import random
 import signal
-import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,11 +55,13 @@ class Figures:
     log: str = ""
 
     def percentile(self, p: float) -> float:
+        """Linear interpolation between closest ranks (as benchmarks/_util.py)."""
         d = sorted(self.reconnect_delays)
         if not d:
             return float("nan")
-        k = min(len(d) - 1, max(0, int(round(p / 100 * len(d) + 0.5)) - 1))
-        return d[k]
+        k = (len(d) - 1) * p / 100.0
+        lo, hi = int(k), min(int(k) + 1, len(d) - 1)
+        return d[lo] + (d[hi] - d[lo]) * (k - lo)
 
     def summary(self) -> str:
         r = self.report
@@ -101,7 +102,8 @@ class Figures:
 class FaultRun:
     def __init__(self, workdir: Path, seed: int, *, timing: Timing = Timing(),
                  outage_range: tuple[float, float] = (0.5, 6.0), pause_range: tuple[float, float] = (0.5, 3.0),
-                 store: Tmpfs | None = None, verbose: bool = False) -> None:
+                 store: Tmpfs | None = None, verbose: bool = False,
+                 outage_length: Callable[[random.Random], float] | None = None) -> None:
         """`store`: a tmpfs of its own for the database (needed for disk_full/read_only)."""
         self.dir = workdir
         self.seed = seed
@@ -110,6 +112,7 @@ class FaultRun:
         self.outage_range = outage_range
         self.pause_range = pause_range
         self.verbose = verbose
+        self.outage_length = outage_length or (lambda rng: rng.uniform(*outage_range))
         self.fig = Figures(seed)
         self.kill_times: list[float] = []
         self.hooks = workdir / "hooks.log"
@@ -169,7 +172,7 @@ class FaultRun:
 
     # -- faults ------------------------------------------------------------------------
     async def _outage(self, length: float | None = None) -> float:
-        length = self.rng.uniform(*self.outage_range) if length is None else length
+        length = self.outage_length(self.rng) if length is None else length
         self.broker.stop()
         await asyncio.sleep(length)
         self.broker.start()
@@ -334,10 +337,3 @@ class FaultRun:
             if a.ended is not None:
                 out.append((a.ended - 0.5, (b.ready or b.started) + 0.5))
         return out
-
-
-def percentiles(values: list[float]) -> str:
-    if not values:
-        return "none"
-    q = statistics.quantiles(values, n=100) if len(values) > 1 else values * 99
-    return f"p50 {q[49]:.2f} s, p99 {q[98]:.2f} s, max {max(values):.2f} s"
