@@ -9,12 +9,18 @@ opening another, so one incident makes one alarm, with the strongest confidence.
 
 Time here is sensor time: the window closes when a reading (or the daemon's tick)
 shows that its deadline has passed. Replay therefore decides exactly as live did.
+
+The open window is state that must survive a crash: a resident who falls while the
+gateway restarts is the case this product exists for. `state()` and `restore()` give it
+as plain JSON; `changed` tells the daemon to save it (in the same commit as the event
+that opened, joined or closed it). A restored window ends in its alarm or its cancel like
+any other, even when the home no longer has the sensor that saw the fall.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 from detectors.base import Detection
 from gateway.catalogue import CATALOGUE
@@ -38,6 +44,24 @@ class OpenWindow:
             miss *= 1.0 - c
         return 1.0 - miss
 
+    def to_json(self) -> dict[str, Any]:
+        d = self.detection
+        return {"suspected_id": self.suspected_id, "deadline": self.deadline,
+                "detection": {"type": d.type, "occurred_at": d.occurred_at, "sensor": d.sensor,
+                              "room": d.room, "confidence": d.confidence,
+                              "evidence": dict(d.evidence), "ref": d.ref},
+                "evidence": dict(self.evidence), "by_sensor": dict(self.by_sensor)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "OpenWindow":
+        d = data["detection"]
+        det = Detection(str(d["type"]), float(d["occurred_at"]), d.get("sensor"), d.get("room"),
+                        float(d["confidence"]), {str(k): float(v) for k, v in d["evidence"].items()},
+                        d.get("ref"))
+        return cls(str(data["suspected_id"]), float(data["deadline"]), det,
+                   {str(k): float(v) for k, v in data["evidence"].items()},
+                   {str(k): float(v) for k, v in data["by_sensor"].items()})
+
 
 class AlarmFlow:
     """Turns detections into (type, detection, ref) tuples for the event factory."""
@@ -48,6 +72,15 @@ class AlarmFlow:
         self.cancel_window = cancel_window
         self.make = make
         self.window: OpenWindow | None = None
+        self.changed = False  # the window opened, grew or closed since the last save
+
+    def state(self) -> dict[str, Any]:
+        return {"window": None if self.window is None else self.window.to_json()}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Reopen the window saved by a gateway that stopped (or crashed) inside it."""
+        data = state.get("window")
+        self.window = None if data is None else OpenWindow.from_json(data)
 
     def handle(self, det: Detection) -> None:
         if det.type == "fall_suspected":
@@ -64,9 +97,10 @@ class AlarmFlow:
         w = self.window
         if w is not None and now >= w.deadline:
             self.window = None
+            self.changed = True
             d = w.detection
             alarm = Detection("fall", d.occurred_at, d.sensor, d.room, w.confidence,
-                              {**w.evidence, "cancel_window_s": self.cancel_window,
+                              {**w.evidence, "cancel_window_s": w.deadline - d.occurred_at,
                                "sensors": float(len(w.by_sensor))})
             self.make("fall", alarm, w.suspected_id)
 
@@ -80,8 +114,10 @@ class AlarmFlow:
             key = det.sensor or ""
             w.by_sensor[key] = max(w.by_sensor.get(key, 0.0), det.confidence)
             w.evidence.update({k: v for k, v in det.evidence.items() if k not in w.evidence})
+            self.changed = True
             return
         sid = self.make("fall_suspected", det, None)
+        self.changed = True
         self.window = OpenWindow(sid, det.occurred_at + self.cancel_window, det,
                                  dict(det.evidence), {det.sensor or "": det.confidence})
         if self.cancel_window <= 0:
@@ -92,6 +128,7 @@ class AlarmFlow:
         if w is None or det.occurred_at > w.deadline:
             return  # nothing to cancel: a cancel never retracts an alarm already sent
         self.window = None
+        self.changed = True
         d = w.detection
         self.make("alarm_cancelled",
                   Detection("alarm_cancelled", det.occurred_at, det.sensor or d.sensor,

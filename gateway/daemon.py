@@ -6,6 +6,10 @@
 An event reaches the outbox only after the store has committed it (or has failed, in
 which case memory is all there is and a `storage_failure` event says so). A reading's
 path never blocks on the network: the uplink drains the outbox on its own.
+
+Every long-lived task is owned: a core loop (readings, tick, uplink, a driver's
+supervisor) that ends or raises stops the gateway with exit code 1, so systemd restarts
+it, instead of leaving a process that reports online while nothing is watched.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from gateway.config import HomeConfig
 from gateway.events import Event
 from gateway.health import HealthMonitor
 from gateway.outbox import Entry, Outbox
-from gateway.pipeline import Pipeline
+from gateway.pipeline import ALARM_FLOW_STATE, Pipeline
 from gateway.sensors import expand as expand_sensors
 from gateway.store import Store
 from gateway.supervisor import supervise
@@ -33,13 +37,16 @@ log = logging.getLogger("safehome.daemon")
 
 STATE_SAVE_EVERY = 600.0
 PRUNE_EVERY = 3600.0
+SEQ_BLOCK = 1000  # seqs reserved ahead in the store; topped up when half is used
+HOOK_TIMEOUT = 60.0
+EXIT_CORE_FAILURE = 1  # a core loop died: systemd's Restart=always starts us again
 
 
 class Daemon:
     def __init__(self, config: HomeConfig) -> None:
         self.cfg = config
         self.store = Store(config.storage.path, batch_ms=config.storage.batch_ms,
-                           on_failure=self._storage_failed)
+                           on_failure=self._storage_failed, on_recovery=self._storage_recovered)
         self.outbox = Outbox(ack_timeout=config.alarm.ack_timeout,
                              expire_after=config.alarm.expire_after)
         self.health = HealthMonitor()
@@ -54,6 +61,9 @@ class Daemon:
         self.stop_requested = asyncio.Event()
         self.commands: Any = None  # gateway.remote_commands handler, when available
         self._tasks: list[asyncio.Task] = []
+        self.exit_code = 0
+        self._seq_reserved = 0
+        self._storage_reported = False  # a storage_failure event was raised for this failure
 
     # -- events ---------------------------------------------------------------------------
     async def emit(self, events: Iterable[Event]) -> None:
@@ -61,9 +71,17 @@ class Daemon:
         events = list(events)
         if self.commands is not None:
             events = self.commands.filter(events)  # the centre silenced a broken sensor
-        if not events:
+        flow_changed = self.pipeline is not None and self.pipeline.flow.changed
+        if not events and not flow_changed:
             return
-        await asyncio.gather(*(self.store.insert(e) for e in events))
+        # Queued together, so the events and the cancel window they opened or closed share
+        # one commit: a crash leaves both or neither.
+        commits = [self.store.enqueue(e) for e in events]
+        if flow_changed:
+            self._save_flow()
+        for e, result in zip(events, await asyncio.gather(*commits, return_exceptions=True)):
+            if isinstance(result, BaseException):  # not storable: memory is all there is
+                log.error("event %s %s not stored (%s); sending it from memory", e.type, e.id, result)
         for e in events:
             self.outbox.add(e)
             log.log(logging.WARNING if e.is_alarm else logging.INFO, "%s %s seq=%d %s",
@@ -74,10 +92,27 @@ class Daemon:
         return self.pipeline.technical(type_name, time.time(), **kw)
 
     def _storage_failed(self, reason: str) -> None:
-        if self.pipeline is None:
-            return  # failed at open: reported once the pipeline exists
+        if self.pipeline is None or self._storage_reported:
+            return  # failed at open: reported once, by the start-up events
+        self._storage_reported = True
         ev = self.technical("storage_failure", evidence={})
-        self.outbox.add(ev)  # the store cannot hold it; memory can
+        self.store.remember(ev)  # written when the store recovers
+        self.outbox.add(ev)  # the store cannot hold it now; memory can
+
+    def _storage_recovered(self) -> None:
+        self._storage_reported = False
+
+    def _seq_used(self, seq: int) -> None:
+        """Keep the store's seq high-water mark a block ahead of the numbers given out, so a
+        restart after a crash (even one while the store could not write) never reuses one."""
+        if seq > self._seq_reserved - SEQ_BLOCK // 2:
+            self._seq_reserved = seq + SEQ_BLOCK
+            self.store.reserve_seq(self._seq_reserved)
+
+    def _save_flow(self) -> None:
+        assert self.pipeline is not None
+        self.pipeline.flow.changed = False
+        self.store.save_detector_state(ALARM_FLOW_STATE, self.pipeline.flow.state())
 
     def _unacknowledged(self, entry: Entry) -> None:
         ev = self.technical("alarm_unacknowledged", ref=entry.event.id, room=entry.event.room,
@@ -88,19 +123,51 @@ class Daemon:
             self._spawn(self._run_hook(hook, entry.event), "unacknowledged-hook")
 
     async def _run_hook(self, argv: list[str], event: Event) -> None:
+        """Run the hook in its own process group; one that outlives its timeout is killed,
+        with everything it started, and reaped."""
         import os
         env = {**os.environ, "SAFEHOME_ALARM_ID": event.id, "SAFEHOME_ALARM_TYPE": event.type}
         try:
-            proc = await asyncio.create_subprocess_exec(*argv, env=env)
-            rc = await asyncio.wait_for(proc.wait(), timeout=60)
-            log.info("unacknowledged-alarm hook %s exited %s", argv[0], rc)
-        except (OSError, asyncio.TimeoutError) as exc:
+            proc = await asyncio.create_subprocess_exec(*argv, env=env, start_new_session=True)
+        except OSError as exc:
             log.error("unacknowledged-alarm hook %s failed: %s", argv[0], exc)
+            return
+        try:
+            rc = await asyncio.wait_for(proc.wait(), timeout=HOOK_TIMEOUT)
+            log.info("unacknowledged-alarm hook %s exited %s", argv[0], rc)
+        except asyncio.TimeoutError:
+            log.error("unacknowledged-alarm hook %s still running after %.0f s: killed",
+                      argv[0], HOOK_TIMEOUT)
+        finally:
+            if proc.returncode is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                await proc.wait()  # reaped: no zombie
 
-    def _spawn(self, coro: Any, name: str) -> None:
+    def _spawn(self, coro: Any, name: str, *, core: bool = False) -> asyncio.Task:
+        """Start an owned task. A failure is always logged; a `core` task that ends at all
+        (raises, or returns) stops the gateway with a non-zero exit code."""
         task = asyncio.create_task(coro, name=name)
         self._tasks.append(task)
-        task.add_done_callback(lambda t: self._tasks.remove(t) if t in self._tasks else None)
+        task.add_done_callback(lambda t: self._task_done(t, core))
+        return task
+
+    def _task_done(self, task: asyncio.Task, core: bool) -> None:
+        if task in self._tasks:
+            self._tasks.remove(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if core and not self.stop_requested.is_set():
+            log.critical("core task %s %s; stopping with exit code %d so that the service restarts",
+                         task.get_name(), f"failed: {exc!r}" if exc else "ended", EXIT_CORE_FAILURE,
+                         exc_info=exc)
+            self.exit_code = EXIT_CORE_FAILURE
+            self.stop_requested.set()
+        elif exc is not None:
+            log.error("task %s failed: %r", task.get_name(), exc, exc_info=exc)
 
     async def _on_command(self, name: str, payload: bytes, retained: bool, props: Any) -> None:
         if self.commands is None:
@@ -169,6 +236,7 @@ class Daemon:
         if self.pipeline is not None:
             for name, state in self.pipeline.detector_states().items():
                 self.store.save_detector_state(name, state)
+            self._save_flow()
 
     def _start_drivers(self) -> None:
         for s in self.cfg.sensors:
@@ -179,7 +247,7 @@ class Daemon:
             def on_failure(err: str, h=self.health.sensors[s.id]) -> None:
                 h.failed = err
             self._spawn(supervise(lambda cls=cls, info=info, st=settings: cls(info, st),
-                                  self._deliver, on_failure=on_failure), f"driver-{s.id}")
+                                  self._deliver, on_failure=on_failure), f"driver-{s.id}", core=True)
 
     # -- lifecycle -------------------------------------------------------------------------
     async def run(self) -> int:
@@ -187,8 +255,19 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop_requested.set)
         await self.store.open()
-        self.pipeline = Pipeline(self.cfg, seq_start=await self.store.last_seq())
+        seq_start = await self.store.last_seq()
+        self._seq_used(seq_start + 1)  # reserve the first block before any number is given out
+        await self.store.flush()
+        self.pipeline = Pipeline(self.cfg, seq_start=seq_start)
+        self.pipeline.on_seq = self._seq_used
         self.pipeline.restore_states(await self.store.load_detector_state())
+        window = self.pipeline.flow.window
+        if window is not None:
+            if await self.store.has_closing_event(window.suspected_id):
+                self.pipeline.flow.window = None  # its alarm or cancel was committed already
+            else:
+                log.warning("cancel window of suspected fall %s was open at the last stop; it closes"
+                            " at its deadline unless cancelled", window.suspected_id)
         backlog = await self.store.undelivered()
         for item in backlog:
             self.outbox.add(item.event, attempts=item.attempts)
@@ -200,12 +279,14 @@ class Daemon:
         except ImportError:
             self.commands = None
         startup = [self.technical("gateway_started", evidence={"backlog": len(backlog)})]
-        if self.store.failed:
+        if self.store.failed and not self._storage_reported:
+            self._storage_reported = True
             startup.append(self.technical("storage_failure", evidence={}))
         await self.emit(startup)
         uplink_task = asyncio.create_task(self.uplink.run(), name="uplink")
-        self._spawn(self._consume(), "consume")
-        self._spawn(self._tick(), "tick")
+        uplink_task.add_done_callback(lambda t: self._task_done(t, core=True))
+        self._spawn(self._consume(), "consume", core=True)
+        self._spawn(self._tick(), "tick", core=True)
         self._start_drivers()
         systemd.notify("READY=1\nSTATUS=running")
         log.info("gateway %s running with %d sensors", self.cfg.gateway_id, len(self.cfg.sensors))
@@ -213,7 +294,7 @@ class Daemon:
             await self.stop_requested.wait()
         finally:
             await self._shutdown(uplink_task)
-        return 0
+        return self.exit_code
 
     async def _shutdown(self, uplink_task: asyncio.Task) -> None:
         """Drivers first (no new readings), then flush the store, then say offline."""
@@ -224,6 +305,8 @@ class Daemon:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         try:
             self._save_states()
+            if self.pipeline is not None:
+                self.store.release_seq(self.pipeline.seq)  # a clean restart leaves no seq gap
             await self.store.flush()
             await self.uplink.stop()
             try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import numbers
 import time
 from dataclasses import replace
 
@@ -30,6 +31,7 @@ from gateway.sensors import expand as expand_sensors
 log = logging.getLogger("safehome.pipeline")
 
 ROOM_MEMORY_S = 30 * 60.0  # activity older than this says nothing about where someone is
+ALARM_FLOW_STATE = "alarm_flow"  # the open cancel window, saved next to the detectors' state
 LOCATED_TYPES = frozenset({"fall_suspected", "fall", "alarm_cancelled", "sos"})  # about a person
 
 
@@ -88,6 +90,8 @@ class Pipeline:
         self.last_room: tuple[str, float] | None = None  # (room, sensor time) of the last activity
         self._out: list[Event] = []
         self.readings_seen = 0
+        self.on_seq: Callable[[int], None] | None = None  # the daemon reserves seqs ahead
+        self.detector_failures: dict[str, int] = {}  # detector -> exceptions contained
 
     # -- identity ------------------------------------------------------------------------
     def _where(self, type_name: str, det: Detection) -> Detection:
@@ -113,16 +117,21 @@ class Pipeline:
                 if self.last_room is None or r.t >= self.last_room[1]:
                     self.last_room = (room, r.t)
 
-    def _make(self, type_name: str, det: Detection, ref: str | None, *, test: bool = False) -> str:
+    def _make(self, type_name: str, det: Detection, ref: str | None, *, test: bool = False,
+              names: Mapping[str, str] | None = None) -> str:
+        """One event. `names` are words for the texts only (never evidence, which is numbers)."""
         info = describe(type_name)
         det = self._where(type_name, det)
         self.seq += 1
-        values = {"room": det.room, "sensor": det.sensor, **det.evidence}
+        if self.on_seq is not None:
+            self.on_seq(self.seq)
+        evidence = {k: _plain(v) for k, v in det.evidence.items()}
+        values = {"room": det.room, "sensor": det.sensor, **evidence, **(names or {})}
         ev = Event(
             id=self.id_factory(), seq=self.seq, type=type_name, severity=info.severity,
             occurred_at=det.occurred_at, detected_at=self.clock(),
             text=render(type_name, values, self.room_names), room=det.room, sensor=det.sensor,
-            confidence=det.confidence, evidence=dict(det.evidence), ref=ref, test=test)
+            confidence=det.confidence, evidence=evidence, ref=ref, test=test)
         self._out.append(ev)
         return ev.id
 
@@ -144,7 +153,7 @@ class Pipeline:
             try:
                 detections.extend(det.feed(readings))
             except Exception:  # a detector bug must not stop the others or the daemon
-                log.exception("detector %s failed on a batch of %d readings", name, len(readings))
+                self._detector_failed(name, "feed", end)
         self.now = end if self.now is None else max(self.now, end)
         self._handle(self.fusion.feed(detections, self.now))
         self.flow.advance(self.now)
@@ -156,10 +165,13 @@ class Pipeline:
             return self._take()
         self.now = now
         detections: list[Detection] = []
-        for det in self.detectors.values():
+        for name, det in self.detectors.items():
             tick = getattr(det, "tick", None)
             if tick is not None:
-                detections.extend(tick(now))
+                try:
+                    detections.extend(tick(now))
+                except Exception:  # one detector's bug must not stop time for the rest
+                    self._detector_failed(name, "tick", now)
         self._handle(self.fusion.feed(detections, now))
         self.flow.advance(now)
         return self._take()
@@ -170,6 +182,17 @@ class Pipeline:
         if self.flow.window is not None:
             self.flow.advance(self.flow.window.deadline)
         return self._take()
+
+    def _detector_failed(self, name: str, where: str, now: float) -> None:
+        """Count every failure; the first of each detector is logged with its traceback and
+        raises a `detector_failure` event, so the centre knows what the home cannot see."""
+        n = self.detector_failures.get(name, 0) + 1
+        self.detector_failures[name] = n
+        if n > 1:
+            return
+        log.exception("detector %s failed in %s (counted; logged only this first time)", name, where)
+        self._make("detector_failure", Detection("detector_failure", now), None,
+                   names={"detector": name})
 
     def _handle(self, detections: Iterable[Detection]) -> None:
         for d in sorted(detections, key=lambda d: d.occurred_at):
@@ -189,6 +212,12 @@ class Pipeline:
         return {n: d.state() for n, d in self.detectors.items() if hasattr(d, "state")}
 
     def restore_states(self, states: Mapping[str, Mapping[str, Any]]) -> None:
+        flow = states.get(ALARM_FLOW_STATE)
+        if flow is not None:
+            try:
+                self.flow.restore(flow)
+            except (KeyError, TypeError, ValueError):
+                log.exception("could not restore the open cancel window")
         for name, state in states.items():
             det = self.detectors.get(name)
             if det is not None and hasattr(det, "restore"):
@@ -196,3 +225,17 @@ class Pipeline:
                     det.restore(state)
                 except Exception:  # stale or foreign state: start learning afresh
                     log.exception("could not restore learned state of detector %s", name)
+
+
+def _plain(value: Any) -> Any:
+    """Evidence as plain Python numbers: a detector's np.float32 or np.int64 would not
+    serialise to JSON, neither in the store nor on the wire."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (bool, str)) or value is None:
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    return value

@@ -10,7 +10,16 @@ Why this shape:
 - When the database fails (corrupt, read-only, disk full) the store logs one clear line,
   calls `on_failure` once (the gateway raises a `storage_failure` event) and answers
   "not durable" from then on; alarms keep flowing from memory, and every write is tried
-  again on the next batch so the store recovers by itself when space returns.
+  again on the next batch so the store recovers by itself when space returns. Nothing
+  asked of a failed store is dropped: inserts, sent marks and acks wait in memory and are
+  written, in order, by the first commit that succeeds.
+- On a failure the WAL is checkpointed and truncated, so a full disk does not fill up
+  with WAL frames of transactions that can never commit.
+- `seq` never goes back: the store keeps a high-water mark (`meta.seq_reserved`) a block
+  ahead of the numbers in use. Numbers given out while the store cannot write are inside
+  the block, so a restart starts above them (see `reserve_seq`).
+- The writer task survives anything: an event that cannot be serialised fails its own
+  `insert()`, an unexpected error fails the batch's waiters, and the loop goes on.
 """
 
 from __future__ import annotations
@@ -31,6 +40,20 @@ from gateway.events import Event
 log = logging.getLogger("safehome.store")
 
 PENDING, SENT, ACKNOWLEDGED, EXPIRED = "pending", "sent", "acknowledged", "expired"
+UPDATE_OPS = ("sent", "acked", "expired", "dstate", "reserve")  # kept while the store is failed
+WAL_LIMIT_BYTES = 4 * 1024 * 1024  # the WAL is cut back to this after each checkpoint
+
+
+def _json_default(value: Any) -> Any:
+    """numpy scalars (np.float32, np.int64, np.bool_) and the like: their Python value."""
+    item = getattr(value, "item", None)
+    if callable(item):
+        return item()
+    raise TypeError(f"{type(value).__name__} {value!r} is not JSON serialisable")
+
+
+def encode(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=_json_default)
 
 # Each migration moves the schema from version i to i+1 (PRAGMA user_version).
 MIGRATIONS: list[str] = [
@@ -78,16 +101,25 @@ class Store:
         self._writer: asyncio.Task | None = None
         self.failed: str | None = None  # reason, while degraded
         self._unpersisted: dict[str, Event] = {}  # events accepted while degraded
+        self._unapplied: dict[tuple[str, str], tuple[Any, ...]] = {}  # updates asked while degraded
         self.commits = 0
+        self.writer_errors = 0  # unexpected (non-SQLite) errors the writer survived
 
     # -- lifecycle ----------------------------------------------------------------------
     async def open(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = await aiosqlite.connect(self.path, isolation_level=None)
+            # Before the first WAL access: the wal-index then lives in this process's heap,
+            # not in a mmap'ed `-shm` file. A `-shm` that turns unwritable (read-only remount,
+            # immutable flag) would otherwise kill the gateway with SIGBUS on its next write.
+            # The price: no other process reads the database while the gateway runs.
+            await self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
             await self._db.execute("PRAGMA journal_mode=WAL")
             await self._db.execute("PRAGMA synchronous=FULL")
             await self._db.execute("PRAGMA busy_timeout=5000")
+            await self._db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
+            await self._checkpoint()  # a WAL left large by a full disk is folded in and cut
             await self._migrate()
             await self._db.execute("PRAGMA quick_check")
         except (sqlite3.Error, OSError) as exc:
@@ -95,6 +127,8 @@ class Store:
         self._writer = asyncio.create_task(self._write_loop(), name="store-writer")
 
     async def close(self) -> None:
+        if self._writer is not None and self._writer.done():
+            self._writer = None  # cannot happen by design; never wait on a dead writer
         if self._writer is not None:
             await self._queue.put(("stop", (), None))
             await self._writer
@@ -117,6 +151,15 @@ class Store:
             await self._db.executescript("BEGIN;" + MIGRATIONS[v] + f";PRAGMA user_version={v + 1};COMMIT;")
             log.info("event store schema migrated to version %d", v + 1)
 
+    async def _checkpoint(self) -> None:
+        """Fold the WAL into the database and truncate it; harmless when it cannot."""
+        if self._db is None:
+            return
+        try:
+            await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as exc:
+            log.debug("WAL checkpoint failed: %s", exc)
+
     def _fail(self, reason: str) -> None:
         if self.failed is None:
             self.failed = reason
@@ -126,21 +169,27 @@ class Store:
 
     # -- reads (startup) ----------------------------------------------------------------
     async def last_seq(self) -> int:
-        if self._db is None or self.failed:
+        """The highest seq this database has seen: committed, or reserved ahead (a restart
+        after a crash starts above it, so no number is ever given out twice). A failed
+        store is still read: a read-only or full disk usually reads fine."""
+        if self._db is None:
             return 0
         try:
             async with self._db.execute(
                     "SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key='last_seq'), 0),"
-                    " COALESCE((SELECT MAX(seq) FROM events), 0)") as cur:
-                a, b = await cur.fetchone()  # type: ignore[misc]
-            return max(int(a), int(b))
+                    " COALESCE((SELECT MAX(seq) FROM events), 0),"
+                    " COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key='seq_reserved'), 0)"
+                    ) as cur:
+                a, b, c = await cur.fetchone()  # type: ignore[misc]
+            return max(int(a), int(b), int(c))
         except sqlite3.Error as exc:
             self._fail(str(exc))
             return 0
 
     async def undelivered(self) -> list[StoredEvent]:
-        """Events still owed to the centre: unsent ones, and alarms sent but not acknowledged."""
-        if self._db is None or self.failed:
+        """Events still owed to the centre: unsent ones, and alarms sent but not acknowledged.
+        Read from a failed store too: a backlog on a full disk is still owed."""
+        if self._db is None:
             return []
         try:
             async with self._db.execute(
@@ -153,18 +202,40 @@ class Store:
         return [StoredEvent(Event.from_row(json.loads(b)), s, a) for b, s, a in rows]
 
     async def load_detector_state(self) -> dict[str, Any]:
-        if self._db is None or self.failed:
+        if self._db is None:
             return {}
-        async with self._db.execute("SELECT name, state FROM detector_state") as cur:
-            return {n: json.loads(s) for n, s in await cur.fetchall()}
+        try:
+            async with self._db.execute("SELECT name, state FROM detector_state") as cur:
+                return {n: json.loads(s) for n, s in await cur.fetchall()}
+        except sqlite3.Error as exc:
+            self._fail(str(exc))
+            return {}
+
+    async def has_closing_event(self, suspected_id: str) -> bool:
+        """Whether the fall or the cancel that closes this suspected fall's window is stored."""
+        if self._db is None:
+            return False
+        try:
+            async with self._db.execute(
+                    "SELECT 1 FROM events WHERE type IN ('fall', 'alarm_cancelled')"
+                    " AND json_extract(body, '$.ref') = ? LIMIT 1", (suspected_id,)) as cur:
+                return await cur.fetchone() is not None
+        except sqlite3.Error as exc:
+            self._fail(str(exc))
+            return False
 
     # -- writes (through the writer task) -----------------------------------------------
     async def insert(self, event: Event) -> bool:
         """Queue `event` and wait until it is committed. True when durable, False when the
         store is degraded (the caller keeps the event in memory and sends it anyway)."""
-        fut: asyncio.Future = asyncio.get_running_loop().create_future()
-        await self._queue.put(("insert", (event,), fut))
-        return await fut
+        return await self.enqueue(event)
+
+    def enqueue(self, event: Event) -> "asyncio.Future[bool]":
+        """Queue `event` now (no await between several calls: they share one commit); the
+        future resolves as `insert()` does, or with the error that kept it out of the store."""
+        fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(("insert", (event,), fut))
+        return fut
 
     def mark_sent(self, event_id: str, attempts: int, is_alarm: bool) -> None:
         self._queue.put_nowait(("sent", (event_id, attempts, is_alarm, time.time()), None))
@@ -176,7 +247,16 @@ class Store:
         self._queue.put_nowait(("expired", (event_id,), None))
 
     def save_detector_state(self, name: str, state: dict[str, Any]) -> None:
-        self._queue.put_nowait(("dstate", (name, json.dumps(state, separators=(",", ":")), time.time()), None))
+        self._queue.put_nowait(("dstate", (name, encode(state), time.time()), None))
+
+    def reserve_seq(self, upto: int) -> None:
+        """Raise the seq high-water mark to `upto` (never lowers it)."""
+        self._queue.put_nowait(("reserve", (upto, False), None))
+
+    def release_seq(self, last: int) -> None:
+        """A clean stop: the high-water mark goes back to the last number really used, so a
+        clean restart leaves no gap. Never below a committed seq."""
+        self._queue.put_nowait(("reserve", (last, True), None))
 
     async def flush(self) -> None:
         """Wait until everything queued so far is committed (or failed)."""
@@ -208,21 +288,46 @@ class Store:
                     batch.append(await asyncio.wait_for(self._queue.get(), timeout))
                 except asyncio.TimeoutError:
                     break
-            await self._apply(batch)
+            try:
+                await self._apply(batch)
+            except Exception as exc:  # noqa: BLE001 - the writer must outlive any bug
+                self.writer_errors += 1
+                log.exception("event store writer error (writer continues)")
+                for _, _, fut in batch:
+                    if fut is not None and not fut.done():
+                        fut.set_exception(exc)
             if batch[-1][0] == "stop":
                 return
 
     async def _apply(self, batch: list[tuple[str, tuple[Any, ...], asyncio.Future | None]]) -> None:
+        # Serialise first: an event that cannot be written fails its own insert, not the batch.
+        rows: dict[str, tuple[Any, ...]] = {}
+        bad: dict[int, Exception] = {}
+        for ev in self._unpersisted.values():
+            rows[ev.id] = self._row(ev)
+        for i, (op, args, _) in enumerate(batch):
+            if op == "insert":
+                try:
+                    rows[args[0].id] = self._row(args[0])
+                except (TypeError, ValueError) as exc:
+                    bad[i] = exc
+                    log.error("event %s %s cannot be stored: %s", args[0].type, args[0].id, exc)
+        # Updates asked while the store was failed come first, in the order they were asked.
+        updates = [*self._unapplied.items()]
+        for op, args, _ in batch:
+            if op in UPDATE_OPS:
+                updates.append(((op, self._update_key(op, args)), args))
         ok = False
         results: dict[int, Any] = {}
         if self._db is not None:
             try:
                 await self._db.execute("BEGIN IMMEDIATE")
                 # Inserts first, in one statement: an update in the same batch may name them.
-                await self._insert_rows([*self._unpersisted.values(),
-                                         *(a[0] for op, a, _ in batch if op == "insert")])
+                await self._insert_rows(list(rows.values()))
+                for (op, _), args in updates:
+                    await self._do(op, args)
                 for i, (op, args, _) in enumerate(batch):
-                    if op != "insert":
+                    if op == "prune":
                         results[i] = await self._do(op, args)
                 await self._db.execute("COMMIT")
                 ok = True
@@ -233,31 +338,53 @@ class Store:
                 except sqlite3.Error:
                     pass
                 self._fail(str(exc))
+                await self._checkpoint()  # do not let failed transactions grow the WAL
         if ok and self.failed is not None:
-            log.warning("event store recovered after: %s", self.failed)
+            log.warning("event store recovered after: %s (%d events and %d updates written)",
+                        self.failed, len(self._unpersisted), len(self._unapplied))
             self.failed = None
             if self.on_recovery:
                 self.on_recovery()
         if ok:
             self._unpersisted.clear()
+            self._unapplied.clear()
+        else:
+            for key, args in updates:
+                self._unapplied.pop(key, None)  # re-insert: the latest ask goes last
+                self._unapplied[key] = args
         for i, (op, args, fut) in enumerate(batch):
-            if not ok and op == "insert":
+            if not ok and op == "insert" and i not in bad:
                 self._unpersisted[args[0].id] = args[0]
-            if fut is not None and not fut.done():
-                fut.set_result(results.get(i, ok) if op != "insert" else ok)
+            if fut is None or fut.done():
+                continue
+            if i in bad:
+                fut.set_exception(bad[i])
+            else:
+                fut.set_result(results.get(i, ok) if op == "prune" else ok)
 
-    async def _insert_rows(self, events: list[Event]) -> None:
-        if not events:
+    @staticmethod
+    def _update_key(op: str, args: tuple[Any, ...]) -> str:
+        return "" if op == "reserve" else str(args[0])  # event id, or detector name
+
+    @staticmethod
+    def _row(ev: Event) -> tuple[Any, ...]:
+        return (ev.id, ev.seq, ev.type, int(ev.is_alarm), PENDING, encode(ev.to_row()), ev.detected_at)
+
+    def remember(self, event: Event) -> None:
+        """An event that went out from memory without `insert()` (the `storage_failure`
+        event itself): written with the next commit that succeeds."""
+        self._unpersisted.setdefault(event.id, event)
+
+    async def _insert_rows(self, rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
             return
         assert self._db is not None
         await self._db.executemany(
             "INSERT INTO events (id, seq, type, is_alarm, state, body, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
-            [(ev.id, ev.seq, ev.type, int(ev.is_alarm), PENDING,
-              json.dumps(ev.to_row(), separators=(",", ":")), ev.detected_at) for ev in events])
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING", rows)
         await self._db.execute(
             "INSERT INTO meta (key, value) VALUES ('last_seq', ?) ON CONFLICT(key) DO UPDATE SET"
-            " value = MAX(CAST(value AS INTEGER), excluded.value)", (max(ev.seq for ev in events),))
+            " value = MAX(CAST(value AS INTEGER), excluded.value)", (max(r[1] for r in rows),))
 
     async def _do(self, op: str, args: tuple[Any, ...]) -> Any:
         db = self._db
@@ -279,6 +406,16 @@ class Store:
             await db.execute("INSERT INTO detector_state (name, state, updated_at) VALUES (?, ?, ?)"
                              " ON CONFLICT(name) DO UPDATE SET state = excluded.state,"
                              " updated_at = excluded.updated_at", args)
+        elif op == "reserve":
+            upto, release = args
+            if release:  # back to the last number used, never below a committed one
+                await db.execute(
+                    "INSERT INTO meta (key, value) VALUES ('seq_reserved', ?) ON CONFLICT(key) DO UPDATE"
+                    " SET value = excluded.value", (upto,))
+            else:
+                await db.execute(
+                    "INSERT INTO meta (key, value) VALUES ('seq_reserved', ?) ON CONFLICT(key) DO UPDATE"
+                    " SET value = MAX(CAST(value AS INTEGER), excluded.value)", (upto,))
         elif op == "prune":
             return await self._prune(*args)
         return None

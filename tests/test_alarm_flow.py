@@ -154,3 +154,27 @@ def test_a_sensors_small_blocks_are_joined_where_the_last_one_was():
     assert out[1] is b1, "a lone block is passed as it is"
     assert out[2].sensor == "wrist" and len(out[2]) == 10
     assert np.array_equal(out[2].t, np.concatenate([a1.t, a2.t]))
+
+
+def test_an_open_window_survives_a_restart_and_ends_in_its_alarm():
+    before = pipeline()
+    suspected = before.feed([FallFlag("radar", T0, True)])
+    assert before.flow.changed, "opening a window asks the daemon to save it"
+    saved = before.flow.state()
+    after = pipeline()  # a new process: nothing in memory
+    after.restore_states({"alarm_flow": saved})
+    assert after.tick(T0 + 29) == []
+    alarm = after.tick(T0 + 31)
+    assert types(alarm) == ["fall"] and alarm[0].ref == suspected[0].id
+    assert alarm[0].evidence["cancel_window_s"] == 30
+    assert after.flow.changed and after.flow.state() == {"window": None}
+
+
+def test_a_restored_window_can_still_be_cancelled():
+    before = pipeline()
+    suspected = before.feed([FallFlag("radar", T0, True)])
+    after = pipeline()
+    after.restore_states({"alarm_flow": before.flow.state()})
+    cancelled = after.feed([Button("button", T0 + 5, "cancel")])
+    assert types(cancelled) == ["alarm_cancelled"] and cancelled[0].ref == suspected[0].id
+    assert after.tick(T0 + 60) == []

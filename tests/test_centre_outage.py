@@ -21,6 +21,7 @@ import time
 
 import pytest
 
+from tests.db_files import crash_copy
 from tests.gateway_proc import REPO, GatewayProcess, Listener, write_config
 
 ALARMS = 8
@@ -34,7 +35,7 @@ def logged_ids(path) -> list[str]:
 
 
 def store_states(db_path) -> dict[str, int]:
-    with sqlite3.connect(db_path) as db:
+    with crash_copy(db_path) as copy, sqlite3.connect(copy) as db:
         return dict(db.execute("SELECT state, COUNT(*) FROM events WHERE type='sos' GROUP BY state"))
 
 
@@ -70,7 +71,7 @@ async def test_alarms_raised_during_a_20s_outage_are_logged_once_and_all_acknowl
         await asyncio.sleep(3)                 # any late re-send would be logged by now
         ids = logged_ids(log)
         assert len(ids) == ALARMS and len(set(ids)) == ALARMS
-        with sqlite3.connect(tmp_path / "gw-test-01.db") as db:
+        with crash_copy(tmp_path / "gw-test-01.db") as copy, sqlite3.connect(copy) as db:
             stored = {r[0] for r in db.execute("SELECT id FROM events WHERE type='sos'")}
             attempts = dict(db.execute(
                 "SELECT attempts, COUNT(*) FROM events WHERE type='sos' GROUP BY attempts"))

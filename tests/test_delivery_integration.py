@@ -14,6 +14,7 @@ import time
 import pytest
 
 from tests.broker import Mosquitto, free_port
+from tests.db_files import crash_copy
 from tests.gateway_proc import GatewayProcess, Listener, retained, write_config
 
 STATUS = "safehome/v1/gw-test-01/status"
@@ -70,8 +71,9 @@ async def test_fifty_events_during_a_20s_broker_outage_all_arrive_in_seq_order(t
             sent_before = before.on("alarm")
         assert sent_before == []
         await asyncio.sleep(20)
-        db = sqlite3.connect(tmp_path / "gw-test-01.db")
-        pending = db.execute("SELECT COUNT(*) FROM events WHERE type='sos' AND state='pending'").fetchone()[0]
+        with crash_copy(tmp_path / "gw-test-01.db") as copy, sqlite3.connect(copy) as db:
+            pending = db.execute(
+                "SELECT COUNT(*) FROM events WHERE type='sos' AND state='pending'").fetchone()[0]
         assert pending == 50, "all 50 alarms committed while the broker was away"
         broker.start()
         async with Listener(broker.host, broker.port) as after:
@@ -104,7 +106,7 @@ async def test_events_pending_at_sigkill_are_sent_after_restart(mosquitto, tmp_p
         assert time.monotonic() < deadline, gw.output()
         await asyncio.sleep(0.2)
         if db_path.exists():
-            with sqlite3.connect(db_path) as db:
+            with crash_copy(db_path) as copy, sqlite3.connect(copy) as db:
                 pending = [r[0] for r in db.execute(
                     "SELECT id FROM events WHERE type='sos' AND state='pending'")]
     gw.kill()

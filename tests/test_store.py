@@ -8,6 +8,7 @@ import time
 
 from gateway.events import Event, new_event_id
 from gateway.store import SCHEMA_VERSION, Store
+from tests.db_files import crash_copy
 
 
 def make_event(seq: int, type_name: str = "sos", age_s: float = 0.0) -> Event:
@@ -17,7 +18,9 @@ def make_event(seq: int, type_name: str = "sos", age_s: float = 0.0) -> Event:
 
 
 def states(path) -> dict[int, str]:
-    with sqlite3.connect(path) as db:
+    """What a crash would leave on disk: the database and WAL files as they are now, read
+    from a copy (the running store holds the database exclusively)."""
+    with crash_copy(path) as copy, sqlite3.connect(copy) as db:
         return dict(db.execute("SELECT seq, state FROM events"))
 
 
