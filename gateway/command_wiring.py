@@ -43,10 +43,13 @@ class _DaemonState:
 class DaemonCommands:
     def __init__(self, daemon: Any, memory: int = 256) -> None:
         self.d = daemon
-        self.rc = RemoteCommands(_DaemonState(daemon), memory=memory)
+        self.rc = RemoteCommands(_DaemonState(daemon), memory=memory,
+                                 base=f"{daemon.cfg.mqtt.topic_root}/{daemon.cfg.gateway_id}")
 
     async def handle(self, name: str, payload: bytes, retained: bool, props: Any = None) -> None:
-        out = self.rc.handle(name, payload, retained, time.time())
+        response = getattr(props, "ResponseTopic", None) if props is not None else None
+        out = self.rc.handle(name, payload, retained, time.time(),
+                             response_topic=response if isinstance(response, str) else None)
         if out.ignored:
             log.info("retained command %s ignored (a retained message is not an instruction)", name)
             return
@@ -65,8 +68,9 @@ class DaemonCommands:
         if out.publish_status and out.result is not None:
             await self.d.uplink.publish_json("heartbeat", dict(out.result))
         correlation = getattr(props, "CorrelationData", None) if props is not None else None
-        await self.d.uplink.publish_json(self._result_leaf(out, props), body,
-                                         correlation=correlation)
+        # An accepted response topic is always cmd/{name}/result (RemoteCommands refuses
+        # any other), so the answer goes there either way.
+        await self.d.uplink.publish_json(f"cmd/{out.name}/result", body, correlation=correlation)
 
     def filter(self, events: Iterable[Event]) -> list[Event]:
         """Drop trouble events of silenced sensors (never alarms, see SILENCEABLE_TYPES)."""
@@ -88,13 +92,3 @@ class DaemonCommands:
         if h is not None:
             until = out.result.get("until")
             h.silenced_until = parse_iso(until) if until else None
-
-    def _result_leaf(self, out: CommandOutcome, props: Any) -> str:
-        """The MQTT 5 response topic when it lies in our subtree (the broker's ACL allows
-        nothing else), otherwise cmd/{name}/result."""
-        base = f"{self.d.cfg.mqtt.topic_root}/{self.d.cfg.gateway_id}/"
-        response = getattr(props, "ResponseTopic", None) if props is not None else None
-        if isinstance(response, str) and response.startswith(base) and "+" not in response \
-                and "#" not in response:
-            return response[len(base):]
-        return f"cmd/{out.name}/result"

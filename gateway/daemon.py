@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable
 
 from drivers import registry as driver_registry
 from drivers.base import SensorInfo
-from gateway import systemd
+from gateway import escalation, systemd
 from gateway.config import HomeConfig
 from gateway.events import Event
 from gateway.health import HealthMonitor
@@ -48,14 +48,15 @@ class Daemon:
         self.store = Store(config.storage.path, batch_ms=config.storage.batch_ms,
                            on_failure=self._storage_failed, on_recovery=self._storage_recovered)
         self.outbox = Outbox(ack_timeout=config.alarm.ack_timeout,
-                             expire_after=config.alarm.expire_after)
+                             expire_after=config.alarm.expire_after,
+                             escalate_after=config.alarm.max_attempts * config.alarm.ack_timeout)
         self.health = HealthMonitor()
         self.known_sensors = expand_sensors(config)
         for k in self.known_sensors:
             self.health.add(k.meta.id, k.timeout, parent=k.parent)
         self.pipeline: Pipeline | None = None
         self.uplink = Uplink(config, self.outbox, self.store, health=self._health_body,
-                             on_command=self._on_command, on_unacknowledged=self._unacknowledged)
+                             on_command=self._on_command)
         self.readings: asyncio.Queue[Any] = asyncio.Queue(maxsize=20000)
         self.reading_taps: list[Callable[[list[Any]], None]] = []  # e.g. the trace recorder
         self.stop_requested = asyncio.Event()
@@ -287,6 +288,7 @@ class Daemon:
         uplink_task.add_done_callback(lambda t: self._task_done(t, core=True))
         self._spawn(self._consume(), "consume", core=True)
         self._spawn(self._tick(), "tick", core=True)
+        self._spawn(escalation.watch(self.outbox, self._unacknowledged), "escalation")
         self._start_drivers()
         systemd.notify("READY=1\nSTATUS=running")
         log.info("gateway %s running with %d sensors", self.cfg.gateway_id, len(self.cfg.sensors))

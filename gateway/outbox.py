@@ -6,6 +6,13 @@ broker acknowledges them (PUBACK). Alarms stay until the centre acknowledges the
 end to end: every `ack_timeout` they are due again with the same id and a growing
 `attempt`, until acknowledged or expired.
 
+Escalation: an alarm not acknowledged `escalate_after` seconds (max_attempts x
+ack_timeout) after it entered the outbox is handed out once by `to_escalate()`, timed
+on the monotonic clock from its creation whether or not any copy reached the broker:
+the buzzer matters most exactly when the centre is unreachable. With a reachable but
+silent centre, attempt k goes out at (k-1) x ack_timeout, so the last attempt still
+gets its whole ack window before the escalation.
+
 Order: alarms before other events, each oldest first (by seq), so after an outage the
 centre hears about the fall before it hears that a door sensor's battery is low.
 """
@@ -14,8 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from gateway.events import Event
 
@@ -28,6 +35,7 @@ class Entry:
     first_sent: float | None = None
     in_flight: bool = False
     escalated: bool = False      # alarm_unacknowledged already raised
+    created: float = 0.0         # monotonic time it entered the outbox (escalation clock)
 
     def sort_key(self) -> tuple[int, int]:
         return (0 if self.event.is_alarm else 1, self.event.seq)
@@ -37,6 +45,7 @@ class Entry:
 class Outbox:
     ack_timeout: float = 30.0
     expire_after: float = 24 * 3600.0
+    escalate_after: float | None = None   # seconds from creation; None: never escalate
     clock: Callable[[], float] = time.monotonic
     entries: dict[str, Entry] = field(default_factory=dict)
 
@@ -45,7 +54,8 @@ class Outbox:
 
     def add(self, event: Event, attempts: int = 0) -> None:
         if event.id not in self.entries:
-            self.entries[event.id] = Entry(event, attempts, next_due=self.clock())
+            now = self.clock()
+            self.entries[event.id] = Entry(event, attempts, next_due=now, created=now)
             self.changed.set()
 
     def due(self, limit: int | None = None) -> list[Entry]:
@@ -93,6 +103,26 @@ class Outbox:
         for e in gone:
             del self.entries[e.event.id]
         return gone
+
+    def to_escalate(self) -> list[Entry]:
+        """Alarms whose escalation time has come, each handed out once (marked escalated).
+        They stay in the outbox: re-sending goes on until the centre acknowledges."""
+        if self.escalate_after is None:
+            return []
+        now = self.clock()
+        due = sorted((e for e in self.entries.values() if e.event.is_alarm and not e.escalated
+                      and now - e.created >= self.escalate_after), key=Entry.sort_key)
+        for e in due:
+            e.escalated = True
+        return due
+
+    def next_escalation_in(self) -> float | None:
+        """Seconds until the next alarm must be escalated, None when none waits."""
+        if self.escalate_after is None:
+            return None
+        waiting = [e.created + self.escalate_after for e in self.entries.values()
+                   if e.event.is_alarm and not e.escalated]
+        return None if not waiting else max(0.0, min(waiting) - self.clock())
 
     @property
     def pending(self) -> int:

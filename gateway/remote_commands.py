@@ -20,8 +20,8 @@ Wiring: `attach(daemon)` (bottom of this file) returns gateway/command_wiring.py
 DaemonCommands, which the daemon calls for every message on `cmd/{name}`:
     out = commands.handle(name, msg.payload, msg.retain, time.time())
     ignored -> nothing; events -> numbered by the pipeline (id = req.event_id) and
-    emitted; publish_status -> a heartbeat now; always the answer on the MQTT 5
-    response topic (if inside our subtree) or `cmd/{name}/result`.
+    emitted; publish_status -> a heartbeat now; always the answer on `cmd/{name}/result`
+    (an MQTT 5 response topic must be exactly that topic: any other refuses the command).
 Before emitting technical events the daemon may drop silenced ones with
 `DaemonCommands.filter(events)` (uses `suppresses(type, sensor, now)`).
 """
@@ -36,6 +36,7 @@ from typing import Any, Collection, Mapping, Protocol
 
 from gateway.catalogue import CATALOGUE, EVENT, INFO
 from gateway.events import iso, new_event_id
+from gateway.inbound import PayloadError, parse_object
 
 COMMAND_NAMES = ("test_alarm", "status", "silence_sensor")
 
@@ -118,20 +119,25 @@ class CommandError(ValueError):
 class RemoteCommands:
     """Validates and carries out centre commands; remembers ids and silenced sensors."""
 
-    def __init__(self, gateway: GatewayState, memory: int = 256) -> None:
+    def __init__(self, gateway: GatewayState, memory: int = 256, *, base: str | None = None) -> None:
+        """`base` is the gateway's subtree (`{topic_root}/{gateway_id}`): an MQTT 5
+        response topic is honoured only when it is `{base}/cmd/{name}/result`."""
         self._gateway = gateway
+        self._base = base
         self._memory = memory
         self._done: OrderedDict[str, CommandOutcome] = OrderedDict()
         self._silenced: dict[str, float] = {}
 
     # ---- the one entry point -------------------------------------------------------
-    def handle(self, name: str, payload: bytes, retained: bool, now: float) -> CommandOutcome:
+    def handle(self, name: str, payload: bytes, retained: bool, now: float, *,
+               response_topic: str | None = None) -> CommandOutcome:
         if retained:
             return CommandOutcome(name, None, ok=False, ignored=True)
         command_id: str | None = None
         try:
             body = _parse(payload)
             command_id = _command_id(body)
+            self._check_response_topic(name, response_topic)
             if command_id in self._done:
                 return _as_duplicate(self._done[command_id])
             if name not in COMMAND_NAMES:
@@ -146,6 +152,19 @@ class RemoteCommands:
         if command_id is not None:
             self._remember(command_id, outcome)
         return outcome
+
+    def _check_response_topic(self, name: str, response_topic: str | None) -> None:
+        """Only `cmd/{name}/result` may carry an answer. Any other topic in the gateway's
+        subtree would put a command result where the centre expects alarms, or feed the
+        gateway its own answer as an ack; one outside it the broker's ACL drops. Either
+        way the requester is told, on the default result topic, instead of obeyed."""
+        if response_topic is None:
+            return
+        allowed = f"{self._base}/cmd/{name}/result" if self._base else None
+        if response_topic != allowed:
+            where = allowed or f"cmd/{name}/result"
+            raise CommandError(f"response topic {response_topic[:200]!r} refused: results go "
+                               f"only to {where}")
 
     # ---- silence bookkeeping -------------------------------------------------------
     def is_silenced(self, sensor: str, now: float) -> bool:
@@ -214,13 +233,12 @@ class RemoteCommands:
 
 
 def _parse(payload: bytes) -> Mapping[str, Any]:
+    """The command's JSON object; size and nesting are bounded before parsing
+    (gateway/inbound.py), so a hostile payload is an error result, never a traceback."""
     try:
-        body = json.loads(payload)
-    except (UnicodeDecodeError, ValueError):
-        raise CommandError("payload is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise CommandError("payload must be a JSON object")
-    return body
+        return parse_object(payload)
+    except PayloadError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def _command_id(body: Mapping[str, Any]) -> str:

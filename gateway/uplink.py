@@ -18,7 +18,8 @@ import os
 import random
 import time
 import uuid
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
@@ -28,11 +29,14 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from gateway.config import HomeConfig
 from gateway.events import iso, parse_iso
+from gateway.inbound import PayloadError, RateLimitedLog, excerpt, parse_object
+from gateway.instance_lock import InstanceLock
 from gateway.outbox import Entry, Outbox
 from gateway.store import Store
 
 log = logging.getLogger("safehome.uplink")
 VERSION = "0.1.0"
+COMMAND_QUEUE = 32  # commands waiting for the worker; more are dropped (and logged)
 AUTH_CODES = {4, 5, 134, 135, 140}  # 3.1.1: bad credentials / not authorised; 5: same
 
 
@@ -51,7 +55,6 @@ class Uplink:
                  health: Callable[[], dict[str, Any]],
                  on_ack: Callable[[str, str | None, float], None] | None = None,
                  on_command: Callable[[str, bytes, bool, Any], Awaitable[dict[str, Any] | None]] | None = None,
-                 on_unacknowledged: Callable[[Entry], None] | None = None,
                  env: dict[str, str] | None = None) -> None:
         self.cfg = config
         self.m = config.mqtt
@@ -60,11 +63,17 @@ class Uplink:
         self.health = health
         self.on_ack = on_ack
         self.on_command = on_command
-        self.on_unacknowledged = on_unacknowledged
         env = dict(os.environ) if env is None else env
         self.username = env.get(self.m.username_env) if self.m.username_env else None
         self.password = env.get(self.m.password_env) if self.m.password_env else None
         self.base = f"{self.m.topic_root}/{config.gateway_id}"
+        # Claimed here, before the daemon reads the store's last seq: while this process
+        # numbers the gateway's events, `safehome doctor` must not publish beside it.
+        self.instance_lock = InstanceLock(config.storage.path).acquire()
+        if self.instance_lock.busy:
+            log.error("another safehome process (pid %s) holds %s: two processes numbering this "
+                      "gateway's events would reuse seq numbers; stop the other one",
+                      self.instance_lock.holder(), self.instance_lock.path)
         self.client_id = self.m.client_id or f"safehome-{config.gateway_id}-{uuid.uuid4().hex[:8]}"
         self.connected = asyncio.Event()
         self.stopping = asyncio.Event()
@@ -75,7 +84,9 @@ class Uplink:
         self._client: aiomqtt.Client | None = None
         self._offline_since: float | None = None
         self._acked_recently: dict[str, float] = {}
-        self._logged_acks: set[str] = set()
+        # Bad acks are counted per kind and logged at most once a minute per kind, cut to
+        # 200 characters: a flood of hostile acks can neither fill the log nor the memory.
+        self._problems = RateLimitedLog(interval=60.0)
         self.latencies: list[float] = []  # seconds from detected_at to PUBACK (benchmarks)
 
     # -- topics and payloads ------------------------------------------------------------
@@ -91,14 +102,14 @@ class Uplink:
 
     def _client_kwargs(self) -> dict[str, Any]:
         v5 = self.m.protocol == "5"
-        kw: dict[str, Any] = dict(
-            hostname=self.m.host, port=self.m.port, identifier=self.client_id,
-            username=self.username, password=self.password, keepalive=self.m.keepalive,
-            protocol=aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
-            will=aiomqtt.Will(self.topic("status"), self._status("offline", "connection lost"),
+        kw: dict[str, Any] = {
+            "hostname": self.m.host, "port": self.m.port, "identifier": self.client_id,
+            "username": self.username, "password": self.password, "keepalive": self.m.keepalive,
+            "protocol": aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
+            "will": aiomqtt.Will(self.topic("status"), self._status("offline", "connection lost"),
                               qos=1, retain=True),
-            timeout=15, max_inflight_messages=self.m.max_inflight,
-        )
+            "timeout": 15, "max_inflight_messages": self.m.max_inflight,
+        }
         if v5:
             kw["clean_start"] = True
         else:
@@ -112,40 +123,57 @@ class Uplink:
 
     # -- the connection loop ------------------------------------------------------------
     async def run(self) -> None:
+        """Connect, serve the session, and after a loss reconnect with backoff.
+
+        `failures` counts the failed attempts of the current outage only: a session that
+        got as far as `online` ends the outage, so the next one starts again at
+        `reconnect_min` (a gateway must come back as fast after its tenth outage as after
+        its first). One WARNING when an outage starts, one INFO when it ends."""
         failures = 0
         while not self.stopping.is_set():
+            connects_before = self.connects
+            delay = 0.1
             try:
                 await self._session()
                 failures = 0
-            except (aiomqtt.MqttError, OSError, Exception) as exc:  # noqa: BLE001 - keep trying
+            except Exception as exc:  # noqa: BLE001 - a gateway keeps trying, whatever broke
                 if is_auth_refusal(exc):
                     self.state = "credentials_refused"
                     log.critical("broker %s:%d refused the credentials (%s); not retrying. Fix the "
                                  "username/password or client certificate and restart the gateway.",
                                  self.m.host, self.m.port, exc)
                     return
+                if self.connects > connects_before:
+                    failures = 0  # that session was up: this is a new outage
                 failures += 1
                 self.state = "disconnected"
-                delay = min(self.m.reconnect_max, self.m.reconnect_min * 2 ** min(failures - 1, 16))
-                delay *= random.uniform(0.5, 1.0)  # jitter: a city of gateways must not reconnect in step
-                if isinstance(exc, (aiomqtt.MqttError, OSError)):
-                    if failures == 1:
-                        self._offline_since = time.monotonic()
-                    # One warning per outage; the retries themselves only at debug level.
-                    (log.warning if failures == 1 else log.debug)("uplink to %s:%d lost or refused (%s); retry in %.1f s",
-                                self.m.host, self.m.port, exc, delay)
-                else:
-                    log.exception("uplink failed unexpectedly; retry in %.1f s", delay)
+                delay = self._backoff(failures)
+                self._log_failure(exc, failures, delay)
             finally:
                 self.connected.clear()
                 self._client = None
-            if self.stopping.is_set():
-                break
             try:
-                await asyncio.wait_for(self.stopping.wait(), timeout=delay if failures else 0.1)
-            except asyncio.TimeoutError:
+                await asyncio.wait_for(self.stopping.wait(), timeout=delay)
+            except TimeoutError:
                 pass
         self.state = "stopped"
+
+    def _backoff(self, failures: int) -> float:
+        """Exponential from reconnect_min to reconnect_max, with jitter: a city of
+        gateways must not reconnect in step when its broker comes back."""
+        delay = min(self.m.reconnect_max, self.m.reconnect_min * 2 ** min(failures - 1, 16))
+        return delay * random.uniform(0.5, 1.0)
+
+    def _log_failure(self, exc: BaseException, failures: int, delay: float) -> None:
+        if failures == 1:
+            self._offline_since = time.monotonic()
+        if not isinstance(exc, (aiomqtt.MqttError, OSError)):
+            log.exception("uplink failed unexpectedly; retry in %.1f s", delay)
+            return
+        # One warning per outage; the retries themselves only at debug level.
+        (log.warning if failures == 1 else log.debug)(
+            "uplink to %s:%d lost or refused (%s); retry in %.1f s", self.m.host, self.m.port,
+            exc, delay)
 
     async def _session(self) -> None:
         async with aiomqtt.Client(**self._client_kwargs()) as client:
@@ -168,9 +196,12 @@ class Uplink:
                 self._offline_since = None
             else:
                 log.info("uplink connected to %s:%d as %s", self.m.host, self.m.port, self.client_id)
+            commands: asyncio.Queue[Any] = asyncio.Queue(maxsize=COMMAND_QUEUE)
             tasks = [asyncio.create_task(c, name=n) for n, c in (
                 ("uplink-drain", self._drain(client)), ("uplink-heartbeat", self._heartbeats(client)),
-                ("uplink-receive", self._receive(client)), ("uplink-stop", self.stopping.wait()))]
+                ("uplink-receive", self._receive(client, commands)),
+                ("uplink-commands", self._run_commands(commands)),
+                ("uplink-stop", self.stopping.wait()))]
             try:
                 done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             finally:
@@ -186,30 +217,40 @@ class Uplink:
 
     # -- sending ---------------------------------------------------------------------------
     async def _drain(self, client: aiomqtt.Client) -> None:
-        inflight: set[asyncio.Task] = set()
-        while True:
-            for entry in self.outbox.expired():
-                log.error("alarm %s expired unacknowledged after %d attempts", entry.event.id,
-                          entry.attempts)
-                self.store.mark_expired(entry.event.id)
-            room = self.m.max_inflight - len(inflight)
-            for entry in self.outbox.due(limit=room) if room > 0 else []:
-                entry.in_flight = True
-                inflight.add(asyncio.create_task(self._publish(client, entry)))
-            self.outbox.changed.clear()
-            waits = [asyncio.create_task(self.outbox.changed.wait())]
-            timeout = self.outbox.next_due_in()
-            done, _ = await asyncio.wait(
-                [*inflight, *waits], timeout=None if timeout is None else max(timeout, 0.01),
-                return_when=asyncio.FIRST_COMPLETED)
-            for w in waits:
-                w.cancel()
-            for t in done & inflight:
-                inflight.discard(t)
-                if t.exception() is not None:
-                    for other in inflight:
-                        other.cancel()
-                    raise t.exception()  # type: ignore[misc]
+        """Send what is due, at most `max_inflight` at once. The publishes in flight
+        belong to this drain: when it ends (session lost, stop, cancelled) they are
+        cancelled and awaited, so each has told the outbox (`failed`: due again at once)
+        before the next session starts, and none lingers on a dead connection."""
+        inflight: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                for entry in self.outbox.expired():
+                    log.error("alarm %s expired unacknowledged after %d attempts", entry.event.id,
+                              entry.attempts)
+                    self.store.mark_expired(entry.event.id)
+                room = self.m.max_inflight - len(inflight)
+                for entry in self.outbox.due(limit=room) if room > 0 else []:
+                    entry.in_flight = True
+                    inflight.add(asyncio.create_task(self._publish(client, entry),
+                                                     name=f"uplink-publish-{entry.event.id}"))
+                self.outbox.changed.clear()
+                changed = asyncio.create_task(self.outbox.changed.wait())
+                timeout = self.outbox.next_due_in()
+                try:
+                    done, _ = await asyncio.wait(
+                        [*inflight, changed], return_when=asyncio.FIRST_COMPLETED,
+                        timeout=None if timeout is None else max(timeout, 0.01))
+                finally:
+                    changed.cancel()
+                for t in done & inflight:
+                    inflight.discard(t)
+                    exc = t.exception()
+                    if exc is not None:
+                        raise exc
+        finally:
+            for t in inflight:
+                t.cancel()
+            await asyncio.gather(*inflight, return_exceptions=True)
 
     async def _publish(self, client: aiomqtt.Client, entry: Entry) -> None:
         ev = entry.event
@@ -234,10 +275,8 @@ class Uplink:
         if done.attempts == 1:
             self.latencies.append(time.time() - ev.detected_at)
         self.store.mark_sent(ev.id, done.attempts, ev.is_alarm)
-        if (ev.is_alarm and not done.escalated and done.attempts >= self.cfg.alarm.max_attempts
-                and self.on_unacknowledged):
-            done.escalated = True
-            self.on_unacknowledged(done)
+        # Escalation is not counted here: gateway/escalation.py times it from the alarm's
+        # creation, so it also fires when no copy ever reaches the broker.
 
     def heartbeat_body(self) -> dict[str, Any]:
         """The next heartbeat, numbered in the heartbeats' own sequence (also sent on request)."""
@@ -273,26 +312,50 @@ class Uplink:
         return True
 
     # -- receiving ------------------------------------------------------------------------
-    async def _receive(self, client: aiomqtt.Client) -> None:
+    async def _receive(self, client: aiomqtt.Client, commands: asyncio.Queue[Any]) -> None:
+        """Acks are handled here at once; commands go to their own worker (bounded queue),
+        so a command waiting on a commit or a PUBACK never holds up an ack."""
         ack_topic = self.topic("ack")
         async for msg in client.messages:
             topic = str(msg.topic)
             if topic == ack_topic:
-                self._handle_ack(msg.payload)
+                try:
+                    self._handle_ack(msg.payload)
+                except Exception:  # noqa: BLE001 - one bad ack must not end the session
+                    self._problems("ack_error", log.exception, "ack %s could not be handled",
+                                   excerpt(msg.payload))
             elif topic.startswith(self.topic("cmd/")) and self.on_command is not None:
                 name = topic[len(self.topic("cmd/")):]
                 try:
-                    await self.on_command(name, bytes(msg.payload or b""), bool(msg.retain),
-                                          msg.properties)
-                except Exception:
-                    log.exception("command %s failed", name)
+                    commands.put_nowait((name, bytes(msg.payload or b""), bool(msg.retain),
+                                         msg.properties))
+                except asyncio.QueueFull:
+                    self._problems("command_overflow", log.warning,
+                                   "command %s dropped: %d commands already waiting", name[:80],
+                                   commands.qsize())
+
+    async def _run_commands(self, commands: asyncio.Queue[Any]) -> None:
+        """One command at a time, in arrival order (a duplicate id must see the first's
+        result); a failing command is logged and the next one runs."""
+        while True:
+            name, payload, retained, props = await commands.get()
+            if self.on_command is None:
+                continue
+            try:
+                await self.on_command(name, payload, retained, props)
+            except Exception:
+                log.exception("command %s failed", name[:80])
 
     def _handle_ack(self, raw: Any) -> None:
         try:
-            body = json.loads(raw)
-            event_id = str(body["id"])
-        except (ValueError, KeyError, TypeError):
-            self._log_once("malformed", "malformed ack ignored: %r", raw)
+            body = parse_object(raw)
+            event_id = body["id"]
+            if not isinstance(event_id, str):
+                raise PayloadError("field 'id' is not a string")
+        except (PayloadError, KeyError) as exc:
+            problem = str(exc) if isinstance(exc, PayloadError) else "field 'id' is missing"
+            self._problems("malformed", log.warning, "malformed ack ignored (%s): %s", problem,
+                           excerpt(raw))
             return
         at = time.time()
         if isinstance(body.get("at"), str):
@@ -303,23 +366,16 @@ class Uplink:
         entry = self.outbox.acknowledged(event_id)
         if entry is None:
             kind = "duplicate" if event_id in self._acked_recently else "unknown"
-            self._log_once(event_id, "%s ack for %s ignored", kind, event_id)
+            self._problems(kind, log.warning, "%s ack for %s ignored", kind, event_id[:80])
             return
         self._acked_recently[event_id] = time.monotonic()
         if len(self._acked_recently) > 10000:
             self._acked_recently.pop(next(iter(self._acked_recently)))
         self.store.mark_acked(event_id, body.get("by"), at)
-        log.info("alarm %s acknowledged by %s after %d attempt(s)", event_id, body.get("by"),
-                 entry.attempts)
+        log.info("alarm %s acknowledged by %s after %d attempt(s)", event_id,
+                 str(body.get("by"))[:80], entry.attempts)
         if self.on_ack:
             self.on_ack(event_id, body.get("by"), at)
-
-    def _log_once(self, key: str, msg: str, *args: Any) -> None:
-        if key not in self._logged_acks:
-            if len(self._logged_acks) > 10000:
-                self._logged_acks.clear()
-            self._logged_acks.add(key)
-            log.warning(msg, *args)
 
     async def stop(self) -> None:
         self.stopping.set()

@@ -53,16 +53,17 @@ def test_demo_home_with_the_broker_down_exits_1_naming_the_uplink_and_its_fix(ca
     assert "NOT READY" in out
 
 
-def test_broker_up_without_a_centre_warns_about_the_missing_ack_and_exits_0(capsys, mosquitto,
-                                                                          monkeypatch, tmp_path):
+def test_broker_up_without_a_centre_is_not_ready_and_exits_1(capsys, mosquitto, monkeypatch,
+                                                             tmp_path):
+    # A gateway whose alarms nobody acknowledges is not ready, however well it connects.
     monkeypatch.chdir(tmp_path)
     rc, report = doctor(capsys, "--timeout", "1", "--broker", mosquitto.url)
     assert item(report, "uplink: broker")["status"] == "ok"
     ack = item(report, "uplink: test alarm")
-    assert ack["status"] == "warn"
+    assert ack["status"] == "fail"
     assert "no acknowledgement from the centre within 1 s" in ack["finding"]
-    assert rc == 0 and report["ok"] is True
-    assert [c for c in report["checks"] if c["status"] == "fail"] == []
+    assert "answer on safehome/v1/gw-demo-01/ack" in ack["fix"]
+    assert rc == 1 and report["ok"] is False
 
 
 async def test_test_alarm_round_trip_passes_when_the_centre_acks(capsys, mosquitto, monkeypatch,

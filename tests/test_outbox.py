@@ -59,3 +59,25 @@ def test_a_failed_publish_is_due_at_once_and_expiry_stops_resending():
     box.published("id-1")
     clock.t += 61
     assert [x.event.id for x in box.expired()] == ["id-1"] and box.entries == {}
+
+
+def test_an_alarm_escalates_once_at_its_deadline_even_if_no_copy_reached_the_broker():
+    clock = Clock()
+    box = Outbox(ack_timeout=4, escalate_after=2 * 4, clock=clock)
+    box.add(ev(1, "sos"))
+    box.add(ev(2, "sensor_silent"))
+    clock.t += 7.9
+    assert box.to_escalate() == [] and abs(box.next_escalation_in() - 0.1) < 1e-9
+    clock.t += 0.1
+    assert [e.event.id for e in box.to_escalate()] == ["id-1"], "no PUBACK was ever needed"
+    assert box.to_escalate() == [] and box.next_escalation_in() is None, "only once"
+    assert "id-1" in box.entries, "re-sending goes on after the escalation"
+
+
+def test_an_acknowledged_alarm_never_escalates():
+    clock = Clock()
+    box = Outbox(ack_timeout=4, escalate_after=8, clock=clock)
+    box.add(ev(1, "sos"))
+    box.acknowledged("id-1")
+    clock.t += 100
+    assert box.to_escalate() == []

@@ -152,3 +152,15 @@ def test_the_id_memory_is_bounded_oldest_forgotten_first():
         rc.handle("test_alarm", cmd(id=f"c-{i}"), False, NOW + i)
     assert rc.handle("test_alarm", cmd(id="c-3"), False, NOW).duplicate
     assert not rc.handle("test_alarm", cmd(id="c-0"), False, NOW).duplicate
+
+
+def test_only_the_commands_own_result_topic_may_be_the_response_topic():
+    rc = RemoteCommands(Home(), base="safehome/v1/gw-A")
+    ok = rc.handle("status", cmd(id="c-1"), False, NOW,
+                   response_topic="safehome/v1/gw-A/cmd/status/result")
+    assert ok.ok
+    for topic in ("safehome/v1/gw-A/alarm", "safehome/v1/gw-A/ack",
+                  "safehome/v1/gw-A/cmd/status/result", "centre/replies"):
+        out = rc.handle("test_alarm", cmd(id=f"c-{topic}"), False, NOW, response_topic=topic)
+        assert not out.ok and "refused" in out.error and topic in out.error
+        assert [e.type for e in out.events] == ["command_error"], "no test alarm, an error event"

@@ -333,3 +333,24 @@ async def test_daemon_end_to_end_fda2_fall_flag_becomes_a_fall_alarm(mosquitto, 
     assert alarm["type"] == "fall", alarm
     assert set(alarm["text"]) == {"fi", "sv", "en"}
     assert "fall_bath" in str(alarm)
+
+
+async def test_quiet_fda1_in_an_empty_room_is_probed_and_not_reported_silent():
+    # An MR60FDA1 reports presence on change: in an empty room it says "nobody" once and
+    # then nothing. Its presence query (80 81) must be sent after keepalive_s of quiet,
+    # and each answer repeats "nobody here", so the gateway does not call it silent.
+    with FDA1Emulator([(False, False)], period_s=0.02, repeat_last=False) as emu:
+        drv = MR60FDA1Driver(SensorInfo("bath", "bath", "seeed_mr60fda1"),
+                             FDA1Settings(port=emu.path, keepalive_s=0.15))
+        await drv.connect()
+        try:
+            got = await take(drv, 4)
+        finally:
+            await drv.disconnect()
+        probes = [f for f in emu.device.received
+                  if (f.control, f.command) == (fda1.CTRL_PRESENCE,
+                                                fda1.CMD_PRESENCE | fda1.QUERY_BIT)]
+    pres = [r for r in got if isinstance(r, Presence)]
+    assert [(r.present, r.moving) for r in pres] == [(False, False)] * 3
+    assert all(b.t - a.t >= 0.14 for a, b in zip(pres, pres[1:]))
+    assert len(probes) >= 2 and drv.stats["probes"] >= 2

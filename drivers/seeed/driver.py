@@ -92,11 +92,6 @@ class _SeeedBase(Driver):
         except ConnectionError:
             raise ConnectionError(f"{self.type} port {self.settings.port} closed during {what}") from None
 
-    def _probe(self) -> bytes:
-        # presence query (80 81 0F): the family's query convention, unconfirmed for FDA1;
-        # a module that ignores it still keeps its own periodic reports flowing
-        return fda1.query(fda1.CTRL_PRESENCE, fda1.CMD_PRESENCE)
-
     def _uncertainty(self) -> str:
         return ""
 
@@ -294,6 +289,11 @@ class MR60FDA1Driver(_SeeedBase):
         moving = self._motion == fda1.MOTION_ACTIVE
         if self._changed("presence", (self._present, moving), now):
             yield Presence(self.sensor.id, now, self._present, moving)
+
+    def _probe(self) -> bytes:
+        # presence query (80 81 0F): the family's query convention, unconfirmed for FDA1;
+        # a module that ignores it still keeps its own periodic reports flowing
+        return fda1.query(fda1.CTRL_PRESENCE, fda1.CMD_PRESENCE)
 
     def _uncertainty(self) -> str:
         return (" (the MR60FDA1 setting commands are unconfirmed by any vendor document; "

@@ -2,7 +2,10 @@
 
 Run it with the gateway daemon stopped (`sudo systemctl stop safehome`): the doctor opens
 the same serial ports and radios as the daemon, and two readers of one UART each get
-half the bytes. The uplink test is safe either way (own client id, no MQTT will).
+half the bytes. The uplink test needs the daemon stopped too: its test alarm is numbered
+with the gateway's next event seq and committed to the gateway's database, which only
+one process may do (gateway/instance_lock.py); beside a running daemon the doctor
+publishes nothing and fails that item saying so. READY (exit 0) needs the centre's ack.
 """
 
 from __future__ import annotations

@@ -50,6 +50,19 @@ def _column_index(name: str, header: list[str] | None, path: str) -> int:
     raise CsvError(f"{path}:1: no column named {name!r}; columns are: {have}")
 
 
+def _not_utf8(path: str) -> str:
+    """Where the first non-UTF-8 byte is (line number) and how to convert the file."""
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    try:
+        raw.decode("utf-8-sig")
+        where, byte = "?", "a byte"
+    except UnicodeDecodeError as exc:
+        where, byte = str(raw[:exc.start].count(b"\n") + 1), f"byte 0x{raw[exc.start]:02x}"
+    return (f"{path}:{where}: {byte} is not UTF-8 text; convert the file first, e.g. "
+            f"iconv -f latin1 -t utf-8 {Path(path).name} > converted.csv")
+
+
 def _is_number(text: str) -> bool:
     try:
         float(text)
@@ -67,23 +80,28 @@ def read_csv(path: str | Path, spec: CsvSpec) -> tuple[np.ndarray, np.ndarray]:
         raise CsvError(f"{path}: give --rate HZ or --time-column NAME")
     if spec.rate is not None and not spec.rate > 0:
         raise CsvError(f"{path}: --rate must be greater than 0 (got {spec.rate})")
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        sample = fh.read(4096)
-        fh.seek(0)
-        try:
-            dialect = csv.Sniffer().sniff(sample, delimiters=",;\t ")
-        except csv.Error:
-            dialect = csv.excel
-        rows = csv.reader(fh, dialect)
-        lines: list[tuple[int, list[str]]] = [(i, [c.strip() for c in row])
-                                              for i, row in enumerate(rows, 1)
-                                              if row and any(c.strip() for c in row)]
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            sample = fh.read(4096)
+            fh.seek(0)
+            try:
+                dialect = csv.Sniffer().sniff(sample, delimiters=",;\t ")
+            except csv.Error:
+                dialect = csv.excel
+            rows = csv.reader(fh, dialect)
+            lines: list[tuple[int, list[str]]] = [(i, [c.strip() for c in row])
+                                                  for i, row in enumerate(rows, 1)
+                                                  if row and any(c.strip() for c in row)]
+    except UnicodeDecodeError:
+        raise CsvError(_not_utf8(path)) from None
     if not lines:
         raise CsvError(f"{path}:1: the file holds no data")
     header = None
     if not all(_is_number(c) for c in lines[0][1] if c):
         header = lines[0][1]
         lines = lines[1:]
+        if not lines:
+            raise CsvError(f"{path}:2: the file holds a header line but no samples")
     cols = [_column_index(c, header, path) for c in spec.columns]
     if len(cols) != 3:
         raise CsvError(f"{path}: --columns needs three names (x, y, z), got {len(cols)}")
@@ -114,7 +132,8 @@ def read_csv(path: str | Path, spec: CsvSpec) -> tuple[np.ndarray, np.ndarray]:
         if len(bad):
             i = int(bad[0]) + 1
             raise CsvError(f"{path}:{line_of[i]}: column {spec.time_column!r}: time "
-                           f"{values[i, 3]!r} does not come after {values[i - 1, 3]!r}")
+                           f"{float(values[i, 3])!r} does not come after "
+                           f"{float(values[i - 1, 3])!r}")
         if spec.rate is not None and len(t) > 2:
             dt = float(np.median(np.diff(t)))
             if abs(dt * spec.rate - 1) > 0.05:
