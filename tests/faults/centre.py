@@ -44,6 +44,13 @@ class AckingCentre:
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
         self.changed = asyncio.Event()
+        self._client: aiomqtt.Client | None = None
+
+    async def publish(self, topic: str, body: dict[str, Any]) -> None:
+        """Publish as the centre (a command); waits for the connection if needed."""
+        await asyncio.wait_for(self.connected.wait(), 30)
+        assert self._client is not None
+        await self._client.publish(topic, json.dumps(body), qos=1, timeout=10)
 
     async def __aenter__(self) -> "AckingCentre":
         self._task = asyncio.create_task(self._run(), name="centre")
@@ -62,12 +69,14 @@ class AckingCentre:
                                           protocol=aiomqtt.ProtocolVersion.V5, keepalive=10,
                                           timeout=5) as c:
                     await c.subscribe("safehome/v1/#", qos=1)
+                    self._client = c
                     self.connected.set()
                     async for m in c.messages:
                         await self._on(c, m)
             except aiomqtt.MqttError:
                 pass
             self.connected.clear()
+            self._client = None
             await asyncio.sleep(0.05)
 
     async def _on(self, c: aiomqtt.Client, m: aiomqtt.Message) -> None:

@@ -45,7 +45,8 @@ class Script:
     sos: int                # SOS presses per period
 
 
-def write_script(path: Path, rng: random.Random, timing: Timing, period: float = 24.0) -> Script:
+def write_script(path: Path, rng: random.Random, timing: Timing, period: float = 24.0,
+                 cancel_share: float = 0.35) -> Script:
     """A looped script: motion in the hall every 3 s, two or three suspected falls (about
     a third cancelled by the pendant inside the window), and SOS presses, some in bursts
     of three within 0.3 s (many commits close together: where a kill lands mid-commit)."""
@@ -59,7 +60,7 @@ def write_script(path: Path, rng: random.Random, timing: Timing, period: float =
         f = slot * 8.0 + rng.uniform(0.5, 2.5)
         readings += [FallFlag("radar-bath", T0 + f, True), FallFlag("radar-bath", T0 + f + 1.5, False)]
         falls += 1
-        if rng.random() < 0.35:
+        if rng.random() < cancel_share:
             readings.append(Button("pendant", T0 + f + rng.uniform(0.5, timing.cancel_window - 1.0),
                                    "cancel"))
             cancels += 1

@@ -103,7 +103,8 @@ class FaultRun:
     def __init__(self, workdir: Path, seed: int, *, timing: Timing = Timing(),
                  outage_range: tuple[float, float] = (0.5, 6.0), pause_range: tuple[float, float] = (0.5, 3.0),
                  store: Tmpfs | None = None, verbose: bool = False,
-                 outage_length: Callable[[random.Random], float] | None = None) -> None:
+                 outage_length: Callable[[random.Random], float] | None = None,
+                 cancel_share: float = 0.35) -> None:
         """`store`: a tmpfs of its own for the database (needed for disk_full/read_only)."""
         self.dir = workdir
         self.seed = seed
@@ -116,7 +117,8 @@ class FaultRun:
         self.fig = Figures(seed)
         self.kill_times: list[float] = []
         self.hooks = workdir / "hooks.log"
-        self.script: Script = write_script(workdir / "home.mcap", self.rng, timing)
+        self.script: Script = write_script(workdir / "home.mcap", self.rng, timing,
+                                           cancel_share=cancel_share)
         self.broker = Mosquitto(workdir / "broker")
         self.store = store
         self.db = (store.path if store else workdir) / f"{GATEWAY_ID}.db"
