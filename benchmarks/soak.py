@@ -53,10 +53,12 @@ async def soak(args: argparse.Namespace) -> int:
         print("storage faults skipped: mounting a tmpfs needs root", flush=True)
     if storage:
         with Tmpfs(work / "store", "3m") as store:
-            run = FaultRun(work, args.seed, store=store, verbose=args.verbose, outage_length=sampler)
+            run = FaultRun(work, args.seed, store=store, verbose=args.verbose, outage_length=sampler,
+                           pause_range=(0.5, 3.0))
             fig = await run.run(args.outages, args.kills, storage)
     else:
-        run = FaultRun(work, args.seed, verbose=args.verbose, outage_length=sampler)
+        run = FaultRun(work, args.seed, verbose=args.verbose, outage_length=sampler,
+                       pause_range=(0.5, 3.0))
         fig = await run.run(args.outages, args.kills)
     soak_s = time.monotonic() - t0
     delays: list[float | None] = []

@@ -13,7 +13,7 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -52,7 +52,7 @@ class AckingCentre:
         assert self._client is not None
         await self._client.publish(topic, json.dumps(body), qos=1, timeout=10)
 
-    async def __aenter__(self) -> "AckingCentre":
+    async def __aenter__(self) -> Self:
         self._task = asyncio.create_task(self._run(), name="centre")
         await asyncio.wait_for(self.connected.wait(), 15)
         return self

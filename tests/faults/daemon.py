@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Self
 
 from tests.gateway_proc import GatewayProcess
 
@@ -73,7 +74,7 @@ class SupervisedDaemon:
         self._watch: asyncio.Task[None] | None = None
 
     # -- lifecycle --------------------------------------------------------------------
-    async def __aenter__(self) -> "SupervisedDaemon":
+    async def __aenter__(self) -> Self:
         asyncio.get_running_loop().add_reader(self._sock.fileno(), self._on_notify)
         self._watch = asyncio.create_task(self._supervise(), name="supervise")
         return self

@@ -21,15 +21,17 @@ import asyncio
 import random
 import signal
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from tests.broker import Mosquitto
 from tests.faults.centre import AckingCentre, retained_status
 from tests.faults.daemon import SupervisedDaemon
 from tests.faults.home import GATEWAY_ID, Script, Timing, write_fault_home, write_script
-from tests.faults.invariants import Report, check, db_rows
+from tests.faults.invariants import ACK_COMMIT_GRACE, Report, check, db_rows
 from tests.faults.storage import Tmpfs, db_files, immutable
 
 KILL_KINDS = ("random", "cancel_window", "mid_commit", "mid_drain")
@@ -66,25 +68,27 @@ class Figures:
     def summary(self) -> str:
         r = self.report
         d = self.reconnect_delays
+        kills = ", ".join(f"{k} {v}" for k, v in self.kills.items())
+        reconnect = (f"p50 {self.percentile(50):.2f} s, p99 {self.percentile(99):.2f} s, "
+                     f"max {max(d):.2f} s over {len(d)} outages") if d else "no outages"
+        if self.reconnect_missing:
+            reconnect += f"; NOT back within {RECONNECT_WAIT:.0f} s after {self.reconnect_missing}"
         lines = [
-            f"seed {self.seed}: {self.outages} broker outages, {sum(self.kills.values())} SIGKILLs "
-            f"({', '.join(f'{k} {v}' for k, v in self.kills.items())}), storage faults "
-            f"{self.storage_faults}",
+            (f"seed {self.seed}: {self.outages} broker outages, {sum(self.kills.values())} SIGKILLs "
+             f"({kills}), storage faults {self.storage_faults}"),
             f"alarms committed: {r.alarms}; escalations (hook runs): {r.escalations}",
             f"alarms lost: {len(r.alarms_lost)}",
             f"alarms neither acknowledged nor escalated within bound: {len(r.not_escalated)}",
             f"suspected falls never resolved: {len(r.falls_unresolved)}",
             f"seq reused: {len(r.seq_reused)}",
-            f"re-sends after ack: {len(r.resent_after_ack)} (plus {r.resent_after_uncommitted_ack} "
-            f"after an ack the SIGKILL cut within {0.5} s)",
+            (f"re-sends after ack: {len(r.resent_after_ack)} (plus {r.resent_after_uncommitted_ack} "
+             f"after an ack the SIGKILL cut within {ACK_COMMIT_GRACE} s of logging it)"),
             f"retained status right: {self.retained_right}/{self.retained_checked}",
-            "reconnect delay after broker return: " + (
-                f"p50 {self.percentile(50):.2f} s, p99 {self.percentile(99):.2f} s, max {max(d):.2f} s "
-                f"over {len(d)} outages" if d else "no outages") +
-            (f"; NOT back within {RECONNECT_WAIT:.0f} s after {self.reconnect_missing}" if self.reconnect_missing else ""),
-            f"log: {self.warnings_lost} 'lost' warnings, {self.reconnected_lines} 'reconnected' lines "
-            f"for {self.outages} outages",
-            f"unexpected daemon exits: {self.unexpected_exits or 'none'}; tick-loop stalls: {len(self.stalls)}",
+            f"reconnect delay after broker return: {reconnect}",
+            (f"log: {self.warnings_lost} 'lost' warnings, {self.reconnected_lines} 'reconnected' "
+             f"lines for {self.outages} outages"),
+            (f"unexpected daemon exits: {self.unexpected_exits or 'none'}; "
+             f"tick-loop stalls: {len(self.stalls)}"),
             f"non-alarm events still pending at the end: {r.events_pending_at_end}",
         ]
         return "\n".join(lines)
@@ -100,8 +104,8 @@ class Figures:
 
 
 class FaultRun:
-    def __init__(self, workdir: Path, seed: int, *, timing: Timing = Timing(),
-                 outage_range: tuple[float, float] = (0.5, 6.0), pause_range: tuple[float, float] = (0.5, 3.0),
+    def __init__(self, workdir: Path, seed: int, *, timing: Timing | None = None,
+                 outage_range: tuple[float, float] = (0.5, 6.0), pause_range: tuple[float, float] = (0.3, 1.5),
                  store: Tmpfs | None = None, verbose: bool = False,
                  outage_length: Callable[[random.Random], float] | None = None,
                  cancel_share: float = 0.35) -> None:
@@ -109,7 +113,7 @@ class FaultRun:
         self.dir = workdir
         self.seed = seed
         self.rng = random.Random(seed)
-        self.timing = timing
+        self.timing = timing = timing or Timing()
         self.outage_range = outage_range
         self.pause_range = pause_range
         self.verbose = verbose
@@ -141,7 +145,7 @@ class FaultRun:
         return steps
 
     async def run(self, outages: int, kills: int, storage: int = 0) -> Figures:
-        async def steps(run: "FaultRun") -> None:
+        async def steps(run: FaultRun) -> None:
             for i, step in enumerate(self.schedule(outages, kills, storage)):
                 await asyncio.sleep(self.rng.uniform(*self.pause_range))
                 self.say(f"step {i}: {step}")
@@ -154,7 +158,7 @@ class FaultRun:
                 self._check_alive()
         return await self.run_with(steps)
 
-    async def run_with(self, steps: Callable[["FaultRun"], Awaitable[None]],
+    async def run_with(self, steps: Callable[[FaultRun], Awaitable[None]],
                        env: dict[str, str] | None = None) -> Figures:
         """Broker, centre and daemon up; `steps(self)` injects the faults; then the
         quiet restart and the checker."""
@@ -226,7 +230,7 @@ class FaultRun:
         what the store did from memory must not come back as a reused seq or a re-send."""
         assert self.store is not None, "storage faults need the database on its own tmpfs"
         self.fig.storage_faults[kind] += 1
-        hold = self.rng.uniform(4.0, 8.0)
+        hold = self.rng.uniform(3.0, 6.0)
         if kind == "disk_full":
             self.store.fill()
         else:
@@ -242,7 +246,7 @@ class FaultRun:
             else:
                 immutable(db_files(self.db), False)
         self.say(f"  {kind} for {hold:.1f} s")
-        await asyncio.sleep(self.rng.uniform(2.0, 4.0))   # the store recovers by itself
+        await asyncio.sleep(self.rng.uniform(1.5, 3.0))   # the store recovers by itself
         await self._kill_now("storage")
 
     async def _kill_now(self, kind: str) -> None:
@@ -296,7 +300,7 @@ class FaultRun:
         """Settle with the broker up, stop cleanly, then a quiet restart on the same database
         must resolve every open window and deliver every owed alarm."""
         d = self.daemon
-        await asyncio.sleep(self.timing.cancel_window + 1)
+        await asyncio.sleep(2.0)
         rc = await d.stop()
         if rc != 0:
             self.fig.retained_wrong.append(f"clean stop exited {rc}")
@@ -335,7 +339,7 @@ class FaultRun:
     def _downtime(self) -> list[tuple[float, float]]:
         runs = self.daemon.runs
         out = []
-        for a, b in zip(runs, runs[1:]):
+        for a, b in pairwise(runs):
             if a.ended is not None:
                 out.append((a.ended - 0.5, (b.ready or b.started) + 0.5))
         return out

@@ -14,6 +14,7 @@ import errno
 import os
 import subprocess
 from pathlib import Path
+from typing import Self
 
 
 class Tmpfs:
@@ -22,7 +23,7 @@ class Tmpfs:
         self.size = size
         self.filler = path / "filler"
 
-    def __enter__(self) -> "Tmpfs":
+    def __enter__(self) -> Self:
         self.path.mkdir(parents=True, exist_ok=True)
         subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={self.size}", "tmpfs", str(self.path)],
                        check=True, capture_output=True)

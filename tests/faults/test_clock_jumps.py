@@ -40,7 +40,7 @@ async def test_wall_clock_jumps_neither_hold_nor_lose_an_alarm(fault_seed: int, 
         for k in range(20):
             cid = f"clock-{len(jumped)}-{k}"
             await c.publish(f"safehome/v1/{GATEWAY_ID}/cmd/status", {"id": cid})
-            await c.wait_until(lambda: any(b.get("id") == cid for b in c.bodies("result")), 5)
+            await c.wait_until(lambda cid=cid: any(b.get("id") == cid for b in c.bodies("result")), 5)
             ans = [b for b in c.bodies("result") if b.get("id") == cid]
             if ans and abs(_at(ans[0]) - (time.time() + fake.offset)) < 30:
                 return
@@ -66,7 +66,7 @@ async def test_wall_clock_jumps_neither_hold_nor_lose_an_alarm(fault_seed: int, 
                         f"published (clock steps so far: {jumped})")
 
     async def steps(r: FaultRun) -> None:
-        for _ in range(2):                     # forward, at any moment or inside a window
+        for _ in range(2):                     # forward: at any moment, or inside a window
             if r.rng.random() < 0.5:
                 s = await window(r)
                 seen = time.time()

@@ -10,7 +10,6 @@ ack or a command; and the home's alarms keep flowing and being acknowledged thro
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from pathlib import Path
 
