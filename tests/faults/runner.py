@@ -226,7 +226,7 @@ class FaultRun:
 
     async def _storage_fault(self, kind: str) -> None:
         """The database's file system full, or its files immutable, for a few seconds while
-        alarms flow and acks come in; a SIGKILL during it (half the time) and one after it:
+        alarms flow and acks come in; a SIGKILL during it and one after it:
         what the store did from memory must not come back as a reused seq or a re-send."""
         assert self.store is not None, "storage faults need the database on its own tmpfs"
         self.fig.storage_faults[kind] += 1
@@ -237,8 +237,7 @@ class FaultRun:
             immutable(db_files(self.db), True)
         try:
             await asyncio.sleep(hold / 2)
-            if self.rng.random() < 0.5:
-                await self._kill_now("storage")
+            await self._kill_now("storage")   # a restart that meets the failed storage
             await asyncio.sleep(hold / 2)
         finally:
             if kind == "disk_full":
