@@ -98,6 +98,10 @@ class Figures:
         out += [f"daemon exited {c} on its own" for c in self.unexpected_exits if c == 0]
         out += [f"daemon died of signal {signal.Signals(-c).name} (no clean exit for systemd to see)"
                 for c in self.unexpected_exits if c < 0]
+        if self.warnings_lost != self.outages:
+            out.append(f"{self.warnings_lost} 'lost' warnings logged for {self.outages} outages (one each)")
+        if not self.outages - self.kills["mid_drain"] <= self.reconnected_lines <= self.outages:
+            out.append(f"{self.reconnected_lines} 'reconnected' lines logged for {self.outages} outages")
         if self.reconnect_missing:
             out.append(f"gateway not back within {RECONNECT_WAIT:.0f} s after {self.reconnect_missing} outage(s)")
         return out
@@ -119,6 +123,7 @@ class FaultRun:
         self.verbose = verbose
         self.outage_length = outage_length or (lambda rng: rng.uniform(*outage_range))
         self.fig = Figures(seed)
+        self.broker_up_since = time.time()
         self.kill_times: list[float] = []
         self.hooks = workdir / "hooks.log"
         self.script: Script = write_script(workdir / "home.mcap", self.rng, timing,
@@ -163,6 +168,7 @@ class FaultRun:
         """Broker, centre and daemon up; `steps(self)` injects the faults; then the
         quiet restart and the checker."""
         self.broker.start()
+        self.broker_up_since = time.time()
         try:
             async with AckingCentre(self.broker.host, self.broker.port) as centre, \
                     SupervisedDaemon(self.cfg, env=env) as daemon:
@@ -182,7 +188,7 @@ class FaultRun:
         self.broker.stop()
         await asyncio.sleep(length)
         self.broker.start()
-        back = time.time()
+        back = self.broker_up_since = time.time()
         self.fig.outages += 1
         delay = await self._await_online(back, RECONNECT_WAIT)
         if delay is None:
@@ -210,7 +216,7 @@ class FaultRun:
             self.broker.stop()
             await asyncio.sleep(self.rng.uniform(2.0, 5.0))    # a backlog builds up
             self.broker.start()
-            back = time.time()
+            back = self.broker_up_since = time.time()
             self.fig.outages += 1
             await c.wait_until(lambda: any(m.at > back and m.leaf in ("alarm", "event", "status")
                                            for m in c.messages[-50:]), RECONNECT_WAIT)
@@ -291,8 +297,19 @@ class FaultRun:
         self.fig.retained_wrong.append(f"retained status {when}: expected {state}, got {got}")
 
     def _check_alive(self) -> None:
+        """The tick loop pings the watchdog; the reading loop turns the script's falls and
+        presses into events, so with the broker up events must keep arriving."""
         if self.daemon.tick_silent_at_end():
             self.fig.stalls.append("tick loop silent (no watchdog ping) while the process lives")
+        run = self.daemon.current
+        if run is None or run.ready is None or not self.daemon.alive:
+            return
+        horizon = self.script.period + 15.0
+        now = time.time()
+        if now - max(self.broker_up_since, run.ready) > horizon and not any(
+                m.at > now - horizon and m.leaf in ("alarm", "event") for m in self.centre.messages[-300:]):
+            self.fig.stalls.append(f"no event from the home for {horizon:.0f} s with the broker up "
+                                   "(reading loop or pipeline stalled)")
 
     # -- the end -----------------------------------------------------------------------
     async def _finish(self) -> None:
