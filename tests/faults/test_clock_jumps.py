@@ -1,5 +1,5 @@
 """Wall-clock jumps (an NTP step, a Pi booting without a real-time clock): forward by
-hours or a day at random moments, some inside a cancel window, then back by an hour
+hours or a day at a random moment or inside a cancel window, then back by an hour
 inside a cancel window (the home presses no cancel button: only time closes a window). Every suspected fall must still end in its alarm or cancel
 within the window (in real time, plus slack), and no alarm is lost or numbered twice.
 
@@ -77,7 +77,7 @@ async def test_wall_clock_jumps_neither_hold_nor_lose_an_alarm(fault_seed: int, 
                         f"published (clock steps so far: {jumped})")
 
     async def steps(r: FaultRun) -> None:
-        for _ in range(2):                     # forward: at any moment, or inside a window
+        for _ in range(1):                     # forward: at any moment, or inside a window
             if r.rng.random() < 0.5:
                 s, seen = await window(r)
                 await jump(r, r.rng.choice([2 * 3600.0, 86400.0]))

@@ -52,7 +52,7 @@ async def test_hostile_payloads_crash_nothing_leak_nothing_and_are_answered(faul
                     props.ResponseTopic = f"{BASE}/{h.response_leaf}"
                     props.CorrelationData = h.name.encode()
                 await attacker.publish(f"{BASE}/{h.leaf}", h.payload, qos=1, properties=props)
-            await asyncio.sleep(3.0)
+            await asyncio.sleep(2.0)
             # still answering: a status command and a test alarm, both the ordinary way
             await attacker.publish(f"{BASE}/cmd/status", b'{"id": "probe-status"}', qos=1)
             await attacker.publish(f"{BASE}/cmd/test_alarm", b'{"id": "probe-test"}', qos=1)
