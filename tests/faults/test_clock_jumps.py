@@ -1,14 +1,14 @@
 """Wall-clock jumps (an NTP step, a Pi booting without a real-time clock): forward by
-hours or a day at a random moment or inside a cancel window, then back by an hour
-inside a cancel window (the home presses no cancel button: only time closes a window). Every suspected fall must still end in its alarm or cancel
-within the window (in real time, plus slack), and no alarm is lost or numbered twice.
+hours or a day, at a random moment or inside a cancel window, then back by an hour
+inside a cancel window (the home presses no cancel button: only time closes a window).
+Every suspected fall must still end in its alarm or cancel within the window (in real
+time, plus slack), and no alarm is lost or numbered twice.
 
 The daemon's wall clock is moved with libfaketime (tests/faults/clock.py); monotonic
 time is not, as with a real clock step. (The `simulated` driver paces its script on the
 wall clock, so after the backward step the home's sensors pause; the open window must
 close anyway: that needs only the daemon's tick.)
 """
-
 from __future__ import annotations
 
 import asyncio
