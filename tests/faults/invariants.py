@@ -59,8 +59,13 @@ class Report:
 def db_rows(db: Path) -> list[dict[str, Any]]:
     if not db.exists():
         return []
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as c:
+    # A plain connection (only SELECTs): a read-only one cannot recreate the -shm file a
+    # clean shutdown removed, and fails with "disk I/O error".
+    c = sqlite3.connect(db, timeout=10)
+    try:
         rows = c.execute("SELECT id, seq, type, is_alarm, state, body, attempts FROM events").fetchall()
+    finally:
+        c.close()
     out = []
     for id_, seq, type_, is_alarm, state, body, attempts in rows:
         b = json.loads(body)
