@@ -29,7 +29,7 @@ from gateway.health import HealthMonitor
 from gateway.outbox import Entry, Outbox
 from gateway.pipeline import ALARM_FLOW_STATE, Pipeline
 from gateway.sensors import expand as expand_sensors
-from gateway.store import Store
+from gateway.store import SeqReservation, Store
 from gateway.supervisor import supervise
 from gateway.uplink import Uplink
 
@@ -63,7 +63,7 @@ class Daemon:
         self.commands: Any = None  # gateway.remote_commands handler, when available
         self._tasks: list[asyncio.Task] = []
         self.exit_code = 0
-        self._seq_reserved = 0
+        self._seqs = SeqReservation(self.store, SEQ_BLOCK)
         self._storage_reported = False  # a storage_failure event was raised for this failure
 
     # -- events ---------------------------------------------------------------------------
@@ -102,13 +102,6 @@ class Daemon:
 
     def _storage_recovered(self) -> None:
         self._storage_reported = False
-
-    def _seq_used(self, seq: int) -> None:
-        """Keep the store's seq high-water mark a block ahead of the numbers given out, so a
-        restart after a crash (even one while the store could not write) never reuses one."""
-        if seq > self._seq_reserved - SEQ_BLOCK // 2:
-            self._seq_reserved = seq + SEQ_BLOCK
-            self.store.reserve_seq(self._seq_reserved)
 
     def _save_flow(self) -> None:
         assert self.pipeline is not None
@@ -154,6 +147,11 @@ class Daemon:
         self._tasks.append(task)
         task.add_done_callback(lambda t: self._task_done(t, core))
         return task
+
+    def own(self, coro: Any, name: str) -> asyncio.Task:
+        """Run `coro` as a task the daemon owns: a failure is logged, and it is cancelled
+        (and awaited) at shutdown. For helpers outside the daemon, e.g. the trace recorder."""
+        return self._spawn(coro, name)
 
     def _task_done(self, task: asyncio.Task, core: bool) -> None:
         if task in self._tasks:
@@ -257,10 +255,10 @@ class Daemon:
             loop.add_signal_handler(sig, self.stop_requested.set)
         await self.store.open()
         seq_start = await self.store.last_seq()
-        self._seq_used(seq_start + 1)  # reserve the first block before any number is given out
+        self._seqs.used(seq_start + 1)  # reserve the first block before any number is given out
         await self.store.flush()
         self.pipeline = Pipeline(self.cfg, seq_start=seq_start)
-        self.pipeline.on_seq = self._seq_used
+        self.pipeline.on_seq = self._seqs.used
         self.pipeline.restore_states(await self.store.load_detector_state())
         window = self.pipeline.flow.window
         if window is not None:
@@ -285,7 +283,10 @@ class Daemon:
             startup.append(self.technical("storage_failure", evidence={}))
         await self.emit(startup)
         uplink_task = asyncio.create_task(self.uplink.run(), name="uplink")
-        uplink_task.add_done_callback(lambda t: self._task_done(t, core=True))
+        # The uplink may end by itself (refused credentials stop the retries; the home keeps
+        # watching and escalating locally); only an uplink that raises is a core failure.
+        uplink_task.add_done_callback(
+            lambda t: self._task_done(t, core=not t.cancelled() and t.exception() is not None))
         self._spawn(self._consume(), "consume", core=True)
         self._spawn(self._tick(), "tick", core=True)
         self._spawn(escalation.watch(self.outbox, self._unacknowledged), "escalation")

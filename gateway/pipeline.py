@@ -152,7 +152,7 @@ class Pipeline:
         for name, det in self.detectors.items():
             try:
                 detections.extend(det.feed(readings))
-            except Exception:  # a detector bug must not stop the others or the daemon
+            except Exception:  # noqa: BLE001 - a detector bug must not stop the others or the daemon
                 self._detector_failed(name, "feed", end)
         self.now = end if self.now is None else max(self.now, end)
         self._handle(self.fusion.feed(detections, self.now))
@@ -170,7 +170,7 @@ class Pipeline:
             if tick is not None:
                 try:
                     detections.extend(tick(now))
-                except Exception:  # one detector's bug must not stop time for the rest
+                except Exception:  # noqa: BLE001 - one detector's bug must not stop time for the rest
                     self._detector_failed(name, "tick", now)
         self._handle(self.fusion.feed(detections, now))
         self.flow.advance(now)

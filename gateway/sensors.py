@@ -17,6 +17,7 @@ from drivers.base import SensorInfo
 from gateway.config import HomeConfig
 
 log = logging.getLogger("safehome.sensors")
+_reported: set[tuple[str, str]] = set()  # (entry, problem) already logged: expand runs twice
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,13 @@ def expand(config: HomeConfig) -> list[KnownSensor]:
             driver = cls(SensorInfo(s.id, s.room, s.type, s.placement),
                          cls.Settings.model_validate(s.settings))
             subs = driver.sub_sensors()
-        except Exception:  # noqa: BLE001 - e.g. a trace replayed without driver settings
+        except Exception as exc:  # noqa: BLE001 - e.g. a trace replayed without driver settings
+            problem = f"{type(exc).__name__}: {exc}"
+            if (s.id, problem) not in _reported:
+                _reported.add((s.id, problem))
+                log.error("sensor %s (%s): cannot list the devices behind this bridge, so they have"
+                          " no room and no silence check: %s; fix [sensors.settings] of %s",
+                          s.id, s.type, problem, s.id)
             continue
         for sub in subs:
             if sub.id != s.id:

@@ -13,8 +13,9 @@ Why this shape:
   again on the next batch so the store recovers by itself when space returns. Nothing
   asked of a failed store is dropped: inserts, sent marks and acks wait in memory and are
   written, in order, by the first commit that succeeds.
-- On a failure the WAL is checkpointed and truncated, so a full disk does not fill up
-  with WAL frames of transactions that can never commit.
+- The WAL stays small (checkpointed at about 1 MiB and cut back to it), and on a failure
+  it is checkpointed and truncated, so on a full disk it does not hold the space the
+  database needs; a store that could not even open tries again every 10 s.
 - `seq` never goes back: the store keeps a high-water mark (`meta.seq_reserved`) a block
   ahead of the numbers in use. Numbers given out while the store cannot write are inside
   the block, so a restart starts above them (see `reserve_seq`).
@@ -41,7 +42,9 @@ log = logging.getLogger("safehome.store")
 
 PENDING, SENT, ACKNOWLEDGED, EXPIRED = "pending", "sent", "acknowledged", "expired"
 UPDATE_OPS = ("sent", "acked", "expired", "dstate", "reserve")  # kept while the store is failed
-WAL_LIMIT_BYTES = 4 * 1024 * 1024  # the WAL is cut back to this after each checkpoint
+WAL_LIMIT_BYTES = 1024 * 1024  # the WAL is checkpointed at, and cut back to, about this size
+WAL_CHECKPOINT_PAGES = 256  # x 4 KiB pages = WAL_LIMIT_BYTES (SQLite's default is 1000)
+REOPEN_EVERY_S = 10.0  # a store that could not open tries again this often
 
 
 def _json_default(value: Any) -> Any:
@@ -88,6 +91,23 @@ class StoredEvent:
     attempts: int
 
 
+class SeqReservation:
+    """Keeps the store's seq high-water mark `block` numbers ahead of the numbers given out
+    (topped up when half is used), so a restart after a crash, even a crash while the store
+    could not write, starts above every number already used. Cost: after an unclean stop
+    the seq jumps forward (a gap of up to `block`); a clean stop gives the rest back."""
+
+    def __init__(self, store: "Store", block: int) -> None:
+        self.store = store
+        self.block = block
+        self.reserved = 0
+
+    def used(self, seq: int) -> None:
+        if seq > self.reserved - self.block // 2:
+            self.reserved = seq + self.block
+            self.store.reserve_seq(self.reserved)
+
+
 class Store:
     def __init__(self, path: str | Path, *, batch_ms: float = 5.0,
                  on_failure: Callable[[str], None] | None = None,
@@ -104,9 +124,25 @@ class Store:
         self._unapplied: dict[tuple[str, str], tuple[Any, ...]] = {}  # updates asked while degraded
         self.commits = 0
         self.writer_errors = 0  # unexpected (non-SQLite) errors the writer survived
+        self._ready = False  # opened, migrated and checked
+        self._last_connect = 0.0
 
     # -- lifecycle ----------------------------------------------------------------------
     async def open(self) -> None:
+        await self._connect()
+        self._writer = asyncio.create_task(self._write_loop(), name="store-writer")
+
+    async def _connect(self) -> None:
+        """Open and check the database. A store that could not open is tried again (at most
+        every REOPEN_EVERY_S, by the writer), so a first boot on a full or read-only disk
+        starts writing when the disk is fixed, without a restart."""
+        self._last_connect = time.monotonic()
+        if self._db is not None:  # a half-open connection from an earlier try
+            try:
+                await self._db.close()
+            except sqlite3.Error:
+                pass
+            self._db = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = await aiosqlite.connect(self.path, isolation_level=None)
@@ -119,12 +155,13 @@ class Store:
             await self._db.execute("PRAGMA synchronous=FULL")
             await self._db.execute("PRAGMA busy_timeout=5000")
             await self._db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
+            await self._db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
             await self._checkpoint()  # a WAL left large by a full disk is folded in and cut
             await self._migrate()
             await self._db.execute("PRAGMA quick_check")
+            self._ready = True
         except (sqlite3.Error, OSError) as exc:
             self._fail(f"cannot open {self.path}: {exc}")
-        self._writer = asyncio.create_task(self._write_loop(), name="store-writer")
 
     async def close(self) -> None:
         if self._writer is not None and self._writer.done():
@@ -139,6 +176,7 @@ class Store:
             except sqlite3.Error:
                 pass
             self._db = None
+            self._ready = False
 
     async def _migrate(self) -> None:
         assert self._db is not None
@@ -172,7 +210,7 @@ class Store:
         """The highest seq this database has seen: committed, or reserved ahead (a restart
         after a crash starts above it, so no number is ever given out twice). A failed
         store is still read: a read-only or full disk usually reads fine."""
-        if self._db is None:
+        if self._db is None or not self._ready:
             return 0
         try:
             async with self._db.execute(
@@ -189,7 +227,7 @@ class Store:
     async def undelivered(self) -> list[StoredEvent]:
         """Events still owed to the centre: unsent ones, and alarms sent but not acknowledged.
         Read from a failed store too: a backlog on a full disk is still owed."""
-        if self._db is None:
+        if self._db is None or not self._ready:
             return []
         try:
             async with self._db.execute(
@@ -202,7 +240,7 @@ class Store:
         return [StoredEvent(Event.from_row(json.loads(b)), s, a) for b, s, a in rows]
 
     async def load_detector_state(self) -> dict[str, Any]:
-        if self._db is None:
+        if self._db is None or not self._ready:
             return {}
         try:
             async with self._db.execute("SELECT name, state FROM detector_state") as cur:
@@ -213,7 +251,7 @@ class Store:
 
     async def has_closing_event(self, suspected_id: str) -> bool:
         """Whether the fall or the cancel that closes this suspected fall's window is stored."""
-        if self._db is None:
+        if self._db is None or not self._ready:
             return False
         try:
             async with self._db.execute(
@@ -290,7 +328,7 @@ class Store:
                     break
             try:
                 await self._apply(batch)
-            except Exception as exc:  # noqa: BLE001 - the writer must outlive any bug
+            except Exception as exc:  # the writer must outlive any bug
                 self.writer_errors += 1
                 log.exception("event store writer error (writer continues)")
                 for _, _, fut in batch:
@@ -319,7 +357,9 @@ class Store:
                 updates.append(((op, self._update_key(op, args)), args))
         ok = False
         results: dict[int, Any] = {}
-        if self._db is not None:
+        if not self._ready and time.monotonic() - self._last_connect >= REOPEN_EVERY_S:
+            await self._connect()
+        if self._db is not None and self._ready:
             try:
                 await self._db.execute("BEGIN IMMEDIATE")
                 # Inserts first, in one statement: an update in the same batch may name them.

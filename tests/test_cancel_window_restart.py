@@ -15,7 +15,7 @@ from pathlib import Path
 from simulator.live import SCENARIOS
 from tests.gateway_proc import GatewayProcess, Listener, write_home
 
-CANCEL_WINDOW = 25.0
+CANCEL_WINDOW = 15.0
 
 
 def quick_fall_scenario(tmp: Path) -> Path:

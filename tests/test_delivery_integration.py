@@ -85,7 +85,9 @@ async def test_fifty_events_during_a_20s_broker_outage_all_arrive_in_seq_order(t
         assert seqs == sorted(seqs), "delivered oldest first"
         assert seqs == list(range(seqs[0], seqs[0] + 50)), "no gap in seq"
         time.sleep(0.5)
-        states = dict(db.execute("SELECT state, COUNT(*) FROM events WHERE type='sos' GROUP BY state"))
+        with crash_copy(tmp_path / "gw-test-01.db") as copy, sqlite3.connect(copy) as db:
+            states = dict(db.execute(
+                "SELECT state, COUNT(*) FROM events WHERE type='sos' GROUP BY state"))
         assert states == {"sent": 50}
     finally:
         try:

@@ -37,3 +37,20 @@ def test_a_bridged_device_reading_keeps_the_bridge_alive_and_restores_both():
     assert {h.id for h, _ in health.newly_silent()} == {"zigbee", "kitchen_pir"}
     assert sorted(health.seen(Motion("kitchen_pir", 1e9 + 61, True))) == ["kitchen_pir", "zigbee"]
     assert health.summary()["zigbee"]["state"] == "ok"
+
+
+
+def test_a_bridge_entry_whose_devices_cannot_be_listed_is_reported_once_by_name(caplog, monkeypatch):
+    from drivers import registry
+
+    def broken(self):
+        raise RuntimeError("device table unreadable")
+
+    monkeypatch.setattr(registry.load("zigbee2mqtt"), "sub_sensors", broken)
+    cfg = parse_config({**HOME, "sensors": [{**HOME["sensors"][0], "id": "zigbee-broken"}]}, env={})
+    with caplog.at_level("ERROR", logger="safehome.sensors"):
+        known = [k.meta.id for k in expand(cfg)] + [k.meta.id for k in expand(cfg)]
+    assert known == ["zigbee-broken", "zigbee-broken"]
+    lines = [r.getMessage() for r in caplog.records if "zigbee-broken" in r.getMessage()]
+    assert len(lines) == 1, "named once, not once per expand"
+    assert "device table unreadable" in lines[0] and "no room and no silence check" in lines[0]

@@ -33,7 +33,7 @@ def _chattr_works(directory: Path) -> str | None:
     probe = directory / "chattr-probe"
     probe.write_text("x")
     try:
-        if subprocess.run(["chattr", "+i", str(probe)], capture_output=True).returncode != 0:
+        if subprocess.run(["chattr", "+i", str(probe)], check=False, capture_output=True).returncode != 0:
             return f"the filesystem of {directory} does not support chattr +i"
         subprocess.run(["chattr", "-i", str(probe)], check=True)
     finally:

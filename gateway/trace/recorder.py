@@ -5,6 +5,10 @@ Recording raw sensor data from someone's home needs their consent, so it refuses
 the home's config says `[recording] consent = true`. Old recordings in the recording
 directory are deleted after `retention_days`. The writer closes an MCAP chunk every
 second (sensor time, which is wall time live), so a crash loses at most about a second.
+
+Live, the daemon's reading tap only queues: `BackgroundRecorder` writes the MCAP file in
+its own thread, so a slow SD card never stalls the event loop that raises alarms, and the
+daemon owns the task that stops it (flushing the file) at shutdown.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import queue
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -80,14 +86,69 @@ class Recorder:
         self.writer.close()
 
 
-async def _ticker(rec: Recorder) -> None:
-    try:
+class BackgroundRecorder:
+    """A `Recorder` run by its own thread: `write` only queues (never blocks the caller).
+    A recording is not an alarm path: when the writer falls behind by `max_pending`
+    batches, or fails, readings are dropped and counted (logged once), never waited for."""
+
+    TICK_S = 0.5
+
+    def __init__(self, rec: Recorder, max_pending: int = 2000) -> None:
+        self.rec = rec
+        self._queue: queue.Queue[list[Any] | None] = queue.Queue(maxsize=max_pending)
+        self._thread = threading.Thread(target=self._run, name="trace-recorder", daemon=True)
+        self.dropped = 0
+        self.failed: str | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def write(self, batch: list[Any]) -> None:
+        try:
+            self._queue.put_nowait(list(batch))
+        except queue.Full:
+            if self.dropped == 0:
+                log.warning("trace recorder falls behind; dropping readings from %s", self.rec.path)
+            self.dropped += len(batch)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Flush and close the file (blocks: call it from a thread, not the event loop)."""
+        self._queue.put(None)
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        last_tick = time.monotonic()
         while True:
-            await asyncio.sleep(0.5)
-            rec.tick()
+            try:
+                item = self._queue.get(timeout=self.TICK_S)
+            except queue.Empty:
+                item = []
+            if item is None:
+                break
+            try:
+                if self.failed is None:
+                    if item:
+                        self.rec.write(item)
+                    if time.monotonic() - last_tick >= self.TICK_S:
+                        self.rec.tick()
+                        last_tick = time.monotonic()
+            except Exception as exc:  # a full card ends the recording, not the gateway
+                self.failed = f"{type(exc).__name__}: {exc}"
+                log.exception("trace recording to %s stopped", self.rec.path)
+        try:
+            self.rec.close()
+        except Exception:
+            log.exception("closing trace %s failed", self.rec.path)
+
+
+async def _recording(bg: BackgroundRecorder) -> None:
+    """Lives as long as the daemon; when cancelled at shutdown it flushes and closes the file."""
+    bg.start()
+    try:
+        await asyncio.Event().wait()
     finally:
-        rec.close()
-        log.info("recorded %d readings to %s", rec.readings, rec.path)
+        await asyncio.to_thread(bg.stop)
+        log.info("recorded %d readings to %s (%d dropped)", bg.rec.readings, bg.rec.path, bg.dropped)
 
 
 def attach_recorder(daemon: Any, path: str) -> str | None:
@@ -96,7 +157,7 @@ def attach_recorder(daemon: Any, path: str) -> str | None:
     if problem:
         return problem
     prune_old(Path(path).parent, daemon.cfg.recording.retention_days)
-    rec = Recorder(daemon.cfg, path)
-    daemon.reading_taps.append(rec.write)
-    asyncio.get_running_loop().create_task(_ticker(rec), name="recorder")
+    bg = BackgroundRecorder(Recorder(daemon.cfg, path))
+    daemon.reading_taps.append(bg.write)
+    daemon.own(_recording(bg), "recorder")
     return None
