@@ -17,7 +17,8 @@ import dataclasses
 import json
 import logging
 import time
-from typing import Any, Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
 
 from gateway.catalogue import render
 from gateway.events import Event, parse_iso
@@ -88,7 +89,8 @@ class DaemonCommands:
 
     def _mirror_silence(self, out: CommandOutcome) -> None:
         """The health monitor reports `silenced` in heartbeats and skips silent/restored."""
-        h = self.d.health.sensors.get(out.result["sensor"])
+        result = out.result or {}
+        h = self.d.health.sensors.get(result.get("sensor"))
         if h is not None:
-            until = out.result.get("until")
+            until = result.get("until")
             h.silenced_until = parse_iso(until) if until else None

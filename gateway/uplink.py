@@ -81,6 +81,7 @@ class Uplink:
         self.started = time.monotonic()
         self.heartbeat_seq = 0
         self.connects = 0
+        self.sessions_online = 0   # sessions that got as far as `online` (ends an outage)
         self._client: aiomqtt.Client | None = None
         self._offline_since: float | None = None
         self._acked_recently: dict[str, float] = {}
@@ -131,7 +132,7 @@ class Uplink:
         its first). One WARNING when an outage starts, one INFO when it ends."""
         failures = 0
         while not self.stopping.is_set():
-            connects_before = self.connects
+            online_before = self.sessions_online
             delay = 0.1
             try:
                 await self._session()
@@ -143,8 +144,8 @@ class Uplink:
                                  "username/password or client certificate and restart the gateway.",
                                  self.m.host, self.m.port, exc)
                     return
-                if self.connects > connects_before:
-                    failures = 0  # that session was up: this is a new outage
+                if self.sessions_online > online_before:
+                    failures = 0  # that session came online: this is a new outage
                 failures += 1
                 self.state = "disconnected"
                 delay = self._backoff(failures)
@@ -157,6 +158,9 @@ class Uplink:
             except TimeoutError:
                 pass
         self.state = "stopped"
+        # Stopped by the daemon's shutdown: it numbers no more events. (A return on refused
+        # credentials keeps the lock: the daemon goes on numbering and escalating.)
+        self.instance_lock.release()
 
     def _backoff(self, failures: int) -> float:
         """Exponential from reconnect_min to reconnect_max, with jitter: a city of
@@ -190,6 +194,7 @@ class Uplink:
             await client.publish(self.topic("status"), self._status("online"), qos=1, retain=True)
             self.state = "connected"
             self.connected.set()
+            self.sessions_online += 1
             if self._offline_since is not None:
                 log.info("uplink reconnected to %s:%d after %.1f s offline", self.m.host, self.m.port,
                          time.monotonic() - self._offline_since)

@@ -36,6 +36,7 @@ async def test_the_test_alarm_takes_the_next_seq_and_is_committed(capsys, mosqui
         rc, checks = await asyncio.to_thread(doctor_json, capsys, cfg_path)
         test = checks["uplink: test alarm"]
         assert test["status"] == "ok", test
+        assert rc == 0
         [alarm] = [a for a in centre.alarms if a.id == test["data"]["event_id"]]
     assert alarm.payload["seq"] == 6, "the next seq: no gap, and no seq used twice"
     with sqlite3.connect(db) as con:

@@ -97,3 +97,39 @@ async def test_a_slow_command_does_not_hold_up_acks(mosquitto: Mosquitto, tmp_pa
         await uplink.stop()
         await asyncio.wait_for(task, 10)
         await store.close()
+
+
+async def test_a_flood_of_commands_is_bounded_and_the_overflow_logged(mosquitto: Mosquitto,
+                                                                      tmp_path, caplog):
+    from gateway.uplink import COMMAND_QUEUE
+
+    release = asyncio.Event()
+    handled: list[bytes] = []
+
+    async def slow_command(name: str, payload: bytes, retained: bool, props: Any) -> None:
+        handled.append(payload)
+        await release.wait()
+
+    cfg = home(mosquitto.url, tmp_path)
+    store = Store(cfg.storage.path)
+    await store.open()
+    uplink = Uplink(cfg, Outbox(), store, health=dict, on_command=slow_command)
+    task = asyncio.create_task(uplink.run())
+    try:
+        await asyncio.wait_for(uplink.connected.wait(), 10)
+        async with aiomqtt.Client(mosquitto.host, mosquitto.port) as c:
+            for i in range(COMMAND_QUEUE + 20):
+                await c.publish("safehome/v1/gw-t/cmd/status", json.dumps({"id": f"c-{i}"}), qos=1)
+        await asyncio.sleep(1.0)
+        release.set()
+        await asyncio.sleep(1.0)
+        assert uplink.sessions_online == 1, "the flood did not end the session"
+    finally:
+        release.set()
+        await uplink.stop()
+        await asyncio.wait_for(task, 10)
+        await store.close()
+    assert COMMAND_QUEUE <= len(handled) <= COMMAND_QUEUE + 1
+    assert handled[0] == b'{"id": "c-0"}', "in arrival order"
+    dropped = [r for r in caplog.records if "dropped" in r.getMessage()]
+    assert len(dropped) == 1, "the overflow is logged once per minute, not once per command"
