@@ -339,8 +339,12 @@ class FaultRun:
                                      and "lost or refused" in ln.text)
         self.fig.reconnected_lines = sum(1 for ln in logs if "uplink reconnected" in ln.text)
         downtime = self._downtime() + [(stopped, ready)]
-        self.fig.report = check(received=self.centre.messages, db=self.db, logs=logs, hooks=self.hooks,
-                                timing=self.timing, kills=self.kill_times, downtime=downtime)
+        self.fig.log = d.log_text()
+        try:
+            self.fig.report = check(received=self.centre.messages, db=self.db, logs=logs, hooks=self.hooks,
+                                    timing=self.timing, kills=self.kill_times, downtime=downtime)
+        except Exception as exc:  # noqa: BLE001 - a long soak must still print what it measured
+            self.fig.retained_wrong.append(f"the checker could not read the run: {exc!r}")
         self.fig.log = d.log_text()
 
     def _all_delivered(self) -> bool:
