@@ -1,0 +1,105 @@
+"""The long fault soak of issue 9: many broker outages and SIGKILLs against the real daemon.
+
+Everything is real and the same code as tests/faults/ (which CI runs in a bounded
+version): mosquitto on a free port, `safehome run` supervised like systemd (watchdog
+pings over NOTIFY_SOCKET, restart on exit), an alarm centre that acknowledges every copy,
+and the invariant checker over everything the centre received plus the database.
+
+    nice -n 10 .venv/bin/python benchmarks/soak.py --outages 100 --kills 100 --seed 7
+
+Kills rotate over four kinds of moment (any, inside a cancel window, mid-commit,
+mid-drain); outages are mostly short with a share of long ones (up to --max-outage s);
+with root, --storage N adds full-disk and read-only episodes on a tmpfs. At the end it
+measures the hook delay with the broker unreachable from the start (--hook-runs times).
+The seed is printed; the same seed replays the same schedule.
+
+Prints: alarms lost, seq reused, re-sends after ack, retained status right count,
+reconnect delay after the broker's return (p50/p99/max over all outages), hook delay.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import _util  # noqa: F401
+from _util import percentile
+
+from tests.faults.runner import FaultRun
+from tests.faults.storage import Tmpfs, can_mount_tmpfs
+from tests.faults.unreachable import ISSUE_TIMING, hook_delay_unreachable
+
+
+def outage_sampler(short_max: float, long_max: float, long_share: float):
+    def length(rng: random.Random) -> float:
+        if rng.random() < long_share:
+            return rng.uniform(short_max, long_max)
+        return rng.uniform(0.5, short_max)
+    return length
+
+
+async def soak(args: argparse.Namespace) -> int:
+    work = Path(tempfile.mkdtemp(prefix="safehome-soak-"))
+    print(f"soak seed {args.seed} (replay: --seed {args.seed}); work dir {work}", flush=True)
+    t0 = time.monotonic()
+    sampler = outage_sampler(args.short_outage, args.max_outage, args.long_share)
+    storage = args.storage if can_mount_tmpfs(work / "probe") else 0
+    if args.storage and not storage:
+        print("storage faults skipped: mounting a tmpfs needs root", flush=True)
+    if storage:
+        with Tmpfs(work / "store", "3m") as store:
+            run = FaultRun(work, args.seed, store=store, verbose=args.verbose, outage_length=sampler,
+                           pause_range=(0.5, 3.0))
+            fig = await run.run(args.outages, args.kills, storage)
+    else:
+        run = FaultRun(work, args.seed, verbose=args.verbose, outage_length=sampler,
+                       pause_range=(0.5, 3.0))
+        fig = await run.run(args.outages, args.kills)
+    soak_s = time.monotonic() - t0
+    delays: list[float | None] = []
+    for i in range(args.hook_runs):
+        delays.append(await hook_delay_unreachable(work / f"unreachable-{i}", ISSUE_TIMING,
+                                                   wait=ISSUE_TIMING.escalation_bound + 20))
+    ran = [d for d in delays if d is not None]
+    print(f"\n=== soak: {soak_s / 60:.1f} min, seed {args.seed} ===")
+    print(fig.summary())
+    bound = ISSUE_TIMING.escalation_bound
+    print(f"hook delay with the broker unreachable from the start (ack_timeout "
+          f"{ISSUE_TIMING.ack_timeout:.0f} s, max_attempts {ISSUE_TIMING.max_attempts}, bound {bound:.0f} s): "
+          + (f"p50 {percentile(ran, 50):.2f} s, max {max(ran):.2f} s over {len(ran)} runs" if ran else "never ran")
+          + (f"; NO hook within {bound + 20:.0f} s in {len(delays) - len(ran)} of {len(delays)} runs"
+             if len(ran) < len(delays) else ""))
+    bad = fig.violations()
+    if bad:
+        print(f"\n{len(bad)} violations (first 40):")
+        for line in bad[:40]:
+            print("  " + line)
+        (work / "daemon.log").write_text(fig.log)
+        print(f"daemon logs: {work / 'daemon.log'}")
+    return 1 if bad or len(ran) < len(delays) or any(d > bound for d in ran) else 0
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--outages", type=int, default=100)
+    p.add_argument("--kills", type=int, default=100)
+    p.add_argument("--storage", type=int, default=0, help="full-disk / read-only episodes (root only)")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--max-outage", type=float, default=60.0, help="longest outage in seconds")
+    p.add_argument("--short-outage", type=float, default=8.0, help="short outages last 0.5 s to this")
+    p.add_argument("--long-share", type=float, default=0.15, help="share of outages that are long")
+    p.add_argument("--hook-runs", type=int, default=3)
+    p.add_argument("--verbose", action="store_true")
+    args = p.parse_args()
+    if args.seed is None:
+        args.seed = random.SystemRandom().randrange(1, 10**6)
+    sys.exit(asyncio.run(soak(args)))
+
+
+if __name__ == "__main__":
+    main()
