@@ -34,6 +34,7 @@ from gateway.health import HealthMonitor, SensorHealth
 from gateway.outbox import Entry, Outbox
 from gateway.pipeline import ALARM_FLOW_STATE, Pipeline
 from gateway.sensors import expand as expand_sensors
+from gateway.steady_clock import SteadyClock
 from gateway.store import SeqReservation, Store
 from gateway.supervisor import supervise
 from gateway.uplink import Uplink
@@ -272,9 +273,10 @@ class Daemon:
         assert self.pipeline is not None
         wd = systemd.watchdog_interval()
         last_wd = last_save = last_prune = time.monotonic()
+        steady = SteadyClock()
         while True:
             await asyncio.sleep(1.0)
-            events = self.pipeline.tick(time.time())
+            events = self.pipeline.tick(steady())  # never back: a wall-clock step holds no window
             if self.periodic_test is not None and self.periodic_test.due(time.time()):
                 events += periodic_test.reports(self.technical, self.health, self._room)
             for h, seconds in self.health.newly_silent():
