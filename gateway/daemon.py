@@ -44,6 +44,14 @@ log = logging.getLogger("safehome.daemon")
 STATE_SAVE_EVERY = 600.0
 PRUNE_EVERY = 3600.0
 SEQ_BLOCK = 1000  # seqs reserved ahead in the store; topped up when half is used
+SEQ_CLOCK_EPOCH = 1767225600.0  # 2026-01-01T00:00Z: seq floor = milliseconds since then
+
+
+def seq_floor_from_clock(now: float) -> int:
+    """A seq above every number given out before `now`, for a start whose store cannot keep
+    a reservation: at most one event per millisecond is ever raised, so the milliseconds
+    since 2026 outrun any earlier run's numbering (unless the wall clock went back)."""
+    return int((now - SEQ_CLOCK_EPOCH) * 1000)
 HOOK_TIMEOUT = 60.0
 EXIT_CORE_FAILURE = 1  # a core loop died: systemd's Restart=always starts us again
 
@@ -334,6 +342,17 @@ class Daemon:
         seq_start = await self.store.last_seq()
         self._seqs.used(seq_start + 1)  # reserve the first block before any number is given out
         await self.store.flush()
+        if self.store.failed:
+            # The reservation is not durable: a crash before the store mends would let the
+            # next start give these numbers out again. Number from the wall clock instead
+            # (milliseconds since 2026), above anything this gateway gave out before.
+            floor = seq_floor_from_clock(time.time())
+            if floor > seq_start:
+                log.warning("the store cannot keep the seq reservation (%s); numbering from %d "
+                            "(the wall clock) so that no seq is ever given out twice",
+                            self.store.failed, floor)
+                seq_start = floor
+                self._seqs.used(seq_start + 1)
         self.pipeline = Pipeline(self.cfg, seq_start=seq_start)
         self.pipeline.on_seq = self._seqs.used
         self.pipeline.restore_states(await self.store.load_detector_state())
