@@ -8,5 +8,6 @@ if ! command -v mosquitto >/dev/null && [ ! -x /usr/sbin/mosquitto ]; then
 fi
 command -v mosquitto_passwd >/dev/null || apt_install mosquitto
 command -v openssl >/dev/null || apt_install openssl   # certificates for the TLS broker tests
+command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || apt_install nats-server   # the 3-node cluster tests
 ensure_venv test,plot,demo
 exec .venv/bin/python -m pytest "$@"
