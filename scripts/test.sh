@@ -10,5 +10,6 @@ command -v mosquitto_passwd >/dev/null || apt_install mosquitto
 command -v openssl >/dev/null || apt_install openssl   # certificates for the TLS broker tests
 [ -x /usr/bin/chromium ] || apt_install chromium         # the console's browser tests (Playwright drives it)
 ls /usr/lib/*/faketime/libfaketime.so.1 >/dev/null 2>&1 || apt_install faketime   # wall-clock steps (tests/faults)
+command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || apt_install nats-server   # the 3-node cluster tests
 ensure_venv test,plot,demo
 exec .venv/bin/python -m pytest "$@"
