@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from tests.test_replay_cli import DAY, morning_of, safehome
@@ -22,6 +23,8 @@ def test_a_simulated_morning_scores_its_incidents_and_counts_false_alarms(tmp_pa
     assert s["detected"] == sum(i["detected"] for i in incidents)
     fall = next(i for i in incidents if "fall" in i["expect"])
     assert fall["detected"] and 0 < fall["delay_s"] < 120
+    # one time convention everywhere: the home's local time with its UTC offset, no Z
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[+-]\d\d:\d\d", fall["at"]), fall["at"]
     assert any("alarm_cancelled" in i["expect"] for i in incidents), whats
     assert s["false_alarms"] == len(report["traces"][0]["false_alarms"])
     assert s["days"] > 0.09 and s["false_alarms_per_day"] == s["false_alarms"] / s["days"]

@@ -41,7 +41,12 @@ class TraceScore:
 
 def score(result: Any) -> TraceScore:
     """Match one ReplayResult's events against its labels."""
-    from gateway.events import iso
+    from sensordata.trace.model import local_time
+
+    tz = result.config.timezone if result.config is not None else None
+
+    def iso(t: float) -> str:  # the home's local time with its offset, like replay and trace plot
+        return local_time(t, tz)
 
     span = (result.last or 0.0) - (result.first or 0.0)
     out = TraceScore(result.trace, span / 86400.0, damage=str(result.damage) if result.damage else None)
