@@ -30,7 +30,14 @@ from typing import Any
 from tests.broker import Mosquitto
 from tests.faults.centre import AckingCentre, retained_status
 from tests.faults.daemon import SupervisedDaemon, parse_log
-from tests.faults.home import GATEWAY_ID, Script, Timing, write_fault_home, write_script
+from tests.faults.home import (
+    ALL_SENSORS,
+    GATEWAY_ID,
+    Script,
+    Timing,
+    write_fault_home,
+    write_script,
+)
 from tests.faults.invariants import ACK_COMMIT_GRACE, Report, acks_logged, check
 from tests.faults.storage import Tmpfs, db_files, immutable
 
@@ -112,7 +119,7 @@ class FaultRun:
                  outage_range: tuple[float, float] = (0.5, 6.0), pause_range: tuple[float, float] = (0.3, 1.5),
                  store: Tmpfs | None = None, verbose: bool = False,
                  outage_length: Callable[[random.Random], float] | None = None,
-                 cancel_share: float = 0.35) -> None:
+                 cancel_share: float = 0.35, sensors: tuple[str, ...] = ALL_SENSORS) -> None:
         """`store`: a tmpfs of its own for the database (needed for disk_full/read_only)."""
         self.dir = workdir
         self.seed = seed
@@ -132,7 +139,7 @@ class FaultRun:
         self.store = store
         self.db = (store.path if store else workdir) / f"{GATEWAY_ID}.db"
         self.cfg = write_fault_home(workdir, self.broker.url, self.script, timing, hook_log=self.hooks,
-                                    db=self.db)
+                                    db=self.db, sensors=sensors)
 
     def say(self, msg: str) -> None:
         if self.verbose:
