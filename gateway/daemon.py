@@ -130,8 +130,11 @@ class Daemon:
         return self.pipeline.technical(type_name, time.time(), **kw)
 
     def _storage_failed(self, reason: str) -> None:
-        if self.pipeline is None or self._storage_reported:
+        if self.pipeline is None:
             return  # failed at open: reported once, by the start-up events
+        self._cancel_window_needs_store(failed=True)
+        if self._storage_reported:
+            return
         self._storage_reported = True
         ev = self.technical("storage_failure", evidence={})
         self.store.remember(ev)  # written when the store recovers
@@ -139,6 +142,23 @@ class Daemon:
 
     def _storage_recovered(self) -> None:
         self._storage_reported = False
+        self._cancel_window_needs_store(failed=False)
+
+    def _cancel_window_needs_store(self, failed: bool) -> None:
+        """A cancel window is durable only through the store. While the store is failed a
+        window would live in memory alone, and a crash would end it in nothing: so a
+        suspected fall becomes the `fall` alarm at once (a cancel may follow it, never
+        retract it). The configured window comes back with the store."""
+        assert self.pipeline is not None
+        window = 0.0 if failed else self.cfg.alarm.cancel_window
+        if self.pipeline.flow.cancel_window != window:
+            self.pipeline.flow.cancel_window = window
+            if failed:
+                log.warning("storage failed: suspected falls alarm at once (no cancel window) "
+                            "until the store works again")
+            else:
+                log.info("storage works again: suspected falls get their %.0f s cancel window",
+                         window)
 
     def _save_flow(self) -> None:
         assert self.pipeline is not None
@@ -355,6 +375,8 @@ class Daemon:
                 self._seqs.used(seq_start + 1)
         self.pipeline = Pipeline(self.cfg, seq_start=seq_start)
         self.pipeline.on_seq = self._seqs.used
+        if self.store.failed:
+            self._cancel_window_needs_store(failed=True)
         self.pipeline.restore_states(await self.store.load_detector_state())
         window = self.pipeline.flow.window
         if window is not None:

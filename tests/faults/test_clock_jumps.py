@@ -26,10 +26,6 @@ RESOLVE_SLACK = 6.0
 
 
 @pytest.mark.skipif(not clock.available(), reason="libfaketime not installed (apt install faketime)")
-@pytest.mark.xfail(strict=True, reason=(
-    "new defect found by this suite (not in issue 9's list): a backward wall-clock step inside a "
-    "cancel window holds the fall alarm until the wall clock passes the window's deadline again "
-    "(Pipeline.tick ignores now <= self.now; the deadline is in wall/sensor time)"))
 async def test_wall_clock_jumps_neither_hold_nor_lose_an_alarm(fault_seed: int, tmp_path: Path) -> None:
     fake = clock.FakeClock(tmp_path / "faketime")
     # No pendant: no cancel and no SOS press scheduled before the step can close a window;

@@ -14,10 +14,6 @@ from tests.faults.storage import Tmpfs
 
 
 @pytest.mark.usefixtures("store_mount_ok")
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 9 defect 4 still open (h9core at 16:10): a restart that cannot open the database "
-    "(files immutable: 'cannot open ... disk I/O error') numbers events from seq 1 again; with it, "
-    "defect 1 in degraded mode: a window opened from memory while the store failed is lost by a SIGKILL"))
 async def test_full_disk_and_read_only_files_lose_nothing_and_reuse_no_seq(fault_seed: int,
                                                                           tmp_path: Path) -> None:
     with Tmpfs(tmp_path / "store", "3m") as store:
