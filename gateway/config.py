@@ -10,7 +10,6 @@ live in the file: the MQTT section names environment variables that hold them.
 from __future__ import annotations
 
 import difflib
-import ipaddress
 import os
 import re
 import tomllib
@@ -20,15 +19,16 @@ from typing import Any, Literal, Mapping, Sequence
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator,
-                      model_validator)
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from detectors import registry as detector_registry
 from detectors.base import DetectorSettings
 from detectors.fusion import FusionSettings
 from drivers import registry as driver_registry
 from drivers.base import DriverSettings
-from gateway.console.settings import ConsoleConfig, env_problems as console_env_problems
+from gateway.console.settings import ConsoleConfig
+from gateway.console.settings import env_problems as console_env_problems
+from gateway.netaddr import is_loopback
 
 FUSION = "fusion"  # [detectors.fusion]: a stage after the detectors, not a detector
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
@@ -147,7 +147,7 @@ class MqttConfig(Model):
         for url in self.broker_urls:
             parts = urlsplit(url)
             tls = parts.scheme in ("mqtts", "ssl") or self.ca_file is not None
-            if not tls and not self.allow_insecure and not _is_loopback(parts.hostname or ""):
+            if not tls and not self.allow_insecure and not is_loopback(parts.hostname or ""):
                 raise ValueError(f"broker {parts.hostname} is not on this machine, so TLS is required: "
                                  "use mqtts:// with ca_file, or set allow_insecure = true "
                                  "(not for production)")
@@ -333,13 +333,6 @@ class HomeConfig(Model):
                                       **data})
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class ConfigError(Exception):

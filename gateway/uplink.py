@@ -32,9 +32,10 @@ from gateway.config import HomeConfig
 from gateway.events import iso
 from gateway.inbound import PayloadError, RateLimitedLog, excerpt, parse_object
 from gateway.instance_lock import InstanceLock
-from sensordata.timefmt import parse_iso
+from gateway.mqtt_tls import tls_parameters
 from gateway.outbox import Entry, Outbox
 from gateway.store import Store
+from sensordata.timefmt import parse_iso
 
 log = logging.getLogger("safehome.uplink")
 VERSION = "0.1.0"
@@ -121,10 +122,7 @@ class Uplink:
         else:
             kw["clean_session"] = True
         if broker.tls:
-            kw["tls_params"] = aiomqtt.TLSParameters(
-                ca_certs=str(self.m.ca_file) if self.m.ca_file else None,
-                certfile=str(self.m.cert_file) if self.m.cert_file else None,
-                keyfile=str(self.m.key_file) if self.m.key_file else None)
+            kw["tls_params"] = tls_parameters(self.m)
         return kw
 
     # -- the connection loop ------------------------------------------------------------

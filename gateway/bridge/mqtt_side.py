@@ -24,6 +24,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from gateway.bridge.config import BridgeConfig
+from gateway.mqtt_tls import tls_parameters
 
 log = logging.getLogger("safehome.bridge.mqtt")
 AUTH_CODES = {4, 5, 134, 135}
@@ -58,10 +59,7 @@ class MqttSide:
     def _make_client(self) -> aiomqtt.Client:
         tls = None
         if self.mqtt.tls:
-            tls = aiomqtt.TLSParameters(
-                ca_certs=str(self.mqtt.ca_file) if self.mqtt.ca_file else None,
-                certfile=str(self.mqtt.cert_file) if self.mqtt.cert_file else None,
-                keyfile=str(self.mqtt.key_file) if self.mqtt.key_file else None)
+            tls = tls_parameters(self.mqtt)
         v5 = self.mqtt.protocol == "5"
         will = aiomqtt.Will(self.cfg.topic, json.dumps(self.status("offline", "connection lost")),
                             qos=1, retain=True)

@@ -35,6 +35,7 @@ from gateway.centre.alarm_log import AlarmLog
 from gateway.centre.state import OVERDUE_FACTOR, AlarmRecord, CentreState, Received
 from gateway.config import MqttConfig
 from gateway.events import iso, parse_iso
+from gateway.mqtt_tls import tls_parameters
 
 if TYPE_CHECKING:
     from gateway.centre.metrics import CentreMetrics
@@ -204,10 +205,7 @@ class Centre:
     def _make_client(self) -> aiomqtt.Client:
         tls = None
         if self.mqtt.tls:
-            tls = aiomqtt.TLSParameters(
-                ca_certs=str(self.mqtt.ca_file) if self.mqtt.ca_file else None,
-                certfile=str(self.mqtt.cert_file) if self.mqtt.cert_file else None,
-                keyfile=str(self.mqtt.key_file) if self.mqtt.key_file else None)
+            tls = tls_parameters(self.mqtt)
         v5 = self.mqtt.protocol == "5"
         broker = self.brokers.current
         return aiomqtt.Client(

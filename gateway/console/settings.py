@@ -17,6 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from gateway.netaddr import is_loopback as is_loopback  # re-exported for the server
+
 DEFAULT_PORT = 8380
 TOKEN_ENV_HINT = "SAFEHOME_CONSOLE_TOKEN"
 
@@ -92,13 +94,6 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host, number
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def env_problems(table: Any, env: Mapping[str, str]) -> list[str]:

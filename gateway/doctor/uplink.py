@@ -38,6 +38,7 @@ from gateway.config import HomeConfig
 from gateway.doctor.checks import Check
 from gateway.events import Event
 from gateway.instance_lock import InstanceLock
+from gateway.mqtt_tls import tls_parameters
 from gateway.store import Store
 from gateway.uplink import is_auth_refusal
 
@@ -61,10 +62,7 @@ def client_kwargs(cfg: HomeConfig, env: Mapping[str, str], timeout: float) -> di
     if not v5:
         kw["clean_session"] = True
     if m.tls:
-        kw["tls_params"] = aiomqtt.TLSParameters(
-            ca_certs=str(m.ca_file) if m.ca_file else None,
-            certfile=str(m.cert_file) if m.cert_file else None,
-            keyfile=str(m.key_file) if m.key_file else None)
+        kw["tls_params"] = tls_parameters(m)
     return kw
 
 
