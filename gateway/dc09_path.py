@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from gateway.bridge.config import HEX_ACCOUNT, ContactIdNumber, ReceiverConfig
+from gateway.bridge.config import ContactIdNumber, Dc09Account, ReceiverConfig
 from gateway.bridge.contact_id import AccountMap, report_for
 from gateway.bridge.frame import parse_key
 from gateway.bridge.link import Link
@@ -38,21 +37,13 @@ class Dc09PathConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     receiver: ReceiverConfig = Field(title="The DC-09 alarm receiver of the second path")
-    account: str = Field(title="This home's DC-09 account: 3-16 hex digits, upper case")
+    account: Dc09Account = Field(title="This home's DC-09 account: 3-16 hex digits, upper case")
     group: int = Field(1, ge=0, le=99, title="Contact ID group/partition (GG)")
     zones: dict[str, ContactIdNumber] = Field(default_factory=dict,
                                               title="Room id -> Contact ID zone (1-999)")
     users: dict[str, ContactIdNumber] = Field(default_factory=dict,
                                               title="Sensor id -> Contact ID user (1-999)")
     queue: Path | None = Field(None, title="SQLite queue; default: next to the event store")
-
-    @field_validator("account")
-    @classmethod
-    def _account(cls, v: str) -> str:
-        if not re.fullmatch(HEX_ACCOUNT, v):
-            raise ValueError("a DC-09 account is 3-16 hex digits (0-9, A-F, upper case), "
-                             "e.g. 1234")
-        return v
 
 
 def check(table: Any, env: Mapping[str, str] | None = None) -> list[str]:

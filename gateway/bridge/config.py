@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -32,26 +33,27 @@ HEX_ACCOUNT = r"^[0-9A-F]{3,16}$"
 ContactIdNumber = Annotated[int, Field(ge=1, le=999)]   # three Contact ID digits, 000 = none
 
 
+def _account(v: str) -> str:
+    if not re.fullmatch(HEX_ACCOUNT, v):
+        raise ValueError("a DC-09 account is 3-16 hex digits (0-9, A-F, upper case), e.g. 1234")
+    return v
+
+
+Dc09Account = Annotated[str, AfterValidator(_account)]  # a receiver's account for one home
+
+
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class AccountConfig(Model):
     gateway_id: str = Field(title="Gateway id (the MQTT topic level)", pattern=ID_PATTERN)
-    account: str = Field(title="DC-09 account: 3-16 hex digits, upper case")
+    account: Dc09Account = Field(title="DC-09 account: 3-16 hex digits, upper case")
     group: int = Field(1, ge=0, le=99, title="Contact ID group/partition (GG)")
     zones: dict[str, ContactIdNumber] = Field(default_factory=dict,
                                   title="Room id -> Contact ID zone number (1-999)")
     users: dict[str, ContactIdNumber] = Field(default_factory=dict,
                                   title="Sensor id -> Contact ID user number (1-999), optional")
-
-    @field_validator("account")
-    @classmethod
-    def _account(cls, v: str) -> str:
-        if not re.fullmatch(HEX_ACCOUNT, v):
-            raise ValueError("a DC-09 account is 3-16 hex digits (0-9, A-F, upper case), "
-                             "e.g. 1234")
-        return v
 
     def mapping(self) -> AccountMap:
         return AccountMap(self.group, dict(self.zones), dict(self.users))
