@@ -26,13 +26,15 @@ from detectors.base import DetectorSettings
 from detectors.fusion import FusionSettings
 from drivers import registry as driver_registry
 from drivers.base import DriverSettings
+from gateway.config_errors import ConfigError as ConfigError  # re-exported: callers catch it here
+from gateway.config_errors import describe_errors
+from gateway.config_errors import redact_url as redact_url
 from gateway.console.settings import ConsoleConfig
 from gateway.console.settings import env_problems as console_env_problems
 from gateway.netaddr import is_loopback
 
 FUSION = "fusion"  # [detectors.fusion]: a stage after the detectors, not a detector
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
-NAME_HINT = "letters, digits, '_', '.', '-' (no spaces, no '/', '+', '#'), at most 63 characters"
 
 
 class Model(BaseModel):
@@ -335,93 +337,6 @@ class HomeConfig(Model):
 
 
 
-class ConfigError(Exception):
-    """All problems of one config file; `lines` are ready to print, one per problem."""
-
-    exit_code = 2
-
-    def __init__(self, path: str | Path, lines: list[str]) -> None:
-        self.path = str(path)
-        self.lines = lines
-        super().__init__(f"{self.path}: {len(lines)} problem(s)\n" + "\n".join(
-            f"  - {line}" for line in lines))
-
-
-def _loc(parts: tuple[Any, ...]) -> str:
-    out = ""
-    for p in parts:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
-    return out or "(top level)"
-
-
-def _known_keys(model: type[BaseModel] | None) -> list[str]:
-    return list(model.model_fields) if model is not None else []
-
-
-def _model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The model class whose field set the last key of `loc` belongs to (for suggestions)."""
-    model: Any = root
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        field = getattr(model, "model_fields", {}).get(part)
-        if field is None:
-            return None
-        ann = field.annotation
-        for cand in (ann, *getattr(ann, "__args__", ())):
-            for inner in (cand, *getattr(cand, "__args__", ())):
-                if isinstance(inner, type) and issubclass(inner, BaseModel):
-                    model = inner
-                    break
-            else:
-                continue
-            break
-        else:
-            return None
-    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
-
-
-def redact_url(text: str) -> str:
-    """`text` with the password of a URL in it replaced by ***: error messages repeat what
-    they refuse, and a password must never reach a terminal or a log."""
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return text
-    if parts.password is None:
-        return text
-    host = parts.netloc.rsplit("@", 1)[-1]
-    return parts._replace(netloc=f"{parts.username or ''}:***@{host}").geturl()
-
-
-def _describe(err: Mapping[str, Any], prefix: tuple[Any, ...], model: type[BaseModel] | None) -> str:
-    loc = prefix + tuple(err["loc"])
-    where = _loc(loc)
-    value = err.get("input")
-    if err["type"] == "extra_forbidden":
-        key = err["loc"][-1]
-        owner = model if model is not None else None
-        known = _known_keys(owner)
-        hint = difflib.get_close_matches(str(key), known, n=1)
-        fix = f"did you mean '{hint[0]}'?" if hint else f"allowed keys: {', '.join(known) or 'none'}"
-        return f"{where}: unknown key '{key}'; {fix}"
-    if err["type"] == "missing":
-        return f"{where}: required key is missing"
-    shown = repr(redact_url(value) if isinstance(value, str) else value)
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
-    msg = err["msg"]
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
-    if err["type"] == "string_pattern_mismatch":
-        msg = f"not a valid name: use {NAME_HINT}"
-    return f"{where}: {shown} is not allowed: {msg}"
-
-
-def _errors(exc: ValidationError, prefix: tuple[Any, ...], root: type[BaseModel]) -> list[str]:
-    return [_describe(e, prefix, _model_at(root, tuple(e["loc"]))) for e in exc.errors()]
-
-
 def parse_config(data: Mapping[str, Any], path: str | Path = "<config>",
                  env: Mapping[str, str] | None = None) -> HomeConfig:
     env = os.environ if env is None else env
@@ -429,7 +344,7 @@ def parse_config(data: Mapping[str, Any], path: str | Path = "<config>",
     try:
         cfg = HomeConfig.model_validate(data)
     except ValidationError as exc:
-        problems.extend(_errors(exc, (), HomeConfig))
+        problems.extend(describe_errors(exc, (), HomeConfig))
         cfg = None
     sensors_in = data.get("sensors")
     raw_sensors: list[Any] = sensors_in if isinstance(sensors_in, list) else []
@@ -497,7 +412,7 @@ def _parse_tables(sensors: Sequence[Any], detectors: Mapping[str, Any],
         try:
             settings = cls.Settings.model_validate(s.get("settings") or {})
         except ValidationError as exc:
-            problems.extend(_errors(exc, ("sensors", i, "settings"), cls.Settings))
+            problems.extend(describe_errors(exc, ("sensors", i, "settings"), cls.Settings))
             continue
         if isinstance(sid, str):
             drivers[sid] = settings
@@ -507,7 +422,7 @@ def _parse_tables(sensors: Sequence[Any], detectors: Mapping[str, Any],
             try:
                 fusion = FusionSettings.model_validate(table)
             except ValidationError as exc:
-                problems.extend(_errors(exc, ("detectors", name), FusionSettings))
+                problems.extend(describe_errors(exc, ("detectors", name), FusionSettings))
             continue
         if name not in detector_registry.known_names():
             hint = difflib.get_close_matches(name, detector_registry.known_names(), n=1)
@@ -527,7 +442,7 @@ def _parse_tables(sensors: Sequence[Any], detectors: Mapping[str, Any],
         try:
             dsettings = dcls.Settings.model_validate(table or {})
         except ValidationError as exc:
-            problems.extend(_errors(exc, ("detectors", name), dcls.Settings))
+            problems.extend(describe_errors(exc, ("detectors", name), dcls.Settings))
             continue
         if dsettings.enabled:
             enabled[name] = dsettings

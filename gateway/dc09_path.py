@@ -28,6 +28,7 @@ from gateway.bridge.frame import parse_key
 from gateway.bridge.link import Link
 from gateway.bridge.queue import Item, Queue
 from gateway.bridge.sender import Sender
+from gateway.config_errors import describe_errors
 from gateway.events import Event
 
 log = logging.getLogger("safehome.dc09_path")
@@ -48,15 +49,11 @@ class Dc09PathConfig(BaseModel):
 
 def check(table: Any, env: Mapping[str, str] | None = None) -> list[str]:
     """Problems with a home's `[dc09]` table, as config lines (key, value, fix)."""
-    from gateway.config import (
-        _errors,  # late: gateway.config imports this module lazily too
-    )
-
     env = os.environ if env is None else env
     try:
         cfg = Dc09PathConfig.model_validate(table)
     except ValidationError as exc:
-        return _errors(exc, ("dc09",), Dc09PathConfig)
+        return describe_errors(exc, ("dc09",), Dc09PathConfig)
     var = cfg.receiver.key_env
     if var is None:
         return []

@@ -27,7 +27,8 @@ from pydantic import (
 
 from gateway.bridge.contact_id import AccountMap
 from gateway.bridge.frame import parse_key
-from gateway.config import ID_PATTERN, ConfigError, MqttConfig, _errors
+from gateway.config import ID_PATTERN, ConfigError, MqttConfig
+from gateway.config_errors import describe_errors
 
 HEX_ACCOUNT = r"^[0-9A-F]{3,16}$"
 ContactIdNumber = Annotated[int, Field(ge=1, le=999)]   # three Contact ID digits, 000 = none
@@ -122,7 +123,7 @@ def parse_bridge_config(data: Mapping[str, Any], path: str | Path = "<bridge con
     try:
         cfg = BridgeConfig.model_validate(data)
     except ValidationError as exc:
-        problems.extend(_errors(exc, (), BridgeConfig))
+        problems.extend(describe_errors(exc, (), BridgeConfig))
     key = None
     raw = data.get("receiver")
     receiver: Mapping[str, Any] = raw if isinstance(raw, dict) else {}
