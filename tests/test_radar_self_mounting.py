@@ -161,3 +161,23 @@ def test_the_real_walking_capture_gives_the_detector_the_doctors_mounting():
     assert got["height_m"] == pytest.approx(doctor.height_m, abs=0.05)
     assert got["tilt_deg"] == pytest.approx(doctor.elevation_tilt_deg, abs=1.0)
     assert 0.8 < got["height_m"] < 1.4, "the README's 'the sensor sat lower'"
+
+
+def test_the_running_pipeline_gives_the_console_the_radars_own_mounting():
+    """The daemon's path: a configured TI radar's sensor entry tells the detector the
+    mounting its driver uses, and the console reads the estimate from the pipeline."""
+    from gateway.config import parse_config
+    from gateway.pipeline import Pipeline
+    cfg = parse_config({
+        "gateway_id": "gw", "site_id": "s", "rooms": [{"id": "living"}],
+        "sensors": [{"id": "radar", "type": "ti_mmwave", "room": "living", "settings": {
+            "port": "file:x.bin", "config": "iwr6843aop_wall",
+            "sensor_height_m": 2.0, "elevation_tilt_deg": 10.0}}]}, env={})
+    pipe = Pipeline(cfg, clock=lambda: T0)
+    assert console_mounting.measured(pipe.detectors, "radar") is None, "not measured yet"
+    pipe.feed(walk(start=T0))
+    got = console_mounting.check(console_mounting.configured(cfg.sensors[0]),
+                                 console_mounting.measured(pipe.detectors, "radar"))
+    assert got["height_m"]["configured"] == 2.0
+    assert got["height_m"]["measured"] == pytest.approx(1.1, abs=0.1)
+    assert got["tilt_deg"]["measured"] == pytest.approx(15.0, abs=2.0)
