@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Generic, Iterable, Iterator, Mapping, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sensordata.radar_mounting import Mounting
 from sensordata.readings import Reading, end_time
 
 
@@ -137,6 +138,9 @@ class SensorMeta:
     room: str | None = None
     placement: str | None = None   # wearables: waist, wrist, chest, pendant
     role: str | None = None        # e.g. "outer_door" for a door contact, "bed" zone owner
+    #: radars whose driver puts points in the room frame: the mounting it used, so a
+    #: detector that measures the real one can undo it (detectors/radar_fall.py)
+    mounting: Mounting | None = None
 
 
 def room_of(sensors: Mapping[str, SensorMeta], sensor: str) -> str | None:

@@ -33,6 +33,22 @@ within `same_person_m` of the fall) above `up_m` for `rise_seconds` within
 `watch_up_seconds` yields `fall_cancelled` (gateway: alarm_cancelled) with the same `ref`.
 A helper standing next to a person whose track is still alive on the floor does not cancel.
 
+Mounting (`mounting`): heights are only as right as the mounting the driver put the points
+in the room frame with, and installers get height and tilt wrong (the public mmfall
+captures claim 2 m / 10 degrees and were taken at about 1.1 m / 15 degrees). So the
+detector measures each radar's mounting itself from the moving points of a person walking
+(sensordata/radar_mounting.py, the estimator `safehome doctor` uses): it undoes the
+configured mounting (`SensorMeta.mounting`) to get sensor-frame points, and once a walk
+gives an estimate (at least 4 range bins of 30 moving points over 2 m of range) that is
+physically plausible, it re-projects points and tracked positions with the measured height
+and tilt instead; until then, and for a ceiling radar (looking down, range is height: a
+walk does not give the slope), it uses the configured one. `mounting = "measured"` (the
+default, because a walk is the best evidence there is and nothing changes before one is
+seen) uses the estimate; `"configured"` still measures and reports it (console, evidence)
+but keeps the configured heights. The track histories are cleared when the geometry
+changes, so a switch is never seen as a descent. The estimate survives restarts
+(`state`), unless the configured mounting changed meanwhile (the radar was re-hung).
+
 Module fall flags (Seeed MR60FDA1/2 report a fall themselves) are translated to
 fall_suspected by detectors/passthrough.py; this detector does not repeat them.
 """
@@ -41,12 +57,19 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Iterable, Mapping
+from typing import Any, ClassVar, Iterable, Literal, Mapping
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from detectors.base import Detection, DetectorSettings, TimedDetector, room_of
+from sensordata.radar_mounting import (
+    Mounting,
+    MountingEstimate,
+    MountingEstimator,
+    reprojection,
+    room_to_sensor,
+)
 from sensordata.readings import AccelBlock, RadarPoints, RadarTargets
 
 INF = float("inf")
@@ -83,6 +106,9 @@ class RadarFallSettings(DetectorSettings):
     points_window_s: float = Field(0.5, gt=0, le=5, title="Point clouds are pooled over this many seconds")
     min_points: int = Field(6, ge=1, title="Fewest pooled points for a height estimate")
     height_quantile: float = Field(0.9, gt=0, le=1, title="Quantile of point z taken as the person's height")
+    mounting: Literal["measured", "configured"] = Field(
+        "measured", title="Heights from the mounting measured from a person walking (once seen; "
+                          "the configured one until then), or always from the configured one")
 
     @model_validator(mode="after")
     def _order(self) -> "RadarFallSettings":
@@ -112,6 +138,17 @@ class _Fall:
     up_since: float | None = None
 
 
+@dataclass(slots=True)
+class _Mount:
+    """One radar's mounting: the configured one, the walk estimator, the estimate in use."""
+    configured: Mounting
+    est: MountingEstimator = field(default_factory=MountingEstimator)
+    used: MountingEstimate | None = None
+    next_try: float = -INF
+    a: np.ndarray | None = None        # room_configured -> room_measured: p @ a.T + b
+    b: np.ndarray | None = None
+
+
 class RadarFallDetector(TimedDetector[RadarFallSettings]):
     name = "radar_fall"
     Settings = RadarFallSettings
@@ -119,6 +156,11 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
     LOST_S: ClassVar[float] = 2.0     # a track unseen this long is lost
     FORGET_S: ClassVar[float] = 30.0  # and forgotten after this, unless it holds a descent
     WARMUP_S: ClassVar[float] = 1.0   # a descent must start at least this long after track birth
+    ESTIMATE_EVERY_S: ClassVar[float] = 10.0   # sensor seconds between mounting estimates
+    # A walk's estimate outside these is not a walk (a fan, a pet, one person pacing at one
+    # range): a wall radar hangs between knee and ceiling height and looks down, not up.
+    PLAUSIBLE_HEIGHT_M: ClassVar[tuple[float, float]] = (0.3, 3.5)
+    PLAUSIBLE_TILT_DEG: ClassVar[tuple[float, float]] = (-20.0, 60.0)
 
     def setup(self) -> None:
         settings = self.settings
@@ -129,6 +171,11 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         self._pool: dict[str, deque[Any]] = {}    # radar -> (t, points) for the point path
         self._now = -INF
         self._last_gc = -INF
+        # radars whose room-frame mounting is known and measurable (wall mounts)
+        self._mounts: dict[str, _Mount] = {
+            sid: _Mount(m.mounting) for sid, m in self.sensors.items()
+            if m.mounting is not None and m.mounting.kind != "ceiling"
+            and m.mounting.elevation_tilt_deg <= 45.0}
 
     def _room(self, sensor: str) -> str | None:
         return room_of(self.sensors, sensor)
@@ -140,11 +187,20 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
             if isinstance(r, RadarTargets):
                 self._advance(r.t, out)
                 self._tracked.add(r.sensor)
+                m = self._mounts.get(r.sensor)
+                use = m if m is not None and m.a is not None and self.s.mounting == "measured" \
+                    else None
                 for g in r.targets:
                     h = g.height if g.height is not None else g.z
-                    self._sample(r.sensor, g.tid, r.t, g.x, g.y, h, g.vz, out)
+                    x, y = g.x, g.y
+                    if use is not None:
+                        x, y, h = (np.array([x, y, h]) @ use.a.T + use.b).tolist()  # type: ignore[union-attr]
+                    self._sample(r.sensor, g.tid, r.t, x, y, h, g.vz, out)
             elif isinstance(r, RadarPoints):
                 self._advance(r.t, out)
+                m = self._mounts.get(r.sensor)
+                if m is not None:
+                    self._measure(m, r)
                 if r.sensor not in self._tracked:
                     self._points(r, out)
             elif isinstance(r, AccelBlock):
@@ -237,7 +293,8 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
                                  "floor_height_m": round(cand["h"], 3),
                                  "time_near_floor_s": round(now - cand["t"], 2),
                                  "seen_on_floor_s": round(max(0.0, tr.last_t - cand["t"]), 2),
-                                 "x_m": round(cand["x"], 2), "y_m": round(cand["y"], 2)}))
+                                 "x_m": round(cand["x"], 2), "y_m": round(cand["y"], 2),
+                                 **self._geometry(sensor)}))
         self.falls.append(_Fall(ref, sensor, tid, cand["t"], cand["x"], cand["y"]))
 
     def _watch_up(self, sensor: str, tid: int, t: float, x: float, y: float, h: float,
@@ -264,12 +321,76 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
                                                "seconds_after_fall": round(t - f.t, 2)}))
                 return
 
+    # --- mounting --------------------------------------------------------------------
+    def _measure(self, m: _Mount, r: Any) -> None:
+        """Feed a frame's points to the walk estimator (in the sensor frame, undoing the
+        configured mounting) and, every ESTIMATE_EVERY_S, take a better estimate."""
+        p = np.asarray(r.points)
+        if len(p):
+            m.est.feed(room_to_sensor(p[:, :3], m.configured), p[:, 3])
+        if r.t < m.next_try:
+            return
+        m.next_try = r.t + self.ESTIMATE_EVERY_S
+        if not m.est.ready():
+            return
+        got = m.est.estimate()
+        if got is None or not self._plausible(got):
+            return
+        if m.used is not None and (got.points < m.used.points or (
+                abs(got.height_m - m.used.height_m) < 0.01
+                and abs(got.elevation_tilt_deg - m.used.elevation_tilt_deg) < 0.2)):
+            return     # rests on fewer points than the one in use (after a restart), or same
+        self._adopt(r.sensor, m, got)
+
+    def _plausible(self, e: MountingEstimate) -> bool:
+        lo, hi = self.PLAUSIBLE_HEIGHT_M
+        tlo, thi = self.PLAUSIBLE_TILT_DEG
+        return lo <= e.height_m <= hi and tlo <= e.elevation_tilt_deg <= thi
+
+    def _adopt(self, sensor: str, m: _Mount, e: MountingEstimate) -> None:
+        m.used = e
+        m.a, m.b = reprojection(m.configured, Mounting(e.height_m, e.elevation_tilt_deg,
+                                                       m.configured.azimuth_tilt_deg))
+        if self.s.mounting != "measured":
+            return
+        # heights before and after the switch are in different frames: never compare them
+        for (sid, _), tr in self.tracks.items():
+            if sid == sensor:
+                tr.hist.clear()
+        self._pool.pop(sensor, None)
+
+    def _geometry(self, sensor: str) -> dict[str, float]:
+        """Which mounting the heights came from (alarm evidence)."""
+        m = self._mounts.get(sensor)
+        meta = self.sensors.get(sensor)
+        conf = m.configured if m is not None else (meta.mounting if meta is not None else None)
+        if m is not None and m.used is not None and self.s.mounting == "measured":
+            return {"mounting_measured": 1.0, "mounting_height_m": m.used.height_m,
+                    "mounting_tilt_deg": m.used.elevation_tilt_deg}
+        if conf is None:
+            return {"mounting_measured": 0.0}
+        return {"mounting_measured": 0.0, "mounting_height_m": conf.height_m,
+                "mounting_tilt_deg": conf.elevation_tilt_deg}
+
+    def mounting_estimate(self, sensor: str) -> dict[str, float] | None:
+        """The mounting measured for `sensor` once a walk gave one (the console shows it
+        against the configured one), else None."""
+        m = self._mounts.get(sensor)
+        if m is None or m.used is None:
+            return None
+        return {"height_m": m.used.height_m, "tilt_deg": m.used.elevation_tilt_deg,
+                "points": float(m.used.points)}
+
     # --- point clouds ------------------------------------------------------------------
     def _points(self, r: Any, out: list[Detection]) -> None:
         s = self.s
         p = np.asarray(r.points)
         if len(p):
             p = p[p[:, 4] >= s.min_snr]
+            m = self._mounts.get(r.sensor)
+            if m is not None and m.a is not None and s.mounting == "measured" and len(p):
+                p = p.copy()
+                p[:, :3] = p[:, :3] @ m.a.T + m.b
         pool = self._pool.setdefault(r.sensor, deque())
         pool.append((r.t, p))
         while pool and pool[0][0] < r.t - s.points_window_s:
@@ -290,13 +411,33 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         self._sample(r.sensor, -1, r.t, mx, my, h, 0.0, out)
 
     # --- persistence (short-lived: a reboot mid-fall keeps the cancel watch) ------------
+    # The measured mounting is kept with the configured one it was measured against: if the
+    # installer changed the configured mounting meanwhile, the radar was probably re-hung.
     def state(self) -> dict[str, Any]:
-        return {"version": 1, "falls": [[f.ref, f.sensor, f.tid, f.t, f.x, f.y] for f in self.falls]}
+        return {"version": 2,
+                "falls": [[f.ref, f.sensor, f.tid, f.t, f.x, f.y] for f in self.falls],
+                "mountings": {sid: {"configured": [m.configured.height_m,
+                                                   m.configured.elevation_tilt_deg,
+                                                   m.configured.azimuth_tilt_deg],
+                                    "estimate": m.used.to_json()}
+                              for sid, m in self._mounts.items() if m.used is not None}}
 
     def restore(self, state: Mapping[str, Any]) -> None:
-        if state.get("version") == 1:
-            self.falls = [_Fall(str(a), str(b), int(c), float(d), float(e), float(g))
-                          for a, b, c, d, e, g in state.get("falls", [])]
+        if state.get("version") not in (1, 2):
+            return
+        self.falls = [_Fall(str(a), str(b), int(c), float(d), float(e), float(g))
+                      for a, b, c, d, e, g in state.get("falls", [])]
+        for sid, saved in (state.get("mountings") or {}).items():
+            m = self._mounts.get(sid)
+            if m is None:
+                continue
+            c = m.configured
+            if not np.allclose(saved["configured"], [c.height_m, c.elevation_tilt_deg,
+                                                     c.azimuth_tilt_deg], atol=1e-6):
+                continue
+            est = MountingEstimate.from_json(saved["estimate"])
+            if self._plausible(est):
+                self._adopt(sid, m, est)
 
 
 def _kth(a: np.ndarray, q: float) -> float:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from detectors.base import SensorMeta
 from drivers import registry as driver_registry
 from drivers.base import Driver, SensorInfo
-from gateway.config import HomeConfig
+from gateway.config import HomeConfig, SensorConfig
+from sensordata.radar_mounting import Mounting
 
 log = logging.getLogger("safehome.sensors")
 _reported: set[tuple[str, str]] = set()  # (entry, problem) already logged: expand runs twice
@@ -30,7 +31,8 @@ class KnownSensor:
 def expand(config: HomeConfig) -> list[KnownSensor]:
     out: list[KnownSensor] = []
     for s in config.sensors:
-        out.append(KnownSensor(SensorMeta(s.id, s.type, s.room, s.placement, s.role), s.timeout))
+        out.append(KnownSensor(SensorMeta(s.id, s.type, s.room, s.placement, s.role,
+                                          mounting=_room_mounting(config, s)), s.timeout))
         try:
             cls = driver_registry.load(s.type)
             if cls.sub_sensors is Driver.sub_sensors:
@@ -51,3 +53,16 @@ def expand(config: HomeConfig) -> list[KnownSensor]:
                 out.append(KnownSensor(SensorMeta(sub.id, sub.type, sub.room, sub.placement), s.timeout,
                                        parent=s.id))
     return out
+
+
+def _room_mounting(config: HomeConfig, s: SensorConfig) -> Mounting | None:
+    """The mounting a radar driver puts points in the room frame with (TI: the chirp
+    config's sensorPosition or the settings' overrides); None for other sensors, and for
+    a replayed trace without driver settings (its detector then keeps the points as given)."""
+    try:
+        settings = config.driver_settings(s)
+        get = getattr(settings, "room_mounting", None)
+        got = get() if callable(get) else None
+    except Exception:  # noqa: BLE001 - a trace replay has no driver settings: nothing to undo
+        return None
+    return got if isinstance(got, Mounting) else None

@@ -8,6 +8,8 @@ import os
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from drivers.ble import common
 from drivers.ble.button import ITAG_SERVICE
 from tests.doubles.fake_bleak import FakePeripheral, FakeWorld
@@ -153,3 +155,45 @@ def test_seeed_fall_radars_are_told_apart_at_115200(capsys, tmp_path):
     assert found[fda2.path]["type"] == "seeed_mr60fda2" and found[fda2.path]["baud"] == 115200
     assert found[fda1.path]["type"] == "seeed_mr60fda1"
     config_check_accepts(capsys, tmp_path, report["snippets"])
+
+
+MMFALL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "radar-real-dev" / "mmfall"
+
+
+def capture_frames(path: Path) -> list[bytes]:
+    """A raw TI capture cut at its magic words: the frames exactly as the radar sent them."""
+    data = path.read_bytes()
+    starts = [i for i in range(len(data)) if data.startswith(TI_MAGIC, i)] + [len(data)]
+    return [data[a:b] for a, b in zip(starts, starts[1:])]
+
+
+TI_MAGIC = bytes([2, 1, 4, 3, 6, 5, 8, 7])
+
+
+@pytest.mark.skipif(not MMFALL.is_dir(), reason="shared radar captures absent")
+def test_listening_through_a_walk_reports_the_radars_mounting(capsys, tmp_path):
+    """The real walking capture replayed fast on a pty: discover --listen measures the
+    mounting the capture shows (about 1.1 m, 15 degrees; its config claims 2 m / 10)."""
+    frames = capture_frames(MMFALL / "people_tracking_walking.bin")
+    with TI.TiRadarEmulator(frames, fps=1500.0) as ti:
+        start_streaming(ti)
+        report = discover(capsys, "--no-ble", "--timeout", "0.5", "--port", ti.data_path,
+                          "--listen", "6")
+    [r] = [r for r in report["serial"] if r["port"] == ti.data_path]
+    m = r["found"]["mounting"]
+    assert m is not None, r["found"].get("mounting_note")
+    assert m["height_m"] == pytest.approx(1.09, abs=0.1)
+    assert m["tilt_deg"] == pytest.approx(14.9, abs=2.0)
+    assert "sensorPosition" in r["found"]["mounting_note"]
+    assert "measured from a walk (discover --listen): sensor_height_m = " in report["snippets"]
+    config_check_accepts(capsys, tmp_path, report["snippets"])
+
+
+def test_a_short_listen_says_the_mounting_is_not_measurable(capsys):
+    with TI.TiRadarEmulator(tracking_frames(), fps=20.0) as ti:
+        start_streaming(ti)
+        rc = main(["discover", "--no-ble", "--timeout", "0.5", "--port", ti.data_path,
+                   "--listen", "0.5"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "mounting: not measurable" in out and "walk across the room" in out

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from drivers.shipped import FIRMWARE_CONFIGS
+from sensordata.radar_mounting import Mounting
 
 CONFIG_DIR = FIRMWARE_CONFIGS
 
@@ -61,20 +62,6 @@ _C = 299_792_458.0
 
 class ChirpConfigError(ValueError):
     """A chirp config that must not be sent; the message names the file and line."""
-
-
-@dataclass(frozen=True)
-class Mounting:
-    """Where the radar hangs: height of the antenna above the floor, tilts in degrees.
-
-    Elevation tilt is positive downwards (90 = looking straight down from the ceiling);
-    azimuth tilt is positive turning the boresight towards the room frame's +x.
-    """
-
-    height_m: float
-    elevation_tilt_deg: float = 0.0
-    azimuth_tilt_deg: float = 0.0
-    kind: str | None = None  # "ceiling" or "wall"
 
 
 @dataclass(frozen=True)

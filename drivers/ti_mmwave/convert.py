@@ -19,37 +19,14 @@ are passed through untouched. Without a known mounting, points stay in the senso
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from drivers.ti_mmwave.chirp import Mounting
 from drivers.ti_mmwave.frames import Frame
+from sensordata.radar_mounting import Mounting, rotation, sensor_to_room
 from sensordata.readings import RadarPoints, RadarTargets, Reading, Target
 
-
-def rotation(m: Mounting) -> np.ndarray:
-    """3x3 matrix taking sensor-frame vectors to room-frame vectors (before the lift)."""
-    th = math.radians(m.elevation_tilt_deg)
-    ph = math.radians(m.azimuth_tilt_deg)
-    # boresight (0,1,0) tilted down by th -> (0, cos th, -sin th); sensor up -> (0, sin, cos)
-    r_el = np.array([[1.0, 0.0, 0.0],
-                     [0.0, math.cos(th), math.sin(th)],
-                     [0.0, -math.sin(th), math.cos(th)]])
-    # then turn about z so the boresight heads towards +x for a positive azimuth tilt
-    r_az = np.array([[math.cos(ph), math.sin(ph), 0.0],
-                     [-math.sin(ph), math.cos(ph), 0.0],
-                     [0.0, 0.0, 1.0]])
-    rot: np.ndarray = r_az @ r_el
-    return rot
-
-
-def sensor_to_room(xyz: np.ndarray, m: Mounting) -> np.ndarray:
-    """(N, 3) sensor-frame points -> room frame (z up from the floor)."""
-    out = np.asarray(xyz, dtype=np.float64) @ rotation(m).T
-    out[:, 2] += m.height_m
-    room: np.ndarray = out.astype(np.float32)
-    return room
+# the geometry lives in sensordata (the radar fall detector re-projects with it too)
+__all__ = ["FrameConverter", "Mounting", "rotation", "sensor_to_room"]
 
 
 class FrameConverter:

@@ -89,6 +89,11 @@ class TiMmwaveSettings(DriverSettings):
     def data(self) -> str:
         return self.data_port or self.port  # type: ignore[return-value]
 
+    def room_mounting(self) -> chirp.Mounting | None:
+        """The mounting this driver puts point clouds in the room frame with (for the
+        gateway's sensor list: a detector that measures the real mounting undoes this one)."""
+        return self.mounting(chirp.load(self.config, set(self.extra_commands)))
+
     def mounting(self, cfg: chirp.ChirpConfig) -> chirp.Mounting | None:
         base = cfg.mounting
         if base is None and self.sensor_height_m is None:

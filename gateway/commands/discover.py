@@ -13,6 +13,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print machine-readable results")
     p.add_argument("--timeout", type=float, default=1.5, metavar="S",
                    help="seconds to listen at each baud rate on each port (default 1.5)")
+    p.add_argument("--listen", type=float, default=0.0, metavar="S",
+                   help="after finding a TI radar, listen S more seconds (e.g. 60) while "
+                        "someone walks across the room, and report its mounting "
+                        "(height, tilt) and the sensorPosition that states it")
     p.add_argument("--port", action="append", default=[], metavar="DEV",
                    help="also probe DEV (repeatable); /dev/ttyUSB*, /dev/ttyACM* and "
                         "/dev/serial/by-id/* are always probed")
@@ -37,7 +41,8 @@ def discover(args: argparse.Namespace) -> int:
 
     async def run() -> tuple[list, list, str | None]:
         ports = candidate_ports(args.port)
-        serial_task = asyncio.create_task(probe_ports(ports, args.timeout, args.query_ld2410))
+        serial_task = asyncio.create_task(probe_ports(ports, args.timeout, args.query_ld2410,
+                                                      args.listen))
         ble, ble_problem = [], None
         if args.no_ble:
             ble_problem = "not scanned (--no-ble)"
@@ -63,6 +68,8 @@ def discover(args: argparse.Namespace) -> int:
         if r.found:
             f = r.found
             print(f"serial: {r.port}: {f.type} ({f.frames} frames at {f.baud} baud)")
+            if f.detail.get("mounting_note"):
+                print(f"serial: {r.port}: mounting: {f.detail['mounting_note']}")
         elif r.error:
             print(f"serial: {r.port}: cannot open: {r.error}")
         else:

@@ -62,9 +62,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="write roc.png and activities.png (sweeps the main threshold)")
     p.add_argument("--cross-subject", action="store_true",
                    help="leave-one-subject-out check of the settings (runs a 16-point grid)")
-    p.add_argument("--mounting", choices=("measured", "configured"), default="measured",
+    p.add_argument("--mounting", choices=("measured", "configured", "self", "self-after-walk"),
+                   default="measured",
                    help="radar: the mounting measured from the setup's walk capture "
-                        "(default) or the one the chirp config claims")
+                        "(default), the one the chirp config claims, or the configured one "
+                        "with the detector measuring its own (self: from each capture alone; "
+                        "self-after-walk: after running the setup's walk capture)")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bar (shown only when stderr is a terminal)")
     p.set_defaults(func=main)

@@ -7,6 +7,11 @@ listens for a moment and hands the bytes to that family's real parser: a decoded
 (magic word, lengths, tail and checksum all right) is the recognition. Garbage at the
 wrong baud rate never decodes, so a wrong guess costs only the listening time.
 
+Listening longer (`walk_s`, `safehome discover --listen S`): a TI radar that is already
+streaming is heard for S more seconds; a person walking across the room meanwhile (2 m of
+range or more) gives its mounting (height, tilt; sensordata/radar_mounting.py), reported
+with the sensorPosition that states it. The default 1.5 s cannot see a walk.
+
 The one exception, optional (`query_ld2410`): an LD2410 found passively is asked for its
 firmware version, a read-only command, bracketed by enter/leave config mode.
 """
@@ -26,6 +31,7 @@ from drivers.seeed.fda1 import FDA1Parser
 from drivers.seeed.fda2 import FDA2Parser
 from drivers.serial_io import open_stream
 from drivers.ti_mmwave.parser import FrameParser
+from sensordata.radar_mounting import MountingEstimator
 
 DEFAULT_GLOBS = ("/dev/ttyUSB*", "/dev/ttyACM*", "/dev/serial/by-id/*")
 
@@ -156,7 +162,22 @@ async def ld2410_firmware(port: str, baud: int, timeout: float = 1.0) -> str | N
     return version
 
 
-async def probe_port(port: str, listen_s: float = 1.5, query_ld2410: bool = False) -> PortResult:
+def walk_mounting(frames: list) -> dict[str, Any]:
+    """What a TI radar's frames say about its mounting (sensor-frame points, moving ones)."""
+    est = MountingEstimator()
+    for f in frames:
+        if f.points is not None and len(f.points):
+            est.feed(f.points.xyz, f.points.velocity)
+    got = est.estimate()
+    if got is None:
+        return {"mounting": None, "mounting_note": (
+            f"not measurable from {est.points} moving points: walk across the room, "
+            "towards and away from the radar over 2 m or more, while it listens")}
+    return {"mounting": got.to_json(), "mounting_note": got.versus(None)}
+
+
+async def probe_port(port: str, listen_s: float = 1.5, query_ld2410: bool = False,
+                     walk_s: float = 0.0) -> PortResult:
     result = PortResult(port)
     for baud in sorted({p.baud for p in PROBES}, reverse=True):
         try:
@@ -169,6 +190,13 @@ async def probe_port(port: str, listen_s: float = 1.5, query_ld2410: bool = Fals
         if hit is not None:
             probe, frames = hit
             result.found = Found(port, probe.type, baud, probe.count(frames), _detail(probe, frames))
+            if walk_s > 0 and probe.type == "ti_mmwave":
+                try:
+                    more = await _listen(port, baud, walk_s)
+                except Exception as exc:  # noqa: BLE001 - the passive find stands
+                    result.found.detail["mounting_note"] = f"listening for a walk failed: {exc}"
+                else:
+                    result.found.detail.update(walk_mounting(FrameParser().feed(data + more)))
             if query_ld2410 and probe.type == "hlk_ld2410":
                 try:
                     result.found.detail["firmware"] = await ld2410_firmware(port, baud)
@@ -179,6 +207,7 @@ async def probe_port(port: str, listen_s: float = 1.5, query_ld2410: bool = Fals
 
 
 async def probe_ports(ports: list[str], listen_s: float = 1.5,
-                      query_ld2410: bool = False) -> list[PortResult]:
+                      query_ld2410: bool = False, walk_s: float = 0.0) -> list[PortResult]:
     """Probe every port; ports are independent devices, so side by side."""
-    return list(await asyncio.gather(*(probe_port(p, listen_s, query_ld2410) for p in ports)))
+    return list(await asyncio.gather(*(probe_port(p, listen_s, query_ld2410, walk_s)
+                                       for p in ports)))

@@ -67,6 +67,12 @@ def serial_snippet(found: Found, sid: str) -> str:
         notes.append(f"# cli_port = {_s(cli)}  # the board's other port (check!); without it "
                      "the radar keeps the config it is running")
         comment += f", SDK {found.detail.get('sdk')}"
+        m = found.detail.get("mounting")
+        if m:
+            notes.append(f"# measured from a walk (discover --listen): sensor_height_m = "
+                         f"{m['height_m']:.2f}, elevation_tilt_deg = {m['tilt_deg']:.1f} "
+                         f"(or in the chirp config: sensorPosition {m['height_m']:.2f} 0 "
+                         f"{m['tilt_deg']:.0f})")
     else:
         settings = {"port": found.port}
         if found.baud != {"hlk_ld2410": 256000}.get(found.type, 115200):

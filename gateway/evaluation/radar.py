@@ -7,10 +7,19 @@ the chirp configs (`people_tracking.cfg`, `out_of_box.cfg`), laid out like
 the gateway's Pipeline with a default home holding one radar. Fall times come from
 `mmfall_labels.toml` next to this module (how they were made is written there).
 
-Mounting: `configured` uses what the chirp config claims; `measured` (the default) uses
-the mounting measured from the same setup's walking capture, as an installer's walk test
-would (drivers/ti_mmwave/mounting_check.py). A labelled fall is detected when a `fall`
-alarm occurs from 3 s before to 15 s after it; every other alarm is a false alarm.
+Mounting (`--mounting`):
+- `configured`: points in the room frame with what the chirp config claims; the detector
+  keeps it (`radar_fall.mounting = "configured"`).
+- `measured` (the default): with the mounting `safehome doctor` measures from the same
+  setup's walking capture, as if the installer had applied its fix
+  (sensordata/radar_mounting.py); the detector keeps it.
+- `self`: the configured mounting, and the detector measures its own from what it sees
+  in that capture alone (`radar_fall.mounting = "measured"`, the detector's default).
+- `self-after-walk`: as `self`, but the detector first ran the setup's walking capture and
+  its state (the estimate) was restored, as a gateway that saw the person walk the
+  day before would be.
+A labelled fall is detected when a `fall` alarm occurs from 3 s before to 15 s after it;
+every other alarm is a false alarm.
 """
 
 from __future__ import annotations
@@ -64,17 +73,32 @@ def measured_mounting(path: Path) -> Any:
     return None if got is None else Mounting(got.height_m, got.elevation_tilt_deg)
 
 
-def run_capture(path: Path, cfg: Any, mount: Any,
-                detectors: dict[str, Any] | None = None) -> tuple[list[Any], float]:
-    """Every event the pipeline raises for one capture, and the first frame's time."""
-    from drivers.ti_mmwave.convert import FrameConverter
+MODES = ("measured", "configured", "self", "self-after-walk")
+
+
+def home_for(path: Path, cfg: Any, mount: Any, detectors: dict[str, Any] | None = None) -> Any:
+    """A default home with one TI radar replaying `path`, its driver settings stating the
+    mounting the points are put in the room frame with (so the detector knows it)."""
     from gateway.config import HomeConfig
-    from gateway.pipeline import Pipeline
-    home = HomeConfig.for_replay([{"id": "radar", "type": "ti_mmwave", "room": "room"}],
+    settings = {"port": f"file:{path}", "config": str(cfg.path),
+                "sensor_height_m": mount.height_m, "elevation_tilt_deg": mount.elevation_tilt_deg}
+    return HomeConfig.for_replay([{"id": "radar", "type": "ti_mmwave", "room": "room",
+                                   "settings": settings}],
                                  **({"detectors": detectors} if detectors else {}))
+
+
+def run_capture(path: Path, cfg: Any, mount: Any, detectors: dict[str, Any] | None = None,
+                states: dict[str, Any] | None = None) -> tuple[list[Any], float, Any]:
+    """Every event the pipeline raises for one capture, the first frame's time, and the
+    pipeline (its detectors' state and mounting estimates)."""
+    from drivers.ti_mmwave.convert import FrameConverter
+    from gateway.pipeline import Pipeline
+    home = home_for(path, cfg, mount, detectors)
     ids = iter(range(1, 1 << 30))
     now = [T0]
     pipe = Pipeline(home, clock=lambda: now[0], id_factory=lambda: f"{path.stem}:{next(ids)}")
+    if states:
+        pipe.restore_states(states)
     conv = FrameConverter("radar", mount, tracking=cfg.tracking,
                           doppler_resolution_mps=cfg.doppler_resolution_mps)
     period = cfg.frame_period_s or 0.055
@@ -86,7 +110,7 @@ def run_capture(path: Path, cfg: Any, mount: Any,
         now[0] = max(now[0], T0 + (n - first) * period)
         events += pipe.feed(conv.readings(f, now[0]))
     events += pipe.finish()
-    return events, T0
+    return events, T0, pipe
 
 
 def evaluate(root: Path, mounting: str = "measured",
@@ -94,6 +118,10 @@ def evaluate(root: Path, mounting: str = "measured",
     from drivers.ti_mmwave import chirp
     labels = tomllib.loads(LABELS.read_text())
     walks: dict[str, Any] = {}
+    walk_states: dict[str, Any] = {}
+    own = "measured" if mounting.startswith("self") else "configured"
+    table = {"mounting": own, **(detectors or {}).get("radar_fall", {})}
+    detectors = {**(detectors or {}), "radar_fall": table}
     out = []
     for path in sorted(Path(root).glob("*.bin")):
         entry = labels["captures"].get(path.stem)
@@ -110,9 +138,21 @@ def evaluate(root: Path, mounting: str = "measured",
             mount = cfg.mounting
         if mount is None:
             continue                      # the config states no mounting: nothing to run
-        events, t0 = run_capture(path, cfg, mount, detectors)
-        sc = CaptureScore(path.stem, f"{mount.height_m:.2f} m, {mount.elevation_tilt_deg:.0f} deg",
-                          [float(x) for x in entry["falls"]])
+        states = None
+        if mounting == "self-after-walk":
+            if setup not in walk_states:
+                walk = root / f"{labels['setup_walk'][setup]}.bin"
+                walk_states[setup] = run_capture(walk, cfg, mount, detectors)[2].detector_states()
+            states = walk_states[setup]
+        events, t0, pipe = run_capture(path, cfg, mount, detectors, states)
+        used = f"{mount.height_m:.2f} m, {mount.elevation_tilt_deg:.0f} deg"
+        det = pipe.detectors.get("radar_fall")
+        own_est = det.mounting_estimate("radar") if det is not None else None
+        if own == "measured":
+            used = ("configured " + used + "; " + (
+                f"self-measured {own_est['height_m']:.2f} m, {own_est['tilt_deg']:.0f} deg"
+                if own_est else "not self-measured"))
+        sc = CaptureScore(path.stem, used, [float(x) for x in entry["falls"]])
         sc.alarms = [e.occurred_at - t0 for e in events if e.type == "fall"]
         sc.suspected = sum(e.type == "fall_suspected" for e in events)
         sc.cancelled = sum(e.type == "alarm_cancelled" for e in events)
