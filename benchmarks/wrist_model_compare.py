@@ -309,13 +309,13 @@ def getup_sweep(flat: crossval.Table, getups: np.ndarray, lodo: dict[str, dict[s
     print("\nLODO choice over rules x get-ups (held out):\n")
     print("| held out | chosen get-up | sensitivity / specificity | with the shipped get-up |")
     print("|---|---|---|---|")
-    for j, g in enumerate(names):
+    for j, held in enumerate(names):
         i = crossval._pick(sens, spec, np.array([k for k in range(len(names)) if k != j]))
-        c0 = flat.correct(lodo[g])
+        c0 = flat.correct(lodo[held])
         gu = labels[i]
-        print(f"| {g} | {gu[0]:g} s, {gu[1]:g} g, {gu[2]:g} deg | {sens[i, j]:.1%} / "
-              f"{spec[i, j]:.1%} | {c0[(ds == g) & fall].mean():.1%} / "
-              f"{c0[(ds == g) & ~fall].mean():.1%} |", flush=True)
+        print(f"| {held} | {gu[0]:g} s, {gu[1]:g} g, {gu[2]:g} deg | {sens[i, j]:.1%} / "
+              f"{spec[i, j]:.1%} | {c0[(ds == held) & fall].mean():.1%} / "
+              f"{c0[(ds == held) & ~fall].mean():.1%} |", flush=True)
 
 
 if __name__ == "__main__":
