@@ -14,7 +14,9 @@ the boresight, z up of the board) a radar tilted down by theta sees that middle 
 
 so the median point height of moving points per range bin is a straight line in range:
 its slope gives the tilt and its intercept the height. Static clutter, the floor and
-ghosts are left out by keeping moving points only (|radial velocity| >= MIN_SPEED_MPS).
+ghosts are left out by keeping moving points only (|radial velocity| >= MIN_SPEED_MPS);
+a recording without Doppler may hand in a tracker's clustered person points instead
+(`feed_person`).
 An estimate exists only once at least `MIN_BINS` range bins hold `MIN_BINS_POINTS`
 moving points each over at least `MIN_SPAN_M` of range: a walk, not someone fidgeting
 in one place (which says nothing about the slope).
@@ -143,9 +145,17 @@ class MountingEstimator:
             return
         xyz = np.asarray(xyz, dtype=np.float64)
         moving = np.abs(np.asarray(velocity, dtype=np.float64)) >= MIN_SPEED_MPS
-        if not moving.any():
+        if moving.any():
+            self.feed_person(xyz[moving])
+
+    def feed_person(self, xyz: np.ndarray) -> None:
+        """Sensor-frame points (N, 3) already known to be a walking person's, for clouds
+        without Doppler (recordings that kept only a tracker's clustered points): the
+        caller vouches for what the velocity test would have selected."""
+        xyz = np.asarray(xyz, dtype=np.float64).reshape(-1, 3)
+        if not len(xyz):
             return
-        y, z = xyz[moving, 1], xyz[moving, 2]
+        y, z = xyz[:, 1], xyz[:, 2]
         keys = np.floor(y / BIN_M).astype(np.int64)
         for k in np.unique(keys):
             kk = int(k)

@@ -7,6 +7,7 @@
     safehome evaluate --format umafall DIR --cross-subject        # held-out subjects
     safehome evaluate home.mcap ...                               # recorded/simulated homes
     safehome evaluate --format radar ../shared/data/radar-real-dev/mmfall   # TI captures
+    safehome evaluate --format radar ../shared/data/radar-real-dev/safesenior  # CSV clips
 
 Every recording runs through the same detection as `safehome run` and `safehome replay`
 (detectors, fall fusion, the 30 s cancel window), with the default settings unless
@@ -32,7 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="measure the fall detector on labelled recordings",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("paths", nargs="+", metavar="PATH",
-                   help="data set directory (sisfall, umafall, fallalld, radar) or trace files")
+                   help="data set directory (sisfall, umafall, fallalld, radar: TI .bin captures or "
+                        "SafeSenior .csv clips) or trace files")
     p.add_argument("--format", choices=sorted([*FORMATS, "trace", "radar"]), default="trace",
                    help="what PATH holds (default: trace, i.e. .mcap files from record/simulate)")
     p.add_argument("--placement", default="wrist",
@@ -67,7 +69,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="radar: the mounting measured from the setup's walk capture "
                         "(default), the one the chirp config claims, or the configured one "
                         "with the detector measuring its own (self: from each capture alone; "
-                        "self-after-walk: after running the setup's walk capture)")
+                        "self-after-walk: after running the setup's walk capture). "
+                        "A directory of SafeSenior .csv clips: configured runs every "
+                        "config/*.cfg's claim, measured the mounting the walking clips show")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bar (shown only when stderr is a terminal)")
     p.set_defaults(func=main)

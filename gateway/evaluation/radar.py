@@ -1,5 +1,7 @@
 """`safehome evaluate --format radar DIR`: the radar fall detector on raw TI captures.
 
+(A DIR of SafeSenior `.csv` clips instead goes to gateway/evaluation/safesenior.py.)
+
 DIR holds `.bin` captures (bytes as the radar's data port sent them) and `config/` with
 the chirp configs (`people_tracking.cfg`, `out_of_box.cfg`), laid out like
 `../shared/data/radar-real-dev/mmfall`. Each capture is parsed as the driver does
@@ -162,10 +164,6 @@ def evaluate(root: Path, mounting: str = "measured",
 
 def main(args: argparse.Namespace) -> int:
     root = Path(args.paths[0])
-    if not any(root.glob("*.bin")) or not (root / "config").is_dir():
-        print(f"safehome evaluate: {root}: no .bin captures with a config/ directory",
-              file=sys.stderr)
-        return 2
     from gateway.commands.evaluate import _overrides
     try:
         tables = _overrides(getattr(args, "set", []) or [])
@@ -173,6 +171,14 @@ def main(args: argparse.Namespace) -> int:
         RadarFallSettings.model_validate(tables.get("radar_fall", {}))
     except ValueError as exc:
         print(f"safehome evaluate: bad --set: {exc}", file=sys.stderr)
+        return 2
+    if not any(root.glob("*.bin")) and any(root.glob("*.csv")):
+        from gateway.evaluation import safesenior   # SafeSenior clustered point-cloud clips
+        return safesenior.main(args, {"radar_fall": tables["radar_fall"]}
+                               if "radar_fall" in tables else {})
+    if not any(root.glob("*.bin")) or not (root / "config").is_dir():
+        print(f"safehome evaluate: {root}: no .bin captures with a config/ directory",
+              file=sys.stderr)
         return 2
     scores = evaluate(root, getattr(args, "mounting", "measured"),
                       {"radar_fall": tables["radar_fall"]} if "radar_fall" in tables else None)
