@@ -21,6 +21,7 @@ PostgreSQL driver for Python; psycopg 3 would also do, with more moving parts
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -30,6 +31,7 @@ from typing import Any
 
 import asyncpg
 
+CLOSE_TIMEOUT_S = 3.0
 log = logging.getLogger("safehome.centre.pg")
 ACK_CHANNEL = "safehome_ack"
 
@@ -104,13 +106,24 @@ class PgAlarmLog:
         self._listener = await asyncpg.connect(self.dsn)
         await self._listener.add_listener(ACK_CHANNEL, self._notified)
 
-    async def close(self) -> None:
+    async def close(self, timeout: float = CLOSE_TIMEOUT_S) -> None:
+        """Close gracefully within `timeout`, then terminate: a receiver asked to stop must
+        stop even when PostgreSQL (or a query still holding a connection) does not answer;
+        everything it acknowledged was committed before the ack went out."""
         if self._listener is not None:
-            await self._listener.close()
-            self._listener = None
+            listener, self._listener = self._listener, None
+            try:
+                await listener.close(timeout=timeout)
+            except Exception:  # noqa: BLE001 - a hung or broken socket: drop it
+                listener.terminate()
         if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+            pool, self._pool = self._pool, None
+            try:
+                await asyncio.wait_for(pool.close(), timeout)
+            except Exception:  # noqa: BLE001 - TimeoutError or asyncpg's own errors
+                log.warning("shared alarm log did not close in %.0f s; connections dropped",
+                            timeout)
+                pool.terminate()
 
     def _notified(self, con: Any, pid: int, channel: str, raw: str) -> None:
         try:
