@@ -165,6 +165,8 @@ async def test_metrics_are_served_in_prometheus_text(mosquitto, pg_dsn):
 
 
 async def test_the_headless_receiver_prints_one_line_per_alarm(mosquitto, pg_dsn, tmp_path):
+    """...and stops on SIGINT even when it inherited SIGINT as ignored (a script's background
+    job, some supervisors): Python then installs no KeyboardInterrupt of its own."""
     import signal
     import subprocess
     import sys
@@ -172,7 +174,8 @@ async def test_the_headless_receiver_prints_one_line_per_alarm(mosquitto, pg_dsn
     proc = subprocess.Popen(
         [sys.executable, "-m", "gateway.cli", "centre", "--broker", mosquitto.url, "--db", pg_dsn,
          "--auto-ack", "--headless"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL, text=True)
+        stdin=subprocess.DEVNULL, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         async with FakeGateway(mosquitto, "gw-h") as gw:
             await asyncio.sleep(2.0)

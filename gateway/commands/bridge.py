@@ -165,13 +165,6 @@ def main(args: argparse.Namespace) -> int:
 
 
 async def _run(bridge: Any) -> None:
-    import signal
+    from gateway.commands.common import until_signalled
 
-    loop = asyncio.get_running_loop()
-    task = asyncio.create_task(bridge.run())
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, task.cancel)
-    try:
-        await task
-    except asyncio.CancelledError:
-        pass
+    await until_signalled(bridge.run())

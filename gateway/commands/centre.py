@@ -96,7 +96,8 @@ def main(args: argparse.Namespace) -> int:
     try:
         if args.once_json:
             return asyncio.run(_once(centre, args.seconds))
-        return asyncio.run(_live(centre, args.headless))
+        from gateway.commands.common import until_signalled
+        return asyncio.run(until_signalled(_live(centre, args.headless))) or 0
     except CentreError as exc:
         print(f"safehome centre: {exc}", file=sys.stderr)
         return 1

@@ -3,17 +3,43 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from gateway.config import ConfigError, HomeConfig, load_config
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+
+T = TypeVar("T")
+
+
+async def until_signalled(work: Awaitable[T]) -> T | None:
+    """Run `work` until it ends or SIGTERM/SIGINT asks it to stop (None then).
+
+    Why explicit handlers: a process started from a script's background job, or by a
+    supervisor, may inherit SIGINT as *ignored*; Python then installs no KeyboardInterrupt
+    and asyncio no SIGINT handler, and the process would not stop. A handler set here
+    works whatever was inherited, and the work's own `finally`/`async with` clean up."""
+    import signal
+
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(work)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        return None
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
 
 
 def load_or_exit(path: str | Path) -> HomeConfig | int:
