@@ -37,6 +37,7 @@ from gateway.sensors import expand as expand_sensors
 from gateway.steady_clock import SteadyClock
 from gateway.store import SeqReservation, Store
 from gateway.supervisor import supervise
+from gateway.task_cancel import cancel_and_wait
 from gateway.uplink import Uplink
 
 log = logging.getLogger("safehome.daemon")
@@ -427,9 +428,7 @@ class Daemon:
                 await self.console.stop()
             except Exception:  # noqa: BLE001
                 log.exception("console did not stop cleanly")
-        for t in list(self._tasks):
-            t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(list(self._tasks))
         try:
             self._save_states()
             if self.pipeline is not None:
@@ -439,7 +438,8 @@ class Daemon:
             try:
                 await asyncio.wait_for(uplink_task, timeout=10)
             except asyncio.TimeoutError:
-                uplink_task.cancel()
+                log.warning("uplink did not stop within 10 s; cancelling it")
+                await cancel_and_wait([uplink_task])
             except Exception:  # noqa: BLE001
                 log.exception("uplink ended with an error")
         finally:

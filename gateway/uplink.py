@@ -35,6 +35,7 @@ from gateway.instance_lock import InstanceLock
 from gateway.mqtt_tls import tls_parameters
 from gateway.outbox import Entry, Outbox
 from gateway.store import Store
+from gateway.task_cancel import cancel_and_wait
 from sensordata.timefmt import parse_iso
 
 log = logging.getLogger("safehome.uplink")
@@ -218,9 +219,7 @@ class Uplink:
             try:
                 done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             finally:
-                for t in tasks:
-                    t.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+                await cancel_and_wait(tasks)
             for t in done:
                 if not t.cancelled() and t.exception() is not None:
                     raise t.exception()  # type: ignore[misc]
@@ -271,9 +270,7 @@ class Uplink:
                     if exc is not None:
                         raise exc
         finally:
-            for t in inflight:
-                t.cancel()
-            await asyncio.gather(*inflight, return_exceptions=True)
+            await cancel_and_wait(inflight)
 
     async def _publish(self, client: aiomqtt.Client, entry: Entry) -> None:
         ev = entry.event

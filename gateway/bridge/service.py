@@ -32,6 +32,7 @@ from gateway.bridge.contact_id import report_for
 from gateway.bridge.link import Link
 from gateway.bridge.mqtt_side import MqttSide
 from gateway.bridge.queue import DELIVERED, Item, Queue
+from gateway.task_cancel import cancel_and_wait
 from gateway.bridge.sender import Sender
 from gateway.events import iso, parse_iso
 from gateway.uplink import VERSION
@@ -102,9 +103,7 @@ class Bridge:
     async def stop(self) -> None:
         if self.mqtt.connected.is_set():
             await self.mqtt.publish_status("offline", "shutdown")
-        for t in self._tasks:
-            t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(self._tasks)
         self._tasks = []
         await self.link.close()
         self.queue.close()

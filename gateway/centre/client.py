@@ -36,6 +36,7 @@ from gateway.centre.state import OVERDUE_FACTOR, AlarmRecord, CentreState, Recei
 from gateway.config import MqttConfig
 from gateway.events import iso, parse_iso
 from gateway.mqtt_tls import tls_parameters
+from gateway.task_cancel import cancel_and_wait
 
 if TYPE_CHECKING:
     from gateway.centre.metrics import CentreMetrics
@@ -146,18 +147,13 @@ class Centre:
     async def __aexit__(self, *exc: Any) -> None:
         sup = getattr(self, "_supervisor", None)
         if sup is not None:
-            sup.cancel()
-            await asyncio.gather(sup, return_exceptions=True)
-        for task in list(self._settling):
-            task.cancel()
-        await asyncio.gather(*self._settling, return_exceptions=True)
+            await cancel_and_wait([sup])
+        await cancel_and_wait(list(self._settling))
         if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, CentreError):
-                pass
-            self._task = None
+            task, self._task = self._task, None
+            await cancel_and_wait([task])
+            if not task.cancelled() and not isinstance(task.exception(), (CentreError, type(None))):
+                raise task.exception()  # type: ignore[misc]
         if self.alarm_log is not None:
             self.alarm_log.close()
         if self.shared is not None:

@@ -14,6 +14,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from gateway.commands.common import duration_arg
+from gateway.task_cancel import cancel_and_wait
 
 if TYPE_CHECKING:
     from gateway.config import HomeConfig
@@ -71,9 +72,7 @@ async def _record(cfg: HomeConfig, path: str, duration: float | None) -> int:
         await asyncio.wait_for(stop.wait(), timeout=duration)
     except TimeoutError:
         pass
-    for t in tasks:
-        t.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    await cancel_and_wait(tasks)
     rec.close()
     print(f"{path}: {rec.readings:,} readings recorded", file=sys.stderr)
     return 0

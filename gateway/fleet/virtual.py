@@ -22,6 +22,7 @@ from gateway.config import AlarmConfig, HomeConfig, MqttConfig, StorageConfig
 from gateway.events import Event, new_event_id
 from gateway.outbox import Outbox
 from gateway.store import Store
+from gateway.task_cancel import cancel_and_wait
 from gateway.uplink import Uplink
 
 ALARM_TYPE = "sos"          # a real alarm type, flagged `test: true` (no help is dispatched)
@@ -97,8 +98,7 @@ class VirtualGateway:
             try:   # a clean stop takes a publish and a disconnect; never wait forever
                 await asyncio.wait_for(asyncio.shield(self._task), 30.0)
             except TimeoutError:
-                self._task.cancel()
-                await asyncio.gather(self._task, return_exceptions=True)
+                await cancel_and_wait([self._task])
             self._task = None
 
     async def close(self) -> None:
