@@ -8,6 +8,7 @@ password file for credential tests.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -18,10 +19,22 @@ from pathlib import Path
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 
+_PICK = random.SystemRandom()   # tests that seed `random` must not make workers pick alike
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port *below* the kernel's ephemeral range (32768+). Why: a broker
+    stopped for an outage test must get its port back when it restarts, but ephemeral
+    ports are handed out all the time, to clients' local ends and, under pytest-xdist, to
+    the other workers' servers (seen with NATS: "address already in use" on a restart)."""
+    while True:
+        port = _PICK.randrange(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 def wait_port(host: str, port: int, timeout: float = 10.0, up: bool = True) -> None:

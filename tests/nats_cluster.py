@@ -12,33 +12,19 @@ store directory, so a test can watch a node rejoin.
 from __future__ import annotations
 
 import json
-import random
 import shutil
-import socket
 import signal
 import subprocess
 import time
 import urllib.request
 from pathlib import Path
 
-from tests.broker import wait_port
+from tests.broker import free_port, wait_port
 
 NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
 
 
-def listen_port() -> int:
-    """A free port *below* the kernel's ephemeral range (32768+). A node restarted after a
-    SIGKILL must get its ports back, and with a thousand client connections open an
-    ephemeral port is soon reused as some client's local port (seen: the restart failed
-    with "address already in use")."""
-    while True:
-        port = random.randrange(20000, 32000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
+listen_port = free_port   # below the ephemeral range (see tests/broker.py)
 
 
 class NatsNode:

@@ -43,10 +43,16 @@ def demo_trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 # --- output cut at 80 columns --------------------------------------------------------------
 
-def test_piped_output_is_not_cut_at_80_columns(tmp_path: Path) -> None:
+@pytest.mark.parametrize("columns", [None, "80"], ids=["no COLUMNS", "COLUMNS=80 exported"])
+def test_piped_output_is_not_cut_at_80_columns(tmp_path: Path, columns: str | None) -> None:
     deep = tmp_path / ("a-directory-with-a-long-name-" * 3)
     deep.mkdir()
-    out = safehome("simulate", str(DEMO_SCENARIO), "-o", str(deep / "demo.mcap"))
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    if columns is not None:
+        env["COLUMNS"] = columns      # shells, CI runners and pytest-xdist export one
+    out = subprocess.run([sys.executable, "-m", "gateway.cli", "simulate", str(DEMO_SCENARIO),
+                          "-o", str(deep / "demo.mcap")], capture_output=True, text=True,
+                         cwd=REPO, timeout=120, env=env)
     assert out.returncode == 0, out.stderr
     line = next(ln for ln in out.stderr.splitlines() if "readings" in ln)
     assert len(line) > 80 and line.startswith(str(deep)) and line.endswith(" s")

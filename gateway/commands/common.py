@@ -89,16 +89,20 @@ def duration_arg(text: str) -> float:
 
 
 def console(stderr: bool = False) -> "Console":
-    """A rich Console that does not cut or wrap lines at 80 columns when its stream is a
-    file or a pipe (a log, `| less`, systemd's journal): rich assumes 80 columns there."""
+    """A rich Console that does not cut or wrap lines when its stream is a file or a pipe
+    (a log, `| less`, systemd's journal): rich assumes 80 columns there. An exported
+    COLUMNS (shells, CI runners and pytest-xdist set one) still sets how wide tables are
+    laid out, but never cuts a line."""
     import os
 
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
-    if stream.isatty() or os.environ.get("COLUMNS"):
+    if stream.isatty():
         return Console(stderr=stderr)
-    return Console(stderr=stderr, width=LOG_WIDTH, soft_wrap=True)
+    columns = os.environ.get("COLUMNS", "")
+    width = int(columns) if columns.isdigit() and int(columns) > 0 else LOG_WIDTH
+    return Console(stderr=stderr, width=width, soft_wrap=True)
 
 
 #: Width rich lays tables out in when the output is not a terminal: wide enough for a
