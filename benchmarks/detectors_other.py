@@ -30,6 +30,7 @@ from detectors.night_door import NightDoorDetector  # noqa: E402
 from detectors.radar_fall import RadarFallDetector  # noqa: E402
 from detectors.routine import NotUpDetector  # noqa: E402
 from detectors.wearable_health import WearableHealthDetector  # noqa: E402
+from sensordata.radar_mounting import Mounting  # noqa: E402
 from sensordata.readings import (AccelBlock, Battery, Contact, HeartRate, Motion,  # noqa: E402
                               RadarPoints, RadarTargets, Target)
 
@@ -37,6 +38,9 @@ T0 = 1_772_400_000.0
 SENSORS = {
     "radar": SensorMeta("radar", "ti_mmwave", room="living_room"),
     "radar_pc": SensorMeta("radar_pc", "ti_mmwave", room="bedroom"),
+    # the same cloud from a wall radar whose mounting the detector checks from the walks
+    "radar_wall": SensorMeta("radar_wall", "ti_mmwave", room="bedroom",
+                             mounting=Mounting(1.8, 10.0, kind="wall")),
     "door": SensorMeta("door", "zigbee2mqtt", room="hall", role="outer_door"),
     "band": SensorMeta("band", "polar_pmd", placement="wrist"),
     **{f"pir_{r}": SensorMeta(f"pir_{r}", "zigbee2mqtt", room=r)
@@ -55,14 +59,14 @@ def radar_targets(seconds: float) -> list[Any]:
     return out
 
 
-def radar_points(seconds: float) -> list[Any]:
+def radar_points(seconds: float, sensor: str = "radar_pc") -> list[Any]:
     rng = np.random.default_rng(2)
     out = []
     for i in range(int(seconds * 10)):
         n = 30
         pts = np.column_stack([rng.normal(2, 0.2, n), rng.normal(3, 0.2, n), rng.uniform(0, 1.7, n),
                                rng.normal(0, 0.4, n), rng.uniform(3, 20, n)]).astype(np.float32)
-        out.append(RadarPoints("radar_pc", T0 + i / 10, i, pts))
+        out.append(RadarPoints(sensor, T0 + i / 10, i, pts))
     return out
 
 
@@ -112,6 +116,7 @@ def bench_other_detectors(scale: float = 1.0, out=print) -> dict[str, float]:
 
     targets = radar_targets(3600 * scale)
     points = radar_points(600 * scale)
+    wall = radar_points(600 * scale, "radar_wall")
     home = home_events(max(1, int(30 * scale)))
     wear = wearable(3600 * scale)
     mixed = sorted(targets[: len(targets) // 2] + home[: len(home) // 2] + wear[: len(wear) // 2],
@@ -119,6 +124,7 @@ def bench_other_detectors(scale: float = 1.0, out=print) -> dict[str, float]:
     cases = [
         ("radar_fall tracks (2 people, 10 Hz)", new(RadarFallDetector), targets),
         ("radar_fall point cloud (30 pts, 10 Hz)", new(RadarFallDetector), points),
+        ("radar_fall point cloud, measuring its mounting", new(RadarFallDetector), wall),
         ("inactivity home events", new(InactivityDetector, windows=["07:00-22:00"], hours=3), home),
         ("not_up home events", new(NotUpDetector), home),
         ("dwell home events", new(DwellDetector), home),

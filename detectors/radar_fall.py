@@ -64,6 +64,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from detectors.base import Detection, DetectorSettings, TimedDetector, room_of
 from sensordata.radar_mounting import (
+    MIN_SPEED_MPS,
     Mounting,
     MountingEstimate,
     MountingEstimator,
@@ -327,7 +328,11 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         configured mounting) and, every ESTIMATE_EVERY_S, take a better estimate."""
         p = np.asarray(r.points)
         if len(p):
-            m.est.feed(room_to_sensor(p[:, :3], m.configured), p[:, 3])
+            # only moving points feed the walk estimator: pick them before transforming
+            # (most of a frame is static clutter, and this runs on every frame)
+            walking = p[np.abs(p[:, 3].astype(np.float64)) >= MIN_SPEED_MPS]
+            if len(walking):
+                m.est.feed_person(room_to_sensor(walking[:, :3], m.configured))
         if r.t < m.next_try:
             return
         m.next_try = r.t + self.ESTIMATE_EVERY_S
