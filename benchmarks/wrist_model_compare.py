@@ -152,6 +152,22 @@ def window_features(cache: Path | None) -> tuple[np.ndarray, np.ndarray]:
     return xw, gu
 
 
+def labels(flat: crossval.Table) -> tuple[np.ndarray, ...]:
+    """Per recording its data set and whether it is a fall; per episode whether a get-up
+    cancelled it, and the training labels: positive is the hardest impact inside each fall's
+    span, negative every episode of an ADL."""
+    f, own = flat.feats, flat.owner
+    ds = np.array([r.dataset for r in flat.recs])
+    fall = np.array([r.is_fall for r in flat.recs])
+    cancel = f[:, col("got_up_s")] < 1e6
+    pos = np.zeros(len(f), dtype=bool)
+    for i in np.flatnonzero(fall):
+        e = np.flatnonzero((own == i) & flat.in_span)
+        if len(e):
+            pos[e[np.argmax(f[e, col("peak_g")])]] = True
+    return ds, fall, cancel, pos, ~fall[own]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--cache", type=Path, default=None)
@@ -167,15 +183,7 @@ def main() -> int:
         return within(flat, window_features(args.cache)[0], args.within)
     f, own = flat.feats, flat.owner
     x = features(f)
-    ds = np.array([r.dataset for r in flat.recs])
-    fall = np.array([r.is_fall for r in flat.recs])
-    cancel = f[:, col("got_up_s")] < 1e6
-    pos = np.zeros(len(f), dtype=bool)
-    for i in np.flatnonzero(fall):
-        e = np.flatnonzero((own == i) & flat.in_span)
-        if len(e):
-            pos[e[np.argmax(f[e, col("peak_g")])]] = True
-    neg = ~fall[own]
+    ds, fall, cancel, pos, neg = labels(flat)
 
     def fit(train_sets: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         m = np.isin(ds[own], train_sets) & (pos | neg)
@@ -296,16 +304,8 @@ def within(flat: crossval.Table, xw: np.ndarray, dataset: str) -> int:
     from sklearn.ensemble import HistGradientBoostingClassifier as Trees
 
     f, own = flat.feats, flat.owner
-    ds = np.array([r.dataset for r in flat.recs])
     subj = np.array([f"{r.dataset}:{r.subject}" for r in flat.recs])
-    fall = np.array([r.is_fall for r in flat.recs])
-    cancel = f[:, col("got_up_s")] < 1e6
-    pos = np.zeros(len(f), dtype=bool)
-    for i in np.flatnonzero(fall):
-        e = np.flatnonzero((own == i) & flat.in_span)
-        if len(e):
-            pos[e[np.argmax(f[e, col("peak_g")])]] = True
-    neg = ~fall[own]
+    ds, fall, cancel, pos, neg = labels(flat)
     n = len(flat.recs)
     subjects = sorted(set(subj[ds == dataset].tolist()))
 
