@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 import _util  # noqa: F401
@@ -152,6 +153,53 @@ def window_features(cache: Path | None) -> tuple[np.ndarray, np.ndarray]:
     return xw, gu
 
 
+def raw_features(cache: Path | None, dataset: str, n_episodes: int) -> np.ndarray:
+    """(E, 170) the signal itself around each impact of `dataset` (other rows nan), for a
+    model that picks its own features: from 2 s before to 10 s after the impact on the
+    25 Hz grid, the peak and mean |a| per 0.2 s, and per 0.48 s the movement (SD) and the
+    cosine between the mean acceleration and the pre-impact one."""
+    path = cache / f"wrist_raw_features_{dataset}.npy" if cache else None
+    if path is not None and path.is_file():
+        return np.load(path)
+    dt = 1.0 / GRID_HZ
+    out = np.full((n_episodes, 170), np.nan)
+    row_at = 0
+    for name in wc.SETS:
+        tab = {e.name: e for e in wc.table(name, cache)}
+        for rec in wc.recordings(name):
+            eps = tab[rec.name]
+            if not len(eps.features):
+                continue
+            if name != dataset:
+                row_at += len(eps.features)
+                continue
+            origin, k_first, x, pk = _grid_of(rec)
+            t0 = float(rec.t[0])
+            pad = 300
+            xp = np.concatenate((np.full((pad, 3), np.nan), x, np.full((pad, 3), np.nan)))
+            pkp = np.concatenate((np.full(pad, np.nan), pk, np.full(pad, np.nan)))
+            for row in eps.features:
+                i = int(round((row[col("t")] + t0 - origin) / dt)) - k_first + pad
+                w = xp[i - 50:i + 250]                   # -2 s .. +10 s, 300 samples
+                wp = pkp[i - 50:i + 250]
+                mag = np.linalg.norm(w, axis=1)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)   # all-nan past the ends
+                    pre = np.nanmean(xp[i - 50:i - 20], axis=0)
+                    pre = pre / max(float(np.linalg.norm(pre)), 1e-9) if np.isfinite(pre).all() else pre
+                    f_peak = np.nanmax(wp.reshape(60, 5), axis=1)
+                    f_mean = np.nanmean(mag.reshape(60, 5), axis=1)
+                    blocks = w.reshape(25, 12, 3)
+                    mean = np.nanmean(blocks, axis=1)
+                    sd = np.sqrt(np.nanmean(((blocks - mean[:, None, :]) ** 2).sum(axis=2), axis=1))
+                    cos = (mean @ pre) / np.maximum(np.linalg.norm(mean, axis=1), 1e-9)
+                out[row_at] = np.concatenate((f_peak, f_mean, sd, cos))
+                row_at += 1
+    if path is not None:
+        np.save(path, out)
+    return out
+
+
 def labels(flat: crossval.Table) -> tuple[np.ndarray, ...]:
     """Per recording its data set and whether it is a fall; per episode whether a get-up
     cancelled it, and the training labels: positive is the hardest impact inside each fall's
@@ -177,10 +225,15 @@ def main() -> int:
                     help="only: leave one subject out inside this data set (same lab and "
                          "device on both sides), the rule and the trees, and the trees' "
                          "ceiling with the threshold picked on the test subjects")
+    ap.add_argument("--raw", action="store_true",
+                    help="with --within: the trees see the signal around the impact (170 "
+                         "values) instead of the 26 window features")
     args = ap.parse_args()
     flat = crossval.Table.of([e for n in wc.SETS for e in wc.table(n, args.cache)])
     if args.within:
-        return within(flat, window_features(args.cache)[0], args.within)
+        xw = (raw_features(args.cache, args.within, len(flat.feats)) if args.raw
+              else window_features(args.cache)[0])
+        return within(flat, xw, args.within)
     f, own = flat.feats, flat.owner
     x = features(f)
     ds, fall, cancel, pos, neg = labels(flat)
