@@ -37,6 +37,20 @@ def free_port() -> int:
             return port
 
 
+def unreachable_port() -> int:
+    """A loopback port nothing listens on, for a broker that is down or never was: taken
+    from a range free_port() never hands out, so under pytest-xdist no other worker's
+    broker can appear on it while the test counts on the refusal."""
+    while True:
+        port = _PICK.randrange(19000, 20000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+
+
 def wait_port(host: str, port: int, timeout: float = 10.0, up: bool = True) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -15,7 +15,7 @@ from gateway.config import parse_config
 from gateway.daemon import EXIT_CORE_FAILURE, Daemon
 from gateway.pipeline import Pipeline
 from sensordata.readings import FallFlag
-from tests.broker import free_port
+from tests.broker import unreachable_port
 
 T0 = 1_790_000_000.0
 
@@ -39,7 +39,7 @@ def home(tmp: Path | None = None) -> Any:
         "alarm": {"cancel_window": 30},
     }
     if tmp is not None:
-        data["mqtt"] = {"url": f"mqtt://127.0.0.1:{free_port()}", "reconnect_min": 0.2,
+        data["mqtt"] = {"url": f"mqtt://127.0.0.1:{unreachable_port()}", "reconnect_min": 0.2,
                         "reconnect_max": 1}
         data["storage"] = {"path": str(tmp / "e.db")}
     return parse_config(data, env={})

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from tests.broker import Mosquitto, free_port
+from tests.broker import Mosquitto, unreachable_port
 from tests.db_files import crash_copy
 from tests.gateway_proc import GatewayProcess, Listener, retained, write_config
 
@@ -98,7 +98,7 @@ async def test_fifty_events_during_a_20s_broker_outage_all_arrive_in_seq_order(t
 
 
 async def test_events_pending_at_sigkill_are_sent_after_restart(mosquitto, tmp_path):
-    dead = f"mqtt://127.0.0.1:{free_port()}"  # nothing listens here: every event stays pending
+    dead = f"mqtt://127.0.0.1:{unreachable_port()}"  # nothing listens here: every event stays pending
     cfg = write_config(tmp_path, dead, sensor_settings="sos_after = 0.5\nsos_every = 0.2\nsos_count = 5")
     gw = GatewayProcess(cfg).start()
     db_path = tmp_path / "gw-test-01.db"

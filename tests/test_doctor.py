@@ -17,7 +17,7 @@ from gateway.config import load_config
 from gateway.doctor.runner import run_checks
 from gateway.doctor.system import check_clock, check_storage
 from simulator.emulators.ld2410 import LD2410Emulator, presence_trace
-from tests.broker import free_port
+from tests.broker import unreachable_port
 from tests.tls_broker import make_pki, needs_mosquitto, needs_openssl, start_tls_mosquitto
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,7 +38,7 @@ def item(report: dict, name: str) -> dict:
 def test_demo_home_with_the_broker_down_exits_1_naming_the_uplink_and_its_fix(capsys, monkeypatch,
                                                                               tmp_path):
     monkeypatch.chdir(tmp_path)  # the demo's relative database path lands here
-    port = free_port()  # nothing listens on it
+    port = unreachable_port()  # nothing listens on it
     rc = main(["doctor", "--config", str(DEMO), "--timeout", "1.5",
                "--broker", f"mqtt://127.0.0.1:{port}"])
     out = capsys.readouterr().out

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.db_files import crash_copy
-from tests.broker import Mosquitto, free_port
+from tests.broker import Mosquitto, unreachable_port
 from tests.gateway_proc import GatewayProcess, Listener, write_config
 
 ACK_TIMEOUT = 4
@@ -60,7 +60,7 @@ def test_hook_runs_within_the_bound_while_the_centre_is_unreachable(tmp_path, br
     mqtt_extra, env = "", {}
     server: Mosquitto | None = None
     if broker == "never_started":
-        url = f"mqtt://127.0.0.1:{free_port()}"
+        url = f"mqtt://127.0.0.1:{unreachable_port()}"
     elif broker == "stopped":
         server = Mosquitto(tmp_path / "broker").start()
         server.stop()

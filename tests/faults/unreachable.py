@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sensordata.readings import Button, Motion
 from sensordata.trace.writer import TraceWriter
-from tests.broker import free_port
+from tests.broker import unreachable_port
 from tests.faults.daemon import SupervisedDaemon
 from tests.faults.home import T0, Script, Timing, write_fault_home
 from tests.faults.invariants import hook_runs
@@ -42,7 +42,7 @@ async def hook_delay_unreachable(workdir: Path, timing: Timing = ISSUE_TIMING,
     workdir.mkdir(parents=True, exist_ok=True)
     script = one_sos_script(workdir / "sos.mcap")
     hooks = workdir / "hooks.log"
-    nobody = f"mqtt://127.0.0.1:{free_port()}"   # a port nothing listens on
+    nobody = f"mqtt://127.0.0.1:{unreachable_port()}"   # a port nothing listens on
     cfg = write_fault_home(workdir, nobody, script, timing, hook_log=hooks, db=workdir / "gw.db",
                            sensors=("pir-hall", "pendant"))
     cfg.write_text(cfg.read_text().replace("loop = true", "loop = false"))
