@@ -39,13 +39,19 @@ def expand(config: HomeConfig) -> list[KnownSensor]:
             # a replayed trace's stream type (csv, umafall) is not a driver; a live config
             # with an unknown type was refused when it was loaded, so this is no bridge
             continue
+        if cls.sub_sensors is Driver.sub_sensors:
+            continue  # not a bridge: it serves only itself
         try:
-            if cls.sub_sensors is Driver.sub_sensors:
-                continue  # not a bridge: it serves only itself
-            driver = cls(SensorInfo(s.id, s.room, s.type, s.placement),
-                         config.driver_settings(s))
+            settings = config.driver_settings(s)
+        except ValueError:
+            # no settings: a replayed trace's home (HomeConfig.for_replay), where every
+            # device behind a bridge was recorded as a stream, so a sensor, of its own;
+            # a loaded config always has them (invalid ones were refused at load)
+            continue
+        try:
+            driver = cls(SensorInfo(s.id, s.room, s.type, s.placement), settings)
             subs = driver.sub_sensors()
-        except Exception as exc:  # noqa: BLE001 - e.g. a trace replayed without driver settings
+        except Exception as exc:  # noqa: BLE001 - a bridge that cannot say what is behind it
             problem = f"{type(exc).__name__}: {exc}"
             if (s.id, problem) not in _reported:
                 _reported.add((s.id, problem))

@@ -54,3 +54,18 @@ def test_a_bridge_entry_whose_devices_cannot_be_listed_is_reported_once_by_name(
     lines = [r.getMessage() for r in caplog.records if "zigbee-broken" in r.getMessage()]
     assert len(lines) == 1, "named once, not once per expand"
     assert "device table unreadable" in lines[0] and "no room and no silence check" in lines[0]
+
+
+def test_a_replayed_traces_devices_are_its_sensors_and_no_bridge_error_is_logged(caplog):
+    """A trace records each device behind a bridge as a stream of its own, and its home
+    (HomeConfig.for_replay) has no driver settings: nothing to list, nothing to report."""
+    from gateway.config import HomeConfig
+
+    cfg = HomeConfig.for_replay([
+        {"id": "pir-hall", "type": "zigbee2mqtt", "room": "hall"},
+        {"id": "door-front", "type": "zigbee2mqtt", "room": "hall"},
+        {"id": "rec", "type": "csv", "placement": "wrist"}])
+    with caplog.at_level("DEBUG", logger="safehome.sensors"):
+        known = [k.meta.id for k in expand(cfg)]
+    assert known == ["pir-hall", "door-front", "rec"]
+    assert not [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")], caplog.text
