@@ -34,7 +34,9 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import _util  # noqa: F401
 
@@ -84,6 +86,16 @@ def _angle(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.degrees(np.arccos(np.clip(a @ b / (na * nb), -1.0, 1.0))))
 
 
+def _with_episodes(name: str, cache: Path | None) -> Iterator[tuple[Recording, Any]]:
+    """Each recording of data set `name` that has impact episodes, with them, in the
+    episode table's order (the order of every per-episode array here)."""
+    tab = {e.name: e for e in wc.table(name, cache)}
+    for rec in wc.recordings(name):
+        eps = tab[rec.name]
+        if len(eps.features):
+            yield rec, eps
+
+
 def window_features(cache: Path | None) -> tuple[np.ndarray, np.ndarray]:
     """(E, 26) window features and (E, len(GETUPS)) get-up times of every episode of the
     table, in table order (computed from the recordings; cached beside the table)."""
@@ -96,11 +108,7 @@ def window_features(cache: Path | None) -> tuple[np.ndarray, np.ndarray]:
     rows: list[list[float]] = []
     ups: list[list[float]] = []
     for name in wc.SETS:
-        tab = {e.name: e for e in wc.table(name, cache)}
-        for rec in wc.recordings(name):
-            eps = tab[rec.name]
-            if not len(eps.features):
-                continue
+        for rec, eps in _with_episodes(name, cache):
             origin, k_first, x, pk = _grid_of(rec)
             mag = np.linalg.norm(x, axis=1)
             t0 = float(rec.t[0])
@@ -165,11 +173,7 @@ def raw_features(cache: Path | None, dataset: str, n_episodes: int) -> np.ndarra
     out = np.full((n_episodes, 170), np.nan)
     row_at = 0
     for name in wc.SETS:
-        tab = {e.name: e for e in wc.table(name, cache)}
-        for rec in wc.recordings(name):
-            eps = tab[rec.name]
-            if not len(eps.features):
-                continue
+        for rec, eps in _with_episodes(name, cache):
             if name != dataset:
                 row_at += len(eps.features)
                 continue

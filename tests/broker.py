@@ -27,22 +27,19 @@ def free_port() -> int:
     stopped for an outage test must get its port back when it restarts, but ephemeral
     ports are handed out all the time, to clients' local ends and, under pytest-xdist, to
     the other workers' servers (seen with NATS: "address already in use" on a restart)."""
-    while True:
-        port = _PICK.randrange(20000, 32000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
+    return _free_in(20000, 32000)
 
 
 def unreachable_port() -> int:
     """A loopback port nothing listens on, for a broker that is down or never was: taken
     from a range free_port() never hands out, so under pytest-xdist no other worker's
     broker can appear on it while the test counts on the refusal."""
+    return _free_in(19000, 20000)
+
+
+def _free_in(lo: int, hi: int) -> int:
     while True:
-        port = _PICK.randrange(19000, 20000)
+        port = _PICK.randrange(lo, hi)
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
