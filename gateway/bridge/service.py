@@ -32,9 +32,9 @@ from gateway.bridge.contact_id import report_for
 from gateway.bridge.link import Link
 from gateway.bridge.mqtt_side import MqttSide
 from gateway.bridge.queue import DELIVERED, Item, Queue
-from gateway.task_cancel import cancel_and_wait
 from gateway.bridge.sender import Sender
 from gateway.events import iso, parse_iso
+from gateway.task_cancel import cancel_and_wait
 from gateway.uplink import VERSION
 
 log = logging.getLogger("safehome.bridge")
