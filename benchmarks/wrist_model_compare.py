@@ -220,6 +220,20 @@ def labels(flat: crossval.Table) -> tuple[np.ndarray, ...]:
     return ds, fall, cancel, pos, ~fall[own]
 
 
+def recordings_right(flat: crossval.Table, fall: np.ndarray, fired: np.ndarray) -> np.ndarray:
+    """(R,) bool: each recording right when the episodes in `fired` alarm (a fall found
+    inside its span, an ADL quiet): Table.correct for any detector, not only the rule."""
+    n = len(flat.recs)
+    any_f = np.bincount(flat.owner[fired], minlength=n) > 0
+    hit = np.bincount(flat.owner[fired & flat.in_span], minlength=n) > 0
+    return np.where(fall, hit, ~any_f)
+
+
+#: The gradient-boosted trees' settings, the same wherever they are trained here.
+TREES = {"max_depth": 3, "max_iter": 150, "learning_rate": 0.08, "l2_regularization": 1.0,
+         "random_state": 0}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--cache", type=Path, default=None)
@@ -265,10 +279,7 @@ def main() -> int:
         return mu, sd, th
 
     def correct(fired: np.ndarray) -> np.ndarray:
-        n = len(flat.recs)
-        any_f = np.bincount(own[fired], minlength=n) > 0
-        hit = np.bincount(own[fired & flat.in_span], minlength=n) > 0
-        return np.where(fall, hit, ~any_f)
+        return recordings_right(flat, fall, fired)
 
     def rates(c: np.ndarray, sets: list[str]) -> tuple[float, float]:
         return (float(np.mean([c[(ds == d) & fall].mean() for d in sets])),
@@ -332,14 +343,12 @@ def main() -> int:
             pt = np.zeros(len(f))
             for a, b in ((train[0], train[1]), (train[1], train[0])):
                 ka = tr_ep & (ds[own] == a)
-                model = trees(max_depth=3, max_iter=150, learning_rate=0.08,  # type: ignore[operator]
-                              l2_regularization=1.0, random_state=0)
+                model = trees(**TREES)  # type: ignore[operator]
                 model.fit(xw[ka], pos[ka], sample_weight=wt[ka])
                 kb = ds[own] == b
                 pt[kb] = model.predict_proba(xw[kb])[:, 1]
             thr = choose_threshold(pt, train, np.linspace(0.02, 0.995, 120))
-            model = trees(max_depth=3, max_iter=150, learning_rate=0.08,  # type: ignore[operator]
-                          l2_regularization=1.0, random_state=0)
+            model = trees(**TREES)  # type: ignore[operator]
             model.fit(xw[tr_ep], pos[tr_ep], sample_weight=wt[tr_ep])
             ph = model.predict_proba(xw)[:, 1]
             ct = correct((ph >= thr) & ~cancel)
@@ -367,9 +376,7 @@ def within(flat: crossval.Table, xw: np.ndarray, dataset: str) -> int:
     subjects = sorted(set(subj[ds == dataset].tolist()))
 
     def correct(fired: np.ndarray) -> np.ndarray:
-        any_f = np.bincount(own[fired], minlength=n) > 0
-        hit = np.bincount(own[fired & flat.in_span], minlength=n) > 0
-        return np.where(fall, hit, ~any_f)
+        return recordings_right(flat, fall, fired)
 
     def mean_rates(c: np.ndarray, subs: list[str]) -> tuple[float, float]:
         se = [c[(subj == s) & fall].mean() for s in subs if ((subj == s) & fall).any()]
@@ -379,8 +386,7 @@ def within(flat: crossval.Table, xw: np.ndarray, dataset: str) -> int:
     def fit(train: list[str]) -> object:
         k = np.isin(subj[own], train) & (pos | neg)
         w = np.where(pos[k], 1.0 / max(1, int(pos[k].sum())), 1.0 / max(1, int(neg[k].sum())))
-        model = Trees(max_depth=3, max_iter=150, learning_rate=0.08, l2_regularization=1.0,
-                      random_state=0)
+        model = Trees(**TREES)
         model.fit(xw[k], pos[k], sample_weight=w)
         return model
 
@@ -445,15 +451,16 @@ def within(flat: crossval.Table, xw: np.ndarray, dataset: str) -> int:
             cells.append(f"{best:.1%}")
         print(f"| {target:.0%} | " + " | ".join(cells) + " |", flush=True)
     # where the falls sit in their recordings, and whether the wrist is still at the end
-    at, moving = [], []
+    at, moving, length = [], [], []
     for rec in wc.recordings(dataset):
         if rec.is_fall:
             mag = np.linalg.norm(rec.xyz, axis=1)
             at.append(float(rec.t[int(np.argmax(mag))] - rec.t[0]))
             moving.append(float(mag[rec.t >= rec.t[-1] - 2.0].std()) > 0.1)
+            length.append(float(rec.t[-1] - rec.t[0]))
     q = np.percentile(at, [5, 50, 95])
     print(f"\n{dataset} falls: the peak |a| lies at {q[0]:.1f} / {q[1]:.1f} / {q[2]:.1f} s "
-          f"(5th / 50th / 95th percentile) of recordings {rec.t[-1] - rec.t[0]:.0f} s long; "
+          f"(5th / 50th / 95th percentile) of recordings {np.median(length):.0f} s long; "
           f"in {np.mean(moving):.0%} the wrist still moves (> 0.1 g SD) in the last 2 s")
     return 0
 

@@ -25,21 +25,19 @@ async def cancel_and_wait(tasks: Iterable[asyncio.Future[Any]], *,
                           again_after: float = AGAIN_AFTER_S) -> None:
     """Cancel `tasks` and return once every one of them has ended (results and exceptions
     are left on the tasks for the caller). A task that swallowed its cancellation is
-    cancelled again every `again_after` seconds, and named in the log once."""
+    cancelled again every `again_after` seconds; the first time, the log names it."""
     every = list(tasks)
     pending = {t for t in every if not t.done()}
-    told: set[asyncio.Future[Any]] = set()
-    first = True
+    again = False
     while pending:
         for t in pending:
             t.cancel()
-            if not first and t not in told:
-                told.add(t)
-                name = t.get_name() if isinstance(t, asyncio.Task) else repr(t)
-                log.debug("task %s outlived its cancellation; cancelling it again", name)
-        first = False
         _, pending = await asyncio.wait(pending, timeout=again_after)
-    # retrieve the outcomes so none is reported as "never retrieved"
-    for t in every:
+        if pending and not again:
+            again = True
+            log.debug("tasks %s outlived their cancellation; cancelling them again",
+                      ", ".join(t.get_name() if isinstance(t, asyncio.Task) else repr(t)
+                                for t in pending))
+    for t in every:          # retrieve the outcomes so none is reported "never retrieved"
         if not t.cancelled():
             t.exception()

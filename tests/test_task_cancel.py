@@ -116,4 +116,4 @@ async def test_the_uplink_stops_even_when_a_heartbeat_publish_swallows_its_cance
         await store.close()
     assert swallowed, "the heartbeat publish was never cancelled: the test did not test"
     assert uplink.state == "stopped"
-    assert "outlived its cancellation" in caplog.text
+    assert "outlived their cancellation" in caplog.text
