@@ -317,10 +317,9 @@ async def test_the_security_headers_keep_the_pages_working_and_no_other_site_can
     # A page on another origin that frames the console: the frame must stay empty.
     await page.route("http://attacker.test/", lambda route: route.fulfill(
         content_type="text/html", body=f'<iframe id="f" src="{base}/"></iframe>'))
-    framed = watch(page)
     await page.goto("http://attacker.test/")
-    await page.wait_for_timeout(1500)
+    await page.wait_for_timeout(2000)
     frame = page.frame_locator("#f")
     assert await frame.locator("#sensor-list").count() == 0, "the console loaded inside a frame"
-    assert any("frame" in e and "ancestors" in e for e in framed), framed
+    assert [f.url for f in page.frames][1].startswith("chrome-error:"), "chromium refused the frame"
     await ctx.close()

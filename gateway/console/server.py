@@ -17,8 +17,8 @@ connection cap and header deadline of listener.py; `REQUESTS_PER_S` requests a s
 (burst `REQUEST_BURST`); `LOGIN_FAILURES` wrong tokens or links, then `LOGIN_LOCK_S`
 during which that address's login attempts are not even checked (a correct token too:
 otherwise the lock would still answer guesses); `STREAMS_PER_CLIENT` live streams, each
-dropped once the page stops reading (`STREAM_BUFFER_BYTES` queued or a write stuck for
-`STREAM_WRITE_TIMEOUT_S`). Every refusal is logged through `limits.Throttled`: the first
+dropped once the page stops reading (data waiting in the queue for `STREAM_STALL_S`,
+`STREAM_BUFFER_BYTES` waiting, or a write stuck for `STREAM_WRITE_TIMEOUT_S`). Every refusal is logged through `limits.Throttled`: the first
 at once, then one line per minute with a count.
 
 Access: on loopback no login, but the Host header must be a loopback name (a web page
@@ -36,6 +36,7 @@ import logging
 import math
 import os
 import socket
+import struct
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -62,9 +63,10 @@ log = logging.getLogger("safehome.console")
 STATIC = Path(__file__).parent / "static"
 MAX_STREAMS = 12          # live streams in all
 STREAMS_PER_CLIENT = 3    # a page holds one; a reload briefly two
-STREAM_BUFFER_BYTES = 64 * 1024   # queued for a page that does not read: then it is dropped
+STREAM_STALL_S = 10.0     # a page whose data waits in our queue this long is dropped ...
+STREAM_BUFFER_BYTES = 256 * 1024  # ... or sooner once this much waits (memory per stream)
 STREAM_WRITE_TIMEOUT_S = 10.0
-STREAM_SNDBUF = 32 * 1024         # the kernel's share of a stream's queue (it doubles it)
+STREAM_SNDBUF = 16 * 1024         # the kernel's share of a stream's queue (it doubles it)
 FRAME_S = 0.25            # radar frames to the page at most 4 per second
 STATUS_EVERY = 4          # sensors, walk test, test alarm and uplink once a second
 TEST_ALARM_GAP_S = 5.0    # one test alarm per 5 s, however often the button is pressed
@@ -372,14 +374,14 @@ class ConsoleServer:
         await resp.prepare(request)
         self.streams[client] = self.streams.get(client, 0) + 1
         radar_seen, tick = -1, 0
+        out = _Outgoing(request, resp)
         try:
             while not self.stopping.is_set():
                 if tick % STATUS_EVERY == 0:
-                    await self._send(request, resp, "status", self._status())
+                    await out.send("status", self._status())
                 if self.live.version != radar_seen and self.live.radar:
                     radar_seen = self.live.version
-                    await self._send(request, resp, "radar",
-                                     views.radars(self.d, self.live, self.zones, self.mounting))
+                    await out.send("radar", views.radars(self.d, self.live, self.zones, self.mounting))
                 tick += 1
                 try:
                     await asyncio.wait_for(self.stopping.wait(), FRAME_S)
@@ -387,8 +389,7 @@ class ConsoleServer:
                     pass
         except _NotReading as exc:
             self.stream_dropped.note(client, str(exc))
-            if request.transport is not None:
-                request.transport.abort()
+            out.reset()
         except (ConnectionResetError, ConnectionError):
             pass
         except Exception:
@@ -399,20 +400,45 @@ class ConsoleServer:
                 del self.streams[client]
         return resp
 
-    @staticmethod
-    async def _send(request: web.Request, resp: web.StreamResponse, name: str, data: Any) -> None:
+
+class _Outgoing:
+    """One live stream's sending side: notices a page that stopped reading."""
+
+    def __init__(self, request: web.Request, resp: web.StreamResponse) -> None:
+        self.transport = request.transport
+        self.resp = resp
+        self.waiting_since: float | None = None   # since when data waits in our queue
+
+    async def send(self, name: str, data: Any) -> None:
         """One event, or _NotReading when the page has not taken what it was sent."""
-        transport = request.transport
-        queued = transport.get_write_buffer_size() if transport is not None else 0
-        if queued > STREAM_BUFFER_BYTES:
-            raise _NotReading(f"dropped: {queued} bytes not read by the page")
+        queued = self.transport.get_write_buffer_size() if self.transport is not None else 0
+        now = time.monotonic()
+        if not queued:
+            self.waiting_since = None
+        elif self.waiting_since is None:
+            self.waiting_since = now
+        if queued > STREAM_BUFFER_BYTES or (
+                self.waiting_since is not None and now - self.waiting_since > STREAM_STALL_S):
+            raise _NotReading(f"dropped: the page did not read; {queued} bytes waiting for "
+                              f"{now - (self.waiting_since or now):.0f} s")
         body = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
         try:
-            await asyncio.wait_for(resp.write(f"event: {name}\ndata: {body}\n\n".encode()),
+            await asyncio.wait_for(self.resp.write(f"event: {name}\ndata: {body}\n\n".encode()),
                                    STREAM_WRITE_TIMEOUT_S)
         except TimeoutError:
             raise _NotReading(f"dropped: the page read nothing for "
                               f"{STREAM_WRITE_TIMEOUT_S:.0f} s") from None
+
+    def reset(self) -> None:
+        """Close with a reset: the kernel drops what is queued at once, instead of keeping
+        it (and the connection) for a peer that does not read."""
+        if self.transport is None:
+            return
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.transport.abort()
 
 
 class _NotReading(Exception):
