@@ -345,3 +345,48 @@ def test_links_issued_and_consumed_by_several_processes_at_once_are_never_lost(t
     assert not any(book.consume(code) for code in first + issued), "and only once"
     assert [p.name for p in tmp_path.iterdir() if p.suffix == ".tmp"] == []
     assert path.read_text() == "{}"
+
+
+# -- behind a reverse proxy ------------------------------------------------------------------
+async def test_behind_a_trusted_proxy_clients_are_told_apart_by_x_forwarded_for(tmp_path):
+    """nginx on the gateway connects from 127.0.0.1 for every browser: its X-Forwarded-For
+    names the client, so one browser's wrong tokens lock out that browser only. The header
+    from anyone else is ignored (anyone can write it), and a login is needed although the
+    console listens on loopback."""
+    cfg, port = demo_home_with_console(tmp_path, extra='token_env = "CONSOLE_TOKEN"\n'
+                                                       'trusted_proxies = ["127.0.0.1"]')
+    gw = GatewayProcess(cfg, "--broker", "mqtt://127.0.0.1:9", env={"CONSOLE_TOKEN": TOKEN}).start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(base + "/")
+        proxied = {"Host": "gateway.example", "X-Forwarded-Proto": "https"}
+        async with session("127.0.0.1") as proxy, session(ATTACKER) as direct:
+            async with proxy.get(base + "/api/sensors", headers=proxied) as r:
+                assert r.status == 401, "behind a proxy, loopback is no login"
+            seen = Counter()
+            for n in range(LOGIN_FAILURES + 5):
+                headers = {**proxied, "X-Forwarded-For": "198.51.100.1, 10.0.0.66"}
+                async with proxy.get(f"{base}/?token=wrong-{n}", headers=headers,
+                                     allow_redirects=False) as r:
+                    seen[r.status] += 1
+            assert seen == {401: LOGIN_FAILURES, 429: 5}
+            headers = {**proxied, "X-Forwarded-For": "10.0.0.7"}
+            async with proxy.get(f"{base}/?token={TOKEN}", headers=headers,
+                                 allow_redirects=False) as r:
+                assert r.status == 302, "another browser behind the same proxy logs in"
+                assert "Secure" in r.headers["Set-Cookie"], "the proxy said https: a Secure cookie"
+                cookie = {"safehome_console": r.cookies["safehome_console"].value}
+            async with proxy.post(base + "/api/walk/start", cookies=cookie, headers={
+                    **headers, "X-Safehome-Console": "1", "Origin": "https://gateway.example"}) as r:
+                assert r.status == 200, "the page's own POST through the proxy passes"
+
+            for n in range(LOGIN_FAILURES):     # not a proxy: its header is not believed
+                async with direct.get(f"{base}/?token=wrong-{n}", allow_redirects=False,
+                                      headers={"X-Forwarded-For": f"10.9.9.{n}"}) as r:
+                    assert r.status == 401
+            async with direct.get(f"{base}/?token=wrong", allow_redirects=False,
+                                  headers={"X-Forwarded-For": "10.9.9.99"}) as r:
+                assert r.status == 429
+    finally:
+        out = stop(gw)
+    assert "console login refused from 10.0.0.66 (wrong token)" in out

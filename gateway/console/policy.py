@@ -82,6 +82,11 @@ class ClientAddress:
     def is_proxy(self, address: str) -> bool:
         return _ip(address) in self.proxies
 
+    def https(self, request: web.Request) -> bool:
+        """Whether a trusted proxy says the browser spoke HTTPS to it (the cookie is then Secure)."""
+        return self.is_proxy(request.remote or "") and \
+            request.headers.get("X-Forwarded-Proto", "").lower() == "https"
+
     def __call__(self, request: web.Request) -> str:
         peer = request.remote or "?"
         if not self.proxies or not self.is_proxy(peer):

@@ -274,7 +274,8 @@ class ConsoleServer:
                 lang = request.query.get("lang")
                 resp = web.HTTPFound("/" + (f"?lang={lang}" if lang in ("fi", "sv", "en") else ""))
                 resp.set_cookie(COOKIE, self.gate.open_session(), httponly=True, samesite="Strict",
-                                max_age=int(self.cc.session_hours * 3600), path="/")
+                                max_age=int(self.cc.session_hours * 3600), path="/",
+                                secure=self.client.https(request))
                 raise resp
             self._failed(client, "wrong token" if token else "unknown, used or expired link")
         if login_page:
