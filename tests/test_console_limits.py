@@ -204,8 +204,20 @@ async def test_half_sent_requests_are_closed_and_capped_per_address(local_consol
         async with s.get(f"http://127.0.0.1:{port}/api/sensors") as r:
             assert r.status == 200, "another address is served during the flood"
 
+    # A kept-alive connection: one whole request, then half of the next one.
+    kept = await raw(port, OTHER, f"GET /api/overview HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"
+                     .encode())
+    first = await asyncio.wait_for(asyncio.get_running_loop().sock_recv(kept, 65536), 5)
+    assert first.startswith(b"HTTP/1.1 200")
+    await asyncio.get_running_loop().sock_sendall(kept, head)
+    t_kept = time.monotonic()
+
     results = await asyncio.gather(*(closed_by_server(c, HEADER_TIMEOUT_S + 10) for c in slow))
     held = time.monotonic() - t0
+    kept_closed, _ = await closed_by_server(kept, HEADER_TIMEOUT_S + 10)
+    kept_held = time.monotonic() - t_kept
+    kept.close()
+    assert kept_closed and kept_held < HEADER_TIMEOUT_S + 5, kept_held
     for c in slow:
         c.close()
     refused = sum(got.startswith(b"HTTP/1.1 503") for _, got in results)
