@@ -128,9 +128,13 @@ class PgAlarmLog:
     async def _listen(self) -> None:
         con = await asyncpg.connect(self.dsn, timeout=10, server_settings={
             "application_name": f"{LISTEN_APP} {self.receiver}"[:63]})
-        self._listen_lost.clear()
-        con.add_termination_listener(lambda _con: self._listen_lost.set())
-        await con.add_listener(ACK_CHANNEL, self._notified)
+        try:
+            self._listen_lost.clear()
+            con.add_termination_listener(lambda _con: self._listen_lost.set())
+            await con.add_listener(ACK_CHANNEL, self._notified)
+        except BaseException:
+            con.terminate()       # connected but not listening: not kept half-open
+            raise
         self._listener = con
 
     async def _listening(self) -> bool:
@@ -188,7 +192,10 @@ class PgAlarmLog:
                         "listening: %s", exc)
             return 0
         for row in got:
-            self.on_remote_ack(row["id"], row["acked_by"], row["acked_at"].timestamp())
+            try:
+                self.on_remote_ack(row["id"], row["acked_by"], row["acked_at"].timestamp())
+            except Exception:  # noqa: BLE001 - one row's trouble must not stop the supervisor
+                log.exception("shared alarm log: replaying the ack of %s failed", row["id"])
         return len(got)
 
     async def close(self, timeout: float = CLOSE_TIMEOUT_S) -> None:
