@@ -114,7 +114,8 @@ class ConsoleServer:
         self.failures = Buckets(LOGIN_FAILURES / LOGIN_LOCK_S, LOGIN_FAILURES)
         self.login_refused = Throttled(log, "console login refused")
         self.too_fast = Throttled(log, "console: requests refused (over the per-client rate)")
-        self.stream_dropped = Throttled(log, "console: live stream refused or dropped")
+        self.stream_refused = Throttled(log, "console: live stream refused")
+        self.stream_dropped = Throttled(log, "console: live stream dropped")
         self.failed = Throttled(log, "console request failed", level=logging.ERROR)
         self._login_page = (STATIC / "login.html").read_text(encoding="utf-8")
         self._housekeeping: asyncio.Task[None] | None = None
@@ -162,7 +163,8 @@ class ConsoleServer:
         return f"[{self.cc.host}]" if ":" in self.cc.host else self.cc.host
 
     def _throttled(self) -> list[Throttled]:
-        return [self.login_refused, self.too_fast, self.stream_dropped, self.failed]
+        return [self.login_refused, self.too_fast, self.stream_refused, self.stream_dropped,
+                self.failed]
 
     async def _keep_house(self) -> None:
         while True:
@@ -360,10 +362,10 @@ class ConsoleServer:
     async def stream(self, request: web.Request) -> web.StreamResponse:
         client = client_key(self.client(request))
         if sum(self.streams.values()) >= MAX_STREAMS:
-            self.stream_dropped.note(client, f"{MAX_STREAMS} open in all")
+            self.stream_refused.note(client, f"{MAX_STREAMS} open in all")
             return _json({"error": "too many open console pages"}, status=503, retry_after=5)
         if self.streams.get(client, 0) >= STREAMS_PER_CLIENT and not self.client.is_proxy(client):
-            self.stream_dropped.note(client, f"{STREAMS_PER_CLIENT} open from this address")
+            self.stream_refused.note(client, f"{STREAMS_PER_CLIENT} open from this address")
             return _json({"error": "too many open console pages from your address; close one"},
                          status=503, retry_after=5)
         sock = request.transport.get_extra_info("socket") if request.transport else None
@@ -420,15 +422,14 @@ class _Outgoing:
             self.waiting_since = now
         if queued > STREAM_BUFFER_BYTES or (
                 self.waiting_since is not None and now - self.waiting_since > STREAM_STALL_S):
-            raise _NotReading(f"dropped: the page did not read; {queued} bytes waiting for "
+            raise _NotReading(f"the page did not read; {queued} bytes waiting for "
                               f"{now - (self.waiting_since or now):.0f} s")
         body = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
         try:
             await asyncio.wait_for(self.resp.write(f"event: {name}\ndata: {body}\n\n".encode()),
                                    STREAM_WRITE_TIMEOUT_S)
         except TimeoutError:
-            raise _NotReading(f"dropped: the page read nothing for "
-                              f"{STREAM_WRITE_TIMEOUT_S:.0f} s") from None
+            raise _NotReading(f"a write waited {STREAM_WRITE_TIMEOUT_S:.0f} s") from None
 
     def reset(self) -> None:
         """Close with a reset: the kernel drops what is queued at once, instead of keeping
