@@ -207,3 +207,52 @@ async def test_a_receiver_stops_even_while_a_query_holds_a_connection(pg_dsn):
     t0 = time.monotonic()
     await asyncio.wait_for(log.close(timeout=0.5), 10)
     assert time.monotonic() - t0 < 3.0
+
+
+async def listen_connections(dsn: str) -> list[str]:
+    """The application names of the receivers' LISTEN connections, from pg_stat_activity."""
+    from gateway.centre.pg_log import LISTEN_APP
+    got = await rows(dsn, "SELECT application_name FROM pg_stat_activity"
+                          " WHERE datname = current_database()")
+    return sorted(r["application_name"] for r in got if r["application_name"].startswith(LISTEN_APP))
+
+
+async def terminate_backends(dsn: str) -> int:
+    """What a PostgreSQL restart or an administrator does to every receiver's connections."""
+    got = await rows(dsn, "SELECT pg_terminate_backend(pid) AS gone FROM pg_stat_activity"
+                          " WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    return sum(bool(r["gone"]) for r in got)
+
+
+async def test_after_its_connections_are_terminated_a_receiver_listens_again_and_sees_acks(
+        mosquitto, pg_dsn, caplog, monkeypatch):
+    """Issue 26 item 6: after pg_terminate_backend the LISTEN connection was gone for good
+    and nothing was logged. Now it is back (pg_stat_activity shows it), the loss and the
+    recovery are logged, and an ack committed while nobody listened is replayed."""
+    import logging
+
+    from gateway.centre import pg_log
+
+    monkeypatch.setattr(pg_log, "RELISTEN_MIN_S", 2.0)   # time for an ack while deaf
+    caplog.set_level(logging.INFO, logger="safehome.centre.pg")
+    async with Centre(mosquitto.url, db=pg_dsn) as desk1, Centre(mosquitto.url, db=pg_dsn) as desk2, \
+            FakeGateway(mosquitto) as gw:
+        await asyncio.sleep(0.3)
+        assert len(await listen_connections(pg_dsn)) == 2
+        for n, eid in enumerate(("t-1", "t-2"), start=1):
+            await gw.publish("alarm", alarm_body(gw.gw, eid, n))
+        await until(lambda: len(desk1.alarms) == 2 and len(desk2.alarms) == 2)
+        await until(lambda: all(a.stored for a in desk1.alarms + desk2.alarms))
+
+        assert await terminate_backends(pg_dsn) >= 4       # two pools, two LISTEN connections
+        await asyncio.sleep(0.3)                            # the pools see their connections end
+        await desk1.ack(1, by="operator-deaf")              # committed while desk2 is not listening
+        await until(lambda: desk2.shared.relistens == 1 and desk1.shared.relistens == 1, timeout=15)
+        assert len(await listen_connections(pg_dsn)) == 2, "both receivers LISTEN again"
+        await until(lambda: desk2.alarms[0].acked_by == "operator-deaf", timeout=5)
+
+        await desk1.ack(2, by="operator-back")              # and the NOTIFY path works again
+        await until(lambda: desk2.alarms[1].acked_by == "operator-back", timeout=5)
+    text = caplog.text
+    assert "LISTEN safehome_ack connection was lost" in text
+    assert "LISTEN safehome_ack restored after" in text and "replayed" in text

@@ -56,6 +56,16 @@ async def demo(mosquitto, tmp_path):
             assert gw.wait() == 0, gw.output()[-3000:]
 
 
+def watch(page) -> list[str]:
+    """Script errors and what the Content-Security-Policy refused (a style attribute, an
+    inline script): the security headers must not break the console's own pages."""
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if (
+        "Content Security Policy" in msg.text or "Refused to" in msg.text) else None)
+    return errors
+
+
 async def fits(page, size: dict[str, int], name: str) -> None:
     """Nothing sticks out sideways: no element is wider than the screen (long paths wrap)."""
     wide = await page.evaluate("""(w) => [...document.querySelectorAll('main *')]
@@ -77,8 +87,7 @@ async def test_console_shows_the_sensors_and_a_test_alarm_comes_back_acknowledge
 
     ctx = await browser.new_context(viewport=PHONE, locale="en-GB")
     page = await ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    errors = watch(page)
     await page.goto(base + "/?lang=en#sensors")
     cards = page.locator("#sensor-list [data-sensor]")
     await expect(cards).to_have_count(len(SENSORS), timeout=15000)
@@ -103,8 +112,7 @@ async def test_every_page_renders_at_phone_and_desktop_width_in_three_languages(
     for size_name, size in (("phone", PHONE), ("desktop", DESKTOP)):
         ctx = await browser.new_context(viewport=size, locale="en-GB")
         page = await ctx.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
+        errors = watch(page)
         await page.goto(base + "/?lang=en#sensors")
         await expect(page.locator("#sensor-list [data-sensor]")).to_have_count(len(SENSORS), timeout=15000)
         await screenshot(page, f"sensors-{size_name}")
@@ -261,11 +269,16 @@ async def test_off_loopback_the_browser_logs_in_with_a_one_time_link_and_sees_li
             await ctx.close()
         ctx = await browser.new_context(viewport=PHONE, locale="en-GB")
         page = await ctx.new_page()
+        errors = watch(page)
         await page.goto(link)
         assert "link=" not in page.url, "the code leaves the address bar"
         await expect(page.locator('#sensor-list [data-sensor="pendant"] .pill.state')).to_have_text(
             "OK", timeout=15000)  # the live stream works with the session cookie
+        await page.click('#tabs a[href="#walk"]')    # a POST from the page passes the Origin check
+        await page.click("#walk-start")
+        await expect(page.locator("#walk-progress")).not_to_be_empty(timeout=10000)
         await ctx.close()
+        assert not errors, errors
         ctx = await browser.new_context(viewport=PHONE, locale="en-GB")
         page = await ctx.new_page()
         await page.goto(link)   # spent: another browser gets the login page
@@ -274,3 +287,39 @@ async def test_off_loopback_the_browser_logs_in_with_a_one_time_link_and_sees_li
     finally:
         gw.signal(signal.SIGTERM)
         assert gw.wait() == 0, gw.output()[-3000:]
+
+
+async def test_the_security_headers_keep_the_pages_working_and_no_other_site_can_frame_them(
+        demo, browser):
+    """Issue 26 item 8: every response carries a Content-Security-Policy without
+    'unsafe-inline', and the console's own pages still draw (the silence bar's width is set
+    through the CSSOM, which the policy allows); another site's iframe stays empty."""
+    from playwright.async_api import expect
+    base, _ = demo
+    ctx = await browser.new_context(viewport=DESKTOP, locale="en-GB")
+    page = await ctx.new_page()
+    errors = watch(page)
+    response = await page.goto(base + "/?lang=en#sensors")
+    assert response is not None
+    headers = response.headers
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert "unsafe-inline" not in headers["content-security-policy"]
+    assert headers["x-frame-options"] == "DENY" and headers["x-content-type-options"] == "nosniff"
+    await expect(page.locator("#sensor-list [data-sensor]")).to_have_count(len(SENSORS), timeout=15000)
+    widths = await page.evaluate(
+        "[...document.querySelectorAll('.bar-fill')].map((e) => e.style.width)")
+    assert widths and all(w.endswith("%") for w in widths), widths
+    for name in PAGES:
+        await page.click(f'#tabs a[href="#{name}"]')
+        await expect(page.locator(f"#page-{name}")).to_be_visible()
+    assert not errors, errors
+
+    # A page on another origin that frames the console: the frame must stay empty.
+    await page.route("http://attacker.test/", lambda route: route.fulfill(
+        content_type="text/html", body=f'<iframe id="f" src="{base}/"></iframe>'))
+    await page.goto("http://attacker.test/")
+    await page.wait_for_timeout(2000)
+    frame = page.frame_locator("#f")
+    assert await frame.locator("#sensor-list").count() == 0, "the console loaded inside a frame"
+    assert [f.url for f in page.frames][1].startswith("chrome-error:"), "chromium refused the frame"
+    await ctx.close()

@@ -80,3 +80,19 @@ def test_config_check_and_run_exit_2_on_a_lan_console_without_a_token(tmp_path, 
     assert "console.listen: '0.0.0.0:8380' is not allowed" in proc.stderr
     assert "token_env" in proc.stderr
     assert not (tmp_path / "x.db").exists(), "run refused before opening anything"
+
+
+def test_behind_a_reverse_proxy_a_token_is_needed_even_on_loopback():
+    """nginx on the same machine makes every browser look like 127.0.0.1: without this the
+    LAN would reach a console that asks no login."""
+    (line,) = problems({"listen": "127.0.0.1:8380", "trusted_proxies": ["127.0.0.1"]})
+    assert line.startswith("console.listen:") and "reverse proxy" in line and "token_env" in line
+    cfg = parse_config({**BASE, "console": {"listen": "127.0.0.1:8380", "one_time_links": True,
+                                            "trusted_proxies": ["127.0.0.1", "::1"]}}, env={})
+    assert cfg.console.needs_login
+
+
+def test_a_trusted_proxy_must_be_an_ip_address():
+    (line,) = problems({"listen": "0.0.0.0:8380", "one_time_links": True,
+                        "trusted_proxies": ["nginx.local"]})
+    assert line.startswith("console.trusted_proxies") and "'nginx.local' is not an IP address" in line

@@ -171,3 +171,52 @@ def test_every_page_text_exists_in_finnish_swedish_and_english():
         assert f"kind_{kind}" in keys["en"]
     for state in ("ok", "waiting", "silent", "failed", "silenced"):
         assert f"state_{state}" in keys["en"]
+
+
+def test_each_client_has_its_own_bucket_and_the_table_stays_bounded():
+    from gateway.console.limits import Buckets
+    clock = Clock()
+    b = Buckets(rate=1.0, burst=3, max_keys=100, clock=clock)
+    assert [b.take("10.0.0.66") for _ in range(5)] == [True, True, True, False, False]
+    assert b.take("10.0.0.7"), "another client is not slowed by the first one's flood"
+    assert b.empty("10.0.0.66") and b.retry_after("10.0.0.66") == 1.0
+    clock.t += 1.0
+    assert b.take("10.0.0.66") and not b.take("10.0.0.66")
+    for n in range(1000):
+        b.take(f"10.1.{n // 256}.{n % 256}")
+    assert len(b._table) == 100
+
+
+def test_an_ipv6_client_is_counted_by_its_64_and_a_mapped_ipv4_as_itself():
+    from gateway.console.limits import client_key
+    assert client_key("2001:db8:1:2:aaaa::1") == client_key("2001:db8:1:2:bbbb::9") == "2001:db8:1:2::/64"
+    assert client_key("::ffff:192.168.1.20") == "192.168.1.20"
+    assert client_key("::1") == "::1" and client_key("127.0.0.2") == "127.0.0.2"
+
+
+def test_a_throttled_log_line_is_written_once_then_summarised_with_counts(caplog):
+    import logging
+
+    from gateway.console.limits import Throttled
+    clock = Clock()
+    t = Throttled(logging.getLogger("safehome.test"), "login refused", interval_s=60, clock=clock)
+    with caplog.at_level(logging.WARNING, logger="safehome.test"):
+        for n in range(500):
+            t.note("10.0.0.66" if n % 5 else "10.0.0.7", "wrong token")
+            clock.t += 0.01
+        t.tick()                              # the minute is not over: nothing more yet
+        clock.t += 60
+        t.tick()                              # one summary line for the minute
+        t.note("10.0.0.66", "wrong token")   # the next minute: held for its summary
+        clock.t += 60
+        t.tick()
+        clock.t += 61
+        t.tick()                              # nothing held: nothing written
+        t.note("10.0.0.66", "wrong token")   # a quiet minute later: written at once again
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == ["login refused from 10.0.0.7 (wrong token)",
+                     "login refused: 499 more in the last 65 s from 2 address(es) "
+                     "(10.0.0.66 x400, 10.0.0.7 x99)",
+                     "login refused: 1 more in the last 60 s from 1 address(es) (10.0.0.66 x1)",
+                     "login refused from 10.0.0.66 (wrong token)"]
+    assert t.total == 502

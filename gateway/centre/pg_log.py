@@ -13,6 +13,13 @@ the database decides, so the receivers never need to talk to each other:
 - a silent gateway is flagged overdue by a conditional `UPDATE ... WHERE
   overdue_flagged_at IS NULL`: exactly one receiver wins the row and reports it.
 
+The LISTEN connection is supervised: PostgreSQL restarting, a failover or an
+administrator's `pg_terminate_backend` ends it, and a receiver that stopped listening
+would never again show another desk's ack. A task notices the loss (asyncpg's
+termination callback, and a `SELECT 1` every few seconds for a silently dead line),
+logs it, reconnects with backoff, LISTENs again, logs that, and replays the acks
+committed while it was deaf (`acked_at` since the loss), so nothing is missed.
+
 Driver: asyncpg. It is asyncio-native (the centre is an asyncio program), has
 LISTEN/NOTIFY as plain callbacks, binary wheels without libpq, and is the fastest
 PostgreSQL driver for Python; psycopg 3 would also do, with more moving parts
@@ -24,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,9 +39,16 @@ from typing import Any
 
 import asyncpg
 
+from gateway.task_cancel import cancel_and_wait
+
 CLOSE_TIMEOUT_S = 3.0
 log = logging.getLogger("safehome.centre.pg")
 ACK_CHANNEL = "safehome_ack"
+LISTEN_CHECK_S = 5.0       # the LISTEN connection is asked `SELECT 1` this often
+RELISTEN_MIN_S = 0.5       # first reconnect after a loss; doubles up to RELISTEN_MAX_S
+RELISTEN_MAX_S = 10.0
+CATCH_UP_MARGIN_S = 5.0    # replay acks from this long before the loss (clock skew, commit lag)
+LISTEN_APP = "safehome-listen"   # application_name of the LISTEN connection (pg_stat_activity)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS alarms (
@@ -56,6 +71,7 @@ CREATE TABLE IF NOT EXISTS alarms (
     acked_at    timestamptz
 );
 CREATE INDEX IF NOT EXISTS alarms_unacked ON alarms (received_at) WHERE acked_by IS NULL;
+CREATE INDEX IF NOT EXISTS alarms_acked_at ON alarms (acked_at) WHERE acked_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS gateways (
     gateway_id         text PRIMARY KEY,
     last_heartbeat     timestamptz NOT NULL,
@@ -95,6 +111,9 @@ class PgAlarmLog:
         self.on_remote_ack = on_remote_ack
         self._pool: asyncpg.Pool | None = None
         self._listener: asyncpg.Connection | None = None
+        self._listen_lost = asyncio.Event()
+        self._supervisor: asyncio.Task[None] | None = None
+        self.relistens = 0         # how often the LISTEN connection was restored
 
     async def open(self) -> None:
         self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=4,
@@ -103,13 +122,89 @@ class PgAlarmLog:
         async with self._pool.acquire() as con, con.transaction():
             await con.execute("SELECT pg_advisory_xact_lock(7341001)")
             await con.execute(SCHEMA)
-        self._listener = await asyncpg.connect(self.dsn)
-        await self._listener.add_listener(ACK_CHANNEL, self._notified)
+        await self._listen()
+        self._supervisor = asyncio.create_task(self._keep_listening(), name="pg-listen")
+
+    async def _listen(self) -> None:
+        con = await asyncpg.connect(self.dsn, timeout=10, server_settings={
+            "application_name": f"{LISTEN_APP} {self.receiver}"[:63]})
+        try:
+            self._listen_lost.clear()
+            con.add_termination_listener(lambda _con: self._listen_lost.set())
+            await con.add_listener(ACK_CHANNEL, self._notified)
+        except BaseException:
+            con.terminate()       # connected but not listening: not kept half-open
+            raise
+        self._listener = con
+
+    async def _listening(self) -> bool:
+        """Whether the LISTEN connection is alive: closed shows at once, a dead line only
+        when asked."""
+        con = self._listener
+        if con is None or con.is_closed() or self._listen_lost.is_set():
+            return False
+        try:
+            await con.fetchval("SELECT 1", timeout=LISTEN_CHECK_S)
+        except Exception:  # noqa: BLE001 - asyncpg's own errors, OSError, TimeoutError
+            return False
+        return True
+
+    async def _keep_listening(self) -> None:
+        """Owned by open()/close(): restores LISTEN after every loss, and says so."""
+        while True:
+            try:
+                await asyncio.wait_for(self._listen_lost.wait(), LISTEN_CHECK_S)
+            except TimeoutError:
+                pass
+            if await self._listening():
+                continue
+            lost_at = time.time()
+            log.warning("shared alarm log: the LISTEN %s connection was lost; acks from other "
+                        "receivers are not seen until it is back; reconnecting", ACK_CHANNEL)
+            old, self._listener = self._listener, None
+            if old is not None:
+                old.terminate()
+            delay = RELISTEN_MIN_S
+            while True:
+                await asyncio.sleep(delay)
+                try:
+                    await self._listen()
+                    break
+                except Exception as exc:  # noqa: BLE001 - the server is still away
+                    delay = min(RELISTEN_MAX_S, delay * 2)
+                    log.warning("shared alarm log: LISTEN %s not restored (%s); again in %.1f s",
+                                ACK_CHANNEL, exc, delay)
+            self.relistens += 1
+            missed = await self._catch_up(lost_at - CATCH_UP_MARGIN_S)
+            log.info("shared alarm log: LISTEN %s restored after %.1f s; %d ack(s) committed "
+                     "meanwhile replayed", ACK_CHANNEL, time.time() - lost_at, missed)
+
+    async def _catch_up(self, since: float) -> int:
+        """Acks committed while nobody here listened, handed to `on_remote_ack` (which
+        ignores what it already shows)."""
+        if self.on_remote_ack is None:
+            return 0
+        try:
+            got = await self.pool.fetch(
+                "SELECT id, acked_by, acked_at FROM alarms WHERE acked_at >= $1", _ts(since))
+        except Exception as exc:  # noqa: BLE001 - logged; the next loss tries again
+            log.warning("shared alarm log: could not replay the acks missed while not "
+                        "listening: %s", exc)
+            return 0
+        for row in got:
+            try:
+                self.on_remote_ack(row["id"], row["acked_by"], row["acked_at"].timestamp())
+            except Exception:  # noqa: BLE001 - one row's trouble must not stop the supervisor
+                log.exception("shared alarm log: replaying the ack of %s failed", row["id"])
+        return len(got)
 
     async def close(self, timeout: float = CLOSE_TIMEOUT_S) -> None:
         """Close gracefully within `timeout`, then terminate: a receiver asked to stop must
         stop even when PostgreSQL (or a query still holding a connection) does not answer;
         everything it acknowledged was committed before the ack went out."""
+        if self._supervisor is not None:
+            supervisor, self._supervisor = self._supervisor, None
+            await cancel_and_wait([supervisor])
         if self._listener is not None:
             listener, self._listener = self._listener, None
             try:

@@ -10,6 +10,9 @@ for the console, and a console failure is logged and contained (see server.py).
 Modules: `settings` (the `[console]` config table, imported by gateway/config.py, so it
 stays free of aiohttp), `auth` (tokens, one-time links, sessions), `live` (a reading tap
 that keeps rates, radar frames and the walk test), `views` (JSON for the API),
-`test_alarm` (the test alarm's steps), `server` (aiohttp app and its lifecycle), and
-`static/` (the page: plain HTML, CSS and JavaScript, no build step, no CDN).
+`test_alarm` (the test alarm's steps), `server` (aiohttp app and its lifecycle),
+`listener` (the socket, connection caps and the request-head deadline), `limits`
+(per-client token buckets and throttled log lines), `policy` (security headers, the
+cross-site check, the client address behind a trusted proxy), and `static/` (the page:
+plain HTML, CSS and JavaScript, no build step, no CDN).
 """

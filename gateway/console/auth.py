@@ -8,17 +8,26 @@ never stays in the address bar or the browser history:
   `console.link_minutes`, usable once. The CLI and the daemon are separate processes,
   so pending links live in a small JSON file (mode 0600) that the CLI appends to and the
   daemon consumes from; only SHA-256 hashes of the codes are stored there.
+
+The file is changed read-modify-write by two processes, so each change holds an
+exclusive `flock` on a lock file beside it (otherwise a link issued while another was
+consumed is lost), and is written to a temporary file of its own (`mkstemp`) and moved
+into place with `os.replace`: a reader sees the old or the new file, never half of one,
+and two writers never share (and delete) one temporary name.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import hmac
 import json
 import os
 import secrets
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,31 +53,47 @@ class LinkBook:
         return {k: float(v) for k, v in data.items() if isinstance(v, (int, float))} \
             if isinstance(data, dict) else {}
 
-    def _write(self, links: dict[str, float]) -> None:
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Exclusive access for one read-modify-write, across processes."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(links, f)
-        os.replace(tmp, self.path)
+        fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)          # closing releases the lock
+
+    def _write(self, links: dict[str, float]) -> None:
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w") as f:       # mkstemp creates it 0600
+                json.dump(links, f)
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
 
     def issue(self, minutes: float) -> str:
         """A new code, stored (hashed) with its expiry; expired codes are dropped."""
         code = secrets.token_urlsafe(18)
-        now = self.clock()
-        links = {h: t for h, t in self._read().items() if t > now}
-        links[_hash(code)] = now + minutes * 60
-        self._write(links)
+        with self._locked():
+            now = self.clock()
+            links = {h: t for h, t in self._read().items() if t > now}
+            links[_hash(code)] = now + minutes * 60
+            self._write(links)
         return code
 
     def consume(self, code: str) -> bool:
         """True once for a valid, unexpired code; the code is gone afterwards."""
-        now = self.clock()
-        links = self._read()
-        expires = links.pop(_hash(code), None)
-        if expires is None:
-            return False
-        self._write({h: t for h, t in links.items() if t > now})
+        with self._locked():
+            now = self.clock()
+            links = self._read()
+            expires = links.pop(_hash(code), None)
+            if expires is None:
+                return False
+            self._write({h: t for h, t in links.items() if t > now})
         return expires > now
 
 

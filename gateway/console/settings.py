@@ -36,8 +36,22 @@ class ConsoleConfig(BaseModel):
     session_hours: float = Field(12.0, gt=0, le=7 * 24, title="How long a browser stays logged in")
     links_file: Path | None = Field(
         None, title="Where pending one-time links are kept (default: next to the event store)")
+    trusted_proxies: list[str] = Field(
+        default_factory=list, title="Reverse proxies (IP addresses) whose X-Forwarded-For names "
+        "the client; setting any makes a login necessary even on loopback")
     listen: str | None = Field(
         None, title="HOST:PORT to serve the console on, e.g. 127.0.0.1:8380 (unset: no console)")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, v: list[str]) -> list[str]:
+        for address in v:
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:
+                raise ValueError(f"{address!r} is not an IP address; list the reverse proxy's "
+                                 "address as it connects to the console, e.g. \"127.0.0.1\"") from None
+        return v
 
     @field_validator("listen")
     @classmethod
@@ -45,8 +59,13 @@ class ConsoleConfig(BaseModel):
         if v is None:
             return v
         host, _ = parse_listen(v)
-        if not is_loopback(host) and not info.data.get("token_env") \
-                and not info.data.get("one_time_links"):
+        token = info.data.get("token_env") or info.data.get("one_time_links")
+        if info.data.get("trusted_proxies") and not token:
+            raise ValueError(
+                "behind a reverse proxy (console.trusted_proxies) every browser comes through "
+                f"the proxy, so the console needs a token: set console.token_env = "
+                f"\"{TOKEN_ENV_HINT}\" (and export it), or console.one_time_links = true")
+        if not is_loopback(host) and not token:
             raise ValueError(
                 f"{host} is not on this machine, so the console needs a token: set "
                 f"console.token_env = \"{TOKEN_ENV_HINT}\" (and export it), or "
@@ -68,7 +87,8 @@ class ConsoleConfig(BaseModel):
 
     @property
     def needs_login(self) -> bool:
-        return self.enabled and not is_loopback(self.host)
+        """Off loopback, or behind a reverse proxy (which makes remote browsers look local)."""
+        return self.enabled and (not is_loopback(self.host) or bool(self.trusted_proxies))
 
     def links_path(self, storage_path: Path) -> Path:
         return self.links_file or Path(storage_path).expanduser().parent / "console-links.json"

@@ -25,6 +25,7 @@
     for (const [k, v] of Object.entries(attrs || {})) {
       if (v === null || v === undefined || v === false) continue;
       if (k === "class") el.className = v; else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+      else if (k === "style") el.style.cssText = v;   // CSSOM: allowed by the CSP, a style attribute is not
       else el.setAttribute(k, v);
     }
     for (const kid of kids.flat()) {
