@@ -38,6 +38,7 @@ from typing import Any, Collection, Mapping, Protocol
 from gateway.catalogue import CATALOGUE, EVENT, INFO
 from gateway.events import iso, new_event_id
 from gateway.inbound import PayloadError, parse_object
+from gateway.inbound_models import clean_text
 
 COMMAND_NAMES = ("test_alarm", "status", "silence_sensor")
 
@@ -203,6 +204,7 @@ class RemoteCommands:
         sensor = body.get("sensor")
         if not isinstance(sensor, str) or not sensor:
             raise CommandError("field 'sensor' must be a sensor id")
+        sensor = _text("sensor", sensor)
         known = self._gateway.sensor_ids()
         if sensor not in known:
             raise CommandError(f"unknown sensor {sensor!r}")
@@ -248,7 +250,17 @@ def _command_id(body: Mapping[str, Any]) -> str:
         raise CommandError("field 'id' is missing or not a non-empty string")
     if len(cid) > MAX_ID_LEN:
         raise CommandError(f"field 'id' is longer than {MAX_ID_LEN} characters")
-    return cid
+    return _text("id", cid)
+
+
+def _text(name: str, value: str) -> str:
+    """A text field that may reach the log, the event store and JSON with ensure_ascii
+    off: no control characters, no lone surrogates (a `"\ud800"` id once failed every
+    later publish of the uplink). The checks of gateway/inbound_models.py."""
+    try:
+        return clean_text(value)
+    except ValueError as exc:
+        raise CommandError(f"field {name!r} {exc}: {value[:40]!r}") from None
 
 
 def _no_extra(body: Mapping[str, Any], allowed: set[str]) -> None:

@@ -274,8 +274,10 @@ class Uplink:
 
     async def _publish(self, client: aiomqtt.Client, entry: Entry) -> None:
         ev = entry.event
+        # backslashreplace: a lone surrogate in some text becomes its JSON escape (`\ud800`)
+        # instead of an error that would fail this publish, and every later drain, for good.
         payload = json.dumps(ev.payload(self.cfg.gateway_id, self.cfg.site_id, entry.attempts + 1),
-                             ensure_ascii=False, separators=(",", ":")).encode()
+                             ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
         props = None
         if self.m.protocol == "5":
             props = Properties(PacketTypes.PUBLISH)
