@@ -15,6 +15,7 @@ What reads what:
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +55,7 @@ class Message:
     leaf: str                       # topic leaf under safehome/v1/{gateway_id}/
     base: dict[str, Any]
     fields: tuple[str, ...]         # dotted paths into `base`
+    fresh_id: bool = False          # a new `id` in every variant (else copies look duplicate)
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,8 @@ def generate(messages: list[Message], values: dict[str, str] | None = None) -> I
         for vname, raw in values.items():
             yield Hostile(f"{m.leaf} whole payload {vname}", m.leaf, raw.encode("utf-8"))
             for path in m.fields:
-                yield Hostile(f"{m.leaf}.{path} {vname}", m.leaf, spoil(m.base, path, raw))
+                base = {**m.base, "id": str(uuid.uuid4())} if m.fresh_id else m.base
+                yield Hostile(f"{m.leaf}.{path} {vname}", m.leaf, spoil(base, path, raw))
 
 
 # -- what the gateway reads (from the centre) -------------------------------------------
@@ -113,8 +116,8 @@ def gateway_outbound(alarm: dict[str, Any], event: dict[str, Any], status: dict[
         return (*body, *nested)
     nested = ("code.contact_id", "code.qualifier", "text.en", "text.fi", "evidence.x")
     return [
-        Message("alarm", alarm, fields(alarm, nested)),
-        Message("event", event, fields(event, nested)),
+        Message("alarm", alarm, fields(alarm, nested), fresh_id=True),
+        Message("event", event, fields(event, nested), fresh_id=True),
         Message("status", status, fields(status)),
         Message("heartbeat", heartbeat, fields(heartbeat, ("sensors.x",))),
     ]
