@@ -125,6 +125,8 @@ class FaultRun:
         `before_ack`: hostile acks the centre sends for each of the first `hostile_alarms`
         alarms before its honest ack (tests/faults/typed_corpus.py)."""
         self.before_ack, self.hostile_alarms = before_ack, hostile_alarms
+        # run(): awaited after every fault step (e.g. hostile commands, benchmarks/soak.py --corpus)
+        self.between_steps: Callable[[FaultRun], Awaitable[None]] | None = None
         self.dir = workdir
         self.seed = seed
         self.rng = random.Random(seed)
@@ -171,6 +173,8 @@ class FaultRun:
                     await self._storage_fault(step)
                 else:
                     await self._kill(step)
+                if self.between_steps is not None:
+                    await self.between_steps(self)
                 self._check_alive()
         return await self.run_with(steps)
 
