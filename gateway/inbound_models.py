@@ -11,7 +11,8 @@ rate-limited. Text fields refuse control characters (NUL included) and lone surr
 fail on it later, far from the cause).
 
 Unknown fields in an ack are ignored (docs/schemas/ack.json allows them; a centre may
-add its own); commands are models of their own in gateway/remote_commands.py.
+add its own); a command with a field it does not know is refused (gateway/remote_commands.py
+answers it with an error result).
 """
 
 from __future__ import annotations
@@ -88,16 +89,46 @@ class Ack(BaseModel):
     @field_validator("at", mode="before")
     @classmethod
     def _at(cls, value: Any) -> float | None:
-        if value is None:
-            return None
-        if not isinstance(value, str) or len(value) > MAX_TIME_TEXT:
-            raise ValueError("must be an ISO 8601 time such as 2026-11-26T02:10:41Z")
-        return unix_time(value)
+        return None if value is None else _iso_time(value)
 
     @classmethod
     def parse(cls, raw: bytes | bytearray | str | None) -> "Ack":
         """The ack in `raw`, or PayloadError naming the first problem."""
         return validate(cls, parse_object(raw))
+
+
+def _iso_time(value: Any) -> float:
+    if not isinstance(value, str) or len(value) > MAX_TIME_TEXT:
+        raise ValueError("must be an ISO 8601 time such as 2026-11-26T02:10:41Z")
+    return unix_time(value)
+
+
+class Command(BaseModel):
+    """`cmd/{name}` (docs/schemas/command_*.json): an id, and no field the command does
+    not know (a misspelt field must not be silently ignored by a command that acts)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Text
+
+
+class TestAlarmCmd(Command):
+    __test__ = False   # not a pytest class, whatever its name
+    pass
+
+
+class StatusCmd(Command):
+    pass
+
+
+class SilenceSensorCmd(Command):
+    sensor: Text
+    until: float   # Unix seconds
+
+    @field_validator("until", mode="before")
+    @classmethod
+    def _until(cls, value: Any) -> float:
+        return _iso_time(value)
 
 
 def validate(model: type[M], body: dict[str, Any]) -> M:
