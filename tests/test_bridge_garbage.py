@@ -24,8 +24,7 @@ from pysiaalarm import SIAAccount, SIAEvent
 from gateway.bridge.frame import MAX_FRAME, Header, crc16, dc09_time
 from gateway.bridge.link import Link, NoAnswer
 from gateway.bridge.sender import ANSWERING_RETRY_MAX
-from gateway.bridge.service import Bridge
-from tests.bridge_util import ACCOUNT, FakeGateway, bridge_config, event
+from tests.bridge_util import ACCOUNT, bridge_against, event, raw_receiver
 from tests.broker import free_port
 
 
@@ -69,23 +68,16 @@ GARBAGE: dict[str, Callable[[bytes], bytes]] = {
 
 async def scripted_receiver(answers: Callable[[int, bytes], bytes | None]
                             ) -> tuple[asyncio.Server, list[tuple[float, bytes]]]:
-    """A raw TCP receiver: message number i (over all connections) gets answers(i, data)."""
+    """A raw TCP receiver: message number i (over all connections) gets answers(i, data);
+    returns the server and (arrival time, message) of every message."""
     got: list[tuple[float, bytes]] = []
 
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.readuntil(b"\r"):
-                got.append((time.monotonic(), data))
-                reply = answers(len(got) - 1, data)
-                if reply:
-                    writer.write(reply)
-                    await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
+    def answer(data: bytes) -> bytes | None:
+        got.append((time.monotonic(), data))
+        return answers(len(got) - 1, data)
 
-    return await asyncio.start_server(handle, "127.0.0.1", free_port()), got
+    server, _ = await raw_receiver(answer)
+    return server, got
 
 
 @pytest.mark.parametrize("kind", sorted(GARBAGE))
@@ -93,16 +85,13 @@ async def test_garbage_from_the_receiver_is_no_answer_and_the_alarm_is_delivered
         mosquitto, tmp_path, kind):
     garbage = GARBAGE[kind]
     server, got = await scripted_receiver(lambda i, d: garbage(d) if i == 0 else pysia_answer(d))
-    port = server.sockets[0].getsockname()[1]
-    async with server, FakeGateway(mosquitto.host, mosquitto.port) as gw:
-        cfg, key = bridge_config(tmp_path, mosquitto.url, port, ack_timeout=0.5,
-                                 retry_min=0.1, retry_max=0.5)
-        async with Bridge(cfg, key) as bridge:
-            sos = event("sos")
-            await gw.publish(sos)
-            await gw.wait_ack(sos.id, timeout=15)
-            assert bridge.queue.state(sos.id) != "refused"
-            assert bridge.sender.counts["refused"] == 0 and bridge.sender.counts["delivered"] == 1
+    async with bridge_against(server, mosquitto, tmp_path, ack_timeout=0.5, retry_min=0.1,
+                              retry_max=0.5) as (gw, bridge):
+        sos = event("sos")
+        await gw.publish(sos)
+        await gw.wait_ack(sos.id, timeout=15)
+        assert bridge.queue.state(sos.id) != "refused"
+        assert bridge.sender.counts["refused"] == 0 and bridge.sender.counts["delivered"] == 1
     assert len(got) >= 2, "the first answer was garbage: the alarm went again"
     assert len({seq_of(d) for _, d in got}) == 1, "a retried message keeps its sequence number"
 
@@ -110,17 +99,14 @@ async def test_garbage_from_the_receiver_is_no_answer_and_the_alarm_is_delivered
 async def test_a_valid_duh_for_our_message_still_refuses_it(mosquitto, tmp_path):
     """The other side of the rule: a real DUH frame settles the message (docs/contact-id.md)."""
     server, got = await scripted_receiver(lambda i, d: frame(duh(seq_of(d))))
-    port = server.sockets[0].getsockname()[1]
-    async with server, FakeGateway(mosquitto.host, mosquitto.port) as gw:
-        cfg, key = bridge_config(tmp_path, mosquitto.url, port, ack_timeout=0.5)
-        async with Bridge(cfg, key) as bridge:
-            sos = event("sos")
-            await gw.publish(sos)
-            for _ in range(100):
-                if bridge.queue.state(sos.id) == "refused":
-                    break
-                await asyncio.sleep(0.05)
-            assert bridge.queue.state(sos.id) == "refused"
+    async with bridge_against(server, mosquitto, tmp_path, ack_timeout=0.5) as (gw, bridge):
+        sos = event("sos")
+        await gw.publish(sos)
+        for _ in range(100):
+            if bridge.queue.state(sos.id) == "refused":
+                break
+            await asyncio.sleep(0.05)
+        assert bridge.queue.state(sos.id) == "refused"
     assert gw.acks == [] and len(got) == 1
 
 
@@ -173,14 +159,12 @@ async def test_a_receiver_that_naks_for_a_while_is_retried_within_seconds_and_th
         return pysia_answer(data)
 
     server, got = await scripted_receiver(nak_then_ack)
-    port = server.sockets[0].getsockname()[1]
-    async with server, FakeGateway(mosquitto.host, mosquitto.port) as gw:
-        cfg, key = bridge_config(tmp_path, mosquitto.url, port, retry_min=1.0, retry_max=30.0)
-        async with Bridge(cfg, key) as bridge:
-            sos = event("sos")
-            await gw.publish(sos)
-            await gw.wait_ack(sos.id, timeout=30)
-            assert bridge.sender.counts["naks"] >= 4
+    async with bridge_against(server, mosquitto, tmp_path, retry_min=1.0,
+                              retry_max=30.0) as (gw, bridge):
+        sos = event("sos")
+        await gw.publish(sos)
+        await gw.wait_ack(sos.id, timeout=30)
+        assert bridge.sender.counts["naks"] >= 4
     times = [t for t, _ in got]
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     assert max(gaps) <= ANSWERING_RETRY_MAX * 1.2 + 0.5, f"gaps between tries: {gaps}"
