@@ -15,17 +15,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 
 import pytest
-from pysiaalarm import SIAAccount, SIAEvent
 
 from gateway.bridge.frame import MAX_FRAME, Header, crc16, dc09_time
 from gateway.bridge.link import Link, NoAnswer
 from gateway.bridge.sender import ANSWERING_RETRY_MAX
+from gateway.config import load_config
+from gateway.daemon import Daemon
 from tests.bridge_util import ACCOUNT, bridge_against, event, raw_receiver
 from tests.broker import free_port
+from tests.gateway_proc import write_config
+from tests.sia_receiver import answer_to
 
 
 def frame(message: str, *, length: int | None = None, crc: int | None = None) -> bytes:
@@ -38,7 +42,7 @@ def frame(message: str, *, length: int | None = None, crc: int | None = None) ->
 
 def pysia_answer(data: bytes) -> bytes:
     """What pysiaalarm answers to the bridge's message (an ACK frame for a known account)."""
-    return SIAEvent.from_line(data.decode().strip(), {ACCOUNT: SIAAccount(ACCOUNT)}).create_response()
+    return answer_to(data, ACCOUNT)
 
 
 def seq_of(data: bytes) -> str:
@@ -169,3 +173,49 @@ async def test_a_receiver_that_naks_for_a_while_is_retried_within_seconds_and_th
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     assert max(gaps) <= ANSWERING_RETRY_MAX * 1.2 + 0.5, f"gaps between tries: {gaps}"
     assert times[-1] - nak_until <= ANSWERING_RETRY_MAX * 1.2 + 0.5
+
+
+async def test_the_gateways_own_dc09_path_takes_an_unframed_duh_as_no_answer(mosquitto, tmp_path):
+    """The same rules on the gateway's second path (gateway/dc09_path.py), with the broker
+    down: every message first gets five bytes `"DUH"`, then pysiaalarm's ACK. The alarm
+    must end acknowledged by the DC-09 receiver, not refused."""
+    mosquitto.stop()
+    seen: set[str] = set()
+
+    def duh_first(i: int, data: bytes) -> bytes:
+        if seq_of(data) not in seen:
+            seen.add(seq_of(data))
+            return b'"DUH"'
+        return answer_to(data, "5678")
+
+    server, _ = await scripted_receiver(duh_first)
+    port = server.sockets[0].getsockname()[1]
+    path = write_config(tmp_path, mosquitto.url, extra=f"""
+        [dc09]
+        account = "5678"
+        [dc09.receiver]
+        host = "127.0.0.1"
+        port = {port}
+        ack_timeout = 0.5
+        retry_min = 0.1
+        retry_max = 0.5
+        """)
+    async with server:
+        daemon = Daemon(load_config(path))
+        run = asyncio.create_task(daemon.run())
+        try:
+            for _ in range(300):
+                sos = [e for e in daemon.outbox.entries.values() if e.event.type == "sos"]
+                if daemon.dc09 is not None and daemon.dc09.sender.counts["delivered"] >= 2 and not sos:
+                    break
+                await asyncio.sleep(0.1)
+            assert daemon.dc09 is not None and daemon.dc09.sender.counts["refused"] == 0
+        finally:
+            daemon.stop_requested.set()
+            await asyncio.wait_for(run, 20)
+    c = sqlite3.connect(load_config(path).storage.path)
+    try:
+        acked = c.execute("SELECT acked_by FROM events WHERE type = 'sos'").fetchall()
+    finally:
+        c.close()
+    assert acked == [(f"dc09:127.0.0.1:{port}",)]
