@@ -145,6 +145,7 @@ async def test_garbage_without_a_cr_never_grows_the_buffer_beyond_one_frame(capl
             await link.exchange("ADM-CID", 1, Header(ACCOUNT), f"#{ACCOUNT}|1101 00 003")
         stop.set()
         await watcher
+    print(f"largest line buffer under a flood without CR: {largest} bytes")
     assert largest <= MAX_FRAME + 4096, f"the line buffer grew to {largest} bytes"
     assert link.garbage.counts.get("overlong", 0) > 10
     assert sum("without a CR" in r.message for r in caplog.records) == 1, "logged once"
@@ -171,6 +172,8 @@ async def test_a_receiver_that_naks_for_a_while_is_retried_within_seconds_and_th
         assert bridge.sender.counts["naks"] >= 4
     times = [t for t, _ in got]
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    print(f"gaps between tries: {[round(g, 2) for g in gaps]} s; delivered "
+          f"{times[-1] - nak_until:.2f} s after the NAKs stopped")
     assert max(gaps) <= ANSWERING_RETRY_MAX * 1.2 + 0.5, f"gaps between tries: {gaps}"
     assert times[-1] - nak_until <= ANSWERING_RETRY_MAX * 1.2 + 0.5
 
