@@ -13,6 +13,10 @@ with root, --storage N adds full-disk and read-only episodes on a tmpfs. At the 
 measures the hook delay with the broker unreachable from the start (--hook-runs times).
 The seed is printed; the same seed replays the same schedule.
 
+--corpus fires issue 26's hostile inputs during the run (every field of every ack and
+command with every JSON type) and also prints how many went out and whether the event
+store failed or refused a write (both must be 0).
+
 Prints: alarms lost, seq reused, re-sends after ack, retained status right count,
 reconnect delay after the broker's return (p50/p99/max over all outages), hook delay.
 """
@@ -28,10 +32,13 @@ import time
 from pathlib import Path
 
 import _util  # noqa: F401
+import aiomqtt
 from _util import percentile
 
+from tests.faults.home import GATEWAY_ID
 from tests.faults.runner import FaultRun
 from tests.faults.storage import Tmpfs, can_mount_tmpfs
+from tests.faults.typed_corpus import ack, gateway_commands, generate
 from tests.faults.unreachable import ISSUE_TIMING, hook_delay_unreachable
 
 
@@ -43,6 +50,54 @@ def outage_sampler(short_max: float, long_max: float, long_share: float):
     return length
 
 
+DISK_FAULTS = ("disk I/O error", "disk is full", "readonly database", "unable to open",
+               "cannot open", "locked")
+
+
+class Corpus:
+    """--corpus: issue 26's hostile inputs during the run. The centre sends one hostile
+    ack per (field, JSON type) naming each pending alarm before its honest ack, and after
+    every fault step an attacker sends every spoiled command (tests/faults/typed_corpus.py)."""
+
+    def __init__(self) -> None:
+        self.commands = list(generate(gateway_commands("pir-hall")))
+        self.commands_sent = 0
+
+    @staticmethod
+    def acks(alarm_id: str) -> list[bytes]:
+        return [h.payload for h in generate([ack(alarm_id)])]
+
+    async def fire(self, run: FaultRun) -> None:
+        try:
+            async with aiomqtt.Client(run.broker.host, run.broker.port, identifier="hostile",
+                                      timeout=30) as c:
+                for h in self.commands:
+                    await c.publish(f"safehome/v1/{GATEWAY_ID}/{h.leaf}", h.payload, qos=1)
+                    self.commands_sent += 1
+        except aiomqtt.MqttError:
+            pass   # the broker is between outages; the next step fires again
+
+    def figures(self, run: FaultRun, log: str) -> tuple[str, list[str]]:
+        """Store failures of the disk (the --storage episodes) are expected; one for any
+        other reason (a row's values, as in issue 26) is a violation."""
+        failures = [ln for ln in log.splitlines() if "event store failed" in ln]
+        not_disk = [ln for ln in failures if not any(d in ln for d in DISK_FAULTS)]
+        refused = log.count("event store refused")
+        text = (f"hostile inputs: {run.centre.hostile_sent} acks naming a pending alarm, "
+                f"{self.commands_sent} commands; store failures: {len(not_disk)} not caused by "
+                f"the disk ({len(failures) - len(not_disk)} by the disk faults); rows refused: {refused}")
+        bad = [f"event store failed, not because of the disk: {ln[-200:]}" for ln in not_disk]
+        return text, bad + ([f"event store refused {refused} writes"] if refused else [])
+
+
+def make_run(work: Path, args: argparse.Namespace, corpus: Corpus | None, **kw) -> FaultRun:
+    if corpus is None:
+        return FaultRun(work, args.seed, **kw)
+    run = FaultRun(work, args.seed, before_ack=corpus.acks, hostile_alarms=10**9, **kw)
+    run.between_steps = corpus.fire
+    return run
+
+
 async def soak(args: argparse.Namespace) -> int:
     work = Path(tempfile.mkdtemp(prefix="safehome-soak-"))
     print(f"soak seed {args.seed} (replay: --seed {args.seed}); work dir {work}", flush=True)
@@ -51,13 +106,14 @@ async def soak(args: argparse.Namespace) -> int:
     storage = args.storage if can_mount_tmpfs(work / "probe") else 0
     if args.storage and not storage:
         print("storage faults skipped: mounting a tmpfs needs root", flush=True)
+    corpus = Corpus() if args.corpus else None
     if storage:
         with Tmpfs(work / "store", "3m") as store:
-            run = FaultRun(work, args.seed, store=store, verbose=args.verbose, outage_length=sampler,
-                           pause_range=(0.5, 3.0))
+            run = make_run(work, args, corpus, store=store, verbose=args.verbose,
+                           outage_length=sampler, pause_range=(0.5, 3.0))
             fig = await run.run(args.outages, args.kills, storage)
     else:
-        run = FaultRun(work, args.seed, verbose=args.verbose, outage_length=sampler,
+        run = make_run(work, args, corpus, verbose=args.verbose, outage_length=sampler,
                        pause_range=(0.5, 3.0))
         fig = await run.run(args.outages, args.kills)
     soak_s = time.monotonic() - t0
@@ -75,6 +131,10 @@ async def soak(args: argparse.Namespace) -> int:
           + (f"; NO hook within {bound + 20:.0f} s in {len(delays) - len(ran)} of {len(delays)} runs"
              if len(ran) < len(delays) else ""))
     bad = fig.violations()
+    if corpus is not None:
+        text, corpus_bad = corpus.figures(run, fig.log)
+        print(text)
+        bad += corpus_bad
     if bad:
         print(f"\n{len(bad)} violations (first 40):")
         for line in bad[:40]:
@@ -94,6 +154,8 @@ def main() -> None:
     p.add_argument("--short-outage", type=float, default=8.0, help="short outages last 0.5 s to this")
     p.add_argument("--long-share", type=float, default=0.15, help="share of outages that are long")
     p.add_argument("--hook-runs", type=int, default=3)
+    p.add_argument("--corpus", action="store_true",
+                   help="fire issue 26's hostile acks and commands during the run")
     p.add_argument("--verbose", action="store_true")
     args = p.parse_args()
     if args.seed is None:

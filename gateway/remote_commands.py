@@ -30,14 +30,22 @@ Before emitting technical events the daemon may drop silenced ones with
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Collection, Mapping, Protocol
+from typing import Any, Collection, Mapping, Protocol, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from gateway.catalogue import CATALOGUE, EVENT, INFO
 from gateway.events import iso, new_event_id
 from gateway.inbound import PayloadError, parse_object
+from gateway.inbound_models import (
+    SilenceSensorCmd,
+    StatusCmd,
+    TestAlarmCmd,
+    clean_text,
+    describe,
+)
 
 COMMAND_NAMES = ("test_alarm", "status", "silence_sensor")
 
@@ -50,6 +58,7 @@ SILENCEABLE_TYPES = frozenset(
 
 MAX_SILENCE_S = 30 * 24 * 3600   # a forgotten silence must end by itself
 MAX_ID_LEN = 128
+M = TypeVar("M", bound=BaseModel)
 
 
 class GatewayState(Protocol):
@@ -188,34 +197,21 @@ class RemoteCommands:
 
     # ---- the commands ---------------------------------------------------------------
     def _do_test_alarm(self, cid: str, body: Mapping[str, Any], now: float) -> CommandOutcome:
-        _no_extra(body, {"id"})
+        _typed(TestAlarmCmd, body)
         ev = RaiseEvent("test_alarm", now, new_event_id(), ref=cid, test=True)
         return CommandOutcome("test_alarm", cid, ok=True, result={"event_id": ev.event_id},
                               events=(ev,))
 
     def _do_status(self, cid: str, body: Mapping[str, Any], now: float) -> CommandOutcome:
-        _no_extra(body, {"id"})
+        _typed(StatusCmd, body)
         return CommandOutcome("status", cid, ok=True,
                               result=dict(self._gateway.status_snapshot()), publish_status=True)
 
     def _do_silence_sensor(self, cid: str, body: Mapping[str, Any], now: float) -> CommandOutcome:
-        _no_extra(body, {"id", "sensor", "until"})
-        sensor = body.get("sensor")
-        if not isinstance(sensor, str) or not sensor:
-            raise CommandError("field 'sensor' must be a sensor id")
-        known = self._gateway.sensor_ids()
-        if sensor not in known:
+        cmd = _typed(SilenceSensorCmd, body)
+        sensor, until = cmd.sensor, cmd.until
+        if sensor not in self._gateway.sensor_ids():
             raise CommandError(f"unknown sensor {sensor!r}")
-        until_text = body.get("until")
-        if not isinstance(until_text, str):
-            raise CommandError("field 'until' must be an ISO 8601 time")
-        try:
-            when = datetime.fromisoformat(until_text.replace("Z", "+00:00"))
-        except ValueError:
-            raise CommandError(f"field 'until' is not an ISO 8601 time: {until_text[:40]!r}") from None
-        if when.tzinfo is None:  # a bare local time means different things on each side
-            raise CommandError("field 'until' needs a time zone (e.g. 'Z')")
-        until = when.timestamp()
         if until - now > MAX_SILENCE_S:
             raise CommandError(f"field 'until' is more than {MAX_SILENCE_S // 86400} days ahead")
         if until <= now:  # a time in the past lifts the silence
@@ -248,13 +244,29 @@ def _command_id(body: Mapping[str, Any]) -> str:
         raise CommandError("field 'id' is missing or not a non-empty string")
     if len(cid) > MAX_ID_LEN:
         raise CommandError(f"field 'id' is longer than {MAX_ID_LEN} characters")
-    return cid
+    return _text("id", cid)
 
 
-def _no_extra(body: Mapping[str, Any], allowed: set[str]) -> None:
-    extra = sorted(set(body) - allowed)
-    if extra:
-        raise CommandError(f"unexpected field(s): {', '.join(extra)}")
+def _text(name: str, value: str) -> str:
+    """A text field that may reach the log, the event store and JSON with ensure_ascii
+    off: no control characters, no lone surrogates (a `"\ud800"` id once failed every
+    later publish of the uplink). The checks of gateway/inbound_models.py."""
+    try:
+        return clean_text(value)
+    except ValueError as exc:
+        raise CommandError(f"field {name!r} {exc}: {value[:40]!r}") from None
+
+
+def _typed(model: type[M], body: Mapping[str, Any]) -> M:
+    """The command as its typed model (gateway/inbound_models.py), or CommandError naming
+    the unexpected fields, or the first field of a wrong type, its problem and value."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        extra = sorted(str(e["loc"][0])[:40] for e in exc.errors() if e["type"] == "extra_forbidden")
+        if extra:
+            raise CommandError(f"unexpected field(s): {', '.join(extra)}") from None
+        raise CommandError(describe(exc)) from None
 
 
 def _as_duplicate(outcome: CommandOutcome) -> CommandOutcome:

@@ -21,6 +21,14 @@ Why this shape:
   the block, so a restart starts above them (see `reserve_seq`).
 - The writer task survives anything: an event that cannot be serialised fails its own
   `insert()`, an unexpected error fails the batch's waiters, and the loop goes on.
+- "Failed" is a property of the disk, never of one row (issue 26: an ack whose `by` was
+  a JSON object switched the store off for good, because the refused update was retried
+  with every later batch). A statement SQLite refuses because of the values in it
+  (a type it cannot bind, an integer beyond 64 bits, text that is not UTF-8, a
+  constraint) drops that one write, logged at most once a minute per kind, and the rest
+  of the transaction commits. A store that did fail probes the disk every
+  PROBE_EVERY_S while it is failed, so the backlog is written, and the store recovers,
+  when the disk works again, also when nothing new is asked of it.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ from typing import Any, Callable
 import aiosqlite
 
 from gateway.events import Event
+from gateway.inbound import RateLimitedLog
 
 log = logging.getLogger("safehome.store")
 
@@ -45,6 +54,13 @@ UPDATE_OPS = ("sent", "acked", "expired", "dstate", "reserve")  # kept while the
 WAL_LIMIT_BYTES = 1024 * 1024  # the WAL is checkpointed at, and cut back to, about this size
 WAL_CHECKPOINT_PAGES = 256  # x 4 KiB pages = WAL_LIMIT_BYTES (SQLite's default is 1000)
 REOPEN_EVERY_S = 10.0  # a store that could not open tries again this often
+PROBE_EVERY_S = 2.0  # a failed store tries its backlog (or a probe write) this often
+# Errors SQLite raises for the values in one statement, not for the disk: that write is
+# dropped, the transaction goes on. (sqlite3.OperationalError, "disk I/O error", "database
+# or disk is full", "attempt to write a readonly database", is the disk, never in here.)
+ROW_ERRORS: tuple[type[Exception], ...] = (
+    sqlite3.InterfaceError, sqlite3.ProgrammingError, sqlite3.DataError, sqlite3.IntegrityError,
+    OverflowError, TypeError, ValueError)
 
 
 def _json_default(value: Any) -> Any:
@@ -126,6 +142,8 @@ class Store:
         self.writer_errors = 0  # unexpected (non-SQLite) errors the writer survived
         self._ready = False  # opened, migrated and checked
         self._last_connect = 0.0
+        self.rows_refused = 0  # writes dropped because SQLite refused their values
+        self._refusals = RateLimitedLog(interval=60.0)
 
     # -- lifecycle ----------------------------------------------------------------------
     async def open(self) -> None:
@@ -324,7 +342,13 @@ class Store:
 
     async def _write_loop(self) -> None:
         while True:
-            batch = [await self._queue.get()]
+            if self.failed is None or not self._queue.empty():
+                batch = [await self._queue.get()]
+            else:  # failed and idle: probe the disk now and then, with the backlog
+                try:
+                    batch = [await asyncio.wait_for(self._queue.get(), PROBE_EVERY_S)]
+                except asyncio.TimeoutError:
+                    batch = [("probe", (), None)]
             # Everything already waiting joins this commit; then linger briefly for more.
             # Under load, whatever arrives during a commit forms the next, larger batch.
             deadline = time.monotonic() + self.batch_s
@@ -372,28 +396,36 @@ class Store:
                 updates.append(((op, self._update_key(op, args)), args))
         ok = False
         results: dict[int, Any] = {}
+        refused: dict[str, Exception] = {}  # event id -> why SQLite refused its row
         if not self._ready and time.monotonic() - self._last_connect >= REOPEN_EVERY_S:
             await self._connect()
         if self._db is not None and self._ready:
             try:
                 await self._db.execute("BEGIN IMMEDIATE")
                 # Inserts first, in one statement: an update in the same batch may name them.
-                await self._insert_rows(list(rows.values()))
+                refused = await self._insert_rows(list(rows.values()))
                 for (op, _), args in updates:
-                    await self._do(op, args)
+                    try:
+                        await self._do(op, args)
+                    except ROW_ERRORS as exc:  # this write's values, not the disk
+                        self._refuse(op, args, exc)
                 for i, (op, args, _) in enumerate(batch):
                     if op == "prune":
                         results[i] = await self._do(op, args)
+                    elif op == "probe":
+                        await self._db.execute(
+                            "INSERT INTO meta (key, value) VALUES ('probed_at', ?) ON CONFLICT(key)"
+                            " DO UPDATE SET value = excluded.value", (str(time.time()),))
                 await self._db.execute("COMMIT")
                 ok = True
                 self.commits += 1
             except (sqlite3.Error, OSError) as exc:
-                try:
-                    await self._db.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass
+                await self._rollback()
                 self._fail(str(exc))
                 await self._checkpoint()  # do not let failed transactions grow the WAL
+            except BaseException:  # a bug: never leave the transaction open for the next batch
+                await self._rollback()
+                raise
         if ok and self.failed is not None:
             log.warning("event store recovered after: %s (%d events and %d updates written)",
                         self.failed, len(self._unpersisted), len(self._unapplied))
@@ -403,6 +435,9 @@ class Store:
         if ok:
             self._unpersisted.clear()
             self._unapplied.clear()
+            for i, (op, args, _) in enumerate(batch):
+                if op == "insert" and args[0].id in refused:
+                    bad[i] = refused[args[0].id]
         else:
             for key, args in updates:
                 self._unapplied.pop(key, None)  # re-insert: the latest ask goes last
@@ -430,16 +465,51 @@ class Store:
         event itself): written with the next commit that succeeds."""
         self._unpersisted.setdefault(event.id, event)
 
-    async def _insert_rows(self, rows: list[tuple[Any, ...]]) -> None:
-        if not rows:
-            return
+    async def _rollback(self) -> None:
         assert self._db is not None
-        await self._db.executemany(
-            "INSERT INTO events (id, seq, type, is_alarm, state, body, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING", rows)
-        await self._db.execute(
-            "INSERT INTO meta (key, value) VALUES ('last_seq', ?) ON CONFLICT(key) DO UPDATE SET"
-            " value = MAX(CAST(value AS INTEGER), excluded.value)", (max(r[1] for r in rows),))
+        try:
+            await self._db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+
+    def _refuse(self, op: str, args: tuple[Any, ...], exc: Exception) -> None:
+        """A write SQLite refused for its values: dropped (it would fail forever), counted,
+        and logged at most once a minute per kind of write."""
+        self.rows_refused += 1
+        self._refusals(op, log.error, "event store refused %s %s (%s: %s); the store stays "
+                       "healthy", op, str(args[0])[:80] if args else "", type(exc).__name__,
+                       str(exc)[:200])
+
+    async def _insert_rows(self, rows: list[tuple[Any, ...]]) -> dict[str, Exception]:
+        """Insert the rows; the ones SQLite refuses for their values are left out and
+        returned (event id -> error), the others are written."""
+        if not rows:
+            return {}
+        assert self._db is not None
+        sql = ("INSERT INTO events (id, seq, type, is_alarm, state, body, created_at)"
+               " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING")
+        refused: dict[str, Exception] = {}
+        try:
+            await self._db.execute("SAVEPOINT rows")
+            await self._db.executemany(sql, rows)
+            await self._db.execute("RELEASE rows")
+        except ROW_ERRORS:  # one row's values: write them one by one, without that one
+            await self._db.execute("ROLLBACK TO rows")
+            await self._db.execute("RELEASE rows")
+            kept = []
+            for row in rows:
+                try:
+                    await self._db.execute(sql, row)
+                    kept.append(row)
+                except ROW_ERRORS as exc:
+                    refused[str(row[0])] = exc
+                    self._refuse("insert", row, exc)
+            rows = kept
+        if rows:
+            await self._db.execute(
+                "INSERT INTO meta (key, value) VALUES ('last_seq', ?) ON CONFLICT(key) DO UPDATE SET"
+                " value = MAX(CAST(value AS INTEGER), excluded.value)", (max(r[1] for r in rows),))
+        return refused
 
     async def _do(self, op: str, args: tuple[Any, ...]) -> Any:
         db = self._db

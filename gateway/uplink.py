@@ -30,13 +30,13 @@ from gateway.backoff import backoff_delay
 from gateway.brokers import Broker, BrokerRotation, check_granted
 from gateway.config import HomeConfig
 from gateway.events import iso
-from gateway.inbound import PayloadError, RateLimitedLog, excerpt, parse_object
+from gateway.inbound import PayloadError, RateLimitedLog, excerpt
+from gateway.inbound_models import Ack
 from gateway.instance_lock import InstanceLock
 from gateway.mqtt_tls import tls_parameters
 from gateway.outbox import Entry, Outbox
 from gateway.store import Store
 from gateway.task_cancel import cancel_and_wait
-from sensordata.timefmt import parse_iso
 
 log = logging.getLogger("safehome.uplink")
 VERSION = "0.1.0"
@@ -274,8 +274,10 @@ class Uplink:
 
     async def _publish(self, client: aiomqtt.Client, entry: Entry) -> None:
         ev = entry.event
+        # backslashreplace: a lone surrogate in some text becomes its JSON escape (`\ud800`)
+        # instead of an error that would fail this publish, and every later drain, for good.
         payload = json.dumps(ev.payload(self.cfg.gateway_id, self.cfg.site_id, entry.attempts + 1),
-                             ensure_ascii=False, separators=(",", ":")).encode()
+                             ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
         props = None
         if self.m.protocol == "5":
             props = Properties(PacketTypes.PUBLISH)
@@ -367,35 +369,29 @@ class Uplink:
                 log.exception("command %s failed", name[:80])
 
     def _handle_ack(self, raw: Any) -> None:
+        # Validated into a typed model first (gateway/inbound_models.py): a field of the
+        # wrong type is refused here, logged rate-limited, and never reaches the store.
         try:
-            body = parse_object(raw)
-            event_id = body["id"]
-            if not isinstance(event_id, str):
-                raise PayloadError("field 'id' is not a string")
-        except (PayloadError, KeyError) as exc:
-            problem = str(exc) if isinstance(exc, PayloadError) else "field 'id' is missing"
-            self._problems("malformed", log.warning, "malformed ack ignored (%s): %s", problem,
+            ack = Ack.parse(raw)
+        except PayloadError as exc:
+            self._problems("malformed", log.warning, "malformed ack ignored (%s): %s", exc,
                            excerpt(raw))
             return
-        at = time.time()
-        if isinstance(body.get("at"), str):
-            try:
-                at = parse_iso(body["at"])
-            except ValueError:
-                pass
+        event_id = ack.id
+        at = time.time() if ack.at is None else ack.at
         entry = self.outbox.acknowledged(event_id)
         if entry is None:
             kind = "duplicate" if event_id in self._acked_recently else "unknown"
-            self._problems(kind, log.warning, "%s ack for %s ignored", kind, event_id[:80])
+            self._problems(kind, log.warning, "%s ack for %s ignored", kind, event_id)
             return
         self._acked_recently[event_id] = time.monotonic()
         if len(self._acked_recently) > 10000:
             self._acked_recently.pop(next(iter(self._acked_recently)))
-        self.store.mark_acked(event_id, body.get("by"), at)
-        log.info("alarm %s acknowledged by %s after %d attempt(s)", event_id,
-                 str(body.get("by"))[:80], entry.attempts)
+        self.store.mark_acked(event_id, ack.by, at)
+        log.info("alarm %s acknowledged by %s after %d attempt(s)", event_id, ack.by,
+                 entry.attempts)
         if self.on_ack:
-            self.on_ack(event_id, body.get("by"), at)
+            self.on_ack(event_id, ack.by, at)
 
     async def stop(self) -> None:
         self.stopping.set()

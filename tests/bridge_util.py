@@ -7,6 +7,8 @@ import asyncio
 import json
 import time
 from pathlib import Path
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any, Self
 
 import aiomqtt
@@ -15,8 +17,10 @@ from paho.mqtt.properties import Properties
 
 from gateway.bridge.config import BridgeConfig, parse_bridge_config
 from gateway.bridge.mqtt_side import set_no_delay
+from gateway.bridge.service import Bridge
 from gateway.catalogue import CATALOGUE, render
 from gateway.events import Event, new_event_id
+from tests.broker import free_port
 
 GW, ACCOUNT = "gw-test-01", "1234"
 ROOT = "safehome/v1"
@@ -112,3 +116,39 @@ class FakeGateway:
                     return a
             await asyncio.sleep(0.02)
         raise AssertionError(f"no ack for {event_id} in {timeout} s; acks: {self.acks}")
+
+
+async def raw_receiver(answer: Callable[[bytes], bytes | None]) -> tuple[asyncio.Server, list[bytes]]:
+    """A raw TCP receiver: each message (up to CR) gets `answer(message)` (None: silence).
+    `server.got_at` holds when each message arrived (monotonic)."""
+    got: list[bytes] = []
+    got_at: list[float] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.readuntil(b"\r"):
+                got.append(data)
+                got_at.append(time.monotonic())
+                reply = answer(data)
+                if reply:
+                    writer.write(reply)
+                    await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", free_port())
+    server.got_at = got_at  # type: ignore[attr-defined]
+    return server, got
+
+
+@asynccontextmanager
+async def bridge_against(server: asyncio.Server, broker: Any, tmp_path: Path,
+                         **receiver: Any) -> AsyncIterator[tuple[FakeGateway, Bridge]]:
+    """A fake gateway and a bridge whose receiver is `server` (on the test's broker)."""
+    port = server.sockets[0].getsockname()[1]
+    async with server, FakeGateway(broker.host, broker.port) as gw:
+        cfg, key = bridge_config(tmp_path, broker.url, port, **receiver)
+        async with Bridge(cfg, key) as bridge:
+            yield gw, bridge

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Self
 
-from pysiaalarm import SIAAccount
+from pysiaalarm import SIAAccount, SIAEvent
 from pysiaalarm.aio import SIAClient
 
 from tests.broker import free_port, wait_port
@@ -95,3 +95,10 @@ class SiaReceiver:
             await asyncio.sleep(0.02)
         raise AssertionError(f"receiver condition not met in {timeout} s; it accepted "
                              f"{len(self.events)} messages, the last: {self.cid()[-3:]}")
+
+
+def answer_to(message: bytes, account: str) -> bytes:
+    """What pysiaalarm answers to one message for a known, unencrypted `account` (its own
+    ACK frame), for raw receivers in tests that also speak garbage."""
+    line = message.decode().strip()
+    return SIAEvent.from_line(line, {account: SIAAccount(account)}).create_response()

@@ -12,6 +12,7 @@ import aiomqtt
 from tests.gateway_proc import GatewayProcess, Listener, write_config
 
 ACK = "safehome/v1/gw-test-01/ack"
+NO_SUCH_ALARM = "01a2159e-61d8-71de-8b9f-000000000000"   # an event id no alarm has
 
 
 async def test_unacknowledged_alarm_is_resent_with_the_same_id_until_acked(mosquitto, tmp_path):
@@ -41,7 +42,7 @@ async def test_unacknowledged_alarm_is_resent_with_the_same_id_until_acked(mosqu
                 # A duplicate ack and an unknown ack are ignored, logged once each.
                 for _ in range(3):
                     await c.publish(ACK, json.dumps({"id": first["id"], "by": "op-1"}), qos=1)
-                    await c.publish(ACK, json.dumps({"id": "no-such-alarm", "by": "op-1"}), qos=1)
+                    await c.publish(ACK, json.dumps({"id": NO_SUCH_ALARM, "by": "op-1"}), qos=1)
                 await c.publish(ACK, b"not json", qos=1)
                 await asyncio.sleep(0.5)
     finally:
@@ -50,7 +51,7 @@ async def test_unacknowledged_alarm_is_resent_with_the_same_id_until_acked(mosqu
     assert marker.read_text().strip() == first["id"]
     out = gw.output()
     assert out.count(f"duplicate ack for {first['id']}") == 1
-    assert out.count("unknown ack for no-such-alarm") == 1
+    assert out.count(f"unknown ack for {NO_SUCH_ALARM}") == 1
     assert out.count("malformed ack") == 1
     with sqlite3.connect(tmp_path / "gw-test-01.db") as db:
         state, attempts, by = db.execute("SELECT state, attempts, acked_by FROM events WHERE id = ?",

@@ -9,37 +9,11 @@ answer, with the code lookup knocked out so that pysiaalarm itself writes its DU
 from __future__ import annotations
 
 import asyncio
-import time
-from typing import Any
 
 from pysiaalarm import SIAAccount, SIAEvent
 
 from gateway.bridge.service import Bridge
-from tests.bridge_util import ACCOUNT, FakeGateway, bridge_config, event
-from tests.broker import free_port
-
-
-async def _server(answer: Any) -> tuple[asyncio.Server, list[bytes]]:
-    got: list[bytes] = []
-    got_at: list[float] = []
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.readuntil(b"\r"):
-                got.append(data)
-                got_at.append(time.monotonic())
-                reply = answer(data)
-                if reply:
-                    writer.write(reply)
-                    await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", free_port())
-    server.got_at = got_at  # type: ignore[attr-defined]
-    return server, got
+from tests.bridge_util import ACCOUNT, FakeGateway, bridge_config, event, raw_receiver
 
 
 def _duh(data: bytes) -> bytes:
@@ -50,7 +24,7 @@ def _duh(data: bytes) -> bytes:
 
 async def test_a_receiver_that_never_answers_gets_retries_with_backoff_and_nothing_is_acked(
         mosquitto, tmp_path):
-    server, got = await _server(lambda data: None)
+    server, got = await raw_receiver(lambda data: None)
     port = server.sockets[0].getsockname()[1]
     async with server, FakeGateway(mosquitto.host, mosquitto.port) as gw:
         cfg, key = bridge_config(tmp_path, mosquitto.url, port, ack_timeout=0.5,
@@ -68,7 +42,7 @@ async def test_a_receiver_that_never_answers_gets_retries_with_backoff_and_nothi
 
 
 async def test_a_duh_is_not_resent_not_acked_and_does_not_block_the_queue(mosquitto, tmp_path):
-    server, got = await _server(_duh)
+    server, got = await raw_receiver(_duh)
     port = server.sockets[0].getsockname()[1]
     async with server, FakeGateway(mosquitto.host, mosquitto.port) as gw:
         cfg, key = bridge_config(tmp_path, mosquitto.url, port)

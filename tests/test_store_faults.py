@@ -88,6 +88,30 @@ async def test_acks_and_sent_marks_made_while_failed_are_written_on_recovery(tmp
     await reopened.close()
 
 
+async def test_a_failed_store_recovers_by_itself_when_the_disk_works_again(tmp_path, monkeypatch):
+    """Issue 26: recovery must not wait for the next alarm. An idle failed store probes
+    the disk and writes what it owes (the alarm, its sent mark and its ack) on its own."""
+    monkeypatch.setattr("gateway.store.PROBE_EVERY_S", 0.2, raising=False)
+    recovered: list[bool] = []
+    store = Store(tmp_path / "e.db", on_recovery=lambda: recovered.append(True))
+    await store.open()
+    await break_store(store)
+    during = make_event(1)
+    assert await store.insert(during) is False
+    store.mark_sent(during.id, 1, True)
+    store.mark_acked(during.id, "op-1", time.time())
+    await store.flush()
+    assert store.failed
+    await mend_store(store)   # nothing else is asked of the store from here on
+    for _ in range(50):
+        if not store.failed:
+            break
+        await asyncio.sleep(0.1)
+    assert store.failed is None and recovered == [True]
+    assert rows(tmp_path / "e.db")[during.id] == "acknowledged"
+    await store.close()
+
+
 async def test_a_restart_after_a_failure_never_goes_back_below_a_reserved_seq(tmp_path):
     store = Store(tmp_path / "e.db")
     await store.open()

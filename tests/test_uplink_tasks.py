@@ -25,8 +25,12 @@ def home(url: str, tmp: Path) -> HomeConfig:
                          "storage": {"path": str(tmp / "t.db")}}, env={})
 
 
+def alarm_id(seq: int) -> str:
+    return f"01a2159e-61d8-71de-8b9f-{seq:012d}"   # acks name event ids, which are UUIDs
+
+
 def alarm(seq: int) -> Event:
-    return Event(f"alarm-{seq}", seq, "sos", "critical", time.time(), time.time(), {"en": "SOS"})
+    return Event(alarm_id(seq), seq, "sos", "critical", time.time(), time.time(), {"en": "SOS"})
 
 
 class HangingClient:
@@ -61,7 +65,7 @@ async def test_cancelling_the_drain_ends_its_publishes_and_frees_their_alarms(tm
     # both alarms at once instead of waiting for stray tasks to time out.
     assert client.cancelled == 2
     assert [e.in_flight for e in box.entries.values()] == [False, False]
-    assert [e.event.id for e in box.due()] == ["alarm-1", "alarm-2"]
+    assert [e.event.id for e in box.due()] == [alarm_id(1), alarm_id(2)]
     assert not [t for t in asyncio.all_tasks() if t is not asyncio.current_task()
                 and "_publish" in repr(t.get_coro())]
 
@@ -87,11 +91,11 @@ async def test_a_slow_command_does_not_hold_up_acks(mosquitto: Mosquitto, tmp_pa
         async with aiomqtt.Client(mosquitto.host, mosquitto.port) as c:
             await c.publish(f"{base}/cmd/status", json.dumps({"id": "c-1"}), qos=1)
             await asyncio.wait_for(started.wait(), 5)
-            await c.publish(f"{base}/ack", json.dumps({"id": "alarm-1", "by": "op"}), qos=1)
+            await c.publish(f"{base}/ack", json.dumps({"id": alarm_id(1), "by": "op"}), qos=1)
             deadline = time.monotonic() + 5
-            while "alarm-1" in box.entries and time.monotonic() < deadline:
+            while alarm_id(1) in box.entries and time.monotonic() < deadline:
                 await asyncio.sleep(0.02)
-            assert "alarm-1" not in box.entries, "the ack waited behind a command"
+            assert alarm_id(1) not in box.entries, "the ack waited behind a command"
     finally:
         release.set()
         await uplink.stop()

@@ -28,6 +28,8 @@ from datetime import UTC, datetime
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 LF, CR = b"\n", b"\r"
+MAX_MESSAGE = 0xFFF   # the length field is "0LLL": three hex digits
+MAX_FRAME = 1 + 4 + 4 + MAX_MESSAGE + 1   # LF, CRC, length, message, CR
 TIME_FORMAT = "%H:%M:%S,%m-%d-%Y"
 _ZERO_IV = bytes(16)
 _PAD_CHARS = bytes(c for c in range(0x21, 0x7F) if c not in b"|[]\"")  # printable, no delimiters
@@ -130,13 +132,15 @@ def decode_response(frame: bytes, key: bytes | None = None) -> Response:
     """Parse one frame (LF ... CR, envelope included) sent by a receiver."""
     frame = frame.strip(b"\r\n\x00 ")
     if len(frame) < 9:
-        raise FrameError(f"frame too short: {frame!r}")
+        raise FrameError(f"frame too short: {frame[:80]!r}")
     try:
-        crc, message = int(frame[0:4], 16), frame[8:]
+        crc, length, message = int(frame[0:4], 16), int(frame[4:8], 16), frame[8:]
     except ValueError:
         raise FrameError(f"no CRC/length header: {frame[:8]!r}") from None
+    if length != len(message):
+        raise FrameError(f"length field says {length} bytes, the message has {len(message)}")
     if crc16(message) != crc:
-        raise FrameError(f"CRC mismatch in {frame!r}")
+        raise FrameError(f"CRC mismatch in {frame[:80]!r}")
     m = _RESPONSE.match(message)
     if m is None:
         raise FrameError(f"not a DC-09 response: {message!r}")

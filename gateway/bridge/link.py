@@ -18,6 +18,9 @@ import time
 from collections.abc import Callable
 
 from gateway.bridge.frame import (
+    CR,
+    LF,
+    MAX_FRAME,
     FrameError,
     Header,
     Response,
@@ -26,10 +29,16 @@ from gateway.bridge.frame import (
     encode,
 )
 
+from gateway.inbound import RateLimitedLog
+
 log = logging.getLogger("safehome.bridge.link")
 
 
-_BARE = re.compile(rb'\s*"(NAK|DUH)"\s*')
+# pysiaalarm answers a bare `"NAK"` (no frame) for an account it does not know. It is
+# taken as a rejection: the message stays pending and is retried, as after no answer.
+# Nothing else unframed means anything: a bare `"DUH"` or `"ACK"` could be any garbage,
+# and only a valid frame may settle a message's fate (issue 26).
+_BARE_NAK = re.compile(rb'\s*"NAK"\s*')
 
 
 class NoAnswer(Exception):
@@ -52,6 +61,10 @@ class Link:
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._buffer = b""
+        self.garbage = RateLimitedLog(interval=60.0)   # counts per kind, logs once a minute
+
+    def _garbage(self, kind: str, msg: str, *args: object) -> None:
+        self.garbage(kind, log.warning, msg, *args)
 
     @property
     def connected(self) -> bool:
@@ -77,40 +90,57 @@ class Link:
             assert self._writer is not None and self._reader is not None
             self._writer.write(frame)
             await self._writer.drain()
-            return await asyncio.wait_for(self._answer(seq), self.ack_timeout), sent_ts
+            return await asyncio.wait_for(self._answer(seq, header.account), self.ack_timeout), sent_ts
         except (OSError, asyncio.IncompleteReadError, TimeoutError, asyncio.LimitOverrunError) as exc:
             await self.close()
             reason = "no answer" if isinstance(exc, TimeoutError) else str(exc) or type(exc).__name__
             raise NoAnswer(f"receiver {self.host}:{self.port}: {reason}") from None
 
-    async def _answer(self, seq: int) -> Response:
-        """The answer to message `seq`. Answers to older messages are skipped. A bare
-        `"NAK"` without a frame is taken as a NAK too: pysiaalarm sends exactly that for an
-        account it does not know."""
+    async def _answer(self, seq: int, account: str) -> Response:
+        """The answer to message `seq` for `account`: the first valid frame (LF, CRC,
+        length, CR) that belongs to it. An ACK or DUH must carry our sequence number, a
+        NAK ours or 0000 (pysiaalarm's NAKs carry 0000); a frame naming another account
+        is not ours. Anything else is skipped, so garbage reads as no answer. Bytes
+        without a CR are kept up to the length of the longest frame, then dropped."""
         assert self._reader is not None
         while True:
-            frame, sep, rest = self._buffer.partition(b"\r")
+            line, sep, rest = self._buffer.partition(CR)
             if not sep:
-                if _BARE.fullmatch(self._buffer):
-                    token = self._buffer.strip(b' "\n').decode("ascii")
+                if _BARE_NAK.fullmatch(self._buffer):
                     self._buffer = b""
-                    return Response(token, 0, False, None, None)
+                    return Response("NAK", 0, False, None, None)
+                if len(self._buffer) > MAX_FRAME:
+                    start = self._buffer.rfind(LF)   # a frame may have begun; keep that
+                    kept = self._buffer[start:] if start >= 0 and len(self._buffer) - start <= MAX_FRAME else b""
+                    self._garbage("overlong", "receiver sent %d bytes without a CR (a DC-09 frame "
+                                  "is at most %d); dropped", len(self._buffer) - len(kept), MAX_FRAME)
+                    self._buffer = kept
                 chunk = await self._reader.read(4096)
                 if not chunk:
                     raise asyncio.IncompleteReadError(self._buffer, None)
                 self._buffer += chunk
                 continue
             self._buffer = rest
+            start = line.rfind(LF)
+            if start < 0:
+                self._garbage("unframed", "receiver sent something that is not a DC-09 frame "
+                              "(no LF); taken as no answer: %r", line[:80])
+                continue
             try:
-                response = decode_response(frame, self.key)
+                response = decode_response(line[start:], self.key)
             except Undecryptable as exc:
                 raise Rejected(str(exc)) from None
             except FrameError as exc:
-                log.warning("receiver sent a frame we cannot use: %s", exc)
+                self._garbage("invalid", "receiver sent a frame we cannot use; taken as no "
+                              "answer: %s", exc)
                 continue
-            if response.seq in (seq, 0):        # NAKs carry 0000
+            if response.account is not None and response.account.upper() != account.upper():
+                self._garbage("account", "receiver answered %s for account %s while we wait for "
+                              "%s; not ours", response.token, response.account[:20], account)
+                continue
+            if response.seq == seq or (response.token == "NAK" and response.seq == 0):
                 return response
-            log.debug("ignoring an answer to an older message (seq %d, waiting for %d)",
+            log.debug("ignoring a %s for sequence %d (waiting for %d)", response.token,
                       response.seq, seq)
 
     async def close(self) -> None:

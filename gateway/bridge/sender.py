@@ -7,11 +7,14 @@ path (gateway/dc09_path.py). What each answer means, as SIA DC-09 says:
   time and the message goes again at once with a corrected timestamp.
 - NAK while the clocks agree, a bare NAK, or an encrypted answer that does not decrypt:
   the receiver rejects us (wrong AES key, unknown account). Logged loudly, shown in the
-  state, retried with backoff; never counted as delivered.
-- DUH (cannot process): resending will not help. Marked refused, never delivered; the
-  queue moves on.
-- No answer / no connection: retry with exponential backoff and jitter, for ever; new
-  messages wait in SQLite, alarms first, oldest first.
+  state, retried with backoff, at most ANSWERING_RETRY_MAX apart (the receiver is there:
+  when it takes the message again, the message goes within seconds); never counted as
+  delivered.
+- DUH (cannot process), in a valid frame with our sequence number: resending will not
+  help. Marked refused, never delivered; the queue moves on.
+- No answer / no connection / garbage (anything that is not a valid frame for this
+  message, gateway/bridge/link.py): retry with exponential backoff and jitter up to
+  `retry_max`, for ever; new messages wait in SQLite, alarms first, oldest first.
 Supervision: a NULL message for each account `null_accounts(now)` names, every
 `null_interval`, counted from that account's last ACK.
 """
@@ -36,6 +39,7 @@ from gateway.bridge.queue import Item, Queue
 log = logging.getLogger("safehome.bridge")
 
 MAX_CLOCK_FIXES = 3
+ANSWERING_RETRY_MAX = 4.0   # s: the longest backoff while the receiver answers (NAKs)
 
 
 class Answer(Enum):
@@ -89,8 +93,15 @@ class Sender:
                 wait = 0.0 if await self._deliver(item) else None
             if wait is None:                                # failed: back off
                 self.counts["retries"] += 1
+                # A receiver that answers (NAKs us) is tried again within
+                # ANSWERING_RETRY_MAX, so the message goes as soon as the NAKs stop;
+                # the long backoff is for a receiver that does not answer at all.
+                cap = self.rc.retry_max
+                if self.link_state == "rejected":
+                    cap = min(cap, max(self.rc.retry_min, ANSWERING_RETRY_MAX))
+                delay = min(delay, cap)
                 wait = delay * random.uniform(0.8, 1.2)
-                delay = min(delay * 2, self.rc.retry_max)
+                delay = min(delay * 2, cap)
                 await asyncio.sleep(wait)                   # a backoff is not cut short
                 continue
             delay = self.rc.retry_min

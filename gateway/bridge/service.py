@@ -34,6 +34,8 @@ from gateway.bridge.mqtt_side import MqttSide
 from gateway.bridge.queue import DELIVERED, Item, Queue
 from gateway.bridge.sender import Sender
 from gateway.events import iso, parse_iso
+from gateway.inbound import RateLimitedLog
+from gateway.received_payloads import clean_event, clean_heartbeat
 from gateway.task_cancel import cancel_and_wait
 from gateway.uplink import VERSION
 
@@ -72,6 +74,7 @@ class Bridge:
         self.since = clock()
         self.acks_published: list[dict[str, Any]] = []
         self.received = {"received": 0, "not_forwarded": 0}
+        self._problems = RateLimitedLog(interval=60.0)
         self._acking: set[str] = set()
         self._status_changed = asyncio.Event()
         self._unknown_gateways: set[str] = set()
@@ -120,14 +123,22 @@ class Bridge:
         if kind == "heartbeat" and isinstance(body, dict):
             life = self.gateways.setdefault(gateway_id, GatewayLife())
             life.heartbeat_at = now
-            if isinstance(body.get("interval"), (int, float)) and body["interval"] > 0:
-                life.interval = float(body["interval"])
+            interval = clean_heartbeat(body)[0].get("interval")   # finite, 0.1 s .. 1 day
+            if interval is not None:
+                life.interval = float(interval)
             return
         if kind not in ("alarm", "event") or not isinstance(body, dict):
             return
-        event_id = body.get("id")
-        if not isinstance(event_id, str) or not event_id:
+        # Every field checked first (gateway/received_payloads.py): one of a wrong type is
+        # blanked (the alarm still goes), an alarm without a usable id cannot be acked.
+        clean_body, dropped = clean_event(body)
+        if dropped:
+            self._problems("dropped", log.warning, "fields of a wrong type or size blanked in "
+                           "a message from %s: %s", gateway_id[:80], ", ".join(dropped)[:300])
+        if clean_body is None:
             return
+        body = clean_body
+        event_id = body["id"]
         self.received["received"] += 1
         account = self.accounts.get(gateway_id)
         if account is None:

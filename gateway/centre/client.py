@@ -35,6 +35,7 @@ from gateway.centre.alarm_log import AlarmLog
 from gateway.centre.state import OVERDUE_FACTOR, AlarmRecord, CentreState, Received
 from gateway.config import MqttConfig
 from gateway.events import iso, parse_iso
+from gateway.inbound import RateLimitedLog
 from gateway.mqtt_tls import tls_parameters
 from gateway.task_cancel import cancel_and_wait
 
@@ -97,6 +98,7 @@ class Centre:
         self.connected = asyncio.Event()
         self.acks_sent: list[dict[str, Any]] = []
         self.problems: list[str] = []
+        self._problem_log = RateLimitedLog(interval=60.0)
         self.listeners: list[Callable[[Received], None]] = []
         self._client: aiomqtt.Client | None = None
         self._changed = asyncio.Event()
@@ -216,9 +218,14 @@ class Centre:
         now = self.clock()
         payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
         got = self.state.ingest(message.topic.value, payload, message.retain, now)
-        if got.problem:
+        if got.problem:   # kept (the last 1,000) and logged at most once a minute per kind
             self.problems.append(got.problem)
-            log.warning("ignored a message: %s", got.problem)
+            del self.problems[:-1000]
+            self._problem_log(got.kind, log.warning, "ignored a message: %s", got.problem[:300])
+        if got.dropped:
+            self._problem_log("dropped", log.warning, "fields of a wrong type or size blanked in a "
+                              "message from %s: %s", (got.gateway_id or "?")[:80],
+                              ", ".join(got.dropped)[:300])
         if got.alarm is not None:
             props = message.properties
             self._correlation[got.alarm.id] = (

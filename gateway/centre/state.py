@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+from gateway.received_payloads import SHORT, clean, clean_event, clean_heartbeat, clean_status
 
 OVERDUE_FACTOR = 2.5
 DEFAULT_INTERVAL = 60.0
@@ -140,6 +142,7 @@ class Received:
     duplicate: bool = False
     payload: Any = None
     problem: str | None = None
+    dropped: tuple[str, ...] = ()      # fields of a wrong type or size, blanked (received_payloads)
 
 
 class CentreState:
@@ -181,18 +184,28 @@ class CentreState:
             return Received("bad", gw, problem=f"{topic}: payload is not JSON")
         if kind == "ack":   # ours, or another centre's: then the alarm is not WAITING here
             if isinstance(body, dict):
-                record = self.alarm(str(body.get("id")))
+                ack, _ = clean(body, {"id": SHORT, "by": SHORT})
+                record = self.alarm(ack.get("id") or "")
                 if record is not None and record.acked_by is None:
-                    record.acked_by, record.acked_at = str(body.get("by") or "another centre"), now
+                    record.acked_by, record.acked_at = str(ack.get("by") or "another centre"), now
             return Received("ack", gw)
         if kind == "status":
+            if isinstance(body, dict):
+                body, dropped = clean_status(body)
+                return replace(self._status(gw, body, now), dropped=tuple(dropped))
             return self._status(gw, body, now)
         if not isinstance(body, dict):
-            return Received("bad", gw, problem=f"{topic}: payload is not a JSON object")
+            return Received("bad", gw, problem=f"{topic[:200]}: payload is not a JSON object")
         if kind == "heartbeat":
-            return self._heartbeat(gw, body, now)
+            body, dropped = clean_heartbeat(body)
+            return replace(self._heartbeat(gw, body, now), dropped=tuple(dropped))
         if kind in ("alarm", "event"):
-            return self._event(kind, gw, body, now)
+            # Every field checked first (gateway/received_payloads.py): a field of a wrong
+            # type is blanked and named, the alarm itself is kept.
+            event, dropped = clean_event(body)
+            if event is None:
+                return Received("bad", gw, problem=f"{gw[:80]}/{kind}: no usable id")
+            return replace(self._event(kind, gw, event, now), dropped=tuple(dropped))
         if kind.startswith("cmd/") and kind.endswith("/result"):
             self.results.append({"gateway_id": gw, "name": parts[2], **body})
             del self.results[:-1000]

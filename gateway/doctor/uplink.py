@@ -37,6 +37,8 @@ from paho.mqtt.properties import Properties
 from gateway.config import HomeConfig
 from gateway.doctor.checks import Check
 from gateway.events import Event
+from gateway.inbound import PayloadError
+from gateway.inbound_models import Ack
 from gateway.instance_lock import InstanceLock
 from gateway.mqtt_tls import tls_parameters
 from gateway.store import Store
@@ -161,22 +163,22 @@ async def _test_alarm(cfg: HomeConfig, client: aiomqtt.Client, db: Path, lock: I
                 f"must subscribe to {m.topic_root}/+/alarm and answer on {base}/ack (or give "
                 "the doctor a longer --timeout)", event_id=ev.id, seq=ev.seq)
         rtt = time.monotonic() - sent
-        store.mark_acked(ev.id, str(ack.get("by")), time.time())
-        return Check.ok(item, f"acknowledged by {ack.get('by')!r} in {rtt * 1000:.0f} ms",
+        store.mark_acked(ev.id, ack.by, time.time())
+        return Check.ok(item, f"acknowledged by {ack.by!r} in {rtt * 1000:.0f} ms",
                         event_id=ev.id, seq=ev.seq, round_trip_ms=round(rtt * 1000, 1))
     finally:
         await store.close()
 
 
-async def _wait_ack(client: aiomqtt.Client, event_id: str, timeout: float) -> dict | None:
-    async def first() -> dict | None:
+async def _wait_ack(client: aiomqtt.Client, event_id: str, timeout: float) -> Ack | None:
+    async def first() -> Ack | None:
         async for message in client.messages:
-            try:
-                body = json.loads(message.payload)
-            except (TypeError, ValueError):
+            try:   # typed like the daemon's acks: nothing unchecked reaches the store
+                ack = Ack.parse(message.payload)
+            except PayloadError:
                 continue
-            if isinstance(body, dict) and body.get("id") == event_id:
-                return body
+            if ack.id == event_id:
+                return ack
         return None
     try:
         return await asyncio.wait_for(first(), timeout)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import random
+import uuid
 from dataclasses import dataclass
 
 NESTED = b"[" * 100_000                                  # RecursionError in json.loads
@@ -49,9 +50,10 @@ def corpus(rng: random.Random) -> list[Hostile]:
         Hostile("ack NaN", "ack", b'{"id": NaN}'),
         Hostile("ack 1e999", "ack", b'{"id": 1e999}'),
     ]
-    # unknown ids: must not grow memory without bound or the log line by line
+    # unknown ids (event ids: UUIDs, else they are malformed): must not grow memory without bound or the log line by line
     acks += [Hostile(f"ack unknown {i}", "ack",
-                     json.dumps({"id": f"{rng.getrandbits(64):016x}"}).encode()) for i in range(300)]
+                     json.dumps({"id": str(uuid.UUID(int=rng.getrandbits(128)))}).encode())
+             for i in range(300)]
     cmds = [
         Hostile("test_alarm nested", "cmd/test_alarm", NESTED, malformed_command=True),
         Hostile("test_alarm nested valid", "cmd/test_alarm", NESTED_VALID, malformed_command=True),

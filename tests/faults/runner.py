@@ -119,8 +119,14 @@ class FaultRun:
                  outage_range: tuple[float, float] = (0.5, 6.0), pause_range: tuple[float, float] = (0.3, 1.5),
                  store: Tmpfs | None = None, verbose: bool = False,
                  outage_length: Callable[[random.Random], float] | None = None,
-                 cancel_share: float = 0.35, sensors: tuple[str, ...] = ALL_SENSORS) -> None:
-        """`store`: a tmpfs of its own for the database (needed for disk_full/read_only)."""
+                 cancel_share: float = 0.35, sensors: tuple[str, ...] = ALL_SENSORS,
+                 before_ack: Callable[[str], list[bytes]] | None = None, hostile_alarms: int = 0) -> None:
+        """`store`: a tmpfs of its own for the database (needed for disk_full/read_only).
+        `before_ack`: hostile acks the centre sends for each of the first `hostile_alarms`
+        alarms before its honest ack (tests/faults/typed_corpus.py)."""
+        self.before_ack, self.hostile_alarms = before_ack, hostile_alarms
+        # run(): awaited after every fault step (e.g. hostile commands, benchmarks/soak.py --corpus)
+        self.between_steps: Callable[[FaultRun], Awaitable[None]] | None = None
         self.dir = workdir
         self.seed = seed
         self.rng = random.Random(seed)
@@ -167,6 +173,8 @@ class FaultRun:
                     await self._storage_fault(step)
                 else:
                     await self._kill(step)
+                if self.between_steps is not None:
+                    await self.between_steps(self)
                 self._check_alive()
         return await self.run_with(steps)
 
@@ -177,7 +185,8 @@ class FaultRun:
         self.broker.start()
         self.broker_up_since = time.time()
         try:
-            async with AckingCentre(self.broker.host, self.broker.port) as centre, \
+            async with AckingCentre(self.broker.host, self.broker.port, before_ack=self.before_ack,
+                                    hostile_alarms=self.hostile_alarms) as centre, \
                     SupervisedDaemon(self.cfg, env=env) as daemon:
                 self.centre, self.daemon = centre, daemon
                 daemon.start()
