@@ -1,0 +1,310 @@
+"""The home as a second witness of a worn sensor's suspected fall.
+
+Why: a wrist sees an impact, not what happens next in the home. Within the cancel window
+the home's own sensors often know: the wearer walking into the kitchen sets off its
+motion sensor, opens an inner door, or shows up on a radar standing; someone who fell
+lies low on the radar of the room they were in. So, for a `fall_suspected` from a worn
+sensor (placements in `placements`, the wrist by default), the gateway asks this object,
+as sensor time passes, whether the home has cancelled or confirmed it. Pure streaming
+code: readings and detections in, verdicts out; time only from the readings.
+
+The rules (docs/detection.md "The home as a second witness" has the same table):
+
+| rule | evidence, after the impact at t0 | verdict | needs |
+|---|---|---|---|
+| motion_elsewhere | a motion sensor in another room than the wearer's starts, >= `min_travel_s` after t0 | cancel | residents = 1, pets = false |
+| inner_door | an inner door contact (not `outer_door`) in another room opens, >= `min_travel_s` after t0 | cancel | residents = 1 |
+| radar_up | a radar (any room) tracks someone with the top >= `up_m` and nobody low for `up_s`, counted from t0 + `settle_s` | cancel | residents = 1 |
+| radar_low | a radar (any room) saw someone >= `up_m` and then <= `low_m` within `descent_s` of t0, still low (or vanished) `low_s` later | confirm (fall at once) | - |
+| presence_still | a presence sensor in the wearer's room reports someone present and not moving for `still_s` after t0 | confirm (fall at once) | - |
+
+What blocks every cancel (the safe side): the number of residents not configured as 1;
+the wearer's room unknown (nothing in the home placed the wearer within `place_fresh_s`
+before t0); any radar having seen a descent at the impact; a radar's (or any room-bound
+sensor's) own `fall_suspected` in the same window; the outer door opened within
+`visitor_block_s` before t0 or since (a visitor is not the wearer, and a visitor coming
+in must never cancel the fall they find). Confirmations need no resident count: someone
+low on the floor at the moment of the impact is an emergency whoever it is.
+
+Why each number: `min_travel_s` because nobody walks to another room in under 3 s and a
+motion sensor's report of movement from before the fall arrives late (Zigbee PIRs send
+occupancy with up to a second or two of latency); a motion sensor in its hold time
+(typically 60-90 s) reports nothing new, which can only cost a cancel, never cause one.
+`settle_s` because a tracker reports the standing height of the moments before a fall
+for a frame or two. `low_s` is the radar fall detector's own confirmation time. The
+earliest of a cancel and a confirmation wins; at the same instant the confirmation does.
+The wearer's room is the room of the home's latest sign of activity at or before t0
+(+1 s of sensor latency), measured from the readings themselves, so a batch that also
+holds the minutes after the fall cannot move it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Iterable, Literal, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from detectors.base import Detection, SensorMeta
+
+OUTER_ROLES = frozenset({"outer_door", "front_door", "entrance", "exit"})
+HISTORY_S = 180.0      # readings kept: the longest window looked back over (place + window)
+PLACE_LATENCY_S = 1.0  # activity this soon after t0 still places the wearer at t0
+
+
+class HomeWitnessSettings(BaseModel):
+    """`[detectors.fusion.home_witness]`: the home's sensors confirming or cancelling a
+    worn sensor's suspected fall (see the table in detectors/home_witness.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    enabled: bool = Field(True, title="Let the home's sensors confirm (and, with residents = 1, "
+                                      "cancel) a worn sensor's suspected fall")
+    residents: int | None = Field(
+        None, ge=1, le=20, title="People living in the home; cancels only when exactly 1 "
+                                 "(unknown: confirmations only)")
+    pets: bool = Field(True, title="A pet may move about: motion sensors then do not cancel "
+                                   "(radar heights and doors still do)")
+    placements: list[Literal["wrist", "waist", "chest", "pendant", "ankle", "pocket"]] = Field(
+        default_factory=lambda: ["wrist"], title="Worn placements whose suspected falls the home "
+                                                 "witnesses")
+    confirm: bool = Field(True, title="A radar or presence sensor may confirm a fall early")
+    min_travel_s: float = Field(3.0, ge=0, le=60, title="Evidence in another room counts only "
+                                                        "this long after the impact (s)")
+    place_fresh_s: float = Field(60.0, gt=0, le=600, title="The wearer's room is known only from "
+                                                           "activity this recent before the impact (s)")
+    visitor_block_s: float = Field(600.0, ge=0, le=7200, title="No cancels when the outer door "
+                                                               "opened this long before the impact or since (s)")
+    up_m: float = Field(1.0, gt=0, le=2.5, title="Radar: a top at least this high is standing (m)")
+    up_s: float = Field(3.0, gt=0, le=30, title="Radar: seconds standing that cancel")
+    settle_s: float = Field(2.0, ge=0, le=10, title="Radar: frames this soon after the impact "
+                                                    "are not counted as standing (s)")
+    low_m: float = Field(0.6, gt=0, le=1.5, title="Radar: a top at most this high is on the floor (m)")
+    low_s: float = Field(5.0, gt=0, le=60, title="Radar: seconds low that confirm")
+    descent_s: float = Field(4.0, gt=0, le=15, title="Radar: the descent must be this close "
+                                                     "to the impact (s)")
+    still_s: float = Field(15.0, gt=0, le=120, title="Presence: seconds present and still "
+                                                     "that confirm")
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """One reading the witness cares about, reduced to what its rules look at."""
+    t: float
+    sensor: str
+    room: str | None
+    what: Literal["motion", "door", "radar", "presence"]
+    on: bool                  # motion started / door opened / radar tracks someone / present
+    lo: float = math.nan      # radar: lowest top of a tracked person (m)
+    hi: float = math.nan      # radar: highest top (m)
+    moving: bool | None = None
+
+
+@dataclass
+class _Watch:
+    key: str
+    t0: float
+    sensor: str | None
+    room: str | None
+    placed_by: str | None
+    radar_joined: bool = False
+
+
+@dataclass
+class _Radar:
+    """Per radar, while judging one window."""
+    before_up: float | None = None   # last standing frame before the descent
+    low_at: float | None = None      # start of a low run that followed standing
+    low_broken: bool = False
+    up_since: float | None = None
+
+
+class HomeWitness:
+    Settings = HomeWitnessSettings
+
+    def __init__(self, settings: HomeWitnessSettings | None = None,
+                 sensors: Mapping[str, SensorMeta] | None = None) -> None:
+        self.s = settings or HomeWitnessSettings()
+        self.sensors = dict(sensors or {})
+        self._seen: deque[_Seen] = deque()
+        self._outer_opened: deque[float] = deque()
+        self._newest = -math.inf
+        self._watch: _Watch | None = None
+
+    # --- readings ----------------------------------------------------------------------
+    def observe(self, readings: Iterable[Any]) -> None:
+        """Remember the readings the rules look at (any order within a batch)."""
+        if not self.s.enabled:
+            return
+        for r in readings:
+            seen = self._reduce(r)
+            if seen is None:
+                continue
+            self._seen.append(seen)
+            self._newest = max(self._newest, seen.t)
+        horizon = self._newest - max(HISTORY_S, self.s.place_fresh_s + 120.0)
+        while self._seen and self._seen[0].t < horizon:
+            self._seen.popleft()
+        while self._outer_opened and self._outer_opened[0] < self._newest - self.s.visitor_block_s - 600:
+            self._outer_opened.popleft()
+
+    def _reduce(self, r: Any) -> _Seen | None:
+        kind = getattr(r, "kind", None)
+        meta = self.sensors.get(getattr(r, "sensor", ""))
+        room = meta.room if meta is not None else None
+        if kind == "motion":
+            return _Seen(r.t, r.sensor, room, "motion", bool(r.active))
+        if kind == "contact":
+            if meta is not None and (meta.role or "") in OUTER_ROLES:
+                if r.open:
+                    self._outer_opened.append(float(r.t))
+                return None
+            return _Seen(r.t, r.sensor, room, "door", bool(r.open))
+        if kind == "radar_targets":
+            tops = [g.height if g.height is not None else g.z for g in r.targets]
+            if not tops:
+                return _Seen(r.t, r.sensor, room, "radar", False)
+            return _Seen(r.t, r.sensor, room, "radar", True, min(tops), max(tops))
+        if kind == "presence":
+            return _Seen(r.t, r.sensor, room, "presence", bool(r.present), moving=r.moving)
+        return None
+
+    # --- the cancel window -----------------------------------------------------------
+    def watches(self, det: Detection) -> bool:
+        """Is this suspected fall one the home witnesses (a worn sensor's, in `placements`)?"""
+        meta = self.sensors.get(det.sensor or "")
+        return (self.s.enabled and meta is not None and meta.room is None
+                and (meta.placement or "") in self.s.placements)
+
+    def suspected(self, key: str, det: Detection, first: bool) -> None:
+        """A `fall_suspected` was handled by the window `key` (`first`: it opened it)."""
+        if first:
+            self._watch = None
+            if self.watches(det):
+                room, by = self._place(det.occurred_at)
+                self._watch = _Watch(key, det.occurred_at, det.sensor, room, by)
+        elif self._watch is not None and self._watch.key == key and det.sensor != self._watch.sensor:
+            # Another sensor's fall in the same window: a radar or a fall-flag module saw
+            # it (a room-bound witness). A cancel from the home must not overrule that.
+            meta = self.sensors.get(det.sensor or "")
+            if det.room is not None or (meta is not None and meta.room is not None):
+                self._watch.radar_joined = True
+
+    def room_of(self, key: str) -> str | None:
+        """Where the home placed the wearer of window `key` (None: not known)."""
+        w = self._watch
+        return w.room if w is not None and w.key == key else None
+
+    def verdict(self, key: str | None, upto: float) -> Detection | None:
+        """The home's verdict on window `key` from the readings up to sensor time `upto`:
+        a `fall_cancelled` or `fall_confirmed` detection (dated at its evidence), or None."""
+        w = self._watch
+        if w is None or key != w.key:
+            self._watch = None   # that window ended (alarm, cancel) or was never watched
+            return None
+        out = self._judge(w, upto)
+        if out is not None:
+            self._watch = None
+        return out
+
+    # --- internals ---------------------------------------------------------------------
+    def _place(self, t0: float) -> tuple[str | None, str | None]:
+        """The room of the latest activity at or before t0 (+ latency), if fresh enough."""
+        best: _Seen | None = None
+        for x in self._seen:
+            if x.room is None or not x.on or x.t > t0 + PLACE_LATENCY_S:
+                continue
+            if x.t < t0 - self.s.place_fresh_s:
+                continue
+            if best is None or x.t >= best.t:
+                best = x
+        return (best.room, best.sensor) if best is not None else (None, None)
+
+    def _cancels_allowed(self, w: _Watch, t: float) -> bool:
+        s = self.s
+        if s.residents != 1 or w.room is None or w.radar_joined:
+            return False
+        return not any(w.t0 - s.visitor_block_s <= o <= t for o in self._outer_opened)
+
+    def _judge(self, w: _Watch, upto: float) -> Detection | None:
+        s = self.s
+        t0 = w.t0
+        items = sorted((x for x in self._seen if t0 - s.descent_s - 1.0 <= x.t <= upto),
+                       key=lambda x: x.t)
+        radars: dict[str, _Radar] = {}
+        still: tuple[float, str] | None = None    # (since, presence sensor)
+        descent_seen = False
+        for x in items:
+            # a confirmation that fell due before this reading decides first
+            due = self._due(w, radars, still, x.t)
+            if due is not None:
+                return due
+            if x.what == "radar":
+                st = radars.setdefault(x.sensor, _Radar())
+                low = x.on and x.lo <= s.low_m
+                up = x.on and x.hi >= s.up_m and not low
+                # the descent: standing shortly before (or at) the impact, then low
+                if up and x.t <= t0 + PLACE_LATENCY_S and st.low_at is None:
+                    st.before_up = x.t
+                if low and st.before_up is not None and st.low_at is None \
+                        and x.t <= t0 + s.descent_s and x.t - st.before_up <= s.descent_s:
+                    st.low_at = x.t
+                    descent_seen = True
+                elif st.low_at is not None and x.on and not low:
+                    st.low_broken = True    # seen up again: no early confirmation
+                if x.t < t0 + s.settle_s:
+                    continue
+                if not up:
+                    st.up_since = None
+                    continue
+                if st.up_since is None:
+                    st.up_since = x.t
+                if x.t - st.up_since >= s.up_s and not descent_seen \
+                        and self._cancels_allowed(w, x.t):
+                    return self._cancel(w, x, "radar_up", {"standing_s": round(x.t - st.up_since, 2),
+                                                           "top_m": round(x.hi, 2)})
+            elif x.what == "presence":
+                if x.room is None or x.room != w.room or x.t < t0:
+                    continue
+                if x.on and x.moving is False:
+                    still = still or (x.t, x.sensor)
+                else:
+                    still = None
+            elif x.t >= t0 + s.min_travel_s and x.on and x.room is not None \
+                    and x.room != w.room and not descent_seen and self._cancels_allowed(w, x.t):
+                if x.what == "motion" and not s.pets:
+                    return self._cancel(w, x, "motion_elsewhere", {})
+                if x.what == "door":
+                    return self._cancel(w, x, "inner_door", {})
+        return self._due(w, radars, still, upto)
+
+    def _due(self, w: _Watch, radars: dict[str, _Radar], still: tuple[float, str] | None,
+             t: float) -> Detection | None:
+        """The earliest confirmation whose time has come by sensor time t."""
+        s = self.s
+        if not s.confirm:
+            return None
+        best: tuple[float, str, str, dict[str, float]] | None = None
+        for sensor, st in radars.items():
+            if st.low_at is None or st.low_broken:
+                continue
+            at = max(st.low_at + s.low_s, w.t0)
+            if at <= t and (best is None or at < best[0]):
+                best = (at, sensor, "radar_low", {"low_s": round(at - st.low_at, 2)})
+        if still is not None and still[0] + s.still_s <= t:
+            at = still[0] + s.still_s
+            if best is None or at < best[0]:
+                best = (at, still[1], "presence_still", {"still_s": s.still_s})
+        if best is None:
+            return None
+        at, sensor, rule, ev = best
+        meta = self.sensors.get(sensor)
+        return Detection("fall_confirmed", at, sensor, meta.room if meta else None, 1.0,
+                         {"by_home": 1, f"witness_{rule}": 1,
+                          "confirmed_after_s": round(at - w.t0, 2), **ev}, w.key)
+
+    def _cancel(self, w: _Watch, x: _Seen, rule: str, ev: dict[str, float]) -> Detection:
+        return Detection("fall_cancelled", x.t, x.sensor, w.room, 1.0,
+                         {"by_home": 1, f"witness_{rule}": 1,
+                          "seconds_after_impact": round(x.t - w.t0, 2), **ev}, w.key)
