@@ -209,17 +209,24 @@ class HomeWitness:
         return out
 
     # --- internals ---------------------------------------------------------------------
-    def _place(self, t0: float) -> tuple[str | None, str | None]:
-        """The room of the latest activity at or before t0 (+ latency), if fresh enough."""
+    def place(self, t: float) -> tuple[str, str, float] | None:
+        """Where the home last saw activity at or before sensor time t (+ latency), if
+        within `place_fresh_s`: (room, sensor, seconds before t), else None."""
+        if not self.s.enabled:
+            return None
         best: _Seen | None = None
         for x in self._seen:
-            if x.room is None or not x.on or x.t > t0 + PLACE_LATENCY_S:
+            if x.room is None or not x.on or x.t > t + PLACE_LATENCY_S:
                 continue
-            if x.t < t0 - self.s.place_fresh_s:
+            if x.t < t - self.s.place_fresh_s:
                 continue
             if best is None or x.t >= best.t:
                 best = x
-        return (best.room, best.sensor) if best is not None else (None, None)
+        return None if best is None else (best.room or "", best.sensor, max(0.0, t - best.t))
+
+    def _place(self, t0: float) -> tuple[str | None, str | None]:
+        where = self.place(t0)
+        return (where[0], where[1]) if where is not None else (None, None)
 
     def _cancels_allowed(self, w: _Watch, t: float) -> bool:
         s = self.s

@@ -196,11 +196,24 @@ class Pipeline:
     def _handle(self, detections: Iterable[Detection]) -> None:
         for d in sorted(detections, key=lambda d: d.occurred_at):
             self._advance(d.occurred_at)
+            if d.type == "fall_suspected" and d.room is None:
+                d = self._placed(d)
             before = self.flow.window
             self.flow.handle(d)
             w = self.flow.window
             if d.type == "fall_suspected" and w is not None:
                 self.witness.suspected(w.suspected_id, d, first=w is not before)
+
+    def _placed(self, d: Detection) -> Detection:
+        """A worn sensor's fall happened where the home saw someone at that moment, measured
+        from the readings' own times (the witness's history), so it does not depend on
+        how readings were batched; the fall, or its cancel, then name the same room."""
+        where = self.witness.place(d.occurred_at)
+        if where is None:
+            return d
+        room, _, age = where
+        return replace(d, room=room, evidence={**d.evidence, "room_inferred": 1,
+                                               "room_seen_s_ago": round(age)})
 
     def _advance(self, t: float) -> None:
         """Move the cancel window's time to `t`; the home's verdict up to then (a cancel or
