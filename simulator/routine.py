@@ -265,6 +265,8 @@ def _incident(p: Planner, scn: Scenario, inc: Incident, seed: int,
         for seg in p.segs[first_walk:]:
             if seg.t0 < hold_end:
                 seg.params["hand_held"] = True
+        if p.t < hold_end:   # arrived, still holding the hand
+            p.add("stand", hold_end - p.t, hand_held=True, fidget_s=45.0)
         p.fill("stand", 20.0)
         new = _seamless(segs, p.segs, rng)
         return splice(segs, new[0].t0, new[-1].t1, new), Label(
