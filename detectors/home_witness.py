@@ -179,11 +179,15 @@ class HomeWitness:
 
     def suspected(self, key: str, det: Detection, first: bool) -> None:
         """A `fall_suspected` was handled by the window `key` (`first`: it opened it)."""
-        if first:
+        if first or (self._watch is None or self._watch.key != key) and self.watches(det):
+            # a window opened by a room-bound sensor (a radar saw the fall first) and joined
+            # by the worn one is watched too, from the worn sensor's impact: the radar can
+            # confirm it early, nothing from the home can cancel it
             self._watch = None
             if self.watches(det):
                 room, by = self._place(det.occurred_at)
-                self._watch = _Watch(key, det.occurred_at, det.sensor, room, by)
+                self._watch = _Watch(key, det.occurred_at, det.sensor, room, by,
+                                     radar_joined=not first)
         elif self._watch is not None and self._watch.key == key and det.sensor != self._watch.sensor:
             # Another sensor's fall in the same window: a radar or a fall-flag module saw
             # it (a room-bound witness). A cancel from the home must not overrule that.

@@ -243,3 +243,15 @@ def test_without_residents_the_window_runs_out_into_the_alarm_as_before():
     open_window(p, [Motion("pir-living", T0 - 20, True)])
     assert p.feed([Motion("pir-kitchen", T0 + 9, True)]) == []
     assert [e.type for e in p.tick(T0 + 30)] == ["fall"]
+
+
+def test_a_window_the_radar_opened_and_the_wrist_joined_is_confirmed_but_never_cancelled():
+    w = HomeWitness(ALONE, SENSORS)
+    w.observe(frames("radar-living", T0 - 5, T0 - 0.3, 1.6) + [Motion("pir-living", T0 - 20, True)])
+    w.suspected(KEY, Detection("fall_suspected", T0 - 0.3, "radar-living", "living", 0.8), first=True)
+    w.suspected(KEY, wrist_fall(), first=False)
+    w.observe(frames("radar-living", T0 - 0.3, T0 + 2, 0.35) + [Motion("pir-kitchen", T0 + 4, True)])
+    assert w.verdict(KEY, T0 + 4.5) is None, "the radar saw the fall: no cancel from the home"
+    w.observe(frames("radar-living", T0 + 2, T0 + 8, 0.35))
+    v = w.verdict(KEY, T0 + 8)
+    assert v is not None and v.type == "fall_confirmed"
