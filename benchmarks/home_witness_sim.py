@@ -124,13 +124,15 @@ def main() -> int:
         fc = sum(r["falls_cancelled"] for r in rs)
         d = sorted(x for r in rs for x in r["delays"])
         early = sum(r["early"] for r in rs)
+        quick = sorted(x for x in d if x < 30)
+        early_at = f" (median {statistics.median(quick):.1f} s)" if quick else ""
         p90 = d[min(len(d) - 1, int(round(0.9 * (len(d) - 1))))] if d else None
         delay = f"{statistics.median(d):.1f} / {p90:.1f} / {d[-1]:.1f}" if d else "-"
         by = ", ".join(f"{rule} {n}" for rule, n in sorted(cancel.items())) or "-"
         after = sorted(x for r in rs for x in r["cancel_after"])
         med = f"{statistics.median(after):.1f}" if after else "-"
         print(f"| {name} | {ks}/{k} | {kf}/{ks} | {by} | {med} | {fa}/{f} | {fc} | {delay} "
-              f"| {early}/{fa} |")
+              f"| {early}/{fa}{early_at} |")
     return 0
 
 

@@ -8,15 +8,21 @@ sensor (placements in `placements`, the wrist by default), the gateway asks this
 as sensor time passes, whether the home has cancelled or confirmed it. Pure streaming
 code: readings and detections in, verdicts out; time only from the readings.
 
-The rules (docs/detection.md "The home as a second witness" has the same table):
+The rules (docs/detection.md "The home as a second witness" has them as a table):
 
-| rule | evidence, after the impact at t0 | verdict | needs |
-|---|---|---|---|
-| motion_elsewhere | a motion sensor in another room than the wearer's starts, >= `min_travel_s` after t0 | cancel | residents = 1, pets = false |
-| inner_door | an inner door contact (not `outer_door`) in another room opens, >= `min_travel_s` after t0 | cancel | residents = 1 |
-| radar_up | a radar (any room) tracks someone with the top >= `up_m` and nobody low for `up_s`, counted from t0 + `settle_s` | cancel | residents = 1 |
-| radar_low | a radar (any room) saw someone >= `up_m` and then <= `low_m` within `descent_s` of t0, still low (or vanished) `low_s` later | confirm (fall at once) | - |
-| presence_still | a presence sensor in the wearer's room reports someone present and not moving for `still_s` after t0 | confirm (fall at once) | - |
+rule: evidence, after the impact at t0 -> verdict (needs)
+
+- motion_elsewhere: a motion sensor in another room than the wearer's starts, at least
+  `min_travel_s` after t0 -> cancel (residents = 1, pets = false)
+- inner_door: an inner door contact (not `outer_door`) in another room opens, at least
+  `min_travel_s` after t0 -> cancel (residents = 1)
+- radar_up: a radar (any room) tracks someone with the top >= `up_m` and nobody low for
+  `up_s`, counted from t0 + `settle_s` -> cancel (residents = 1)
+- radar_low: a radar (any room) saw someone >= `up_m` and then <= `low_m` within
+  `descent_s` of t0, still low (or lost by the tracker) `low_s` later -> confirm: the
+  `fall` alarm at once
+- presence_still: a presence sensor in the wearer's room reports someone present and not
+  moving for `still_s` after t0 -> confirm: the `fall` alarm at once
 
 What blocks every cancel (the safe side): the number of residents not configured as 1;
 the wearer's room unknown (nothing in the home placed the wearer within `place_fresh_s`
@@ -50,6 +56,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from detectors.base import Detection, SensorMeta
 
 OUTER_ROLES = frozenset({"outer_door", "front_door", "entrance", "exit"})
+Worn = Literal["wrist", "waist", "chest", "pendant", "ankle", "pocket"]
 HISTORY_S = 180.0      # readings kept: the longest window looked back over (place + window)
 PLACE_LATENCY_S = 1.0  # activity this soon after t0 still places the wearer at t0
 
@@ -66,8 +73,8 @@ class HomeWitnessSettings(BaseModel):
                                  "(unknown: confirmations only)")
     pets: bool = Field(True, title="A pet may move about: motion sensors then do not cancel "
                                    "(radar heights and doors still do)")
-    placements: list[Literal["wrist", "waist", "chest", "pendant", "ankle", "pocket"]] = Field(
-        default_factory=lambda: ["wrist"], title="Worn placements whose suspected falls the home "
+    placements: list[Worn] = Field(
+        default_factory=lambda: list[Worn](["wrist"]), title="Worn placements whose suspected falls the home "
                                                  "witnesses")
     confirm: bool = Field(True, title="A radar or presence sensor may confirm a fall early")
     min_travel_s: float = Field(3.0, ge=0, le=60, title="Evidence in another room counts only "
