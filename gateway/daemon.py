@@ -32,6 +32,7 @@ from gateway.dc09_path import Dc09Path
 from gateway.events import Event
 from gateway.health import HealthMonitor, SensorHealth
 from gateway.outbox import Entry, Outbox
+from gateway.process_group import kill_group
 from gateway.pipeline import ALARM_FLOW_STATE, Pipeline
 from gateway.sensors import expand as expand_sensors
 from gateway.steady_clock import SteadyClock
@@ -207,12 +208,7 @@ class Daemon:
             log.error("unacknowledged-alarm hook %s still running after %.0f s: killed",
                       argv[0], HOOK_TIMEOUT)
         finally:
-            if proc.returncode is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                await proc.wait()  # reaped: no zombie
+            await kill_group(proc)  # with everything it started; reaped: no zombie
 
     def _spawn(self, coro: Any, name: str, *, core: bool = False) -> asyncio.Task[Any]:
         """Start an owned task. A failure is always logged; a `core` task that ends at all

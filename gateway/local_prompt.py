@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import signal
 import time
 from typing import Any, Awaitable, Callable, Iterable
 
 from drivers.base import require_module
 from gateway.events import Event
+from gateway.process_group import kill_group
 from gateway.prompt_config import CommandAction, GpioAction, PromptConfig, SpeakAction
 from gateway.task_cancel import cancel_and_wait
 
@@ -139,12 +138,7 @@ class LocalPrompt:
             raise RuntimeError(f"{argv[0]} still running after {self.config.timeout_s:.0f} s: "
                                "killed") from None
         finally:
-            if proc.returncode is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                await proc.wait()
+            await kill_group(proc)
         if proc.returncode != 0:
             raise RuntimeError(f"{argv[0]} exited {proc.returncode}: "
                                f"{err.decode(errors='replace').strip()[:200]}")

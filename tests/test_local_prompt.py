@@ -5,12 +5,14 @@ the GPIO boundary); and in the real daemon, with a Zigbee button through real mo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, AsyncIterator
 
 import aiomqtt
 import pytest
@@ -223,43 +225,45 @@ async def first(centre: Listener, type_name: str, timeout: float) -> dict:
     raise AssertionError(f"no {type_name}: {[b.get('type') for b in centre.on('event')]}")
 
 
-async def test_the_daemon_prompts_and_a_zigbee_button_cancels(mosquitto, tmp_path):
-    said = tmp_path / "said.txt"
-    cfg = home(tmp_path, mosquitto.url, said, window=40)
-    async with Listener(mosquitto.host, mosquitto.port) as centre:
+@contextlib.asynccontextmanager
+async def daemon(broker: Any, cfg: Path) -> AsyncIterator[tuple[Listener, GatewayProcess, dict]]:
+    """The centre listening, the gateway running, and its first `fall_suspected`."""
+    async with Listener(broker.host, broker.port) as centre:
         gw = GatewayProcess(cfg).start()
         try:
-            suspected = await first(centre, "fall_suspected", 60)
-            await asyncio.sleep(4.0)
-            assert len(lines(said)) >= 2, gw.output()[-2000:]
-            assert lines(said)[0] == PHRASES["en"]
-            async with aiomqtt.Client(mosquitto.host, mosquitto.port, identifier="z2m") as z:
-                await z.publish("zigbee2mqtt/ok_button", json.dumps({"action": "single"}), qos=1)
-            cancelled = await first(centre, "alarm_cancelled", 10)
-            n = len(lines(said))
-            await asyncio.sleep(4.0)
-            assert len(lines(said)) == n, "the cancel stopped the prompt"
-            assert centre.on("alarm") == [], "no alarm went to the centre"
+            yield centre, gw, await first(centre, "fall_suspected", 60)
         finally:
-            gw.signal(__import__("signal").SIGTERM)
+            gw.signal(signal.SIGTERM)
             assert gw.wait() == 0, gw.output()[-3000:]
+
+
+async def stays(path: Path, seconds: float = 4.0) -> int:
+    """How many times the prompt had played, after checking it plays no more."""
+    n = len(lines(path))
+    await asyncio.sleep(seconds)
+    assert len(lines(path)) == n, "the prompt stopped when the window closed"
+    return n
+
+
+async def test_the_daemon_prompts_and_a_zigbee_button_cancels(mosquitto, tmp_path):
+    said = tmp_path / "said.txt"
+    async with daemon(mosquitto, home(tmp_path, mosquitto.url, said, window=40)) as (centre, gw, suspected):
+        await asyncio.sleep(4.0)
+        assert len(lines(said)) >= 2, gw.output()[-2000:]
+        assert lines(said)[0] == PHRASES["en"]
+        async with aiomqtt.Client(mosquitto.host, mosquitto.port, identifier="z2m") as z:
+            await z.publish("zigbee2mqtt/ok_button", json.dumps({"action": "single"}), qos=1)
+        cancelled = await first(centre, "alarm_cancelled", 10)
+        await stays(said)
+        assert centre.on("alarm") == [], "no alarm went to the centre"
     assert cancelled["ref"] == suspected["id"] and cancelled["evidence"]["by_button"] == 1
     assert cancelled["sensor"] == "ok-button"
 
 
 async def test_the_daemon_prompts_until_the_alarm_goes_out(mosquitto, tmp_path):
     said = tmp_path / "said.txt"
-    cfg = home(tmp_path, mosquitto.url, said, window=8)
-    async with Listener(mosquitto.host, mosquitto.port) as centre:
-        gw = GatewayProcess(cfg).start()
-        try:
-            suspected = await first(centre, "fall_suspected", 60)
-            alarm = await first(centre, "fall", 20)
-            n = len(lines(said))
-            await asyncio.sleep(4.0)
-            assert len(lines(said)) == n, "the alarm stopped the prompt"
-        finally:
-            gw.signal(__import__("signal").SIGTERM)
-            assert gw.wait() == 0, gw.output()[-3000:]
+    async with daemon(mosquitto, home(tmp_path, mosquitto.url, said, window=8)) as (centre, _, suspected):
+        alarm = await first(centre, "fall", 20)
+        n = await stays(said)
     assert alarm["ref"] == suspected["id"]
     assert 2 <= n <= 4, "an 8 s window, repeated every 3 s"
