@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -110,12 +110,19 @@ class _Seen:
 
 @dataclass
 class _Watch:
+    """One window being judged. Readings are judged once each, in time order, as `upto`
+    passes them (`pending` holds the ones not reached yet), so a verdict costs the new
+    readings, not the whole window again."""
     key: str
     t0: float
     sensor: str | None
     room: str | None
     placed_by: str | None
     radar_joined: bool = False
+    pending: list[_Seen] = field(default_factory=list)
+    radars: dict[str, "_Radar"] = field(default_factory=dict)
+    still: tuple[float, str] | None = None    # (since, presence sensor)
+    descent_seen: bool = False
 
 
 @dataclass
@@ -150,6 +157,8 @@ class HomeWitness:
                 continue
             self._seen.append(seen)
             self._newest = max(self._newest, seen.t)
+            if self._watch is not None and seen.t >= self._watch.t0 - self.s.descent_s - 1.0:
+                self._watch.pending.append(seen)
         horizon = self._newest - max(HISTORY_S, self.s.place_fresh_s + 120.0)
         while self._seen and self._seen[0].t < horizon:
             self._seen.popleft()
@@ -193,8 +202,10 @@ class HomeWitness:
             self._watch = None
             if self.watches(det):
                 room, by = self._place(det.occurred_at)
-                self._watch = _Watch(key, det.occurred_at, det.sensor, room, by,
-                                     radar_joined=not first)
+                t0 = det.occurred_at
+                self._watch = _Watch(key, t0, det.sensor, room, by, radar_joined=not first,
+                                     pending=[x for x in self._seen
+                                              if x.t >= t0 - self.s.descent_s - 1.0])
         elif self._watch is not None and self._watch.key == key and det.sensor != self._watch.sensor:
             # Another sensor's fall in the same window: a radar or a fall-flag module saw
             # it (a room-bound witness). A cancel from the home must not overrule that.
@@ -246,74 +257,75 @@ class HomeWitness:
         return not any(w.t0 - s.visitor_block_s <= o <= t for o in self._outer_opened)
 
     def _judge(self, w: _Watch, upto: float) -> Detection | None:
-        s = self.s
-        t0 = w.t0
-        items = sorted((x for x in self._seen if t0 - s.descent_s - 1.0 <= x.t <= upto),
-                       key=lambda x: x.t)
-        radars: dict[str, _Radar] = {}
-        still: tuple[float, str] | None = None    # (since, presence sensor)
-        descent_seen = False
-        for x in items:
+        now = [x for x in w.pending if x.t <= upto]
+        if len(now) < len(w.pending):
+            w.pending = [x for x in w.pending if x.t > upto]
+        else:
+            w.pending = []
+        for x in sorted(now, key=lambda x: x.t):
             # a confirmation that fell due before this reading decides first
-            due = self._due(w, radars, still, x.t)
+            due = self._due(w, x.t)
             if due is not None:
                 return due
-            if x.what == "radar":
-                st = radars.setdefault(x.sensor, _Radar())
-                low = x.on and x.lo <= s.low_m
-                up = x.on and x.hi >= s.up_m and not low
-                # the descent: standing shortly before (or at) the impact, then low
-                if up and x.t <= t0 + PLACE_LATENCY_S and st.low_at is None:
-                    st.before_up = x.t
-                if low and st.before_up is not None and st.low_at is None \
-                        and x.t <= t0 + s.descent_s and x.t - st.before_up <= s.descent_s:
-                    st.low_at = x.t
-                    descent_seen = True
-                elif st.low_at is not None and x.on and not low:
-                    st.low_broken = True    # seen up again: no early confirmation
-                if x.t < t0 + s.settle_s:
-                    continue
-                if not up:
-                    st.up_since = None
-                    continue
-                if st.up_since is None:
-                    st.up_since = x.t
-                if x.t - st.up_since >= s.up_s and not descent_seen \
-                        and self._cancels_allowed(w, x.t):
-                    return self._cancel(w, x, "radar_up", {"standing_s": round(x.t - st.up_since, 2),
-                                                           "top_m": round(x.hi, 2)})
-            elif x.what == "presence":
-                if x.room is None or x.room != w.room or x.t < t0:
-                    continue
-                if x.on and x.moving is False:
-                    still = still or (x.t, x.sensor)
-                else:
-                    still = None
-            elif x.t >= t0 + s.min_travel_s and x.on and x.room is not None \
-                    and x.room != w.room and not descent_seen and self._cancels_allowed(w, x.t):
-                if x.what == "motion" and not s.pets:
-                    return self._cancel(w, x, "motion_elsewhere", {})
-                if x.what == "door":
-                    return self._cancel(w, x, "inner_door", {})
-        return self._due(w, radars, still, upto)
+            out = self._look(w, x)
+            if out is not None:
+                return out
+        return self._due(w, upto)
 
-    def _due(self, w: _Watch, radars: dict[str, _Radar], still: tuple[float, str] | None,
-             t: float) -> Detection | None:
+    def _look(self, w: _Watch, x: _Seen) -> Detection | None:
+        """One reading, in time order: update the window's evidence; a cancel, if it is one."""
+        s = self.s
+        t0 = w.t0
+        if x.what == "radar":
+            st = w.radars.setdefault(x.sensor, _Radar())
+            low = x.on and x.lo <= s.low_m
+            up = x.on and x.hi >= s.up_m and not low
+            # the descent: standing shortly before (or at) the impact, then low
+            if up and x.t <= t0 + PLACE_LATENCY_S and st.low_at is None:
+                st.before_up = x.t
+            if low and st.before_up is not None and st.low_at is None \
+                    and x.t <= t0 + s.descent_s and x.t - st.before_up <= s.descent_s:
+                st.low_at = x.t
+                w.descent_seen = True
+            elif st.low_at is not None and x.on and not low:
+                st.low_broken = True    # seen up again: no early confirmation
+            if x.t < t0 + s.settle_s:
+                return None
+            if not up:
+                st.up_since = None
+                return None
+            if st.up_since is None:
+                st.up_since = x.t
+            if x.t - st.up_since >= s.up_s and not w.descent_seen and self._cancels_allowed(w, x.t):
+                return self._cancel(w, x, "radar_up", {"standing_s": round(x.t - st.up_since, 2),
+                                                       "top_m": round(x.hi, 2)})
+        elif x.what == "presence":
+            if x.room is not None and x.room == w.room and x.t >= t0:
+                w.still = (w.still or (x.t, x.sensor)) if x.on and x.moving is False else None
+        elif x.t >= t0 + s.min_travel_s and x.on and x.room is not None \
+                and x.room != w.room and not w.descent_seen and self._cancels_allowed(w, x.t):
+            if x.what == "motion" and not s.pets:
+                return self._cancel(w, x, "motion_elsewhere", {})
+            if x.what == "door":
+                return self._cancel(w, x, "inner_door", {})
+        return None
+
+    def _due(self, w: _Watch, t: float) -> Detection | None:
         """The earliest confirmation whose time has come by sensor time t."""
         s = self.s
         if not s.confirm:
             return None
         best: tuple[float, str, str, dict[str, float]] | None = None
-        for sensor, st in radars.items():
+        for sensor, st in w.radars.items():
             if st.low_at is None or st.low_broken:
                 continue
             at = max(st.low_at + s.low_s, w.t0)
             if at <= t and (best is None or at < best[0]):
                 best = (at, sensor, "radar_low", {"low_s": round(at - st.low_at, 2)})
-        if still is not None and still[0] + s.still_s <= t:
-            at = still[0] + s.still_s
+        if w.still is not None and w.still[0] + s.still_s <= t:
+            at = w.still[0] + s.still_s
             if best is None or at < best[0]:
-                best = (at, still[1], "presence_still", {"still_s": s.still_s})
+                best = (at, w.still[1], "presence_still", {"still_s": s.still_s})
         if best is None:
             return None
         at, sensor, rule, ev = best

@@ -220,7 +220,9 @@ class Pipeline:
         an early confirmation, dated at its evidence) comes first, so how readings were
         batched never changes which of them wins."""
         w = self.flow.window
-        if w is not None:
+        if w is None:
+            self.witness.verdict(None, t)   # no window: the witness forgets any it watched
+        else:
             verdict = self.witness.verdict(w.suspected_id, min(t, w.deadline))
             if verdict is not None:
                 self.flow.handle(verdict)

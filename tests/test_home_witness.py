@@ -255,3 +255,11 @@ def test_a_window_the_radar_opened_and_the_wrist_joined_is_confirmed_but_never_c
     w.observe(frames("radar-living", T0 + 2, T0 + 8, 0.35))
     v = w.verdict(KEY, T0 + 8)
     assert v is not None and v.type == "fall_confirmed"
+
+
+def test_a_window_closed_by_a_button_is_forgotten_by_the_witness():
+    p = pipeline()
+    open_window(p, [Motion("pir-living", T0 - 20, True)])
+    assert [e.type for e in p.feed([Button("button", T0 + 2, "cancel")])] == ["alarm_cancelled"]
+    assert p.witness._watch is None, "nothing keeps collecting readings for a closed window"
+    assert p.feed([Motion("pir-kitchen", T0 + 9, True)]) == []
