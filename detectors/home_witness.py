@@ -17,7 +17,8 @@ rule: evidence, after the impact at t0 -> verdict (needs)
 - inner_door: an inner door contact (not `outer_door`) in another room opens, at least
   `min_travel_s` after t0 -> cancel (residents = 1)
 - radar_up: a radar (any room) tracks someone with the top >= `up_m` and nobody low for
-  `up_s`, counted from t0 + `settle_s` -> cancel (residents = 1)
+  `up_s`, counted from t0 + `settle_s`, walking at least `up_walk_m` meanwhile -> cancel
+  (residents = 1)
 - radar_low: a radar (any room) saw someone >= `up_m` and then <= `low_m` within
   `descent_s` of t0, still low (or lost by the tracker) `low_s` later -> confirm: the
   `fall` alarm at once
@@ -39,9 +40,13 @@ occupancy with up to a second or two of latency); a motion sensor in its hold ti
 `settle_s` because a tracker reports the standing height of the moments before a fall
 for a frame or two. `low_s` is the radar fall detector's own confirmation time. The
 earliest of a cancel and a confirmation wins; at the same instant the confirmation does.
-The wearer's room is the room of the home's latest sign of activity at or before t0
-(+1 s of sensor latency), measured from the readings themselves, so a batch that also
-holds the minutes after the fall cannot move it.
+The wearer's room is the room of the home's latest sign of someone moving about (a motion
+sensor starting, a door, a radar target walking, a presence sensor's moving target) at
+or before t0 (+1 s of sensor latency), measured from the readings themselves, so a batch
+that also holds the minutes after the fall cannot move it. Still radar or presence
+targets never place anyone, and standing on a radar cancels only while walking: a static
+reflection or ghost track must not make a room "the wearer's", or a fall elsewhere
+"someone up and about".
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ OUTER_ROLES = frozenset({"outer_door", "front_door", "entrance", "exit"})
 Worn = Literal["wrist", "waist", "chest", "pendant", "ankle", "pocket"]
 HISTORY_S = 180.0      # readings kept: the longest window looked back over (place + window)
 PLACE_LATENCY_S = 1.0  # activity this soon after t0 still places the wearer at t0
+WALK_MPS = 0.15        # a radar target this fast is someone moving about, not a reflection
 
 
 class HomeWitnessSettings(BaseModel):
@@ -85,6 +91,8 @@ class HomeWitnessSettings(BaseModel):
                                                                "opened this long before the impact or since (s)")
     up_m: float = Field(1.0, gt=0, le=2.5, title="Radar: a top at least this high is standing (m)")
     up_s: float = Field(3.0, gt=0, le=30, title="Radar: seconds standing that cancel")
+    up_walk_m: float = Field(0.5, ge=0, le=5, title="Radar: ... while walking at least this far "
+                                                    "(a ghost track stands still) (m)")
     settle_s: float = Field(2.0, ge=0, le=10, title="Radar: frames this soon after the impact "
                                                     "are not counted as standing (s)")
     low_m: float = Field(0.6, gt=0, le=1.5, title="Radar: a top at most this high is on the floor (m)")
@@ -105,7 +113,15 @@ class _Seen:
     on: bool                  # motion started / door opened / radar tracks someone / present
     lo: float = math.nan      # radar: lowest top of a tracked person (m)
     hi: float = math.nan      # radar: highest top (m)
-    moving: bool | None = None
+    moving: bool | None = None  # presence: a moving target; radar: someone walking
+    x: float = math.nan       # radar: where the highest target is (m, the radar's frame)
+    y: float = math.nan
+
+    @property
+    def active(self) -> bool:
+        """A sign of someone moving about: what places the wearer in a room. A radar's or
+        presence sensor's still target is not (a static reflection, a ghost track)."""
+        return self.on and (self.what not in ("radar", "presence") or bool(self.moving))
 
 
 @dataclass
@@ -132,6 +148,8 @@ class _Radar:
     low_at: float | None = None      # start of a low run that followed standing
     low_broken: bool = False
     up_since: float | None = None
+    up_from: tuple[float, float] = (math.nan, math.nan)   # where the standing run began
+    up_moved: float = 0.0                                 # farthest from there (m)
 
 
 class HomeWitness:
@@ -178,10 +196,13 @@ class HomeWitness:
                 return None
             return _Seen(r.t, r.sensor, room, "door", bool(r.open))
         if kind == "radar_targets":
-            tops = [g.height if g.height is not None else g.z for g in r.targets]
-            if not tops:
+            if not r.targets:
                 return _Seen(r.t, r.sensor, room, "radar", False)
-            return _Seen(r.t, r.sensor, room, "radar", True, min(tops), max(tops))
+            tops = [g.height if g.height is not None else g.z for g in r.targets]
+            top = r.targets[tops.index(max(tops))]
+            walking = any(math.hypot(g.vx, g.vy) >= WALK_MPS for g in r.targets)
+            return _Seen(r.t, r.sensor, room, "radar", True, min(tops), max(tops), walking,
+                         float(top.x), float(top.y))
         if kind == "presence":
             return _Seen(r.t, r.sensor, room, "presence", bool(r.present), moving=r.moving)
         return None
@@ -213,11 +234,6 @@ class HomeWitness:
             if det.room is not None or (meta is not None and meta.room is not None):
                 self._watch.radar_joined = True
 
-    def room_of(self, key: str) -> str | None:
-        """Where the home placed the wearer of window `key` (None: not known)."""
-        w = self._watch
-        return w.room if w is not None and w.key == key else None
-
     def verdict(self, key: str | None, upto: float) -> Detection | None:
         """The home's verdict on window `key` from the readings up to sensor time `upto`:
         a `fall_cancelled` or `fall_confirmed` detection (dated at its evidence), or None."""
@@ -238,7 +254,7 @@ class HomeWitness:
             return None
         best: _Seen | None = None
         for x in self._seen:
-            if x.room is None or not x.on or x.t > t + PLACE_LATENCY_S:
+            if x.room is None or not x.active or x.t > t + PLACE_LATENCY_S:
                 continue
             if x.t < t - self.s.place_fresh_s:
                 continue
@@ -295,10 +311,13 @@ class HomeWitness:
                 st.up_since = None
                 return None
             if st.up_since is None:
-                st.up_since = x.t
-            if x.t - st.up_since >= s.up_s and not w.descent_seen and self._cancels_allowed(w, x.t):
+                st.up_since, st.up_from, st.up_moved = x.t, (x.x, x.y), 0.0
+            st.up_moved = max(st.up_moved, math.hypot(x.x - st.up_from[0], x.y - st.up_from[1]))
+            if x.t - st.up_since >= s.up_s and st.up_moved >= s.up_walk_m and not w.descent_seen \
+                    and self._cancels_allowed(w, x.t):
                 return self._cancel(w, x, "radar_up", {"standing_s": round(x.t - st.up_since, 2),
-                                                       "top_m": round(x.hi, 2)})
+                                                       "top_m": round(x.hi, 2),
+                                                       "walked_m": round(st.up_moved, 2)})
         elif x.what == "presence":
             if x.room is not None and x.room == w.room and x.t >= t0:
                 w.still = (w.still or (x.t, x.sensor)) if x.on and x.moving is False else None

@@ -34,11 +34,14 @@ def wrist_fall(t: float = T0, sensor: str = "band") -> Detection:
     return Detection("fall_suspected", t, sensor, None, 0.7, {"peak_g": 3.0}, f"{sensor}:{t}")
 
 
-def frames(sensor: str, t0: float, t1: float, top: float | None, hz: float = 10.0) -> list[RadarTargets]:
-    """A radar's frames from t0 to t1 with one person whose top is `top` (None: nobody)."""
+def frames(sensor: str, t0: float, t1: float, top: float | None, hz: float = 10.0,
+           walk: float = 0.0) -> list[RadarTargets]:
+    """A radar's frames from t0 to t1 with one person whose top is `top` (None: nobody),
+    walking across the room at `walk` m/s (0: standing still)."""
     n = int(round((t1 - t0) * hz))
     return [RadarTargets(sensor, t0 + i / hz, i,
-                         () if top is None else (Target(1, 0.0, 2.0, top * 0.55, height=top),))
+                         () if top is None else (Target(1, walk * i / hz, 2.0, top * 0.55, vx=walk,
+                                                        height=top),))
             for i in range(n)]
 
 
@@ -112,15 +115,24 @@ def test_a_visitor_who_came_in_blocks_every_cancel():
     assert w.verdict(KEY, T0 + 30) is None, "the one who came in is not the wearer"
 
 
-def test_a_radar_tracking_someone_standing_cancels():
-    before = frames("radar-living", T0 - 5, T0 + 0.05, 1.6)
+def test_a_radar_tracking_someone_walking_about_cancels():
+    before = frames("radar-living", T0 - 5, T0 + 0.05, 1.6, walk=0.5)
     w = witness(before=before)
-    w.observe(frames("radar-living", T0 + 0.1, T0 + 10, 1.6))
+    w.observe(frames("radar-living", T0 + 0.1, T0 + 10, 1.6, walk=0.5))
     v = w.verdict(KEY, T0 + 10)
     assert v is not None and v.type == "fall_cancelled"
-    assert v.evidence["witness_radar_up"] == 1
+    assert v.evidence["witness_radar_up"] == 1 and v.evidence["walked_m"] >= 0.5
     # counted from t0 + settle_s (2 s) for up_s (3 s)
     assert v.occurred_at == pytest.approx(T0 + 5.0, abs=0.11)
+
+
+def test_a_ghost_track_standing_still_neither_places_the_wearer_nor_cancels():
+    """Static reflections make trackers report a still "person" for hours."""
+    ghost = frames("radar-kitchen", T0 - 30, T0 + 30, 1.5)
+    w = witness(before=ghost[:300] + [Motion("pir-living", T0 - 50, True)])
+    w.observe(ghost[300:])
+    assert w.verdict(KEY, T0 + 30) is None
+    assert w.place(T0) == ("living", "pir-living", 50.0), "the ghost is not where the wearer is"
 
 
 def test_a_radar_that_saw_the_descent_confirms_early_and_blocks_every_cancel():
