@@ -231,7 +231,9 @@ class HomeWitness:
             # Another sensor's fall in the same window: a radar or a fall-flag module saw
             # it (a room-bound witness). A cancel from the home must not overrule that.
             meta = self.sensors.get(det.sensor or "")
-            if det.room is not None or (meta is not None and meta.room is not None):
+            bound = meta.room is not None if meta is not None else \
+                det.room is not None and not det.evidence.get("room_inferred")
+            if bound:
                 self._watch.radar_joined = True
 
     def verdict(self, key: str | None, upto: float) -> Detection | None:

@@ -275,3 +275,13 @@ def test_a_window_closed_by_a_button_is_forgotten_by_the_witness():
     assert [e.type for e in p.feed([Button("button", T0 + 2, "cancel")])] == ["alarm_cancelled"]
     assert p.witness._watch is None, "nothing keeps collecting readings for a closed window"
     assert p.feed([Motion("pir-kitchen", T0 + 9, True)]) == []
+
+
+def test_a_second_worn_sensor_joining_is_no_radar_and_blocks_nothing():
+    w = witness()
+    placed = Detection("fall_suspected", T0 + 1, "belt", "living", 0.6,
+                       {"room_inferred": 1}, "belt:1")
+    w.suspected(KEY, placed, first=False)
+    w.observe([Motion("pir-kitchen", T0 + 9.0, True)])
+    v = w.verdict(KEY, T0 + 10)
+    assert v is not None and v.type == "fall_cancelled"
