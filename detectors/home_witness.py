@@ -64,6 +64,7 @@ OUTER_ROLES = frozenset({"outer_door", "front_door", "entrance", "exit"})
 Worn = Literal["wrist", "waist", "chest", "pendant", "ankle", "pocket"]
 HISTORY_S = 180.0      # readings kept: the longest window looked back over (place + window)
 PLACE_LATENCY_S = 1.0  # activity this soon after t0 still places the wearer at t0
+KINDS = frozenset({"motion", "contact", "radar_targets", "presence"})
 WALK_MPS = 0.15        # a radar target this fast is someone moving about, not a reflection
 
 
@@ -185,6 +186,8 @@ class HomeWitness:
 
     def _reduce(self, r: Any) -> _Seen | None:
         kind = getattr(r, "kind", None)
+        if kind not in KINDS:
+            return None   # samples, heart rate, batteries: nothing the rules look at
         meta = self.sensors.get(getattr(r, "sensor", ""))
         room = meta.room if meta is not None else None
         if kind == "motion":
