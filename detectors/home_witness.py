@@ -80,9 +80,8 @@ class HomeWitnessSettings(BaseModel):
                                  "(unknown: confirmations only)")
     pets: bool = Field(True, title="A pet may move about: motion sensors then do not cancel "
                                    "(radar heights and doors still do)")
-    placements: list[Worn] = Field(
-        default_factory=lambda: list[Worn](["wrist"]), title="Worn placements whose suspected falls the home "
-                                                 "witnesses")
+    placements: list[Worn] = Field(default_factory=lambda: list[Worn](["wrist"]),
+                                   title="Worn placements whose suspected falls the home witnesses")
     confirm: bool = Field(True, title="A radar or presence sensor may confirm a fall early")
     min_travel_s: float = Field(3.0, ge=0, le=60, title="Evidence in another room counts only "
                                                         "this long after the impact (s)")
