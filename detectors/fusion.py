@@ -46,6 +46,7 @@ from typing import ClassVar, Iterable
 from pydantic import BaseModel, ConfigDict, Field
 
 from detectors.base import Detection
+from detectors.home_witness import HomeWitnessSettings
 
 
 class FusionSettings(BaseModel):
@@ -53,6 +54,10 @@ class FusionSettings(BaseModel):
     enabled: bool = Field(True, title="Merge falls seen by several sensors into one")
     window_seconds: float = Field(10.0, gt=0, le=120, title="Falls this close in time are one incident (s)")
     hold_seconds: float = Field(0.0, ge=0, le=60, title="How long a fall waits for a second witness (s)")
+    home_witness: HomeWitnessSettings = Field(
+        default_factory=HomeWitnessSettings,
+        title="The home's sensors confirming or cancelling a worn sensor's suspected fall "
+              "(detectors/home_witness.py)")
 
 
 @dataclass

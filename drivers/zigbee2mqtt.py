@@ -7,7 +7,8 @@ on every connect, since a broker restarted without persistence forgets subscript
 turns messages into readings:
 
 - device motion: `occupancy` -> Motion; device contact: `contact` (true = closed) -> Contact
-  with open = not contact; device sos_button: `action` in `sos_actions` -> Button("sos");
+  with open = not contact; device sos_button: `action` in `sos_actions` -> Button("sos"),
+  in `cancel_actions` -> Button("cancel") (cancels a suspected fall's window);
 - `battery` / `battery_low` -> Battery, `linkquality` -> LinkQuality (LQI), availability
   (`online`/`offline` or {"state": ...}) -> Availability; the bridge going offline makes
   every device unavailable until it is back.
@@ -74,6 +75,9 @@ class Zigbee2MqttSettings(DriverSettings):
     devices: list[Device] = Field([], title="Bridge mode: several devices (readings carry each "
                                             "device's id)")
     sos_actions: list[str] = Field(["emergency"], title="`action` values that mean 'help now'")
+    cancel_actions: list[str] = Field([], title="`action` values that mean 'I am fine': cancel a "
+                                                "suspected fall (e.g. [\"single\"] on a button "
+                                                "whose long press is the SOS)")
     keepalive_s: int = Field(30, ge=5, title="MQTT keepalive seconds")
 
     @field_validator("devices")
@@ -84,6 +88,14 @@ class Zigbee2MqttSettings(DriverSettings):
         if dup:
             raise ValueError(f"device listed twice: {', '.join(sorted(dup))}")
         return v
+
+    @model_validator(mode="after")
+    def _sos_is_never_a_cancel(self) -> "Zigbee2MqttSettings":
+        both = set(self.sos_actions) & set(self.cancel_actions)
+        if both:
+            raise ValueError(f"action {', '.join(sorted(both))} is in both sos_actions and "
+                             "cancel_actions: a call for help must never cancel one")
+        return self
 
     @model_validator(mode="after")
     def _one_mode(self) -> "Zigbee2MqttSettings":
@@ -251,9 +263,12 @@ class Zigbee2MqttDriver(Driver[Zigbee2MqttSettings]):
         elif dev.device == "contact" and isinstance(state.get("contact"), bool):
             if self._changed(dev, "contact", state["contact"]) and not retained:
                 out.append(Contact(dev.sensor_id, t, open=not state["contact"]))
-        elif (dev.device == "sos_button" and state.get("action") in self.settings.sos_actions
-              and not retained):
-            out.append(Button(dev.sensor_id, t, "sos"))
+        elif dev.device == "sos_button" and not retained:
+            action = state.get("action")
+            if action in self.settings.sos_actions:
+                out.append(Button(dev.sensor_id, t, "sos"))
+            elif action in self.settings.cancel_actions:
+                out.append(Button(dev.sensor_id, t, "cancel"))
         return out
 
     async def readings(self) -> AsyncIterator[Reading]:

@@ -3,7 +3,9 @@
 A suspected fall is not yet an alarm. It is published as `fall_suspected` and opens a
 cancel window (default 30 s). A cancel (a button, or a detector seeing the person get
 up) inside the window publishes `alarm_cancelled`; otherwise the `fall` alarm goes out
-when the window closes. SOS presses skip the window. Suspected falls that arrive while a
+when the window closes. SOS presses skip the window. A `fall_confirmed` (the home's
+sensors saw the person low on the floor: detectors/home_witness.py) sends the `fall`
+alarm at once instead of at the window's end. Suspected falls that arrive while a
 window is open (the radar and the wearable seeing the same fall) join it instead of
 opening another, so one incident makes one alarm, with the strongest confidence.
 
@@ -26,6 +28,7 @@ from detectors.base import Detection
 from gateway.catalogue import CATALOGUE
 
 CANCEL_TYPES = frozenset({"cancel", "fall_cancelled"})
+CONFIRM = "fall_confirmed"  # not an event of its own: it closes the window with its `fall`
 
 
 @dataclass
@@ -87,6 +90,8 @@ class AlarmFlow:
             self._suspected(det)
         elif det.type in CANCEL_TYPES:
             self._cancel(det)
+        elif det.type == CONFIRM:
+            self._confirm(det)
         elif det.type in CATALOGUE:
             self.make(det.type, det, det.ref)
         # Unknown detection types are a programming error in a detector; they are
@@ -96,13 +101,23 @@ class AlarmFlow:
         """Close the window if sensor time `now` has passed its deadline."""
         w = self.window
         if w is not None and now >= w.deadline:
-            self.window = None
-            self.changed = True
-            d = w.detection
-            alarm = Detection("fall", d.occurred_at, d.sensor, d.room, w.confidence,
-                              {**w.evidence, "cancel_window_s": w.deadline - d.occurred_at,
-                               "sensors": float(len(w.by_sensor))})
-            self.make("fall", alarm, w.suspected_id)
+            self._alarm(w, {})
+
+    def _alarm(self, w: OpenWindow, extra: Mapping[str, float]) -> None:
+        self.window = None
+        self.changed = True
+        d = w.detection
+        alarm = Detection("fall", d.occurred_at, d.sensor, d.room, w.confidence,
+                          {**w.evidence, "cancel_window_s": w.deadline - d.occurred_at,
+                           "sensors": float(len(w.by_sensor)), **extra})
+        self.make("fall", alarm, w.suspected_id)
+
+    def _confirm(self, det: Detection) -> None:
+        """The home confirmed the open window's fall: the alarm goes out now."""
+        w = self.window
+        if w is None or det.occurred_at > w.deadline:
+            return
+        self._alarm(w, det.evidence)
 
     def _suspected(self, det: Detection) -> None:
         self.advance(det.occurred_at)
@@ -130,8 +145,12 @@ class AlarmFlow:
         self.window = None
         self.changed = True
         d = w.detection
+        # A cancel from the home's sensors says why (by_home, witness_RULE: the table in
+        # detectors/home_witness.py); a button's or a detector's cancel as before.
+        why = {k: v for k, v in det.evidence.items() if k == "by_home" or k.startswith("witness_")
+               or k == "seconds_after_impact"} if det.evidence.get("by_home") else {}
         self.make("alarm_cancelled",
                   Detection("alarm_cancelled", det.occurred_at, det.sensor or d.sensor,
                             d.room, 1.0, {"seconds_after_suspected": det.occurred_at - d.occurred_at,
-                                          "by_button": float(det.type == "cancel")}),
+                                          "by_button": float(det.type == "cancel"), **why}),
                   w.suspected_id)

@@ -32,6 +32,7 @@ from gateway.config_errors import redact_url as redact_url
 from gateway.console.settings import ConsoleConfig
 from gateway.console.settings import env_problems as console_env_problems
 from gateway.netaddr import is_loopback
+from gateway.prompt_config import PromptConfig
 
 FUSION = "fusion"  # [detectors.fusion]: a stage after the detectors, not a detector
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
@@ -181,6 +182,8 @@ class AlarmConfig(Model):
         title="Seconds between periodic test reports (Contact ID 602); 0 = none")
     periodic_test_at: str | None = Field(
         None, title="Local time HH:MM the periodic test falls on (default: counted from start)")
+    prompt: PromptConfig = Field(default_factory=PromptConfig,
+                                 title="Local \"are you OK?\" prompt during the cancel window")
 
     @field_validator("periodic_test_interval")
     @classmethod
@@ -195,6 +198,13 @@ class AlarmConfig(Model):
         if v is not None and not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", v):
             raise ValueError("a local time of day as HH:MM, e.g. 03:00")
         return v
+
+    @model_validator(mode="after")
+    def _prompt_needs_a_window(self) -> "AlarmConfig":
+        if self.prompt.enabled and self.cancel_window <= 0:
+            raise ValueError("prompt.enabled needs a cancel window: with cancel_window = 0 "
+                             "a suspected fall alarms at once; set cancel_window (e.g. 30)")
+        return self
 
 
 class RecordingConfig(Model):

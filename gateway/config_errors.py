@@ -37,26 +37,33 @@ def _known_keys(model: type[BaseModel] | None) -> list[str]:
     return list(model.model_fields) if model is not None else []
 
 
+def _models_in(ann: Any) -> list[type[BaseModel]]:
+    """Every model class an annotation can hold (through list, Optional, Union, Annotated)."""
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return [ann]
+    return [m for a in getattr(ann, "__args__", ()) or () for m in _models_in(a)]
+
+
 def _model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The model class whose field set the last key of `loc` belongs to (for suggestions)."""
+    """The model class whose field set the last key of `loc` belongs to (for suggestions).
+    A tagged union's tag in `loc` (pydantic puts it after the index) picks its member."""
     model: Any = root
+    choices: list[type[BaseModel]] = []
     for part in loc[:-1]:
         if isinstance(part, int):
+            continue
+        tagged = [m for m in choices if getattr(m.model_fields.get("type"), "annotation", None)
+                  is not None and part in getattr(m.model_fields["type"].annotation, "__args__", ())]
+        if tagged:
+            model, choices = tagged[0], []
             continue
         field = getattr(model, "model_fields", {}).get(part)
         if field is None:
             return None
-        ann = field.annotation
-        for cand in (ann, *getattr(ann, "__args__", ())):
-            for inner in (cand, *getattr(cand, "__args__", ())):
-                if isinstance(inner, type) and issubclass(inner, BaseModel):
-                    model = inner
-                    break
-            else:
-                continue
-            break
-        else:
+        choices = _models_in(field.annotation)
+        if not choices:
             return None
+        model = choices[0]
     return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 

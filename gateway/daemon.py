@@ -32,6 +32,7 @@ from gateway.dc09_path import Dc09Path
 from gateway.events import Event
 from gateway.health import HealthMonitor, SensorHealth
 from gateway.outbox import Entry, Outbox
+from gateway.process_group import kill_group
 from gateway.pipeline import ALARM_FLOW_STATE, Pipeline
 from gateway.sensors import expand as expand_sensors
 from gateway.steady_clock import SteadyClock
@@ -90,6 +91,10 @@ class Daemon:
             self.homeassistant = HomeAssistantBridge(config, self._health_body_sensors,
                                                      installed_version())
         self._tasks: list[asyncio.Task[Any]] = []
+        self.prompt: Any = None  # gateway.local_prompt.LocalPrompt, when [alarm.prompt] is on
+        if config.alarm.prompt.enabled:
+            from gateway.local_prompt import LocalPrompt
+            self.prompt = LocalPrompt(config.alarm.prompt, config.alarm.cancel_window, self._spawn)
         self.exit_code = 0
         self._seqs = SeqReservation(self.store, SEQ_BLOCK)
         self._storage_reported = False  # a storage_failure event was raised for this failure
@@ -119,6 +124,11 @@ class Daemon:
                     "ALARM" if e.is_alarm else "event", e.type, e.seq, e.text.get("en", ""))
             if e.is_alarm and self.homeassistant is not None:
                 self.homeassistant.alarm(e)   # committed and queued first: never in the way
+        if self.prompt is not None:  # "are you OK?" while the window is open; never in the way
+            try:
+                self.prompt.notice(events)
+            except Exception:  # noqa: BLE001
+                log.exception("local prompt failed; the alarm flow is not affected")
 
     def _acked_by_dc09(self, event_id: str, by: str, at: float) -> None:
         """The second path's receiver ACKed an alarm: delivered, as if the centre acked it."""
@@ -198,12 +208,7 @@ class Daemon:
             log.error("unacknowledged-alarm hook %s still running after %.0f s: killed",
                       argv[0], HOOK_TIMEOUT)
         finally:
-            if proc.returncode is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                await proc.wait()  # reaped: no zombie
+            await kill_group(proc)  # with everything it started; reaped: no zombie
 
     def _spawn(self, coro: Any, name: str, *, core: bool = False) -> asyncio.Task[Any]:
         """Start an owned task. A failure is always logged; a `core` task that ends at all
@@ -429,6 +434,8 @@ class Daemon:
             except Exception:  # noqa: BLE001
                 log.exception("console did not stop cleanly")
         await cancel_and_wait(list(self._tasks))
+        if self.prompt is not None:
+            await self.prompt.close()
         try:
             self._save_states()
             if self.pipeline is not None:

@@ -20,6 +20,7 @@ import numpy as np
 from detectors import registry as detector_registry
 from detectors.base import Detection, Detector, SensorMeta
 from detectors.fusion import FallFusion
+from detectors.home_witness import HomeWitness
 from gateway.alarm_flow import AlarmFlow
 from gateway.catalogue import describe, render
 from gateway.config import HomeConfig
@@ -83,6 +84,9 @@ class Pipeline:
         }
         self.fusion = FallFusion(config.fusion_settings())
         self.flow = AlarmFlow(config.alarm.cancel_window, self._make)
+        # The home's sensors as a second witness of a worn sensor's suspected fall: asked
+        # whenever the open window's time moves (see _advance)
+        self.witness = HomeWitness(config.fusion_settings().home_witness, meta)
         self.rooms_of = {sid: m.room for sid, m in meta.items() if m.room is not None}
         self.last_room: tuple[str, float] | None = None  # (room, sensor time) of the last activity
         self._out: list[Event] = []
@@ -143,6 +147,7 @@ class Pipeline:
         self.readings_seen += len(readings)
         end = max(reading_time(r) for r in readings)
         self._track_room(readings)
+        self.witness.observe(readings)
         readings = coalesce_blocks(readings)
         detections: list[Detection] = []
         for name, det in self.detectors.items():
@@ -152,7 +157,7 @@ class Pipeline:
                 self._detector_failed(name, "feed", end)
         self.now = end if self.now is None else max(self.now, end)
         self._handle(self.fusion.feed(detections, self.now))
-        self.flow.advance(self.now)
+        self._advance(self.now)
         return self._take()
 
     def tick(self, now: float) -> list[Event]:
@@ -167,14 +172,14 @@ class Pipeline:
             except Exception:  # noqa: BLE001 - one detector's bug must not stop time for the rest
                 self._detector_failed(name, "tick", now)
         self._handle(self.fusion.feed(detections, now))
-        self.flow.advance(now)
+        self._advance(now)
         return self._take()
 
     def finish(self) -> list[Event]:
         """End of a replay: release held falls, then let an open cancel window run out."""
         self._handle(self.fusion.flush())
         if self.flow.window is not None:
-            self.flow.advance(self.flow.window.deadline)
+            self._advance(self.flow.window.deadline)
         return self._take()
 
     def _detector_failed(self, name: str, where: str, now: float) -> None:
@@ -190,8 +195,38 @@ class Pipeline:
 
     def _handle(self, detections: Iterable[Detection]) -> None:
         for d in sorted(detections, key=lambda d: d.occurred_at):
-            self.flow.advance(d.occurred_at)
+            self._advance(d.occurred_at)
+            if d.type == "fall_suspected" and d.room is None:
+                d = self._placed(d)
+            before = self.flow.window
             self.flow.handle(d)
+            w = self.flow.window
+            if d.type == "fall_suspected" and w is not None:
+                self.witness.suspected(w.suspected_id, d, first=w is not before)
+
+    def _placed(self, d: Detection) -> Detection:
+        """A worn sensor's fall happened where the home saw someone at that moment, measured
+        from the readings' own times (the witness's history), so it does not depend on
+        how readings were batched; the fall, or its cancel, then name the same room."""
+        where = self.witness.place(d.occurred_at)
+        if where is None:
+            return d
+        room, _, age = where
+        return replace(d, room=room, evidence={**d.evidence, "room_inferred": 1,
+                                               "room_seen_s_ago": round(age)})
+
+    def _advance(self, t: float) -> None:
+        """Move the cancel window's time to `t`; the home's verdict up to then (a cancel or
+        an early confirmation, dated at its evidence) comes first, so how readings were
+        batched never changes which of them wins."""
+        w = self.flow.window
+        if w is None:
+            self.witness.verdict(None, t)   # no window: the witness forgets any it watched
+        else:
+            verdict = self.witness.verdict(w.suspected_id, min(t, w.deadline))
+            if verdict is not None:
+                self.flow.handle(verdict)
+        self.flow.advance(t)
 
     # -- events that do not come from detectors -----------------------------------------
     def technical(self, type_name: str, occurred_at: float, *, sensor: str | None = None,

@@ -249,6 +249,28 @@ def _incident(p: Planner, scn: Scenario, inc: Incident, seed: int,
         p.go(p.roles["bed"], "bed")
         p.lie(30.0)
         expect = ("door_night_not_back",)
+    elif inc.what == "knock":
+        # Walking through a room, the wrist knocks a door frame: a sharp peak, a few seconds
+        # standing still holding the hand, then on to the next room with the hand held to
+        # the chest (so the wrist does not look as it did before). Not a fall: no event
+        # is expected, and a `fall` alarm from it is a false alarm.
+        dest = inc.to or p.roles["kitchen"]
+        p.t = inc.t - 6.0
+        p.add("walk", 6.0, p.spot(room), step_hz=float(rng.uniform(1.4, 1.8)))
+        p.add("knock", 0.4, hand_held=True)
+        p.add("stand", float(rng.uniform(3.5, 6.0)), hand_held=True, fidget_s=600.0)
+        hold_end = p.t + inc.hold
+        first_walk = len(p.segs)
+        p.go(dest)
+        for seg in p.segs[first_walk:]:
+            if seg.t0 < hold_end:
+                seg.params["hand_held"] = True
+        if p.t < hold_end:   # arrived, still holding the hand
+            p.add("stand", hold_end - p.t, hand_held=True, fidget_s=45.0)
+        p.fill("stand", 20.0)
+        new = _seamless(segs, p.segs, rng)
+        return splice(segs, new[0].t0, new[-1].t1, new), Label(
+            inc.t, p.t, "knock", room, None, (), {"kind": "activity", "to": dest})
     else:  # sos: ordinary life goes on; the button does the talking
         return segs, Label(inc.t, inc.t + 1, "sos", room, None, ("sos",), {"kind": "incident"})
     new = _seamless(segs, p.segs, rng)

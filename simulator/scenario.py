@@ -20,7 +20,7 @@ from pytimeparse import parse as timeparse
 SENSOR_KINDS = ("wearable", "radar", "motion", "door", "button")
 FALL_KINDS = ("forward", "backward", "lateral", "from_chair", "fainting")
 AFTER_FALL = ("lie_still", "struggle", "get_up")
-INCIDENTS = ("fall", "inactivity", "door_night_exit", "sos")
+INCIDENTS = ("fall", "inactivity", "door_night_exit", "sos", "knock")
 
 
 class ScenarioError(ValueError):
@@ -100,6 +100,8 @@ class Incident:
     after: str = "lie_still"
     lasts: float = 1800.0          # seconds on the floor / inactive / away
     wearable: bool = True          # is the wearable worn during it
+    to: str | None = None          # knock: the room walked to afterwards
+    hold: float = 12.0             # knock: seconds the knocked hand is held to the chest
 
 
 @dataclass(frozen=True)
@@ -240,10 +242,14 @@ def scenario_from_dict(data: Mapping[str, Any], path: str = "<scenario>") -> Sce
         room = raw.get("room")
         if room is not None and room not in room_ids:
             raise ScenarioError(f"{path}: {where}.room = {room!r} is not a room")
+        to = raw.get("to")
+        if to is not None and to not in room_ids:
+            raise ScenarioError(f"{path}: {where}.to = {to!r} is not a room")
         incidents.append(Incident(
             t=_when(start, tz, raw, where), what=what, room=room, fall_kind=kind, after=after,
             lasts=parse_duration(raw.get("lasts", "30m"), f"{where}.lasts"),
-            wearable=bool(raw.get("wearable", True))))
+            wearable=bool(raw.get("wearable", True)), to=to,
+            hold=parse_duration(raw.get("hold", 12), f"{where}.hold")))
 
     imperf = {}
     for i, raw in enumerate(data.get("imperfections", [])):

@@ -22,13 +22,14 @@ POSTURE = {
     "lie_down": "lying", "lie": "lying", "sleep": "lying", "turn": "lying",
     "get_up_bed": "upright", "out": "upright",
     "fall": "lying", "floor_still": "lying", "floor_struggle": "lying",
-    "get_up_floor": "upright", "collapse": "lying",
+    "get_up_floor": "upright", "collapse": "lying", "knock": "upright",
 }
 TRANSITIONS = {"sit_down", "stand_up", "lie_down", "get_up_bed", "bend", "fall",
                "get_up_floor", "collapse", "turn"}
 FLOOR = {"fall", "floor_still", "floor_struggle", "collapse"}
 
 UPRIGHT = np.array([0.0, -1.0, 0.0])
+HAND_HELD = np.array([0.85, -0.25, 0.45])   # wrist: a knocked hand held to the chest
 SEATED = np.array([0.0, -0.94, 0.34])
 LYING = {"supine": np.array([0.0, 0.0, 1.0]), "prone": np.array([0.0, 0.0, -1.0]),
          "left": np.array([-1.0, 0.0, 0.0]), "right": np.array([1.0, 0.0, 0.0])}
@@ -102,6 +103,8 @@ def finish(segments: list[Segment], rng: np.random.Generator) -> list[Segment]:
             w_end = _unit(g_end + rng.normal(0, 0.35, 3))
         if seg.act in ("walk", "stairs", "stand", "out"):
             w_end = _unit(UPRIGHT + rng.normal(0, 0.15, 3))
+        if seg.params.get("hand_held"):
+            w_end = _unit(HAND_HELD + rng.normal(0, 0.05, 3))
         # transitions rotate from g0 to g1 over their length; other segments blend
         # over their first second, so a seam never looks like a jolt
         seg.g0, seg.w0 = tuple(g_prev), tuple(w_prev)

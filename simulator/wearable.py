@@ -66,6 +66,15 @@ def segment_accel(seg: Segment, t: np.ndarray, wrist: bool, rng: np.random.Gener
             dyn += (peak * _pulse(u, 0.85 * seg.dur, 0.035))[:, None] * g1[None, :]  # seat jolt, upwards
             dyn[:, 1] -= 0.25 * np.sin(np.pi * np.clip(u / (0.8 * seg.dur), 0, 1))
         base_noise = 0.015
+    elif act == "knock":
+        # the hand goes to the chest while the wrist rings from the knock (the waist barely
+        # notices); the peak varies knock to knock
+        g = _blend(g0, g1, u / max(seg.dur, 1e-3))
+        r = _hash01(seg.t0, 11)
+        peak = (3.2 + 3.0 * r) if wrist else 0.2
+        way = np.array([0.6, 0.3 + r, -0.5])
+        dyn += (peak * _pulse(u, 0.12, 0.015))[:, None] * (way / np.linalg.norm(way))[None, :]
+        base_noise = 0.02
     elif act == "bend":
         lean = np.array([0.0, -0.35, -0.94])
         g = _blend(g0, lean, np.sin(np.pi * f))
@@ -80,7 +89,7 @@ def segment_accel(seg: Segment, t: np.ndarray, wrist: bool, rng: np.random.Gener
             dyn += vert[:, None] * g[:, :]
             dyn[:, 2] += 0.08 * np.sin(ph + 1.1)
             dyn[:, 0] += 0.05 * np.sin(0.5 * ph)
-            if wrist:  # arm swing: a half-step-frequency rotation of the wrist
+            if wrist and not seg.params.get("hand_held"):  # arm swing: a half-step-frequency rotation of the wrist
                 swing = 0.35 * np.sin(0.5 * ph + 0.4)
                 dyn[:, 2] += swing
                 dyn[:, 0] += 0.5 * swing
@@ -95,6 +104,8 @@ def segment_accel(seg: Segment, t: np.ndarray, wrist: bool, rng: np.random.Gener
             period = float(seg.params.get("fidget_s", 40.0 if act == "stand" else 90.0))
             phase = (t - seg.t0) % period
             fidget = np.where(phase < 1.5, 0.08 if act == "sit" else 0.12, 0.0)
+            if seg.params.get("hand_held"):
+                fidget[:] = 0.0   # standing still, holding the knocked hand
             dyn += rng.normal(0, 1, (n, 3)) * fidget[:, None]
             base_noise = 0.008 if act == "sit" else 0.012
         elif act in ("lie", "sleep", "floor_still"):

@@ -225,3 +225,28 @@ async def test_polar_unsupported_rate_lists_the_valid_ones(world):
         await drv.connect()
     assert not [c for c in w.calls if c[0] == "write" and c[2][0] == PP.PMD_OP_START]
     assert w.calls[-1][0] == "disconnect"
+
+
+async def test_an_itag_configured_as_the_i_am_fine_button_cancels_a_suspected_fall(world):
+    """A second fob with action = "cancel" answers the local prompt: its press goes through
+    the pipeline's cancel window as `alarm_cancelled` with by_button = 1."""
+    from gateway.config import parse_config
+    from gateway.pipeline import Pipeline
+    from sensordata.readings import FallFlag
+    world(FakePeripheral("10:00:00:00:00:03", [ITAG_SERVICE], rssi=-70,
+                         on_subscribe={ITAG_KEY: [(0.01, ITAG_KEY, h("01"))]}))
+    drv = ButtonDriver(SensorInfo("ok-fob", "hall", "ble_button"),
+                       ButtonDriver.Settings(action="cancel"))
+    await drv.connect()
+    try:
+        press = (await take(drv, 2))[1]
+    finally:
+        await drv.disconnect()
+    cfg = parse_config({"gateway_id": "gw-1", "site_id": "site-1", "rooms": [{"id": "hall"}],
+                        "sensors": [{"id": "radar", "type": "demo", "room": "hall"},
+                                    {"id": "ok-fob", "type": "demo", "room": "hall"}]}, env={})
+    p = Pipeline(cfg)
+    suspected = p.feed([FallFlag("radar", press.t - 5, True)])
+    cancelled = p.feed([press])
+    assert [e.type for e in cancelled] == ["alarm_cancelled"]
+    assert cancelled[0].ref == suspected[0].id and cancelled[0].evidence["by_button"] == 1

@@ -208,3 +208,18 @@ async def test_daemon_end_to_end_zigbee_sos_button_becomes_an_alarm(mosquitto, t
     assert [a["type"] for a in centre.on("alarm")] == ["sos"], alarms
     assert set(alarms[0]["text"]) == {"fi", "sv", "en"}
     assert "pendant" in str(alarms[0]) and "hall" in str(alarms[0])
+
+
+def test_a_button_press_can_mean_i_am_fine_but_never_both():
+    drv = Zigbee2MqttDriver(SensorInfo("ok-button", "living", "zigbee2mqtt"),
+                            Settings(friendly_name="ok_button", device="sos_button",
+                                     sos_actions=["hold"], cancel_actions=["single"]))
+    got = drv.handle("zigbee2mqtt/ok_button", b'{"action": "single"}', False, 1.0)
+    assert [(r.sensor, r.action) for r in got] == [("ok-button", "cancel")]
+    got = drv.handle("zigbee2mqtt/ok_button", b'{"action": "hold"}', False, 2.0)
+    assert [r.action for r in got] == ["sos"]
+    assert drv.handle("zigbee2mqtt/ok_button", b'{"action": "single"}', True, 3.0) == [], \
+        "a retained press is not a press now"
+    with pytest.raises(ValueError, match="a call for help must never cancel one"):
+        Settings(friendly_name="b", device="sos_button", sos_actions=["single"],
+                 cancel_actions=["single"])

@@ -2,7 +2,8 @@
 
 `FakeGpio` holds chips and lines; `module()` returns an object shaped like the gpiod
 module: `request_lines(path, config, consumer)`, `LineSettings`, `EdgeEvent.Type`,
-`line.Direction/Edge/Bias/Value`. A request has a real file descriptor (a pipe) that
+`line.Direction/Edge/Bias/Value`; an output request's `set_value` drives the line and
+records when (`FakeLine.driven`). A request has a real file descriptor (a pipe) that
 becomes readable when edge events are queued, exactly as the kernel's line request fd
 does, so the driver's event-loop wiring is exercised, not bypassed. `set_level()` plays a
 waveform: every change queues one edge event stamped with CLOCK_MONOTONIC like the
@@ -69,6 +70,7 @@ class LineSettings:
     bias: Bias = Bias.AS_IS
     active_low: bool = False
     debounce_period: timedelta = timedelta(0)
+    output_value: Value = Value.INACTIVE
 
 
 @dataclass
@@ -77,6 +79,7 @@ class FakeLine:
     name: str
     physical: bool = False  # electrical level (before active_low)
     requested_by: Any = None
+    driven: list[tuple[float, bool]] = field(default_factory=list)  # (monotonic s, physical) as output
 
 
 class FakeLineRequest:
@@ -103,6 +106,15 @@ class FakeLineRequest:
     def get_value(self, offset: int) -> Value:
         assert offset == self.line.offset
         return Value.ACTIVE if self._logical(self.line.physical) else Value.INACTIVE
+
+    def set_value(self, offset: int, value: Value) -> None:
+        """An output line driven by the request (a buzzer): recorded with its time."""
+        if self.released:
+            raise RuntimeError("request released")
+        assert offset == self.line.offset
+        assert self.settings.direction == Direction.OUTPUT, "set_value on an input line"
+        self.line.physical = (value == Value.ACTIVE) != self.settings.active_low
+        self.line.driven.append((time.monotonic(), self.line.physical))
 
     def _edge(self, physical: bool) -> None:
         active = self._logical(physical)
@@ -168,6 +180,8 @@ class FakeGpio:
                 raise OSError(16, "Device or resource busy")
             req = FakeLineRequest(gpio, line, settings or LineSettings())
             line.requested_by = req
+            if req.settings.direction == Direction.OUTPUT:
+                req.set_value(line.offset, req.settings.output_value)
             return req
 
         return SimpleNamespace(
