@@ -21,14 +21,13 @@ import functools
 import logging
 import signal
 import time
-from typing import Any, Callable, Collection, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Collection, Iterable, Mapping
 
 from drivers import registry as driver_registry
 from drivers.base import SensorInfo
 from gateway import escalation, periodic_test, systemd
 from gateway.command_wiring import DaemonCommands
 from gateway.config import HomeConfig
-from gateway.dc09_path import Dc09Path
 from gateway.events import Event
 from gateway.health import HealthMonitor, SensorHealth
 from gateway.outbox import Entry, Outbox
@@ -39,6 +38,9 @@ from gateway.store import SeqReservation, Store
 from gateway.supervisor import supervise
 from gateway.task_cancel import cancel_and_wait
 from gateway.uplink import Uplink
+
+if TYPE_CHECKING:
+    from gateway.dc09_path import Dc09Path
 
 log = logging.getLogger("safehome.daemon")
 
@@ -82,7 +84,10 @@ class Daemon:
         every = config.alarm.periodic_test_interval
         self.periodic_test = periodic_test.PeriodicTest(
             every, config.alarm.periodic_test_at, config.timezone, time.time()) if every else None
-        self.dc09 = Dc09Path.from_home(config, self._acked_by_dc09)  # second path, optional
+        self.dc09: Dc09Path | None = None  # second path, optional
+        if config.dc09 is not None:  # imported only then: the bridge code and cryptography
+            from gateway.dc09_path import Dc09Path
+            self.dc09 = Dc09Path.from_home(config, self._acked_by_dc09)
         self.homeassistant: Any = None  # gateway.homeassistant bridge, when configured
         if config.homeassistant.discovery:
             from gateway.cli import installed_version
