@@ -72,7 +72,22 @@ class HomeTracker:
 
     def update(self, r: Any) -> str | None:
         """Account for one reading. Returns "door" for an outer-door change, "inside" for
-        inside activity, "present" for presence without movement, else None."""
+        inside activity, "present" for presence without movement, else None. (Radar frames
+        take a short path first: the same rule as `_classify`, without its other checks.)"""
+        if isinstance(r, RadarTargets):  # most of a home's readings: radars at 10 Hz
+            t = r.t
+            targets = r.targets
+            self._present[r.sensor] = bool(targets)
+            if not targets:
+                return None
+            v2 = self.moving_speed ** 2
+            for g in targets:
+                if g.vx * g.vx + g.vy * g.vy + g.vz * g.vz >= v2:
+                    self.last_activity = _later(self.last_activity, t)
+                    self.last_inside = _later(self.last_inside, t)
+                    return "inside"
+            self.last_inside = _later(self.last_inside, t)
+            return "present"
         t = end_time(r)
         if t is None:
             return None
