@@ -17,6 +17,7 @@ from typing import Any
 
 from gateway.config import AlarmConfig, HomeConfig
 from gateway.events import Event
+from sensordata.readings import reading_time
 from sensordata.trace.model import Label, StreamInfo, TraceDamage
 from sensordata.trace.reader import RecordedEvent, TraceReader
 
@@ -109,6 +110,7 @@ def replay(path: str, config: HomeConfig | None = None, *, speed: float | None =
     cpu0 = time.process_time()
     wall0 = time.monotonic()
     batch: list[Any] = []
+    t_max: float | None = None
     for window in reader.windows(start, end):
         i = 0
         while i < len(window):  # labels and recorded events come first in a window
@@ -120,14 +122,19 @@ def replay(path: str, config: HomeConfig | None = None, *, speed: float | None =
             else:
                 break
             i += 1
-        batch += window[i:] if i else window
+        if i < len(window):
+            batch += window[i:] if i else window
+            # a window's readings come sorted by sensor time, so its last is its latest:
+            # the batch's end without looking at every reading again
+            last = reading_time(window[-1])
+            t_max = last if t_max is None or last > t_max else t_max
         if len(batch) >= BATCH:
-            _feed(pipe, batch, now, res, emit, speed, wall0)
-            batch = []
+            _feed(pipe, batch, now, res, emit, speed, wall0, t_max)
+            batch, t_max = [], None
             if progress is not None:
                 progress(now[0])
     if batch:
-        _feed(pipe, batch, now, res, emit, speed, wall0)
+        _feed(pipe, batch, now, res, emit, speed, wall0, t_max)
     res.damage = reader.damage
     declared_end = _declared_end(reader)
     if res.last is not None:
@@ -142,9 +149,10 @@ def replay(path: str, config: HomeConfig | None = None, *, speed: float | None =
 
 
 def _feed(pipe: Any, batch: list[Any], now: list[float], res: ReplayResult,
-          emit: Callable[[Iterable[Event]], None], speed: float | None, wall0: float) -> None:
-    from sensordata.readings import reading_time
-    t_end = max(reading_time(r) for r in batch)
+          emit: Callable[[Iterable[Event]], None], speed: float | None, wall0: float,
+          t_end: float | None = None) -> None:
+    if t_end is None or t_end != t_end:   # unknown, or a NaN-timed reading: look at them all
+        t_end = max(reading_time(r) for r in batch)
     if res.first is None:
         res.first = min(reading_time(r) for r in batch)
     if speed:
