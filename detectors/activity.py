@@ -75,7 +75,7 @@ class HomeTracker:
         inside activity, "present" for presence without movement, else None. (Radar frames
         take a short path first: the same rule as `_classify`, without its other checks.)"""
         if isinstance(r, RadarTargets):  # most of a home's readings: radars at 10 Hz
-            t = r.t
+            tr = r.t
             targets = r.targets
             self._present[r.sensor] = bool(targets)
             if not targets:
@@ -83,10 +83,10 @@ class HomeTracker:
             v2 = self.moving_speed ** 2
             for g in targets:
                 if g.vx * g.vx + g.vy * g.vy + g.vz * g.vz >= v2:
-                    self.last_activity = _later(self.last_activity, t)
-                    self.last_inside = _later(self.last_inside, t)
+                    self.last_activity = _later(self.last_activity, tr)
+                    self.last_inside = _later(self.last_inside, tr)
                     return "inside"
-            self.last_inside = _later(self.last_inside, t)
+            self.last_inside = _later(self.last_inside, tr)
             return "present"
         t = end_time(r)
         if t is None:

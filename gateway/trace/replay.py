@@ -122,12 +122,13 @@ def replay(path: str, config: HomeConfig | None = None, *, speed: float | None =
             else:
                 break
             i += 1
-        if i < len(window):
+        last = window[-1] if i < len(window) else None
+        if last is not None and not isinstance(last, (Label, RecordedEvent)):
             batch += window[i:] if i else window
             # a window's readings come sorted by sensor time, so its last is its latest:
             # the batch's end without looking at every reading again
-            last = reading_time(window[-1])
-            t_max = last if t_max is None or last > t_max else t_max
+            t_last = reading_time(last)
+            t_max = t_last if t_max is None or t_last > t_max else t_max
         if len(batch) >= BATCH:
             _feed(pipe, batch, now, res, emit, speed, wall0, t_max)
             batch, t_max = [], None

@@ -58,7 +58,8 @@ def _gather(buf: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
     # row i of this view is buf[i:i + width] (no copy), so one take along its first axis
     # gathers every message's bytes without an (n, width) index array
     rows = np.lib.stride_tricks.as_strided(buf, (len(buf) - width + 1, width), (1, 1), writeable=False)
-    return rows[starts]
+    out: np.ndarray = rows[starts]
+    return out
 
 
 def _words(raw: bytes, starts: np.ndarray, k: int) -> np.ndarray:
@@ -187,8 +188,7 @@ def _targets(sensor: str, raw: bytes, buf: np.ndarray, offs: np.ndarray) -> _Col
 # descriptor, so the per-object work runs in C. The fields are those just decoded; the
 # objects are the same as RadarTargets(...)/Target(...) would make (tests/test_trace_format.py).
 _new = object.__new__
-_TARGET_SLOTS = tuple(getattr(Target, f).__set__ for f in ("tid", "x", "y", "z", "vx", "vy", "vz"))
-_TARGET_HEIGHT = Target.height.__set__  # type: ignore[attr-defined]
+_TARGET_SLOTS = tuple(getattr(Target, f).__set__ for f in ("tid", "x", "y", "z", "vx", "vy", "vz", "height"))
 _FRAME_SLOTS = tuple(getattr(RadarTargets, f).__set__ for f in ("sensor", "t", "frame", "targets"))
 
 
@@ -203,9 +203,9 @@ def radar_frames(sensor: str, t: list[float], frame: list[int], count: np.ndarra
     targets: list[Target] = list(map(_new, repeat(Target, len(tids))))
     _fill(targets, _TARGET_SLOTS[0], tids)
     cols = vals.T
-    for k, setter in enumerate(_TARGET_SLOTS[1:]):
+    for k, setter in enumerate(_TARGET_SLOTS[1:7]):
         _fill(targets, setter, cols[k].tolist())
-    _fill(targets, _TARGET_HEIGHT, [None if h != h else h for h in cols[6].tolist()])
+    _fill(targets, _TARGET_SLOTS[7], [None if h != h else h for h in cols[6].tolist()])
     ends = np.cumsum(count)
     some = np.flatnonzero(count)   # an empty room's frames (most of them) share ()
     groups: list[tuple[Target, ...]] = [()] * len(t)
