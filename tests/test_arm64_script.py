@@ -36,27 +36,28 @@ def test_shellcheck_finds_nothing() -> None:
     assert out.returncode == 0, out.stdout
 
 
-def test_the_mirror_comes_from_a_deb822_source_skipping_security(tmp_path: Path) -> None:
-    (tmp_path / "sources.list.d").mkdir()
-    (tmp_path / "sources.list.d" / "debian.sources").write_text(
-        "Types: deb\nURIs: http://security.example/debian-security\nSuites: bookworm-security\n"
-        "Components: main\n\n"
-        "# the archive itself\nTypes: deb deb-src\nURIs: http://mirror.example/debian/\n"
-        "Suites: bookworm bookworm-updates\nComponents: main contrib\n"
-        "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n")
-    out = mirror(tmp_path)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "http://mirror.example/debian"
+DEB822 = ("sources.list.d/debian.sources",
+          "Types: deb\nURIs: http://security.example/debian-security\nSuites: bookworm-security\n"
+          "Components: main\n\n"
+          "# the archive itself\nTypes: deb deb-src\nURIs: http://mirror.example/debian/\n"
+          "Suites: bookworm bookworm-updates\nComponents: main contrib\n"
+          "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n",
+          "http://mirror.example/debian")
+ONE_LINE = ("sources.list",
+            "# deb http://commented.example/debian bookworm main\n"
+            "deb [arch=amd64] https://other.example/apt cloud-sdk-bookworm main\n"
+            "deb [arch=amd64 signed-by=/usr/share/keyrings/k.gpg] http://one.example/debian bookworm main\n",
+            "http://one.example/debian")
 
 
-def test_the_mirror_comes_from_a_one_line_source_with_options(tmp_path: Path) -> None:
-    (tmp_path / "sources.list").write_text(
-        "# deb http://commented.example/debian bookworm main\n"
-        "deb [arch=amd64] https://other.example/apt cloud-sdk-bookworm main\n"
-        "deb [arch=amd64 signed-by=/usr/share/keyrings/k.gpg] http://one.example/debian bookworm main\n")
+@pytest.mark.parametrize(("name", "text", "expected"), [DEB822, ONE_LINE], ids=["deb822", "one-line"])
+def test_the_mirror_is_the_first_bookworm_main_archive(tmp_path: Path, name: str, text: str, expected: str) -> None:
+    """Security and other suites, comments and [options] do not fool it."""
+    (tmp_path / name).parent.mkdir(exist_ok=True)
+    (tmp_path / name).write_text(text)
     out = mirror(tmp_path)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "http://one.example/debian"
+    assert out.stdout.strip() == expected
 
 
 def test_a_machine_without_a_bookworm_source_is_told_what_to_do(tmp_path: Path) -> None:
