@@ -53,8 +53,13 @@ for stat in snap.statistics("traceback"):
     # globals count for the package being imported
     frames = [f.filename for f in stat.traceback if not f.filename.startswith("<")] or ["<unknown>"]
     f = frames[0]
-    key = f.split("site-packages/")[-1] if "site-packages/" in f else f.replace(str(Path.cwd()) + "/", "")
-    top = key.split("/")[0].removesuffix(".py") if "site-packages/" in f or not f.startswith("/") else "(stdlib)"
+    here = str(Path.cwd()) + "/"
+    if "site-packages/" in f:
+        top = f.split("site-packages/")[-1].split("/")[0].removesuffix(".py")
+    elif f.startswith(here):                    # this repository: gateway, detectors, ...
+        top = f[len(here):].split("/")[0].removesuffix(".py")
+    else:
+        top = "(stdlib)" if f.startswith("/") else "(no file)"
     per[top] = per.get(top, 0) + stat.size
 mods = {}
 for m in list(sys.modules):
