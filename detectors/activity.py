@@ -72,7 +72,15 @@ class HomeTracker:
 
     def update(self, r: Any) -> str | None:
         """Account for one reading. Returns "door" for an outer-door change, "inside" for
-        inside activity, "present" for presence without movement, else None."""
+        inside activity, "present" for presence without movement, else None. (Radar frames
+        take a short path first: the same rule as `_classify`, without its other checks.)"""
+        if isinstance(r, RadarTargets):  # most of a home's readings: radars at 10 Hz
+            seen = self._radar(r)
+            if seen is not None:
+                if seen == "inside":
+                    self.last_activity = _later(self.last_activity, r.t)
+                self.last_inside = _later(self.last_inside, r.t)
+            return seen
         t = end_time(r)
         if t is None:
             return None
@@ -99,15 +107,7 @@ class HomeTracker:
                 return "inside"
             return "present" if r.present else None
         if isinstance(r, RadarTargets):
-            targets = r.targets
-            self._present[r.sensor] = bool(targets)
-            if not targets:
-                return None
-            v2 = self.moving_speed ** 2
-            for g in targets:
-                if g.vx * g.vx + g.vy * g.vy + g.vz * g.vz >= v2:
-                    return "inside"
-            return "present"
+            return self._radar(r)
         if isinstance(r, RadarPoints):
             p = r.points
             if len(p) >= 3 and int(np.count_nonzero(np.abs(p[:, 3]) >= self.moving_speed)) >= 3:
@@ -116,6 +116,17 @@ class HomeTracker:
         if isinstance(r, AccelBlock):
             return "inside" if accel_moving(r.xyz, self.accel_std_g) else None
         return None
+
+    def _radar(self, r: RadarTargets) -> str | None:
+        targets = r.targets
+        self._present[r.sensor] = bool(targets)
+        if not targets:
+            return None
+        v2 = self.moving_speed ** 2
+        for g in targets:
+            if g.vx * g.vx + g.vy * g.vy + g.vz * g.vz >= v2:
+                return "inside"
+        return "present"
 
     @property
     def present_now(self) -> bool:

@@ -24,7 +24,7 @@ from typing import Any, ClassVar, Generic, Iterable, Iterator, Mapping, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from sensordata.radar_mounting import Mounting
-from sensordata.readings import Reading, end_time
+from sensordata.readings import AccelBlock, Reading, end_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,10 +122,13 @@ class TimedDetector(Detector[SettingsT]):
     def timed(self, readings: Iterable[Reading], out: list[Detection]) -> Iterator[tuple[Reading, float]]:
         """Each reading with its sensor time, after time has advanced to it: a deadline
         that passed before the reading fires first. Empty sample blocks are skipped."""
+        advance = self._advance
         for r in readings:
-            t = end_time(r)
+            # every reading but a sample block carries its time in `t` (replay feeds 1.9
+            # million a day through each timed detector: no call where none is needed)
+            t = end_time(r) if isinstance(r, AccelBlock) else r.t
             if t is not None:
-                self._advance(t, out)
+                advance(t, out)
                 yield r, t
 
 

@@ -24,7 +24,12 @@ ensure_venv() {  # ensure_venv EXTRAS : .venv with safehome[EXTRAS] installed
   local stamp=".venv/.safehome-$extras-$(cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1)"
   if [ ! -f "$stamp" ]; then
     .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-    .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$extras]" 2>&1 | grep -v '^WARNING: Location' || true
+    # setuptools announces every flat-layout editable install with a BuildBackendWarning
+    # ("Editable installation ... folders with the same name"); it is information, and it
+    # would be the first thing `scripts/demo.sh` shows. The filter reaches the build backend
+    # through the environment pip passes on.
+    PYTHONWARNINGS="ignore:Editable installation" \
+      .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$extras]" 2>&1 | grep -v '^WARNING: Location' || true
     .venv/bin/python -c 'import gateway, aiomqtt, aiosqlite' && touch "$stamp"
   fi
 }

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import struct
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -52,9 +53,13 @@ def _gather(buf: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
     """`width` bytes at each of `starts`, as an (n, width) uint8 array."""
     if len(starts) == 0:
         return np.zeros((0, width), np.uint8)
-    if int(starts.max()) + width > len(buf):
+    if int(starts.max()) + width > len(buf) or int(starts.min()) < 0:
         raise CodecError("message runs past the end of its chunk")
-    return buf[starts[:, None] + np.arange(width, dtype=np.int64)]
+    # row i of this view is buf[i:i + width] (no copy), so one take along its first axis
+    # gathers every message's bytes without an (n, width) index array
+    rows = np.lib.stride_tricks.as_strided(buf, (len(buf) - width + 1, width), (1, 1), writeable=False)
+    out: np.ndarray = rows[starts]
+    return out
 
 
 def _words(raw: bytes, starts: np.ndarray, k: int) -> np.ndarray:
@@ -171,21 +176,47 @@ def _frames(raw: bytes, buf: np.ndarray, offs: np.ndarray, row: np.dtype,
 
 
 def _targets(sensor: str, raw: bytes, buf: np.ndarray, offs: np.ndarray) -> _Column:
-    from sensordata.trace.codec import _radar_frame
-
     t, frame, count, rows = _frames(raw, buf, offs, messages.TARGET_ROW, "radar_targets")
-    tids = rows["tid"].tolist()
-    vals = rows["v"].tolist()
-    out: list[RadarTargets] = []
-    i = 0
-    for ti, fi, c in zip(t, frame, count.tolist(), strict=True):
-        targets = []
-        for k in range(i, i + c):
-            x, y, z, vx, vy, vz, h = vals[k]
-            targets.append(Target(tids[k], x, y, z, vx, vy, vz, None if math.isnan(h) else h))
-        i += c
-        out.append(_radar_frame(sensor, ti, fi, tuple(targets)))
+    out = radar_frames(sensor, t, frame, count, rows["tid"].tolist(), rows["v"])
     return _Column(lambda a, b: (out[a:b], t[a:b]))
+
+
+# Two radars at 10 Hz are 1.7 million frames a day, and replay spends most of its decoding
+# time making their objects. The frames and targets are made here without their frozen
+# dataclass __init__ (which sets each field through object.__setattr__ in Python): objects
+# are allocated and each field is filled for all of them in one `map` over its slot
+# descriptor, so the per-object work runs in C. The fields are those just decoded; the
+# objects are the same as RadarTargets(...)/Target(...) would make (tests/test_trace_format.py).
+_new = object.__new__
+_TARGET_SLOTS = tuple(getattr(Target, f).__set__ for f in ("tid", "x", "y", "z", "vx", "vy", "vz", "height"))
+_FRAME_SLOTS = tuple(getattr(RadarTargets, f).__set__ for f in ("sensor", "t", "frame", "targets"))
+
+
+def _fill(objs: list[Any], setter: Callable[[Any, Any], None], values: Any) -> None:
+    deque(map(setter, objs, values), maxlen=0)
+
+
+def radar_frames(sensor: str, t: list[float], frame: list[int], count: np.ndarray,
+                 tids: list[int], vals: np.ndarray) -> list[RadarTargets]:
+    """RadarTargets for frames of `count[i]` targets each; `tids` and `vals` (n, 7: x, y,
+    z, vx, vy, vz, height with NaN for unknown) hold all frames' targets in order."""
+    targets: list[Target] = list(map(_new, repeat(Target, len(tids))))
+    _fill(targets, _TARGET_SLOTS[0], tids)
+    cols = vals.T
+    for k, setter in enumerate(_TARGET_SLOTS[1:7]):
+        _fill(targets, setter, cols[k].tolist())
+    _fill(targets, _TARGET_SLOTS[7], [None if h != h else h for h in cols[6].tolist()])
+    ends = np.cumsum(count)
+    some = np.flatnonzero(count)   # an empty room's frames (most of them) share ()
+    groups: list[tuple[Target, ...]] = [()] * len(t)
+    deque(map(groups.__setitem__, some.tolist(), map(tuple, map(targets.__getitem__, map(
+        slice, (ends - count)[some].tolist(), ends[some].tolist())))), maxlen=0)
+    out: list[RadarTargets] = list(map(_new, repeat(RadarTargets, len(t))))
+    _fill(out, _FRAME_SLOTS[0], repeat(sensor))
+    _fill(out, _FRAME_SLOTS[1], t)
+    _fill(out, _FRAME_SLOTS[2], frame)
+    _fill(out, _FRAME_SLOTS[3], groups)
+    return out
 
 
 def _points(sensor: str, raw: bytes, buf: np.ndarray, offs: np.ndarray) -> _Column:
