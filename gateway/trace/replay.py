@@ -74,6 +74,8 @@ class ReplayResult:
     damage: TraceDamage | None = None
     cpu_s: float = 0.0
     config: HomeConfig | None = None
+    #: what the detectors learned by the end (the care report reads the trends' days)
+    states: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def matches(self, label: Label, slack: float = 600.0) -> dict[str, bool]:
         """For each event type the label expects: was one raised in its time span?"""
@@ -137,6 +139,7 @@ def replay(path: str, config: HomeConfig | None = None, *, speed: float | None =
         now[0] = until
         emit(pipe.tick(until))
     emit(pipe.finish())
+    res.states = pipe.detector_states()
     res.cpu_s = time.process_time() - cpu0
     return res
 
