@@ -45,6 +45,11 @@ MIN_CHANGE: dict[str, float] = {
     "meal_kitchen_minutes": 10.0, "transitions": 4.0, "walking_speed": 0.05,
 }
 
+#: Watched by default. Not `night_up` (with a bathroom sensor, nearly every night-time
+#: getting up is a bathroom visit: one change would be told twice) nor `transitions`
+#: (moves between rooms follow kitchen and bathroom visits); both are in the report.
+WATCHED = tuple(f for f in FEATURES if f not in ("night_up", "transitions"))
+
 
 class TrendSettings(ZonedSettings):
     enabled: bool = Field(True, title="Run this detector (silent until learn_days are learned)")
@@ -57,7 +62,7 @@ class TrendSettings(ZonedSettings):
     keep_days: int = Field(120, ge=28, le=400, title="Days of features kept (baseline and report)")
     min_change: dict[str, float] = Field(default_factory=dict,
                                          title="Smallest 7-day change worth telling, per feature (overrides)")
-    watch: list[str] = Field(default_factory=lambda: list(FEATURES),
+    watch: list[str] = Field(default_factory=lambda: list(WATCHED),
                              title="Features watched for changes")
     bathroom_rooms: list[str] = Field(default_factory=list, title="Bathroom rooms (besides names with bath/toilet/wc)")
     kitchen_rooms: list[str] = Field(default_factory=list, title="Kitchen rooms (besides names with kitchen)")
@@ -135,8 +140,9 @@ class TrendsDetector(LocalTimeDetector[TrendSettings]):
         """A feature's known values on days first..last (inclusive)."""
         i = FEATURES.index(feature)
         v = [row[i] for d, row in self.history.items() if first <= d <= last]
-        arr = np.asarray(v, float)
-        return arr[~np.isnan(arr)]
+        arr: np.ndarray = np.asarray(v, float)
+        known: np.ndarray = arr[~np.isnan(arr)]
+        return known
 
     def baseline(self, feature: str, day: int) -> tuple[float, float, int] | None:
         """(usual, spread, days) for judging `day`, or None while still learning."""

@@ -42,9 +42,10 @@ def test_the_report_is_one_self_contained_page_naming_the_changes(reports):
     assert "<script" not in fi and fi.count("<svg") >= 8, "inline charts, no scripts"
     assert len(fi.encode()) < 60_000, "small enough to send as a page"
     # the scripted changes are told in plain words, in the report's language
-    assert "Yölliset WC-käynnit: enemmän kuin tavallisesti" in fi
-    assert "Aamun alkaminen: myöhemmin kuin tavallisesti" in fi
-    assert "Night-time bathroom visits: more than usual" in en
+    assert "Aamun alkaminen: myöhemmin kuin tavallisesti" in fi, "this week against the usual"
+    assert "yölliset WC-käynnit: enemmän kuin tavallisesti" in fi, "the change the home reported"
+    assert "Start of the morning: later than usual" in en
+    assert "night-time bathroom visits: more than usual" in en
     assert "kuin tavallisesti" not in en
 
 

@@ -139,9 +139,13 @@ def render_html(data: ReportData, lang: str = "fi") -> str:
     out.append("</tbody></table>")
     out.append(f"<h2>{escape(t['charts'])}</h2><div class=\"grid\">")
     for row in data.rows:
-        svg = chart(data.series(row.feature), row.usual, row.spread, data.week_start,
-                    lambda v, f=row.feature: value_text(f, v, lang), NAMES[row.feature][lang],
-                    lambda d: _short(d, lang))
+        feature = row.feature
+
+        def label(v: float, f: str = feature) -> str:
+            return value_text(f, v, lang)
+
+        svg = chart(data.series(feature), row.usual, row.spread, data.week_start, label,
+                    NAMES[feature][lang], lambda d: _short(d, lang))
         if svg:
             out.append(f"<figure><figcaption>{escape(_cap(NAMES[row.feature][lang]))}</figcaption>"
                        f"{svg}</figure>")
