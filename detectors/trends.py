@@ -57,7 +57,7 @@ class TrendSettings(ZonedSettings):
     baseline_days: int = Field(56, ge=14, le=180, title="The usual is learned from this many days")
     recent_days: int = Field(7, ge=3, le=28, title="Days that make 'recently' (kept out of the baseline)")
     k: float = Field(0.5, ge=0.0, le=3.0, title="CUSUM allowance, in robust standard deviations")
-    h: float = Field(7.0, gt=0.0, le=50.0, title="CUSUM threshold, in robust standard deviations")
+    h: float = Field(8.0, gt=0.0, le=50.0, title="CUSUM threshold, in robust standard deviations")
     hold_days: int = Field(28, ge=1, le=365, title="After a change is raised, the same change rests this long")
     keep_days: int = Field(120, ge=28, le=400, title="Days of features kept (baseline and report)")
     min_change: dict[str, float] = Field(default_factory=dict,

@@ -53,7 +53,7 @@ def test_the_page_stays_home_and_only_aggregates_may_leave(tmp_path):
     rep = WeeklyCareReport(CareReportConfig(enabled=True, directory=tmp_path, lang="sv"),
                            "Europe/Helsinki", now - 1)
     data = rep.data(trends_state(49), now)
-    assert data is not None and data.week_end == dt.date(2026, 4, 19) and data.usual_days == 42
+    assert data is not None and data.week_end == dt.date(2026, 4, 19) and data.usual_days == 28, "the two weeks before are left out"
     path = rep.write(data, "site-1")
     html = path.read_text(encoding="utf-8")
     assert path.parent == tmp_path and "Veckorapport" in html and "site-1" in html

@@ -20,6 +20,8 @@ from detectors.trends import MIN_CHANGE, robust_baseline
 from gateway.events import Event
 
 WEEK = 7
+GAP_DAYS = 14          # days before the week left out of the usual ...
+MIN_USUAL_DAYS = 21    # ... when at least this many remain
 
 
 @dataclass
@@ -40,10 +42,12 @@ class ReportData:
     changes: list[Event] = field(default_factory=list)
     timezone: str = "Europe/Helsinki"
     home: str = ""
+    usual_end: date | None = None   # the usual is the days before this (default: the week)
 
     @property
     def usual_days(self) -> int:
-        return sum(1 for d in self.days if d < self.week_start)
+        end = self.usual_end or self.week_start
+        return sum(1 for d in self.days if d < end)
 
     def series(self, feature: str) -> list[tuple[date, float]]:
         i = FEATURES.index(feature)
@@ -71,10 +75,15 @@ def build(days: dict[date, dict[str, float]], changes: Iterable[Event], *,
     first = first or min(days)
     week_start = last - timedelta(days=WEEK - 1)
     kept = {d: f for d, f in days.items() if first <= d <= last}
+    # The usual leaves out the two weeks just before this one when enough days remain, as
+    # the trends detector does: a change that began lately must not count as usual.
+    usual_end = week_start - timedelta(days=GAP_DAYS)
+    if sum(1 for d in kept if d < usual_end) < MIN_USUAL_DAYS:
+        usual_end = week_start
     rows = []
     for name in FEATURES:
         week = _vals(kept, name, lambda d: d >= week_start)
-        usual = _vals(kept, name, lambda d: d < week_start)
+        usual = _vals(kept, name, lambda d: d < usual_end)
         if not len(week) and not len(usual):
             continue
         wmean = float(week.mean()) if len(week) else math.nan
@@ -92,7 +101,7 @@ def build(days: dict[date, dict[str, float]], changes: Iterable[Event], *,
     lo = dt.datetime.combine(first, dt.time(0), tz).timestamp()
     hi = dt.datetime.combine(last + timedelta(days=2), dt.time(0), tz).timestamp()
     picked = [e for e in changes if e.type == "routine_change" and lo <= e.occurred_at < hi]
-    return ReportData(kept, week_start, last, rows, picked, timezone, home)
+    return ReportData(kept, week_start, last, rows, picked, timezone, home, usual_end)
 
 
 def _vals(days: dict[date, dict[str, float]], name: str, keep: Any) -> np.ndarray:

@@ -19,8 +19,8 @@ T: dict[str, dict[str, str]] = {
     "title": {"fi": "Viikkoraportti", "sv": "Veckorapport", "en": "Weekly care report"},
     "home": {"fi": "Koti", "sv": "Hem", "en": "Home"},
     "week": {"fi": "Viikko", "sv": "Vecka", "en": "Week"},
-    "against": {"fi": "verrattuna {n} aiempaan päivään", "sv": "jämfört med {n} tidigare dagar",
-                "en": "compared with {n} earlier days"},
+    "against": {"fi": "verrattuna {n} päivään ennen {end}", "sv": "jämfört med {n} dagar före {end}",
+                "en": "compared with {n} days before {end}"},
     "changes": {"fi": "Huomatut muutokset", "sv": "Förändringar som märkts", "en": "Changes noticed"},
     "none": {"fi": "Ei merkittäviä muutoksia tavalliseen viikkoon verrattuna.",
              "sv": "Inga märkbara förändringar jämfört med en vanlig vecka.",
@@ -110,7 +110,7 @@ def render_html(data: ReportData, lang: str = "fi") -> str:
            f"<h1>{escape(t['title'])}</h1>",
            f'<p class="sub">{escape(t["home"])} {escape(data.home)} · {escape(t["week"])} '
            f"{escape(_fmt_date(data.week_start, lang))}–{escape(_fmt_date(data.week_end, lang))} · "
-           f"{escape(t['against'].format(n=n_usual))}</p>"]
+           f"{escape(t['against'].format(n=n_usual, end=_fmt_date(data.usual_end or data.week_start, lang)))}</p>"]
     if n_usual < 14:
         out.append(f'<p class="note">{escape(t["learning"].format(n=n_usual))}</p>')
     out.append(f"<h2>{escape(t['changes'])}</h2><ul class=\"changes\">")
