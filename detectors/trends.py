@@ -4,7 +4,7 @@ night-time bathroom visits, mornings starting later, fewer kitchen visits, less 
 
 Why these rules: slow decline (an infection, heart failure, low mood, frailty) shows in a
 person's routine days or weeks before an emergency, but every single day is noisy. So
-- the baseline is the person's own: the winsorised mean and spread (10th/90th
+- the baseline is the person's own: the winsorised mean and spread (5th/95th
   percentiles) of each feature over the `baseline_days` before the most recent
   `recent_days` (a change under way does not teach the baseline
   that it is normal); nothing is raised before `learn_days` days are learned;
@@ -88,11 +88,11 @@ class TrendSettings(ZonedSettings):
 
 def robust_baseline(values: np.ndarray, floor: float) -> tuple[float, float]:
     """(usual, spread) of a feature's usual days: the mean and standard deviation after
-    pulling the lowest and highest 10 % in to the 10th and 90th percentiles (winsorised),
+    pulling the lowest and highest 5 % in to the 5th and 95th percentiles (winsorised),
     so a few odd days barely move them, yet a feature that is mostly 0 (time away: most
     days at home) keeps its real mean. The spread is never below `floor`: a feature that
     never varied must not make a tiny change loud."""
-    lo, hi = np.percentile(values, [10, 90])
+    lo, hi = np.percentile(values, [5, 95])
     w = np.clip(values, lo, hi)
     return float(w.mean()), max(float(w.std()), floor)
 
