@@ -16,8 +16,8 @@ import pytest
 from gateway.cli import main
 from simulator.engine import simulate_to
 from simulator.scenario import load_scenario
-from tests.console_util import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, require_browser, screenshot
-from tests.test_console_browser import fits
+from tests.console_util import DESKTOP, PHONE, screenshot
+from tests.test_console_browser import browser, fits  # noqa: F401 - browser is the chromium fixture
 
 SCENARIO = Path(__file__).resolve().parents[1] / "simulator/scenarios/home-trends-decline.toml"
 
@@ -47,18 +47,6 @@ def test_the_report_is_one_self_contained_page_naming_the_changes(reports):
     assert "Start of the morning: later than usual" in en
     assert "night-time bathroom visits: more than usual" in en
     assert "kuin tavallisesti" not in en
-
-
-@pytest.fixture
-async def browser():
-    require_browser()
-    from playwright.async_api import async_playwright
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            await b.close()
 
 
 @pytest.mark.parametrize("size", [PHONE, DESKTOP], ids=["phone", "desktop"])
