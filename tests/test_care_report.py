@@ -67,3 +67,31 @@ def test_the_page_stays_home_and_only_aggregates_may_leave(tmp_path):
     assert "mått avviker" in text["sv"] and "mittaria" in text["fi"]
     ev = Event("id", 1, "care_report", "info", now, now, text, evidence=agg)
     assert len(json.dumps(ev.payload("gw-1", "site-1"))) < 4000
+
+
+async def test_the_daemon_writes_the_page_and_shares_only_the_aggregates(tmp_path):
+    from gateway.daemon import Daemon
+    from gateway.pipeline import Pipeline
+    from tests.test_trends import SENSORS, ordinary_day
+
+    cfg = parse_config({**HOME, "timezone": "Europe/Helsinki",
+                        "storage": {"path": str(tmp_path / "e.db")},
+                        "rooms": [{"id": r} for r in ("bedroom", "bathroom", "kitchen", "living", "hall")],
+                        "sensors": [{"id": s, "type": "demo", "room": m.room,
+                                     **({"role": m.role} if m.role else {})} for s, m in SENSORS.items()],
+                        "care_report": {"enabled": True, "share": True, "lang": "en",
+                                        "directory": str(tmp_path / "reports")}}, env={})
+    daemon = Daemon(cfg)
+    daemon.pipeline = Pipeline(cfg)
+    daemon.pipeline.feed([x for d in range(12) for x in ordinary_day(d)])
+    sent: list[Event] = []
+
+    async def emit(events):
+        sent.extend(events)
+    daemon.emit = emit
+    await daemon._weekly_care_report()
+    pages = list((tmp_path / "reports").glob("care-report-*.html"))
+    assert len(pages) == 1 and "Weekly care report" in pages[0].read_text(encoding="utf-8")
+    assert [e.type for e in sent] == ["care_report"]
+    assert "<" not in json.dumps(sent[0].payload("gw-1", "site-1")), "no HTML leaves the home"
+    assert sent[0].evidence["usual_days"] >= 1
