@@ -179,9 +179,13 @@ class DayFeatures:
         """When day `day` can be closed: 13:00 the next morning."""
         return self.clock.at(day + 1, 13 * 60)
 
-    def close(self, day: int) -> dict[str, float] | None:
+    def close(self, day: int, now: float | None = None) -> dict[str, float] | None:
         """The day's features (NaN where unknown), or None when the gateway did not watch
-        the whole day. Forgets marks no longer needed."""
+        the whole day. Forgets marks no longer needed. `now` (sensor time, the close time)
+        lets a resident still out count as away up to it (the return marks the rest)."""
+        if now is not None and self._door_t is not None and now - self._door_t >= AWAY_MIN_S \
+                and not self.home.present_now:
+            self._mark_span(self._door_t, now, AWAY_BIT)
         d = self.days.get(day)
         nxt = self.days.get(day + 1) or DayMarks(day + 1, self.clock.at(day + 1, 0))
         for old in [k for k in self.days if k < day]:

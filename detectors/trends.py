@@ -129,7 +129,7 @@ class TrendsDetector(LocalTimeDetector[TrendSettings]):
             self._next_close = self.features.close_time(self._next_day)
         while t >= self._next_close:
             day = self._next_day
-            f = self.features.close(day)
+            f = self.features.close(day, self._next_close)
             if f is not None:
                 self._learn(day, f, self._next_close, out)
             self._next_day = day + 1

@@ -215,3 +215,16 @@ def test_a_scenario_names_a_bad_change_and_the_fix():
         scenario_from_dict({**base, "changes": [{"kind": "less_out", "from_day": 3, "size": 20}]})
     scn = scenario_from_dict({**base, "changes": [{"kind": "less_out", "from_day": 3, "ramp_days": 4}]})
     assert [scn.change("less_out", d) for d in (2, 3, 6)] == [0.0, pytest.approx(0.05), pytest.approx(0.2)]
+
+
+def test_days_away_count_as_time_out_and_are_not_learned():
+    days = [ordinary_day(d) for d in range(8)]
+    leave, back = at(5, 20), at(7, 10)
+    stream = [x for x in (y for d in days for y in d) if not leave - 60 <= x.t <= back + 60]
+    stream += [Contact("door", leave, True), Contact("door", leave + 5, False),
+               Contact("door", back, True), Contact("door", back + 5, False)]
+    det, out = run([sorted(stream, key=lambda x: x.t)])
+    assert features(det, 5)["away_hours"] == pytest.approx(4.0, abs=0.1), "out from 20:00"
+    assert math.isnan(features(det, 5)["night_bathroom"]), "a night away has no night numbers"
+    assert dt.date(2026, 3, 2).toordinal() + 6 not in det.history, "a day away is not learned"
+    assert out == []
