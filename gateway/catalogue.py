@@ -106,6 +106,20 @@ _TYPES = [
        "Päivän yhteenveto: aktiivisena {active_hours:.1f} h.",
        "Dagens sammanfattning: aktiv {active_hours:.1f} h.",
        "Daily summary: active {active_hours:.1f} h."),
+    # No code: a slow change of routine is for the care team's next visit, not for the
+    # receiver's operator (docs/care-insight.md); words come from gateway/care_words.py.
+    _t("routine_change", EVENT, INFO, 0,
+       "Muutos päivärytmissä – {feature_name}: {direction_word} kuin tavallisesti "
+       "(viime viikko {recent_text}, tavallisesti {usual_text}).",
+       "Förändring i dygnsrytmen – {feature_name}: {direction_word} än vanligt "
+       "(senaste veckan {recent_text}, vanligen {usual_text}).",
+       "Change in daily routine – {feature_name}: {direction_word} than usual "
+       "(last week {recent_text}, usually {usual_text})."),
+    # No code: the week's aggregates for the care team, sent only with [care_report] share.
+    _t("care_report", EVENT, INFO, 0,
+       "Viikkoraportti: {changed:.0f} mittaria poikkeaa tavallisesta.",
+       "Veckorapport: {changed:.0f} mått avviker från det vanliga.",
+       "Weekly care report: {changed:.0f} measures differ from the usual."),
     _t("storage_failure", EVENT, WARNING, 300,
        "Yhdyskäytävän tallennus ei toimi; tapahtumat välitetään muistista.",
        "Gatewayens lagring fungerar inte; händelser skickas från minnet.",
@@ -201,6 +215,9 @@ def render(type_name: str, values: Mapping[str, Any],
     out = {}
     for lang in LANGS:
         v = _Lenient(values)
+        if type_name == "routine_change":
+            from gateway.care_words import change_words
+            v.update(change_words(values, lang))
         room = values.get("room")
         if room is not None:
             v["room"] = room_name(room, lang, room_names)

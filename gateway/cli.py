@@ -31,6 +31,7 @@ COMMANDS = [
     "gateway.commands.capture",
     "gateway.commands.decode",
     "gateway.commands.replay",
+    "gateway.commands.report",
     "gateway.commands.simulate",
     "gateway.commands.record",
     "gateway.commands.trace",

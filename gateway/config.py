@@ -213,6 +213,27 @@ class RecordingConfig(Model):
     directory: Path = Field(Path("/var/lib/safehome/traces"), title="Where recorded traces go")
 
 
+class CareReportConfig(Model):
+    """The weekly care report the gateway builds itself (gateway/care_report.py)."""
+
+    enabled: bool = Field(False, title="Build the weekly care report (HTML) in the home")
+    weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = Field(
+        "mon", title="Local weekday the report is built on")
+    at: str = Field("13:30", title="Local time HH:MM it is built (after the last day closes at 13:00)")
+    lang: Literal["fi", "sv", "en"] = Field("fi", title="Language of the report")
+    directory: Path = Field(Path("/var/lib/safehome/reports"),
+                            title="Where the reports are written (kept in the home)")
+    share: bool = Field(False, title="Also send the week's aggregates (a care_report event: weekly "
+                                     "means and changes, never the HTML or daily data) to the centre")
+
+    @field_validator("at")
+    @classmethod
+    def _at(cls, v: str) -> str:
+        if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", v):
+            raise ValueError("a local time of day as HH:MM, e.g. 13:30")
+        return v
+
+
 @dataclass(frozen=True)
 class TypedSettings:
     """Every `settings` and `[detectors.*]` table parsed once into its model at load.
@@ -268,6 +289,8 @@ class HomeConfig(Model):
     console: ConsoleConfig = Field(default_factory=ConsoleConfig, title="The installer's console")
     homeassistant: HomeAssistantConfig = Field(default_factory=HomeAssistantConfig,
                                                title="Home Assistant MQTT discovery (optional)")
+    care_report: CareReportConfig = Field(default_factory=CareReportConfig,
+                                          title="Weekly care report built in the home (off by default)")
 
     @model_validator(mode="after")
     def _not_the_centres_broker(self) -> "HomeConfig":

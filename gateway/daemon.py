@@ -90,6 +90,10 @@ class Daemon:
         if config.dc09 is not None:  # imported only then: the bridge code and cryptography
             from gateway.dc09_path import Dc09Path
             self.dc09 = Dc09Path.from_home(config, self._acked_by_dc09)
+        self.care_report: Any = None  # gateway.care_report.WeeklyCareReport, when enabled
+        if config.care_report.enabled:
+            from gateway.care_report import WeeklyCareReport
+            self.care_report = WeeklyCareReport(config.care_report, config.timezone, time.time())
         self.homeassistant: Any = None  # gateway.homeassistant bridge, when configured
         if config.homeassistant.discovery:
             from gateway.cli import installed_version
@@ -319,6 +323,8 @@ class Daemon:
             events = self.pipeline.tick(steady())  # never back: a wall-clock step holds no window
             if self.periodic_test is not None and self.periodic_test.due(time.time()):
                 events += periodic_test.reports(self.technical, self.health, self._room)
+            if self.care_report is not None and self.care_report.due(time.time()):
+                self.own(self._weekly_care_report(), "care_report")
             for h, seconds in self.health.newly_silent():
                 if not self.health.is_silenced(h.id):
                     events.append(self.technical("sensor_silent", sensor=h.id, room=self._room(h.id),
@@ -337,6 +343,19 @@ class Daemon:
                 if removed:
                     log.info("pruned %d delivered events", removed)
                 last_prune = now
+
+    async def _weekly_care_report(self) -> None:
+        """Write the week's care report in the home; with share = true send its aggregates."""
+        from gateway.care_report import aggregates
+        assert self.pipeline is not None and self.care_report is not None
+        data = self.care_report.data(self.pipeline.detector_states().get("trends", {}), time.time())
+        if data is None:
+            log.info("care report: no whole day learned yet")
+            return
+        path = await asyncio.to_thread(self.care_report.write, data, self.cfg.site_id)
+        log.info("care report written to %s", path)
+        if self.cfg.care_report.share:
+            await self.emit([self.technical("care_report", evidence=aggregates(data))])
 
     def _save_states(self) -> None:
         if self.pipeline is not None:

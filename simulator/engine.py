@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from bisect import bisect_left
 import zlib
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
@@ -73,6 +74,17 @@ class Simulation:
             wear = [s for s in scn.sensors if s.kind == "wearable"]
             if wear:  # the wearable's own SOS button
                 self._events.setdefault(wear[0].id, []).extend(ambient.button_events(wear[0], scn))
+        for events in self._events.values():   # by time (stable), so a slice is a bisection
+            events.sort(key=lambda item: item[0])
+        self._event_times = {k: [t for t, _ in v] for k, v in self._events.items()}
+
+    def event_readings(self) -> list[Any]:
+        """Only the event sensors' readings (motion, doors, buttons), in time order, without
+        imperfections: a 90-day home in a second, for routine trends and their tests
+        (a full trace also renders every radar frame and wearable sample)."""
+        items = sorted((t, i, r) for i, (t, r) in enumerate(
+            item for events in self._events.values() for item in events))
+        return [r for _, _, r in items]
 
     def _activity_labels(self) -> list[Label]:
         """Hard sit-downs and ordinary outings, so evaluations can see what a false alarm
@@ -199,7 +211,8 @@ class Simulation:
                 packets = self._radar(spec, a, b, rng, noise)
             events = self._events.get(spec.id)
             if events:
-                packets += [(t, r) for t, r in events if a <= t < b]
+                times = self._event_times[spec.id]
+                packets += events[bisect_left(times, a):bisect_left(times, b)]
             packets.sort(key=lambda p: p[0])
             items += imperfect.apply(packets, imp, self.scn.start, rng)
         items += [(lb.t, lb) for lb in self.labels if a <= lb.t < b]

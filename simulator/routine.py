@@ -9,12 +9,13 @@ what routine-learning detectors need to see; the per-day random generator is see
 from __future__ import annotations
 
 import math
-from datetime import time
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
 
 import numpy as np
 
 from sensordata.trace.model import Label
-from simulator.scenario import Incident, Scenario
+from simulator.scenario import CHANGE_KINDS, Habits, Incident, Scenario
 from simulator.timeline import Segment, finish, mark, splice
 
 ROLE_DEFAULTS = ("bed", "bath", "kitchen", "living", "hall")
@@ -39,6 +40,7 @@ class Planner:
         self.pos = self.spot(self.room, "bed")
         self.posture = "lying"
         self.segs: list[Segment] = []
+        self.pace = 1.0           # walking speed factor (a scripted slowing-down lowers it)
 
     # --- geometry ----------------------------------------------------------------
     def size(self, room: str) -> tuple[float, float]:
@@ -77,7 +79,7 @@ class Planner:
 
     def go(self, room: str, what: str = "") -> None:
         self.up()
-        speed = self.rng.uniform(0.5, 0.9)  # m/s: an older person's indoor pace
+        speed = self.rng.uniform(0.5, 0.9) * self.pace  # m/s: an older person's indoor pace
         if room != self.room:
             door = self.spot(self.room, "door")
             self.add("walk", math.dist(self.pos, door) / speed + 0.5, door,
@@ -130,11 +132,32 @@ def _at(scn: Scenario, day: int, clock: time, rng: np.random.Generator, spread: 
     return scn.at(day, clock) + float(rng.normal(0, spread * 60))
 
 
+def _changed(scn: Scenario, day: int) -> tuple[Habits, dict[str, float]]:
+    """The day's habits with the scripted changes ([[changes]]) applied, and the sizes of
+    the changes that are not habits (skipped kitchen visits, shorter outings, ...)."""
+    h = scn.habits
+    size = {kind: scn.change(kind, day) for kind in CHANGE_KINDS}
+    if size["night_bathroom"]:
+        h = replace(h, night_toilet=h.night_toilet * (1 + size["night_bathroom"]))
+    if size["wake_later"]:   # 20 % more time in bed: the morning starts that much later
+        night_s = (h.wake.hour * 60 + h.wake.minute + 1440 - h.bed.hour * 60 - h.bed.minute) % 1440 * 60
+        wake = datetime.combine(date(2000, 1, 1), h.wake) + timedelta(seconds=night_s * size["wake_later"])
+        h = replace(h, wake=wake.time())
+    return h, size
+
+
 def plan_day(p: Planner, scn: Scenario, day: int, seed: int) -> None:
     """Append one day (local midnight to midnight) of ordinary routine to the planner."""
     rng = np.random.default_rng([seed, 17, day])
     p.rng = rng
-    h, r = scn.habits, p.roles
+    h, change = _changed(scn, day)
+    r = p.roles
+    p.pace = 1.0 - change["slower_walking"]
+    skip_kitchen = change["fewer_kitchen"]
+
+    def kitchen() -> bool:   # a scripted decline skips this share of kitchen visits
+        return not skip_kitchen or bool(rng.random() >= skip_kitchen)
+
     midnight = scn.at(day, time(0))
     wake = _at(scn, day, h.wake, rng, h.spread_min)
     bed = _at(scn, day, h.bed, rng, h.spread_min)
@@ -151,7 +174,7 @@ def plan_day(p: Planner, scn: Scenario, day: int, seed: int) -> None:
     p.go(r["bath"])
     p.fill("stand", rng.uniform(300, 600))
     p.sit(rng.uniform(120, 400))
-    p.go(r["kitchen"])
+    p.go(r["kitchen"] if kitchen() else r["living"])
     plans: list[tuple[float, str]] = [(_at(scn, day, m, rng, h.spread_min / 2), "meal")
                                       for m in h.meals]
     if h.nap is not None:
@@ -169,27 +192,31 @@ def plan_day(p: Planner, scn: Scenario, day: int, seed: int) -> None:
             if p.room != r["living"]:
                 p.go(r["living"])
             p.sit(min(when - p.t, rng.uniform(600, 2400)))
-            if rng.random() < 0.3 and p.t < when - 300:
+            if rng.random() < 0.3 and p.t < when - 300 and kitchen():
                 p.go(r["kitchen"])
                 p.fill("stand", rng.uniform(30, 180))
         if what == "meal":
-            p.go(r["kitchen"])
+            p.go(r["kitchen"] if kitchen() else r["living"])
             p.fill("stand", rng.uniform(300, 1200))
             p.sit(rng.uniform(900, 1800))
         elif what == "nap":
             p.go(r["living"])
-            p.lie(rng.uniform(0.6, 1.4) * h.nap_min * 60, act="lie")
+            # a less active day: the afternoon rest grows by that share of the waking day
+            extra = change["less_active"] * ((bed - wake) if bed > wake else 0.0)
+            p.lie(rng.uniform(0.6, 1.4) * h.nap_min * 60 + extra, act="lie")
         elif what == "out":
             p.go(r["hall"], "door")
             p.fill("stand", rng.uniform(60, 180))
-            p.add("out", rng.uniform(3600, 3 * 3600))
+            p.add("out", rng.uniform(3600, 3 * 3600) * (1.0 - change["less_out"]))
             p.add("walk", 2.0, p.spot(r["hall"], "door"), step_hz=1.6)
     while p.t < bed - 900:
+        if p.room == r["living"] and p.posture == "seated" and bed - 900 - p.t < 2.0:
+            break   # less than a moment left to sit: sitting adds nothing, time would stand still
         if p.room != r["living"]:
             p.go(r["living"])
         p.sit(min(bed - 900 - p.t, rng.uniform(900, 3000)))
         if p.t < bed - 1200:
-            p.go(r["bath"] if rng.random() < 0.5 else r["kitchen"])
+            p.go(r["bath"] if rng.random() < 0.5 or not kitchen() else r["kitchen"])
             p.fill("stand", rng.uniform(60, 240))
     p.go(r["bath"])
     p.fill("stand", rng.uniform(300, 600))

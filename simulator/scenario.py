@@ -21,6 +21,10 @@ SENSOR_KINDS = ("wearable", "radar", "motion", "door", "button")
 FALL_KINDS = ("forward", "backward", "lateral", "from_chair", "fainting")
 AFTER_FALL = ("lie_still", "struggle", "get_up")
 INCIDENTS = ("fall", "inactivity", "door_night_exit", "sos", "knock")
+#: Scripted slow changes of the resident's routine ([[changes]]): what a trend detector
+#: must notice. `size` 0.2 is a 20 % change of the habit it names (simulator/routine.py).
+CHANGE_KINDS = ("night_bathroom", "wake_later", "fewer_kitchen", "less_out", "less_active",
+                "slower_walking")
 
 
 class ScenarioError(ValueError):
@@ -105,6 +109,24 @@ class Incident:
 
 
 @dataclass(frozen=True)
+class Change:
+    """A sustained change of routine from local day `from_day` on, reaching `size` after
+    `ramp_days` (0: at once)."""
+
+    kind: str                      # one of CHANGE_KINDS
+    from_day: int
+    size: float = 0.2
+    ramp_days: int = 0
+
+    def size_on(self, day: int) -> float:
+        if day < self.from_day:
+            return 0.0
+        if self.ramp_days <= 0:
+            return self.size
+        return self.size * min(1.0, (day - self.from_day + 1) / self.ramp_days)
+
+
+@dataclass(frozen=True)
 class Habits:
     wake: time = time(7, 0)
     bed: time = time(22, 30)
@@ -131,6 +153,11 @@ class Scenario:
     imperfections: Mapping[str, Imperfection]
     gateway: Mapping[str, Any]     # config overrides for replay (timezone, detectors, alarm)
     path: str = ""
+    changes: tuple[Change, ...] = ()
+
+    def change(self, kind: str, day: int) -> float:
+        """How far the scripted change `kind` has gone on `day` (0.0: not at all)."""
+        return sum(c.size_on(day) for c in self.changes if c.kind == kind)
 
     @property
     def end(self) -> float:
@@ -264,4 +291,28 @@ def scenario_from_dict(data: Mapping[str, Any], path: str = "<scenario>") -> Sce
     return Scenario(name=str(head.get("name", Path(path).stem)), start=start,
                     duration=duration, tz=tz, rooms=rooms, sensors=tuple(sensors),
                     habits=habits, incidents=tuple(sorted(incidents, key=lambda x: x.t)),
-                    imperfections=imperf, gateway=dict(data.get("gateway", {})), path=path)
+                    imperfections=imperf, gateway=dict(data.get("gateway", {})), path=path,
+                    changes=_changes(data.get("changes", []), path))
+
+
+def _changes(raw: Any, path: str) -> tuple[Change, ...]:
+    out = []
+    for i, c in enumerate(raw):
+        where = f"{path}: changes[{i}]"
+        if c.get("kind") not in CHANGE_KINDS:
+            raise ScenarioError(f"{where}.kind = {c.get('kind')!r}; allowed: {', '.join(CHANGE_KINDS)}")
+        unknown = set(c) - {"kind", "from_day", "size", "ramp_days"}
+        if unknown:
+            raise ScenarioError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; "
+                                "allowed: kind, from_day, size, ramp_days")
+        size, day, ramp = c.get("size", 0.2), c.get("from_day"), c.get("ramp_days", 0)
+        if not isinstance(day, int) or day < 1:
+            raise ScenarioError(f"{where}.from_day = {day!r}; give the local day (1 = the first) "
+                                "on which the change starts")
+        if not isinstance(size, (int, float)) or not 0 < size < 1:
+            raise ScenarioError(f"{where}.size = {size!r}; give a fraction between 0 and 1 "
+                                "(0.2 = 20 %)")
+        if not isinstance(ramp, int) or ramp < 0:
+            raise ScenarioError(f"{where}.ramp_days = {ramp!r}; give whole days, 0 or more")
+        out.append(Change(c["kind"], day, float(size), ramp))
+    return tuple(out)

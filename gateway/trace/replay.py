@@ -76,6 +76,8 @@ class ReplayResult:
     damage: TraceDamage | None = None
     cpu_s: float = 0.0
     config: HomeConfig | None = None
+    #: what the detectors learned by the end (the care report reads the trends' days)
+    states: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def matches(self, label: Label, slack: float = 600.0) -> dict[str, bool]:
         """For each event type the label expects: was one raised in its time span?"""
@@ -160,6 +162,7 @@ def _run(reader: TraceReader, pipe: Any, res: ReplayResult, emit: Callable[[Iter
         now[0] = until
         emit(pipe.tick(until))
     emit(pipe.finish())
+    res.states = pipe.detector_states()
     res.cpu_s = time.process_time() - cpu0
 
 
