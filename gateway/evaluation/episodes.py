@@ -135,6 +135,7 @@ def alarms(eps: Episodes, rule: Mapping[str, float]) -> np.ndarray:
             & (f[:, column("posture_vs_pre_deg")] >= rule["min_posture_deg"])
             & (f[:, column("posture_change_deg")] >= rule["min_posture_deg"])
             & (f[:, column("post_activity_g")] <= rule["max_post_activity_g"])
+            & (f[:, column("pre_activity_g")] <= rule.get("max_pre_activity_g", np.inf))
             & (score >= rule["score_threshold"]))
 
 
