@@ -121,6 +121,11 @@ def step_rhythm(x: np.ndarray, dt: float) -> float:
     lo, hi = int(round(STEP_LAGS_S[0] / dt)), int(round(STEP_LAGS_S[1] / dt))
     if not STEP_MIN_RMS_G <= rms <= STEP_MAX_RMS_G or len(dev) < 2 * hi:
         return 0.0
+    # every second of the window moves: seconds of steps, not a burst after a still spell
+    sec = max(1, int(round(1.0 / dt)))
+    for a in range(0, len(mag) - sec + 1, sec):
+        if float(np.std(mag[a:a + sec])) < STEP_MIN_RMS_G:
+            return 0.0
     energy = float(dev @ dev)
     ac = [float(dev[:-lag] @ dev[lag:]) / energy for lag in range(lo, hi + 1)]
     return max(0.0, max(ac))
