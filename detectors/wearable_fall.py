@@ -95,7 +95,7 @@ class PlacementSettings(BaseModel):
     min_posture_deg: float = Field(30.0, ge=0, le=180, title="Smallest change of orientation (degrees) from before to after the impact")
     max_post_activity_g: float = Field(0.25, gt=0, title="Largest RMS movement (g) after the impact that still counts as lying still")
     score_threshold: float = Field(2.5, title="Score at or above which a fall is suspected (the main threshold)")
-    max_pre_activity_g: float = Field(100.0, gt=0, title="Largest movement (RMS g) in the 1.5 s before the episode: a sensor already moving harder made the peak itself (waving, sweeping)")
+    max_pre_activity_g: float = Field(100.0, gt=0, title="Largest movement (RMS g) before an episode; above: a waving arm")
     w_peak: float = Field(1.0, title="Score weight per g of impact above 1 g")
     w_drop: float = Field(1.0, title="Score weight per m/s of downward speed before the impact")
     w_posture: float = Field(1.0, title="Score weight per 90 degrees of posture change")
