@@ -100,7 +100,7 @@ def rule_grid(base: Any) -> list[dict[str, float]]:
     out = [b]
     impacts = sorted({b["impact_g"], 1.8, 2.2, 2.6, 3.0, 3.5, 4.0})
     # the arm's movement before the episode (0.5-1 g RMS: waving, sweeping) or no limit
-    busy = sorted({b["max_pre_activity_g"], 1.0, 0.7, 0.5}, reverse=True)
+    busy = sorted({b["max_pre_activity_g"], 100.0, 1.0, 0.7, 0.5}, reverse=True)
     for imp, post, act, wp, ws, th, pre in itertools.product(
             impacts, (0.0, 15.0, 30.0), (0.15, 0.25, 0.4),
             (0.0, 1.0), (1.0, 2.0), tuple(np.arange(2.0, 7.01, 0.25)), busy):
