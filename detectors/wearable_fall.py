@@ -31,9 +31,9 @@ The decision as a timeline (docs/detection.md measures what each step buys, held
   that lost its balance did not. `fall_suspected` goes out at once, so the centre sees it
   and the gateway's cancel window (30 s by default) opens;
 - *evidence* (the whole cancel window): what the wearer does next. Each rule below needs
-  *positive* evidence, seconds of samples that show it: back upright (`getup_s`), or steps
-  resumed (`walk_s`, a step rhythm in the wrist's movement: nobody walks while lying on
-  the floor). A quiet wrist, a wrist that keeps lying in its new orientation, and *no
+  *positive* evidence, seconds of samples that show it: back upright (`getup_s`), or (at
+  the wrist) steps resumed (`walk_s`: a step rhythm in the wrist's movement; nobody walks
+  while lying on the floor). A quiet wrist, a wrist that keeps lying in its new orientation, and *no
   samples at all* (the watch out of range, the battery gone, a recording that ends) are
   no evidence: nothing cancels and the window runs out into the `fall` alarm. Nothing is
   ever interpolated across missing samples (`max_gap_s` restarts the analysis);
@@ -82,10 +82,12 @@ STEP_RHYTHM = 0.5   # autocorrelation at the step period that counts as walking 
 # procedure whose held-out figures docs/detection.md reports: a wrist turns freely, so its
 # orientation says little about the body's posture (no posture weight); a smartwatch arm
 # swings to 2.5-3.5 g in everyday life (older wearers' false alarms peak there), so the
-# impact must reach 3 g; and an arm already moving at 1 g RMS before made the peak itself.
+# impact must reach 3 g; an arm already moving at 1 g RMS before made the peak itself; and
+# 3 s of steps after the suspicion cancel it (at the waist the get-up rule already sees the
+# trunk upright again; at the wrist the arm's orientation is the arm's, so steps are asked).
 PLACEMENT_DEFAULTS: dict[str, dict[str, float]] = {
     "wrist": {"impact_g": 3.0, "score_threshold": 3.25, "max_post_activity_g": 0.4,
-              "w_posture": 0.0, "w_still": 1.0, "max_pre_activity_g": 1.0},
+              "w_posture": 0.0, "w_still": 1.0, "max_pre_activity_g": 1.0, "walk_s": 3.0},
 }
 
 
@@ -98,6 +100,7 @@ class PlacementSettings(BaseModel):
     max_post_activity_g: float = Field(0.25, gt=0, title="Largest RMS movement (g) after the impact that still counts as lying still")
     score_threshold: float = Field(2.5, title="Score at or above which a fall is suspected (the main threshold)")
     max_pre_activity_g: float = Field(100.0, gt=0, title="Largest movement (RMS g) before an episode; above: a waving arm")
+    walk_s: float = Field(0.0, ge=0, le=6.0, title="Seconds of step rhythm after a suspected fall that cancel it (walking again; 0: off)")
     w_peak: float = Field(1.0, title="Score weight per g of impact above 1 g")
     w_drop: float = Field(1.0, title="Score weight per m/s of downward speed before the impact")
     w_posture: float = Field(1.0, title="Score weight per 90 degrees of posture change")
@@ -115,7 +118,6 @@ class WearableFallSettings(DetectorSettings):
     getup_s: float = Field(1.0, gt=0, title="Seconds back in the pre-fall orientation that cancel a suspected fall")
     upright_deg: float = Field(35.0, gt=0, le=90, title="Orientation within this angle of the pre-fall one counts as upright again")
     getup_activity_g: float = Field(0.0, ge=0, title="Movement (RMS g over 1 s) that shows the person is up and about")
-    walk_s: float = Field(3.0, ge=0, le=6.0, title="Seconds of step rhythm after a suspected fall that cancel it (walking again; 0: off)")
     rearm_s: float = Field(120.0, gt=0, title="Seconds after a suspected fall without a get-up before new falls are looked for again")
     rest_activity_g: float = Field(0.05, gt=0, title="Movement (RMS g over 1 s) below which the wearer counts as resting in a posture")
     rest_memory_s: float = Field(10.0, ge=0, le=120, title="How long (s) postures rested in are remembered; a fall must end in a new one")
@@ -357,7 +359,8 @@ class WearableFallDetector(Detector[WearableFallSettings]):
         rest = math.degrees(math.acos(float(np.clip(cos.max(), -1.0, 1.0))))
         f["posture_change_deg"] = min(f["posture_change_deg"], rest)
 
-    def _walking(self, st: _SensorState, start: int, end: int) -> tuple[int, float] | None:
+    def _walking(self, st: _SensorState, start: int, end: int, walk_s: float
+                 ) -> tuple[int, float] | None:
         """Evidence of steps: the first grid point in [start, end) whose last `walk_s`
         seconds, all after the decision, repeat at walking's step period (checked every half
         second of the grid, so the verdict does not depend on how samples were cut into
@@ -365,7 +368,7 @@ class WearableFallDetector(Detector[WearableFallSettings]):
         fl = st.fallen
         assert fl is not None
         dt = st.grid.dt
-        w = int(round(self.settings.walk_s / dt))
+        w = int(round(walk_s / dt))
         half = max(1, int(round(0.5 / dt)))
         for j in range(max(start, fl.k_emitted - st.k0 + w), end):
             if (st.k0 + j) % half:
@@ -411,12 +414,13 @@ class WearableFallDetector(Detector[WearableFallSettings]):
                 break
         fl.up_run = run
         # steps resumed: looked for only before the get-up (the earlier evidence wins)
-        walk = (self._walking(st, start, got_up[0] if got_up else len(st.peak))
-                if s.walk_s > 0 else None)
+        walk_s = self._placement(sensor).walk_s
+        walk = (self._walking(st, start, got_up[0] if got_up else len(st.peak), walk_s)
+                if walk_s > 0 else None)
         if walk is not None or got_up is not None:
             if walk is not None:
                 k = walk[0]
-                ev = {"walking_s": round(s.walk_s, 2), "step_rhythm": round(walk[1], 3)}
+                ev = {"walking_s": round(walk_s, 2), "step_rhythm": round(walk[1], 3)}
             else:
                 assert got_up is not None
                 k = got_up[0]

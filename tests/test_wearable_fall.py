@@ -323,8 +323,10 @@ def test_steps_resumed_cancel_a_suspected_fall_even_with_the_wrist_turned():
     assert [d.type for d in dets] == ["fall_suspected", "fall_cancelled"]
     assert dets[1].evidence["walking_s"] == 3.0 and dets[1].evidence["step_rhythm"] >= 0.5
     assert 2.0 <= dets[1].occurred_at - (impact + 6.4) <= 5.0   # seconds of steps, then decided
-    off = feed_blocks(_detector("wrist", walk_s=0.0), t, xyz, [25, 40])
+    off = feed_blocks(_detector("wrist", wrist={"walk_s": 0.0}), t, xyz, [25, 40])
     assert [d.type for d in off] == ["fall_suspected"]
+    waist = feed_blocks(_detector("waist"), t, xyz, [25, 40])   # the waist's get-up rule only
+    assert [d.type for d in waist] == ["fall_suspected"]
 
 
 def test_a_struggle_on_the_floor_a_quiet_wrist_or_no_samples_never_cancel():

@@ -93,14 +93,17 @@ RULE_KEYS = ("impact_g", "min_posture_deg", "max_post_activity_g", "score_thresh
 MIN_SPECIFICITY = 0.98   # on the training side: specificity outranks sensitivity
 
 
-def rule_grid(base: Any) -> list[dict[str, float]]:
-    """Candidate rules for one placement: the shipped one and a grid around its physics."""
+def rule_grid(base: Any, gate: bool = True) -> list[dict[str, float]]:
+    """Candidate rules for one placement: the shipped one and a grid around its physics.
+    `gate`: also try limits on the movement before the episode (the wrist's arm pattern);
+    without it the grid is the one the waist has always been chosen from."""
     import itertools
     b = {k: float(getattr(base, k)) for k in RULE_KEYS}
     out = [b]
     impacts = sorted({b["impact_g"], 1.8, 2.2, 2.6, 3.0, 3.5, 4.0})
     # the arm's movement before the episode (0.5-1 g RMS: waving, sweeping) or no limit
-    busy = sorted({b["max_pre_activity_g"], 100.0, 1.0, 0.7, 0.5}, reverse=True)
+    busy = (sorted({b["max_pre_activity_g"], 100.0, 1.0, 0.7, 0.5}, reverse=True) if gate
+            else [b["max_pre_activity_g"]])
     for imp, post, act, wp, ws, th, pre in itertools.product(
             impacts, (0.0, 15.0, 30.0), (0.15, 0.25, 0.4),
             (0.0, 1.0), (1.0, 2.0), tuple(np.arange(2.0, 7.01, 0.25)), busy):
