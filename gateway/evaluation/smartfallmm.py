@@ -21,14 +21,13 @@ onset label, so any alarm in a fall trial counts and delay cannot be measured he
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from gateway.evaluation.recording import EPOCH0, Recording
+from gateway.evaluation.recording import EPOCH0, Recording, read_text
 
 G = 9.80665
 REORDER_S = 1.0
@@ -116,9 +115,7 @@ def load(path: Path, index: int = 0) -> Recording:
     m = NAME_RE.match(path.name)
     if not m:
         raise ValueError(f"not a SmartFallMM file name: {path.name}")
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="ascii", errors="replace") as fh:
-        p = parse(fh.read(), f"{path.parent.name}/{path.name}")
+    p = parse(read_text(path), f"{path.parent.name}/{path.name}")
     older = path.parent.name == "old"
     code = int(m["activity"])
     return Recording(
