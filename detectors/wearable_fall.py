@@ -20,6 +20,26 @@ was not just in (lying) and stays there. So:
    `fall_cancelled`; the gateway's cancel window then withdraws the alarm. That keeps the
    decision fast while lie-downs that end in sitting up cost nothing.
 
+The decision as a timeline (docs/detection.md measures what each step buys, held out):
+
+    impact -> suspicion -> evidence -> alarm or cancel
+
+- *impact*: a peak of at least `impact_g` opens an episode (cheap, vectorised);
+- *suspicion* (`post_s`..`settle_s` after the impact): the score rule above, and the
+  arm's movement pattern before the episode: a wrist already swinging hard
+  (`max_pre_activity_g`: waving, sweeping, a jacket sleeve) made the peak itself, a body
+  that lost its balance did not. `fall_suspected` goes out at once, so the centre sees it
+  and the gateway's cancel window (30 s by default) opens;
+- *evidence* (the whole cancel window): what the wearer does next. Each rule below needs
+  *positive* evidence, seconds of samples that show it: back upright (`getup_s`), or (at
+  the wrist) steps resumed (`walk_s`: a step rhythm in the wrist's movement; nobody walks
+  while lying on the floor). A quiet wrist, a wrist that keeps lying in its new orientation, and *no
+  samples at all* (the watch out of range, the battery gone, a recording that ends) are
+  no evidence: nothing cancels and the window runs out into the `fall` alarm. Nothing is
+  ever interpolated across missing samples (`max_gap_s` restarts the analysis);
+- *alarm or cancel*: the gateway's alarm flow (gateway/alarm_flow.py) raises `fall` when
+  the window closes without a cancel, measured in sensor time.
+
 Input: readings of kind "accel" (blocks of `t` seconds, `xyz` g) at any rate or
 irregular timing; each sensor is resampled to a fixed grid (`wearable_resample`), so
 thresholds are in seconds and g, independent of the rate. Work is vectorised per block;
@@ -46,21 +66,28 @@ from detectors.wearable_features import (
     PRE_WINDOW_S,
     impact_features,
     posture_vs_pre,
+    step_rhythm,
 )
 from detectors.wearable_resample import GridResampler
 
 GRID_HZ = 25.0    # posture, descent and stillness are slow; impact peaks survive as bin maxima
 HISTORY_S = 8.0   # the longest look back (settle 3 s + pre-peak window 3 s) plus a block
 CLUSTER_S = 0.5     # the impact is the largest peak within this time of the first one
+STEP_RHYTHM = 0.5   # autocorrelation at the step period that counts as walking (clear steps
+                    # give 0.6-0.9; a wrist lying or fidgeting stays under 0.3)
 
 
-# The wrist rule is chosen by benchmarks/wrist_crossval.py on SisFall, UMAFall wrist and
-# FallAllD wrist together (the procedure whose held-out figures docs/detection.md reports):
-# a wrist turns freely, so its orientation says little about the body's posture (no
-# posture weight) and stillness after the impact counts double.
+# The wrist rule is chosen by benchmarks/wrist_crossval.py on SisFall, UMAFall wrist,
+# FallAllD wrist and SmartFallMM (a consumer smartwatch; older wearers) together, the
+# procedure whose held-out figures docs/detection.md reports: a wrist turns freely, so its
+# orientation says little about the body's posture (no posture weight); a smartwatch arm
+# swings to 2.5-3.5 g in everyday life (older wearers' false alarms peak there), so the
+# impact must reach 3 g; an arm already moving at 1 g RMS before made the peak itself; and
+# 3 s of steps after the suspicion cancel it (at the waist the get-up rule already sees the
+# trunk upright again; at the wrist the arm's orientation is the arm's, so steps are asked).
 PLACEMENT_DEFAULTS: dict[str, dict[str, float]] = {
-    "wrist": {"impact_g": 2.2, "score_threshold": 4.5, "max_post_activity_g": 0.4,
-              "w_posture": 0.0, "w_still": 2.0},
+    "wrist": {"impact_g": 3.0, "score_threshold": 3.25, "max_post_activity_g": 0.4,
+              "w_posture": 0.0, "w_still": 1.0, "max_pre_activity_g": 1.0, "walk_s": 3.0},
 }
 
 
@@ -72,6 +99,8 @@ class PlacementSettings(BaseModel):
     min_posture_deg: float = Field(30.0, ge=0, le=180, title="Smallest change of orientation (degrees) from before to after the impact")
     max_post_activity_g: float = Field(0.25, gt=0, title="Largest RMS movement (g) after the impact that still counts as lying still")
     score_threshold: float = Field(2.5, title="Score at or above which a fall is suspected (the main threshold)")
+    max_pre_activity_g: float = Field(100.0, gt=0, title="Largest movement (RMS g) before an episode; above: a waving arm")
+    walk_s: float = Field(0.0, ge=0, le=6.0, title="Seconds of step rhythm after a suspected fall that cancel it (walking again; 0: off)")
     w_peak: float = Field(1.0, title="Score weight per g of impact above 1 g")
     w_drop: float = Field(1.0, title="Score weight per m/s of downward speed before the impact")
     w_posture: float = Field(1.0, title="Score weight per 90 degrees of posture change")
@@ -243,8 +272,12 @@ class WearableFallDetector(Detector[WearableFallSettings]):
             self._new_posture(st, i0, f)
             score = self.score(f, p)
             moving = f["post_activity_g"] > p.max_post_activity_g
+            # the arm's pattern before: a sensor already moving harder than
+            # `max_pre_activity_g` before the episode made the peak itself (waving,
+            # sweeping, a jacket sleeve); a body that loses its balance was not
+            busy = f["pre_activity_g"] > p.max_pre_activity_g
             fired = (f["posture_change_deg"] >= p.min_posture_deg and not moving
-                     and score >= p.score_threshold)
+                     and not busy and score >= p.score_threshold)
             if (moving and f["posture_change_deg"] >= p.min_posture_deg
                     and (e - i0 + settle_step) * dt <= s.settle_s):
                 st.judge_at = st.k0 + e + settle_step
@@ -326,6 +359,25 @@ class WearableFallDetector(Detector[WearableFallSettings]):
         rest = math.degrees(math.acos(float(np.clip(cos.max(), -1.0, 1.0))))
         f["posture_change_deg"] = min(f["posture_change_deg"], rest)
 
+    def _walking(self, st: _SensorState, start: int, end: int, walk_s: float
+                 ) -> tuple[int, float] | None:
+        """Evidence of steps: the first grid point in [start, end) whose last `walk_s`
+        seconds, all after the decision, repeat at walking's step period (checked every half
+        second of the grid, so the verdict does not depend on how samples were cut into
+        blocks). Returns (point, rhythm) or None."""
+        fl = st.fallen
+        assert fl is not None
+        dt = st.grid.dt
+        w = int(round(walk_s / dt))
+        half = max(1, int(round(0.5 / dt)))
+        for j in range(max(start, fl.k_emitted - st.k0 + w), end):
+            if (st.k0 + j) % half:
+                continue
+            rhythm = step_rhythm(st.x[j - w + 1:j + 1], dt)
+            if rhythm >= STEP_RHYTHM:
+                return j, rhythm
+        return None
+
     def _watch_getup(self, sensor: str, st: _SensorState, n_old: int,
                      out: list[Detection]) -> bool:
         """Scan grid points after the decision for a sustained return to upright and moving.
@@ -354,20 +406,33 @@ class WearableFallDetector(Detector[WearableFallSettings]):
         need = int(round(s.getup_s / dt))
         # continue the run of "up" points from the previous block
         run = fl.up_run
+        got_up: tuple[int, int] | None = None
         for j, u in enumerate(up):           # short loop only while a fall is suspected
             run = run + 1 if u else 0
             if run >= need:
-                k = start + j
-                t = float(st.grid.time_of(st.k0 + k))
-                out.append(Detection(
-                    "fall_cancelled", t, sensor, self._room(sensor), confidence=1.0,
-                    evidence={"upright_s": round(run * dt, 2),
-                              "since_impact_s": round((st.k0 + k - fl.k_impact) * dt, 2),
-                              "activity_g": round(float(act[j]), 3)}))
-                st.fallen = None
-                st.next_k = st.k0 + k + 1
-                return True
+                got_up = (start + j, run)
+                break
         fl.up_run = run
+        # steps resumed: looked for only before the get-up (the earlier evidence wins)
+        walk_s = self._placement(sensor).walk_s
+        walk = (self._walking(st, start, got_up[0] if got_up else len(st.peak), walk_s)
+                if walk_s > 0 else None)
+        if walk is not None or got_up is not None:
+            if walk is not None:
+                k = walk[0]
+                ev = {"walking_s": round(walk_s, 2), "step_rhythm": round(walk[1], 3)}
+            else:
+                assert got_up is not None
+                k = got_up[0]
+                ev = {"upright_s": round(got_up[1] * dt, 2),
+                      "activity_g": round(float(act[k - start]), 3)}
+            out.append(Detection(
+                "fall_cancelled", float(st.grid.time_of(st.k0 + k)), sensor, self._room(sensor),
+                confidence=1.0,
+                evidence={**ev, "since_impact_s": round((st.k0 + k - fl.k_impact) * dt, 2)}))
+            st.fallen = None
+            st.next_k = st.k0 + k + 1
+            return True
         if (st.k0 + len(st.peak) - fl.k_emitted) * dt > s.rearm_s:
             # the alarm has long gone out (or the band was taken off): look for new falls
             # again; the lying posture is now a rested one, so lying there is no new fall

@@ -100,3 +100,32 @@ def impact_features(x: np.ndarray, peak: np.ndarray, i_pre: int, i: int, e: int,
         "pre_activity_g": float(np.sqrt(np.mean(pre_dev * pre_dev))),
         "_post": post,
     }
+
+
+STEP_LAGS_S = (0.35, 1.3)     # one step (0.35-0.7 s) or one stride (0.7-1.3 s) of walking
+STEP_MIN_RMS_G = 0.05         # below this the wrist is not walking, whatever the rhythm
+STEP_MAX_RMS_G = 0.8          # above this it is thrashing or hitting, not stepping
+
+
+def step_rhythm(x: np.ndarray, dt: float) -> float:
+    """How strongly the magnitude of acceleration in `x` (N, 3) repeats at walking's step
+    or stride period: the largest normalised autocorrelation at those lags (0..1), 0 when
+    the movement is outside walking's range.
+
+    Why the magnitude: it does not depend on how the watch sits on the arm, and each step
+    sends a jolt up the body whatever the arm does. A fallen wearer does not produce a
+    steady rhythm of jolts for seconds; walking does."""
+    mag = np.linalg.norm(x, axis=1)
+    dev = mag - mag.mean()
+    rms = float(np.sqrt(np.mean(dev * dev))) if len(dev) else 0.0
+    lo, hi = int(round(STEP_LAGS_S[0] / dt)), int(round(STEP_LAGS_S[1] / dt))
+    if not STEP_MIN_RMS_G <= rms <= STEP_MAX_RMS_G or len(dev) < 2 * hi:
+        return 0.0
+    # every second of the window moves: seconds of steps, not a burst after a still spell
+    sec = max(1, int(round(1.0 / dt)))
+    for a in range(0, len(mag) - sec + 1, sec):
+        if float(np.std(mag[a:a + sec])) < STEP_MIN_RMS_G:
+            return 0.0
+    energy = float(dev @ dev)
+    ac = [float(dev[:-lag] @ dev[lag:]) / energy for lag in range(lo, hi + 1)]
+    return max(0.0, max(ac))

@@ -160,7 +160,9 @@ def test_cli_set_overrides_reach_the_detector(capsys):
     assert main(args + ["--set", "waist.impact_g=3.5", "--set", "post_s=1.2"]) == 0
     rep = json.loads(capsys.readouterr().out)
     assert rep["settings"]["waist"]["impact_g"] == 3.5 and rep["settings"]["post_s"] == 1.2
-    assert rep["settings"]["wrist"]["impact_g"] == 2.2          # other placements untouched
+    from detectors.wearable_fall import PLACEMENT_DEFAULTS
+    # other placements untouched
+    assert rep["settings"]["wrist"]["impact_g"] == PLACEMENT_DEFAULTS["wrist"]["impact_g"]
     assert main(args + ["--set", "waist.nonsense=1"]) == 2
     assert "bad --set" in capsys.readouterr().err
 

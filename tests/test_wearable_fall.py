@@ -301,3 +301,69 @@ def test_bursty_timestamps_keep_the_impact_and_are_counted():
     assert out.evidence["peak_g"] == pytest.approx(clean.evidence["peak_g"], abs=0.05)
     assert run.timing["samples_repeated_time"] > 2000 and run.timing["samples_stepped_back"] > 5
     assert out.evidence["samples_repeated_time"] > 0
+
+
+# -- the decision's timeline: impact -> suspicion -> evidence -> alarm or cancel ----------
+SIDE = np.array([0.0, 0.0, -1.0])   # a wrist turned 90 degrees from its pre-fall orientation
+
+
+def _after_fall(parts: list[np.ndarray], rate: float = 100.0, seed: int = 21):
+    """A fall without a get-up, followed by `parts` (arrays of samples)."""
+    t, xyz, impact = synthetic_fall(rate=rate, get_up=False, seed=seed)
+    xyz = np.concatenate([xyz, *parts])
+    return T0 + np.arange(len(xyz)) / rate, xyz, impact
+
+
+def test_steps_resumed_cancel_a_suspected_fall_even_with_the_wrist_turned():
+    """Walking again is evidence of being up, whatever the arm's orientation (the get-up
+    rule needs the pre-fall orientation back and does not see it here)."""
+    rng = np.random.default_rng(22)
+    t, xyz, impact = _after_fall([_segment(8.0, 100, SIDE, rng, walk=0.25)])
+    dets = feed_blocks(_detector("wrist"), t, xyz, [25, 40])
+    assert [d.type for d in dets] == ["fall_suspected", "fall_cancelled"]
+    assert dets[1].evidence["walking_s"] == 3.0 and dets[1].evidence["step_rhythm"] >= 0.5
+    assert 2.0 <= dets[1].occurred_at - (impact + 6.4) <= 5.0   # seconds of steps, then decided
+    off = feed_blocks(_detector("wrist", wrist={"walk_s": 0.0}), t, xyz, [25, 40])
+    assert [d.type for d in off] == ["fall_suspected"]
+    waist = feed_blocks(_detector("waist"), t, xyz, [25, 40])   # the waist's get-up rule only
+    assert [d.type for d in waist] == ["fall_suspected"]
+
+
+def test_a_struggle_on_the_floor_a_quiet_wrist_or_no_samples_never_cancel():
+    """Only positive evidence cancels: movement without a step rhythm (trying to get up,
+    reaching), lying still, and samples that stop all leave the alarm to go out."""
+    rng = np.random.default_rng(23)
+    n = 2500
+    struggle = LYING + np.cumsum(rng.normal(0, 0.04, (n, 3)), axis=0) % 0.6 - 0.3
+    for parts in ([struggle], [_segment(25.0, 100, LYING, rng)], []):
+        t, xyz, _ = _after_fall(parts)
+        dets = feed_blocks(_detector("wrist"), t, xyz, [25])
+        assert [d.type for d in dets] == ["fall_suspected"]
+
+
+def test_a_recording_that_ends_inside_the_cancel_window_ends_in_the_alarm():
+    """Missing data is no evidence: the evaluation ends the window like a replay does and
+    the `fall` alarm goes out at the window's end, 30 s after the impact."""
+    from gateway.evaluation import runner
+    from gateway.evaluation.recording import Recording
+    t, xyz, impact = synthetic_fall(get_up=False, seed=24)
+    rec = Recording("short", "test", "S1", "F", True, "wrist", t, xyz)
+    out = runner.score(rec, runner.run_pipeline(runner.home_config("wrist"), rec).events)
+    assert out.detected and out.alarms[0]["cancel_window_s"] == 30.0
+    assert out.alarms[0]["occurred_at"] == pytest.approx(impact, abs=0.1)
+
+
+def test_an_arm_already_swinging_hard_before_the_peak_is_not_a_fall_when_gated():
+    """Waving or sweeping (about 0.7 g RMS in the seconds before) made the peak itself;
+    a body that loses its balance was not moving like that. The gate is a wrist setting."""
+    rng = np.random.default_rng(25)
+    t, xyz, impact = synthetic_fall(get_up=False, seed=26)
+    k = int((impact - T0 - 0.53) * 100)                        # start of the descent
+    wave = np.outer(np.sin(2 * np.pi * 2.5 * np.arange(300) / 100), [1.0, 0.0, 0.0])
+    xyz = xyz.copy()
+    xyz[k - 300:k] += wave + rng.normal(0, 0.02, (300, 3))
+    free = feed_blocks(_detector("wrist", wrist={"max_pre_activity_g": 100.0}), t, xyz, [25])
+    assert [d.type for d in free] == ["fall_suspected"]
+    assert free[0].evidence["pre_activity_g"] > 0.6
+    gated = feed_blocks(_detector("wrist", wrist={"max_pre_activity_g": 0.5}), t, xyz, [25])
+    assert gated == []

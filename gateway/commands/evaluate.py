@@ -3,6 +3,7 @@
     safehome evaluate --format sisfall ../shared/data/sisfall-dev
     safehome evaluate --format umafall ../shared/data/umafall-dev --placement wrist
     safehome evaluate --format fallalld ../shared/data/fallalld-wrist-dev
+    safehome evaluate --format smartfallmm ../shared/data/smartfallmm-wrist-dev
     safehome evaluate --format sisfall DIR --sample 40 --json     # a quick, fixed subset
     safehome evaluate --format umafall DIR --cross-subject        # held-out subjects
     safehome evaluate home.mcap ...                               # recorded/simulated homes
@@ -33,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="measure the fall detector on labelled recordings",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("paths", nargs="+", metavar="PATH",
-                   help="data set directory (sisfall, umafall, fallalld, radar: TI .bin captures or "
+                   help="data set directory (sisfall, umafall, fallalld, smartfallmm, radar: TI .bin captures or "
                         "SafeSenior .csv clips) or trace files")
     p.add_argument("--format", choices=sorted([*FORMATS, "trace", "radar"]), default="trace",
                    help="what PATH holds (default: trace, i.e. .mcap files from record/simulate)")
@@ -106,10 +107,22 @@ def _fallalld(args: argparse.Namespace) -> tuple[int, Iterator[Any]]:
     return len(paths), (fallalld.load(p, i) for i, p in enumerate(paths))
 
 
+def _smartfallmm(args: argparse.Namespace) -> tuple[int, Iterator[Any]]:
+    from gateway.evaluation import sample, smartfallmm
+    paths = [p for d in args.paths for p in smartfallmm.files(Path(d))]
+    paths = sample.spread(paths, smartfallmm.key, args.sample)
+    skipped = smartfallmm.Skipped([], [])
+    recs = smartfallmm.load_all(paths, skipped)
+    if skipped.unreadable or skipped.duplicates:
+        print(f"smartfallmm: left out {skipped}", file=sys.stderr)
+    return len(recs), iter(recs)
+
+
 FORMATS: dict[str, Callable[[argparse.Namespace], tuple[int, Iterator[Any]]]] = {
     "sisfall": _sisfall,
     "umafall": _umafall,
     "fallalld": _fallalld,
+    "smartfallmm": _smartfallmm,
 }
 
 

@@ -89,21 +89,27 @@ def leave_one_subject_out(recs: Sequence[Recording], base: Any,
 # the real pipeline (runner), so the reported figures are the product's.
 
 RULE_KEYS = ("impact_g", "min_posture_deg", "max_post_activity_g", "score_threshold",
-             "w_peak", "w_drop", "w_posture", "w_still", "bias")
+             "w_peak", "w_drop", "w_posture", "w_still", "bias", "max_pre_activity_g")
 MIN_SPECIFICITY = 0.98   # on the training side: specificity outranks sensitivity
 
 
-def rule_grid(base: Any) -> list[dict[str, float]]:
-    """Candidate rules for one placement: the shipped one and a grid around its physics."""
+def rule_grid(base: Any, gate: bool = True) -> list[dict[str, float]]:
+    """Candidate rules for one placement: the shipped one and a grid around its physics.
+    `gate`: also try limits on the movement before the episode (the wrist's arm pattern);
+    without it the grid is the one the waist has always been chosen from."""
     import itertools
     b = {k: float(getattr(base, k)) for k in RULE_KEYS}
     out = [b]
     impacts = sorted({b["impact_g"], 1.8, 2.2, 2.6, 3.0, 3.5, 4.0})
-    for imp, post, act, wp, ws, th in itertools.product(
+    # the arm's movement before the episode (0.5-1 g RMS: waving, sweeping) or no limit
+    busy = (sorted({b["max_pre_activity_g"], 100.0, 1.0, 0.7, 0.5}, reverse=True) if gate
+            else [b["max_pre_activity_g"]])
+    for imp, post, act, wp, ws, th, pre in itertools.product(
             impacts, (0.0, 15.0, 30.0), (0.15, 0.25, 0.4),
-            (0.0, 1.0), (1.0, 2.0), tuple(np.arange(2.0, 7.01, 0.25))):
+            (0.0, 1.0), (1.0, 2.0), tuple(np.arange(2.0, 7.01, 0.25)), busy):
         out.append({**b, "impact_g": imp, "min_posture_deg": post, "max_post_activity_g": act,
-                    "w_posture": wp, "w_still": ws, "score_threshold": float(th)})
+                    "w_posture": wp, "w_still": ws, "score_threshold": float(th),
+                    "max_pre_activity_g": pre})
     return out
 
 
@@ -144,7 +150,7 @@ def _group_rates(table: Table, correct: Sequence[np.ndarray], groups: np.ndarray
     """Per rule and group: sensitivity and specificity, (R, G) each (nan: no such class)."""
     names = sorted(set(groups.tolist()))
     fall = np.array([r.is_fall for r in table.recs], dtype=bool)
-    c = np.asarray(correct, dtype=np.float64)                    # (R, N)
+    c = np.asarray(correct, dtype=bool)         # (R, N); bool keeps a large grid small
     sens = np.full((len(c), len(names)), np.nan)
     spec = np.full((len(c), len(names)), np.nan)
     for j, g in enumerate(names):

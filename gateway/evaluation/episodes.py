@@ -120,21 +120,28 @@ def column(name: str) -> int:
     return FEATURES.index(name)
 
 
+def scores(eps: Episodes, rule: Mapping[str, float]) -> np.ndarray:
+    """Each episode's score under `rule` (WearableFallDetector.score on the table)."""
+    f = eps.features
+    still = np.maximum(0.0, 1.0 - f[:, column("post_activity_g")] / rule["max_post_activity_g"])
+    return (rule["bias"] + rule["w_peak"] * (f[:, column("peak_g")] - 1.0)
+            + rule["w_drop"] * f[:, column("drop_mps")]
+            + rule["w_posture"] * f[:, column("posture_change_deg")] / 90.0
+            + rule["w_still"] * still)
+
+
 def alarms(eps: Episodes, rule: Mapping[str, float]) -> np.ndarray:
     """Which episodes of `eps` a setting would raise (PlacementSettings keys in `rule`)."""
     f = eps.features
     if not len(f):
         return np.zeros(0, dtype=bool)
-    still = np.maximum(0.0, 1.0 - f[:, column("post_activity_g")] / rule["max_post_activity_g"])
-    score = (rule["bias"] + rule["w_peak"] * (f[:, column("peak_g")] - 1.0)
-             + rule["w_drop"] * f[:, column("drop_mps")]
-             + rule["w_posture"] * f[:, column("posture_change_deg")] / 90.0
-             + rule["w_still"] * still)
+    score = scores(eps, rule)
     return ((f[:, column("got_up_s")] > 1e6)         # a get-up inside the window cancels
             & (f[:, column("peak_g")] >= rule["impact_g"])
             & (f[:, column("posture_vs_pre_deg")] >= rule["min_posture_deg"])
             & (f[:, column("posture_change_deg")] >= rule["min_posture_deg"])
             & (f[:, column("post_activity_g")] <= rule["max_post_activity_g"])
+            & (f[:, column("pre_activity_g")] <= rule.get("max_pre_activity_g", np.inf))
             & (score >= rule["score_threshold"]))
 
 

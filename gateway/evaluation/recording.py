@@ -7,13 +7,23 @@ later, gateway traces with ground truth all become a `Recording`.
 
 from __future__ import annotations
 
+import gzip
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 # Recordings start at a fixed, realistic Unix time so detectors see epoch-sized sensor
 # times (float precision issues show up here and not first in the field).
 EPOCH0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+
+
+def read_text(path: Path) -> str:
+    """A data set file's text, gzipped or plain; undecodable bytes become U+FFFD (the
+    parsers then name the line) rather than stop the evaluation."""
+    opener = gzip.open if Path(path).suffix == ".gz" else open
+    with opener(path, "rt", encoding="ascii", errors="replace") as fh:
+        return str(fh.read())
 
 
 @dataclass(frozen=True)
