@@ -345,9 +345,12 @@ class Store:
             if self.failed is None or not self._queue.empty():
                 batch = [await self._queue.get()]
             else:  # failed and idle: probe the disk now and then, with the backlog
+                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel that
+                # arrives with the timeout, and a writer that outlives its cancel hangs a stop
                 try:
-                    batch = [await asyncio.wait_for(self._queue.get(), PROBE_EVERY_S)]
-                except asyncio.TimeoutError:
+                    async with asyncio.timeout(PROBE_EVERY_S):
+                        batch = [await self._queue.get()]
+                except TimeoutError:
                     batch = [("probe", (), None)]
             # Everything already waiting joins this commit; then linger briefly for more.
             # Under load, whatever arrives during a commit forms the next, larger batch.
@@ -362,8 +365,9 @@ class Store:
                 if timeout <= 0:
                     break
                 try:
-                    batch.append(await asyncio.wait_for(self._queue.get(), timeout))
-                except asyncio.TimeoutError:
+                    async with asyncio.timeout(timeout):
+                        batch.append(await self._queue.get())
+                except TimeoutError:
                     break
             try:
                 await self._apply(batch)

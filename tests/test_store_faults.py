@@ -149,3 +149,30 @@ async def test_a_failed_store_still_reads_its_backlog_and_last_seq(tmp_path):
     assert await store.last_seq() == 7, "a read-only store still knows where seq stands"
     assert [o.event.id for o in await store.undelivered()] == [owed.id]
     await store.close()
+
+
+def test_a_failed_idle_store_stops_when_cancelled_with_a_write_just_queued(tmp_path):
+    """A failed store waits for work or its next probe; a write queued and a cancel (a stop,
+    or a SIGKILL simulated in-process) in the same loop turn must end the writer. Python
+    3.11's wait_for returned the queued item and swallowed the cancel, so the writer lived on
+    and every stop that awaited it hung (found by the stateful outbox/store test)."""
+    with asyncio.Runner() as runner:
+        store = Store(tmp_path / "e.db", batch_ms=0)
+        runner.run(store.open())
+        runner.run(_make_query_only(store))
+        store.mark_acked(new_event_id(), "op-1", time.time())
+        runner.run(asyncio.sleep(0.2))          # that write fails: the store is failed and idle
+        assert store.failed is not None
+        store.mark_acked(new_event_id(), "op-1", time.time())   # queued outside the loop...
+        writer = store._writer
+        assert writer is not None
+        writer.cancel()                                         # ...and cancelled with it
+        runner.run(asyncio.wait([writer], timeout=3))
+        assert writer.done(), "the writer outlived its cancellation"
+        store._writer = None
+        runner.run(store.close())
+
+
+async def _make_query_only(store: Store) -> None:
+    assert store._db is not None
+    await store._db.execute("PRAGMA query_only = ON")
