@@ -172,6 +172,10 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         self._pool: dict[str, deque[Any]] = {}    # radar -> (t, points) for the point path
         self._now = -INF
         self._last_gc = -INF
+        #: when a list, every height the detector judged is appended as
+        #: (t, sensor, tid, height, state 0 watching / 1 descent waiting / 2 fallen);
+        #: benchmarks/radar_fall_shapes.py plots it. None (the default) costs nothing.
+        self.debug: list[tuple[float, str, int, float, int]] | None = None
         # radars whose room-frame mounting is known and measurable (wall mounts)
         self._mounts: dict[str, _Mount] = {
             sid: _Mount(m.mounting) for sid, m in self.sensors.items()
@@ -242,6 +246,9 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         if tr is None:
             tr = self.tracks[key] = _Track(born=t)
         tr.last_t, tr.x, tr.y = t, x, y
+        if self.debug is not None:
+            self.debug.append((t, sensor, tid, h, 1 if tr.cand is not None else 2 if any(
+                f.sensor == sensor and f.tid == tid for f in self.falls) else 0))
         hist = tr.hist
         hist.append((t, h))
         while hist and hist[0][0] < t - s.descent_window_s:
