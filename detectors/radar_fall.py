@@ -55,6 +55,7 @@ fall_suspected by detectors/passthrough.py; this detector does not repeat them.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Iterable, Literal, Mapping
@@ -92,18 +93,22 @@ class Zone(BaseModel):
 
 
 class RadarFallSettings(DetectorSettings):
-    min_drop_m: float = Field(0.5, gt=0, title="Least height drop of a fall (metres)")
-    descent_speed_mps: float = Field(1.0, gt=0, title="Least mean descent speed of a fall (m/s)")
+    min_drop_m: float = Field(0.45, gt=0, title="Least drop of a person's centroid or point-cloud height in a fall (metres)")
+    min_drop_top_m: float = Field(0.8, gt=0, title="Least drop of a tracked top of the person (TLV 1012 height) in a fall (metres)")
+    descent_speed_mps: float = Field(0.8, gt=0, title="Least mean descent speed of a fall (m/s)")
     descent_window_s: float = Field(2.0, gt=0, le=10, title="The drop must happen within this many seconds")
-    floor_m: float = Field(0.6, gt=0, title="Height (top, or centroid z) at or below which a person is near the floor")
-    confirm_seconds: float = Field(5.0, ge=0, title="Seconds near the floor before fall_suspected")
-    up_m: float = Field(0.9, gt=0, title="Height above which the person is up again")
+    smooth_s: float = Field(0.3, ge=0, le=2, title="Heights are the median over this many seconds (centroid noise)")
+    floor_m: float = Field(0.6, gt=0, title="Where the mounting is known: height (top, or centroid z) at or below which a person is near the floor")
+    confirm_seconds: float = Field(5.0, ge=0, title="Seconds down (or not seen again) before fall_suspected")
+    walk_away_m: float = Field(0.8, gt=0, title="Moving this far from where the descent ended is walking away, not lying there (m)")
+    up_m: float = Field(0.9, gt=0, title="Where the mounting is known: height above which the person is up again")
     rise_seconds: float = Field(2.0, ge=0, title="Seconds up before fall_cancelled")
     watch_up_seconds: float = Field(600.0, gt=0, title="How long after a fall getting up still cancels it")
     same_person_m: float = Field(1.0, gt=0, title="A new track this close to a lost fallen one is the same person (m)")
     lying_zones: list[Zone] = Field(default_factory=list, title="Boxes where lying down is normal (bed, sofa)")
     blind_zones: list[Zone] = Field(default_factory=list, title="Boxes the radar cannot judge height in")
     min_snr: float = Field(5.0, ge=0, title="Point-cloud points weaker than this are dropped (dB)")
+    near_range_m: float = Field(0.5, ge=0, title="Point-cloud points this close to the radar are its own leakage, not a person (m)")
     points_window_s: float = Field(0.5, gt=0, le=5, title="Point clouds are pooled over this many seconds")
     min_points: int = Field(6, ge=1, title="Fewest pooled points for a height estimate")
     height_quantile: float = Field(0.9, gt=0, le=1, title="Quantile of point z taken as the person's height")
@@ -120,12 +125,23 @@ class RadarFallSettings(DetectorSettings):
 
 @dataclass(slots=True)
 class _Track:
-    hist: deque[tuple[float, float]] = field(default_factory=deque)  # (t, height) in the descent window
+    raw: deque[tuple[float, float]] = field(default_factory=deque)   # (t, height) over smooth_s
+    hist: deque[tuple[float, float]] = field(default_factory=deque)  # (t, smoothed) in the descent window
+    pos: deque[tuple[float, float, float]] = field(default_factory=deque)  # (t, x, y) in the window
+    walk: deque[float] = field(default_factory=lambda: deque(maxlen=600))  # heights while walking
     born: float = INF
     last_t: float = -INF
     x: float = 0.0
     y: float = 0.0
+    top: bool = False                            # heights are tops of the person (TLV 1012)
     cand: dict[str, float] | None = None         # a descent waiting for confirmation
+
+    def walking_level(self) -> float | None:
+        """The height this person walks at (the 75th percentile of the heights seen while
+        moving at walking speed), once there are 2 s of walking; None before."""
+        if len(self.walk) < 40:
+            return None
+        return _kth(np.fromiter(self.walk, dtype=np.float64), 0.75)
 
 
 @dataclass(slots=True)
@@ -136,6 +152,7 @@ class _Fall:
     t: float
     x: float
     y: float
+    up_h: float                 # at or above this the person is up again
     up_since: float | None = None
 
 
@@ -156,7 +173,8 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
 
     LOST_S: ClassVar[float] = 2.0     # a track unseen this long is lost
     FORGET_S: ClassVar[float] = 30.0  # and forgotten after this, unless it holds a descent
-    WARMUP_S: ClassVar[float] = 1.0   # a descent must start at least this long after track birth
+    WARMUP_S: ClassVar[float] = 0.5   # a descent must start at least this long after track birth
+    WALK_MPS: ClassVar[float] = 0.4   # moving at least this fast is walking (learns the standing height)
     ESTIMATE_EVERY_S: ClassVar[float] = 10.0   # sensor seconds between mounting estimates
     # A walk's estimate outside these is not a walk (a fan, a pet, one person pacing at one
     # range): a wall radar hangs between knee and ceiling height and looks down, not up.
@@ -168,7 +186,7 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         self.s = settings
         self.tracks: dict[tuple[str, int], _Track] = {}
         self.falls: list[_Fall] = []
-        self._tracked: set[str] = set()           # radars that send tracks: ignore their points
+        self._tracked: dict[str, float] = {}      # radar -> last time its tracker saw someone
         self._pool: dict[str, deque[Any]] = {}    # radar -> (t, points) for the point path
         self._now = -INF
         self._last_gc = -INF
@@ -181,6 +199,9 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
             sid: _Mount(m.mounting) for sid, m in self.sensors.items()
             if m.mounting is not None and m.mounting.kind != "ceiling"
             and m.mounting.elevation_tilt_deg <= 45.0}
+        # radars whose heights are in a room frame (z up from the floor): only there do
+        # absolute heights (floor_m, up_m) mean anything
+        self._room_frame = {sid for sid, m in self.sensors.items() if m.mounting is not None}
 
     def _room(self, sensor: str) -> str | None:
         return room_of(self.sensors, sensor)
@@ -191,7 +212,8 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         for r in readings:
             if isinstance(r, RadarTargets):
                 self._advance(r.t, out)
-                self._tracked.add(r.sensor)
+                if r.targets:
+                    self._tracked[r.sensor] = r.t
                 m = self._mounts.get(r.sensor)
                 use = m if m is not None and m.a is not None and self.s.mounting == "measured" \
                     else None
@@ -200,13 +222,15 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
                     x, y = g.x, g.y
                     if use is not None:
                         x, y, h = (np.array([x, y, h]) @ use.a.T + use.b).tolist()  # type: ignore[union-attr]
-                    self._sample(r.sensor, g.tid, r.t, x, y, h, g.vz, out)
+                    self._sample(r.sensor, g.tid, r.t, x, y, h, g.vz, g.height is not None, out)
             elif isinstance(r, RadarPoints):
                 self._advance(r.t, out)
                 m = self._mounts.get(r.sensor)
                 if m is not None:
                     self._measure(m, r)
-                if r.sensor not in self._tracked:
+                # a radar whose tracker reports nobody (TI people tracking sends empty target
+                # lists, or none, while its points still show someone) is judged on points
+                if r.t - self._tracked.get(r.sensor, -INF) > self.LOST_S:
                     self._points(r, out)
             elif isinstance(r, AccelBlock):
                 if len(r.t):
@@ -236,8 +260,30 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
             del self.tracks[key]
         self.falls = [f for f in self.falls if t - f.t <= self.s.watch_up_seconds]
 
+    def _smooth(self, tr: _Track, t: float, h: float) -> float:
+        """The median height over the last smooth_s: a centroid from a few points jumps by
+        tens of centimetres frame to frame while the person walks."""
+        raw = tr.raw
+        raw.append((t, h))
+        while raw and raw[0][0] < t - self.s.smooth_s:
+            raw.popleft()
+        if len(raw) < 3:
+            return h
+        return float(np.median([v for _, v in raw]))
+
+    def _walking(self, tr: _Track, t: float, x: float, y: float) -> bool:
+        """Whether the track moved at walking pace (>= WALK_MPS) over the last half second."""
+        ref = None
+        for e in tr.pos:
+            if e[0] > t - 0.5:
+                break
+            ref = e
+        if ref is None or t - ref[0] > 1.5:
+            return False
+        return math.hypot(x - ref[1], y - ref[2]) >= self.WALK_MPS * (t - ref[0])
+
     def _sample(self, sensor: str, tid: int, t: float, x: float, y: float, h: float,
-                vz: float, out: list[Detection]) -> None:
+                vz: float, top: bool, out: list[Detection]) -> None:
         s = self.s
         if any(z.contains(sensor, x, y, h) for z in s.blind_zones):
             return
@@ -245,10 +291,19 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         tr = self.tracks.get(key)
         if tr is None:
             tr = self.tracks[key] = _Track(born=t)
+        tr.top = top
+        h = self._smooth(tr, t, h)
+        fallen = any(f.sensor == sensor and f.tid == tid for f in self.falls)
+        if tr.cand is None and not fallen and self._walking(tr, t, x, y):
+            tr.walk.append(h)   # the person's own standing height, learned from their walks
         tr.last_t, tr.x, tr.y = t, x, y
+        pos = tr.pos
+        pos.append((t, x, y))
+        while pos and pos[0][0] < t - s.descent_window_s:
+            pos.popleft()
         if self.debug is not None:
-            self.debug.append((t, sensor, tid, h, 1 if tr.cand is not None else 2 if any(
-                f.sensor == sensor and f.tid == tid for f in self.falls) else 0))
+            self.debug.append((t, sensor, tid, h, 1 if tr.cand is not None else 2 if fallen
+                               else 0))
         hist = tr.hist
         hist.append((t, h))
         while hist and hist[0][0] < t - s.descent_window_s:
@@ -257,32 +312,48 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
             self._watch_up(sensor, tid, t, x, y, h, out)
         cand = tr.cand
         if cand is not None:
-            if h > s.floor_m + 0.15:        # up again before confirmation: not a fall
-                tr.cand = None
+            if h > cand["h"] + 0.5 * cand["drop"]:
+                tr.cand = None      # up again before confirmation: not a fall
+            elif (x - cand["x"]) ** 2 + (y - cand["y"]) ** 2 > s.walk_away_m ** 2:
+                tr.cand = None      # walked away from where the descent ended
+            elif h < cand["h"]:     # still going down: the drop is to the lowest height
+                cand["h"], cand["drop"] = h, cand["top"] - h
             return
-        if h > s.floor_m or any(f.sensor == sensor and f.tid == tid for f in self.falls):
+        if fallen:
             return
+        room = sensor in self._room_frame
+        if room and h > s.floor_m:
+            return                  # the mounting is known: a fall ends near the floor
         t_top, h_top = max(hist, key=lambda p: p[1])
-        if t_top - tr.born < self.WARMUP_S:
-            return   # a newborn track's height is still settling (tracker allocation)
         drop = h_top - h
-        if drop < s.min_drop_m:
+        need = s.min_drop_top_m if top else s.min_drop_m
+        if drop < need:
             return
+        level = tr.walking_level()
+        if level is not None and level - h < need:
+            return   # a dip from a stretch or a step, not low for this person
         # Speed over the descent itself: from the last moment the person was still near the
         # top (within 20% of the drop), so noisy standing heights before it do not slow it.
-        t_hi, h_hi = t_top, h_top
+        t_hi = t_top
         thr = h + 0.8 * drop
         for tt, hh in reversed(hist):
             if hh >= thr:
-                t_hi, h_hi = tt, hh
+                t_hi = tt
                 break
-        speed = (h_hi - h) / (t - t_hi) if t > t_hi else INF
+        if t_hi - tr.born < self.WARMUP_S:
+            return   # a newborn track's height is still settling (tracker allocation)
+        speed = (0.8 * drop) / (t - t_hi) if t > t_hi else INF
         speed = max(min(speed, 20.0), -vz)
         if speed < s.descent_speed_mps:
             return
+        # a drop carried along a long walk (someone leaving the field of view) is not a fall
+        x0, y0 = next(((px, py) for pt, px, py in pos if pt >= t_hi), (x, y))
+        if math.hypot(x - x0, y - y0) > max(1.0, 2.0 * drop):
+            return
         if any(z.contains(sensor, x, y, h) for z in s.lying_zones):
             return
-        tr.cand = {"t": t, "drop": drop, "speed": speed, "top": h_top, "h": h, "x": x, "y": y}
+        tr.cand = {"t": t, "drop": drop, "speed": speed, "top": h_top, "h": h, "x": x, "y": y,
+                   "level": -INF if level is None else level, "room": float(room)}
 
     def _confirm(self, key: tuple[str, int], tr: _Track, now: float, out: list[Detection]) -> None:
         cand, tr.cand = tr.cand, None
@@ -293,6 +364,7 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         ref = f"radar_fall:{sensor}:{tid}:{cand['t']:.3f}"
         conf = 0.55 + 0.2 * min(1.0, cand["speed"] / (3 * s.descent_speed_mps)) \
             + 0.2 * min(1.0, cand["drop"] / (2.4 * s.min_drop_m))
+        level = {"walking_height_m": round(cand["level"], 3)} if cand["level"] > -INF else {}
         out.append(Detection("fall_suspected", cand["t"], sensor, self._room(sensor),
                              confidence=round(min(conf, 0.95), 3), ref=ref, evidence={
                                  "height_drop_m": round(cand["drop"], 3),
@@ -302,8 +374,12 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
                                  "time_near_floor_s": round(now - cand["t"], 2),
                                  "seen_on_floor_s": round(max(0.0, tr.last_t - cand["t"]), 2),
                                  "x_m": round(cand["x"], 2), "y_m": round(cand["y"], 2),
+                                 "heights_in_room_frame": cand["room"], **level,
                                  **self._geometry(sensor)}))
-        self.falls.append(_Fall(ref, sensor, tid, cand["t"], cand["x"], cand["y"]))
+        # up again: above up_m where heights are from the floor, else back within 30% of the
+        # drop below where the person stood
+        up_h = s.up_m if cand["room"] else cand["top"] - 0.3 * cand["drop"]
+        self.falls.append(_Fall(ref, sensor, tid, cand["t"], cand["x"], cand["y"], up_h))
 
     def _watch_up(self, sensor: str, tid: int, t: float, x: float, y: float, h: float,
                   out: list[Detection]) -> None:
@@ -317,7 +393,7 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
                     continue     # the fallen track is alive: this is someone else
                 if (x - f.x) ** 2 + (y - f.y) ** 2 > s.same_person_m ** 2:
                     continue
-            if h < s.up_m:
+            if h < f.up_h:
                 f.up_since = None
                 continue
             if f.up_since is None:
@@ -403,6 +479,10 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
             if m is not None and m.a is not None and s.mounting == "measured" and len(p):
                 p = p.copy()
                 p[:, :3] = p[:, :3] @ m.a.T + m.b
+            if s.near_range_m > 0 and len(p):
+                hs = self._sensor_height(r.sensor)
+                d2 = p[:, 0] ** 2 + p[:, 1] ** 2 + (p[:, 2] - hs) ** 2
+                p = p[d2 > s.near_range_m ** 2]
         pool = self._pool.setdefault(r.sensor, deque())
         pool.append((r.t, p))
         while pool and pool[0][0] < r.t - s.points_window_s:
@@ -420,14 +500,22 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         if len(fresh) < max(3, s.min_points // 2):
             fresh = near
         h = _kth(fresh[:, 2], s.height_quantile)
-        self._sample(r.sensor, -1, r.t, mx, my, h, 0.0, out)
+        self._sample(r.sensor, -1, r.t, mx, my, h, 0.0, False, out)
+
+    def _sensor_height(self, sensor: str) -> float:
+        """Where the radar itself is in its points' frame (0 when they are in its own)."""
+        m = self._mounts.get(sensor)
+        if m is not None and m.used is not None and self.s.mounting == "measured":
+            return m.used.height_m
+        meta = self.sensors.get(sensor)
+        return meta.mounting.height_m if meta is not None and meta.mounting is not None else 0.0
 
     # --- persistence (short-lived: a reboot mid-fall keeps the cancel watch) ------------
     # The measured mounting is kept with the configured one it was measured against: if the
     # installer changed the configured mounting meanwhile, the radar was probably re-hung.
     def state(self) -> dict[str, Any]:
-        return {"version": 2,
-                "falls": [[f.ref, f.sensor, f.tid, f.t, f.x, f.y] for f in self.falls],
+        return {"version": 3,
+                "falls": [[f.ref, f.sensor, f.tid, f.t, f.x, f.y, f.up_h] for f in self.falls],
                 "mountings": {sid: {"configured": [m.configured.height_m,
                                                    m.configured.elevation_tilt_deg,
                                                    m.configured.azimuth_tilt_deg],
@@ -435,10 +523,11 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
                               for sid, m in self._mounts.items() if m.used is not None}}
 
     def restore(self, state: Mapping[str, Any]) -> None:
-        if state.get("version") not in (1, 2):
+        if state.get("version") not in (1, 2, 3):
             return
-        self.falls = [_Fall(str(a), str(b), int(c), float(d), float(e), float(g))
-                      for a, b, c, d, e, g in state.get("falls", [])]
+        self.falls = [_Fall(str(a), str(b), int(c), float(d), float(e), float(g),
+                            float(rest[0]) if rest else self.s.up_m)
+                      for a, b, c, d, e, g, *rest in state.get("falls", [])]
         for sid, saved in (state.get("mountings") or {}).items():
             m = self._mounts.get(sid)
             if m is None:
