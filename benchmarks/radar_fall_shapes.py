@@ -35,7 +35,7 @@ STATE = ("watching", "descent waiting", "fallen")
 COLOURS = ("tab:blue", "tab:orange", "tab:red")
 
 
-def run_mmfall(name: str) -> tuple[np.ndarray, list[tuple], list[tuple], list[float]]:
+def run_mmfall(name: str) -> tuple[np.ndarray, list[tuple], list[tuple], list[float], list[float]]:
     """Points (t, x, y, z, v), tracks (t, tid, z, height), the detector's debug list and
     fall alarm times (s from the first frame) for one mmfall capture."""
     from drivers.ti_mmwave import chirp
@@ -72,10 +72,12 @@ def run_mmfall(name: str) -> tuple[np.ndarray, list[tuple], list[tuple], list[fl
     events += pipe.finish()
     dbg = [(t - T0, *rest) for t, *rest in det.debug]  # type: ignore[attr-defined]
     return (np.concatenate(pts) if pts else np.zeros((0, 5)), tracks, dbg,
-            [e.occurred_at - T0 for e in events if e.type == "fall"])
+            [e.occurred_at - T0 for e in events if e.type == "fall"],
+            [e.occurred_at - T0 for e in events if e.type == "fall_suspected"])
 
 
-def run_safesenior(clip_name: str) -> tuple[np.ndarray, list[tuple], list[tuple], list[float]]:
+def run_safesenior(clip_name: str) -> tuple[np.ndarray, list[tuple], list[tuple], list[float],
+                                            list[float]]:
     from drivers.ti_mmwave import chirp
     from gateway.evaluation import safesenior
     from gateway.pipeline import Pipeline
@@ -103,11 +105,12 @@ def run_safesenior(clip_name: str) -> tuple[np.ndarray, list[tuple], list[tuple]
         events += pipe.tick(end + k)
     events += pipe.finish()
     dbg = [(t - T0, *rest) for t, *rest in det.debug]  # type: ignore[attr-defined]
-    return np.concatenate(pts), [], dbg, [e.occurred_at - T0 for e in events if e.type == "fall"]
+    return (np.concatenate(pts), [], dbg, [e.occurred_at - T0 for e in events if e.type == "fall"],
+            [e.occurred_at - T0 for e in events if e.type == "fall_suspected"])
 
 
 def numbers(label: str, fall_t: float, pts: np.ndarray, dbg: list[tuple],
-            alarms: list[float]) -> str:
+            alarms: list[float], suspected: list[float]) -> str:
     h = np.array([(t, z, s) for t, _, _, z, s in dbg]) if dbg else np.zeros((0, 3))
     before = h[(h[:, 0] >= fall_t - 6) & (h[:, 0] < fall_t - 2)] if len(h) else h
     after = h[(h[:, 0] >= fall_t - 1) & (h[:, 0] <= fall_t + 3)] if len(h) else h
@@ -120,10 +123,12 @@ def numbers(label: str, fall_t: float, pts: np.ndarray, dbg: list[tuple],
     state = max((int(s) for t, s in h[:, [0, 2]].tolist()
                  if fall_t - 3 <= t <= fall_t + 15), default=0) if len(h) else 0
     hit = any(fall_t - 3 <= a <= fall_t + 15 for a in alarms)
+    sus = [round(a - fall_t, 1) for a in suspected if fall_t - 3 <= a <= fall_t + 15]
     return (f"{label}: standing {stand:.2f} m, lowest {low:.2f} m (drop {stand - low:.2f}), "
             f"points/s {rate_b:.0f} before / {rate_a:.0f} after, longest gap after "
             f"{max(gaps):.1f} s, detector reached '{STATE[state]}', "
-            f"{'FALL ALARM' if hit else 'no alarm'}")
+            f"{'FALL ALARM' if hit else 'no alarm'}"
+            + (f", fall_suspected at {sus} s" if sus else ""))
 
 
 def plot(out: Path, label: str, fall_t: float, pts: np.ndarray, tracks: list[tuple],
@@ -177,20 +182,20 @@ def main() -> int:
         return 1
     labels = tomllib.loads(LABELS.read_text())["captures"]
     for name in ("people_tracking_fall_0", "people_tracking_fall_1"):
-        pts, tracks, dbg, alarms = run_mmfall(name)
+        pts, tracks, dbg, alarms, sus = run_mmfall(name)
         for i, f in enumerate(labels[name]["falls"]):
             label = f"{name}:{i + 1} at {f} s"
             plot(out, label, float(f), pts, tracks, dbg, (-8.0, 12.0))
-            print(numbers(label, float(f), pts, dbg, alarms), flush=True)
+            print(numbers(label, float(f), pts, dbg, alarms, sus), flush=True)
     for k in range(1, 6):
-        pts, tracks, dbg, alarms = run_safesenior(f"fall_{k}")
+        pts, tracks, dbg, alarms, sus = run_safesenior(f"fall_{k}")
         # the clip has no fall label: take the moment the judged height was lowest-changing
         h = np.array([(t, z) for t, _, _, z, _ in dbg])
         fall_t = float(h[int(np.argmin(np.diff(h[:, 1])) + 1), 0]) if len(h) > 2 else 1.5
         label = f"safesenior_fall_{k} (steepest drop at {fall_t:.1f} s)"
         plot(out, label, fall_t, pts, tracks, dbg, (-fall_t, 4.0))
-        print(numbers(label, fall_t, pts, dbg, alarms), flush=True)
-    pts, tracks, dbg, alarms = run_mmfall("people_tracking_walking")
+        print(numbers(label, fall_t, pts, dbg, alarms, sus), flush=True)
+    pts, tracks, dbg, _, _ = run_mmfall("people_tracking_walking")
     plot(out, "people_tracking_walking 60-80 s (tracks)", 60.0, pts, tracks, dbg, (0.0, 20.0))
     print(f"plots in {out}")
     return 0

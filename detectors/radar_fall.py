@@ -174,6 +174,7 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
     LOST_S: ClassVar[float] = 2.0     # a track unseen this long is lost
     FORGET_S: ClassVar[float] = 30.0  # and forgotten after this, unless it holds a descent
     WARMUP_S: ClassVar[float] = 0.5   # a descent must start at least this long after track birth
+    BEFORE_S: ClassVar[float] = 1.0   # the level before a descent is the median of this long
     WALK_MPS: ClassVar[float] = 0.4   # moving at least this fast is walking (learns the standing height)
     ESTIMATE_EVERY_S: ClassVar[float] = 10.0   # sensor seconds between mounting estimates
     # A walk's estimate outside these is not a walk (a fan, a pet, one person pacing at one
@@ -265,10 +266,8 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         tens of centimetres frame to frame while the person walks."""
         raw = tr.raw
         raw.append((t, h))
-        while raw and raw[0][0] < t - self.s.smooth_s:
-            raw.popleft()
-        if len(raw) < 3:
-            return h
+        while len(raw) > 3 and raw[0][0] < t - self.s.smooth_s:
+            raw.popleft()      # at least 3 samples: one stray frame never moves the median
         return float(np.median([v for _, v in raw]))
 
     def _walking(self, tr: _Track, t: float, x: float, y: float) -> bool:
@@ -292,6 +291,13 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         if tr is None:
             tr = self.tracks[key] = _Track(born=t)
         tr.top = top
+        if t - tr.last_t > self.LOST_S and tr.cand is None:
+            # seen again after a gap: heights from before say nothing about now (a tracker
+            # re-allocating, a person coming back into view), as for a new track
+            tr.born = t
+            tr.raw.clear()
+            tr.hist.clear()
+            tr.pos.clear()
         h = self._smooth(tr, t, h)
         fallen = any(f.sensor == sensor and f.tid == tid for f in self.falls)
         if tr.cand is None and not fallen and self._walking(tr, t, x, y):
@@ -342,6 +348,11 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
                 break
         if t_hi - tr.born < self.WARMUP_S:
             return   # a newborn track's height is still settling (tracker allocation)
+        # the level the person was at before the descent: the median of the second before
+        # it, so one high frame (a noisy centroid) is not taken for standing
+        before = [hh for tt, hh in hist if t_hi - self.BEFORE_S <= tt <= t_hi]
+        if len(before) >= 3 and float(np.median(before)) - h < need:
+            return
         speed = (0.8 * drop) / (t - t_hi) if t > t_hi else INF
         speed = max(min(speed, 20.0), -vz)
         if speed < s.descent_speed_mps:
@@ -376,9 +387,11 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
                                  "x_m": round(cand["x"], 2), "y_m": round(cand["y"], 2),
                                  "heights_in_room_frame": cand["room"], **level,
                                  **self._geometry(sensor)}))
-        # up again: above up_m where heights are from the floor, else back within 30% of the
-        # drop below where the person stood
-        up_h = s.up_m if cand["room"] else cand["top"] - 0.3 * cand["drop"]
+        # up again: back within 30% of the drop below where the person stood (or above
+        # up_m, where heights are from the floor)
+        up_h = cand["top"] - 0.3 * cand["drop"]
+        if cand["room"]:
+            up_h = min(up_h, s.up_m)
         self.falls.append(_Fall(ref, sensor, tid, cand["t"], cand["x"], cand["y"], up_h))
 
     def _watch_up(self, sensor: str, tid: int, t: float, x: float, y: float, h: float,
