@@ -1,14 +1,30 @@
-"""Radar fall detector: a fast descent that stays near the floor, from tracked targets
-(TI people tracking, TLVs 1010 position/velocity + 1012 height) or from raw point clouds
-(TLV 1020) when a radar gives no tracks.
+"""Radar fall detector: a fast drop of a person relative to where that person stood, that
+then stays low or vanishes at that place, from tracked targets (any radar's tracks; TI
+people tracking TLVs 1010 position/velocity + 1012 height) or from raw point clouds
+(TLV 1020) while the radar's tracker reports nobody.
 
-Why this shape: a radar sees posture without anything worn, but not impacts. What
-separates a fall from sitting or lying down is speed and where it ends: a person's top
-(or centroid) drops by at least `min_drop_m` within `descent_window_s`, at a mean speed of
-at least `descent_speed_mps` (or a tracked downward velocity that fast), ends at or below
-`floor_m`, and stays there for `confirm_seconds`. Lying down on a bed or sofa is normal:
-`lying_zones` (axis-aligned boxes in the radar's room coordinates, metres) suppress a
-descent that ends inside them.
+Why this shape: a radar sees posture without anything worn, but not impacts, and the
+radar's mounting is often unknown or wrong (installers' tape measures; another vendor's
+tracks in the radar's own frame). So a fall is judged on the track's own heights:
+- the height is the median over `smooth_s` (a centroid from a few points jumps by tens of
+  centimetres frame to frame);
+- the level before: the median of the second before the descent started, and where the
+  track has walked (>= 0.4 m/s) for 2 s, its walking level (75th percentile of its heights
+  while walking: the person's own standing height, learned from their walks);
+- a descent: the height drops at least `min_drop_m` (centroid z or point-cloud height;
+  `min_drop_top_m` for a tracked top of the person) below both, within `descent_window_s`,
+  over the last 80% of the drop at `descent_speed_mps` or faster (a tracked downward
+  velocity that fast counts: Doppler is evidence of speed), and not carried along a long
+  walk (more than max(1 m, 2 x drop) across the room during it: someone leaving the view);
+- then, for `confirm_seconds` of sensor time, the person neither rises back by half the
+  drop nor moves `walk_away_m` from where the descent ended; not being seen at all counts
+  as staying (see below).
+Only where heights are in a room frame (the radar's mounting is known: configured, or
+measured from a walk) must the descent also end at or below `floor_m`, and getting up
+also counts at `up_m`. Sitting down (a smaller, slower drop), lying down on a bed or sofa
+(slow, or ending in a `lying_zones` box: axis-aligned boxes in the radar's room
+coordinates, metres) and walking out of view (no drop, or a drop carried by walking) are
+not falls.
 
 Blind zones (`blind_zones`): places the radar cannot judge height (behind a kitchen island,
 under a table, the edge of the field of view, right below a wall-mounted sensor). Samples
@@ -20,16 +36,21 @@ point cloud and the tracker often loses them. A descent that was seen going down
 then not seen again is therefore taken as "still down": the confirmation runs on sensor
 time (the radar's next frames, any reading, or `tick(now)`).
 
-A track's first second is not used as the top of a descent: trackers allocate a track
-with an unsettled height, and a gateway started next to a sleeper must not see a fall.
+A track's first half second is not used as the start of a descent (trackers allocate a
+track with an unsettled height, and a gateway started next to a sleeper must not see a
+fall); a track seen again after `LOST_S` starts over the same way.
 
 Height: `Target.height` (top of the person, TLV 1012 maxZ) when given, else the target's z.
-Point clouds: points with snr >= `min_snr` over the last `points_window_s`, the cluster
+Point clouds: points with snr >= `min_snr`, farther than `near_range_m` from the radar
+(its own leakage sits at 0.1-0.3 m range), over the last `points_window_s`, the cluster
 around their median x, y; its height is the `height_quantile` of z (robust to multipath
-ghosts). Without tracks a radar is assumed to watch one person at a time.
+ghosts). Without tracks a radar is assumed to watch one person at a time. A radar whose
+tracker sends empty target lists (TI people tracking does, and the mmfall fall captures
+carry no tracks at all) is judged on its points until a track is seen again.
 
 Getting up: after `fall_suspected`, the same track (or, if that track was lost, a new one
-within `same_person_m` of the fall) above `up_m` for `rise_seconds` within
+within `same_person_m` of the fall) back within 30% of the drop below where it stood (or
+above `up_m` where heights are from the floor) for `rise_seconds` within
 `watch_up_seconds` yields `fall_cancelled` (gateway: alarm_cancelled) with the same `ref`.
 A helper standing next to a person whose track is still alive on the floor does not cancel.
 
@@ -93,9 +114,9 @@ class Zone(BaseModel):
 
 
 class RadarFallSettings(DetectorSettings):
-    min_drop_m: float = Field(0.45, gt=0, title="Least drop of a person's centroid or point-cloud height in a fall (metres)")
+    min_drop_m: float = Field(0.4, gt=0, title="Least drop of a person's centroid or point-cloud height in a fall (metres)")
     min_drop_top_m: float = Field(0.8, gt=0, title="Least drop of a tracked top of the person (TLV 1012 height) in a fall (metres)")
-    descent_speed_mps: float = Field(0.8, gt=0, title="Least mean descent speed of a fall (m/s)")
+    descent_speed_mps: float = Field(0.7, gt=0, title="Least mean descent speed of a fall (m/s)")
     descent_window_s: float = Field(2.0, gt=0, le=10, title="The drop must happen within this many seconds")
     smooth_s: float = Field(0.3, ge=0, le=2, title="Heights are the median over this many seconds (centroid noise)")
     floor_m: float = Field(0.6, gt=0, title="Where the mounting is known: height (top, or centroid z) at or below which a person is near the floor")
