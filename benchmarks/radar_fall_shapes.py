@@ -147,7 +147,7 @@ def plot(out: Path, label: str, fall_t: float, pts: np.ndarray, tracks: list[tup
     for s in (0, 1, 2):
         q = [(t - fall_t, z) for t, _, _, z, st in d if st == s]
         if q:
-            a.plot(*zip(*q), ".", ms=4, color=COLOURS[s], label=f"detector height: {STATE[s]}")
+            a.plot(*zip(*q, strict=True), ".", ms=4, color=COLOURS[s], label=f"detector height: {STATE[s]}")
     tr = [(t - fall_t, z, hh) for t, _, z, hh in tracks if lo <= t <= hi]
     if tr:
         a.plot([x[0] for x in tr], [x[1] for x in tr], "k+", ms=4, label="track z (TLV 1010)")

@@ -86,12 +86,12 @@ def main() -> int:
     print("|---|---|---|---|")
     total: dict[str, list[int]] = {"safesenior": [0, 0, 0, 0], "mmfall": [0, 0, 0, 0]}
     for fold in folds:
-        def rows(p: tuple[float, float], keep: bool) -> list[tuple[str, bool]]:
+        def rows(p: tuple[float, float], keep: bool, fold: str = fold) -> list[tuple[str, bool]]:
             return [(label[f], a) for f, a in res[p].items() if (fold_of(f) == fold) == keep]
         best = max(grid, key=lambda p: (objective(score(rows(p, False))), p[0], p[1]))
         tp, nf, fa, no = score(rows(best, True))
         ds = fold.split(":")[0]
-        total[ds] = [a + b for a, b in zip(total[ds], (tp, nf, fa, no))]
+        total[ds] = [a + b for a, b in zip(total[ds], (tp, nf, fa, no), strict=True)]
         print(f"| {fold} | {best[0]:.2f} m, {best[1]:.1f} m/s | "
               f"{tp}/{nf} | {fa}/{no} |")
     for ds, (tp, nf, fa, no) in total.items():

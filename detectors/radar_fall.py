@@ -119,7 +119,8 @@ class RadarFallSettings(DetectorSettings):
     descent_speed_mps: float = Field(0.7, gt=0, title="Least mean descent speed of a fall (m/s)")
     descent_window_s: float = Field(2.0, gt=0, le=10, title="The drop must happen within this many seconds")
     smooth_s: float = Field(0.3, ge=0, le=2, title="Heights are the median over this many seconds (centroid noise)")
-    floor_m: float = Field(0.6, gt=0, title="Where the mounting is known: height (top, or centroid z) at or below which a person is near the floor")
+    floor_m: float = Field(0.6, gt=0, title="Where the mounting is known: height (top, or "
+                                            "centroid z) at or below which a person is near the floor")
     confirm_seconds: float = Field(5.0, ge=0, title="Seconds down (or not seen again) before fall_suspected")
     walk_away_m: float = Field(0.8, gt=0, title="Moving this far from where the descent ended is walking away, not lying there (m)")
     up_m: float = Field(0.9, gt=0, title="Where the mounting is known: height above which the person is up again")

@@ -44,8 +44,11 @@ def write_safesenior(src: Path, dest: Path) -> list[Path]:
     out = []
     for c in safesenior.clips(src):
         first = c.frames[0][0]
-        rows = [((n - first) * safesenior.PERIOD_S, 0, *map(float, p[:, :3].mean(axis=0)))
-                for n, p in c.frames if len(p)]
+        rows = []
+        for n, p in c.frames:
+            if len(p):
+                x, y, z = (float(v) for v in p[:, :3].mean(axis=0))
+                rows.append(((n - first) * safesenior.PERIOD_S, 0, x, y, z))
         label = "fall" if c.kind == "fall" else c.kind
         path = dest / label / f"{c.name}.csv"
         _write(path, rows)
