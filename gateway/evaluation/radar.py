@@ -171,8 +171,9 @@ def evaluate(root: Path, mounting: str = "measured",
     return out
 
 
-def main(args: argparse.Namespace) -> int:
-    root = Path(args.paths[0])
+def radar_fall_overrides(args: argparse.Namespace) -> dict[str, Any] | None:
+    """`--set radar_fall.KEY=VALUE` as a detectors table ({} without any), checked; None
+    (after saying why on stderr) when one is bad."""
     from gateway.commands.evaluate import _overrides
     try:
         tables = _overrides(getattr(args, "set", []) or [])
@@ -180,17 +181,23 @@ def main(args: argparse.Namespace) -> int:
         RadarFallSettings.model_validate(tables.get("radar_fall", {}))
     except ValueError as exc:
         print(f"safehome evaluate: bad --set: {exc}", file=sys.stderr)
+        return None
+    return {"radar_fall": tables["radar_fall"]} if "radar_fall" in tables else {}
+
+
+def main(args: argparse.Namespace) -> int:
+    root = Path(args.paths[0])
+    tables = radar_fall_overrides(args)
+    if tables is None:
         return 2
     if not any(root.glob("*.bin")) and any(root.glob("*.csv")):
         from gateway.evaluation import safesenior   # SafeSenior clustered point-cloud clips
-        return safesenior.main(args, {"radar_fall": tables["radar_fall"]}
-                               if "radar_fall" in tables else {})
+        return safesenior.main(args, tables)
     if not any(root.glob("*.bin")) or not (root / "config").is_dir():
         print(f"safehome evaluate: {root}: no .bin captures with a config/ directory",
               file=sys.stderr)
         return 2
-    scores = evaluate(root, getattr(args, "mounting", "measured"),
-                      {"radar_fall": tables["radar_fall"]} if "radar_fall" in tables else None)
+    scores = evaluate(root, getattr(args, "mounting", "measured"), tables or None)
     falls = sum(len(s.falls) for s in scores)
     found = sum(s.detected for s in scores)
     fa = sum(s.false_alarms for s in scores)

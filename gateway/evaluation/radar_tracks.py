@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gateway.evaluation.radar import T0
+from gateway.evaluation.radar import T0, radar_fall_overrides
 
 TAIL_S = 10.0      # sensor seconds ticked after a clip's last row (confirm_seconds is 5)
 REQUIRED = ("t", "x", "y", "z")
@@ -214,19 +214,14 @@ def summary(results: list[ClipResult]) -> dict[str, Any]:
 
 
 def main(args: argparse.Namespace) -> int:
-    from gateway.commands.evaluate import _overrides
     root = Path(args.paths[0])
     height = getattr(args, "mounting_height", None)
     if height is not None and not 0 < height <= 10:
         print(f"safehome evaluate: --mounting-height {height}: expected the radar's height "
               "above the floor in metres (0-10), e.g. --mounting-height 1.8", file=sys.stderr)
         return 2
-    try:
-        tables = _overrides(getattr(args, "set", []) or [])
-        from detectors.radar_fall import RadarFallSettings
-        RadarFallSettings.model_validate(tables.get("radar_fall", {}))
-    except ValueError as exc:
-        print(f"safehome evaluate: bad --set: {exc}", file=sys.stderr)
+    tables = radar_fall_overrides(args)
+    if tables is None:
         return 2
     if not root.is_dir() or not clip_paths(root):
         print(f"safehome evaluate: {root}: no clips: expected {root}/fall/*.csv and other "
@@ -234,8 +229,7 @@ def main(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     try:
-        results = evaluate(root, height, {"radar_fall": tables["radar_fall"]}
-                           if "radar_fall" in tables else None)
+        results = evaluate(root, height, tables or None)
     except TrackCsvError as exc:
         print(f"safehome evaluate: {exc}", file=sys.stderr)
         return 2
