@@ -349,7 +349,9 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
             return
         if fallen:
             return
-        room = sensor in self._room_frame
+        # heights from the floor: a radar whose mounting is known, or a tracker's top of the
+        # person (TLV 1012 maxZ is computed by the tracker from its own sensorPosition)
+        room = top or sensor in self._room_frame
         if room and h > s.floor_m:
             return                  # the mounting is known: a fall ends near the floor
         t_top, h_top = max(hist, key=lambda p: p[1])
