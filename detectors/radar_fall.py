@@ -19,9 +19,10 @@ tracks in the radar's own frame). So a fall is judged on the track's own heights
 - then, for `confirm_seconds` of sensor time, the person neither rises back by half the
   drop nor moves `walk_away_m` from where the descent ended; not being seen at all counts
   as staying (see below).
-Only where heights are in a room frame (the radar's mounting is known: configured, or
-measured from a walk) must the descent also end at or below `floor_m`, and getting up
-also counts at `up_m`. Sitting down (a smaller, slower drop), lying down on a bed or sofa
+Only where heights are from the floor (the radar's mounting is known: configured, or
+measured from a walk; or the tracker gives the top of the person, TLV 1012, which it
+computes with its own mounting) must the descent also end at or below `floor_m`, and
+getting up also counts at `up_m`. Sitting down (a smaller, slower drop), lying down on a bed or sofa
 (slow, or ending in a `lying_zones` box: axis-aligned boxes in the radar's room
 coordinates, metres) and walking out of view (no drop, or a drop carried by walking) are
 not falls.
