@@ -13,7 +13,8 @@ tracks in the radar's own frame). So a fall is judged on the track's own heights
   while walking: the person's own standing height, learned from their walks);
 - a descent: the height drops at least `min_drop_m` (centroid z or point-cloud height;
   `min_drop_top_m` for a tracked top of the person) below both, within `descent_window_s`,
-  over the last 80% of the drop at `descent_speed_mps` or faster (a tracked downward
+  over the last 80% of the drop at `descent_speed_mps` (`descent_speed_top_mps` for a
+  top, which travels twice as far as a centroid in a fall) or faster (a tracked downward
   velocity that fast counts: Doppler is evidence of speed), and not carried along a long
   walk (more than max(1 m, 2 x drop) across the room during it: someone leaving the view);
 - then, for `confirm_seconds` of sensor time, the person neither rises back by half the
@@ -117,7 +118,8 @@ class Zone(BaseModel):
 class RadarFallSettings(DetectorSettings):
     min_drop_m: float = Field(0.4, gt=0, title="Least drop of a person's centroid or point-cloud height in a fall (metres)")
     min_drop_top_m: float = Field(0.8, gt=0, title="Least drop of a tracked top of the person (TLV 1012 height) in a fall (metres)")
-    descent_speed_mps: float = Field(0.7, gt=0, title="Least mean descent speed of a fall (m/s)")
+    descent_speed_mps: float = Field(0.7, gt=0, title="Least mean descent speed of a centroid or point-cloud height in a fall (m/s)")
+    descent_speed_top_mps: float = Field(1.0, gt=0, title="Least mean descent speed of a tracked top of the person in a fall (m/s)")
     descent_window_s: float = Field(2.0, gt=0, le=10, title="The drop must happen within this many seconds")
     smooth_s: float = Field(0.3, ge=0, le=2, title="Heights are the median over this many seconds (centroid noise)")
     floor_m: float = Field(0.6, gt=0, title="Where the mounting is known: height (top, or "
@@ -380,7 +382,7 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
             return
         speed = (0.8 * drop) / (t - t_hi) if t > t_hi else INF
         speed = max(min(speed, 20.0), -vz)
-        if speed < s.descent_speed_mps:
+        if speed < (s.descent_speed_top_mps if top else s.descent_speed_mps):
             return
         # a drop carried along a long walk (someone leaving the field of view) is not a fall
         x0, y0 = next(((px, py) for pt, px, py in pos if pt >= t_hi), (x, y))
