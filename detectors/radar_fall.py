@@ -1,14 +1,32 @@
-"""Radar fall detector: a fast descent that stays near the floor, from tracked targets
-(TI people tracking, TLVs 1010 position/velocity + 1012 height) or from raw point clouds
-(TLV 1020) when a radar gives no tracks.
+"""Radar fall detector: a fast drop of a person relative to where that person stood, that
+then stays low or vanishes at that place, from tracked targets (any radar's tracks; TI
+people tracking TLVs 1010 position/velocity + 1012 height) or from raw point clouds
+(TLV 1020) while the radar's tracker reports nobody.
 
-Why this shape: a radar sees posture without anything worn, but not impacts. What
-separates a fall from sitting or lying down is speed and where it ends: a person's top
-(or centroid) drops by at least `min_drop_m` within `descent_window_s`, at a mean speed of
-at least `descent_speed_mps` (or a tracked downward velocity that fast), ends at or below
-`floor_m`, and stays there for `confirm_seconds`. Lying down on a bed or sofa is normal:
-`lying_zones` (axis-aligned boxes in the radar's room coordinates, metres) suppress a
-descent that ends inside them.
+Why this shape: a radar sees posture without anything worn, but not impacts, and the
+radar's mounting is often unknown or wrong (installers' tape measures; another vendor's
+tracks in the radar's own frame). So a fall is judged on the track's own heights:
+- the height is the median over `smooth_s` (a centroid from a few points jumps by tens of
+  centimetres frame to frame);
+- the level before: the median of the second before the descent started, and where the
+  track has walked (>= 0.4 m/s) for 2 s, its walking level (75th percentile of its heights
+  while walking: the person's own standing height, learned from their walks);
+- a descent: the height drops at least `min_drop_m` (centroid z or point-cloud height;
+  `min_drop_top_m` for a tracked top of the person) below both, within `descent_window_s`,
+  over the last 80% of the drop at `descent_speed_mps` (`descent_speed_top_mps` for a
+  top, which travels twice as far as a centroid in a fall) or faster (a tracked downward
+  velocity that fast counts: Doppler is evidence of speed), and not carried along a long
+  walk (more than max(1 m, 2 x drop) across the room during it: someone leaving the view);
+- then, for `confirm_seconds` of sensor time, the person neither rises back by half the
+  drop nor moves `walk_away_m` from where the descent ended; not being seen at all counts
+  as staying (see below).
+Only where heights are from the floor (the radar's mounting is known: configured, or
+measured from a walk; or the tracker gives the top of the person, TLV 1012, which it
+computes with its own mounting) must the descent also end at or below `floor_m`, and
+getting up also counts at `up_m`. Sitting down (a smaller, slower drop), lying down on a bed or sofa
+(slow, or ending in a `lying_zones` box: axis-aligned boxes in the radar's room
+coordinates, metres) and walking out of view (no drop, or a drop carried by walking) are
+not falls.
 
 Blind zones (`blind_zones`): places the radar cannot judge height (behind a kitchen island,
 under a table, the edge of the field of view, right below a wall-mounted sensor). Samples
@@ -20,16 +38,21 @@ point cloud and the tracker often loses them. A descent that was seen going down
 then not seen again is therefore taken as "still down": the confirmation runs on sensor
 time (the radar's next frames, any reading, or `tick(now)`).
 
-A track's first second is not used as the top of a descent: trackers allocate a track
-with an unsettled height, and a gateway started next to a sleeper must not see a fall.
+A track's first half second is not used as the start of a descent (trackers allocate a
+track with an unsettled height, and a gateway started next to a sleeper must not see a
+fall); a track seen again after `LOST_S` starts over the same way.
 
 Height: `Target.height` (top of the person, TLV 1012 maxZ) when given, else the target's z.
-Point clouds: points with snr >= `min_snr` over the last `points_window_s`, the cluster
+Point clouds: points with snr >= `min_snr`, farther than `near_range_m` from the radar
+(its own leakage sits at 0.1-0.3 m range), over the last `points_window_s`, the cluster
 around their median x, y; its height is the `height_quantile` of z (robust to multipath
-ghosts). Without tracks a radar is assumed to watch one person at a time.
+ghosts). Without tracks a radar is assumed to watch one person at a time. A radar whose
+tracker sends empty target lists (TI people tracking does, and the mmfall fall captures
+carry no tracks at all) is judged on its points until a track is seen again.
 
 Getting up: after `fall_suspected`, the same track (or, if that track was lost, a new one
-within `same_person_m` of the fall) above `up_m` for `rise_seconds` within
+within `same_person_m` of the fall) back within 30% of the drop below where it stood (or
+above `up_m` where heights are from the floor) for `rise_seconds` within
 `watch_up_seconds` yields `fall_cancelled` (gateway: alarm_cancelled) with the same `ref`.
 A helper standing next to a person whose track is still alive on the floor does not cancel.
 
@@ -55,6 +78,7 @@ fall_suspected by detectors/passthrough.py; this detector does not repeat them.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Iterable, Literal, Mapping
@@ -92,18 +116,24 @@ class Zone(BaseModel):
 
 
 class RadarFallSettings(DetectorSettings):
-    min_drop_m: float = Field(0.5, gt=0, title="Least height drop of a fall (metres)")
-    descent_speed_mps: float = Field(1.0, gt=0, title="Least mean descent speed of a fall (m/s)")
+    min_drop_m: float = Field(0.4, gt=0, title="Least drop of a person's centroid or point-cloud height in a fall (metres)")
+    min_drop_top_m: float = Field(0.8, gt=0, title="Least drop of a tracked top of the person (TLV 1012 height) in a fall (metres)")
+    descent_speed_mps: float = Field(0.7, gt=0, title="Least mean descent speed of a centroid or point-cloud height in a fall (m/s)")
+    descent_speed_top_mps: float = Field(1.0, gt=0, title="Least mean descent speed of a tracked top of the person in a fall (m/s)")
     descent_window_s: float = Field(2.0, gt=0, le=10, title="The drop must happen within this many seconds")
-    floor_m: float = Field(0.6, gt=0, title="Height (top, or centroid z) at or below which a person is near the floor")
-    confirm_seconds: float = Field(5.0, ge=0, title="Seconds near the floor before fall_suspected")
-    up_m: float = Field(0.9, gt=0, title="Height above which the person is up again")
+    smooth_s: float = Field(0.3, ge=0, le=2, title="Heights are the median over this many seconds (centroid noise)")
+    floor_m: float = Field(0.6, gt=0, title="Where the mounting is known: height (top, or "
+                                            "centroid z) at or below which a person is near the floor")
+    confirm_seconds: float = Field(5.0, ge=0, title="Seconds down (or not seen again) before fall_suspected")
+    walk_away_m: float = Field(0.8, gt=0, title="Moving this far from where the descent ended is walking away, not lying there (m)")
+    up_m: float = Field(0.9, gt=0, title="Where the mounting is known: height above which the person is up again")
     rise_seconds: float = Field(2.0, ge=0, title="Seconds up before fall_cancelled")
     watch_up_seconds: float = Field(600.0, gt=0, title="How long after a fall getting up still cancels it")
     same_person_m: float = Field(1.0, gt=0, title="A new track this close to a lost fallen one is the same person (m)")
     lying_zones: list[Zone] = Field(default_factory=list, title="Boxes where lying down is normal (bed, sofa)")
     blind_zones: list[Zone] = Field(default_factory=list, title="Boxes the radar cannot judge height in")
     min_snr: float = Field(5.0, ge=0, title="Point-cloud points weaker than this are dropped (dB)")
+    near_range_m: float = Field(0.5, ge=0, title="Point-cloud points this close to the radar are its own leakage, not a person (m)")
     points_window_s: float = Field(0.5, gt=0, le=5, title="Point clouds are pooled over this many seconds")
     min_points: int = Field(6, ge=1, title="Fewest pooled points for a height estimate")
     height_quantile: float = Field(0.9, gt=0, le=1, title="Quantile of point z taken as the person's height")
@@ -120,12 +150,23 @@ class RadarFallSettings(DetectorSettings):
 
 @dataclass(slots=True)
 class _Track:
-    hist: deque[tuple[float, float]] = field(default_factory=deque)  # (t, height) in the descent window
+    raw: deque[tuple[float, float]] = field(default_factory=deque)   # (t, height) over smooth_s
+    hist: deque[tuple[float, float]] = field(default_factory=deque)  # (t, smoothed) in the descent window
+    pos: deque[tuple[float, float, float]] = field(default_factory=deque)  # (t, x, y) in the window
+    walk: deque[float] = field(default_factory=lambda: deque(maxlen=600))  # heights while walking
     born: float = INF
     last_t: float = -INF
     x: float = 0.0
     y: float = 0.0
+    top: bool = False                            # heights are tops of the person (TLV 1012)
     cand: dict[str, float] | None = None         # a descent waiting for confirmation
+
+    def walking_level(self) -> float | None:
+        """The height this person walks at (the 75th percentile of the heights seen while
+        moving at walking speed), once there are 2 s of walking; None before."""
+        if len(self.walk) < 40:
+            return None
+        return _kth(np.fromiter(self.walk, dtype=np.float64), 0.75)
 
 
 @dataclass(slots=True)
@@ -136,6 +177,7 @@ class _Fall:
     t: float
     x: float
     y: float
+    up_h: float                 # at or above this the person is up again
     up_since: float | None = None
 
 
@@ -156,7 +198,9 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
 
     LOST_S: ClassVar[float] = 2.0     # a track unseen this long is lost
     FORGET_S: ClassVar[float] = 30.0  # and forgotten after this, unless it holds a descent
-    WARMUP_S: ClassVar[float] = 1.0   # a descent must start at least this long after track birth
+    WARMUP_S: ClassVar[float] = 0.5   # a descent must start at least this long after track birth
+    BEFORE_S: ClassVar[float] = 1.0   # the level before a descent is the median of this long
+    WALK_MPS: ClassVar[float] = 0.4   # moving at least this fast is walking (learns the standing height)
     ESTIMATE_EVERY_S: ClassVar[float] = 10.0   # sensor seconds between mounting estimates
     # A walk's estimate outside these is not a walk (a fan, a pet, one person pacing at one
     # range): a wall radar hangs between knee and ceiling height and looks down, not up.
@@ -168,15 +212,22 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         self.s = settings
         self.tracks: dict[tuple[str, int], _Track] = {}
         self.falls: list[_Fall] = []
-        self._tracked: set[str] = set()           # radars that send tracks: ignore their points
+        self._tracked: dict[str, float] = {}      # radar -> last time its tracker saw someone
         self._pool: dict[str, deque[Any]] = {}    # radar -> (t, points) for the point path
         self._now = -INF
         self._last_gc = -INF
+        #: when a list, every height the detector judged is appended as
+        #: (t, sensor, tid, height, state 0 watching / 1 descent waiting / 2 fallen);
+        #: benchmarks/radar_fall_shapes.py plots it. None (the default) costs nothing.
+        self.debug: list[tuple[float, str, int, float, int]] | None = None
         # radars whose room-frame mounting is known and measurable (wall mounts)
         self._mounts: dict[str, _Mount] = {
             sid: _Mount(m.mounting) for sid, m in self.sensors.items()
             if m.mounting is not None and m.mounting.kind != "ceiling"
             and m.mounting.elevation_tilt_deg <= 45.0}
+        # radars whose heights are in a room frame (z up from the floor): only there do
+        # absolute heights (floor_m, up_m) mean anything
+        self._room_frame = {sid for sid, m in self.sensors.items() if m.mounting is not None}
 
     def _room(self, sensor: str) -> str | None:
         return room_of(self.sensors, sensor)
@@ -187,7 +238,8 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         for r in readings:
             if isinstance(r, RadarTargets):
                 self._advance(r.t, out)
-                self._tracked.add(r.sensor)
+                if r.targets:
+                    self._tracked[r.sensor] = r.t
                 m = self._mounts.get(r.sensor)
                 use = m if m is not None and m.a is not None and self.s.mounting == "measured" \
                     else None
@@ -196,13 +248,15 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
                     x, y = g.x, g.y
                     if use is not None:
                         x, y, h = (np.array([x, y, h]) @ use.a.T + use.b).tolist()  # type: ignore[union-attr]
-                    self._sample(r.sensor, g.tid, r.t, x, y, h, g.vz, out)
+                    self._sample(r.sensor, g.tid, r.t, x, y, h, g.vz, g.height is not None, out)
             elif isinstance(r, RadarPoints):
                 self._advance(r.t, out)
                 m = self._mounts.get(r.sensor)
                 if m is not None:
                     self._measure(m, r)
-                if r.sensor not in self._tracked:
+                # a radar whose tracker reports nobody (TI people tracking sends empty target
+                # lists, or none, while its points still show someone) is judged on points
+                if r.t - self._tracked.get(r.sensor, -INF) > self.LOST_S:
                     self._points(r, out)
             elif isinstance(r, AccelBlock):
                 if len(r.t):
@@ -232,8 +286,28 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
             del self.tracks[key]
         self.falls = [f for f in self.falls if t - f.t <= self.s.watch_up_seconds]
 
+    def _smooth(self, tr: _Track, t: float, h: float) -> float:
+        """The median height over the last smooth_s: a centroid from a few points jumps by
+        tens of centimetres frame to frame while the person walks."""
+        raw = tr.raw
+        raw.append((t, h))
+        while len(raw) > 3 and raw[0][0] < t - self.s.smooth_s:
+            raw.popleft()      # at least 3 samples: one stray frame never moves the median
+        return float(np.median([v for _, v in raw]))
+
+    def _walking(self, tr: _Track, t: float, x: float, y: float) -> bool:
+        """Whether the track moved at walking pace (>= WALK_MPS) over the last half second."""
+        ref = None
+        for e in tr.pos:
+            if e[0] > t - 0.5:
+                break
+            ref = e
+        if ref is None or t - ref[0] > 1.5:
+            return False
+        return math.hypot(x - ref[1], y - ref[2]) >= self.WALK_MPS * (t - ref[0])
+
     def _sample(self, sensor: str, tid: int, t: float, x: float, y: float, h: float,
-                vz: float, out: list[Detection]) -> None:
+                vz: float, top: bool, out: list[Detection]) -> None:
         s = self.s
         if any(z.contains(sensor, x, y, h) for z in s.blind_zones):
             return
@@ -241,7 +315,26 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         tr = self.tracks.get(key)
         if tr is None:
             tr = self.tracks[key] = _Track(born=t)
+        tr.top = top
+        if t - tr.last_t > self.LOST_S and tr.cand is None:
+            # seen again after a gap: heights from before say nothing about now (a tracker
+            # re-allocating, a person coming back into view), as for a new track
+            tr.born = t
+            tr.raw.clear()
+            tr.hist.clear()
+            tr.pos.clear()
+        h = self._smooth(tr, t, h)
+        fallen = any(f.sensor == sensor and f.tid == tid for f in self.falls)
+        if tr.cand is None and not fallen and self._walking(tr, t, x, y):
+            tr.walk.append(h)   # the person's own standing height, learned from their walks
         tr.last_t, tr.x, tr.y = t, x, y
+        pos = tr.pos
+        pos.append((t, x, y))
+        while pos and pos[0][0] < t - s.descent_window_s:
+            pos.popleft()
+        if self.debug is not None:
+            self.debug.append((t, sensor, tid, h, 1 if tr.cand is not None else 2 if fallen
+                               else 0))
         hist = tr.hist
         hist.append((t, h))
         while hist and hist[0][0] < t - s.descent_window_s:
@@ -250,32 +343,55 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
             self._watch_up(sensor, tid, t, x, y, h, out)
         cand = tr.cand
         if cand is not None:
-            if h > s.floor_m + 0.15:        # up again before confirmation: not a fall
-                tr.cand = None
+            if h > cand["h"] + 0.5 * cand["drop"]:
+                tr.cand = None      # up again before confirmation: not a fall
+            elif (x - cand["x"]) ** 2 + (y - cand["y"]) ** 2 > s.walk_away_m ** 2:
+                tr.cand = None      # walked away from where the descent ended
+            elif h < cand["h"]:     # still going down: the drop is to the lowest height
+                cand["h"], cand["drop"] = h, cand["top"] - h
             return
-        if h > s.floor_m or any(f.sensor == sensor and f.tid == tid for f in self.falls):
+        if fallen:
             return
+        # heights from the floor: a radar whose mounting is known, or a tracker's top of the
+        # person (TLV 1012 maxZ is computed by the tracker from its own sensorPosition)
+        room = top or sensor in self._room_frame
+        if room and h > s.floor_m:
+            return                  # the mounting is known: a fall ends near the floor
         t_top, h_top = max(hist, key=lambda p: p[1])
-        if t_top - tr.born < self.WARMUP_S:
-            return   # a newborn track's height is still settling (tracker allocation)
         drop = h_top - h
-        if drop < s.min_drop_m:
+        need = s.min_drop_top_m if top else s.min_drop_m
+        if drop < need:
             return
+        level = tr.walking_level()
+        if level is not None and level - h < need:
+            return   # a dip from a stretch or a step, not low for this person
         # Speed over the descent itself: from the last moment the person was still near the
         # top (within 20% of the drop), so noisy standing heights before it do not slow it.
-        t_hi, h_hi = t_top, h_top
+        t_hi = t_top
         thr = h + 0.8 * drop
         for tt, hh in reversed(hist):
             if hh >= thr:
-                t_hi, h_hi = tt, hh
+                t_hi = tt
                 break
-        speed = (h_hi - h) / (t - t_hi) if t > t_hi else INF
+        if t_hi - tr.born < self.WARMUP_S:
+            return   # a newborn track's height is still settling (tracker allocation)
+        # the level the person was at before the descent: the median of the second before
+        # it, so one high frame (a noisy centroid) is not taken for standing
+        before = [hh for tt, hh in hist if t_hi - self.BEFORE_S <= tt <= t_hi]
+        if len(before) >= 3 and float(np.median(before)) - h < need:
+            return
+        speed = (0.8 * drop) / (t - t_hi) if t > t_hi else INF
         speed = max(min(speed, 20.0), -vz)
-        if speed < s.descent_speed_mps:
+        if speed < (s.descent_speed_top_mps if top else s.descent_speed_mps):
+            return
+        # a drop carried along a long walk (someone leaving the field of view) is not a fall
+        x0, y0 = next(((px, py) for pt, px, py in pos if pt >= t_hi), (x, y))
+        if math.hypot(x - x0, y - y0) > max(1.0, 2.0 * drop):
             return
         if any(z.contains(sensor, x, y, h) for z in s.lying_zones):
             return
-        tr.cand = {"t": t, "drop": drop, "speed": speed, "top": h_top, "h": h, "x": x, "y": y}
+        tr.cand = {"t": t, "drop": drop, "speed": speed, "top": h_top, "h": h, "x": x, "y": y,
+                   "level": -INF if level is None else level, "room": float(room)}
 
     def _confirm(self, key: tuple[str, int], tr: _Track, now: float, out: list[Detection]) -> None:
         cand, tr.cand = tr.cand, None
@@ -286,6 +402,7 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         ref = f"radar_fall:{sensor}:{tid}:{cand['t']:.3f}"
         conf = 0.55 + 0.2 * min(1.0, cand["speed"] / (3 * s.descent_speed_mps)) \
             + 0.2 * min(1.0, cand["drop"] / (2.4 * s.min_drop_m))
+        level = {"walking_height_m": round(cand["level"], 3)} if cand["level"] > -INF else {}
         out.append(Detection("fall_suspected", cand["t"], sensor, self._room(sensor),
                              confidence=round(min(conf, 0.95), 3), ref=ref, evidence={
                                  "height_drop_m": round(cand["drop"], 3),
@@ -295,8 +412,14 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
                                  "time_near_floor_s": round(now - cand["t"], 2),
                                  "seen_on_floor_s": round(max(0.0, tr.last_t - cand["t"]), 2),
                                  "x_m": round(cand["x"], 2), "y_m": round(cand["y"], 2),
+                                 "heights_in_room_frame": cand["room"], **level,
                                  **self._geometry(sensor)}))
-        self.falls.append(_Fall(ref, sensor, tid, cand["t"], cand["x"], cand["y"]))
+        # up again: back within 30% of the drop below where the person stood (or above
+        # up_m, where heights are from the floor)
+        up_h = cand["top"] - 0.3 * cand["drop"]
+        if cand["room"]:
+            up_h = min(up_h, s.up_m)
+        self.falls.append(_Fall(ref, sensor, tid, cand["t"], cand["x"], cand["y"], up_h))
 
     def _watch_up(self, sensor: str, tid: int, t: float, x: float, y: float, h: float,
                   out: list[Detection]) -> None:
@@ -310,7 +433,7 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
                     continue     # the fallen track is alive: this is someone else
                 if (x - f.x) ** 2 + (y - f.y) ** 2 > s.same_person_m ** 2:
                     continue
-            if h < s.up_m:
+            if h < f.up_h:
                 f.up_since = None
                 continue
             if f.up_since is None:
@@ -396,6 +519,10 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
             if m is not None and m.a is not None and s.mounting == "measured" and len(p):
                 p = p.copy()
                 p[:, :3] = p[:, :3] @ m.a.T + m.b
+            if s.near_range_m > 0 and len(p):
+                hs = self._sensor_height(r.sensor)
+                d2 = p[:, 0] ** 2 + p[:, 1] ** 2 + (p[:, 2] - hs) ** 2
+                p = p[d2 > s.near_range_m ** 2]
         pool = self._pool.setdefault(r.sensor, deque())
         pool.append((r.t, p))
         while pool and pool[0][0] < r.t - s.points_window_s:
@@ -413,14 +540,22 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         if len(fresh) < max(3, s.min_points // 2):
             fresh = near
         h = _kth(fresh[:, 2], s.height_quantile)
-        self._sample(r.sensor, -1, r.t, mx, my, h, 0.0, out)
+        self._sample(r.sensor, -1, r.t, mx, my, h, 0.0, False, out)
+
+    def _sensor_height(self, sensor: str) -> float:
+        """Where the radar itself is in its points' frame (0 when they are in its own)."""
+        m = self._mounts.get(sensor)
+        if m is not None and m.used is not None and self.s.mounting == "measured":
+            return m.used.height_m
+        meta = self.sensors.get(sensor)
+        return meta.mounting.height_m if meta is not None and meta.mounting is not None else 0.0
 
     # --- persistence (short-lived: a reboot mid-fall keeps the cancel watch) ------------
     # The measured mounting is kept with the configured one it was measured against: if the
     # installer changed the configured mounting meanwhile, the radar was probably re-hung.
     def state(self) -> dict[str, Any]:
-        return {"version": 2,
-                "falls": [[f.ref, f.sensor, f.tid, f.t, f.x, f.y] for f in self.falls],
+        return {"version": 3,
+                "falls": [[f.ref, f.sensor, f.tid, f.t, f.x, f.y, f.up_h] for f in self.falls],
                 "mountings": {sid: {"configured": [m.configured.height_m,
                                                    m.configured.elevation_tilt_deg,
                                                    m.configured.azimuth_tilt_deg],
@@ -428,10 +563,11 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
                               for sid, m in self._mounts.items() if m.used is not None}}
 
     def restore(self, state: Mapping[str, Any]) -> None:
-        if state.get("version") not in (1, 2):
+        if state.get("version") not in (1, 2, 3):
             return
-        self.falls = [_Fall(str(a), str(b), int(c), float(d), float(e), float(g))
-                      for a, b, c, d, e, g in state.get("falls", [])]
+        self.falls = [_Fall(str(a), str(b), int(c), float(d), float(e), float(g),
+                            float(rest[0]) if rest else self.s.up_m)
+                      for a, b, c, d, e, g, *rest in state.get("falls", [])]
         for sid, saved in (state.get("mountings") or {}).items():
             m = self._mounts.get(sid)
             if m is None:

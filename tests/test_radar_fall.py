@@ -173,3 +173,44 @@ def test_a_newborn_track_settling_its_height_is_not_a_fall():
     # The gateway starts beside someone lying down: the tracker's first heights fall fast.
     settling = profile((0.0, 1.6), (0.6, 0.35), (20.0, 0.35))
     assert of_type(run(make(), frames(settling)), "fall_suspected") == []
+
+
+def test_a_tracker_that_reports_nobody_does_not_blind_the_point_path():
+    # TI people tracking sends an empty target list every frame; the mmfall fall captures
+    # carry no tracks at all. The points must still be judged (issue 22: they never were).
+    rng = np.random.default_rng(11)
+    pts = point_frames(FALL, rng)
+    empty = [RadarTargets("radar_pc", p.t, p.frame, ()) for p in pts]
+    mixed = [r for pair in zip(pts, empty, strict=True) for r in pair]
+    assert len(of_type(run(make(), mixed), "fall_suspected")) == 1
+
+
+def test_the_radars_own_leakage_is_not_a_person():
+    # points 0.1-0.3 m from the radar, at its own height, every frame: not someone standing
+    rng = np.random.default_rng(12)
+    leak = [RadarPoints("radar_pc", T0 + i / HZ, i, np.array(
+        [[0.0, rng.uniform(0.1, 0.3), rng.uniform(-0.05, 0.05), 1.0, 10.0]] * 8,
+        dtype=np.float32)) for i in range(100)]
+    det = make()
+    det.debug = []
+    run(det, leak)
+    assert det.debug == []
+
+
+def test_a_descent_then_walking_away_is_not_lying_there():
+    # a fast crouch to tie a shoe, then off across the room low (a child's game, a crawl)
+    heights = FALL[:67] + [0.3] * 80
+    out = frames(heights)
+    walked = [RadarTargets(f.sensor, f.t, f.frame, (Target(
+        7, 2.0 + max(0, i - 67) * 0.08, 3.0, 0.9, height=f.targets[0].height),))
+        for i, f in enumerate(out)]
+    assert of_type(run(make(), walked), "fall_suspected") == []
+    assert len(of_type(run(make(), out), "fall_suspected")) == 1
+
+
+def test_an_unknown_mounting_judges_the_drop_relative_to_where_the_person_stood():
+    # the same centroid fall seen by a radar hanging 2.2 m up, heights in its own frame
+    fall = [h - 2.2 for h in profile((3.0, 1.0), (0.5, 0.25), (20.0, 0.25))]
+    assert len(of_type(run(make(), frames(fall, use_z=True)), "fall_suspected")) == 1
+    sit = [h - 2.2 for h in profile((3.0, 1.0), (1.0, 0.65), (20.0, 0.65))]
+    assert of_type(run(make(), frames(sit, use_z=True)), "fall_suspected") == []

@@ -9,6 +9,7 @@
     safehome evaluate home.mcap ...                               # recorded/simulated homes
     safehome evaluate --format radar ../shared/data/radar-real-dev/mmfall   # TI captures
     safehome evaluate --format radar ../shared/data/radar-real-dev/safesenior  # CSV clips
+    safehome evaluate --format radar-tracks DIR [--mounting-height 1.8] --json  # any radar
 
 Every recording runs through the same detection as `safehome run` and `safehome replay`
 (detectors, fall fusion, the 30 s cancel window), with the default settings unless
@@ -36,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH",
                    help="data set directory (sisfall, umafall, fallalld, smartfallmm, radar: TI .bin captures or "
                         "SafeSenior .csv clips) or trace files")
-    p.add_argument("--format", choices=sorted([*FORMATS, "trace", "radar"]), default="trace",
+    p.add_argument("--format", choices=sorted([*FORMATS, "trace", "radar", "radar-tracks"]), default="trace",
                    help="what PATH holds (default: trace, i.e. .mcap files from record/simulate)")
     p.add_argument("--placement", default="wrist",
                    help="UMAFall sensor position: wrist (default), waist, chest, ankle, pocket")
@@ -73,6 +74,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "self-after-walk: after running the setup's walk capture). "
                         "A directory of SafeSenior .csv clips: configured runs every "
                         "config/*.cfg's claim, measured the mounting the walking clips show")
+    p.add_argument("--mounting-height", type=float, default=None, metavar="H",
+                   help="radar-tracks: the radar hangs H m above the floor (z in the files is "
+                        "then from the radar, floor at -H); without it heights are judged "
+                        "only relative to where each person stood")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bar (shown only when stderr is a terminal)")
     p.set_defaults(func=main)
@@ -198,6 +203,9 @@ def main(args: argparse.Namespace) -> int:
     if args.format == "radar":  # raw TI captures through the pipeline, hand labels
         from gateway.evaluation import radar
         return radar.main(args)
+    if args.format == "radar-tracks":  # any 3D radar's tracks as CSV clips
+        from gateway.evaluation import radar_tracks
+        return radar_tracks.main(args)
     if args.format == "sisfall":
         args.placement = "waist"  # the SisFall device was worn on a belt
     try:

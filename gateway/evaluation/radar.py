@@ -47,6 +47,14 @@ class CaptureScore:
     alarms: list[float] = field(default_factory=list)     # seconds from the first frame
     suspected: int = 0
     cancelled: int = 0
+    suspected_at: list[float] = field(default_factory=list)
+
+    @property
+    def recognised(self) -> int:
+        """Labelled falls with a fall_suspected (the detector saw the fall; an actor who got
+        up at once then cancelled it, which is what the product should do)."""
+        return sum(any(f - BEFORE_S <= a <= f + AFTER_S for a in self.suspected_at)
+                   for f in self.falls)
 
     @property
     def detected(self) -> int:
@@ -157,13 +165,15 @@ def evaluate(root: Path, mounting: str = "measured",
         sc = CaptureScore(path.stem, used, [float(x) for x in entry["falls"]])
         sc.alarms = [e.occurred_at - t0 for e in events if e.type == "fall"]
         sc.suspected = sum(e.type == "fall_suspected" for e in events)
+        sc.suspected_at = [e.occurred_at - t0 for e in events if e.type == "fall_suspected"]
         sc.cancelled = sum(e.type == "alarm_cancelled" for e in events)
         out.append(sc)
     return out
 
 
-def main(args: argparse.Namespace) -> int:
-    root = Path(args.paths[0])
+def radar_fall_overrides(args: argparse.Namespace) -> dict[str, Any] | None:
+    """`--set radar_fall.KEY=VALUE` as a detectors table ({} without any), checked; None
+    (after saying why on stderr) when one is bad."""
     from gateway.commands.evaluate import _overrides
     try:
         tables = _overrides(getattr(args, "set", []) or [])
@@ -171,27 +181,37 @@ def main(args: argparse.Namespace) -> int:
         RadarFallSettings.model_validate(tables.get("radar_fall", {}))
     except ValueError as exc:
         print(f"safehome evaluate: bad --set: {exc}", file=sys.stderr)
+        return None
+    return {"radar_fall": tables["radar_fall"]} if "radar_fall" in tables else {}
+
+
+def main(args: argparse.Namespace) -> int:
+    root = Path(args.paths[0])
+    tables = radar_fall_overrides(args)
+    if tables is None:
         return 2
     if not any(root.glob("*.bin")) and any(root.glob("*.csv")):
         from gateway.evaluation import safesenior   # SafeSenior clustered point-cloud clips
-        return safesenior.main(args, {"radar_fall": tables["radar_fall"]}
-                               if "radar_fall" in tables else {})
+        return safesenior.main(args, tables)
     if not any(root.glob("*.bin")) or not (root / "config").is_dir():
         print(f"safehome evaluate: {root}: no .bin captures with a config/ directory",
               file=sys.stderr)
         return 2
-    scores = evaluate(root, getattr(args, "mounting", "measured"),
-                      {"radar_fall": tables["radar_fall"]} if "radar_fall" in tables else None)
+    scores = evaluate(root, getattr(args, "mounting", "measured"), tables or None)
     falls = sum(len(s.falls) for s in scores)
     found = sum(s.detected for s in scores)
     fa = sum(s.false_alarms for s in scores)
     if args.json:
         print(json.dumps({"format": "radar", "captures": [
-            {**s.__dict__, "detected": s.detected, "false_alarms": s.false_alarms}
-            for s in scores], "falls": falls, "detected": found, "false_alarms": fa}))
+            {**s.__dict__, "detected": s.detected, "recognised": s.recognised,
+             "false_alarms": s.false_alarms}
+            for s in scores], "falls": falls, "detected": found,
+            "recognised": sum(s.recognised for s in scores), "false_alarms": fa}))
         return 0
     for s in scores:
-        print(f"{s.capture}: mounting {s.mounting}; falls detected {s.detected}/{len(s.falls)}, "
-              f"false alarms {s.false_alarms}, suspected {s.suspected}, cancelled {s.cancelled}")
-    print(f"radar: falls detected {found}/{falls}, false alarms {fa}")
+        print(f"{s.capture}: mounting {s.mounting}; falls detected {s.detected}/{len(s.falls)} "
+              f"(recognised {s.recognised}), false alarms {s.false_alarms}, suspected "
+              f"{s.suspected}, cancelled {s.cancelled}")
+    print(f"radar: falls detected {found}/{falls} (fall_suspected at "
+          f"{sum(s.recognised for s in scores)}), false alarms {fa}")
     return 0
