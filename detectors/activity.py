@@ -54,6 +54,7 @@ OUTER_ROLES = frozenset({"outer_door", "front_door", "entrance", "exit"})
 DOOR_GRACE_S = 120.0    # the entrance PIR seeing the resident leave after the door closed
 RETURN_S = 300.0        # activity this soon after a door event is someone at home
 AWAY_MIN_S = 600.0      # a door event after this long away is a return
+STALE_PRESENCE_S = 20 * 3600.0   # presence unchanged this long is a stuck sensor (sensor_stuck)
 CONFIRM_S = 600.0       # a burst: two sensors, or three activations, within this time
 
 
@@ -67,7 +68,7 @@ class HomeTracker:
 
     __slots__ = ("sensors", "outer_doors", "moving_speed", "accel_std_g", "last_activity",
                  "last_inside", "last_door", "last_home", "_present", "_door_contact",
-                 "_entry_rooms", "_return", "_recent")
+                 "_entry_rooms", "_return", "_recent", "_now")
 
     def __init__(self, sensors: Mapping[str, Any], outer_doors: Iterable[str] = (),
                  moving_speed: float = 0.15, accel_std_g: float = 0.03) -> None:
@@ -80,7 +81,8 @@ class HomeTracker:
         self.last_inside: float | None = None     # activity or presence inside the home
         self.last_door: float | None = None       # last outer-door change
         self.last_home: float | None = None       # last evidence that someone is home
-        self._present: dict[str, bool] = {}       # radar/presence sensor -> sees someone now
+        self._present: dict[str, float] = {}      # presence sensor seeing someone -> since
+        self._now = float("-inf")                 # latest reading time
         self._door_contact = False                # an outer-door contact has reported
         self._entry_rooms = frozenset(getattr(sensors.get(s), "room", None)
                                       for s in self.outer_doors) - {None}
@@ -100,6 +102,7 @@ class HomeTracker:
         t = end_time(r)
         if t is None:
             return None
+        self._now = max(self._now, t)
         if isinstance(r, Contact) and r.sensor in self.outer_doors:
             self._door_contact = True
             self._door(t)
@@ -149,13 +152,13 @@ class HomeTracker:
         if isinstance(r, (Contact, Button)):
             return "inside"
         if isinstance(r, Presence):
-            self._present[r.sensor] = bool(r.present)
+            self._seen(r.sensor, bool(r.present), r.t)
             if r.present and r.moving:
                 return "inside"
             return "present" if r.present else None
         if isinstance(r, RadarTargets):
             targets = r.targets
-            self._present[r.sensor] = bool(targets)
+            self._seen(r.sensor, bool(targets), r.t)
             if not targets:
                 return None
             v2 = self.moving_speed ** 2
@@ -172,9 +175,17 @@ class HomeTracker:
             return "inside" if accel_moving(r.xyz, self.accel_std_g) else None
         return None
 
+    def _seen(self, sensor: str, present: bool, t: float) -> None:
+        if not present:
+            self._present.pop(sensor, None)
+        else:
+            self._present.setdefault(sensor, t)
+
     @property
     def present_now(self) -> bool:
-        return any(self._present.values())
+        """A presence sensor or radar sees someone now (and has not for 20 h unchanged:
+        that is a stuck sensor, not a resident)."""
+        return any(self._now - since < STALE_PRESENCE_S for since in self._present.values())
 
     @property
     def away(self) -> bool:

@@ -32,6 +32,7 @@ BUILTIN: dict[str, str] = {
     "dwell": "detectors.dwell:DwellDetector",
     "night_door": "detectors.night_door:NightDoorDetector",
     "daily_summary": "detectors.daily_summary:DailySummaryDetector",
+    "sensor_stuck": "detectors.sensor_stuck:SensorStuckDetector",
     "wearable_health": "detectors.wearable_health:WearableHealthDetector",
     "wearable_fall": "detectors.wearable_fall:WearableFallDetector",
 }
