@@ -5,8 +5,10 @@ Why learned and robust: people differ by hours (a night-shift retiree at 11:00, 
 05:30), so a fixed "07:00" either misses or nags. Each local day contributes one number, the
 first activity inside the `morning` window (minutes after midnight). The usual time is the
 median of the last `history_days` such days and the margin is the larger of
-`margin_minutes` and `mad_k` robust standard deviations (1.4826 x MAD), capped at
-`max_margin_minutes`: a regular sleeper gets a tight margin, an irregular one a wide one,
+`margin_minutes`, `mad_k` robust standard deviations (1.4826 x MAD) and the home's own
+late mornings (its 90th-percentile morning plus 30 min, mornings beyond the cap left out:
+weekend lie-ins are ordinary, a sick day is not a habit),
+capped at `max_margin_minutes`: a regular sleeper gets a tight margin, an irregular one a wide one,
 and a few odd days (a late night, a sick day) barely move either.
 
 Up, not just awake: each morning's number is the start of the first bout of activity that
@@ -57,6 +59,8 @@ class NotUpSettings(ZonedSettings):
     mad_k: float = Field(3.0, ge=0, title="Margin in robust standard deviations of the first-activity time")
     up_minutes: float = Field(15.0, ge=0, le=120, title="Activity must go on this long to count as up (minutes)")
     gap_minutes: float = Field(30.0, gt=0, le=240, title="Silence that ends a bout of activity (minutes)")
+    tail_quantile: float = Field(0.9, ge=0.5, le=1.0, title="The deadline is never before this quantile of the learned mornings ...")
+    tail_minutes: float = Field(30.0, ge=0, title="... plus this many minutes")
     max_margin_minutes: float = Field(180.0, ge=5, title="Largest margin after the usual time (minutes)")
     outer_doors: OuterDoors
     ignore_rooms: list[str] = Field(default_factory=list,
@@ -103,7 +107,12 @@ class NotUpDetector(LocalTimeDetector[NotUpSettings]):
         med = float(np.median(v))
         sd = 1.4826 * float(np.median(np.abs(v - med)))
         s = self.settings
-        margin = min(max(s.margin_minutes, s.mad_k * sd), s.max_margin_minutes)
+        # The home's own late mornings (weekends, a lie-in once a week) are ordinary: the
+        # deadline is never before its `tail_quantile` morning plus `tail_minutes`.
+        # Mornings later than the cap allows are odd days (ill, away), not the habit.
+        usual_ones = v[v - med <= s.max_margin_minutes]
+        tail = float(np.quantile(usual_ones, s.tail_quantile)) - med + s.tail_minutes
+        margin = min(max(s.margin_minutes, s.mad_k * sd, tail), s.max_margin_minutes)
         return med, margin
 
     def _start_day(self, t: float) -> None:
