@@ -1,0 +1,72 @@
+"""A month of ordinary life raises no alarm: a CASAS event log imported with a map and
+replayed through the real pipeline (config built from the trace) gives at most one alarm
+in 30 days and a daily summary for each day, and a real collapse in it is still found.
+The log is generated (tests/casas_month.py); the real CASAS week in ../shared is replayed
+too when it is there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.trace.eventimport import import_events
+from gateway.trace.replay import replay
+from tests.casas_month import MAP_CSV, TZ, generate
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "casas-cil-dev"
+if not SHARED.is_dir():
+    SHARED = Path("/work/shared/data/casas-cil-dev")
+
+
+def imported(tmp_path: Path, month, name: str = "month") -> str:
+    log = tmp_path / f"{name}.txt"
+    log.write_text("\n".join(month.lines) + "\n")
+    (tmp_path / "map.csv").write_text(MAP_CSV)
+    out = tmp_path / f"{name}.mcap"
+    import_events([str(log)], out, map_path=str(tmp_path / "map.csv"), timezone=TZ)
+    return str(out)
+
+
+def alarms(res):
+    return [e for e in res.events if e.is_alarm]
+
+
+@pytest.mark.parametrize("seed", [21, 22])
+def test_a_generated_month_of_ordinary_life_raises_at_most_one_alarm(tmp_path, seed):
+    month = generate(30, seed=seed)
+    res = replay(imported(tmp_path, month))
+    assert len(alarms(res)) <= 1, [(e.type, e.occurred_at) for e in alarms(res)]
+    summaries = [e for e in res.events if e.type == "daily_summary"]
+    assert len(summaries) == 30, "one daily summary for each day"
+    (away0, away1), = month.away
+    during = [e for e in summaries if away0 + 86400 <= e.occurred_at <= away1]
+    assert during and all(e.evidence["active_hours"] <= 1.0 for e in during), \
+        "the weekend away is a quiet day in the summary, not an alarm"
+    late = [e for e in alarms(res) if 0 < e.occurred_at - month.late_night < 14 * 3600]
+    assert late == [], "a late night is not a missed morning"
+    assert res.labels and {lb.what for lb in res.labels} == {"Sleeping"}
+
+
+def test_a_collapse_in_the_bathroom_of_such_a_month_is_still_an_alarm(tmp_path):
+    month = generate(30, seed=21, incident_day=24)
+    res = replay(imported(tmp_path, month, "incident"))
+    assert month.incident is not None
+    found = [e for e in alarms(res) if e.occurred_at >= month.incident]
+    assert found, "the collapse must raise an alarm"
+    assert found[0].type in ("dwell_exceeded", "inactivity")
+    assert found[0].occurred_at - month.incident <= 3 * 3600
+
+
+@pytest.mark.skipif(not (SHARED / "tm000.multiday_absence.txt.gz").exists(),
+                    reason="the CASAS development data is not on this machine")
+def test_the_real_casas_week_with_two_days_away_raises_no_alarm(tmp_path):
+    out = tmp_path / "tm000.mcap"
+    rep = import_events([str(SHARED / "tm000.multiday_absence.txt.gz")], out,
+                        timezone="America/Los_Angeles")
+    assert rep.plans["MainEntryway"].room == "entrance"
+    assert rep.plans["MainEntryway"].kind == "motion", "it fires like a PIR, seconds ON"
+    assert sum(rep.written.values()) == rep.lines == 21968
+    res = replay(str(out))
+    assert alarms(res) == []
+    assert len([e for e in res.events if e.type == "daily_summary"]) == 7
