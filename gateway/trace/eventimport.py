@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sensordata.readings import Button, Contact, Motion, Presence
@@ -148,8 +148,9 @@ class ImportReport:
 def _open_text(path: str) -> IO[str]:
     with open(path, "rb") as probe:
         gz = probe.read(2) == b"\x1f\x8b"
-    raw: IO[bytes] = gzip.open(path, "rb") if gz else open(path, "rb")  # noqa: SIM115 - wrapped and closed by the caller
-    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="strict", newline="")
+    raw = gzip.open(path, "rb") if gz else open(path, "rb")  # noqa: SIM115 - wrapped and closed by the caller
+    return io.TextIOWrapper(cast(IO[bytes], raw), encoding="utf-8-sig", errors="strict",
+                            newline="")
 
 
 def _zone(name: str | None) -> ZoneInfo:
