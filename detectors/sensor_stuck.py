@@ -11,7 +11,8 @@ Rule: ON (motion active, presence present) for `motion_minutes` (motion) or
 `presence_hours` (presence), and, at least `elsewhere_minutes` after it turned ON,
 activity from a sensor in another room: a person sitting in front of a PIR for two hours
 keeps it ON too, but then nothing else in the home moves (one resident). One event per
-stuck episode; the sensor's next OFF ends the episode. Presence sensors with role `bed`
+stuck episode; the sensor's next OFF ends the episode. Only sensors that have reported an
+OFF at least once are watched: some drivers report motion starts only (each ON a pulse). Presence sensors with role `bed`
 get `presence_hours` too (a night in bed is far shorter). The presence rule of
 detectors/activity.py ignores presence older than its own limit, so a stuck presence
 sensor does not keep the home "occupied" either.
@@ -47,6 +48,7 @@ class SensorStuckDetector(TimedDetector[SensorStuckSettings]):
         self._confirmed: dict[str, float] = {}    # sensor -> first activity elsewhere, late enough
         self._raised: set[str] = set()
         self._limits: dict[str, float] = {}       # sensor -> its ON limit in seconds
+        self._reports_off: set[str] = set()       # sensors seen to report OFF at all
         self._now = float("-inf")
 
     def _limit(self, r: Any) -> float:
@@ -60,8 +62,9 @@ class SensorStuckDetector(TimedDetector[SensorStuckSettings]):
             if isinstance(r, (Motion, Presence)):
                 on = r.active if isinstance(r, Motion) else r.present
                 if not on:
+                    self._reports_off.add(r.sensor)
                     self._end(r.sensor)
-                elif r.sensor not in self._on:
+                elif r.sensor not in self._on and r.sensor in self._reports_off:
                     self._on[r.sensor] = t
                     self._limits[r.sensor] = self._limit(r)
             if self.home.update(r) == "inside":
@@ -101,7 +104,7 @@ class SensorStuckDetector(TimedDetector[SensorStuckSettings]):
 
     def state(self) -> dict[str, Any]:
         return {"version": 1, "on": dict(self._on), "raised": sorted(self._raised),
-                "limits": dict(self._limits)}
+                "limits": dict(self._limits), "reports_off": sorted(self._reports_off)}
 
     def restore(self, state: Mapping[str, Any]) -> None:
         if state.get("version") != 1:
@@ -109,3 +112,4 @@ class SensorStuckDetector(TimedDetector[SensorStuckSettings]):
         self._on = {str(k): float(v) for k, v in state.get("on", {}).items()}
         self._limits.update({str(k): float(v) for k, v in state.get("limits", {}).items()})
         self._raised = {str(s) for s in state.get("raised", [])} & set(self._on)
+        self._reports_off = {str(s) for s in state.get("reports_off", [])}

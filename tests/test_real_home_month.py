@@ -70,3 +70,18 @@ def test_the_real_casas_week_with_two_days_away_raises_no_alarm(tmp_path):
     res = replay(str(out))
     assert alarms(res) == []
     assert len([e for e in res.events if e.type == "daily_summary"]) == 7
+
+
+def test_a_pir_stuck_on_in_such_a_month_is_a_technical_event_not_an_alarm(tmp_path):
+    month = generate(30, seed=21)
+    day = "2024-03-14"                    # a Thursday: the living-room PIR sticks at 13:00
+    kept = [ln for ln in month.lines
+            if not (ln.startswith(day) and "13:00" <= ln[11:16] < "18:30" and "\tM006\t" in ln)]
+    kept.append(f"{day} 13:00:00.000000\tM006\tON\t")
+    kept.sort()
+    month.lines = kept
+    res = replay(imported(tmp_path, month, "stuck"))
+    stuck = [e for e in res.events if e.type == "sensor_stuck"]
+    assert [(e.sensor, e.room, e.is_alarm) for e in stuck] == [("M006", "living_room", False)]
+    assert "M006" in stuck[0].text["fi"] and "stuck" in stuck[0].text["en"]
+    assert len(alarms(res)) <= 1

@@ -80,7 +80,8 @@ def stuck(**kw) -> SensorStuckDetector:
 def test_a_pir_stuck_on_while_the_resident_moves_elsewhere_is_a_technical_event():
     det = stuck()
     t0 = at(0, "09:00")
-    stream = [Motion("pir_bath", t0, True)]
+    stream = [Motion("pir_bath", t0 - 60, True), Motion("pir_bath", t0 - 50, False)]
+    stream += [Motion("pir_bath", t0, True)]
     stream += [motion("pir_kitchen", t0 + m * 60) for m in range(15, 200, 20)]
     (ev,) = of_type(run(det, stream), "sensor_stuck")
     assert (ev.sensor, ev.room) == ("pir_bath", "bathroom")
@@ -92,7 +93,16 @@ def test_a_pir_stuck_on_while_the_resident_moves_elsewhere_is_a_technical_event(
 def test_a_pir_on_for_hours_while_nothing_else_moves_is_someone_sitting_there():
     det = stuck()
     t0 = at(0, "19:00")
-    stream = [Motion("pir_kitchen", t0, True)] + heartbeat_noise(t0 + 60, t0 + 5 * 3600)
+    stream = [Motion("pir_kitchen", t0 - 60, True), Motion("pir_kitchen", t0 - 50, False),
+              Motion("pir_kitchen", t0, True)] + heartbeat_noise(t0 + 60, t0 + 5 * 3600)
+    assert of_type(run(det, stream), "sensor_stuck") == []
+
+
+def test_a_sensor_that_reports_motion_starts_only_is_never_stuck():
+    det = stuck()
+    t0 = at(0, "09:00")
+    stream = [Motion("pir_bath", t0, True)]
+    stream += [motion("pir_kitchen", t0 + m * 60) for m in range(15, 400, 20)]
     assert of_type(run(det, stream), "sensor_stuck") == []
 
 
