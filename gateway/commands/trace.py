@@ -89,16 +89,21 @@ def import_csv(args: argparse.Namespace) -> int:
     for path in args.csv:
         try:
             done = one(path, args.output, spec)
-        except CsvError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        except OSError as exc:
-            print(f"error: {path}: {exc.strerror or exc}", file=sys.stderr)
-            return 2
+        except (CsvError, OSError) as exc:
+            return _failed(exc, path)
         print(done.path)
         if args.time_column:
             print(f"{path}: {done.timing.describe()}", file=sys.stderr)
     return 0
+
+
+def _failed(exc: Exception, path: str | None) -> int:
+    """An import error (its message names file and line) or a file that cannot be read."""
+    if isinstance(exc, OSError):
+        print(f"error: {path or exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+    else:
+        print(f"error: {exc}", file=sys.stderr)
+    return 2
 
 
 def import_events(args: argparse.Namespace) -> int:
@@ -107,12 +112,8 @@ def import_events(args: argparse.Namespace) -> int:
     try:
         report = run(args.logs, args.output, fmt=args.format, map_path=args.map,
                      timezone=args.timezone)
-    except EventLogError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
+    except (EventLogError, OSError) as exc:
+        return _failed(exc, None)
     print(report.table(), file=sys.stderr)
     print(report.out)
     return 0

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import IO, Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from gateway.trace.csvimport import _is_number
 from sensordata.readings import Button, Contact, Motion, Presence
 from sensordata.trace.model import Label, StreamInfo
 from sensordata.trace.writer import TraceWriter
@@ -341,14 +342,6 @@ def _kind_from_states(name: str, states: Counter[str]) -> tuple[str, str]:
     if "door" in low and low.startswith("binary_sensor."):
         return "door", "a door in its name"
     return "motion", "ON/OFF states (a motion sensor)"
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
 
 
 def plan_sensors(names: dict[str, Counter[str]], mapped: dict[str, SensorPlan] | None,
