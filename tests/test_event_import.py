@@ -180,3 +180,16 @@ def test_home_assistant_history_csv(tmp_path):
     ("M001", None)])
 def test_casas_names_say_the_room(name, room):
     assert room_from_name(name) == room
+
+
+@pytest.mark.parametrize("row, role", [
+    ("D001,hall,door", "outer_door"), ("D001,front door,door", "outer_door"),
+    ("D001,kitchen,door", "outer_door"), ("D001,bathroom,door", None),
+    ("D001,Bedroom,door", None), ("D001,hall,door,none", None),
+    ("D001,hall,door,", "outer_door"), ("D001,entry,motion", "entrance"),
+    ("D001,hall,motion", None), ("D001,hall,motion,entrance", "entrance"),
+    ("D001,bedroom,bed", "bed")])
+def test_the_map_decides_the_way_out(tmp_path, row, role):
+    from gateway.trace.eventimport import read_map
+    (tmp_path / "map.csv").write_text("sensor,room,kind,role\n" + row + "\n")
+    assert read_map(str(tmp_path / "map.csv"))["D001"].role == role

@@ -6,7 +6,7 @@ a sensor's history as CSV. Turning them into traces lets the home detectors meet
 homes: `safehome replay TRACE` rebuilds the home from the streams (room, kind, role).
 
 What each log line becomes: a motion sensor's ON/OFF -> `Motion`, a door -> `Contact`
-(an entrance door gets role `outer_door`), a bed sensor -> `Presence` with role `bed`,
+(a door not of a bedroom, bathroom or closet gets role `outer_door`), a bed sensor -> `Presence` with role `bed`,
 a contact (cupboard, fridge) -> `Contact`, a light switch -> `Button` ("light_on" /
 "light_off": someone is there, not an SOS), `ignore` -> counted, not written. A motion
 sensor in the entrance gets role `entrance`: with no outer-door contact in the home it
@@ -69,6 +69,9 @@ ROOM_WORDS: tuple[tuple[str, str], ...] = (
 #: Rooms whose door is the home's outer door, and whose motion sensor stands in for it.
 ENTRANCE_ROOMS = frozenset({"entrance", "entry", "entryway", "front_door", "frontdoor",
                             "foyer", "porch", "outside", "vestibule"})
+#: A door of such a room is an inner door, not the way out.
+INNER_ROOM_WORDS = ("bed", "bath", "toilet", "wc", "shower", "closet", "wardrobe", "cupboard",
+                    "pantry", "storage")
 ID_LIKE = re.compile(r"^[A-Za-z]{1,3}\d{2,4}$")   # M001, D002, T003, LS004, MA020
 
 
@@ -296,7 +299,7 @@ def read_map(path: str) -> dict[str, SensorPlan]:
         if len(cells) < 3:
             raise EventLogError(f"{path}:{n}: {','.join(row)!r} needs sensor,room,kind")
         sensor, room, kind = cells[0], cells[1] or None, cells[2].lower()
-        role = cells[3] if len(cells) > 3 and cells[3] else None
+        role = cells[3] if len(cells) > 3 and cells[3] else None   # empty: the default
         if kind not in KINDS:
             raise EventLogError(f"{path}:{n}: kind {cells[2]!r} of {sensor} is not one of "
                                 f"{', '.join(KINDS)}")
@@ -306,8 +309,11 @@ def read_map(path: str) -> dict[str, SensorPlan]:
             raise EventLogError(f"{path}:{n}: sensor {sensor} has no room; give one (or kind "
                                 "ignore)")
         room = _room_id(room) if room else None
-        plans[sensor] = SensorPlan(sensor, room, kind, role or _default_role(kind, room),
-                                   f"map {Path(path).name}:{n}")
+        if role is None:
+            role = _default_role(kind, room)
+        elif role.lower() in ("none", "-"):
+            role = None
+        plans[sensor] = SensorPlan(sensor, room, kind, role, f"map {Path(path).name}:{n}")
     return plans
 
 
@@ -317,9 +323,15 @@ def _room_id(text: str) -> str:
 
 
 def _default_role(kind: str, room: str | None) -> str | None:
-    if room not in ENTRANCE_ROOMS:
-        return "bed" if kind == "bed" else None
-    return {"door": "outer_door", "motion": "entrance"}.get(kind)
+    """A door is the home's outer door unless it is a bedroom's, a bathroom's or a closet's
+    (CASAS homes put door contacts on the doors out: front, back, garage); a motion sensor
+    in the entrance stands in for a door the home lacks."""
+    if kind == "door":
+        inner = room is not None and any(w in room for w in INNER_ROOM_WORDS)
+        return None if inner else "outer_door"
+    if kind == "motion" and room in ENTRANCE_ROOMS:
+        return "entrance"
+    return "bed" if kind == "bed" else None
 
 
 def room_from_name(name: str) -> str | None:
