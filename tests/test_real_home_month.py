@@ -85,3 +85,29 @@ def test_a_pir_stuck_on_in_such_a_month_is_a_technical_event_not_an_alarm(tmp_pa
     assert [(e.sensor, e.room, e.is_alarm) for e in stuck] == [("M006", "living_room", False)]
     assert "M006" in stuck[0].text["fi"] and "stuck" in stuck[0].text["en"]
     assert len(alarms(res)) <= 1
+
+
+def test_days_away_without_a_single_event_still_get_their_daily_summaries(tmp_path):
+    """The logger ran throughout: three silent days are quiet days, as the daemon's clock
+    would have summarised them, and the door said the resident left (no alarm)."""
+    log = tmp_path / "quiet.txt"
+    lines = []
+    for day, hours in ((1, range(7, 22)), (5, range(18, 23))):
+        for h in hours:
+            for m in (0, 3, 6, 20, 40):
+                lines.append(f"2024-03-0{day} {h:02d}:{m:02d}:00.000000\tM004\tON")
+                lines.append(f"2024-03-0{day} {h:02d}:{m:02d}:02.000000\tM004\tOFF")
+    lines += ["2024-03-01 21:30:00.000000\tD001\tOPEN", "2024-03-01 21:30:05.000000\tD001\tCLOSE",
+              "2024-03-05 17:59:00.000000\tD001\tOPEN", "2024-03-05 17:59:05.000000\tD001\tCLOSE"]
+    lines = sorted(ln for ln in lines if not ln.startswith("2024-03-01 21:4"))
+    lines = [ln for ln in lines if not ("2024-03-01 21:3" < ln[:16] < "2024-03-05 17")
+             or "D001" in ln]
+    log.write_text("\n".join(lines) + "\n")
+    (tmp_path / "map.csv").write_text(MAP_CSV)
+    import_events([str(log)], tmp_path / "q.mcap", map_path=str(tmp_path / "map.csv"),
+                  timezone=TZ)
+    res = replay(str(tmp_path / "q.mcap"))
+    summaries = [e for e in res.events if e.type == "daily_summary"]
+    assert len(summaries) == 5, "noon of 1, 2, 3, 4 and 5 March"
+    assert [e.evidence["active_hours"] for e in summaries[2:4]] == [0.0, 0.0]
+    assert alarms(res) == []

@@ -482,7 +482,8 @@ def import_events(paths: list[str], out: str | Path, *, fmt: str = "casas",
     meta = {"generator": f"safehome trace import-events --format {fmt}",
             "source": ", ".join(Path(p).name for p in paths), "timezone": tz.key,
             "start": _iso(first_t or 0.0), "end": _iso(prev_t or 0.0),
-            "gateway_config": json.dumps({"timezone": tz.key})}
+            "gateway_config": json.dumps({"timezone": tz.key}),
+            "quiet_gaps": "true"}   # the logger ran throughout: a gap is a quiet home
     labels = _Labels()
     clock = _Clock(tz)
     Path(out).parent.mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,7 @@ from sensordata.trace.model import Label, StreamInfo, TraceDamage
 from sensordata.trace.reader import RecordedEvent, TraceReader
 
 BATCH = 512
+QUIET_TICK_S = 3600.0   # traces with quiet_gaps: how often time moves on through silence
 _NS = uuid.UUID("5b1e9a52-8f1c-4d43-9e0b-7f1c2a3b4c5d")
 
 
@@ -106,6 +107,9 @@ def replay(path: str, config: HomeConfig | None = None, *, speed: float | None =
             if on_event is not None:
                 on_event(ev)
 
+    # An event log's logger ran throughout: silence there is a quiet home, and the daemon's
+    # clock would have ticked through it (a day summary for a day away, a deadline on time).
+    quiet_gaps = reader.meta.get("quiet_gaps") == "true"
     cpu0 = time.process_time()
     wall0 = time.monotonic()
     batch: list[Any] = []
@@ -122,12 +126,12 @@ def replay(path: str, config: HomeConfig | None = None, *, speed: float | None =
             i += 1
         batch += window[i:] if i else window
         if len(batch) >= BATCH:
-            _feed(pipe, batch, now, res, emit, speed, wall0)
+            _feed(pipe, batch, now, res, emit, speed, wall0, quiet_gaps)
             batch = []
             if progress is not None:
                 progress(now[0])
     if batch:
-        _feed(pipe, batch, now, res, emit, speed, wall0)
+        _feed(pipe, batch, now, res, emit, speed, wall0, quiet_gaps)
     res.damage = reader.damage
     declared_end = _declared_end(reader)
     if res.last is not None:
@@ -142,8 +146,28 @@ def replay(path: str, config: HomeConfig | None = None, *, speed: float | None =
 
 
 def _feed(pipe: Any, batch: list[Any], now: list[float], res: ReplayResult,
-          emit: Callable[[Iterable[Event]], None], speed: float | None, wall0: float) -> None:
+          emit: Callable[[Iterable[Event]], None], speed: float | None, wall0: float,
+          quiet_gaps: bool = False) -> None:
     from sensordata.readings import reading_time
+    if quiet_gaps and batch:
+        # split the batch where sensor time jumps, and tick through each jump
+        last = res.last if res.last is not None else reading_time(batch[0])
+        start = 0
+        for i, r in enumerate(batch):
+            t = reading_time(r)
+            if t - last > QUIET_TICK_S:
+                if i > start:
+                    _feed(pipe, batch[start:i], now, res, emit, speed, wall0)
+                    last = max(last, res.last or last)
+                tick = last + QUIET_TICK_S
+                while tick < t:
+                    now[0] = tick
+                    emit(pipe.tick(tick))
+                    tick += QUIET_TICK_S
+                start = i
+            last = max(last, t)
+        if start:
+            batch = batch[start:]
     t_end = max(reading_time(r) for r in batch)
     if res.first is None:
         res.first = min(reading_time(r) for r in batch)
