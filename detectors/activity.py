@@ -21,8 +21,8 @@ entrance PIR) stands in for the door in a home that has shown no outer-door cont
 (CASAS homes often have only motion sensors).
 
 Home evidence is what real homes taught (a week of WSU CASAS home tm000, days away): an
-empty home is not silent. PIRs fire alone now and then (sunlight, heating; about one an
-hour while nobody was in), and the entrance PIR often fires just after the door closes
+empty home is not silent. PIRs fire alone now and then (sunlight, heating; one every few
+hours while nobody was in), and the entrance PIR often fires just after the door closes
 behind someone leaving. So after the door, inside activity is evidence of someone home
 when it is
 - any activity within RETURN_S of a door event that ended an away of ten minutes or more
