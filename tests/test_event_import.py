@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from gateway.cli import main
-from gateway.trace.eventimport import EventLogError, import_events, room_from_name
+from gateway.trace.eventimport import EventLogError, import_events
+from gateway.trace.sensormap import room_from_name
 from gateway.trace.replay import config_for
 from sensordata.readings import Contact, Motion
 from sensordata.trace.reader import TraceReader
@@ -190,6 +191,6 @@ def test_casas_names_say_the_room(name, room):
     ("D001,hall,motion", None), ("D001,hall,motion,entrance", "entrance"),
     ("D001,bedroom,bed", "bed")])
 def test_the_map_decides_the_way_out(tmp_path, row, role):
-    from gateway.trace.eventimport import read_map
+    from gateway.trace.sensormap import read_map
     (tmp_path / "map.csv").write_text("sensor,room,kind,role\n" + row + "\n")
     assert read_map(str(tmp_path / "map.csv"))["D001"].role == role
