@@ -14,9 +14,22 @@ unconscious person on the floor is still present), a PIR's "motion ended".
 Home evidence (someone inside, for the away rule): inside activity, or a radar that
 currently sees a target or reports presence.
 
-Away: the last outer-door event came after the last inside activity and no radar sees
+Away: the last outer-door event came after the last *home evidence* and no radar sees
 anyone now. Outer doors are contact sensors whose SensorMeta.role is one of OUTER_ROLES or
-whose id is listed in the detector's settings.
+whose id is listed in the detector's settings. A motion sensor with such a role (the
+entrance PIR) stands in for the door in a home that has shown no outer-door contact yet
+(CASAS homes often have only motion sensors).
+
+Home evidence is what real homes taught (a week of WSU CASAS home tm000, days away): an
+empty home is not silent. PIRs fire alone now and then (sunlight, heating; one every few
+hours while nobody was in), and the entrance PIR often fires just after the door closes
+behind someone leaving. So after the door, inside activity is evidence of someone home
+when it is
+- any activity within RETURN_S of a door event that ended an away of ten minutes or more
+  (someone came in), or within RETURN_S of the door in a room other than the entrance;
+- otherwise a little burst: two different sensors, or three activations of one, within
+  CONFIRM_S. A lone trigger in an empty flat does not end the away; entrance activity
+  within DOOR_GRACE_S of the door is the resident leaving.
 """
 
 from __future__ import annotations
@@ -38,6 +51,11 @@ from sensordata.readings import (
 )
 
 OUTER_ROLES = frozenset({"outer_door", "front_door", "entrance", "exit"})
+DOOR_GRACE_S = 120.0    # the entrance PIR seeing the resident leave after the door closed
+RETURN_S = 300.0        # activity this soon after a door event is someone at home
+AWAY_MIN_S = 600.0      # a door event after this long away is a return
+STALE_PRESENCE_S = 20 * 3600.0   # presence unchanged this long is a stuck sensor (sensor_stuck)
+CONFIRM_S = 600.0       # a burst: two sensors, or three activations, within this time
 
 
 #: Settings field: contact sensors that are outer doors, besides those with role "outer_door".
@@ -49,7 +67,8 @@ class HomeTracker:
     """Keeps the last activity time, the last outer-door time and current presence."""
 
     __slots__ = ("sensors", "outer_doors", "moving_speed", "accel_std_g", "last_activity",
-                 "last_inside", "last_door", "_present")
+                 "last_inside", "last_door", "last_home", "_present", "_door_contact",
+                 "_entry_rooms", "_return", "_recent", "_now")
 
     def __init__(self, sensors: Mapping[str, Any], outer_doors: Iterable[str] = (),
                  moving_speed: float = 0.15, accel_std_g: float = 0.03) -> None:
@@ -61,7 +80,14 @@ class HomeTracker:
         self.last_activity: float | None = None   # any activity, outer door included
         self.last_inside: float | None = None     # activity or presence inside the home
         self.last_door: float | None = None       # last outer-door change
-        self._present: dict[str, bool] = {}       # radar/presence sensor -> sees someone now
+        self.last_home: float | None = None       # last evidence that someone is home
+        self._present: dict[str, float] = {}      # presence sensor seeing someone -> since
+        self._now = float("-inf")                 # latest reading time
+        self._door_contact = False                # an outer-door contact has reported
+        self._entry_rooms = frozenset(getattr(sensors.get(s), "room", None)
+                                      for s in self.outer_doors) - {None}
+        self._return = False                      # the last door event ended an away
+        self._recent: list[tuple[float, str]] = []  # unconfirmed activity after the door
 
     def room(self, sensor: str) -> str | None:
         meta = self.sensors.get(sensor)
@@ -75,26 +101,64 @@ class HomeTracker:
         inside activity, "present" for presence without movement, else None. (Radar frames
         take a short path first: the same rule as `_classify`, without its other checks.)"""
         if isinstance(r, RadarTargets):  # most of a home's readings: radars at 10 Hz
+            rt: float = r.t
+            if rt > self._now:
+                self._now = rt
             seen = self._radar(r)
-            if seen is not None:
-                if seen == "inside":
-                    self.last_activity = _later(self.last_activity, r.t)
-                self.last_inside = _later(self.last_inside, r.t)
+            if seen == "inside":
+                self.last_activity = _later(self.last_activity, rt)
+                self.last_inside = _later(self.last_inside, rt)
+                self._evidence(r.sensor, rt)
+            elif seen == "present":
+                self.last_inside = _later(self.last_inside, rt)
+                self.last_home = _later(self.last_home, rt)
             return seen
         t = end_time(r)
         if t is None:
             return None
+        self._now = max(self._now, t)
         if isinstance(r, Contact) and r.sensor in self.outer_doors:
-            self.last_door = _later(self.last_door, t)
+            self._door_contact = True
+            self._door(t)
             self.last_activity = _later(self.last_activity, t)
             return "door"
         what = self._classify(r)
         if what == "inside":
             self.last_activity = _later(self.last_activity, t)
             self.last_inside = _later(self.last_inside, t)
+            if isinstance(r, Motion) and not self._door_contact and r.sensor in self.outer_doors:
+                self._door(t)      # the entrance PIR stands in for a door the home lacks
+            else:
+                self._evidence(r.sensor, t)
         elif what == "present":
             self.last_inside = _later(self.last_inside, t)
+            self.last_home = _later(self.last_home, t)
         return what
+
+    def _door(self, t: float) -> None:
+        prev = self.last_door
+        self._return = self.away and (prev is None or t - prev >= AWAY_MIN_S or self._return)
+        self.last_door = _later(self.last_door, t)
+        self._recent.clear()
+
+    def _evidence(self, sensor: str, t: float) -> None:
+        """Is this inside activity evidence that someone is home? (module docstring)"""
+        door = self.last_door
+        if door is None or (self.last_home is not None and self.last_home >= door):
+            self.last_home = _later(self.last_home, t)
+            return
+        since = t - door
+        entry = self.room(sensor) in self._entry_rooms
+        if since <= RETURN_S and (self._return or not entry):
+            self.last_home = _later(self.last_home, t)
+            return
+        if entry and since <= DOOR_GRACE_S:
+            return
+        self._recent = [(s_t, s) for s_t, s in self._recent if t - s_t <= CONFIRM_S]
+        self._recent.append((t, sensor))
+        if len(self._recent) >= 3 or len({s for _, s in self._recent}) >= 2:
+            self.last_home = _later(self.last_home, t)
+            self._recent.clear()
 
     def _classify(self, r: Any) -> str | None:
         if isinstance(r, Motion):
@@ -102,7 +166,7 @@ class HomeTracker:
         if isinstance(r, (Contact, Button)):
             return "inside"
         if isinstance(r, Presence):
-            self._present[r.sensor] = bool(r.present)
+            self._seen(r.sensor, bool(r.present), r.t)
             if r.present and r.moving:
                 return "inside"
             return "present" if r.present else None
@@ -119,7 +183,7 @@ class HomeTracker:
 
     def _radar(self, r: RadarTargets) -> str | None:
         targets = r.targets
-        self._present[r.sensor] = bool(targets)
+        self._seen(r.sensor, bool(targets), r.t)
         if not targets:
             return None
         v2 = self.moving_speed ** 2
@@ -128,25 +192,36 @@ class HomeTracker:
                 return "inside"
         return "present"
 
+    def _seen(self, sensor: str, present: bool, t: float) -> None:
+        if not present:
+            self._present.pop(sensor, None)
+        else:
+            self._present.setdefault(sensor, t)
+
     @property
     def present_now(self) -> bool:
-        return any(self._present.values())
+        """A presence sensor or radar sees someone now (and has not for 20 h unchanged:
+        that is a stuck sensor, not a resident)."""
+        return any(self._now - since < STALE_PRESENCE_S for since in self._present.values())
 
     @property
     def away(self) -> bool:
-        """Door, then nothing inside, and no radar sees anyone: the resident went out."""
+        """Door, then no evidence of anyone inside, and no radar sees anyone: out."""
         if self.last_door is None or self.present_now:
             return False
-        return self.last_inside is None or self.last_door > self.last_inside
+        return self.last_home is None or self.last_door > self.last_home
 
     def state(self) -> dict[str, Any]:
         return {"last_activity": self.last_activity, "last_inside": self.last_inside,
-                "last_door": self.last_door}
+                "last_door": self.last_door, "last_home": self.last_home,
+                "door_contact": self._door_contact}
 
     def restore(self, state: Mapping[str, Any]) -> None:
         self.last_activity = state.get("last_activity")
         self.last_inside = state.get("last_inside")
         self.last_door = state.get("last_door")
+        self.last_home = state.get("last_home", self.last_inside)
+        self._door_contact = bool(state.get("door_contact", False))
 
 
 def accel_moving(xyz: np.ndarray, std_g: float) -> bool:

@@ -112,7 +112,7 @@ class DailySummaryDetector(LocalTimeDetector[DailySummarySettings]):
     def _count(self, r: Any, t: float) -> None:
         c = self.c
         what = self.home.update(r)
-        if what == "inside":
+        if what == "inside" and not self.home.away:   # a lone trigger in an empty home is no one
             self._slots.add(int(t // SLOT_S))
             room = self.home.room(r.sensor)
             if room is not None and room != self._room:

@@ -9,7 +9,10 @@ The limit for a room is its fixed `limits_minutes` entry. Once `min_visits` stay
 seen in that room, the limit tightens to `learn_factor` x the 95th percentile of the recent
 stays (and at least 1.5 x the longest of them, so the weekly long bath stays normal), never
 below `min_minutes` and never above the fixed limit: "far longer than usual"
-for this resident, while the fixed limit stays the safety net. Recent stays (at most
+for this resident, while the fixed limit stays the safety net. A learned limit alarms only
+once the room has also been still for 10 min (a real home's 30-minute shower with the
+PIR firing throughout is no collapse); while the home is away (a lone trigger in an empty
+flat, detectors/activity.py) no stay alarms. Recent stays (at most
 `keep_visits` per room) are the persistent state.
 
 A door contact whose SensorMeta.room is the watched room never starts a stay (someone at
@@ -36,6 +39,7 @@ from detectors.activity import HomeTracker, OuterDoors
 from detectors.base import Detection, DetectorSettings, TimedDetector
 from sensordata.readings import Contact, Presence
 
+QUIET_S = 600.0         # a learned limit alarms only once the room has been still this long
 DOOR_MIN_STAY_S = 60.0  # a room door closing behind someone entering does not end the stay
 RESUME_GAP_S = 900.0    # a restart after a longer outage restarts the stay's clock
 
@@ -63,6 +67,7 @@ class DwellDetector(TimedDetector[DwellSettings]):
         self.visits: dict[str, list[float]] = {r: [] for r in settings.limits_minutes}
         self._room: str | None = None     # where the last inside activity was
         self._enter = 0.0                 # when the current stay began
+        self._room_last = 0.0             # last activity in the room of the current stay
         self._limit = float("inf")        # current stay's limit in seconds
         self._alarmed = False
         self._now = float("-inf")
@@ -107,6 +112,8 @@ class DwellDetector(TimedDetector[DwellSettings]):
                 self._leave(t)
                 self._room, self._enter, self._alarmed = room, t, False
                 self._limit = self.limit_minutes(room) * 60.0
+            if what in ("inside", "present") and room == self._room:
+                self._room_last = max(self._room_last, t)
             elif room == self._room and isinstance(r, Presence) and not r.present:
                 self._leave(t)
         return out
@@ -141,11 +148,20 @@ class DwellDetector(TimedDetector[DwellSettings]):
         self._now = t
         if self._alarmed or t - self._enter < self._limit:
             return
-        self._alarmed = True
         at = self._enter + self._limit
+        fixed = self.settings.limits_minutes.get(self._room or "", float("inf")) * 60.0
+        if self._limit < fixed:
+            # Longer than usual, but still moving in there (a long shower): a learned limit
+            # waits until the room has been still for QUIET_S; the fixed limit never waits.
+            at = max(at, min(self._room_last + QUIET_S, self._enter + fixed))
+            if t < at:
+                return
+        if self.home.away:
+            return   # a lone trigger in an empty home is no stay (detectors/activity.py)
+        self._alarmed = True
         seen = self.visits.get(self._room or "", [])
         out.append(Detection("dwell_exceeded", at, room=self._room, evidence={
-            "minutes": round(self._limit / 60.0, 1),
+            "minutes": round((at - self._enter) / 60.0, 1),
             "limit_minutes": round(self._limit / 60.0, 1),
             "usual_minutes": round(float(np.median(seen)) / 60.0, 1) if seen else -1.0,
             "stays_learned": float(len(seen)),

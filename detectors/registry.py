@@ -33,6 +33,7 @@ BUILTIN: dict[str, str] = {
     "night_door": "detectors.night_door:NightDoorDetector",
     "daily_summary": "detectors.daily_summary:DailySummaryDetector",
     "trends": "detectors.trends:TrendsDetector",
+    "sensor_stuck": "detectors.sensor_stuck:SensorStuckDetector",
     "wearable_health": "detectors.wearable_health:WearableHealthDetector",
     "wearable_fall": "detectors.wearable_fall:WearableFallDetector",
 }

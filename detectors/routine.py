@@ -5,8 +5,10 @@ Why learned and robust: people differ by hours (a night-shift retiree at 11:00, 
 05:30), so a fixed "07:00" either misses or nags. Each local day contributes one number, the
 first activity inside the `morning` window (minutes after midnight). The usual time is the
 median of the last `history_days` such days and the margin is the larger of
-`margin_minutes` and `mad_k` robust standard deviations (1.4826 x MAD), capped at
-`max_margin_minutes`: a regular sleeper gets a tight margin, an irregular one a wide one,
+`margin_minutes`, `mad_k` robust standard deviations (1.4826 x MAD) and the home's own
+late mornings (its 90th-percentile morning plus 30 min, mornings beyond the cap left out:
+weekend lie-ins are ordinary, a sick day is not a habit),
+capped at `max_margin_minutes`: a regular sleeper gets a tight margin, an irregular one a wide one,
 and a few odd days (a late night, a sick day) barely move either.
 
 Up, not just awake: each morning's number is the start of the first bout of activity that
@@ -19,10 +21,17 @@ What counts as activity: a PIR, a door, a button, a radar's moving target or
 moving presence (detectors/activity.py), but not a wearable's movement (turning over in bed
 shakes a wristband) and not activity in `ignore_rooms` (a bedroom PIR that sees the bed).
 
+A late night is not a missed morning: each night's *bedtime* (the end of the last bout of
+activity that went on, between 18:00 and the morning window) is learned too, and a night
+later than the usual bedtime moves that morning's deadline later by as much (still never
+past the morning window). Someone up until 02:30 who sleeps until 10:30 is not alarmed at
+09:00; someone whose evening was ordinary is held to the usual deadline.
+
 Before `min_days` (14) mornings are learned the detector stays SILENT: the fixed
 inactivity timer protects the resident meanwhile. Days with no morning activity (away,
 in hospital) are not learned. While the resident is away (outer door, then nothing
-inside; detectors/activity.py) no alarm is raised.
+inside; detectors/activity.py) no alarm is raised, and a morning the home was away at the
+deadline is not alarmed later when someone comes home.
 
 The learned days are the persistent state (`state()` / `restore()`, a few hundred bytes,
 kept in SQLite by the gateway), so a restart or a power cut does not restart the 14 days.
@@ -50,6 +59,8 @@ class NotUpSettings(ZonedSettings):
     mad_k: float = Field(3.0, ge=0, title="Margin in robust standard deviations of the first-activity time")
     up_minutes: float = Field(15.0, ge=0, le=120, title="Activity must go on this long to count as up (minutes)")
     gap_minutes: float = Field(30.0, gt=0, le=240, title="Silence that ends a bout of activity (minutes)")
+    tail_quantile: float = Field(0.9, ge=0.5, le=1.0, title="The deadline is never before this quantile of the learned mornings ...")
+    tail_minutes: float = Field(30.0, ge=0, title="... plus this many minutes")
     max_margin_minutes: float = Field(180.0, ge=5, title="Largest margin after the usual time (minutes)")
     outer_doors: OuterDoors
     ignore_rooms: list[str] = Field(default_factory=list,
@@ -84,6 +95,8 @@ class NotUpDetector(LocalTimeDetector[NotUpSettings]):
         self._fired_day: int | None = None
         self._now = float("-inf")
         self._deadline: float | None = None     # today's alarm time, None until learned
+        self.nights: dict[int, float] = {}      # morning's day -> bedtime minute (evening < 0)
+        self._eve: tuple[float, float] | None = None   # (start, last) of the current bout
 
     # --- learning --------------------------------------------------------------------
     def usual(self) -> tuple[float, float] | None:
@@ -94,7 +107,12 @@ class NotUpDetector(LocalTimeDetector[NotUpSettings]):
         med = float(np.median(v))
         sd = 1.4826 * float(np.median(np.abs(v - med)))
         s = self.settings
-        margin = min(max(s.margin_minutes, s.mad_k * sd), s.max_margin_minutes)
+        # The home's own late mornings (weekends, a lie-in once a week) are ordinary: the
+        # deadline is never before its `tail_quantile` morning plus `tail_minutes`.
+        # Mornings later than the cap allows are odd days (ill, away), not the habit.
+        usual_ones = v[v - med <= s.max_margin_minutes]
+        tail = float(np.quantile(usual_ones, s.tail_quantile)) - med + s.tail_minutes
+        margin = min(max(s.margin_minutes, s.mad_k * sd, tail), s.max_margin_minutes)
         return med, margin
 
     def _start_day(self, t: float) -> None:
@@ -108,16 +126,46 @@ class NotUpDetector(LocalTimeDetector[NotUpSettings]):
         self._window = (self.clock.at(day, self.m0), self.clock.at(day, self.m1))
         for old in [d for d in self.days if d <= day - self.settings.history_days]:
             del self.days[old]
+        for old in [d for d in self.nights if d <= day - self.settings.history_days]:
+            del self.nights[old]
         u = self.usual()
         self._deadline = None if u is None else self.clock.at(day, min(u[0] + u[1], self.m1))
+
+    def late_night_minutes(self) -> float:
+        """How much later than the usual bedtime last night's activity ended (0 if not)."""
+        tonight = self.nights.get(self._day) if self._day is not None else None
+        past = [m for d, m in self.nights.items() if d != self._day]
+        if tonight is None or len(past) < self.settings.min_days:
+            return 0.0
+        return max(0.0, tonight - float(np.median(past)))
+
+    def _bedtime(self, t: float) -> None:
+        """Bouts of activity that go on (like "up") between 18:00 and the morning window:
+        the last one's end is that night's bedtime, in minutes from the morning's
+        midnight (negative in the evening)."""
+        s = self.settings
+        eve = self._eve
+        if eve is None or t - eve[1] > s.gap_minutes * 60.0:
+            eve = (t, t)
+        eve = (eve[0], max(eve[1], t))
+        self._eve = eve
+        if t - eve[0] < s.up_minutes * 60.0:
+            return
+        minute = self.clock.minute_of_day(t)
+        if minute >= 18 * 60:
+            self.nights[self.clock.day(t) + 1] = round(minute - 1440.0, 2)
+        elif minute < self.m0:
+            self.nights[self.clock.day(t)] = round(minute, 2)
 
     # --- streaming -------------------------------------------------------------------
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
         for r, t in self.timed(readings, out):
-            if self.home.update(r) in ("inside", "door") and self._first_today is None \
-                    and self._window[0] <= t < self._window[1] \
-                    and (not self.ignore or self.home.room(r.sensor) not in self.ignore):
+            if self.home.update(r) not in ("inside", "door") \
+                    or (self.ignore and self.home.room(r.sensor) in self.ignore):
+                continue
+            self._bedtime(t)
+            if self._first_today is None and self._window[0] <= t < self._window[1]:
                 self._bout(t)
         return out
 
@@ -144,7 +192,12 @@ class NotUpDetector(LocalTimeDetector[NotUpSettings]):
 
     def _maybe_fire(self, t: float, out: list[Detection]) -> None:
         d = self._deadline
-        if d is None or t < d or self._first_today is not None or self._fired_day == self._day:
+        if d is None or self._first_today is not None or self._fired_day == self._day:
+            return
+        late = self.late_night_minutes()
+        if late > 0 and self._day is not None:
+            d = min(d + late * 60.0, self.clock.at(self._day, self.m1))
+        if t < d:
             return
         if self._bout_start is not None and self._bout_last is not None:
             # Someone started moving: wait until that bout lapses before calling it not up.
@@ -152,6 +205,7 @@ class NotUpDetector(LocalTimeDetector[NotUpSettings]):
             if t < d:
                 return
         if self.home.away:
+            self._fired_day = self._day   # out this morning: not judged when back later
             return
         self._fired_day = self._day
         usual, margin = self.usual() or (0.0, 0.0)
@@ -162,6 +216,7 @@ class NotUpDetector(LocalTimeDetector[NotUpSettings]):
             "usual_minutes_of_day": round(usual, 1),
             "margin_minutes": round(margin, 1),
             "days_learned": float(len(self.days)),
+            "late_night_minutes": round(late, 1),
             "hours_inactive": round((d - self.home.last_activity) / 3600.0, 2)
             if self.home.last_activity is not None else -1.0,
         }))
@@ -171,12 +226,14 @@ class NotUpDetector(LocalTimeDetector[NotUpSettings]):
         return {"version": 1, "days": sorted([d, round(m, 2)] for d, m in self.days.items()),
                 "day": self._day, "first_today": self._first_today,
                 "bout": [self._bout_start, self._bout_last],
-                "fired_day": self._fired_day, "home": self.home.state()}
+                "fired_day": self._fired_day, "home": self.home.state(),
+                "nights": sorted([d, m] for d, m in self.nights.items())}
 
     def restore(self, state: Mapping[str, Any]) -> None:
         if state.get("version") != 1:
             return
         self.days = {int(d): float(m) for d, m in state.get("days", [])}
+        self.nights = {int(d): float(m) for d, m in state.get("nights", [])}
         self.home.restore(state.get("home", {}))
         self._fired_day = state.get("fired_day")
         day = state.get("day")

@@ -1,4 +1,4 @@
-"""`safehome trace import-csv | export-csv | info | plot`: get data into and out of traces.
+"""`safehome trace import-csv | import-events | export-csv | info | plot`: get data into and out of traces.
 
 import-csv turns many CSV files into traces in one call; any bad file stops with an
 error naming the file, line and column, and exit code 2 (files before it are written).
@@ -37,6 +37,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                                              "pocket"])
     imp.add_argument("--start", help="ISO time of the first sample when the file has no clock")
     imp.set_defaults(func=import_csv)
+
+    ev = ts.add_parser("import-events", help="smart-home event logs (CASAS, Home Assistant "
+                       "history) -> one trace of the home")
+    ev.add_argument("logs", nargs="+", metavar="FILE", help="event logs in time order "
+                    "(.gz too)")
+    ev.add_argument("-o", "--output", required=True, metavar="TRACE")
+    ev.add_argument("--format", default="casas", choices=["casas", "ha-history"])
+    ev.add_argument("--map", metavar="MAP.csv", help="sensor,room,kind[,role] per sensor "
+                    "(kind: motion, door, bed, contact, light, ignore)")
+    ev.add_argument("--timezone", help="IANA zone of times without one (default: the "
+                    "system's)")
+    ev.set_defaults(func=import_events)
 
     exp = ts.add_parser("export-csv", help="a trace's streams -> one CSV per stream")
     exp.add_argument("trace")
@@ -77,15 +89,33 @@ def import_csv(args: argparse.Namespace) -> int:
     for path in args.csv:
         try:
             done = one(path, args.output, spec)
-        except CsvError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        except OSError as exc:
-            print(f"error: {path}: {exc.strerror or exc}", file=sys.stderr)
-            return 2
+        except (CsvError, OSError) as exc:
+            return _failed(exc, path)
         print(done.path)
         if args.time_column:
             print(f"{path}: {done.timing.describe()}", file=sys.stderr)
+    return 0
+
+
+def _failed(exc: Exception, path: str | None) -> int:
+    """An import error (its message names file and line) or a file that cannot be read."""
+    if isinstance(exc, OSError):
+        print(f"error: {path or exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+    else:
+        print(f"error: {exc}", file=sys.stderr)
+    return 2
+
+
+def import_events(args: argparse.Namespace) -> int:
+    from gateway.trace.eventimport import EventLogError, import_events as run
+
+    try:
+        report = run(args.logs, args.output, fmt=args.format, map_path=args.map,
+                     timezone=args.timezone)
+    except (EventLogError, OSError) as exc:
+        return _failed(exc, None)
+    print(report.table(), file=sys.stderr)
+    print(report.out)
     return 0
 
 

@@ -23,6 +23,7 @@ from sensordata.trace.model import Label, StreamInfo, TraceDamage
 from sensordata.trace.reader import RecordedEvent, TraceReader
 
 BATCH = 512
+QUIET_TICK_S = 3600.0   # traces with quiet_gaps: how often time moves on through silence
 _NS = uuid.UUID("5b1e9a52-8f1c-4d43-9e0b-7f1c2a3b4c5d")
 
 
@@ -124,6 +125,9 @@ def replay(path: str, config: HomeConfig | None = None, *, speed: float | None =
 def _run(reader: TraceReader, pipe: Any, res: ReplayResult, emit: Callable[[Iterable[Event]], None],
          now: list[float], speed: float | None, start: float | None, end: float | None,
          progress: Callable[[float], None] | None) -> None:
+    # An event log's logger ran throughout: silence there is a quiet home, and the daemon's
+    # clock would have ticked through it (a day summary for a day away, a deadline on time).
+    quiet_gaps = reader.meta.get("quiet_gaps") == "true"
     cpu0 = time.process_time()
     wall0 = time.monotonic()
     batch: list[Any] = []
@@ -147,12 +151,12 @@ def _run(reader: TraceReader, pipe: Any, res: ReplayResult, emit: Callable[[Iter
             t_last = reading_time(last)
             t_max = t_last if t_max is None or t_last > t_max else t_max
         if len(batch) >= BATCH:
-            _feed(pipe, batch, now, res, emit, speed, wall0, t_max)
+            _feed(pipe, batch, now, res, emit, speed, wall0, t_max, quiet_gaps)
             batch, t_max = [], None
             if progress is not None:
                 progress(now[0])
     if batch:
-        _feed(pipe, batch, now, res, emit, speed, wall0, t_max)
+        _feed(pipe, batch, now, res, emit, speed, wall0, t_max, quiet_gaps)
     res.damage = reader.damage
     declared_end = _declared_end(reader)
     if res.last is not None:
@@ -168,7 +172,27 @@ def _run(reader: TraceReader, pipe: Any, res: ReplayResult, emit: Callable[[Iter
 
 def _feed(pipe: Any, batch: list[Any], now: list[float], res: ReplayResult,
           emit: Callable[[Iterable[Event]], None], speed: float | None, wall0: float,
-          t_end: float | None = None) -> None:
+          t_end: float | None = None, quiet_gaps: bool = False) -> None:
+    if quiet_gaps and batch:
+        # split the batch where sensor time jumps, and tick through each jump
+        last = res.last if res.last is not None else reading_time(batch[0])
+        start = 0
+        for i, r in enumerate(batch):
+            t = reading_time(r)
+            if t - last > QUIET_TICK_S:
+                if i > start:
+                    _feed(pipe, batch[start:i], now, res, emit, speed, wall0)
+                    last = max(last, res.last or last)
+                tick = last + QUIET_TICK_S
+                while tick < t:
+                    now[0] = tick
+                    emit(pipe.tick(tick))
+                    tick += QUIET_TICK_S
+                start = i
+            last = max(last, t)
+        if start:
+            batch = batch[start:]
+            t_end = None   # the batch was cut: its end is looked up again
     if t_end is None or t_end != t_end:   # unknown, or a NaN-timed reading: look at them all
         t_end = max(reading_time(r) for r in batch)
     if res.first is None:
