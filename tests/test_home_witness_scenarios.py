@@ -19,10 +19,17 @@ from simulator.scenario import scenario_from_dict
 SCENARIO = Path(__file__).resolve().parents[1] / "simulator" / "scenarios" / "wrist-home.toml"
 
 
-def scenario(incidents: list[dict], **witness: object) -> dict:
+# The wrist's own "steps resumed" evidence (detectors/wearable_fall.py) cancels a knock
+# whose wearer walks on by itself; switched off here so the home is the only witness.
+WRIST_ALONE = {"wrist": {"walk_s": 0}}
+
+
+def scenario(incidents: list[dict], wrist_steps: bool = False, **witness: object) -> dict:
     data = tomllib.loads(SCENARIO.read_text(encoding="utf-8"))
     data["scenario"]["duration"] = "20m"
     data["incidents"] = incidents
+    if not wrist_steps:
+        data["gateway"]["detectors"]["wearable_fall"] = WRIST_ALONE
     if witness:
         data["gateway"]["detectors"]["fusion"]["home_witness"] = witness
     return data
@@ -34,7 +41,8 @@ def run(tmp: Path, data: dict, name: str, **witness: object) -> list:
     config = None
     if witness:
         config = config_for_streams(TraceReader(str(path)).streams(),
-                                    {"detectors": {"fusion": {"home_witness": witness}}})
+                                    {"detectors": {"fusion": {"home_witness": witness},
+                                                  "wearable_fall": WRIST_ALONE}})
     return replay(str(path), config).events
 
 
@@ -101,6 +109,15 @@ def test_the_knock_is_not_cancelled_when_the_home_may_have_another_person(tmp_pa
     events = run(tmp_path, data, "two")
     start = scenario_from_dict(data).start
     assert story(events, start + 180) == ["fall_suspected", "fall"]
+
+
+def test_with_its_steps_evidence_the_wrist_cancels_the_knock_by_itself_even_with_two_residents(tmp_path):
+    data = scenario([KNOCK], wrist_steps=True, residents=2, pets=False)
+    events = run(tmp_path, data, "steps")
+    start = scenario_from_dict(data).start
+    assert story(events, start + 180) == ["fall_suspected", "alarm_cancelled"]
+    cancel = next(e for e in events if e.type == "alarm_cancelled")
+    assert "by_home" not in cancel.evidence and cancel.evidence["by_button"] == 0
 
 
 def test_the_alarm_texts_name_the_room_the_home_saw(shipped):
