@@ -183,9 +183,11 @@ class HomeTracker:
 
     def _radar(self, r: RadarTargets) -> str | None:
         targets = r.targets
-        self._seen(r.sensor, bool(targets), r.t)
         if not targets:
+            self._present.pop(r.sensor, None)
             return None
+        if r.sensor not in self._present:   # as _seen(), inline: every radar frame comes here
+            self._present[r.sensor] = r.t
         v2 = self.moving_speed ** 2
         for g in targets:
             if g.vx * g.vx + g.vy * g.vy + g.vz * g.vz >= v2:

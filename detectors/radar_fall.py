@@ -293,7 +293,7 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         raw.append((t, h))
         while len(raw) > 3 and raw[0][0] < t - self.s.smooth_s:
             raw.popleft()      # at least 3 samples: one stray frame never moves the median
-        return float(np.median([v for _, v in raw]))
+        return _median([v for _, v in raw])
 
     def _walking(self, tr: _Track, t: float, x: float, y: float) -> bool:
         """Whether the track moved at walking pace (>= WALK_MPS) over the last half second."""
@@ -586,3 +586,14 @@ def _kth(a: np.ndarray, q: float) -> float:
     the work on a few dozen radar points."""
     k = int(q * (len(a) - 1) + 0.5)
     return float(np.partition(a, k)[k])
+
+
+def _median(values: list[float]) -> float:
+    """np.median of a handful of heights, without numpy's per-call cost (this runs for
+    every tracked sample): the same value, NaN included."""
+    vals = sorted(values)
+    n = len(vals)
+    if n == 0 or any(v != v for v in vals):
+        return math.nan
+    m = n // 2
+    return float(vals[m]) if n % 2 else float((vals[m - 1] + vals[m]) / 2.0)
