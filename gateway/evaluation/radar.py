@@ -174,7 +174,7 @@ def evaluate(root: Path, mounting: str = "measured",
 def radar_fall_overrides(args: argparse.Namespace) -> dict[str, Any] | None:
     """`--set radar_fall.KEY=VALUE` as a detectors table ({} without any), checked; None
     (after saying why on stderr) when one is bad."""
-    from gateway.commands.evaluate import _overrides
+    from gateway.evaluation.options import overrides as _overrides
     try:
         tables = _overrides(getattr(args, "set", []) or [])
         from detectors.radar_fall import RadarFallSettings
@@ -190,9 +190,6 @@ def main(args: argparse.Namespace) -> int:
     tables = radar_fall_overrides(args)
     if tables is None:
         return 2
-    if not any(root.glob("*.bin")) and any(root.glob("*.csv")):
-        from gateway.evaluation import safesenior   # SafeSenior clustered point-cloud clips
-        return safesenior.main(args, tables)
     if not any(root.glob("*.bin")) or not (root / "config").is_dir():
         print(f"safehome evaluate: {root}: no .bin captures with a config/ directory",
               file=sys.stderr)

@@ -73,7 +73,7 @@ def score(result: Any) -> TraceScore:
 
 
 def main(args: argparse.Namespace) -> int:
-    from gateway.commands.evaluate import _progress
+    from gateway.evaluation.options import progress as _progress
     from sensordata.trace.reader import TraceError
     from gateway.trace.replay import replay
 
