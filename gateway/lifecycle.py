@@ -22,9 +22,11 @@ The contract
   session it publishes through). Each cancel goes through `cancel_and_wait`, which cancels
   again a task that swallowed its cancel (Python 3.11's `wait_for`, see task_cancel.py).
 - **Components are async context managers.** `async with component:` starts it and stops
-  it, also when the body raises; a failed start stops what did start. `Component` gives a
-  subclass that only writes `start()` (spawning into `self.tasks`) and
-  `stopping(shutdown)` (adding its stop steps), all of the rest.
+  it, also when the body raises; a failed start stops what did start; a critical task's
+  failure the body did not see is raised when it ends. `Component` gives a subclass
+  that only writes `start()` (spawning into `self.tasks`), `ready()` (what `async with`
+  waits for, e.g. a connection) and `stopping(shutdown)` (adding its stop steps) all of
+  the rest, and `run()` for a service that runs until stopped or failed.
 - **Shutdown in stages with named timeouts** (as Home Assistant stops: stop, final write,
   close). `Shutdown` runs its stages in order; the steps of one stage run together, under
   that stage's timeout. A step that overruns is cancelled and the log names the stage, the
@@ -80,15 +82,18 @@ class TaskGroup:
         return [t.get_name() for t in self._tasks]
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str, *, critical: bool = True,
-              forever: bool = False) -> asyncio.Task[Any]:
+              forever: bool = False, expected: tuple[type[BaseException], ...] = ()) -> asyncio.Task[Any]:
         """Start `coro` as a task named `name`, owned by this group. A failure is always
-        logged; a `critical` one stops the group; with `forever`, so does returning."""
+        logged; a `critical` one stops the group; with `forever`, so does returning. An
+        `expected` exception (one the task has explained in the log itself, such as refused
+        credentials) is logged in one line, without its traceback."""
         task = asyncio.create_task(coro, name=name)
         self._tasks.append(task)
-        task.add_done_callback(lambda t: self._done(t, critical, forever))
+        task.add_done_callback(lambda t: self._done(t, critical, forever, expected))
         return task
 
-    def _done(self, task: asyncio.Task[Any], critical: bool, forever: bool) -> None:
+    def _done(self, task: asyncio.Task[Any], critical: bool, forever: bool,
+              expected: tuple[type[BaseException], ...]) -> None:
         if task in self._tasks:
             self._tasks.remove(task)
         if task.cancelled():
@@ -100,23 +105,28 @@ class TaskGroup:
             exc = TaskFailed(f"task {task.get_name()} of {self.owner} ended; it must run until stopped")
             log.error("%s: task %s ended; it must run until stopped", self.owner, task.get_name())
         else:
-            log.error("%s: task %s failed%s", self.owner, task.get_name(),
+            log.error("%s: task %s failed%s%s", self.owner, task.get_name(),
+                      f": {exc}" if isinstance(exc, expected) else "",
                       "; stopping" if critical else " (it is optional; the rest runs on)",
-                      exc_info=exc)
+                      exc_info=None if isinstance(exc, expected) else exc)
         if critical and self.failure is None:
             self.failure, self.failed_task = exc, task.get_name()
             self.stopping.set()
 
+    async def until_stopped(self) -> None:
+        """Wait until every task has ended or a critical one failed (cancelling nothing)."""
+        while self._tasks and not self.stopping.is_set():
+            stop = asyncio.ensure_future(self.stopping.wait())
+            try:
+                await asyncio.wait([stop, *self._tasks], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                await cancel_and_wait([stop])
+
     async def wait(self) -> None:
-        """Wait until every task has ended or a critical one failed; then cancel what still
-        runs and raise the failure, if any. Cancelling `wait()` cancels the tasks too."""
+        """`until_stopped()`, then cancel what still runs and raise the failure, if any.
+        Cancelling `wait()` cancels the tasks too."""
         try:
-            while self._tasks and not self.stopping.is_set():
-                stop = asyncio.ensure_future(self.stopping.wait())
-                try:
-                    await asyncio.wait([stop, *self._tasks], return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    await cancel_and_wait([stop])
+            await self.until_stopped()
         finally:
             await self.cancel()
         self.raise_failure()
@@ -244,6 +254,9 @@ class Component:
     async def start(self) -> None:
         """Start the component's tasks (into `self.tasks`)."""
 
+    async def ready(self) -> None:
+        """What `async with` waits for after `start()` (e.g. connected); `run()` does not."""
+
     def stopping(self, shutdown: Shutdown) -> None:
         """Add this component's stop steps to `shutdown`'s stages."""
 
@@ -256,10 +269,22 @@ class Component:
         shutdown.add(self.tasks_end_in, "tasks", self.tasks.cancel)
         return await shutdown.run()
 
+    async def run(self) -> None:
+        """Start, run until a critical task fails or every task has ended (or until
+        cancelled), stop in stages, then raise the task's failure, if any."""
+        self._running = True
+        try:
+            await self.start()
+            await self.tasks.until_stopped()
+        finally:
+            await self.stop()
+        self.tasks.raise_failure()
+
     async def __aenter__(self) -> Self:
         self._running = True
         try:
             await self.start()
+            await self.ready()
         except BaseException:
             await self.stop()
             raise
@@ -267,4 +292,7 @@ class Component:
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
+        """Stop; a task's failure the body did not see is raised (never silently lost)."""
         await self.stop()
+        if exc is None:
+            self.tasks.raise_failure()

@@ -237,3 +237,55 @@ async def test_a_component_whose_start_fails_stops_what_did_start() -> None:
             pytest.fail("the body must not run")
     assert service.order == ["offline", "task-b", "task-a", "link", "queue"]
     assert _others() == set()
+
+
+async def test_an_expected_failure_is_one_line_without_a_traceback(
+        caplog: pytest.LogCaptureFixture) -> None:
+    class Refused(Exception):
+        pass
+
+    async def connect() -> None:
+        raise Refused("bad credentials")
+
+    group = TaskGroup("centre")
+    with caplog.at_level(logging.ERROR, logger="safehome.lifecycle"):
+        group.spawn(connect(), "receive", expected=(Refused,))
+        with pytest.raises(Refused):
+            await group.wait()
+    (record,) = [r for r in caplog.records if r.name == "safehome.lifecycle"]
+    assert record.getMessage() == "centre: task receive failed: bad credentials; stopping"
+    assert record.exc_info is None
+
+
+class _Crashing(Component):
+    def __init__(self) -> None:
+        super().__init__("crashing")
+        self.stopped: list[str] = []
+
+    async def start(self) -> None:
+        async def crash() -> None:
+            await asyncio.sleep(0.01)
+            raise KeyError("lost")
+        self.tasks.spawn(_forever(self.stopped, "loop"), "loop")
+        self.tasks.spawn(crash(), "crash")
+
+    def stopping(self, shutdown: Shutdown) -> None:
+        async def close() -> None:
+            self.stopped.append("closed")
+        shutdown.add(FINAL, "close", close)
+
+
+async def test_run_stops_in_stages_when_a_task_fails_and_raises_its_failure() -> None:
+    service = _Crashing()
+    with pytest.raises(KeyError, match="lost"):
+        async with asyncio.timeout(5):
+            await service.run()
+    assert service.stopped == ["loop", "closed"] and _others() == set()
+
+
+async def test_leaving_a_component_raises_a_task_failure_the_body_did_not_see() -> None:
+    service = _Crashing()
+    with pytest.raises(KeyError, match="lost"):
+        async with service:
+            await asyncio.sleep(0.05)
+    assert service.stopped == ["loop", "closed"] and _others() == set()
