@@ -91,7 +91,7 @@ async def test_acks_and_sent_marks_made_while_failed_are_written_on_recovery(tmp
 async def test_a_failed_store_recovers_by_itself_when_the_disk_works_again(tmp_path, monkeypatch):
     """Issue 26: recovery must not wait for the next alarm. An idle failed store probes
     the disk and writes what it owes (the alarm, its sent mark and its ack) on its own."""
-    monkeypatch.setattr("gateway.store.PROBE_EVERY_S", 0.2, raising=False)
+    monkeypatch.setattr("gateway.store.writer.PROBE_EVERY_S", 0.2)
     recovered: list[bool] = []
     store = Store(tmp_path / "e.db", on_recovery=lambda: recovered.append(True))
     await store.open()

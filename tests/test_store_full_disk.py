@@ -107,7 +107,7 @@ def shrink(filler: Path, free_bytes: int) -> None:
 
 async def test_a_disk_filled_by_the_store_itself_recovers_after_a_restart_without_another(
         small_disk, monkeypatch):
-    import gateway.store as store_module
+    import gateway.store.writer as store_module
     monkeypatch.setattr(store_module, "REOPEN_EVERY_S", 0.1)
     db = small_disk / "e.db"
     filler = fill(small_disk)

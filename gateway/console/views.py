@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from drivers import registry as driver_registry
 from gateway.console import mounting
 from gateway.console.live import LiveState
-from gateway.doctor.checks import Check
+from gateway.checks.check import Check
 from gateway.events import iso
 
 if TYPE_CHECKING:
@@ -200,7 +200,7 @@ def live_checks(d: Daemon, live: LiveState, tests: list[dict[str, Any]]) -> list
 def machine_checks(d: Daemon) -> list[Check]:
     """Clock, disk and recording: the CLI doctor's own checks (run in a thread: they may
     call timedatectl)."""
-    from gateway.doctor.system import check_clock, check_recording, check_storage
+    from gateway.checks.system import check_clock, check_recording, check_storage
     return [*check_clock(), *check_storage(d.cfg), *check_recording(d.cfg)]
 
 

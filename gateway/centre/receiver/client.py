@@ -21,6 +21,7 @@ import random
 import time
 import uuid
 from pathlib import Path
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
 from urllib.parse import urlsplit
 
@@ -31,17 +32,18 @@ from paho.mqtt.properties import Properties
 from pydantic import ValidationError
 
 from gateway.brokers import Broker, BrokerRotation, SubscriptionRefused, check_granted
-from gateway.centre.alarm_log import AlarmLog
-from gateway.centre.state import OVERDUE_FACTOR, AlarmRecord, CentreState, Received
+from gateway.centre.receiver.alarm_log import AlarmLog
+from gateway.centre.receiver.state import OVERDUE_FACTOR, AlarmRecord, CentreState, Received
 from gateway.config import MqttConfig
 from gateway.events import iso, parse_iso
 from gateway.inbound import RateLimitedLog
+from gateway.lifecycle import CLOSE_OUTPUTS, DRAIN, FINAL, STOP_INTAKE, Component, Shutdown, Stage
 from gateway.mqtt_tls import tls_parameters
 from gateway.task_cancel import cancel_and_wait
 
 if TYPE_CHECKING:
-    from gateway.centre.metrics import CentreMetrics
-    from gateway.centre.pg_log import PgAlarmLog
+    from gateway.centre.receiver.metrics import CentreMetrics
+    from gateway.centre.receiver.pg_log import PgAlarmLog
 
 log = logging.getLogger("safehome.centre")
 T = TypeVar("T")
@@ -56,7 +58,17 @@ class CentreError(Exception):
     """A configuration or connection problem the operator must fix (no retry helps)."""
 
 
-class Centre:
+CONNECT_TIMEOUT_S = 15.0  # `async with Centre(...)` waits this long for the first broker
+
+
+class Centre(Component):
+    """A lifecycle Component (gateway/lifecycle.py): `async with` opens the shared log,
+    starts receiving and waits for the broker. Stopping: the acks being settled (stop
+    intake), the tasks (shared supervision, receiving), the local log, the shared log."""
+
+    # FINAL closes the shared log: its listener and its pool get CLOSE_TIMEOUT_S (3 s) each
+    stages = (STOP_INTAKE, DRAIN, CLOSE_OUTPUTS, Stage(FINAL.name, 10.0))
+
     def __init__(self, broker: str | Sequence[str], *, root: str = "safehome/v1", ca_file: str | None = None,
                  cert_file: str | None = None, key_file: str | None = None,
                  username: str | None = None, password: str | None = None,
@@ -66,6 +78,7 @@ class Centre:
                  reconnect_min: float = 0.5, reconnect_max: float = 10.0,
                  db: str | None = None, metrics: "CentreMetrics | None" = None,
                  clock: Callable[[], float] = time.time) -> None:
+        super().__init__("centre")
         urls = [broker] if isinstance(broker, str) else list(broker)
         if any(urlsplit(u).password is not None for u in urls):
             raise CentreError("the broker URL holds a password: pass it through an "
@@ -82,7 +95,7 @@ class Centre:
                                        for u in self.mqtt.broker_urls])
         self.shared: PgAlarmLog | None = None
         if db is not None:
-            from gateway.centre.pg_log import PgAlarmLog
+            from gateway.centre.receiver.pg_log import PgAlarmLog
             self.shared = PgAlarmLog(db, self.client_id, on_remote_ack=self._remote_ack)
         self.metrics = metrics
         self.overdue_flagged: list[str] = []     # gateways this receiver won the flag for
@@ -102,7 +115,6 @@ class Centre:
         self.listeners: list[Callable[[Received], None]] = []
         self._client: aiomqtt.Client | None = None
         self._changed = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._correlation: dict[str, tuple[str | None, bytes | None]] = {}
 
     # ---- read-only views ------------------------------------------------------------
@@ -126,42 +138,53 @@ class Centre:
         return self.state.snapshot(self.clock())
 
     # ---- lifecycle --------------------------------------------------------------------
-    async def __aenter__(self) -> "Centre":
+    async def start(self) -> None:
         if self.shared is not None:
             try:
                 await self.shared.open()
             except Exception as exc:  # noqa: BLE001 - asyncpg raises its own error classes
                 raise CentreError(f"cannot open the shared alarm log: {exc}") from None
-            self._supervisor = asyncio.create_task(self._supervise(), name="centre-supervision")
-        self._task = asyncio.create_task(self.run(), name="centre")
-        waiter = asyncio.create_task(self.connected.wait())
-        done, _ = await asyncio.wait({waiter, self._task}, timeout=15,
-                                     return_when=asyncio.FIRST_COMPLETED)
-        if self._task in done:
-            waiter.cancel()
-            self._task.result()       # raises what stopped it
-        if waiter not in done:
-            waiter.cancel()
-            await self.__aexit__(None, None, None)
-            raise CentreError(f"could not connect to {self.brokers.current} in 15 s")
-        return self
+            self.tasks.spawn(self._supervise(), "centre-supervision")
+        # refused credentials are logged by `receive` itself and raised as CentreError
+        self.tasks.spawn(self.receive(), "centre", expected=(CentreError,))
 
-    async def __aexit__(self, *exc: Any) -> None:
-        sup = getattr(self, "_supervisor", None)
-        if sup is not None:
-            await cancel_and_wait([sup])
-        await cancel_and_wait(list(self._settling))
-        if self._task is not None:
-            task, self._task = self._task, None
-            await cancel_and_wait([task])
-            if not task.cancelled() and not isinstance(task.exception(), (CentreError, type(None))):
-                raise task.exception()  # type: ignore[misc]
+    async def ready(self) -> None:
+        """Connected, or what stopped `receive` raised, or CentreError after 15 s."""
+        waiter = asyncio.ensure_future(self.connected.wait())
+        stopped = asyncio.ensure_future(self.tasks.stopping.wait())
+        try:
+            done, _ = await asyncio.wait({waiter, stopped}, timeout=CONNECT_TIMEOUT_S,
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            await cancel_and_wait([waiter, stopped])
+        self.tasks.raise_failure()
+        if waiter not in done:
+            raise CentreError(f"could not connect to {self.brokers.current} in {CONNECT_TIMEOUT_S:.0f} s")
+
+    def stopping(self, shutdown: Shutdown) -> None:
+        # The tasks end in DRAIN: shared supervision, then receiving (the last started first).
+        shutdown.add(STOP_INTAKE, "settling acks", lambda: cancel_and_wait(list(self._settling)))
+        # and any a message started while receiving was still being cancelled
+        shutdown.add(CLOSE_OUTPUTS, "late settling acks", lambda: cancel_and_wait(list(self._settling)))
+        if self.alarm_log is not None:
+            shutdown.add(CLOSE_OUTPUTS, "close the alarm log", self._close_alarm_log)
+        if self.shared is not None:
+            shutdown.add(FINAL, "close the shared log", self.shared.close)
+
+    async def _close_alarm_log(self) -> None:
         if self.alarm_log is not None:
             self.alarm_log.close()
-        if self.shared is not None:
-            await self.shared.close()
 
-    async def run(self) -> None:
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        """As every Component; a CentreError (refused credentials) is not raised again here:
+        it was logged, and the body has seen the centre go quiet."""
+        try:
+            await super().__aexit__(exc_type, exc, tb)
+        except CentreError:
+            pass
+
+    async def receive(self) -> None:
         """Connect, subscribe to every gateway, handle messages; reconnect until cancelled."""
         delay = self.reconnect_min
         while True:

@@ -20,6 +20,7 @@ from typing import Any
 from gateway.catalogue import describe, render
 from gateway.config import AlarmConfig, HomeConfig, MqttConfig, StorageConfig
 from gateway.events import Event, new_event_id
+from gateway.lifecycle import TaskGroup
 from gateway.outbox import Outbox
 from gateway.store import Store
 from gateway.task_cancel import cancel_and_wait
@@ -77,11 +78,9 @@ class VirtualGateway:
             self._task = asyncio.create_task(self._run_uplink(), name=f"uplink-{self.gateway_id}")
 
     async def _run_uplink(self) -> None:
-        watcher = asyncio.create_task(self._watch_connects())
-        try:
+        async with TaskGroup(self.gateway_id) as group:  # the watcher ends with the uplink
+            group.spawn(self._watch_connects(), f"connects-{self.gateway_id}", critical=False)
             await self.uplink.run()
-        finally:
-            watcher.cancel()
 
     async def _watch_connects(self) -> None:
         while True:
@@ -96,7 +95,8 @@ class VirtualGateway:
         await self.uplink.stop()
         if self._task is not None:
             try:   # a clean stop takes a publish and a disconnect; never wait forever
-                await asyncio.wait_for(asyncio.shield(self._task), 30.0)
+                async with asyncio.timeout(30.0):
+                    await asyncio.shield(self._task)
             except TimeoutError:
                 await cancel_and_wait([self._task])
             self._task = None

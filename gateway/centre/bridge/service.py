@@ -23,26 +23,27 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any
 
 from paho.mqtt.properties import Properties
 
-from gateway.bridge.config import BridgeConfig
-from gateway.bridge.contact_id import report_for
-from gateway.bridge.link import Link
-from gateway.bridge.mqtt_side import MqttSide
-from gateway.bridge.queue import DELIVERED, Item, Queue
-from gateway.bridge.sender import Sender
+from gateway.centre.bridge.config import BridgeConfig
+from gateway.dc09.contact_id import report_for
+from gateway.dc09.link import Link
+from gateway.centre.bridge.mqtt_side import BrokerRefused, MqttSide
+from gateway.dc09.queue import DELIVERED, Item, Queue
+from gateway.dc09.sender import Sender
 from gateway.events import iso, parse_iso
 from gateway.inbound import RateLimitedLog
+from gateway.lifecycle import CLOSE_OUTPUTS, FINAL, STOP_INTAKE, Component, Shutdown
 from gateway.received_payloads import clean_event, clean_heartbeat
-from gateway.task_cancel import cancel_and_wait
 from gateway.uplink import VERSION
 
 log = logging.getLogger("safehome.bridge")
 
 OVERDUE_FACTOR = 2.5
 KEEP_DELIVERED = 7 * 86400.0
+CONNECT_TIMEOUT_S = 15.0  # `async with Bridge(...)` waits this long for the broker
 
 
 @dataclass
@@ -56,10 +57,15 @@ class GatewayLife:
                                 or now - self.heartbeat_at <= OVERDUE_FACTOR * self.interval)
 
 
-class Bridge:
+class Bridge(Component):
+    """A lifecycle Component (gateway/lifecycle.py): `async with` starts it and waits for the
+    broker, `run()` serves until cancelled or refused. Stopping: say offline (stop
+    intake), cancel the tasks (status, sender, MQTT), close the link, close the queue."""
+
     def __init__(self, cfg: BridgeConfig, key: bytes | None = None, *,
                  username: str | None = None, password: str | None = None,
                  clock: Callable[[], float] = time.time) -> None:
+        super().__init__("bridge")
         self.cfg, self.key, self.clock = cfg, key, clock
         rc = cfg.receiver
         self.queue = Queue(cfg.queue)
@@ -78,37 +84,29 @@ class Bridge:
         self._acking: set[str] = set()
         self._status_changed = asyncio.Event()
         self._unknown_gateways: set[str] = set()
-        self._tasks: list[asyncio.Task[None]] = []
 
     # ---- lifecycle ----------------------------------------------------------------------
-    async def __aenter__(self) -> Self:
-        self.start()
-        await asyncio.wait_for(self.mqtt.connected.wait(), 15)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    def start(self) -> None:
+    async def start(self) -> None:
         self.queue.prune(self.clock() - KEEP_DELIVERED)
-        self._tasks = [asyncio.create_task(self.mqtt.run(), name="bridge-mqtt"),
-                       asyncio.create_task(self.sender.run(), name="bridge-sender"),
-                       asyncio.create_task(self._status_loop(), name="bridge-status")]
+        self.tasks.spawn(self.mqtt.run(), "bridge-mqtt", expected=(BrokerRefused,))
+        self.tasks.spawn(self.sender.run(), "bridge-sender")
+        self.tasks.spawn(self._status_loop(), "bridge-status")
 
-    async def run(self) -> None:
-        """Run until cancelled or until the broker refuses the credentials."""
-        self.start()
-        try:
-            await asyncio.gather(*self._tasks)
-        finally:
-            await self.stop()
+    async def ready(self) -> None:
+        async with asyncio.timeout(CONNECT_TIMEOUT_S):
+            await self.mqtt.connected.wait()
 
-    async def stop(self) -> None:
+    def stopping(self, shutdown: Shutdown) -> None:
+        # The tasks end in DRAIN (the Component's default), the last started first.
+        shutdown.add(STOP_INTAKE, "say offline", self._say_offline)
+        shutdown.add(CLOSE_OUTPUTS, "close the DC-09 link", self.link.close)
+        shutdown.add(FINAL, "close the queue", self._close_queue)
+
+    async def _say_offline(self) -> None:
         if self.mqtt.connected.is_set():
             await self.mqtt.publish_status("offline", "shutdown")
-        await cancel_and_wait(self._tasks)
-        self._tasks = []
-        await self.link.close()
+
+    async def _close_queue(self) -> None:
         self.queue.close()
 
     # ---- MQTT in ------------------------------------------------------------------------
@@ -248,7 +246,8 @@ class Bridge:
                 self.queue.prune(self.clock() - KEEP_DELIVERED)
                 last_prune = time.monotonic()
             try:
-                await asyncio.wait_for(self._status_changed.wait(), 30)
+                async with asyncio.timeout(30):
+                    await self._status_changed.wait()
             except TimeoutError:
                 pass
             self._status_changed.clear()

@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from gateway.config import MqttConfig
+from gateway.centre.fleet.virtual import VirtualGateway
 from gateway.events import Event
-from gateway.fleet.virtual import VirtualGateway
+from gateway.lifecycle import TaskGroup
 
 
 @dataclass
@@ -229,20 +230,21 @@ class Fleet:
         await self.start()
         await self.wait_online(timeout=max(60.0, len(self.gateways) * 0.2))
         t_connected = time.monotonic() - self.started
-        jobs = [asyncio.create_task(self.raise_alarms(self.opts.duration))]
-        if self.opts.storm is not None:
-            async def storm_later(plan: StormPlan) -> None:
-                await asyncio.sleep(plan.at)
-                await self.storm(plan)
-            jobs.append(asyncio.create_task(storm_later(self.opts.storm)))
-        if between is not None:
-            jobs.append(asyncio.create_task(between(self)))
-        ticker = asyncio.create_task(self._tick())
-        try:
-            await asyncio.gather(*jobs)
+        # Owned tasks (gateway/lifecycle.py): a job that fails stops the others and is
+        # raised; the progress ticker is optional (its failure is logged, the run goes on).
+        async with TaskGroup("fleet") as ticking:
+            ticking.spawn(self._tick(), "fleet-tick", critical=False)
+            jobs = TaskGroup("fleet-jobs")
+            jobs.spawn(self.raise_alarms(self.opts.duration), "fleet-alarms")
+            if self.opts.storm is not None:
+                async def storm_later(plan: StormPlan) -> None:
+                    await asyncio.sleep(plan.at)
+                    await self.storm(plan)
+                jobs.spawn(storm_later(self.opts.storm), "fleet-storm")
+            if between is not None:
+                jobs.spawn(between(self), "fleet-between")
+            await jobs.wait()
             await self.wait_acked(self.opts.drain)
-        finally:
-            ticker.cancel()
         return self.summary(t_connected)
 
     async def _tick(self) -> None:
@@ -251,7 +253,16 @@ class Fleet:
                 self.on_tick(self)
             await asyncio.sleep(0.5)
 
+    async def __aenter__(self) -> Fleet:
+        """`async with Fleet(...) as fleet: await fleet.run()`: every gateway is closed at
+        the end (`run()` starts them: connecting is part of what a run measures)."""
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
     async def close(self) -> None:
+        """Close every gateway (64 at a time): its uplink says offline, its store closes."""
         sem = asyncio.Semaphore(64)
 
         async def close_one(g: VirtualGateway) -> None:
