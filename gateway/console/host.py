@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # types only: none of these imports the console's host
 log = logging.getLogger("safehome.console")
 
 ReadingTap = Callable[[list[Any]], None]
-AckListener = Callable[[str, "str | None", float], None]
+AckListener = Callable[[str, str | None, float], None]
 
 
 class PipelineView(Protocol):
