@@ -19,9 +19,13 @@ the core runs, exited first at shutdown, contained) or tap it (`reading_taps`,
 through `emit`; the trace recorder (`--record`) taps the readings. The daemon imports
 neither.
 
-Every long-lived task is owned: a core loop (readings, tick, uplink, a driver's
-supervisor) that ends or raises stops the gateway with exit code 1, so systemd restarts
-it, instead of leaving a process that reports online while nothing is watched.
+Every long-lived task is owned (gateway/lifecycle.py's `TaskGroup`): a core loop
+(readings, tick, escalation, a driver's supervisor) that ends or raises, or an uplink that
+raises, stops the gateway with exit code 1, so systemd restarts it, instead of leaving a
+process that reports online while nothing is watched. The daemon is a lifecycle
+`Component`; it stops in named stages, each with its own timeout: attached parts (the
+console), then intake (drivers and loops), then the drain (states, seq, store flush),
+then the uplink says offline, then the store closes.
 """
 
 from __future__ import annotations
@@ -45,6 +49,16 @@ from gateway.emit_policy import EmitPolicy
 from gateway.events import Event
 from gateway.health import HealthMonitor, SensorHealth
 from gateway.hook_runner import HookRunner
+from gateway.lifecycle import (
+    DRAIN,
+    FINAL,
+    STOP_INTAKE,
+    Component,
+    Shutdown,
+    Stage,
+    TaskFailed,
+    TaskGroup,
+)
 from gateway.outbox import Entry, Outbox
 from gateway.pipeline import Pipeline
 from gateway.sensors import expand as expand_sensors
@@ -63,10 +77,21 @@ log = logging.getLogger("safehome.daemon")
 STATE_SAVE_EVERY = 600.0
 PRUNE_EVERY = 3600.0
 EXIT_CORE_FAILURE = 1  # a core loop died: systemd's Restart=always starts us again
+UPLINK_STOP_S = 10.0  # the uplink's offline message and disconnect, then it is cancelled
+
+# The shutdown's stages, in order (lifecycle.py's, with the gateway's own first stage and
+# room for the uplink's grace period). The steps of a stage run together.
+ATTACHED = Stage("attached parts", 10.0)               # the console: no new requests
+CLOSE_UPLINK = Stage("close outputs", UPLINK_STOP_S + 5.0)  # offline, disconnect
+SHUTDOWN_STAGES = (ATTACHED, STOP_INTAKE, DRAIN, CLOSE_UPLINK, FINAL)
 
 
-class Daemon:
+class Daemon(Component):
+    stages = SHUTDOWN_STAGES
+    tasks_end_in = STOP_INTAKE  # drivers and loops: no new readings, no new events
+
     def __init__(self, config: HomeConfig) -> None:
+        super().__init__("gateway")
         self.cfg = config
         self.outbox = Outbox(ack_timeout=config.alarm.ack_timeout,
                              expire_after=config.alarm.expire_after,
@@ -104,11 +129,11 @@ class Daemon:
             from gateway.homeassistant import HomeAssistantBridge
             self.homeassistant = HomeAssistantBridge(config, self._health_body_sensors,
                                                      installed_version())
-        self._tasks: list[asyncio.Task[Any]] = []
+        self._uplink_task = TaskGroup("uplink")  # stopped last but one, not with the rest
         self.prompt: Any = None  # gateway.local_prompt.LocalPrompt, when [alarm.prompt] is on
         if config.alarm.prompt.enabled:
             from gateway.local_prompt import LocalPrompt
-            self.prompt = LocalPrompt(config.alarm.prompt, config.alarm.cancel_window, self._spawn)
+            self.prompt = LocalPrompt(config.alarm.prompt, config.alarm.cancel_window, self.own)
         self.exit_code = 0
         self._seqs = SeqReservation(self.store, SEQ_BLOCK)
         self.events.second_path, self.events.alarm_mirror = self.dc09, self.homeassistant
@@ -141,43 +166,25 @@ class Daemon:
     def _unacknowledged(self, entry: Entry) -> None:
         ev = self.technical("alarm_unacknowledged", ref=entry.event.id, room=entry.event.room,
                             evidence={"attempts": entry.attempts})
-        self._spawn(self.emit([ev]), "emit-unacknowledged")
+        self.own(self.emit([ev]), "emit-unacknowledged")
         if self.hook is not None:
-            self._spawn(self.hook.run(entry.event), "unacknowledged-hook")
-
-    def _spawn(self, coro: Any, name: str, *, core: bool = False) -> asyncio.Task[Any]:
-        """Start an owned task. A failure is always logged; a `core` task that ends at all
-        (raises, or returns) stops the gateway with a non-zero exit code."""
-        task = asyncio.create_task(coro, name=name)
-        self._tasks.append(task)
-        task.add_done_callback(lambda t: self._task_done(t, core))
-        return task
+            self.own(self.hook.run(entry.event), "unacknowledged-hook")
 
     def own(self, coro: Any, name: str) -> asyncio.Task[Any]:
         """Run `coro` as a task the daemon owns: a failure is logged, and it is cancelled
         (and awaited) at shutdown. For helpers outside the daemon, e.g. the trace recorder."""
-        return self._spawn(coro, name)
+        return self.tasks.spawn(coro, name, critical=False)
+
+    def _core(self, coro: Any, name: str) -> None:
+        """A core task: one that ends at all (raises, or returns) stops the gateway with
+        exit code 1."""
+        self.tasks.spawn(coro, name, critical=True, forever=True)
 
     def attach(self, name: str, part: AbstractAsyncContextManager[Any]) -> None:
         """Run `part` alongside the gateway (e.g. the installer's console, attached by
         `safehome run`): entered once the core runs, exited first at shutdown. Never needed
         for alarms: a failure to enter or to exit is logged, and the gateway runs on."""
         self._attached.append((name, part))
-
-    def _task_done(self, task: asyncio.Task[Any], core: bool) -> None:
-        if task in self._tasks:
-            self._tasks.remove(task)
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if core and not self.stop_requested.is_set():
-            log.critical("core task %s %s; stopping with exit code %d so that the service restarts",
-                         task.get_name(), f"failed: {exc!r}" if exc else "ended", EXIT_CORE_FAILURE,
-                         exc_info=exc)
-            self.exit_code = EXIT_CORE_FAILURE
-            self.stop_requested.set()
-        elif exc is not None:
-            log.error("task %s failed: %r", task.get_name(), exc, exc_info=exc)
 
     async def _on_command(self, name: str, payload: bytes, retained: bool, props: Any) -> None:
         if self.commands is None:
@@ -276,9 +283,9 @@ class Daemon:
             info = SensorInfo(s.id, s.room, s.type, s.placement)
 
             health = self.health.sensors[s.id]
-            self._spawn(supervise(functools.partial(cls, info, settings), self._deliver,
-                                  on_failure=functools.partial(_mark_failed, health)),
-                        f"driver-{s.id}", core=True)
+            self._core(supervise(functools.partial(cls, info, settings), self._deliver,
+                                 on_failure=functools.partial(_mark_failed, health)),
+                       f"driver-{s.id}")
 
     async def _enter_attached(self) -> None:
         for name, part in self._attached:
@@ -289,19 +296,32 @@ class Daemon:
             else:
                 self._entered.append((name, part))
 
-    async def _exit_attached(self) -> None:
-        while self._entered:
-            name, part = self._entered.pop()
-            try:
-                await part.__aexit__(None, None, None)
-            except Exception:  # noqa: BLE001
-                log.exception("%s did not stop cleanly", name)
-
     # -- lifecycle -------------------------------------------------------------------------
     async def run(self) -> int:
+        """Run until SIGTERM/SIGINT, `stop_requested`, or a core task's end; the exit code."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop_requested.set)
+        async with self:
+            systemd.notify("READY=1\nSTATUS=running")
+            log.info("gateway %s running with %d sensors", self.cfg.gateway_id, len(self.cfg.sensors))
+            # What start-up built (modules, config, detectors) lives as long as the daemon: out
+            # of the garbage collector's way, each full collection walks only what came since
+            # (the idle demo home's CPU, issue 25). Undone at the end, for processes that go on.
+            gc.collect()
+            gc.freeze()
+            try:
+                await self._until_stopped()
+            finally:
+                gc.unfreeze()
+                log.info("stopping")
+                systemd.notify("STOPPING=1")
+        log.info("stopped cleanly")
+        return self.exit_code
+
+    async def start(self) -> None:
+        """Open the store, number on, restore, resume the backlog, then start the loops,
+        the drivers and the attached parts."""
         await self.store.open()
         self.pipeline = Pipeline(self.cfg, seq_start=await first_seq(self.store, self._seqs))
         self.pipeline.on_seq = self._seqs.used
@@ -323,59 +343,65 @@ class Daemon:
             GatewayCommandHost(self.cfg, self.events, self.uplink, self.health))
         startup = [self.technical("gateway_started", evidence={"backlog": len(backlog)})]
         await self.emit(startup + self.events.startup_report())
-        uplink_task = asyncio.create_task(self.uplink.run(), name="uplink")
         # The uplink may end by itself (refused credentials stop the retries; the home keeps
         # watching and escalating locally); only an uplink that raises is a core failure.
-        uplink_task.add_done_callback(
-            lambda t: self._task_done(t, core=not t.cancelled() and t.exception() is not None))
-        self._spawn(self._consume(), "consume", core=True)
-        self._spawn(self._tick(), "tick", core=True)
+        self._uplink_task.spawn(self.uplink.run(), "uplink", critical=True)
+        self._core(self._consume(), "consume")
+        self._core(self._tick(), "tick")
         if self.dc09 is not None:
-            self._spawn(self.dc09.run(), "dc09-path")  # a second path: its failure is logged
-        self._spawn(escalation.watch(self.outbox, self._unacknowledged), "escalation", core=True)
+            self.own(self.dc09.run(), "dc09-path")  # a second path: its failure is logged
+        self._core(escalation.watch(self.outbox, self._unacknowledged), "escalation")
         self._start_drivers()
         await self._enter_attached()
         if self.homeassistant is not None:
-            self._spawn(self.homeassistant.run(), "homeassistant")
-        systemd.notify("READY=1\nSTATUS=running")
-        log.info("gateway %s running with %d sensors", self.cfg.gateway_id, len(self.cfg.sensors))
-        # What start-up built (modules, config, detectors) lives as long as the daemon: out
-        # of the garbage collector's way, each full collection walks only what came since
-        # (the idle demo home's CPU, issue 25). Undone at the end, for processes that go on.
-        gc.collect()
-        gc.freeze()
-        try:
-            await self.stop_requested.wait()
-        finally:
-            gc.unfreeze()
-            await self._shutdown(uplink_task)
-        return self.exit_code
+            self.own(self.homeassistant.run(), "homeassistant")
 
-    async def _shutdown(self, uplink_task: asyncio.Task[Any]) -> None:
-        """Attached parts (the console), then drivers (no new readings), then flush the
-        store, then say offline."""
-        log.info("stopping")
-        systemd.notify("STOPPING=1")
-        await self._exit_attached()
-        await cancel_and_wait(list(self._tasks))
-        if self.prompt is not None:
-            await self.prompt.close()
+    async def _until_stopped(self) -> None:
+        """Until a stop is asked for, or a core task ended: then exit code 1, so that
+        systemd restarts the gateway."""
+        groups = (self.tasks, self._uplink_task)
+        waits = [asyncio.ensure_future(e.wait())
+                 for e in (self.stop_requested, *(g.stopping for g in groups))]
         try:
-            self._save_states()
-            if self.pipeline is not None:
-                self.store.release_seq(self.pipeline.seq)  # a clean restart leaves no seq gap
-            await self.store.flush()
-            await self.uplink.stop()
-            try:
-                await asyncio.wait_for(uplink_task, timeout=10)
-            except asyncio.TimeoutError:
-                log.warning("uplink did not stop within 10 s; cancelling it")
-                await cancel_and_wait([uplink_task])
-            except Exception:  # noqa: BLE001
-                log.exception("uplink ended with an error")
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            await self.store.close()  # aiosqlite's thread would otherwise keep the process alive
-        log.info("stopped cleanly")
+            await cancel_and_wait(waits)
+        failed = next((g for g in groups if g.failure is not None), None)
+        if failed is not None and not self.stop_requested.is_set():
+            exc = failed.failure
+            log.critical("core task %s %s; stopping with exit code %d so that the service restarts",
+                         failed.failed_task, "ended" if isinstance(exc, TaskFailed)
+                         else f"failed: {exc!r}", EXIT_CORE_FAILURE)
+            self.exit_code = EXIT_CORE_FAILURE
+        self.stop_requested.set()
+
+    def stopping(self, shutdown: Shutdown) -> None:
+        """The attached parts, then the drivers and loops (no new readings; the `tasks`
+        step, lifecycle.Component's), then flush the store, then say offline, then close."""
+        for name, part in reversed(self._entered):
+            shutdown.add(ATTACHED, name, functools.partial(part.__aexit__, None, None, None))
+        self._entered.clear()
+        if self.prompt is not None:
+            shutdown.add(STOP_INTAKE, "local prompt", self.prompt.close)
+        if self.pipeline is not None:  # started: there is something to save and to say
+            shutdown.add(DRAIN, "states and store", self._drain)
+            shutdown.add(CLOSE_UPLINK, "uplink", self._stop_uplink)
+        shutdown.add(FINAL, "store", self.store.close)  # aiosqlite's thread would keep us alive
+
+    async def _drain(self) -> None:
+        self._save_states()
+        if self.pipeline is not None:
+            self.store.release_seq(self.pipeline.seq)  # a clean restart leaves no seq gap
+        await self.store.flush()
+
+    async def _stop_uplink(self) -> None:
+        await self.uplink.stop()
+        running = self._uplink_task.tasks
+        if running:
+            _, late = await asyncio.wait(running, timeout=UPLINK_STOP_S)
+            if late:
+                log.warning("uplink did not stop within %.0f s; cancelling it", UPLINK_STOP_S)
+        await self._uplink_task.cancel()
 
 
 def _mark_failed(health: SensorHealth, err: str) -> None:
