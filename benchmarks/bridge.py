@@ -29,7 +29,7 @@ import _util  # noqa: F401
 import aiomqtt
 from _util import percentile
 
-from gateway.bridge.service import Bridge
+from gateway.centre.bridge.service import Bridge
 from tests.bridge_util import ACCOUNT, FakeGateway, bridge_config, event
 from tests.broker import Mosquitto
 from tests.sia_receiver import SiaReceiver, hex_key

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import _util  # noqa: F401
 
-from gateway.fleet.runner import StormPlan
+from gateway.centre.fleet.runner import StormPlan
 from tests.cluster_scenario import Chaos, Scenario, run_scenario
 from tests.pg import temp_database
 

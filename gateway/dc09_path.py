@@ -6,7 +6,7 @@ also sends every event that has a Contact ID code straight to a DC-09 receiver, 
 alarm counts as delivered when *either* path confirms it: the centre's MQTT `ack`, or
 this receiver's DC-09 ACK (then logged as acknowledged by `dc09:HOST:PORT`). The MQTT
 path goes on as before; a centre that gets both deduplicates as it does for any dual-path
-transmitter. The delivery rules are the bridge's (gateway/bridge/sender.py): a durable
+transmitter. The delivery rules are the bridge's (gateway/dc09/sender.py): a durable
 SQLite queue next to the event store, alarms first and oldest first, backoff, NAK and
 DUH as the standard says, NULL supervision of the account every `null_interval`.
 """
@@ -22,12 +22,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from gateway.bridge.config import ContactIdNumber, Dc09Account, ReceiverConfig
-from gateway.bridge.contact_id import AccountMap, report_for
-from gateway.bridge.frame import parse_key
-from gateway.bridge.link import Link
-from gateway.bridge.queue import Item, Queue
-from gateway.bridge.sender import Sender
+from gateway.dc09.settings import ContactIdNumber, Dc09Account, ReceiverConfig
+from gateway.dc09.contact_id import AccountMap, report_for
+from gateway.dc09.frame import parse_key
+from gateway.dc09.link import Link
+from gateway.dc09.queue import Item, Queue
+from gateway.dc09.sender import Sender
 from gateway.config_errors import describe_errors
 from gateway.events import Event
 

@@ -15,9 +15,9 @@ import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from gateway.bridge.config import BridgeConfig, parse_bridge_config
-from gateway.bridge.mqtt_side import set_no_delay
-from gateway.bridge.service import Bridge
+from gateway.centre.bridge.config import BridgeConfig, parse_bridge_config
+from gateway.centre.bridge.mqtt_side import set_no_delay
+from gateway.centre.bridge.service import Bridge
 from gateway.catalogue import CATALOGUE, render
 from gateway.events import Event, new_event_id
 from tests.broker import free_port
@@ -78,7 +78,7 @@ class FakeGateway:
         async with aiomqtt.Client(self.host, self.port, identifier=f"fake-{self.gw}-{time.monotonic_ns()}",
                                   protocol=aiomqtt.ProtocolVersion.V5) as client:
             self._client = client
-            set_no_delay(client)     # as a gateway should (see gateway.bridge.mqtt_side)
+            set_no_delay(client)     # as a gateway should (see gateway.centre.bridge.mqtt_side)
             await client.subscribe(f"{ROOT}/{self.gw}/ack", qos=1)
             self._ready.set()
             async for m in client.messages:

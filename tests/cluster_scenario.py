@@ -24,7 +24,7 @@ from typing import Any
 
 import asyncpg
 
-from gateway.fleet.runner import Fleet, FleetOptions, StormPlan, percentile
+from gateway.centre.fleet.runner import Fleet, FleetOptions, StormPlan, percentile
 from tests.nats_cluster import NatsCluster, listen_port
 
 REPO = Path(__file__).resolve().parents[1]

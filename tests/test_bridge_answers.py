@@ -12,7 +12,7 @@ import asyncio
 
 from pysiaalarm import SIAAccount, SIAEvent
 
-from gateway.bridge.service import Bridge
+from gateway.centre.bridge.service import Bridge
 from tests.bridge_util import ACCOUNT, FakeGateway, bridge_config, event, raw_receiver
 
 

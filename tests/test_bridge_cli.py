@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.bridge.config import load_bridge_config
+from gateway.centre.bridge.config import load_bridge_config
 from gateway.cli import build_parser
 from gateway.commands.bridge import build_data
 from gateway.config import ConfigError

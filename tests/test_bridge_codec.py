@@ -7,8 +7,8 @@ import time
 import pytest
 from pysiaalarm import SIAAccount, SIAEvent
 
-from gateway.bridge.contact_id import AccountMap, Report, code_for, report_for
-from gateway.bridge.frame import (
+from gateway.dc09.contact_id import AccountMap, Report, code_for, report_for
+from gateway.dc09.frame import (
     FrameError,
     Header,
     crc16,

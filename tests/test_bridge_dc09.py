@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from gateway.bridge.service import Bridge
+from gateway.centre.bridge.service import Bridge
 from gateway.catalogue import CATALOGUE
 from tests.bridge_util import ACCOUNT, GW, FakeGateway, bridge_config, event
 from tests.sia_receiver import SiaReceiver, hex_key

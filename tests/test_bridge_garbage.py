@@ -21,9 +21,9 @@ from collections.abc import Callable
 
 import pytest
 
-from gateway.bridge.frame import MAX_FRAME, Header, crc16, dc09_time
-from gateway.bridge.link import Link, NoAnswer
-from gateway.bridge.sender import ANSWERING_RETRY_MAX
+from gateway.dc09.frame import MAX_FRAME, Header, crc16, dc09_time
+from gateway.dc09.link import Link, NoAnswer
+from gateway.dc09.sender import ANSWERING_RETRY_MAX
 from gateway.config import load_config
 from gateway.daemon import Daemon
 from tests.bridge_util import ACCOUNT, bridge_against, event, raw_receiver

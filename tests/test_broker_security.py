@@ -19,7 +19,7 @@ import uuid
 import aiomqtt
 import pytest
 
-from gateway.centre import Centre
+from gateway.centre.receiver import Centre
 from gateway.events import Event, new_event_id
 from tests.tls_broker import make_pki, needs_mosquitto, needs_openssl, start_tls_mosquitto
 

@@ -9,9 +9,9 @@ import pytest
 from pydantic import ValidationError
 
 from gateway.brokers import Broker, BrokerRotation
-from gateway.centre import Centre
+from gateway.centre.receiver import Centre
 from gateway.config import MqttConfig
-from gateway.fleet.virtual import VirtualGateway
+from gateway.centre.fleet.virtual import VirtualGateway
 from tests.broker import Mosquitto
 from tests.gateway_proc import retained
 

@@ -19,8 +19,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from gateway.catalogue import render
-from gateway.centre import Centre, CentreError, CentreState
-from gateway.centre.alarm_log import AlarmLog
+from gateway.centre.receiver import Centre, CentreError, CentreState
+from gateway.centre.receiver.alarm_log import AlarmLog
 from gateway.events import Event, new_event_id
 
 ROOT = "safehome/v1"
@@ -264,7 +264,7 @@ async def test_refused_credentials_stop_the_centre_and_the_password_is_never_log
 def test_the_live_view_shows_overdue_gateways_gaps_and_alarm_text_in_the_chosen_language():
     from rich.console import Console
 
-    from gateway.centre.view import render as render_view
+    from gateway.centre.receiver.view import render as render_view
     centre = Centre("mqtt://127.0.0.1:1", lang="fi", gap_grace=0)
     feed(centre.state, heartbeat(1, 60), T0)
     for seq in (1, 3):

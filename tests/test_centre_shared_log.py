@@ -12,7 +12,7 @@ from typing import Self
 import aiomqtt
 import asyncpg
 
-from gateway.centre import Centre
+from gateway.centre.receiver import Centre
 from gateway.events import iso
 
 ROOT = "safehome/v1"
@@ -138,7 +138,7 @@ async def test_a_silent_gateway_is_flagged_overdue_once_not_once_per_receiver(mo
 async def test_metrics_are_served_in_prometheus_text(mosquitto, pg_dsn):
     import urllib.request
 
-    from gateway.centre.metrics import CentreMetrics
+    from gateway.centre.receiver.metrics import CentreMetrics
     from tests.broker import free_port
 
     centre = Centre(mosquitto.url, db=pg_dsn, auto_ack=True)
@@ -199,7 +199,7 @@ async def test_the_headless_receiver_prints_one_line_per_alarm(mosquitto, pg_dsn
 async def test_a_receiver_stops_even_while_a_query_holds_a_connection(pg_dsn):
     """Stopping must not wait for PostgreSQL: a connection still in use (a hung query, a
     server that stopped answering) is dropped after the close timeout."""
-    from gateway.centre.pg_log import PgAlarmLog
+    from gateway.centre.receiver.pg_log import PgAlarmLog
 
     log = PgAlarmLog(pg_dsn, "r-stop")
     await log.open()
@@ -211,7 +211,7 @@ async def test_a_receiver_stops_even_while_a_query_holds_a_connection(pg_dsn):
 
 async def listen_connections(dsn: str) -> list[str]:
     """The application names of the receivers' LISTEN connections, from pg_stat_activity."""
-    from gateway.centre.pg_log import LISTEN_APP
+    from gateway.centre.receiver.pg_log import LISTEN_APP
     got = await rows(dsn, "SELECT application_name FROM pg_stat_activity"
                           " WHERE datname = current_database()")
     return sorted(r["application_name"] for r in got if r["application_name"].startswith(LISTEN_APP))
@@ -231,7 +231,7 @@ async def test_after_its_connections_are_terminated_a_receiver_listens_again_and
     recovery are logged, and an ack committed while nobody listened is replayed."""
     import logging
 
-    from gateway.centre import pg_log
+    from gateway.centre.receiver import pg_log
 
     monkeypatch.setattr(pg_log, "RELISTEN_MIN_S", 2.0)   # time for an ack while deaf
     caplog.set_level(logging.INFO, logger="safehome.centre.pg")

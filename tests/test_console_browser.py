@@ -12,7 +12,7 @@ import signal
 
 import pytest
 
-from gateway.centre import Centre
+from gateway.centre.receiver import Centre
 from tests.console_util import (
     CHROMIUM,
     CHROMIUM_ARGS,

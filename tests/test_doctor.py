@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 
-from gateway.centre.client import Centre
+from gateway.centre.receiver.client import Centre
 from gateway.cli import main
 from gateway.config import load_config
 from gateway.doctor.runner import run_checks
-from gateway.doctor.system import check_clock, check_storage
+from gateway.checks.system import check_clock, check_storage
 from simulator.emulators.ld2410 import LD2410Emulator, presence_trace
 from tests.broker import unreachable_port
 from tests.tls_broker import make_pki, needs_mosquitto, needs_openssl, start_tls_mosquitto

@@ -10,7 +10,7 @@ import sqlite3
 from contextlib import closing
 import time
 
-from gateway.centre import Centre
+from gateway.centre.receiver import Centre
 from gateway.cli import main
 from gateway.config import load_config
 from gateway.events import Event

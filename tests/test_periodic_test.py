@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.bridge.service import Bridge
+from gateway.centre.bridge.service import Bridge
 from gateway.catalogue import CATALOGUE
 from gateway.config import ConfigError, load_config, parse_config
 from gateway.daemon import Daemon

@@ -2,7 +2,7 @@
 end to end (issue 3, items 4 and 5).
 
 The real `safehome run` runs in a child process against a real mosquitto; the
-reference centre (`gateway.centre.Centre`, auto-ack) is its peer, and a raw subscriber
+reference centre (`gateway.centre.receiver.Centre`, auto-ack) is its peer, and a raw subscriber
 records every message so each one can be validated against the schema for its topic.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import aiomqtt
 from jsonschema import Draft202012Validator, FormatChecker
 
-from gateway.centre import Centre
+from gateway.centre.receiver import Centre
 from gateway.events import iso
 from tests.gateway_proc import GatewayProcess, Listener, write_config
 

@@ -17,7 +17,7 @@ import jsonschema
 import pytest
 
 from gateway.catalogue import render
-from gateway.centre import Centre, CentreState
+from gateway.centre.receiver import Centre, CentreState
 from gateway.cli import build_parser
 from gateway.events import Event, new_event_id
 
@@ -285,7 +285,7 @@ def _alarm(seq: int, gateway: str) -> tuple[str, bytes]:
 def test_the_centre_screen_shows_whole_ids_room_severity_and_command_results() -> None:
     from rich.console import Console
 
-    from gateway.centre.view import render as render_view
+    from gateway.centre.receiver.view import render as render_view
     centre = Centre("mqtt://127.0.0.1:1", lang="en")
     gw = "gw-helsinki-kallio-0042"
     centre.state.ingest(*_alarm(1, gw), False, T0)

@@ -15,10 +15,10 @@ import time
 import aiomqtt
 import pytest
 
-from gateway.bridge.service import Bridge
+from gateway.centre.bridge.service import Bridge
 from gateway.catalogue import render
-from gateway.centre import Centre
-from gateway.centre.alarm_log import AlarmLog
+from gateway.centre.receiver import Centre
+from gateway.centre.receiver.alarm_log import AlarmLog
 from gateway.events import Event, new_event_id
 from tests.bridge_util import ACCOUNT, GW, FakeGateway, bridge_config, event
 from tests.faults.typed_corpus import Hostile, gateway_outbound, generate

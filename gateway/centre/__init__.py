@@ -1,8 +1,7 @@
-"""The reference alarm centre: a receiver that applies the MQTT contract's rules
-(docs/mqtt-api.md). `Centre` is the library (and the integration tests' peer);
-`safehome centre` (gateway/commands/centre.py) puts a live view in front of it."""
+"""The alarm-centre side: code that runs at the centre, never in a home.
 
-from gateway.centre.client import Centre, CentreError
-from gateway.centre.state import AlarmRecord, CentreState, GatewayRow
-
-__all__ = ["Centre", "CentreError", "AlarmRecord", "CentreState", "GatewayRow"]
+`receiver/` is the reference alarm receiver (`safehome centre`), `bridge/` forwards the
+MQTT contract to DC-09 receiver software (`safehome bridge dc09`) and `fleet/` is the
+load, failover and storm tool (`safehome fleet`). Nothing in the home's daemon imports
+this package (tests/test_layers.py checks the daemon's import closure); see
+docs/architecture.md for why it is a sub-package of `gateway/`."""

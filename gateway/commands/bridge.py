@@ -125,7 +125,7 @@ def _env(name: str | None) -> str | None:
 def main(args: argparse.Namespace) -> int:
     import tomllib
 
-    from gateway.bridge.config import parse_bridge_config
+    from gateway.centre.bridge.config import parse_bridge_config
     from gateway.commands.common import setup_logging
     from gateway.config import ConfigError
 
@@ -148,8 +148,8 @@ def main(args: argparse.Namespace) -> int:
             print(f"  - {line}", file=sys.stderr)
         return ConfigError.exit_code
     setup_logging(args.log_level)
-    from gateway.bridge.mqtt_side import BrokerRefused
-    from gateway.bridge.service import Bridge
+    from gateway.centre.bridge.mqtt_side import BrokerRefused
+    from gateway.centre.bridge.service import Bridge
 
     bridge = Bridge(cfg, key, username=_env(cfg.mqtt.username_env),
                     password=_env(cfg.mqtt.password_env))

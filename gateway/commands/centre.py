@@ -1,4 +1,4 @@
-"""`safehome centre`: the reference alarm receiver (a live view over gateway.centre.Centre).
+"""`safehome centre`: the reference alarm receiver (a live view over gateway.centre.receiver.Centre).
 
 WHY it ships with the gateway: installers need to see an alarm arrive and be
 acknowledged before a real centre is connected, and centres need a working example of
@@ -66,7 +66,7 @@ def _env(name: str | None) -> str | None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from gateway.centre import Centre, CentreError
+    from gateway.centre.receiver import Centre, CentreError
 
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -87,7 +87,7 @@ def main(args: argparse.Namespace) -> int:
                         client_id=args.client_id, auto_ack=args.auto_ack, ack_by=args.ack_by,
                         lang=args.lang, log_path=args.log or log_path, db=db)
         if args.metrics_port is not None:
-            from gateway.centre.metrics import CentreMetrics
+            from gateway.centre.receiver.metrics import CentreMetrics
             metrics = centre.metrics = CentreMetrics(centre.gateway_counts)
             metrics.serve(args.metrics_port)
     except (CentreError, ValueError, OSError) as exc:
@@ -114,7 +114,7 @@ async def _once(centre, seconds: float) -> int:
 async def _live(centre, headless: bool = False) -> int:
     from rich.live import Live
 
-    from gateway.centre.view import operator_command, render, stdin_lines
+    from gateway.centre.receiver.view import operator_command, render, stdin_lines
     from gateway.commands.common import console as wide_console
 
     console = wide_console()
@@ -150,7 +150,7 @@ async def _live(centre, headless: bool = False) -> int:
 
 async def _wait_forever(centre, lines) -> None:
     """Without a screen to draw on: serve typed commands (if a terminal types them)."""
-    from gateway.centre.view import operator_command
+    from gateway.centre.receiver.view import operator_command
 
     while True:
         if lines is None:

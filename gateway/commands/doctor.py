@@ -56,7 +56,7 @@ def doctor(args: argparse.Namespace) -> int:
     import asyncio
     import logging
 
-    from gateway.doctor.checks import exit_code
+    from gateway.checks.check import exit_code
     from gateway.doctor.report import as_json, print_checklist
     from gateway.doctor.runner import run_checks
     # Drivers log their retries; the checklist already says what went wrong.

@@ -1,5 +1,5 @@
 """`safehome fleet`: N virtual gateways against a broker (cluster), for load, failover
-and storm tests of the centre side. See gateway/fleet/ and docs/scaling.md."""
+and storm tests of the centre side. See gateway/centre/fleet/ and docs/scaling.md."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def _problems(args: argparse.Namespace) -> list[str]:
 def main(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from gateway.fleet.runner import FleetOptions, StormPlan
+    from gateway.centre.fleet.runner import FleetOptions, StormPlan
 
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -116,7 +116,7 @@ async def _run(opts: Any, ledger: Any) -> dict[str, Any]:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from gateway.fleet.runner import Fleet
+    from gateway.centre.fleet.runner import Fleet
 
     fleet = Fleet(opts, ledger=ledger)
     console = Console(stderr=True)

@@ -55,7 +55,7 @@ from gateway.console.live import LiveState
 from gateway.console.policy import ClientAddress, add_security_headers, cross_site
 from gateway.console.settings import is_loopback
 from gateway.console.test_alarm import SentTestAlarms
-from gateway.doctor.checks import Check, exit_code
+from gateway.checks.check import Check, exit_code
 from gateway.uplink import VERSION
 
 log = logging.getLogger("safehome.console")

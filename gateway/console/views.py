@@ -16,7 +16,7 @@ from drivers import registry as driver_registry
 from gateway.console import mounting
 from gateway.console.host import ConsoleHost
 from gateway.console.live import LiveState
-from gateway.doctor.checks import Check
+from gateway.checks.check import Check
 from gateway.events import iso
 
 SECRET_KEY = re.compile(r"(pass|secret|token|api_?key|psk|credential)", re.IGNORECASE)
@@ -198,7 +198,7 @@ def live_checks(d: ConsoleHost, live: LiveState, tests: list[dict[str, Any]]) ->
 def machine_checks(d: ConsoleHost) -> list[Check]:
     """Clock, disk and recording: the CLI doctor's own checks (run in a thread: they may
     call timedatectl)."""
-    from gateway.doctor.system import check_clock, check_recording, check_storage
+    from gateway.checks.system import check_clock, check_recording, check_storage
     return [*check_clock(), *check_storage(d.cfg), *check_recording(d.cfg)]
 
 

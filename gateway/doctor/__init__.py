@@ -7,6 +7,6 @@ assembles them into one checklist of `Check` items (`checks`), `report` prints i
 `discovery`/`ble_scan`/`snippets` find devices nobody has configured yet.
 """
 
-from gateway.doctor.checks import Check, exit_code
+from gateway.checks.check import Check, exit_code
 
 __all__ = ["Check", "exit_code"]

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from drivers.base import Driver, DriverUnavailable
 from drivers.serial_io import file_path, is_file
-from gateway.doctor.checks import Check
+from gateway.checks.check import Check
 
 PORT_KEYS = ("port", "cli_port", "data_port")
 DIALOUT_FIX = ("add the user to the dialout group: `sudo usermod -aG dialout $(id -un)`, "

@@ -13,7 +13,7 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.markup import escape
 
-from gateway.doctor.checks import FAIL, OK, SKIP, WARN, Check, exit_code
+from gateway.checks.check import FAIL, OK, SKIP, WARN, Check, exit_code
 
 SYMBOLS = {OK: ("✔", "green"), WARN: ("!", "yellow"), FAIL: ("✘", "red"), SKIP: ("-", "dim")}
 

@@ -12,9 +12,9 @@ import asyncio
 from typing import Mapping
 
 from gateway.config import HomeConfig
-from gateway.doctor.checks import Check
+from gateway.checks.check import Check
 from gateway.doctor.sensors import check_sensor
-from gateway.doctor.system import check_clock, check_recording, check_storage
+from gateway.checks.system import check_clock, check_recording, check_storage
 from gateway.doctor.uplink import check_uplink
 
 

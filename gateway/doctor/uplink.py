@@ -35,7 +35,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from gateway.config import HomeConfig
-from gateway.doctor.checks import Check
+from gateway.checks.check import Check
 from gateway.events import Event
 from gateway.inbound import PayloadError
 from gateway.inbound_models import Ack

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from gateway.config import HomeConfig
-from gateway.doctor.checks import Check
+from gateway.checks.check import Check
 
 MB = 1024 * 1024
 DISK_WARN_MB = 200

@@ -17,7 +17,7 @@ import re
 import time
 from collections.abc import Callable
 
-from gateway.bridge.frame import (
+from gateway.dc09.frame import (
     CR,
     LF,
     MAX_FRAME,

@@ -8,7 +8,7 @@ mqtt_side.py (MQTT in and out), service.py (`Bridge`, the rules that tie them),
 config.py (validated settings). See docs/contact-id.md.
 """
 
-from gateway.bridge.config import BridgeConfig, load_bridge_config, parse_bridge_config
-from gateway.bridge.service import Bridge
+from gateway.centre.bridge.config import BridgeConfig, load_bridge_config, parse_bridge_config
+from gateway.centre.bridge.service import Bridge
 
 __all__ = ["Bridge", "BridgeConfig", "load_bridge_config", "parse_bridge_config"]

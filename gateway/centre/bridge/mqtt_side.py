@@ -23,7 +23,7 @@ from aiomqtt.exceptions import MqttConnectError
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from gateway.bridge.config import BridgeConfig
+from gateway.centre.bridge.config import BridgeConfig
 from gateway.mqtt_tls import tls_parameters
 
 log = logging.getLogger("safehome.bridge.mqtt")

@@ -17,7 +17,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from gateway.centre.client import Centre
+from gateway.centre.receiver.client import Centre
 
 HELP = ("Type an alarm number + Enter to acknowledge it; 't GW' test alarm, 's GW' status, "
         "'q' quit.")

@@ -1,6 +1,6 @@
 """The DC-09 delivery rules: the oldest waiting message to the receiver, one at a time.
 
-Shared by the centre-side bridge (gateway/bridge/service.py) and the gateway's own second
+Shared by the centre-side bridge (gateway/centre/bridge/service.py) and the gateway's own second
 path (gateway/dc09_path.py). What each answer means, as SIA DC-09 says:
 - ACK: delivered; `on_delivered(item, at)` runs (the bridge then acks the alarm on MQTT).
 - NAK with a timestamp away from ours: our clock is off. The link adopts the receiver's
@@ -13,7 +13,7 @@ path (gateway/dc09_path.py). What each answer means, as SIA DC-09 says:
 - DUH (cannot process), in a valid frame with our sequence number: resending will not
   help. Marked refused, never delivered; the queue moves on.
 - No answer / no connection / garbage (anything that is not a valid frame for this
-  message, gateway/bridge/link.py): retry with exponential backoff and jitter up to
+  message, gateway/dc09/link.py): retry with exponential backoff and jitter up to
   `retry_max`, for ever; new messages wait in SQLite, alarms first, oldest first.
 Supervision: a NULL message for each account `null_accounts(now)` names, every
 `null_interval`, counted from that account's last ACK.
@@ -31,10 +31,10 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from gateway.bridge.config import ReceiverConfig
-from gateway.bridge.frame import Header
-from gateway.bridge.link import Link, NoAnswer, Rejected
-from gateway.bridge.queue import Item, Queue
+from gateway.dc09.settings import ReceiverConfig
+from gateway.dc09.frame import Header
+from gateway.dc09.link import Link, NoAnswer, Rejected
+from gateway.dc09.queue import Item, Queue
 
 log = logging.getLogger("safehome.bridge")
 

@@ -27,12 +27,12 @@ from typing import Any, Self
 
 from paho.mqtt.properties import Properties
 
-from gateway.bridge.config import BridgeConfig
-from gateway.bridge.contact_id import report_for
-from gateway.bridge.link import Link
-from gateway.bridge.mqtt_side import MqttSide
-from gateway.bridge.queue import DELIVERED, Item, Queue
-from gateway.bridge.sender import Sender
+from gateway.centre.bridge.config import BridgeConfig
+from gateway.dc09.contact_id import report_for
+from gateway.dc09.link import Link
+from gateway.centre.bridge.mqtt_side import MqttSide
+from gateway.dc09.queue import DELIVERED, Item, Queue
+from gateway.dc09.sender import Sender
 from gateway.events import iso, parse_iso
 from gateway.inbound import RateLimitedLog
 from gateway.received_payloads import clean_event, clean_heartbeat

@@ -25,7 +25,7 @@ from typing import Any, TextIO
 
 from gateway.config import MqttConfig
 from gateway.events import Event
-from gateway.fleet.virtual import VirtualGateway
+from gateway.centre.fleet.virtual import VirtualGateway
 
 
 @dataclass

@@ -31,8 +31,8 @@ from paho.mqtt.properties import Properties
 from pydantic import ValidationError
 
 from gateway.brokers import Broker, BrokerRotation, SubscriptionRefused, check_granted
-from gateway.centre.alarm_log import AlarmLog
-from gateway.centre.state import OVERDUE_FACTOR, AlarmRecord, CentreState, Received
+from gateway.centre.receiver.alarm_log import AlarmLog
+from gateway.centre.receiver.state import OVERDUE_FACTOR, AlarmRecord, CentreState, Received
 from gateway.config import MqttConfig
 from gateway.events import iso, parse_iso
 from gateway.inbound import RateLimitedLog
@@ -40,8 +40,8 @@ from gateway.mqtt_tls import tls_parameters
 from gateway.task_cancel import cancel_and_wait
 
 if TYPE_CHECKING:
-    from gateway.centre.metrics import CentreMetrics
-    from gateway.centre.pg_log import PgAlarmLog
+    from gateway.centre.receiver.metrics import CentreMetrics
+    from gateway.centre.receiver.pg_log import PgAlarmLog
 
 log = logging.getLogger("safehome.centre")
 T = TypeVar("T")
@@ -82,7 +82,7 @@ class Centre:
                                        for u in self.mqtt.broker_urls])
         self.shared: PgAlarmLog | None = None
         if db is not None:
-            from gateway.centre.pg_log import PgAlarmLog
+            from gateway.centre.receiver.pg_log import PgAlarmLog
             self.shared = PgAlarmLog(db, self.client_id, on_remote_ack=self._remote_ack)
         self.metrics = metrics
         self.overdue_flagged: list[str] = []     # gateways this receiver won the flag for
