@@ -1,8 +1,8 @@
 """The JSON the console's API serves, built from the running gateway's state (`ConsoleHost`).
 
 Every function here only reads: the health monitor, the outbox, the uplink's state, the
-console's own `LiveState`, and the event store through a separate read-only SQLite
-connection (run in a thread, so the event loop never waits on the SD card).
+console's own `LiveState`, and the event store's newest rows (`Store.recent`, through the
+store's own connection: the gateway holds the database exclusively).
 """
 
 from __future__ import annotations
