@@ -129,7 +129,7 @@ class Daemon(Component):
             from gateway.homeassistant import HomeAssistantBridge
             self.homeassistant = HomeAssistantBridge(config, self._health_body_sensors,
                                                      installed_version())
-        self._uplink_task = TaskGroup("uplink")  # stopped last but one, not with the rest
+        self._uplink_group = TaskGroup("uplink")  # stopped last but one, not with the rest
         self.prompt: Any = None  # gateway.local_prompt.LocalPrompt, when [alarm.prompt] is on
         if config.alarm.prompt.enabled:
             from gateway.local_prompt import LocalPrompt
@@ -345,7 +345,7 @@ class Daemon(Component):
         await self.emit(startup + self.events.startup_report())
         # The uplink may end by itself (refused credentials stop the retries; the home keeps
         # watching and escalating locally); only an uplink that raises is a core failure.
-        self._uplink_task.spawn(self.uplink.run(), "uplink", critical=True)
+        self._uplink_group.spawn(self.uplink.run(), "uplink", critical=True)
         self._core(self._consume(), "consume")
         self._core(self._tick(), "tick")
         if self.dc09 is not None:
@@ -359,7 +359,7 @@ class Daemon(Component):
     async def _until_stopped(self) -> None:
         """Until a stop is asked for, or a core task ended: then exit code 1, so that
         systemd restarts the gateway."""
-        groups = (self.tasks, self._uplink_task)
+        groups = (self.tasks, self._uplink_group)
         waits = [asyncio.ensure_future(e.wait())
                  for e in (self.stop_requested, *(g.stopping for g in groups))]
         try:
@@ -382,7 +382,7 @@ class Daemon(Component):
             shutdown.add(ATTACHED, name, functools.partial(part.__aexit__, None, None, None))
         self._entered.clear()
         if self.prompt is not None:
-            shutdown.add(STOP_INTAKE, "local prompt", self.prompt.close)
+            shutdown.add(DRAIN, "local prompt", self.prompt.close)  # after its task ended
         if self.pipeline is not None:  # started: there is something to save and to say
             shutdown.add(DRAIN, "states and store", self._drain)
             shutdown.add(CLOSE_UPLINK, "uplink", self._stop_uplink)
@@ -396,12 +396,12 @@ class Daemon(Component):
 
     async def _stop_uplink(self) -> None:
         await self.uplink.stop()
-        running = self._uplink_task.tasks
+        running = self._uplink_group.tasks
         if running:
             _, late = await asyncio.wait(running, timeout=UPLINK_STOP_S)
             if late:
                 log.warning("uplink did not stop within %.0f s; cancelling it", UPLINK_STOP_S)
-        await self._uplink_task.cancel()
+        await self._uplink_group.cancel()
 
 
 def _mark_failed(health: SensorHealth, err: str) -> None:
