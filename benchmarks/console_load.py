@@ -25,6 +25,7 @@ import numpy as np
 from _util import percentile
 
 from gateway.config import parse_config
+from gateway.console.host import attach_console
 from gateway.daemon import Daemon
 from sensordata.readings import Button, RadarPoints
 
@@ -72,6 +73,7 @@ async def phase(tmp: Path, broker_url: str, name: str, console: bool, load: str 
     if console:
         data["console"] = {"listen": f"127.0.0.1:{port}"}
     daemon = Daemon(parse_config(data, env={}))
+    attach_console(daemon)  # as `safehome run` does; nothing when the console is off
     task = asyncio.create_task(daemon.run())
     await asyncio.wait_for(daemon.uplink.connected.wait(), 10)
     seconds = n / rate

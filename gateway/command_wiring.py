@@ -6,7 +6,8 @@ health monitor for silenced sensors, uplink for answers). Keeping the I/O here k
 the rules testable without a daemon, and this file small enough to read at once.
 
 The daemon builds `DaemonCommands(host)` once at start, `host` being the narrow
-`CommandHost` below (the daemon implements it), then calls
+`CommandHost` below (gateway/command_host.py's `GatewayCommandHost` implements it over
+the daemon's parts), then calls
 `await handler.handle(name, payload, retained, mqtt_properties)` for each message on
 `cmd/{name}`, and may call `handler.filter(events)` to drop silenced sensors' trouble
 events before emitting them.
@@ -31,7 +32,7 @@ log = logging.getLogger("safehome.commands")
 class CommandHost(GatewayState, Protocol):
     """All the command handler may touch of the running gateway: narrow on purpose, so a
     command can number and commit an event, publish an answer and silence a sensor, and
-    nothing else. The daemon implements it (gateway/daemon.py); tests can too."""
+    nothing else. gateway/command_host.py implements it for the daemon; tests can too."""
 
     topic_base: str  # ROOT/GATEWAY_ID, for the response-topic rule
 

@@ -3,15 +3,29 @@
     drivers --readings--> pipeline --events--> store (commit) --> outbox --> uplink
        ^ supervised          ^ tick each second                      ^ ack from centre
 
-An event reaches the outbox only after the store has committed it (or has failed, in
-which case memory is all there is and a `storage_failure` event says so). A reading's
-path never blocks on the network: the uplink drains the outbox on its own. The
-installer's console (gateway/console/, with `[console] listen`) only reads this state,
-through `reading_taps` and `ack_listeners`; it is started and stopped here, contained.
+This class is the composition root: it builds the parts, runs the loops that feed them
+and owns every task. The parts keep their own rules, each in its own module:
+`EmitPolicy` (gateway/emit_policy.py) commits an event before it may be sent, and says
+what changes while the store cannot write; `first_seq` (gateway/seq_bootstrap.py) picks
+the first number above every number given out before; `HookRunner`
+(gateway/hook_runner.py) runs the unacknowledged-alarm hook; `GatewayCommandHost`
+(gateway/command_host.py) is all a centre's command may touch. A reading's path never
+blocks on the network: the uplink drains the outbox on its own.
 
-Every long-lived task is owned: a core loop (readings, tick, uplink, a driver's
-supervisor) that ends or raises stops the gateway with exit code 1, so systemd restarts
-it, instead of leaving a process that reports online while nothing is watched.
+Parts that are not the alarm path are attached from outside with `attach` (entered once
+the core runs, exited first at shutdown, contained) or tap it (`reading_taps`,
+`ack_listeners`, `own`): the installer's console (gateway/console/host.py, attached by
+`safehome run` when `[console] listen` is set) reads this state and raises test alarms
+through `emit`; the trace recorder (`--record`) taps the readings. The daemon imports
+neither.
+
+Every long-lived task is owned (gateway/lifecycle.py's `TaskGroup`): a core loop
+(readings, tick, escalation, a driver's supervisor) that ends or raises, or an uplink that
+raises, stops the gateway with exit code 1, so systemd restarts it, instead of leaving a
+process that reports online while nothing is watched. The daemon is a lifecycle
+`Component`; it stops in named stages, each with its own timeout: attached parts (the
+console), then intake (drivers and loops), then the drain (states, seq, store flush),
+then the uplink says offline, then the store closes.
 """
 
 from __future__ import annotations
@@ -22,21 +36,35 @@ import gc
 import logging
 import signal
 import time
-from typing import TYPE_CHECKING, Any, Callable, Collection, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from drivers import registry as driver_registry
 from drivers.base import SensorInfo
 from gateway import escalation, periodic_test, systemd
+from gateway.command_host import GatewayCommandHost
 from gateway.command_wiring import DaemonCommands
 from gateway.config import HomeConfig
+from gateway.emit_policy import EmitPolicy
 from gateway.events import Event
 from gateway.health import HealthMonitor, SensorHealth
+from gateway.hook_runner import HookRunner
+from gateway.lifecycle import (
+    DRAIN,
+    FINAL,
+    STOP_INTAKE,
+    Component,
+    Shutdown,
+    Stage,
+    TaskFailed,
+    TaskGroup,
+)
 from gateway.outbox import Entry, Outbox
-from gateway.process_group import kill_group
-from gateway.pipeline import ALARM_FLOW_STATE, Pipeline
+from gateway.pipeline import Pipeline
 from gateway.sensors import expand as expand_sensors
+from gateway.seq_bootstrap import SEQ_BLOCK, first_seq
 from gateway.steady_clock import SteadyClock
-from gateway.store import SeqReservation, Store
+from gateway.store import SeqReservation
 from gateway.supervisor import supervise
 from gateway.task_cancel import cancel_and_wait
 from gateway.uplink import Uplink
@@ -48,27 +76,28 @@ log = logging.getLogger("safehome.daemon")
 
 STATE_SAVE_EVERY = 600.0
 PRUNE_EVERY = 3600.0
-SEQ_BLOCK = 1000  # seqs reserved ahead in the store; topped up when half is used
-SEQ_CLOCK_EPOCH = 1767225600.0  # 2026-01-01T00:00Z: seq floor = milliseconds since then
-
-
-def seq_floor_from_clock(now: float) -> int:
-    """A seq above every number given out before `now`, for a start whose store cannot keep
-    a reservation: at most one event per millisecond is ever raised, so the milliseconds
-    since 2026 outrun any earlier run's numbering (unless the wall clock went back)."""
-    return int((now - SEQ_CLOCK_EPOCH) * 1000)
-HOOK_TIMEOUT = 60.0
 EXIT_CORE_FAILURE = 1  # a core loop died: systemd's Restart=always starts us again
+UPLINK_STOP_S = 10.0  # the uplink's offline message and disconnect, then it is cancelled
+
+# The shutdown's stages, in order (lifecycle.py's, with the gateway's own first stage and
+# room for the uplink's grace period). The steps of a stage run together.
+ATTACHED = Stage("attached parts", 10.0)               # the console: no new requests
+CLOSE_UPLINK = Stage("close outputs", UPLINK_STOP_S + 5.0)  # offline, disconnect
+SHUTDOWN_STAGES = (ATTACHED, STOP_INTAKE, DRAIN, CLOSE_UPLINK, FINAL)
 
 
-class Daemon:
+class Daemon(Component):
+    stages = SHUTDOWN_STAGES
+    tasks_end_in = STOP_INTAKE  # drivers and loops: no new readings, no new events
+
     def __init__(self, config: HomeConfig) -> None:
+        super().__init__("gateway")
         self.cfg = config
-        self.store = Store(config.storage.path, batch_ms=config.storage.batch_ms,
-                           on_failure=self._storage_failed, on_recovery=self._storage_recovered)
         self.outbox = Outbox(ack_timeout=config.alarm.ack_timeout,
                              expire_after=config.alarm.expire_after,
                              escalate_after=config.alarm.max_attempts * config.alarm.ack_timeout)
+        self.events = EmitPolicy(config.storage, self.outbox, config.alarm.cancel_window)
+        self.store = self.events.store
         self.health = HealthMonitor()
         self.known_sensors = expand_sensors(config)
         for k in self.known_sensors:
@@ -81,8 +110,8 @@ class Daemon:
         self.reading_taps: list[Callable[[list[Any]], None]] = []  # e.g. the trace recorder
         self.stop_requested = asyncio.Event()
         self.commands: DaemonCommands | None = None  # the alarm centre's commands, once started
-        self.topic_base = f"{config.mqtt.topic_root}/{config.gateway_id}"
-        self.console: Any = None  # gateway.console.server.ConsoleServer, when [console] listen is set
+        self._attached: list[tuple[str, AbstractAsyncContextManager[Any]]] = []
+        self._entered: list[tuple[str, AbstractAsyncContextManager[Any]]] = []
         every = config.alarm.periodic_test_interval
         self.periodic_test = periodic_test.PeriodicTest(
             every, config.alarm.periodic_test_at, config.timezone, time.time()) if every else None
@@ -100,45 +129,22 @@ class Daemon:
             from gateway.homeassistant import HomeAssistantBridge
             self.homeassistant = HomeAssistantBridge(config, self._health_body_sensors,
                                                      installed_version())
-        self._tasks: list[asyncio.Task[Any]] = []
+        self._uplink_group = TaskGroup("uplink")  # stopped last but one, not with the rest
         self.prompt: Any = None  # gateway.local_prompt.LocalPrompt, when [alarm.prompt] is on
         if config.alarm.prompt.enabled:
             from gateway.local_prompt import LocalPrompt
-            self.prompt = LocalPrompt(config.alarm.prompt, config.alarm.cancel_window, self._spawn)
+            self.prompt = LocalPrompt(config.alarm.prompt, config.alarm.cancel_window, self.own)
         self.exit_code = 0
         self._seqs = SeqReservation(self.store, SEQ_BLOCK)
-        self._storage_reported = False  # a storage_failure event was raised for this failure
+        self.events.second_path, self.events.alarm_mirror = self.dc09, self.homeassistant
+        self.events.prompt = self.prompt
+        hook = config.alarm.unacknowledged_hook
+        self.hook = HookRunner(hook) if hook else None
 
     # -- events ---------------------------------------------------------------------------
     async def emit(self, events: Iterable[Event]) -> None:
-        """Commit, then queue for sending. Inserts of one batch share one commit."""
-        events = list(events)
-        if self.commands is not None:
-            events = self.commands.filter(events)  # the centre silenced a broken sensor
-        flow_changed = self.pipeline is not None and self.pipeline.flow.changed
-        if not events and not flow_changed:
-            return
-        # Queued together, so the events and the cancel window they opened or closed share
-        # one commit: a crash leaves both or neither.
-        commits = [self.store.enqueue(e) for e in events]
-        if flow_changed:
-            self._save_flow()
-        for e, result in zip(events, await asyncio.gather(*commits, return_exceptions=True), strict=True):
-            if isinstance(result, BaseException):  # not storable: memory is all there is
-                log.error("event %s %s not stored (%s); sending it from memory", e.type, e.id, result)
-        for e in events:
-            self.outbox.add(e)
-            if self.dc09 is not None:
-                self.dc09.add(e)
-            log.log(logging.WARNING if e.is_alarm else logging.INFO, "%s %s seq=%d %s",
-                    "ALARM" if e.is_alarm else "event", e.type, e.seq, e.text.get("en", ""))
-            if e.is_alarm and self.homeassistant is not None:
-                self.homeassistant.alarm(e)   # committed and queued first: never in the way
-        if self.prompt is not None:  # "are you OK?" while the window is open; never in the way
-            try:
-                self.prompt.notice(events)
-            except Exception:  # noqa: BLE001
-                log.exception("local prompt failed; the alarm flow is not affected")
+        """Commit, then queue for sending (gateway/emit_policy.py)."""
+        await self.events.emit(events)
 
     def _acked_by_dc09(self, event_id: str, by: str, at: float) -> None:
         """The second path's receiver ACKed an alarm: delivered, as if the centre acked it."""
@@ -150,42 +156,6 @@ class Daemon:
         assert self.pipeline is not None
         return self.pipeline.technical(type_name, time.time(), **kw)
 
-    def _storage_failed(self, reason: str) -> None:
-        if self.pipeline is None:
-            return  # failed at open: reported once, by the start-up events
-        self._cancel_window_needs_store(failed=True)
-        if self._storage_reported:
-            return
-        self._storage_reported = True
-        ev = self.technical("storage_failure", evidence={})
-        self.store.remember(ev)  # written when the store recovers
-        self.outbox.add(ev)  # the store cannot hold it now; memory can
-
-    def _storage_recovered(self) -> None:
-        self._storage_reported = False
-        self._cancel_window_needs_store(failed=False)
-
-    def _cancel_window_needs_store(self, failed: bool) -> None:
-        """A cancel window is durable only through the store. While the store is failed a
-        window would live in memory alone, and a crash would end it in nothing: so a
-        suspected fall becomes the `fall` alarm at once (a cancel may follow it, never
-        retract it). The configured window comes back with the store."""
-        assert self.pipeline is not None
-        window = 0.0 if failed else self.cfg.alarm.cancel_window
-        if self.pipeline.flow.cancel_window != window:
-            self.pipeline.flow.cancel_window = window
-            if failed:
-                log.warning("storage failed: suspected falls alarm at once (no cancel window) "
-                            "until the store works again")
-            else:
-                log.info("storage works again: suspected falls get their %.0f s cancel window",
-                         window)
-
-    def _save_flow(self) -> None:
-        assert self.pipeline is not None
-        self.pipeline.flow.changed = False
-        self.store.save_detector_state(ALARM_FLOW_STATE, self.pipeline.flow.state())
-
     def _acked(self, event_id: str, by: str | None, at: float) -> None:
         for listener in self.ack_listeners:
             try:
@@ -196,88 +166,31 @@ class Daemon:
     def _unacknowledged(self, entry: Entry) -> None:
         ev = self.technical("alarm_unacknowledged", ref=entry.event.id, room=entry.event.room,
                             evidence={"attempts": entry.attempts})
-        self._spawn(self.emit([ev]), "emit-unacknowledged")
-        hook = self.cfg.alarm.unacknowledged_hook
-        if hook:
-            self._spawn(self._run_hook(hook, entry.event), "unacknowledged-hook")
-
-    async def _run_hook(self, argv: list[str], event: Event) -> None:
-        """Run the hook in its own process group; one that outlives its timeout is killed,
-        with everything it started, and reaped."""
-        import os
-        env = {**os.environ, "SAFEHOME_ALARM_ID": event.id, "SAFEHOME_ALARM_TYPE": event.type}
-        try:
-            proc = await asyncio.create_subprocess_exec(*argv, env=env, start_new_session=True)
-        except OSError as exc:
-            log.error("unacknowledged-alarm hook %s failed: %s", argv[0], exc)
-            return
-        try:
-            rc = await asyncio.wait_for(proc.wait(), timeout=HOOK_TIMEOUT)
-            log.info("unacknowledged-alarm hook %s exited %s", argv[0], rc)
-        except asyncio.TimeoutError:
-            log.error("unacknowledged-alarm hook %s still running after %.0f s: killed",
-                      argv[0], HOOK_TIMEOUT)
-        finally:
-            await kill_group(proc)  # with everything it started; reaped: no zombie
-
-    def _spawn(self, coro: Any, name: str, *, core: bool = False) -> asyncio.Task[Any]:
-        """Start an owned task. A failure is always logged; a `core` task that ends at all
-        (raises, or returns) stops the gateway with a non-zero exit code."""
-        task = asyncio.create_task(coro, name=name)
-        self._tasks.append(task)
-        task.add_done_callback(lambda t: self._task_done(t, core))
-        return task
+        self.own(self.emit([ev]), "emit-unacknowledged")
+        if self.hook is not None:
+            self.own(self.hook.run(entry.event), "unacknowledged-hook")
 
     def own(self, coro: Any, name: str) -> asyncio.Task[Any]:
         """Run `coro` as a task the daemon owns: a failure is logged, and it is cancelled
         (and awaited) at shutdown. For helpers outside the daemon, e.g. the trace recorder."""
-        return self._spawn(coro, name)
+        return self.tasks.spawn(coro, name, critical=False)
 
-    def _task_done(self, task: asyncio.Task[Any], core: bool) -> None:
-        if task in self._tasks:
-            self._tasks.remove(task)
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if core and not self.stop_requested.is_set():
-            log.critical("core task %s %s; stopping with exit code %d so that the service restarts",
-                         task.get_name(), f"failed: {exc!r}" if exc else "ended", EXIT_CORE_FAILURE,
-                         exc_info=exc)
-            self.exit_code = EXIT_CORE_FAILURE
-            self.stop_requested.set()
-        elif exc is not None:
-            log.error("task %s failed: %r", task.get_name(), exc, exc_info=exc)
+    def _core(self, coro: Any, name: str) -> None:
+        """A core task: one that ends at all (raises, or returns) stops the gateway with
+        exit code 1."""
+        self.tasks.spawn(coro, name, critical=True, forever=True)
+
+    def attach(self, name: str, part: AbstractAsyncContextManager[Any]) -> None:
+        """Run `part` alongside the gateway (e.g. the installer's console, attached by
+        `safehome run`): entered once the core runs, exited first at shutdown. Never needed
+        for alarms: a failure to enter or to exit is logged, and the gateway runs on."""
+        self._attached.append((name, part))
 
     async def _on_command(self, name: str, payload: bytes, retained: bool, props: Any) -> None:
         if self.commands is None:
             log.warning("command %s ignored: no command handler configured", name)
             return
         await self.commands.handle(name, payload, retained, props)
-
-    # -- the CommandHost interface (gateway/command_wiring.py) ---------------------------
-    def status_snapshot(self) -> Mapping[str, Any]:
-        return self.uplink.heartbeat_body()
-
-    def sensor_ids(self) -> Collection[str]:
-        return [s.id for s in self.cfg.sensors]
-
-    def technical_event(self, type_name: str, occurred_at: float, *, sensor: str | None,
-                        evidence: Mapping[str, float], ref: str | None, test: bool) -> Event:
-        assert self.pipeline is not None
-        return self.pipeline.technical(type_name, occurred_at, sensor=sensor, evidence=evidence,
-                                       ref=ref, test=test)
-
-    def room_names(self) -> Mapping[str, Mapping[str, str]]:
-        return self.cfg.room_names()
-
-    async def publish_json(self, leaf: str, body: dict[str, Any], *, retain: bool = False,
-                           correlation: bytes | None = None) -> bool:
-        return await self.uplink.publish_json(leaf, body, retain=retain, correlation=correlation)
-
-    def silence(self, sensor: str, until: float | None) -> None:
-        h = self.health.sensors.get(sensor)
-        if h is not None:
-            h.silenced_until = until
 
     def _health_body_sensors(self) -> dict[str, Any]:
         return self.health.summary()
@@ -361,7 +274,7 @@ class Daemon:
         if self.pipeline is not None:
             for name, state in self.pipeline.detector_states().items():
                 self.store.save_detector_state(name, state)
-            self._save_flow()
+            self.events.save_flow()
 
     def _start_drivers(self) -> None:
         for s in self.cfg.sensors:
@@ -370,44 +283,49 @@ class Daemon:
             info = SensorInfo(s.id, s.room, s.type, s.placement)
 
             health = self.health.sensors[s.id]
-            self._spawn(supervise(functools.partial(cls, info, settings), self._deliver,
-                                  on_failure=functools.partial(_mark_failed, health)),
-                        f"driver-{s.id}", core=True)
+            self._core(supervise(functools.partial(cls, info, settings), self._deliver,
+                                 on_failure=functools.partial(_mark_failed, health)),
+                       f"driver-{s.id}")
 
-    async def _start_console(self) -> None:
-        """The installer's console ([console] listen): contained, never needed for alarms."""
-        if not self.cfg.console.enabled:
-            return
-        try:
-            from gateway.console.server import start_console
-            self.console = await start_console(self)
-        except Exception:  # noqa: BLE001 - e.g. aiohttp missing: the alarm path runs on
-            log.exception("console failed to start; the gateway runs on without it")
+    async def _enter_attached(self) -> None:
+        for name, part in self._attached:
+            try:
+                await part.__aenter__()
+            except Exception:  # noqa: BLE001 - e.g. the console: the alarm path runs on
+                log.exception("%s failed to start; the gateway runs on without it", name)
+            else:
+                self._entered.append((name, part))
 
     # -- lifecycle -------------------------------------------------------------------------
     async def run(self) -> int:
+        """Run until SIGTERM/SIGINT, `stop_requested`, or a core task's end; the exit code."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop_requested.set)
+        async with self:
+            systemd.notify("READY=1\nSTATUS=running")
+            log.info("gateway %s running with %d sensors", self.cfg.gateway_id, len(self.cfg.sensors))
+            # What start-up built (modules, config, detectors) lives as long as the daemon: out
+            # of the garbage collector's way, each full collection walks only what came since
+            # (the idle demo home's CPU, issue 25). Undone at the end, for processes that go on.
+            gc.collect()
+            gc.freeze()
+            try:
+                await self._until_stopped()
+            finally:
+                gc.unfreeze()
+                log.info("stopping")
+                systemd.notify("STOPPING=1")
+        log.info("stopped cleanly")
+        return self.exit_code
+
+    async def start(self) -> None:
+        """Open the store, number on, restore, resume the backlog, then start the loops,
+        the drivers and the attached parts."""
         await self.store.open()
-        seq_start = await self.store.last_seq()
-        self._seqs.used(seq_start + 1)  # reserve the first block before any number is given out
-        await self.store.flush()
-        if self.store.failed:
-            # The reservation is not durable: a crash before the store mends would let the
-            # next start give these numbers out again. Number from the wall clock instead
-            # (milliseconds since 2026), above anything this gateway gave out before.
-            floor = seq_floor_from_clock(time.time())
-            if floor > seq_start:
-                log.warning("the store cannot keep the seq reservation (%s); numbering from %d "
-                            "(the wall clock) so that no seq is ever given out twice",
-                            self.store.failed, floor)
-                seq_start = floor
-                self._seqs.used(seq_start + 1)
-        self.pipeline = Pipeline(self.cfg, seq_start=seq_start)
+        self.pipeline = Pipeline(self.cfg, seq_start=await first_seq(self.store, self._seqs))
         self.pipeline.on_seq = self._seqs.used
-        if self.store.failed:
-            self._cancel_window_needs_store(failed=True)
+        self.events.start(self.pipeline)
         self.pipeline.restore_states(await self.store.load_detector_state())
         window = self.pipeline.flow.window
         if window is not None:
@@ -421,68 +339,69 @@ class Daemon:
             self.outbox.add(item.event, attempts=item.attempts)
         if backlog:
             log.info("resuming with %d undelivered events from the store", len(backlog))
-        self.commands = DaemonCommands(self)
+        self.commands = self.events.commands = DaemonCommands(
+            GatewayCommandHost(self.cfg, self.events, self.uplink, self.health))
         startup = [self.technical("gateway_started", evidence={"backlog": len(backlog)})]
-        if self.store.failed and not self._storage_reported:
-            self._storage_reported = True
-            startup.append(self.technical("storage_failure", evidence={}))
-        await self.emit(startup)
-        uplink_task = asyncio.create_task(self.uplink.run(), name="uplink")
+        await self.emit(startup + self.events.startup_report())
         # The uplink may end by itself (refused credentials stop the retries; the home keeps
         # watching and escalating locally); only an uplink that raises is a core failure.
-        uplink_task.add_done_callback(
-            lambda t: self._task_done(t, core=not t.cancelled() and t.exception() is not None))
-        self._spawn(self._consume(), "consume", core=True)
-        self._spawn(self._tick(), "tick", core=True)
+        self._uplink_group.spawn(self.uplink.run(), "uplink", critical=True)
+        self._core(self._consume(), "consume")
+        self._core(self._tick(), "tick")
         if self.dc09 is not None:
-            self._spawn(self.dc09.run(), "dc09-path")  # a second path: its failure is logged
-        self._spawn(escalation.watch(self.outbox, self._unacknowledged), "escalation", core=True)
+            self.own(self.dc09.run(), "dc09-path")  # a second path: its failure is logged
+        self._core(escalation.watch(self.outbox, self._unacknowledged), "escalation")
         self._start_drivers()
-        await self._start_console()
+        await self._enter_attached()
         if self.homeassistant is not None:
-            self._spawn(self.homeassistant.run(), "homeassistant")
-        systemd.notify("READY=1\nSTATUS=running")
-        log.info("gateway %s running with %d sensors", self.cfg.gateway_id, len(self.cfg.sensors))
-        # What start-up built (modules, config, detectors) lives as long as the daemon: out
-        # of the garbage collector's way, each full collection walks only what came since
-        # (the idle demo home's CPU, issue 25). Undone at the end, for processes that go on.
-        gc.collect()
-        gc.freeze()
-        try:
-            await self.stop_requested.wait()
-        finally:
-            gc.unfreeze()
-            await self._shutdown(uplink_task)
-        return self.exit_code
+            self.own(self.homeassistant.run(), "homeassistant")
 
-    async def _shutdown(self, uplink_task: asyncio.Task[Any]) -> None:
-        """The console, then drivers (no new readings), then flush the store, then say offline."""
-        log.info("stopping")
-        systemd.notify("STOPPING=1")
-        if self.console is not None:
-            try:
-                await self.console.stop()
-            except Exception:  # noqa: BLE001
-                log.exception("console did not stop cleanly")
-        await cancel_and_wait(list(self._tasks))
-        if self.prompt is not None:
-            await self.prompt.close()
+    async def _until_stopped(self) -> None:
+        """Until a stop is asked for, or a core task ended: then exit code 1, so that
+        systemd restarts the gateway."""
+        groups = (self.tasks, self._uplink_group)
+        waits = [asyncio.ensure_future(e.wait())
+                 for e in (self.stop_requested, *(g.stopping for g in groups))]
         try:
-            self._save_states()
-            if self.pipeline is not None:
-                self.store.release_seq(self.pipeline.seq)  # a clean restart leaves no seq gap
-            await self.store.flush()
-            await self.uplink.stop()
-            try:
-                await asyncio.wait_for(uplink_task, timeout=10)
-            except asyncio.TimeoutError:
-                log.warning("uplink did not stop within 10 s; cancelling it")
-                await cancel_and_wait([uplink_task])
-            except Exception:  # noqa: BLE001
-                log.exception("uplink ended with an error")
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            await self.store.close()  # aiosqlite's thread would otherwise keep the process alive
-        log.info("stopped cleanly")
+            await cancel_and_wait(waits)
+        failed = next((g for g in groups if g.failure is not None), None)
+        if failed is not None and not self.stop_requested.is_set():
+            exc = failed.failure
+            log.critical("core task %s %s; stopping with exit code %d so that the service restarts",
+                         failed.failed_task, "ended" if isinstance(exc, TaskFailed)
+                         else f"failed: {exc!r}", EXIT_CORE_FAILURE)
+            self.exit_code = EXIT_CORE_FAILURE
+        self.stop_requested.set()
+
+    def stopping(self, shutdown: Shutdown) -> None:
+        """The attached parts, then the drivers and loops (no new readings; the `tasks`
+        step, lifecycle.Component's), then flush the store, then say offline, then close."""
+        for name, part in reversed(self._entered):
+            shutdown.add(ATTACHED, name, functools.partial(part.__aexit__, None, None, None))
+        self._entered.clear()
+        if self.prompt is not None:
+            shutdown.add(DRAIN, "local prompt", self.prompt.close)  # after its task ended
+        if self.pipeline is not None:  # started: there is something to save and to say
+            shutdown.add(DRAIN, "states and store", self._drain)
+            shutdown.add(CLOSE_UPLINK, "uplink", self._stop_uplink)
+        shutdown.add(FINAL, "store", self.store.close)  # aiosqlite's thread would keep us alive
+
+    async def _drain(self) -> None:
+        self._save_states()
+        if self.pipeline is not None:
+            self.store.release_seq(self.pipeline.seq)  # a clean restart leaves no seq gap
+        await self.store.flush()
+
+    async def _stop_uplink(self) -> None:
+        await self.uplink.stop()
+        running = self._uplink_group.tasks
+        if running:
+            _, late = await asyncio.wait(running, timeout=UPLINK_STOP_S)
+            if late:
+                log.warning("uplink did not stop within %.0f s; cancelling it", UPLINK_STOP_S)
+        await self._uplink_group.cancel()
 
 
 def _mark_failed(health: SensorHealth, err: str) -> None:

@@ -32,7 +32,8 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Collection, Mapping, Protocol, TypeVar
+from types import MappingProxyType
+from typing import Any, Callable, Collection, Final, Mapping, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -46,8 +47,6 @@ from gateway.inbound_models import (
     clean_text,
     describe,
 )
-
-COMMAND_NAMES = ("test_alarm", "status", "silence_sensor")
 
 # Technical event types a silenced sensor no longer raises: the sensor-trouble events
 # (Contact ID 381 supervision loss, 384 low battery), not their restores. Derived from
@@ -150,9 +149,10 @@ class RemoteCommands:
             self._check_response_topic(name, response_topic)
             if command_id in self._done:
                 return _as_duplicate(self._done[command_id])
-            if name not in COMMAND_NAMES:
+            handler = HANDLERS.get(name)
+            if handler is None:
                 raise CommandError(f"unknown command {name!r}; known: {', '.join(COMMAND_NAMES)}")
-            outcome = getattr(self, f"_do_{name}")(command_id, body, now)
+            outcome = handler(self, command_id, body, now)
         except CommandError as exc:
             outcome = CommandOutcome(
                 name, command_id, ok=False, error=str(exc),
@@ -195,19 +195,19 @@ class RemoteCommands:
         """Sensor -> silenced until (Unix seconds), for the heartbeat's sensor states."""
         return {s: u for s, u in list(self._silenced.items()) if self.is_silenced(s, now)}
 
-    # ---- the commands ---------------------------------------------------------------
-    def _do_test_alarm(self, cid: str, body: Mapping[str, Any], now: float) -> CommandOutcome:
+    # ---- the commands (each one listed in HANDLERS below) ---------------------------
+    def _test_alarm(self, cid: str, body: Mapping[str, Any], now: float) -> CommandOutcome:
         _typed(TestAlarmCmd, body)
         ev = RaiseEvent("test_alarm", now, new_event_id(), ref=cid, test=True)
         return CommandOutcome("test_alarm", cid, ok=True, result={"event_id": ev.event_id},
                               events=(ev,))
 
-    def _do_status(self, cid: str, body: Mapping[str, Any], now: float) -> CommandOutcome:
+    def _status(self, cid: str, body: Mapping[str, Any], now: float) -> CommandOutcome:
         _typed(StatusCmd, body)
         return CommandOutcome("status", cid, ok=True,
                               result=dict(self._gateway.status_snapshot()), publish_status=True)
 
-    def _do_silence_sensor(self, cid: str, body: Mapping[str, Any], now: float) -> CommandOutcome:
+    def _silence_sensor(self, cid: str, body: Mapping[str, Any], now: float) -> CommandOutcome:
         cmd = _typed(SilenceSensorCmd, body)
         sensor, until = cmd.sensor, cmd.until
         if sensor not in self._gateway.sensor_ids():
@@ -227,6 +227,18 @@ class RemoteCommands:
         self._done.move_to_end(cid)
         while len(self._done) > self._memory:
             self._done.popitem(last=False)
+
+
+CommandHandler = Callable[[RemoteCommands, str, Mapping[str, Any], float], CommandOutcome]
+
+# The commands a centre may send, by name: an explicit table (not a method looked up by
+# the name that arrived), so the set of commands is one place to read and type-check.
+HANDLERS: Final[Mapping[str, CommandHandler]] = MappingProxyType({
+    "test_alarm": RemoteCommands._test_alarm,
+    "status": RemoteCommands._status,
+    "silence_sensor": RemoteCommands._silence_sensor,
+})
+COMMAND_NAMES: Final = tuple(HANDLERS)
 
 
 def _parse(payload: bytes) -> Mapping[str, Any]:

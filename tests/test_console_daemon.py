@@ -152,6 +152,7 @@ async def test_a_failing_console_request_is_answered_500_and_alarms_keep_flowing
 
     from gateway.config import load_config
     from gateway.console import views
+    from gateway.console.host import attach_console
     from gateway.daemon import Daemon
 
     def broken(*args, **kwargs):
@@ -164,6 +165,7 @@ async def test_a_failing_console_request_is_answered_500_and_alarms_keep_flowing
     logging.getLogger("safehome.console").setLevel(logging.ERROR)
     async with Listener(mosquitto.host, mosquitto.port) as centre:
         daemon = Daemon(cfg)
+        attach_console(daemon)  # as `safehome run` does
         task = asyncio.create_task(daemon.run())
         try:
             await asyncio.wait_for(daemon.uplink.connected.wait(), 10)

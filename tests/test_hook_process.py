@@ -8,10 +8,8 @@ import os
 import time
 from pathlib import Path
 
-import gateway.daemon as daemon_module
-from gateway.daemon import Daemon
 from gateway.events import Event, new_event_id
-from tests.test_core_loops import home
+from gateway.hook_runner import HookRunner
 
 
 def gone(pid: int) -> bool:
@@ -24,14 +22,12 @@ def gone(pid: int) -> bool:
 
 
 async def test_a_hook_that_outlives_its_timeout_is_killed_with_its_children_and_reaped(
-        tmp_path, monkeypatch):
-    monkeypatch.setattr(daemon_module, "HOOK_TIMEOUT", 0.5)
+        tmp_path):
     hook_pid, child_pid = tmp_path / "hook.pid", tmp_path / "child.pid"
     argv = ["sh", "-c", f"echo $$ > {hook_pid}; sleep 300 & echo $! > {child_pid}; wait"]
     now = time.time()
     alarm = Event(new_event_id(), 1, "sos", "critical", now, now, {"en": "x"})
-    daemon = Daemon(home(tmp_path))
-    await asyncio.wait_for(daemon._run_hook(argv, alarm), timeout=10)
+    assert await asyncio.wait_for(HookRunner(argv, timeout=0.5).run(alarm), timeout=10) is None
     pids = [int(hook_pid.read_text()), int(child_pid.read_text())]
     deadline = time.monotonic() + 5
     while not all(gone(p) for p in pids) and time.monotonic() < deadline:

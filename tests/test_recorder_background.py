@@ -48,10 +48,10 @@ async def test_the_reading_tap_only_queues_while_a_slow_card_writes_in_a_thread(
 async def test_the_recorder_task_is_owned_and_closes_the_trace_at_shutdown(tmp_path):
     daemon = Daemon(home(tmp_path))
     assert attach_recorder(daemon, str(tmp_path / "live.mcap")) is None
-    assert [t.get_name() for t in daemon._tasks] == ["recorder"]
+    assert daemon.tasks.names == ["recorder"]
     daemon.reading_taps[0]([HeartRate("band", T0, 70)])
     await asyncio.sleep(0.1)
-    for t in list(daemon._tasks):
+    for t in daemon.tasks.tasks:
         t.cancel()
-    await asyncio.wait_for(asyncio.gather(*daemon._tasks, return_exceptions=True), 10)
+    await asyncio.wait_for(asyncio.gather(*daemon.tasks.tasks, return_exceptions=True), 10)
     assert len(list(TraceReader(tmp_path / "live.mcap").readings())) == 1

@@ -44,7 +44,7 @@ def test_a_seq_floor_from_the_clock_outruns_any_earlier_run():
     """A start whose store cannot keep its seq reservation numbers from the clock: a run
     that raised an event per millisecond for its whole life still ends below the next
     start's floor."""
-    from gateway.daemon import seq_floor_from_clock
+    from gateway.seq_bootstrap import seq_floor_from_clock
     t_a, t_b = 1_800_000_000.0, 1_800_000_060.0
     events_in_a = int((t_b - t_a) * 1000) - 1
     assert seq_floor_from_clock(t_a) + events_in_a < seq_floor_from_clock(t_b)

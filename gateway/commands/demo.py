@@ -162,6 +162,9 @@ def run_demo(args: argparse.Namespace) -> int:
                 listener = asyncio.create_task(centre(port, proto, args.lang, console.print, done))
                 await asyncio.sleep(0.3)
                 daemon = Daemon(home)
+                if home.console.enabled:
+                    from gateway.console.host import attach_console
+                    attach_console(daemon)
                 gw = asyncio.create_task(daemon.run())
                 # Run until the first alarm is acknowledged (plus a moment), or the duration.
                 finished = asyncio.create_task(done.wait())

@@ -56,6 +56,9 @@ def run(args: argparse.Namespace) -> int:
             if problem:
                 print(f"--record: {problem}", file=sys.stderr)
                 return 2
+        if cfg.console.enabled:  # the console's code is loaded only then
+            from gateway.console.host import attach_console
+            attach_console(daemon)
         return await daemon.run()
 
     return asyncio.run(main())

@@ -1,7 +1,7 @@
 """What the console knows that the daemon does not keep: each sensor's latest reading and
 rate, the radars' latest frames, and the walk test.
 
-It is a reading tap (`Daemon.reading_taps`): the daemon calls `tap(batch)` in its consume
+It is a reading tap (`ConsoleHost.reading_taps`, host.py): the daemon calls `tap(batch)` in its consume
 loop, so the work per reading is a few dictionary updates and nothing waits or does I/O.
 Rates use the monotonic clock; times shown to people use the wall clock.
 """

@@ -5,8 +5,9 @@ streaming responses (server-sent events) without a second framework or a thread;
 gateway already runs an asyncio loop, so the console is a few more coroutines in it.
 
 Containment, because the alarm path comes first:
-- it only reads the daemon's state (health, outbox, uplink state, its own reading tap);
-  the one thing it writes is a test alarm, through the same `emit` as every alarm;
+- it only reads the gateway's state through `ConsoleHost` (host.py: health, outbox,
+  uplink state, its own reading tap); the one thing it writes is a test alarm, through
+  the same `emit` as every alarm;
 - store reads and the clock/disk checks run in threads, payloads are small (a radar
   frame is capped), at most `MAX_STREAMS` live streams at once;
 - a failure to start (port taken) or in a handler is logged and answered, never raised
@@ -40,12 +41,14 @@ import struct
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator
+from typing import Any
 
 from aiohttp import web
 
 from gateway.console import mounting, views
 from gateway.console.auth import COOKIE, Gate, LinkBook
+from gateway.console.host import ConsoleHost
 from gateway.console.limits import Buckets, Throttled, client_key
 from gateway.console.listener import HEADER_TIMEOUT_S, Listener
 from gateway.console.live import LiveState
@@ -54,9 +57,6 @@ from gateway.console.settings import is_loopback
 from gateway.console.test_alarm import SentTestAlarms
 from gateway.checks.check import Check, exit_code
 from gateway.uplink import VERSION
-
-if TYPE_CHECKING:
-    from gateway.daemon import Daemon
 
 log = logging.getLogger("safehome.console")
 
@@ -90,19 +90,19 @@ def _json(data: Any, status: int = 200, retry_after: float | None = None) -> web
 
 
 class ConsoleServer:
-    def __init__(self, daemon: Daemon, env: dict[str, str] | None = None) -> None:
+    def __init__(self, host: ConsoleHost, env: dict[str, str] | None = None) -> None:
         env = dict(os.environ) if env is None else env
-        self.d = daemon
-        self.cc = daemon.cfg.console
+        self.d = host
+        self.cc = host.cfg.console
         self.live = LiveState()
         self.tests = SentTestAlarms()
-        links = (LinkBook(self.cc.links_path(daemon.cfg.storage.path))
+        links = (LinkBook(self.cc.links_path(host.cfg.storage.path))
                  if self.cc.one_time_links else None)
         self.gate = Gate(self.cc.needs_login, env.get(self.cc.token_env) if self.cc.token_env
                          else None, links, self.cc.session_hours * 3600)
         # From the frozen config, once: a TI radar's mounting is read from its chirp file.
-        self.zones = {s.id: views.zones(daemon, s.id) for s in daemon.cfg.sensors}
-        self.mounting = {s.id: mounting.configured(s) for s in daemon.cfg.sensors
+        self.zones = {s.id: views.zones(host, s.id) for s in host.cfg.sensors}
+        self.mounting = {s.id: mounting.configured(s) for s in host.cfg.sensors
                          if s.type in mounting.RADAR_TYPES or s.type == "simulated"}
         self.runner: web.AppRunner | None = None
         self.listener: Listener | None = None
@@ -447,9 +447,9 @@ class _NotReading(Exception):
     """A live stream whose page stopped reading: it is closed to free its slot."""
 
 
-async def start_console(daemon: Daemon) -> ConsoleServer | None:
+async def start_console(host: ConsoleHost) -> ConsoleServer | None:
     """Serve the console, or log why not and return None: the gateway runs on either way."""
-    server = ConsoleServer(daemon)
+    server = ConsoleServer(host)
     try:
         await server.start()
     except Exception as exc:  # noqa: BLE001 - e.g. the port is taken: contained
@@ -461,3 +461,15 @@ async def start_console(daemon: Daemon) -> ConsoleServer | None:
             pass
         return None
     return server
+
+
+@contextlib.asynccontextmanager
+async def running_console(host: ConsoleHost) -> AsyncIterator[ConsoleServer | None]:
+    """The console as a part of the running gateway (host.py's `attach_console`): served
+    once the gateway's core runs, stopped first when it stops."""
+    server = await start_console(host)
+    try:
+        yield server
+    finally:
+        if server is not None:
+            await server.stop()

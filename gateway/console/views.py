@@ -1,8 +1,8 @@
-"""The JSON the console's API serves, built from the running daemon's state.
+"""The JSON the console's API serves, built from the running gateway's state (`ConsoleHost`).
 
 Every function here only reads: the health monitor, the outbox, the uplink's state, the
-console's own `LiveState`, and the event store through a separate read-only SQLite
-connection (run in a thread, so the event loop never waits on the SD card).
+console's own `LiveState`, and the event store's newest rows (`Store.recent`, through the
+store's own connection: the gateway holds the database exclusively).
 """
 
 from __future__ import annotations
@@ -10,16 +10,14 @@ from __future__ import annotations
 import json
 import re
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from drivers import registry as driver_registry
 from gateway.console import mounting
+from gateway.console.host import ConsoleHost
 from gateway.console.live import LiveState
 from gateway.checks.check import Check
 from gateway.events import iso
-
-if TYPE_CHECKING:
-    from gateway.daemon import Daemon
 
 SECRET_KEY = re.compile(r"(pass|secret|token|api_?key|psk|credential)", re.IGNORECASE)
 HIDDEN = "•••• (hidden)"
@@ -43,7 +41,7 @@ def _ago(last: dict[str, Any] | None) -> str:
     return f"{max(0.0, time.time() - parse_iso(last['at'])):.0f} s ago"
 
 
-def sensors(d: Daemon, live: LiveState) -> list[dict[str, Any]]:
+def sensors(d: ConsoleHost, live: LiveState) -> list[dict[str, Any]]:
     """One object per sensor the daemon watches (config entries, then bridged devices)."""
     now = time.monotonic()
     summary = d.health.summary()
@@ -80,7 +78,7 @@ def sensors(d: Daemon, live: LiveState) -> list[dict[str, Any]]:
     return out
 
 
-def zones(d: Daemon, sensor: str) -> list[dict[str, Any]]:
+def zones(d: ConsoleHost, sensor: str) -> list[dict[str, Any]]:
     settings = d.cfg.detector_settings().get("radar_fall")
     out = []
     for kind in ("lying_zones", "blind_zones"):
@@ -91,7 +89,7 @@ def zones(d: Daemon, sensor: str) -> list[dict[str, Any]]:
     return out
 
 
-def radars(d: Daemon, live: LiveState, zones: dict[str, list[dict[str, Any]]],
+def radars(d: ConsoleHost, live: LiveState, zones: dict[str, list[dict[str, Any]]],
            configured: dict[str, dict[str, float | None]]) -> list[dict[str, Any]]:
     """Each radar: its latest targets and points (room frame, metres), zones, mounting.
     `zones` and `configured` (mounting) come from the frozen config, computed once."""
@@ -114,7 +112,7 @@ def radars(d: Daemon, live: LiveState, zones: dict[str, list[dict[str, Any]]],
     return out
 
 
-def walk(d: Daemon, live: LiveState) -> dict[str, Any]:
+def walk(d: ConsoleHost, live: LiveState) -> dict[str, Any]:
     w = live.walk
     return {"running": w.running,
             "started_at": iso(w.started_wall) if w.started_wall else None,
@@ -127,13 +125,13 @@ def walk(d: Daemon, live: LiveState) -> dict[str, Any]:
                         for k in d.known_sensors]}
 
 
-def uplink(d: Daemon) -> dict[str, Any]:
+def uplink(d: ConsoleHost) -> dict[str, Any]:
     return {"state": d.uplink.state, "broker": f"{d.cfg.mqtt.host}:{d.cfg.mqtt.port}",
             "pending": d.outbox.pending, "unacknowledged": d.outbox.unacknowledged,
             "storage": "degraded" if d.store.failed else "ok"}
 
 
-def live_checks(d: Daemon, live: LiveState, tests: list[dict[str, Any]]) -> list[Check]:
+def live_checks(d: ConsoleHost, live: LiveState, tests: list[dict[str, Any]]) -> list[Check]:
     """The doctor's checklist from what the running daemon sees. The CLI doctor opens the
     devices itself; here the daemon already holds them, so their health is read instead."""
     out = [Check.ok("config", f"valid: gateway {d.cfg.gateway_id}, {len(d.cfg.sensors)} sensors, "
@@ -197,14 +195,14 @@ def live_checks(d: Daemon, live: LiveState, tests: list[dict[str, Any]]) -> list
     return out
 
 
-def machine_checks(d: Daemon) -> list[Check]:
+def machine_checks(d: ConsoleHost) -> list[Check]:
     """Clock, disk and recording: the CLI doctor's own checks (run in a thread: they may
     call timedatectl)."""
     from gateway.checks.system import check_clock, check_recording, check_storage
     return [*check_clock(), *check_storage(d.cfg), *check_recording(d.cfg)]
 
 
-async def recent_events(d: Daemon, limit: int = EVENTS_LIMIT) -> list[dict[str, Any]]:
+async def recent_events(d: ConsoleHost, limit: int = EVENTS_LIMIT) -> list[dict[str, Any]]:
     """The newest events from the store, through the store's own connection."""
     rows = await d.store.recent(limit)
     out = []
@@ -219,7 +217,7 @@ async def recent_events(d: Daemon, limit: int = EVENTS_LIMIT) -> list[dict[str, 
     return out
 
 
-def memory_events(d: Daemon) -> list[dict[str, Any]]:
+def memory_events(d: ConsoleHost) -> list[dict[str, Any]]:
     """While the store is degraded: what the outbox still holds."""
     return [{"id": e.event.id, "seq": e.event.seq, "type": e.event.type,
              "severity": e.event.severity, "occurred_at": iso(e.event.occurred_at),
@@ -239,7 +237,7 @@ def _hide(value: Any, key: str = "") -> Any:
     return value
 
 
-def config(d: Daemon) -> dict[str, Any]:
+def config(d: ConsoleHost) -> dict[str, Any]:
     """The validated config, secrets hidden. The file names environment variables rather
     than holding secrets; a driver's own settings might still hold one (`api_key`), and a
     broker URL might carry a password."""
