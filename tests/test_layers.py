@@ -234,6 +234,14 @@ def test_the_dc09_protocol_is_a_leaf():
                                                    "gateway.dc09_path", "gateway.console"))}
 
 
+def test_the_evaluation_library_imports_no_command():
+    """gateway/evaluation/ computes and returns; the command (gateway/commands/evaluate*.py)
+    parses arguments and prints, so the library never imports the CLI side."""
+    g = with_parents(import_graph(ROOT))
+    for m in sorted(m for m in g if m.startswith("gateway.evaluation")):
+        bad = {d for d in closure(g, m) if d.startswith(("gateway.commands", "gateway.cli"))}
+        assert not bad, " -> ".join(shortest_path(g, m, bad))
+
 def test_the_module_checker_finds_what_it_must(tmp_path):
     """The checks above can fail: a circle made of a function-level relative import and a
     type-only import is found, and so is a lazy import from the daemon into the centre."""
