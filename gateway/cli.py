@@ -10,15 +10,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from importlib.metadata import PackageNotFoundError, version
 
-
-def installed_version() -> str:
-    """The version pip installed (from the wheel's metadata), so bug reports name a release."""
-    try:
-        return version("safehome")
-    except PackageNotFoundError:  # run from a clone that was never installed
-        return "unknown (not installed)"
+from gateway.version import installed_version
 
 COMMANDS = [
     "gateway.commands.run",

@@ -15,11 +15,20 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Literal, Mapping, Self, Sequence
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from detectors import registry as detector_registry
 from detectors.base import DetectorSettings
@@ -31,10 +40,12 @@ from gateway.config_errors import describe_errors
 from gateway.config_errors import redact_url as redact_url
 from gateway.console.settings import ConsoleConfig
 from gateway.console.settings import env_problems as console_env_problems
+from gateway.dc09.settings import Dc09PathConfig, key_env_problems
 from gateway.netaddr import is_loopback
 from gateway.prompt_config import PromptConfig
 
 FUSION = "fusion"  # [detectors.fusion]: a stage after the detectors, not a detector
+TYPED_CONTEXT = "safehome.typed_settings"  # parse_config's parsed tables, for HomeConfig's validator
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
 
 
@@ -236,13 +247,10 @@ class CareReportConfig(Model):
 
 @dataclass(frozen=True)
 class TypedSettings:
-    """Every `settings` and `[detectors.*]` table parsed once into its model at load.
+    """Every `settings` and `[detectors.*]` table parsed into its model, once, when the
+    HomeConfig is made (validated, built for a replay, or copied with other sensors or
+    detectors): the models only the driver and detector registries know."""
 
-    `sensors_key`/`detectors_key` are the identities of the raw tables they were parsed
-    from, so a config copied with other sensors or detectors never reuses stale models."""
-
-    sensors_key: int
-    detectors_key: int
     drivers: Mapping[str, DriverSettings]          # by sensor id
     detectors: Mapping[str, DetectorSettings]      # enabled detectors by name
     fusion: FusionSettings
@@ -284,7 +292,7 @@ class HomeConfig(Model):
     storage: StorageConfig = Field(default_factory=StorageConfig, title="Event store")
     alarm: AlarmConfig = Field(default_factory=AlarmConfig, title="Alarm flow")
     recording: RecordingConfig = Field(default_factory=RecordingConfig, title="Trace recording")
-    dc09: dict[str, Any] | None = Field(
+    dc09: Dc09PathConfig | None = Field(
         None, title="Second alarm path: SIA DC-09 straight to a receiver (gateway/dc09_path.py)")
     console: ConsoleConfig = Field(default_factory=ConsoleConfig, title="The installer's console")
     homeassistant: HomeAssistantConfig = Field(default_factory=HomeAssistantConfig,
@@ -303,6 +311,15 @@ class HomeConfig(Model):
                     "homeassistant.broker is the alarm centre's broker: give the home's own "
                     "broker, or set homeassistant.allow_alarm_broker = true if the centre asked")
         return self
+
+    @model_validator(mode="after")
+    def _typed_tables(self, info: ValidationInfo) -> "HomeConfig":
+        """Parse the per-type tables now; parse_config passes the ones it already parsed
+        (with their problems) in the validation context."""
+        given = (info.context or {}).get(TYPED_CONTEXT)
+        self._typed = given if isinstance(given, TypedSettings) else self._parse_typed()
+        return self
+
     _typed: TypedSettings | None = PrivateAttr(None)
 
     @field_validator("timezone")
@@ -342,14 +359,19 @@ class HomeConfig(Model):
         return self.typed_settings().fusion
 
     def typed_settings(self) -> TypedSettings:
-        typed = self._typed
-        if typed is None or typed.sensors_key != id(self.sensors) \
-                or typed.detectors_key != id(self.detectors):
-            typed = _parse_tables([sc.model_dump() for sc in self.sensors], self.detectors, [])
-            typed = TypedSettings(id(self.sensors), id(self.detectors), typed.drivers,
-                                  typed.detectors, typed.fusion)
-            self._typed = typed
-        return typed
+        if self._typed is None:  # only a HomeConfig.model_construct() made elsewhere
+            self._typed = self._parse_typed()
+        return self._typed
+
+    def _parse_typed(self) -> TypedSettings:
+        return _parse_tables([sc.model_dump() for sc in self.sensors], self.detectors, [])
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy; with other sensors or detectors its per-type tables are parsed anew."""
+        copy = super().model_copy(update=update, deep=deep)
+        if update and ("sensors" in update or "detectors" in update):
+            copy._typed = copy._parse_typed()
+        return copy
 
     @classmethod
     def for_replay(cls, sensors: list[Mapping[str, Any]], **overrides: Any) -> "HomeConfig":
@@ -363,9 +385,11 @@ class HomeConfig(Model):
         data = {"gateway_id": "replay", "site_id": "replay",
                 "rooms": [RoomConfig(id=r) for r in rooms], "sensors": items}
         data.update(overrides)
-        return cls.model_construct(**{**{k: f.get_default(call_default_factory=True)
-                                         for k, f in cls.model_fields.items() if not f.is_required()},
-                                      **data})
+        cfg = cls.model_construct(**{**{k: f.get_default(call_default_factory=True)
+                                        for k, f in cls.model_fields.items() if not f.is_required()},
+                                     **data})
+        cfg._typed = cfg._parse_typed()
+        return cfg
 
 
 
@@ -374,13 +398,19 @@ def parse_config(data: Mapping[str, Any], path: str | Path = "<config>",
                  env: Mapping[str, str] | None = None) -> HomeConfig:
     env = os.environ if env is None else env
     problems: list[str] = []
-    try:
-        cfg = HomeConfig.model_validate(data)
-    except ValidationError as exc:
-        problems.extend(describe_errors(exc, (), HomeConfig))
-        cfg = None
     sensors_in = data.get("sensors")
     raw_sensors: list[Any] = sensors_in if isinstance(sensors_in, list) else []
+    dets_in = data.get("detectors")
+    dets: dict[str, Any] = dets_in if isinstance(dets_in, dict) else {}
+    table_problems: list[str] = []
+    typed = _parse_tables(raw_sensors, dets, table_problems)
+    dc09_valid = True
+    try:
+        cfg = HomeConfig.model_validate(data, context={TYPED_CONTEXT: typed})
+    except ValidationError as exc:
+        problems.extend(describe_errors(exc, (), HomeConfig))
+        dc09_valid = not any(e["loc"][:1] == ("dc09",) for e in exc.errors())
+        cfg = None
     room_ids = {r.get("id") for r in data.get("rooms", []) if isinstance(r, dict)}
     seen: set[Any] = set()
     for i, s in enumerate(raw_sensors):
@@ -393,9 +423,7 @@ def parse_config(data: Mapping[str, Any], path: str | Path = "<config>",
         if s.get("room") is not None and s.get("room") not in room_ids:
             problems.append(f"sensors[{i}].room: {s.get('room')!r} is not a room of this home; "
                             f"rooms: {', '.join(sorted(map(str, room_ids))) or 'none defined'}")
-    dets_in = data.get("detectors")
-    dets: dict[str, Any] = dets_in if isinstance(dets_in, dict) else {}
-    typed = _parse_tables(raw_sensors, dets, problems)
+    problems.extend(table_problems)
     mqtt_in = data.get("mqtt")
     mqtt: dict[str, Any] = mqtt_in if isinstance(mqtt_in, dict) else {}
     for key in ("username_env", "password_env"):
@@ -408,14 +436,12 @@ def parse_config(data: Mapping[str, Any], path: str | Path = "<config>",
         if isinstance(f, str) and not Path(f).is_file():
             problems.append(f"mqtt.{key}: {f!r} is not a readable file")
     problems.extend(console_env_problems(data.get("console"), env))
-    if data.get("dc09") is not None:
-        from gateway.dc09_path import check as check_dc09
-        problems.extend(check_dc09(data["dc09"], env))
+    if dc09_valid and isinstance(data.get("dc09"), Mapping):  # the AES key, once the table is valid
+        receiver = data["dc09"].get("receiver")
+        problems.extend(key_env_problems("dc09.receiver.key_env", receiver.get("key_env"), env))
     if problems:
         raise ConfigError(path, problems)
     assert cfg is not None
-    cfg._typed = TypedSettings(id(cfg.sensors), id(cfg.detectors), typed.drivers,
-                               typed.detectors, typed.fusion)
     return cfg
 
 
@@ -479,7 +505,7 @@ def _parse_tables(sensors: Sequence[Any], detectors: Mapping[str, Any],
             continue
         if dsettings.enabled:
             enabled[name] = dsettings
-    return TypedSettings(0, 0, drivers, enabled, fusion)
+    return TypedSettings(drivers, enabled, fusion)
 
 
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> HomeConfig:

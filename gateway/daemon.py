@@ -125,7 +125,7 @@ class Daemon(Component):
             self.care_report = WeeklyCareReport(config.care_report, config.timezone, time.time())
         self.homeassistant: Any = None  # gateway.homeassistant bridge, when configured
         if config.homeassistant.discovery:
-            from gateway.cli import installed_version
+            from gateway.version import installed_version
             from gateway.homeassistant import HomeAssistantBridge
             self.homeassistant = HomeAssistantBridge(config, self._health_body_sensors,
                                                      installed_version())

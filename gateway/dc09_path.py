@@ -16,55 +16,22 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from gateway.dc09.settings import ContactIdNumber, Dc09Account, ReceiverConfig
 from gateway.dc09.contact_id import AccountMap, report_for
 from gateway.dc09.frame import parse_key
 from gateway.dc09.link import Link
 from gateway.dc09.queue import Item, Queue
 from gateway.dc09.sender import Sender
-from gateway.config_errors import describe_errors
+from gateway.dc09.settings import Dc09PathConfig
 from gateway.events import Event
 
+if TYPE_CHECKING:
+    from gateway.config import HomeConfig
+
 log = logging.getLogger("safehome.dc09_path")
-
-
-class Dc09PathConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    receiver: ReceiverConfig = Field(title="The DC-09 alarm receiver of the second path")
-    account: Dc09Account = Field(title="This home's DC-09 account: 3-16 hex digits, upper case")
-    group: int = Field(1, ge=0, le=99, title="Contact ID group/partition (GG)")
-    zones: dict[str, ContactIdNumber] = Field(default_factory=dict,
-                                              title="Room id -> Contact ID zone (1-999)")
-    users: dict[str, ContactIdNumber] = Field(default_factory=dict,
-                                              title="Sensor id -> Contact ID user (1-999)")
-    queue: Path | None = Field(None, title="SQLite queue; default: next to the event store")
-
-
-def check(table: Any, env: Mapping[str, str] | None = None) -> list[str]:
-    """Problems with a home's `[dc09]` table, as config lines (key, value, fix)."""
-    env = os.environ if env is None else env
-    try:
-        cfg = Dc09PathConfig.model_validate(table)
-    except ValidationError as exc:
-        return describe_errors(exc, ("dc09",), Dc09PathConfig)
-    var = cfg.receiver.key_env
-    if var is None:
-        return []
-    if var not in env:
-        return [(f"dc09.receiver.key_env: environment variable {var!r} is not set; "
-                 f"export {var}=<hex AES key> before starting")]
-    try:
-        parse_key(env[var])
-    except ValueError as exc:
-        return [f"dc09.receiver.key_env: {var}: {exc}"]
-    return []
 
 
 class Dc09Path:
@@ -105,14 +72,14 @@ class Dc09Path:
             self.queue.close()
 
     @classmethod
-    def from_home(cls, home: Any, on_acked: Callable[[str, str, float], None]) -> Dc09Path | None:
+    def from_home(cls, home: HomeConfig, on_acked: Callable[[str, str, float], None]) -> Dc09Path | None:
         """The path a home's config asks for (`[dc09]`), or None."""
-        if home.dc09 is None:
+        cfg = home.dc09  # validated with the home's config (gateway/dc09/settings.py)
+        if cfg is None:
             return None
-        cfg = Dc09PathConfig.model_validate(home.dc09)
         log.info("second alarm path: DC-09 to %s:%d, account %s", cfg.receiver.host,
                  cfg.receiver.port, cfg.account)
         return cls(cfg, home.gateway_id, home.site_id, Path(home.storage.path), on_acked)
 
 
-__all__ = ["Dc09Path", "Dc09PathConfig", "check"]
+__all__ = ["Dc09Path", "Dc09PathConfig"]

@@ -100,3 +100,22 @@ def test_broken_toml_is_one_clear_problem(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_config(f)
     assert err.value.lines[0].startswith("not valid TOML")
+
+
+def test_per_type_settings_follow_the_config_they_belong_to():
+    """Driver and detector tables are parsed when a config is made, and a copy with other
+    detectors or sensors gets its own (no cache keyed by the old tables' identity)."""
+    cfg = parse_config(GOOD, env={})
+    assert cfg.driver_settings(cfg.sensors[0]).model_dump()["sos_after"] == 5
+    off = cfg.model_copy(update={"detectors": {"wearable_fall": {"enabled": False}}})
+    assert "wearable_fall" in cfg.detector_settings()
+    assert "wearable_fall" not in off.detector_settings()
+    other = cfg.model_copy(update={"sensors": [cfg.sensors[0].model_copy(update={"settings": {"sos_after": 9}})]})
+    assert other.driver_settings(other.sensors[0]).model_dump()["sos_after"] == 9
+    assert cfg.driver_settings(cfg.sensors[0]).model_dump()["sos_after"] == 5
+
+
+def test_a_dc09_table_is_typed_at_load():
+    from gateway.dc09.settings import Dc09PathConfig
+    cfg = parse_config({**GOOD, "dc09": {"account": "1234", "receiver": {"host": "h", "port": 1}}}, env={})
+    assert isinstance(cfg.dc09, Dc09PathConfig) and cfg.dc09.receiver.port == 1

@@ -168,23 +168,23 @@ def main(args: argparse.Namespace) -> int:
 
     from gateway.evaluation import runner
     if args.format == "trace":  # whole homes with ground-truth labels, through the pipeline
-        from gateway.evaluation import traces
-        return traces.main(args)
+        from gateway.commands.evaluate_formats import traces
+        return traces(args)
     if args.format == "radar":  # raw TI captures through the pipeline, hand labels
+        from gateway.commands import evaluate_formats
         from gateway.evaluation import radar
         root = Path(args.paths[0])
         if not any(root.glob("*.bin")) and any(root.glob("*.csv")):
             # SafeSenior clustered point-cloud clips: their reader uses the radar module's
-            # home, so the choice is made here, not inside radar.main (no import circle)
+            # home, so the choice is made here, not inside the radar reader (no import circle)
             tables = radar.radar_fall_overrides(args)
             if tables is None:
                 return 2
-            from gateway.evaluation import safesenior
-            return safesenior.main(args, tables)
-        return radar.main(args)
+            return evaluate_formats.safesenior_clips(args, tables)
+        return evaluate_formats.radar_captures(args)
     if args.format == "radar-tracks":  # any 3D radar's tracks as CSV clips
-        from gateway.evaluation import radar_tracks
-        return radar_tracks.main(args)
+        from gateway.commands.evaluate_formats import radar_tracks
+        return radar_tracks(args)
     if args.format == "sisfall":
         args.placement = "waist"  # the SisFall device was worn on a belt
     try:
@@ -238,7 +238,7 @@ def main(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, indent=2, default=float))
     else:
-        from gateway.evaluation.report import print_report
+        from gateway.commands.evaluate_report import print_report
         print_report(report, outcomes, args.files)
     return 0
 

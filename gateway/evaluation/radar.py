@@ -27,7 +27,6 @@ every other alarm is a false alarm.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tomllib
 from dataclasses import dataclass, field
@@ -183,32 +182,3 @@ def radar_fall_overrides(args: argparse.Namespace) -> dict[str, Any] | None:
         print(f"safehome evaluate: bad --set: {exc}", file=sys.stderr)
         return None
     return {"radar_fall": tables["radar_fall"]} if "radar_fall" in tables else {}
-
-
-def main(args: argparse.Namespace) -> int:
-    root = Path(args.paths[0])
-    tables = radar_fall_overrides(args)
-    if tables is None:
-        return 2
-    if not any(root.glob("*.bin")) or not (root / "config").is_dir():
-        print(f"safehome evaluate: {root}: no .bin captures with a config/ directory",
-              file=sys.stderr)
-        return 2
-    scores = evaluate(root, getattr(args, "mounting", "measured"), tables or None)
-    falls = sum(len(s.falls) for s in scores)
-    found = sum(s.detected for s in scores)
-    fa = sum(s.false_alarms for s in scores)
-    if args.json:
-        print(json.dumps({"format": "radar", "captures": [
-            {**s.__dict__, "detected": s.detected, "recognised": s.recognised,
-             "false_alarms": s.false_alarms}
-            for s in scores], "falls": falls, "detected": found,
-            "recognised": sum(s.recognised for s in scores), "false_alarms": fa}))
-        return 0
-    for s in scores:
-        print(f"{s.capture}: mounting {s.mounting}; falls detected {s.detected}/{len(s.falls)} "
-              f"(recognised {s.recognised}), false alarms {s.false_alarms}, suspected "
-              f"{s.suspected}, cancelled {s.cancelled}")
-    print(f"radar: falls detected {found}/{falls} (fall_suspected at "
-          f"{sum(s.recognised for s in scores)}), false alarms {fa}")
-    return 0

@@ -28,16 +28,13 @@ empty file) is refused with the file, line and column, and the command exits 2.
 
 from __future__ import annotations
 
-import argparse
 import csv
-import json
 import math
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gateway.evaluation.radar import T0, radar_fall_overrides
+from gateway.evaluation.radar import T0
 
 TAIL_S = 10.0      # sensor seconds ticked after a clip's last row (confirm_seconds is 5)
 REQUIRED = ("t", "x", "y", "z")
@@ -211,38 +208,3 @@ def summary(results: list[ClipResult]) -> dict[str, Any]:
     return {"falls": len(falls), "falls_alarmed": sum(r.alarm for r in falls),
             "others": len(others), "false_alarms": sum(r.alarm for r in others),
             "per_label": per}
-
-
-def main(args: argparse.Namespace) -> int:
-    root = Path(args.paths[0])
-    height = getattr(args, "mounting_height", None)
-    if height is not None and not 0 < height <= 10:
-        print(f"safehome evaluate: --mounting-height {height}: expected the radar's height "
-              "above the floor in metres (0-10), e.g. --mounting-height 1.8", file=sys.stderr)
-        return 2
-    tables = radar_fall_overrides(args)
-    if tables is None:
-        return 2
-    if not root.is_dir() or not clip_paths(root):
-        print(f"safehome evaluate: {root}: no clips: expected {root}/fall/*.csv and other "
-              "folders of non-fall clips (any name but fall), each CSV with a t,x,y,z header",
-              file=sys.stderr)
-        return 2
-    try:
-        results = evaluate(root, height, tables or None)
-    except TrackCsvError as exc:
-        print(f"safehome evaluate: {exc}", file=sys.stderr)
-        return 2
-    summ = summary(results)
-    if args.json:
-        print(json.dumps({"format": "radar-tracks", "mounting_height_m": height,
-                          "tail_s": TAIL_S, "recordings": [r.__dict__ for r in results],
-                          "summary": summ}))
-        return 0
-    for r in results:
-        print(f"{r.file}: {r.label}, {r.frames} frames, {r.seconds:.1f} s: "
-              f"{'FALL ALARM' if r.alarm else 'no alarm'} (suspected {r.suspected}, "
-              f"cancelled {r.cancelled})")
-    print(f"radar-tracks: falls alarmed {summ['falls_alarmed']}/{summ['falls']}, false alarms "
-          f"{summ['false_alarms']}/{summ['others']} other clips")
-    return 0

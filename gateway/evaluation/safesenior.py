@@ -42,10 +42,7 @@ false alarm.
 
 from __future__ import annotations
 
-import argparse
 import csv
-import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -218,33 +215,3 @@ def summary(scores: list[ClipScore]) -> dict[str, dict[str, int]]:
             d["false_alarms"] += bool(s.alarms)
             d["others_suspected"] += bool(s.suspected or s.alarms)
     return out
-
-
-def main(args: argparse.Namespace, tables: dict[str, Any]) -> int:
-    root = Path(args.paths[0])
-    if not clips(root) or not any((root / "config").glob("*.cfg")):
-        print(f"safehome evaluate: {root}: no SafeSenior .csv clips with a config/ directory",
-              file=sys.stderr)
-        return 2
-    mode = getattr(args, "mounting", "measured")
-    scores, est = evaluate(root, mode, tables or None)
-    summ = summary(scores)
-    if args.json:
-        print(json.dumps({"format": "radar", "dataset": "safesenior", "mode": mode,
-                          "walk_estimate": est.to_json() if est else None,
-                          "clips": [{**s.__dict__, "outcome": s.outcome} for s in scores],
-                          "summary": summ}))
-        return 0
-    print("walking clips pooled: " + (
-        f"measured height {est.height_m:.2f} m, tilt {est.elevation_tilt_deg:.1f} deg down "
-        f"(from {est.points} clustered points in {est.bins} range bins, "
-        f"{est.range_m[0]:.1f}-{est.range_m[1]:.1f} m)" if est else "no mounting measured"))
-    for s in scores:
-        print(f"{s.clip}: mounting {s.mounting}; {s.outcome} (suspected {s.suspected}, "
-              f"fall alarms {s.alarms}, cancelled {s.cancelled})")
-    for m, d in summ.items():
-        print(f"safesenior [{m}]: falls with a fall alarm {d['alarmed']}/{d['falls']}, "
-              f"at least suspected {d['suspected']}/{d['falls']}; false alarms "
-              f"{d['false_alarms']}/{d['others']} standUp+walking clips "
-              f"(suspected {d['others_suspected']})")
-    return 0

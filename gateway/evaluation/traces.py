@@ -14,9 +14,6 @@ simulated day, because in a home the question is not "how many clips were right"
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,54 +67,3 @@ def score(result: Any) -> TraceScore:
             out.false_alarms.append({"type": ev.type, "at": iso(ev.occurred_at), "room": ev.room,
                                      "sensor": ev.sensor})
     return out
-
-
-def main(args: argparse.Namespace) -> int:
-    from gateway.evaluation.options import progress as _progress
-    from sensordata.trace.reader import TraceError
-    from gateway.trace.replay import replay
-
-    scores: list[TraceScore] = []
-    show = not getattr(args, "no_progress", False) and sys.stderr.isatty()
-    with _progress(len(args.paths), show) as prog:   # a day of a home takes seconds
-        task = prog.add_task("replaying traces", total=len(args.paths))
-        for path in args.paths:
-            try:
-                scores.append(score(replay(path)))
-            except (OSError, TraceError) as exc:
-                print(f"safehome evaluate: {path}: {exc}", file=sys.stderr)
-                return 2
-            prog.advance(task)
-    incidents = [i for s in scores for i in s.incidents]
-    detected = sum(i["detected"] for i in incidents)
-    days = sum(s.days for s in scores)
-    false_alarms = sum(len(s.false_alarms) for s in scores)
-    delays = sorted(i["delay_s"] for i in incidents if i["detected"] and i["delay_s"] is not None)
-    summary = {
-        "traces": len(scores), "days": round(days, 3), "incidents": len(incidents),
-        "detected": detected, "sensitivity": detected / len(incidents) if incidents else None,
-        "false_alarms": false_alarms,
-        "false_alarms_per_day": false_alarms / days if days > 0 else None,
-        "median_delay_s": delays[len(delays) // 2] if delays else None,
-    }
-    if args.json:
-        print(json.dumps({"format": "trace", "rule": __doc__.split("\n\n")[1].replace("\n", " "),
-                          "summary": summary,
-                          "traces": [s.__dict__ for s in scores]}, ensure_ascii=False))
-        return 0
-    for s in scores:
-        print(f"{s.trace}: {s.days:.2f} simulated days, incidents {s.detected}/{len(s.incidents)}, "
-              f"false alarms {len(s.false_alarms)}" + (f" (damaged: {s.damage})" if s.damage else ""))
-        for i in s.incidents:
-            mark = "detected" if i["detected"] else "MISSED  "
-            delay = f", after {i['delay_s']:.0f} s" if i["delay_s"] is not None else ""
-            print(f"  {mark} {i['at']} {i['what']} ({i['room'] or '-'}): "
-                  f"{', '.join(i['expect'])}{delay}"
-                  + (f"; missing {', '.join(i['missing'])}" if i["missing"] else ""))
-        for f in s.false_alarms:
-            print(f"  FALSE ALARM {f['at']} {f['type']} ({f['room'] or '-'}, sensor {f['sensor']})")
-    sens = f"{summary['sensitivity']:.1%}" if incidents else "n/a"
-    fpd = f"{summary['false_alarms_per_day']:.2f}" if days > 0 else "n/a"
-    print(f"incidents detected: {detected}/{len(incidents)} ({sens}); false alarms: {false_alarms} "
-          f"over {days:.1f} simulated days ({fpd} per day)")
-    return 0

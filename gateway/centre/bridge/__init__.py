@@ -1,9 +1,9 @@
-"""Bridges from the Safehome MQTT contract to other alarm-centre software.
+"""Bridges from the Safehome MQTT contract to other alarm-centre software (runs at the centre).
 
 `dc09`: SIA DC-09 (Contact ID in ADM-CID messages) to an alarm receiver, so that a centre
-running existing receiver software gets Safehome alarms without writing code. Parts:
-frame.py (DC-09 framing, CRC, AES), contact_id.py (event -> Contact ID report),
-queue.py (durable SQLite queue), link.py (one TCP connection to the receiver),
+running existing receiver software gets Safehome alarms without writing code. The protocol
+itself (framing, CRC, AES, Contact ID reports, the durable queue, the TCP link, the
+delivery rules) is gateway/dc09/, shared with the home's second alarm path; here:
 mqtt_side.py (MQTT in and out), service.py (`Bridge`, the rules that tie them),
 config.py (validated settings). See docs/contact-id.md.
 """

@@ -1,4 +1,5 @@
-"""Human-readable evaluation report with rich tables (the JSON form is the same dict)."""
+"""Human-readable evaluation report with rich tables (the JSON form is the same dict): the
+command's printing, so the evaluation library (gateway/evaluation/) never imports a command."""
 
 from __future__ import annotations
 
