@@ -25,7 +25,7 @@ import numpy as np
 from _util import percentile
 
 from gateway.config import parse_config
-from gateway.console.host import attach_console
+from gateway.console.attach import attach_console
 from gateway.daemon import Daemon
 from sensordata.readings import Button, RadarPoints
 

@@ -152,7 +152,7 @@ async def test_a_failing_console_request_is_answered_500_and_alarms_keep_flowing
 
     from gateway.config import load_config
     from gateway.console import views
-    from gateway.console.host import attach_console
+    from gateway.console.attach import attach_console
     from gateway.daemon import Daemon
 
     def broken(*args, **kwargs):

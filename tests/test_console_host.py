@@ -45,7 +45,7 @@ def test_loading_the_daemon_loads_neither_the_console_server_nor_aiohttp():
 
 
 async def test_a_console_is_served_only_when_attached(tmp_path):
-    from gateway.console.host import attach_console
+    from gateway.console.attach import attach_console
     from gateway.daemon import Daemon
 
     port = free_port()
@@ -85,6 +85,6 @@ def test_attach_console_does_nothing_when_the_console_is_off(tmp_path):
         def attach(self, name: str, part: Any) -> None:
             attached.append(name)
 
-    from gateway.console.host import attach_console
+    from gateway.console.attach import attach_console
     attach_console(Host())  # type: ignore[arg-type]
     assert attached == []

@@ -66,12 +66,6 @@ def test_the_checker_sees_a_violation(tmp_path):
 
 # -- module by module ---------------------------------------------------------------------
 PRODUCT_ORDER = ("sensordata", "detectors", "drivers", "simulator", "gateway")
-# Circles known and being removed on another branch; each entry fails
-# test_known_circles_are_still_there once it is gone, so it cannot outstay its removal.
-KNOWN_CIRCLES = {
-    # removed by the ConsoleHost branch
-    frozenset({"gateway.console.server", "gateway.console.views", "gateway.daemon"}),
-}
 # What the home's daemon must never import, even lazily: the alarm-centre side, the
 # offline evaluation library, the commands and the CLI, the commissioning doctor (and the
 # bridge's and fleet's names from before they moved under gateway/centre/).
@@ -204,14 +198,8 @@ def test_no_import_circle_among_the_products_modules():
     g = import_graph(ROOT)
     comps = components(g)
     print_circles(g, comps)
-    new = [" -> ".join(circle(g, c)) for c in comps if c not in KNOWN_CIRCLES]
+    new = [" -> ".join(circle(g, c)) for c in comps]
     assert not new, "import circles (cut one arrow of each):\n" + "\n".join(new)
-
-
-def test_known_circles_are_still_there():
-    """An allowed circle that is gone must leave KNOWN_CIRCLES too."""
-    gone = KNOWN_CIRCLES - set(components(import_graph(ROOT)))
-    assert not gone, f"no longer circles, delete them from KNOWN_CIRCLES: {sorted(map(sorted, gone))}"
 
 
 def test_the_daemon_imports_nothing_of_the_centre_or_the_tools():

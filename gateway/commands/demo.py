@@ -163,7 +163,7 @@ def run_demo(args: argparse.Namespace) -> int:
                 await asyncio.sleep(0.3)
                 daemon = Daemon(home)
                 if home.console.enabled:
-                    from gateway.console.host import attach_console
+                    from gateway.console.attach import attach_console
                     attach_console(daemon)
                 gw = asyncio.create_task(daemon.run())
                 # Run until the first alarm is acknowledged (plus a moment), or the duration.

@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"--record: {problem}", file=sys.stderr)
                 return 2
         if cfg.console.enabled:  # the console's code is loaded only then
-            from gateway.console.host import attach_console
+            from gateway.console.attach import attach_console
             attach_console(daemon)
         return await daemon.run()
 

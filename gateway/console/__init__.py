@@ -5,7 +5,7 @@ frames, the test alarm's round trip through the centre); a second process would 
 open the same serial ports and radios. Why its own package: the alarm path must not
 depend on it. The daemon never imports the console (gateway/config.py reads only the
 `[console]` table, settings.py): `safehome run` attaches the console
-(`host.attach_console`) only when `[console] listen` is set, and everything here sees the
+(`attach.attach_console`) only when `[console] listen` is set, and everything here sees the
 gateway through the narrow `host.ConsoleHost`; nothing in the core loops waits for the
 console, and a console failure is logged and contained (see server.py).
 

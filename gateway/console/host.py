@@ -4,7 +4,7 @@ Why a protocol owned by the console (as `CommandHost` is owned by the commands,
 gateway/command_wiring.py): the console runs inside the daemon's process, but the alarm
 path must not depend on it. So the daemon never imports the console: it satisfies
 `ConsoleHost` by its shape, and `safehome run` (gateway/commands/run.py) attaches the
-console with `attach_console` when `[console] listen` is set, as it attaches the trace
+console with `attach_console` (attach.py) when `[console] listen` is set, as it attaches the trace
 recorder. The console package then imports nothing of the daemon, not even for types.
 
 What the console does with the host: it reads (the config, sensor health, the outbox,
@@ -15,7 +15,6 @@ test alarm, through the host's `technical` and `emit`, the path of every alarm.
 
 from __future__ import annotations
 
-import logging
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Protocol, Sequence
 
@@ -26,7 +25,6 @@ if TYPE_CHECKING:  # types only: none of these imports the console's host
     from gateway.outbox import Outbox
     from gateway.sensors import KnownSensor
 
-log = logging.getLogger("safehome.console")
 
 ReadingTap = Callable[[list[Any]], None]
 AckListener = Callable[[str, str | None, float], None]
@@ -115,16 +113,3 @@ class AttachingHost(ConsoleHost, Protocol):
         """Run `part` alongside the gateway: entered once the core runs, exited first at
         shutdown; a failure either way is logged and the gateway runs on."""
         ...
-
-
-def attach_console(host: AttachingHost) -> None:
-    """Serve the installer's console from `host` when `[console] listen` is set. A console
-    that cannot be loaded (aiohttp missing) is logged; the gateway runs on without it."""
-    if not host.cfg.console.enabled:
-        return
-    try:
-        from gateway.console.server import running_console
-    except Exception:  # noqa: BLE001 - e.g. aiohttp missing: the alarm path runs on
-        log.exception("console failed to start; the gateway runs on without it")
-        return
-    host.attach("console", running_console(host))

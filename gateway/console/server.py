@@ -465,7 +465,7 @@ async def start_console(host: ConsoleHost) -> ConsoleServer | None:
 
 @contextlib.asynccontextmanager
 async def running_console(host: ConsoleHost) -> AsyncIterator[ConsoleServer | None]:
-    """The console as a part of the running gateway (host.py's `attach_console`): served
+    """The console as a part of the running gateway (attach.py's `attach_console`): served
     once the gateway's core runs, stopped first when it stops."""
     server = await start_console(host)
     try:
