@@ -30,9 +30,9 @@ import aiomqtt
 from _util import percentile
 
 from gateway.bridge.service import Bridge
-from tests.bridge_util import ACCOUNT, FakeGateway, bridge_config, event
-from tests.broker import Mosquitto
-from tests.sia_receiver import SiaReceiver, hex_key
+from tests.support.bridge_util import ACCOUNT, FakeGateway, bridge_config, event
+from tests.support.broker import Mosquitto
+from tests.support.sia_receiver import SiaReceiver, hex_key
 
 KEY = "AAAABBBBCCCCDDDD"
 

@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Self
 
-from tests.gateway_proc import GatewayProcess
+from tests.support.gateway_proc import GatewayProcess
 
 LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) (\w+) ([\w.]+): (.*)$")
 WATCHDOG_USEC = 2_000_000     # the tick loop pings every second

@@ -27,7 +27,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from tests.broker import Mosquitto
+from tests.support.broker import Mosquitto
 from tests.faults.centre import AckingCentre, retained_status
 from tests.faults.daemon import SupervisedDaemon, parse_log
 from tests.faults.home import (

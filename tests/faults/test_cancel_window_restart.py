@@ -8,7 +8,7 @@ import random
 import time
 from pathlib import Path
 
-from tests.broker import Mosquitto
+from tests.support.broker import Mosquitto
 from tests.faults.centre import AckingCentre
 from tests.faults.conftest import replay_hint
 from tests.faults.daemon import SupervisedDaemon

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sensordata.readings import Button, Motion
 from sensordata.trace.writer import TraceWriter
-from tests.broker import unreachable_port
+from tests.support.broker import unreachable_port
 from tests.faults.daemon import SupervisedDaemon
 from tests.faults.home import T0, Script, Timing, write_fault_home
 from tests.faults.invariants import hook_runs
