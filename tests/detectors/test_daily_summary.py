@@ -16,8 +16,7 @@ from detectors.radar_fall import Zone
 from detectors.routine import NotUpDetector
 from detectors.wearable_health import WearableHealthDetector
 from sensordata.readings import AccelBlock, Presence, RadarTargets, Target
-from tests.support.home_stream import (CLOCK, SENSORS, TZ, at, days, door, heartbeat_noise, motion, near, of_type,
-                               run)
+from tests.support.home_stream import CLOCK, SENSORS, TZ, at, days, door, heartbeat_noise, motion, near, of_type, run
 
 
 def summary(**kw) -> DailySummaryDetector:

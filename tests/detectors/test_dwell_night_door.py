@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from detectors.base import SensorMeta
 from detectors.dwell import DwellDetector
 from detectors.night_door import NightDoorDetector
-from detectors.base import SensorMeta
 from sensordata.readings import Contact, Presence
-from tests.support.home_stream import (SENSORS, TZ, at, door, heartbeat_noise, motion, near, of_type,
-                               restart, run)
+from tests.support.home_stream import SENSORS, TZ, at, door, heartbeat_noise, motion, near, of_type, restart, run
 
 
 def dwell(**kw) -> DwellDetector:

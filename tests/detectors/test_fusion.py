@@ -7,9 +7,8 @@ import pytest
 from detectors.base import Detection
 from detectors.fusion import FallFusion
 from detectors.radar_fall import RadarFallDetector
-from tests.support.home_stream import near
 from tests.detectors.test_radar_fall import FALL, SENSORS, T0, frames
-
+from tests.support.home_stream import near
 
 # These specify the holding mode; the gateway's default hold is 0 (announce at once,
 # combine in the alarm flow), which the last test covers.

@@ -6,8 +6,7 @@ import pytest
 
 from detectors.inactivity import InactivityDetector
 from sensordata.readings import Contact, HeartRate, Motion, Presence
-from tests.support.home_stream import (SENSORS, TZ, at, door, heartbeat_noise, motion, near, of_type, restart,
-                               run)
+from tests.support.home_stream import SENSORS, TZ, at, door, heartbeat_noise, motion, near, of_type, restart, run
 
 
 def make(**kw) -> InactivityDetector:

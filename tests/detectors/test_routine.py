@@ -7,8 +7,7 @@ import random
 import pytest
 
 from detectors.routine import NotUpDetector
-from tests.support.home_stream import (CLOCK, SENSORS, TZ, at, days, door, heartbeat_noise, motion, near,
-                               of_type, ordinary_day, restart, run)
+from tests.support.home_stream import CLOCK, SENSORS, TZ, at, days, door, heartbeat_noise, motion, near, of_type, ordinary_day, restart, run
 
 
 def make(**kw) -> NotUpDetector:
@@ -146,6 +145,7 @@ def test_restless_sleep_seen_by_the_bedroom_pir_is_not_up_when_the_bedroom_is_ig
 
 def test_a_shaken_wristband_in_bed_is_not_up():
     import numpy as np
+
     from sensordata.readings import AccelBlock
     t = at(14, "06:00") + np.arange(250) / 50
     shake = AccelBlock("band", t, np.column_stack([np.zeros(250), np.zeros(250),

@@ -19,7 +19,7 @@ import pytest
 
 from detectors.base import SensorMeta
 from detectors.day_features import FEATURES
-from detectors.trends import TrendSettings, TrendsDetector
+from detectors.trends import TrendsDetector, TrendSettings
 from gateway.catalogue import describe, render
 from gateway.config import parse_config
 from gateway.pipeline import Pipeline, sensor_meta
@@ -59,7 +59,7 @@ def ordinary_day(day: int, *, up: tuple[int, int] = (7, 0), trips: int = 1,
     t = at(day, *up)
     r += stay("bathroom", t, 10)
     t += 15 * 60
-    for k in range(kitchen):
+    for _k in range(kitchen):
         r += stay("kitchen", t, 20)
         r += stay("living", t + 25 * 60, 120)
         t += 4 * 3600

@@ -100,7 +100,7 @@ def test_streaming_invariance_one_block_or_many_small_ones():
     rng = np.random.default_rng(0)
     pieces = feed_blocks(_detector(), t, xyz, rng.integers(1, 60, 500))
     assert [d.type for d in whole] == [d.type for d in pieces] == ["fall_suspected", "fall_cancelled"]
-    for a, b in zip(whole, pieces):
+    for a, b in zip(whole, pieces, strict=True):
         assert a.occurred_at == pytest.approx(b.occurred_at, abs=1e-6)
         assert a.evidence == pytest.approx(b.evidence, rel=1e-6, abs=1e-6)
 
@@ -245,7 +245,7 @@ def test_resampler_box_averages_keeps_spikes_and_is_block_invariant():
     assert peak.max() == pytest.approx(np.linalg.norm(ramp[400]))  # the spike survives
     r2 = GridResampler(50.0)
     parts = [r2.feed(tt[i:i + n], ramp[i:i + n]) for i, n in
-             zip(range(0, len(tt), 7), [7] * (len(tt) // 7 + 1))]
+             zip(range(0, len(tt), 7), [7] * (len(tt) // 7 + 1), strict=False)]
     assert np.concatenate([p[1] for p in parts]) == pytest.approx(mean, abs=1e-12)
     assert np.concatenate([p[2] for p in parts]) == pytest.approx(peak, abs=1e-12)
 

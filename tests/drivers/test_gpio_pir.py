@@ -8,10 +8,10 @@ import enum
 import pytest
 
 from drivers import gpio_pir
-from tests.support.doubles import fake_gpiod
 from drivers.base import DriverUnavailable, SensorInfo
 from drivers.gpio_pir import GpioPirDriver, Settings
 from sensordata.readings import Motion
+from tests.support.doubles import fake_gpiod
 
 CHIP = "/dev/gpiochip0"
 SENSOR = SensorInfo("hall_pir", "hall", "gpio_pir")

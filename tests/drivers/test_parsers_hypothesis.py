@@ -21,7 +21,8 @@ from drivers.ble import parsers as PP
 from drivers.ld2410 import protocol as P
 from drivers.ld2410.parser import LD2410Parser
 from drivers.seeed import fda1, fda2
-from drivers.zigbee2mqtt import Settings as ZSettings, Zigbee2MqttDriver
+from drivers.zigbee2mqtt import Settings as ZSettings
+from drivers.zigbee2mqtt import Zigbee2MqttDriver
 
 SETTINGS = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])

@@ -196,7 +196,7 @@ class SupervisedDaemon:
         for i, r in enumerate(self.runs):
             if r.ready is None or len(r.pings) < 2:
                 continue
-            gaps = [b - a for a, b in zip(r.pings, r.pings[1:])]
+            gaps = [b - a for a, b in zip(r.pings, r.pings[1:], strict=False)]
             if gaps and max(gaps) > allowed:
                 out.append(f"run {i}: tick loop silent for {max(gaps):.1f} s")
         return out

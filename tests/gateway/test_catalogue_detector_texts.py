@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from gateway.catalogue import CATALOGUE, render
 from tests.detectors.test_daily_summary import month_with_incidents, routine_detectors
-from tests.detectors.test_radar_fall import FALL, frames, make as radar
-from tests.detectors.test_wearable_health import blocks, hr, make as health
+from tests.detectors.test_radar_fall import FALL, frames
+from tests.detectors.test_radar_fall import make as radar
+from tests.detectors.test_wearable_health import blocks, hr
+from tests.detectors.test_wearable_health import make as health
 from tests.support.home_stream import run
 
 

@@ -14,14 +14,14 @@ from __future__ import annotations
 import asyncio
 import signal
 import sqlite3
-from contextlib import closing
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from tests.support.db_files import crash_copy
 from tests.support.broker import Mosquitto, unreachable_port
+from tests.support.db_files import crash_copy
 from tests.support.gateway_proc import GatewayProcess, Listener, write_config
 
 ACK_TIMEOUT = 4

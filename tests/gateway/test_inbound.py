@@ -41,7 +41,7 @@ async def test_hostile_acks_and_commands_leave_the_session_up(mosquitto, tmp_pat
             async with aiomqtt.Client(mosquitto.host, mosquitto.port) as c:
                 for payload in (DEEP, DEEP_BUT_SMALL, HUGE_ACK, b"not json", b'{"id": 17}'):
                     await c.publish(f"{BASE}/ack", payload, qos=1)
-                for i in range(50):
+                for _ in range(50):
                     await c.publish(f"{BASE}/ack", json.dumps({"id": str(uuid.uuid4())}), qos=1)
                 await c.publish(f"{BASE}/cmd/test_alarm", DEEP, qos=1)
                 await c.publish(f"{BASE}/cmd/test_alarm", DEEP_BUT_SMALL, qos=1)

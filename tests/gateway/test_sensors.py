@@ -5,8 +5,8 @@ from __future__ import annotations
 from gateway.config import parse_config
 from gateway.health import HealthMonitor
 from gateway.pipeline import sensor_meta
-from sensordata.readings import Motion
 from gateway.sensors import expand
+from sensordata.readings import Motion
 
 HOME = {
     "gateway_id": "gw-1", "site_id": "site-1",

@@ -11,8 +11,8 @@ import pytest
 
 from drivers import registry
 from drivers.base import Driver, DriverUnavailable, SensorInfo, require_module
-from sensordata.readings import Motion
 from gateway.supervisor import supervise
+from sensordata.readings import Motion
 
 
 class Flaky(Driver):

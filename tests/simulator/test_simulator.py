@@ -184,7 +184,7 @@ def test_imperfections_happen_when_configured() -> None:
     assert max(np.abs(r.xyz).max() for r in cw) > 1.2
     ends = [round(r.end, 3) for r in bw]
     assert len(ends) != len(set(ends))                                       # duplicates
-    assert any(b < a for a, b in zip(ends, ends[1:]))                        # out of order
+    assert any(b < a for a, b in zip(ends, ends[1:], strict=False))                        # out of order
     silent = [r for r in bw if start + 300 + 3 <= r.t[0] < start + 420 - 3]
     assert not silent                                                        # silent window
     first_clean = min(r.t[0] for r in cw)

@@ -66,7 +66,7 @@ class GatewayProcess:
 
     def start(self) -> "GatewayProcess":
         self.log_path = self.config.with_suffix(f".{time.monotonic_ns()}.log")
-        self._log = open(self.log_path, "wb")
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - the daemon's log, open while it runs
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gateway.cli", "run", "--config", str(self.config), *self.args],
             cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT, env=self.env)

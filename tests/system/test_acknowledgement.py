@@ -89,6 +89,6 @@ async def test_mqtt_3_1_1_is_selectable(mosquitto, tmp_path):
     finally:
         gw.signal(signal.SIGTERM)
         assert gw.wait() == 0
-    gateway_lines = [l for l in mosquitto.log_text().splitlines()
-                     if "New client connected" in l and "safehome-gw-test-01" in l]
-    assert gateway_lines and all("(p2," in l for l in gateway_lines), gateway_lines  # p2 = 3.1.1
+    gateway_lines = [ln for ln in mosquitto.log_text().splitlines()
+                     if "New client connected" in ln and "safehome-gw-test-01" in ln]
+    assert gateway_lines and all("(p2," in ln for ln in gateway_lines), gateway_lines  # p2 = 3.1.1

@@ -20,8 +20,8 @@ from gateway.catalogue import render
 from gateway.centre import Centre
 from gateway.centre.alarm_log import AlarmLog
 from gateway.events import Event, new_event_id
-from tests.support.bridge_util import ACCOUNT, GW, FakeGateway, bridge_config, event
 from tests.faults.typed_corpus import Hostile, gateway_outbound, generate
+from tests.support.bridge_util import ACCOUNT, GW, FakeGateway, bridge_config, event
 from tests.support.sia_receiver import SiaReceiver
 
 ROOT = "safehome/v1"

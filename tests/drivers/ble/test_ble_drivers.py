@@ -16,10 +16,10 @@ from drivers.base import SensorInfo
 from drivers.ble import common
 from drivers.ble import parsers as PP
 from drivers.ble.button import ITAG_KEY, ITAG_SERVICE, ButtonDriver
-from tests.support.doubles.fake_bleak import FakePeripheral, FakeWorld
 from drivers.ble.heart_rate import HEART_RATE_MEASUREMENT, HEART_RATE_SERVICE, HeartRateDriver
 from drivers.ble.polar import PMD_CONTROL, PMD_DATA, PMD_SERVICE, PolarPmdDriver
 from sensordata.readings import AccelBlock, Battery, Button, HeartRate, LinkQuality
+from tests.support.doubles.fake_bleak import FakePeripheral, FakeWorld
 from tests.support.drivers_util import first_readings
 
 h = bytes.fromhex

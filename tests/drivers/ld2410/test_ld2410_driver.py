@@ -58,7 +58,7 @@ async def test_keepalive_repeats_state_while_reports_flow():
         finally:
             await drv.disconnect()
     assert [r.present for r in readings] == [True, True, True]
-    gaps = [b.t - a.t for a, b in zip(readings, readings[1:])]
+    gaps = [b.t - a.t for a, b in zip(readings, readings[1:], strict=False)]
     assert all(g >= 0.14 for g in gaps)
 
 
@@ -180,7 +180,6 @@ async def test_daemon_end_to_end_keepalive_then_silence_reaches_the_centre(mosqu
 
 async def test_emulator_replays_a_trace_of_presence_readings():
     from sensordata.readings import Presence
-
     from simulator.emulators.ld2410 import trace_from_readings
 
     recorded = [Presence("r", 100.0, False, False), Presence("r", 100.3, True, True, 2.25),

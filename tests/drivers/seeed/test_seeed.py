@@ -15,7 +15,11 @@ import pytest
 from drivers.base import SensorInfo
 from drivers.seeed import fda1, fda2
 from drivers.seeed.driver import (
-    FDA1Settings, FDA2Settings, MR60FDA1Driver, MR60FDA2Driver, SeeedConfigError,
+    FDA1Settings,
+    FDA2Settings,
+    MR60FDA1Driver,
+    MR60FDA2Driver,
+    SeeedConfigError,
 )
 from sensordata.readings import FallFlag, Presence
 from simulator.emulators.seeed import FDA1Device, FDA1Emulator, FDA2Device, FDA2Emulator
@@ -263,7 +267,7 @@ async def test_quiet_module_is_probed_and_answers_keep_presence_alive():
         probes = [f for f in emu.device.received if f.type == fda2.TYPE_PARAMS]
     pres = [r for r in got if isinstance(r, Presence)]
     assert [r.present for r in pres] == [True] * 3
-    assert all(b.t - a.t >= 0.14 for a, b in zip(pres, pres[1:]))
+    assert all(b.t - a.t >= 0.14 for a, b in zip(pres, pres[1:], strict=False))
     assert len(probes) >= 2 and drv.stats["probes"] >= 2
 
 
@@ -352,5 +356,5 @@ async def test_quiet_fda1_in_an_empty_room_is_probed_and_not_reported_silent():
                                                 fda1.CMD_PRESENCE | fda1.QUERY_BIT)]
     pres = [r for r in got if isinstance(r, Presence)]
     assert [(r.present, r.moving) for r in pres] == [(False, False)] * 3
-    assert all(b.t - a.t >= 0.14 for a, b in zip(pres, pres[1:]))
+    assert all(b.t - a.t >= 0.14 for a, b in zip(pres, pres[1:], strict=False))
     assert len(probes) >= 2 and drv.stats["probes"] >= 2

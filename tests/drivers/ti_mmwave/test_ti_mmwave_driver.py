@@ -60,7 +60,7 @@ async def test_config_sent_and_acknowledged_then_readings_arrive_in_room_frame()
     assert [r.frame for r in targets] == list(range(1, len(targets) + 1))
     assert [r.frame for r in points] == [r.frame for r in targets]
     assert all(r.sensor == "radar_living" for r in readings)
-    assert all(a.t <= b.t for a, b in zip(targets, targets[1:]))
+    assert all(a.t <= b.t for a, b in zip(targets, targets[1:], strict=False))
     standing, fallen = targets[5].targets[0], targets[-1].targets[0]
     assert standing.tid == 1 and standing.height == pytest.approx(1.7)
     assert fallen.height == pytest.approx(0.4) and fallen.vy == 0.0

@@ -93,7 +93,7 @@ def test_the_contact_id_document_lists_every_type_as_the_catalogue_says():
     table = text.split("<!-- contact-id:begin -->", 1)[1].split("<!-- contact-id:end -->", 1)[0]
     rows = [r for r in table.strip().splitlines()[2:]]
     assert len(rows) == len(CATALOGUE)
-    for row, t in zip(rows, CATALOGUE.values()):
+    for row, t in zip(rows, CATALOGUE.values(), strict=True):
         cells = [c.strip() for c in row.strip("|").split("|")]
         code = f"`{t.qualifier} {t.contact_id:03d}`" if t.contact_id else "none"
         assert cells[:3] == [f"`{t.name}`", t.kind, code], row

@@ -203,7 +203,7 @@ async def test_a_receiver_stops_even_while_a_query_holds_a_connection(pg_dsn):
 
     log = PgAlarmLog(pg_dsn, "r-stop")
     await log.open()
-    held = await log.pool.acquire()          # never released: a graceful close waits forever
+    _held = await log.pool.acquire()          # never released: a graceful close waits forever
     t0 = time.monotonic()
     await asyncio.wait_for(log.close(timeout=0.5), 10)
     assert time.monotonic() - t0 < 3.0

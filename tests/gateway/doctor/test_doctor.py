@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-
 from gateway.centre.client import Centre
 from gateway.cli import main
 from gateway.config import load_config
@@ -198,8 +197,8 @@ async def test_rate_is_measured_against_the_drivers_expected_rate(tmp_path, mosq
 async def test_ble_wearable_found_by_the_drivers_own_lookup_with_battery_and_rssi(tmp_path,
                                                                                    mosquitto):
     from drivers.ble import common
-    from tests.support.doubles.fake_bleak import FakePeripheral, FakeWorld
     from drivers.ble.heart_rate import HEART_RATE_SERVICE
+    from tests.support.doubles.fake_bleak import FakePeripheral, FakeWorld
     hrm = common.uuid16(0x2A37)
     notes = [(0.05 * k, hrm, bytes([0x00, 60 + k])) for k in range(1, 6)]
     world = FakeWorld(FakePeripheral("C0:FF:EE:00:00:01", [HEART_RATE_SERVICE], rssi=-71,

@@ -12,7 +12,6 @@ import pytest
 
 from drivers.ble import common
 from drivers.ble.button import ITAG_SERVICE
-from tests.support.doubles.fake_bleak import FakePeripheral, FakeWorld
 from drivers.ble.heart_rate import HEART_RATE_SERVICE
 from drivers.ble.polar import PMD_SERVICE
 from drivers.ld2410 import protocol as LP
@@ -21,6 +20,7 @@ from simulator.emulators import ti_mmwave as TI
 from simulator.emulators.ld2410 import FIRMWARE_ACK_DATA, LD2410Emulator, presence_trace
 from simulator.emulators.pty import PtyDevice, PtyPort
 from simulator.emulators.seeed import FDA1Emulator, FDA2Emulator
+from tests.support.doubles.fake_bleak import FakePeripheral, FakeWorld
 
 HEADER = textwrap.dedent("""\
     gateway_id = "gw-new-01"
@@ -164,7 +164,7 @@ def capture_frames(path: Path) -> list[bytes]:
     """A raw TI capture cut at its magic words: the frames exactly as the radar sent them."""
     data = path.read_bytes()
     starts = [i for i in range(len(data)) if data.startswith(TI_MAGIC, i)] + [len(data)]
-    return [data[a:b] for a, b in zip(starts, starts[1:])]
+    return [data[a:b] for a, b in zip(starts, starts[1:], strict=False)]
 
 
 TI_MAGIC = bytes([2, 1, 4, 3, 6, 5, 8, 7])

@@ -7,8 +7,8 @@ import asyncio
 import json
 import signal
 import sqlite3
-from contextlib import closing
 import time
+from contextlib import closing
 
 from gateway.centre import Centre
 from gateway.cli import main

@@ -68,7 +68,8 @@ def test_small_steps_back_are_kept_chunks_written_out_of_order_are_sorted(tmp_pa
     assert not kept.reordered and (np.diff(kept.t) < 0).sum() == 1
     late = rows[60:]                                     # a chunk written first
     p = _write(tmp_path / "young" / "S30A02T01.csv.gz", late + rows[:60])
-    parsed = smartfallmm.parse(gzip.open(p, "rt").read(), p.name)
+    with gzip.open(p, "rt") as f:
+        parsed = smartfallmm.parse(f.read(), p.name)
     assert parsed.reordered and parsed.t[0] == 0.0
     assert (np.diff(parsed.t) >= 0).all() and len(parsed.t) == len(rows)
 

@@ -16,8 +16,8 @@ import pytest
 from gateway.cli import main
 from simulator.engine import simulate_to
 from simulator.scenario import load_scenario
-from tests.support.console_util import DESKTOP, PHONE, screenshot
 from tests.gateway.console.test_console_browser import browser, fits  # noqa: F401 - browser is the chromium fixture
+from tests.support.console_util import DESKTOP, PHONE, screenshot
 
 SCENARIO = Path(__file__).resolve().parents[3] / "simulator/scenarios/home-trends-decline.toml"
 
@@ -50,7 +50,7 @@ def test_the_report_is_one_self_contained_page_naming_the_changes(reports):
 
 
 @pytest.mark.parametrize("size", [PHONE, DESKTOP], ids=["phone", "desktop"])
-async def test_the_report_reads_on_a_phone_and_a_desktop(reports, browser, size):
+async def test_the_report_reads_on_a_phone_and_a_desktop(reports, browser, size):  # noqa: F811 - the fixture imported above
     ctx = await browser.new_context(viewport=size, locale="fi-FI")
     page = await ctx.new_page()
     errors: list[str] = []

@@ -6,8 +6,8 @@ import datetime as dt
 
 from gateway.config import parse_config
 from gateway.pipeline import Pipeline
-from sensordata.readings import Motion
 from gateway.store import Store
+from sensordata.readings import Motion
 
 HOME = {"gateway_id": "gw-1", "site_id": "site-1", "timezone": "Europe/Helsinki",
         "rooms": [{"id": "kitchen"}],

@@ -12,8 +12,8 @@ import pytest
 
 from gateway.cli import main
 from gateway.trace.eventimport import EventLogError, import_events
-from gateway.trace.sensormap import room_from_name
 from gateway.trace.replay import config_for
+from gateway.trace.sensormap import room_from_name
 from sensordata.readings import Contact, Motion
 from sensordata.trace.reader import TraceReader
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from gateway.config import parse_config
 from gateway.daemon import Daemon
+from gateway.trace.recorder import BackgroundRecorder, Recorder, attach_recorder
 from sensordata.readings import HeartRate
 from sensordata.trace.reader import TraceReader
-from gateway.trace.recorder import BackgroundRecorder, Recorder, attach_recorder
 
 T0 = 1_790_000_000.0
 

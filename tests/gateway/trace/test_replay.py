@@ -147,7 +147,7 @@ def test_bad_csv_exits_2_naming_line_and_column(tmp_path: Path, mutate, args, ex
         mutate(lines)
         src.write_text("\n".join(lines) + "\n")
     base = {"--rate": "200", "--unit": "g", "--columns": "ax,ay,az"}
-    for k, v in zip(args[::2], args[1::2]):
+    for k, v in zip(args[::2], args[1::2], strict=True):
         base[k] = v
     flat = [x for kv in base.items() for x in kv]
     res = safehome("trace", "import-csv", str(src), "-o", str(tmp_path / "o"), *flat)

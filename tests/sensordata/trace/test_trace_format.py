@@ -15,8 +15,20 @@ import numpy as np
 import pytest
 
 from sensordata.readings import (
-    AccelBlock, Availability, Battery, Button, Contact, FallFlag, HeartRate, LinkQuality,
-    Motion, Presence, RadarPoints, RadarTargets, Target, reading_time,
+    AccelBlock,
+    Availability,
+    Battery,
+    Button,
+    Contact,
+    FallFlag,
+    HeartRate,
+    LinkQuality,
+    Motion,
+    Presence,
+    RadarPoints,
+    RadarTargets,
+    Target,
+    reading_time,
 )
 from sensordata.trace import Label, StreamInfo, TraceReader, TraceWriter
 
@@ -130,7 +142,7 @@ def test_truncated_trace_replays_up_to_the_cut_and_says_where(tmp_path: Path) ->
     got = list(reader.readings())
     assert 0 < len(got) < len(written)
     expected = sorted(written, key=reading_time)   # within a window, by sensor time
-    assert all(same(a, b) for a, b in zip(got, expected))   # a prefix, intact
+    assert all(same(a, b) for a, b in zip(got, expected, strict=False))   # a prefix, intact
     assert reader.damage is not None
     assert "truncated" in reader.damage.reason
     assert 0 < reader.damage.offset <= len(data) // 2
@@ -222,4 +234,4 @@ def test_seeking_through_the_index_matches_a_full_scan(tmp_path: Path) -> None:
     seek = list(reader.readings(start=a, end=b))
     scan = [r for r in reader.readings() if a <= reading_time(r) <= b]
     assert len(seek) == len(scan) == 23   # 12 blocks ending 333.9..344.9, 11 motions
-    assert all(same(x, y) for x, y in zip(seek, scan))
+    assert all(same(x, y) for x, y in zip(seek, scan, strict=True))

@@ -22,9 +22,9 @@ from sensordata.readings import AccelBlock, reading_time
 from sensordata.trace import TraceReader
 from simulator.engine import simulate_to
 from simulator.scenario import load_scenario
+from tests.sensordata.trace.test_trace_format import T0, every_kind, same
 
 REPO = Path(__file__).resolve().parents[3]
-from tests.sensordata.trace.test_trace_format import T0, every_kind, same
 
 mcap_ros2 = pytest.importorskip("mcap_ros2.decoder")
 
