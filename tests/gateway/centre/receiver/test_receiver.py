@@ -24,7 +24,7 @@ from gateway.centre.alarm_log import AlarmLog
 from gateway.events import Event, new_event_id
 
 ROOT = "safehome/v1"
-SCHEMAS = Path(__file__).resolve().parents[3] / "docs" / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[4] / "docs" / "schemas"
 T0 = 1_790_000_000.0
 
 
