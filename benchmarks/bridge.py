@@ -30,9 +30,9 @@ import aiomqtt
 from _util import percentile
 
 from gateway.centre.bridge.service import Bridge
-from tests.bridge_util import ACCOUNT, FakeGateway, bridge_config, event
-from tests.broker import Mosquitto
-from tests.sia_receiver import SiaReceiver, hex_key
+from tests.support.bridge_util import ACCOUNT, FakeGateway, bridge_config, event
+from tests.support.broker import Mosquitto
+from tests.support.sia_receiver import SiaReceiver, hex_key
 
 KEY = "AAAABBBBCCCCDDDD"
 
@@ -94,8 +94,8 @@ async def measure(n: int, rate: float, aes: bool, latency_n: int, nodelay: bool)
                         await asyncio.sleep(1.0 / rate)
                     await rx.wait_for(lambda: len(gw.acks) >= latency_n, 60)
                     rx_times = rx.arrived_at[-latency_n:]
-                    acks = {a["id"]: t for a, t in zip(gw.acks, gw.ack_times)}
-                    in_rx = [(r - s) * 1000 for r, s in zip(rx_times, sent.values())]
+                    acks = {a["id"]: t for a, t in zip(gw.acks, gw.ack_times, strict=False)}
+                    in_rx = [(r - s) * 1000 for r, s in zip(rx_times, sent.values(), strict=False)]
                     in_ack = [(acks[i] - s) * 1000 for i, s in sent.items()]
                     inside = [d * 1000 for d in list(bridge.delays)[-latency_n:]]
                     # ---- throughput, a burst ----

@@ -65,7 +65,7 @@ print(f"load: {count['answers'] / seconds:.0f} API answers/s, {count['refused'] 
 
 async def phase(tmp: Path, broker_url: str, name: str, console: bool, load: str | None, n: int,
                 rate: float) -> None:
-    from tests.broker import free_port
+    from tests.support.broker import free_port
     port = free_port()
     data = {"gateway_id": "gw-bench", "site_id": "site-bench", "rooms": [{"id": "hall"}],
             "sensors": [], "mqtt": {"url": broker_url, "heartbeat_interval": 60},
@@ -106,7 +106,7 @@ async def phase(tmp: Path, broker_url: str, name: str, console: bool, load: str 
 async def main(n: int, rate: float) -> None:
     import logging
     logging.basicConfig(level=logging.ERROR)
-    from tests.broker import Mosquitto
+    from tests.support.broker import Mosquitto
     with tempfile.TemporaryDirectory() as tmp:
         broker = Mosquitto(Path(tmp) / "broker").start()
         try:

@@ -31,8 +31,7 @@ from detectors.radar_fall import RadarFallDetector  # noqa: E402
 from detectors.routine import NotUpDetector  # noqa: E402
 from detectors.wearable_health import WearableHealthDetector  # noqa: E402
 from sensordata.radar_mounting import Mounting  # noqa: E402
-from sensordata.readings import (AccelBlock, Battery, Contact, HeartRate, Motion,  # noqa: E402
-                              RadarPoints, RadarTargets, Target)
+from sensordata.readings import AccelBlock, Battery, Contact, HeartRate, Motion, RadarPoints, RadarTargets, Target  # noqa: E402
 
 T0 = 1_772_400_000.0
 SENSORS = {

@@ -2,7 +2,7 @@
 
     nice -n 15 python benchmarks/evaluate_vs_replay.py [--sets sisfall,umafall,fallalld]
 
-Why: tests/test_evaluate_agrees_with_replay.py checks a stratified sample in CI; this runs
+Why: tests/gateway/evaluation/test_evaluation_agrees_with_replay.py checks a stratified sample in CI; this runs
 all recordings of ../shared/data (SisFall waist, UMAFall wrist and waist, FallAllD wrist),
 prints per set how many agree and names every recording that does not. Exit code 1 when
 any disagrees.

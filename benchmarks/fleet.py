@@ -29,8 +29,8 @@ from pathlib import Path
 import _util  # noqa: F401
 
 from gateway.centre.fleet.runner import StormPlan
-from tests.cluster_scenario import Chaos, Scenario, run_scenario
-from tests.pg import temp_database
+from tests.support.cluster_scenario import Chaos, Scenario, run_scenario
+from tests.support.pg import temp_database
 
 
 async def phase(sc: Scenario) -> dict:

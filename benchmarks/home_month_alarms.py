@@ -52,7 +52,7 @@ def main() -> int:
     ap.add_argument("--first-seed", type=int, default=100)
     ap.add_argument("--shared", default=str(SHARED))
     args = ap.parse_args()
-    from tests.casas_month import MAP_CSV, TZ, generate
+    from tests.support.casas_month import MAP_CSV, TZ, generate
 
     total_alarms, total_days = 0, 0.0
     with tempfile.TemporaryDirectory() as tmp:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -26,7 +25,7 @@ from sensordata.readings import Button
 async def measure(n: int, rate: float) -> None:
     import logging
     logging.basicConfig(level=logging.ERROR)
-    from tests.broker import Mosquitto
+    from tests.support.broker import Mosquitto
 
     with tempfile.TemporaryDirectory() as tmp:
         broker = Mosquitto(Path(tmp) / "broker").start()

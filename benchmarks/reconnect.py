@@ -40,7 +40,7 @@ class Count(logging.Handler):
 
 
 async def measure(outages: int, min_outage: float, max_outage: float, seed: int) -> None:
-    from tests.broker import Mosquitto
+    from tests.support.broker import Mosquitto
 
     rng = random.Random(seed)
     counter = Count()

@@ -86,7 +86,7 @@ def daemon_cmd(broker_url: str, db: Path) -> list[str]:
 
 
 def measure(seconds: float, warmup: float) -> None:
-    from tests.broker import Mosquitto
+    from tests.support.broker import Mosquitto
 
     with tempfile.TemporaryDirectory() as tmp:
         broker = Mosquitto(Path(tmp) / "broker").start()

@@ -235,7 +235,7 @@ def show_steps(step_rows: list[list[dict[str, Any]]], steps: tuple[Any, ...]) ->
     print("| step | " + " | ".join(names) + " | older wearers' false alarms | "
           "impact -> suspected | impact -> alarm |")
     print("|---|" + "---|" * (len(names) + 3))
-    for (title, _, _), rows in zip(steps, step_rows):
+    for (title, _, _), rows in zip(steps, step_rows, strict=True):
         cells = [f"{pct(r['sensitivity'])} / {pct(r['specificity'])}" for r in rows]
         pool = rows[-1]
         eld = (f"{pool['elderly_false_alarms']}/{pool['elderly_adls']} "
@@ -333,9 +333,9 @@ def main() -> int:
             step_rows[k].append(line(n, outs))
     for k in range(len(steps)):
         step_rows[k].append(line("all pooled", pooled[k]))
-    report["lodo_steps"] = [{"step": t, "rows": r} for (t, _, _), r in zip(steps, step_rows)]
+    report["lodo_steps"] = [{"step": t, "rows": r} for (t, _, _), r in zip(steps, step_rows, strict=True)]
     report["lodo"] = rows = step_rows[-1]
-    for (title, _, _), r in zip(steps, step_rows):
+    for (title, _, _), r in zip(steps, step_rows, strict=True):
         show(f"Leave one data set out ({PLACEMENT}; {title}; pipeline)", r)
     show_steps(step_rows, steps)
     show_elderly(rows)

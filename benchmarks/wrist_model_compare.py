@@ -39,11 +39,10 @@ from pathlib import Path
 from typing import Any
 
 import _util  # noqa: F401
-
 import numpy as np
+import wrist_crossval as wc
 from scipy.optimize import minimize
 
-import wrist_crossval as wc
 from detectors.wearable_fall import GRID_HZ, WearableFallSettings
 from detectors.wearable_resample import GridResampler
 from gateway.evaluation import crossval

@@ -23,8 +23,8 @@ from typing import Any, Iterable, Mapping, Protocol
 
 from gateway.catalogue import render
 from gateway.events import Event
-from sensordata.timefmt import parse_iso
 from gateway.remote_commands import CommandOutcome, GatewayState, RaiseEvent, RemoteCommands
+from sensordata.timefmt import parse_iso
 
 log = logging.getLogger("safehome.commands")
 

@@ -125,8 +125,8 @@ class Daemon(Component):
             self.care_report = WeeklyCareReport(config.care_report, config.timezone, time.time())
         self.homeassistant: Any = None  # gateway.homeassistant bridge, when configured
         if config.homeassistant.discovery:
-            from gateway.version import installed_version
             from gateway.homeassistant import HomeAssistantBridge
+            from gateway.version import installed_version
             self.homeassistant = HomeAssistantBridge(config, self._health_body_sensors,
                                                      installed_version())
         self._uplink_group = TaskGroup("uplink")  # stopped last but one, not with the rest

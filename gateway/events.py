@@ -15,7 +15,8 @@ from typing import Any, Mapping
 import uuid6
 
 from gateway.catalogue import ALARM, EventType, describe
-from sensordata.timefmt import iso as iso, parse_iso as parse_iso  # the wire format's time, re-exported
+from sensordata.timefmt import iso as iso  # the wire format's time, re-exported
+from sensordata.timefmt import parse_iso as parse_iso
 
 SCHEMA_VERSION = 1
 

@@ -269,9 +269,10 @@ class Component:
         shutdown.add(self.tasks_end_in, "tasks", self.tasks.cancel)
         return await shutdown.run()
 
-    async def run(self) -> None:
+    async def run(self) -> int | None:
         """Start, run until a critical task fails or every task has ended (or until
-        cancelled), stop in stages, then raise the task's failure, if any."""
+        cancelled), stop in stages, then raise the task's failure, if any. A component
+        that ends with an exit code (the daemon) returns it; this one returns None."""
         self._running = True
         try:
             await self.start()
@@ -279,6 +280,7 @@ class Component:
         finally:
             await self.stop()
         self.tasks.raise_failure()
+        return None
 
     async def __aenter__(self) -> Self:
         self._running = True

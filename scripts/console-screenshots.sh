@@ -7,5 +7,5 @@ source "$(dirname "$0")/bootstrap.sh"
 ensure_venv test,plot,demo
 out="$(realpath -m "${1:-build/screenshots}")"
 mkdir -p "$out"
-SAFEHOME_SCREENSHOTS="$out" .venv/bin/python -m pytest -q -p no:cacheprovider tests/test_console_browser.py
+SAFEHOME_SCREENSHOTS="$out" .venv/bin/python -m pytest -q -p no:cacheprovider tests/gateway/console/test_console_browser.py
 echo "screenshots in $out:" && ls "$out"

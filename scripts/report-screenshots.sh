@@ -7,5 +7,5 @@ source "$(dirname "$0")/bootstrap.sh"
 ensure_venv test
 out="$(realpath -m "${1:-build/screenshots}")"
 mkdir -p "$out"
-SAFEHOME_SCREENSHOTS="$out" .venv/bin/python -m pytest -q -n 0 -p no:cacheprovider tests/test_care_report_browser.py
+SAFEHOME_SCREENSHOTS="$out" .venv/bin/python -m pytest -q -n 0 -p no:cacheprovider tests/gateway/report/test_care_report_browser.py
 echo "screenshots in $out:" && ls "$out"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.broker import Mosquitto
+from tests.support.broker import Mosquitto
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -30,7 +30,7 @@ def shared_data() -> Path:
 @pytest.fixture
 async def pg_dsn():
     """A fresh PostgreSQL database (random name, dropped after the test)."""
-    from tests.pg import temp_database
+    from tests.support.pg import temp_database
     async for dsn in temp_database():
         yield dsn
 
@@ -38,7 +38,7 @@ async def pg_dsn():
 @pytest.fixture
 def nats_cluster(tmp_path: Path):
     """Three NATS nodes with JetStream and MQTT listeners: `.nodes`, `.urls`."""
-    from tests.nats_cluster import NatsCluster
+    from tests.support.nats_cluster import NatsCluster
     cluster = NatsCluster(tmp_path / "nats").start()
     yield cluster
     cluster.stop()

@@ -13,13 +13,13 @@ import ctypes
 import ctypes.util
 import os
 import shutil
-from typing import Any
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
-from gateway.config import HomeConfig
 from gateway.checks.check import Check
+from gateway.config import HomeConfig
 
 MB = 1024 * 1024
 DISK_WARN_MB = 200

@@ -119,8 +119,8 @@ def traces(args: argparse.Namespace) -> int:
     """`--format trace`: recorded or simulated homes with ground-truth labels (gateway/evaluation/traces.py)."""
     from gateway.evaluation import traces as tr
     from gateway.evaluation.options import progress as _progress
-    from sensordata.trace.reader import TraceError
     from gateway.trace.replay import replay
+    from sensordata.trace.reader import TraceError
 
     scores: list[tr.TraceScore] = []
     show = not getattr(args, "no_progress", False) and sys.stderr.isatty()

@@ -10,7 +10,6 @@ import asyncio
 import functools
 import signal
 import sys
-
 from typing import TYPE_CHECKING
 
 from gateway.commands.common import duration_arg

@@ -74,8 +74,8 @@ def _replay_with_progress(path: str, cfg: Any, speed: float | None, on_event: An
     """replay() with a progress bar on a terminal: the trace's span comes from its MCAP
     summary, so the bar knows its end before reading."""
     from gateway.commands.common import progress
-    from sensordata.trace.reader import TraceReader
     from gateway.trace.replay import replay
+    from sensordata.trace.reader import TraceReader
 
     span = TraceReader(path).span()
     first, total = (span[0], span[1] - span[0]) if span else (0.0, None)

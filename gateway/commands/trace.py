@@ -72,8 +72,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def import_csv(args: argparse.Namespace) -> int:
+    from gateway.trace.csvimport import CsvError, CsvSpec
+    from gateway.trace.csvimport import import_csv as one
     from sensordata.timefmt import parse_iso
-    from gateway.trace.csvimport import CsvError, CsvSpec, import_csv as one
 
     if args.rate is None and args.time_column is None:
         print("import-csv: give --rate HZ or --time-column NAME", file=sys.stderr)
@@ -107,7 +108,8 @@ def _failed(exc: Exception, path: str | None) -> int:
 
 
 def import_events(args: argparse.Namespace) -> int:
-    from gateway.trace.eventimport import EventLogError, import_events as run
+    from gateway.trace.eventimport import EventLogError
+    from gateway.trace.eventimport import import_events as run
 
     try:
         report = run(args.logs, args.output, fmt=args.format, map_path=args.map,

@@ -39,13 +39,13 @@ import os
 import socket
 import struct
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
 
+from gateway.checks.check import Check, exit_code
 from gateway.console import mounting, views
 from gateway.console.auth import COOKIE, Gate, LinkBook
 from gateway.console.host import ConsoleHost
@@ -55,7 +55,6 @@ from gateway.console.live import LiveState
 from gateway.console.policy import ClientAddress, add_security_headers, cross_site
 from gateway.console.settings import is_loopback
 from gateway.console.test_alarm import SentTestAlarms
-from gateway.checks.check import Check, exit_code
 from gateway.uplink import VERSION
 
 log = logging.getLogger("safehome.console")

@@ -13,10 +13,10 @@ import time
 from typing import Any
 
 from drivers import registry as driver_registry
+from gateway.checks.check import Check
 from gateway.console import mounting
 from gateway.console.host import ConsoleHost
 from gateway.console.live import LiveState
-from gateway.checks.check import Check
 from gateway.events import iso
 
 SECRET_KEY = re.compile(r"(pass|secret|token|api_?key|psk|credential)", re.IGNORECASE)

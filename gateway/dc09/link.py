@@ -28,7 +28,6 @@ from gateway.dc09.frame import (
     decode_response,
     encode,
 )
-
 from gateway.inbound import RateLimitedLog
 
 log = logging.getLogger("safehome.bridge.link")

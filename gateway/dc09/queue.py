@@ -18,8 +18,8 @@ from __future__ import annotations
 import sqlite3
 import time
 from dataclasses import dataclass
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 PENDING, DELIVERED, REFUSED = "pending", "delivered", "refused"
 

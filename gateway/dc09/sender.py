@@ -31,10 +31,10 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from gateway.dc09.settings import ReceiverConfig
 from gateway.dc09.frame import Header
 from gateway.dc09.link import Link, NoAnswer, Rejected
 from gateway.dc09.queue import Item, Queue
+from gateway.dc09.settings import ReceiverConfig
 
 log = logging.getLogger("safehome.bridge")
 

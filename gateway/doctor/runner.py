@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 from typing import Mapping
 
-from gateway.config import HomeConfig
 from gateway.checks.check import Check
-from gateway.doctor.sensors import check_sensor
 from gateway.checks.system import check_clock, check_recording, check_storage
+from gateway.config import HomeConfig
+from gateway.doctor.sensors import check_sensor
 from gateway.doctor.uplink import check_uplink
 
 

@@ -21,8 +21,8 @@ from typing import Any
 from drivers import registry as driver_registry
 from drivers.base import Driver, DriverUnavailable, SensorInfo
 from drivers.serial_io import SerialPortError, is_file
-from gateway.config import HomeConfig, SensorConfig
 from gateway.checks.check import FAIL, WARN, Check
+from gateway.config import HomeConfig, SensorConfig
 from gateway.doctor.devices import DIALOUT_FIX, check_device, install_fix, serial_ports
 from sensordata.readings import Battery, LinkQuality
 

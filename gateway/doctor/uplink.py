@@ -34,8 +34,8 @@ import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from gateway.config import HomeConfig
 from gateway.checks.check import Check
+from gateway.config import HomeConfig
 from gateway.events import Event
 from gateway.inbound import PayloadError
 from gateway.inbound_models import Ack

@@ -45,8 +45,8 @@ def write_csv(rec: Recording, path: Path) -> Path:
 def both_ways(rec: Recording, make_config: Callable[[Recording], Any], workdir: Path) -> BothWays:
     """Score `rec` through `evaluate`'s runner and through import-csv + replay."""
     from gateway.trace.csvimport import CsvSpec, import_csv
-    from sensordata.trace.reader import TraceReader
     from gateway.trace.replay import config_for, replay
+    from sensordata.trace.reader import TraceReader
 
     by_eval = runner.evaluate([rec], make_config, BLOCK_S)[0]
     src = write_csv(rec, Path(workdir) / f"{rec.name}.csv")

@@ -28,14 +28,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from itertools import pairwise
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
-
-from detectors.wearable_fall import WearableFallDetector
 
 import numpy as np
 
+from detectors.wearable_fall import WearableFallDetector
 from gateway.config import HomeConfig
 from gateway.evaluation.recording import Recording
 from gateway.events import Event
@@ -70,8 +69,8 @@ class Outcome:
 def home_config(placement: str, detectors: dict[str, dict[str, Any]] | None = None) -> HomeConfig:
     """The home `safehome replay` builds for a trace of one imported worn sensor, with
     optional `[detectors.*]` tables (what `--set` changes)."""
-    from sensordata.trace.model import StreamInfo
     from gateway.trace.replay import config_for_streams
+    from sensordata.trace.model import StreamInfo
     info = StreamInfo(SENSOR, "accel", driver="csv", placement=placement, units="g",
                       axes=("x", "y", "z"))
     return config_for_streams([info], {"detectors": detectors} if detectors else {})

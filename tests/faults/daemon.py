@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Self
 
-from tests.gateway_proc import GatewayProcess
+from tests.support.gateway_proc import GatewayProcess
 
 LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) (\w+) ([\w.]+): (.*)$")
 WATCHDOG_USEC = 2_000_000     # the tick loop pings every second
@@ -196,7 +196,7 @@ class SupervisedDaemon:
         for i, r in enumerate(self.runs):
             if r.ready is None or len(r.pings) < 2:
                 continue
-            gaps = [b - a for a, b in zip(r.pings, r.pings[1:])]
+            gaps = [b - a for a, b in zip(r.pings, r.pings[1:], strict=False)]
             if gaps and max(gaps) > allowed:
                 out.append(f"run {i}: tick loop silent for {max(gaps):.1f} s")
         return out

@@ -27,7 +27,6 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from tests.broker import Mosquitto
 from tests.faults.centre import AckingCentre, retained_status
 from tests.faults.daemon import SupervisedDaemon, parse_log
 from tests.faults.home import (
@@ -40,6 +39,7 @@ from tests.faults.home import (
 )
 from tests.faults.invariants import ACK_COMMIT_GRACE, Report, acks_logged, check
 from tests.faults.storage import Tmpfs, db_files, immutable
+from tests.support.broker import Mosquitto
 
 KILL_KINDS = ("random", "cancel_window", "mid_commit", "mid_drain")
 RECONNECT_WAIT = 45.0   # longer than the product's 30 s backoff ceiling

@@ -8,11 +8,11 @@ import random
 import time
 from pathlib import Path
 
-from tests.broker import Mosquitto
 from tests.faults.centre import AckingCentre
 from tests.faults.conftest import replay_hint
 from tests.faults.daemon import SupervisedDaemon
 from tests.faults.home import GATEWAY_ID, Timing, write_fault_home, write_script
+from tests.support.broker import Mosquitto
 
 TIMING = Timing(cancel_window=8.0)
 

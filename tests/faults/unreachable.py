@@ -15,10 +15,10 @@ from pathlib import Path
 
 from sensordata.readings import Button, Motion
 from sensordata.trace.writer import TraceWriter
-from tests.broker import unreachable_port
 from tests.faults.daemon import SupervisedDaemon
 from tests.faults.home import T0, Script, Timing, write_fault_home
 from tests.faults.invariants import hook_runs
+from tests.support.broker import unreachable_port
 
 ISSUE_TIMING = Timing(cancel_window=4.0, ack_timeout=4.0, max_attempts=2)   # the issue's figures
 

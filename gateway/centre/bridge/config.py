@@ -20,10 +20,10 @@ from pydantic import (
     model_validator,
 )
 
-from gateway.dc09.contact_id import AccountMap
-from gateway.dc09.frame import parse_key
 from gateway.config import ID_PATTERN, ConfigError, MqttConfig
 from gateway.config_errors import describe_errors
+from gateway.dc09.contact_id import AccountMap
+from gateway.dc09.frame import parse_key
 from gateway.dc09.settings import ContactIdNumber, Dc09Account, Model, ReceiverConfig
 
 

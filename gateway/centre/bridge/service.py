@@ -28,9 +28,9 @@ from typing import Any
 from paho.mqtt.properties import Properties
 
 from gateway.centre.bridge.config import BridgeConfig
+from gateway.centre.bridge.mqtt_side import BrokerRefused, MqttSide
 from gateway.dc09.contact_id import report_for
 from gateway.dc09.link import Link
-from gateway.centre.bridge.mqtt_side import BrokerRefused, MqttSide
 from gateway.dc09.queue import DELIVERED, Item, Queue
 from gateway.dc09.sender import Sender
 from gateway.events import iso, parse_iso

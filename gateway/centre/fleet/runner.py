@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from gateway.config import MqttConfig
 from gateway.centre.fleet.virtual import VirtualGateway
+from gateway.config import MqttConfig
 from gateway.events import Event
 from gateway.lifecycle import TaskGroup
 

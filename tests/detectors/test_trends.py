@@ -1,0 +1,230 @@
+"""Routine trends (detectors/day_features.py, detectors/trends.py): a day in a nurse's
+numbers, the home's own baseline, and `routine_change` for sustained changes only.
+
+Fast by construction: days are built minute by minute here, or come from the simulator's
+event sensors (Simulation.event_readings) without rendering a trace; the one end-to-end
+replay is tests/gateway/report/test_care_report_browser.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import replace
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+
+from detectors.base import SensorMeta
+from detectors.day_features import FEATURES
+from detectors.trends import TrendsDetector, TrendSettings
+from gateway.catalogue import describe, render
+from gateway.config import parse_config
+from gateway.pipeline import Pipeline, sensor_meta
+from gateway.trace.replay import config_for_streams
+from sensordata.readings import Contact, Motion, RadarTargets, Target
+from simulator.engine import Simulation
+from simulator.scenario import Change, ScenarioError, load_scenario, scenario_from_dict
+
+HOME = "Europe/Helsinki"
+TZ = ZoneInfo(HOME)       # the fixtures' days cross the end of March: DST on day 27
+SCENARIO = Path(__file__).resolve().parents[2] / "simulator/scenarios/home-trends.toml"
+SENSORS = {f"pir-{r}": SensorMeta(f"pir-{r}", "zigbee2mqtt", room=r)
+           for r in ("bedroom", "bathroom", "kitchen", "living", "hall")}
+SENSORS["door"] = SensorMeta("door", "zigbee2mqtt", room="hall", role="outer_door")
+
+
+def at(day: int, hh: int, mm: int = 0) -> float:
+    """Local wall-clock time on day `day` (0 = Monday 2 March 2026); hh may pass 24."""
+    d = dt.date(2026, 3, 2) + dt.timedelta(days=day + hh // 24)
+    return dt.datetime.combine(d, dt.time(hh % 24, mm), TZ).timestamp()
+
+
+def stay(room: str, t0: float, minutes: float) -> list[Motion]:
+    """Someone moving in `room`: a PIR start every 2 min, each ending 60 s later."""
+    out = []
+    for k in range(max(1, int(minutes // 2))):
+        t = t0 + k * 120
+        out += [Motion(f"pir-{room}", t, True), Motion(f"pir-{room}", t + 60, False)]
+    return out
+
+
+def ordinary_day(day: int, *, up: tuple[int, int] = (7, 0), trips: int = 1,
+                 out_hours: float = 0.0, kitchen: int = 3) -> list:
+    """Up at `up`, kitchen `kitchen` times, living room, bed at 22:30; `trips` bathroom
+    visits in the night after it; `out_hours` away from 14:00."""
+    r: list = []
+    t = at(day, *up)
+    r += stay("bathroom", t, 10)
+    t += 15 * 60
+    for _k in range(kitchen):
+        r += stay("kitchen", t, 20)
+        r += stay("living", t + 25 * 60, 120)
+        t += 4 * 3600
+    if out_hours:
+        out = at(day, 14)
+        r = [x for x in r if not out - 60 <= x.t <= out + out_hours * 3600 + 60]
+        r += [Contact("door", out, True), Contact("door", out + 5, False),
+              Contact("door", out + out_hours * 3600, True),
+              Contact("door", out + out_hours * 3600 + 5, False)]
+        r += stay("hall", out + out_hours * 3600 + 10, 4)
+    r += stay("living", max(t, at(day, 19)), (at(day, 22, 20) - max(t, at(day, 19))) / 60)
+    r += stay("bathroom", at(day, 22, 20), 8)
+    r += stay("bedroom", at(day, 22, 30), 4)
+    for k in range(trips):
+        r += stay("bathroom", at(day, 25 + k, 30), 6)   # 01:30, 02:30, ... the next night
+    return sorted(r, key=lambda x: x.t)
+
+
+def run(days: list, settings: TrendSettings | None = None, sensors=SENSORS):
+    det = TrendsDetector(settings or TrendSettings(), sensors, HOME)
+    out = det.feed(sorted((x for d in days for x in d), key=lambda x: x.t))
+    out += det.tick(at(len(days) + 1, 14))
+    return det, out
+
+
+def features(det: TrendsDetector, day: int) -> dict[str, float]:
+    key = dt.date(2026, 3, 2).toordinal() + day
+    return dict(zip(FEATURES, det.history[key], strict=True))
+
+
+def test_a_day_in_numbers_a_nurse_understands():
+    det, _ = run([ordinary_day(d, trips=2 if d == 2 else 1, out_hours=3 if d == 2 else 0)
+                  for d in range(5)])
+    f = features(det, 2)
+    assert f["up_time"] == 7 * 60, "the morning started at 07:00"
+    assert 22 * 60 + 20 <= f["bed_time"] <= 22 * 60 + 30, "the evening ended at bedtime"
+    assert f["night_bathroom"] == 2 and f["night_up"] == 2, "two trips in the night"
+    assert 8.0 <= f["rest_hours"] <= 8.7
+    assert f["away_hours"] == pytest.approx(3.0, abs=0.05), "three hours out"
+    assert f["kitchen_visits"] == 2, "the third kitchen visit fell in the time out"
+    assert features(det, 1)["kitchen_visits"] == 3 and f["meal_kitchen_minutes"] >= 10
+    assert f["transitions"] >= 8 and 8 <= f["active_hours"] <= 16
+    assert math.isnan(f["walking_speed"]), "no radar, no walking speed"
+    assert features(det, 1)["away_hours"] == 0 and features(det, 1)["night_bathroom"] == 1
+    assert dt.date(2026, 3, 2).toordinal() - 1 not in det.history, "a day not watched whole is not learned"
+
+
+def test_a_toilet_trip_does_not_end_the_night_but_a_late_morning_moves_it():
+    det, _ = run([ordinary_day(d, up=(9, 30) if d == 3 else (7, 0)) for d in range(5)])
+    assert features(det, 2)["up_time"] == 7 * 60
+    assert features(det, 3)["up_time"] == 9 * 60 + 30
+    assert features(det, 2)["rest_hours"] < features(det, 2 + 0)["rest_hours"] + 1
+
+
+def test_walking_speed_where_a_radar_tracks():
+    sensors = {**SENSORS, "radar": SensorMeta("radar", "ti_mmwave", room="living")}
+    days = [ordinary_day(d) for d in range(3)]
+    walk = [RadarTargets("radar", at(1, 10) + i / 10, i, (Target(1, 1.0, 2.0, 1.0, 0.48, 0.36),))
+            for i in range(200)] + [RadarTargets("radar", at(1, 10) + 20.05, 200, ())]
+    det, _ = run(days + [walk], sensors=sensors)
+    assert features(det, 1)["walking_speed"] == pytest.approx(0.6, abs=0.02)
+
+
+def test_silent_while_learning_then_a_sustained_change_is_told_once():
+    days = [ordinary_day(d, trips=1) for d in range(21)]
+    det, out = run(days)
+    assert out == [], "nothing before the baseline is learned"
+    days += [ordinary_day(d, trips=3) for d in range(21, 40)]   # two more trips a night
+    det, out = run(days)
+    assert [FEATURES[int(d.evidence["feature"])] for d in out].count("night_bathroom") == 1, out
+    first = next(d for d in out if FEATURES[int(d.evidence["feature"])] == "night_bathroom")
+    ev = first.evidence
+    assert ev["direction"] == 1 and ev["usual"] == 1 and ev["recent"] >= 1.5
+    days_after = (first.occurred_at - at(21, 0)) / 86400
+    assert days_after <= 14, f"found {days_after:.1f} days after it began"
+    assert describe("routine_change").kind == "event", "never an alarm"
+    assert all(d.type == "routine_change" for d in out)
+
+
+def test_one_odd_night_is_not_a_change():
+    days = [ordinary_day(d, trips=1) for d in range(40)]
+    days[30] = ordinary_day(30, trips=5)
+    days[31] = ordinary_day(31, up=(10, 0))
+    _, out = run(days)
+    assert out == []
+
+
+def test_the_texts_name_the_change_in_three_languages():
+    ev = {"feature": FEATURES.index("up_time"), "direction": 1, "usual": 420, "recent": 515}
+    text = render("routine_change", ev)
+    assert text["fi"].startswith("Muutos päivärytmissä – aamun alkaminen: myöhemmin")
+    assert "07.00" in text["fi"] and "08.35" in text["fi"]
+    assert "morgonens början: senare" in text["sv"]
+    assert "start of the morning: later than usual (last week 08:35, usually 07:00)" in text["en"]
+    ev = {"feature": FEATURES.index("kitchen_visits"), "direction": -1, "usual": 9.6, "recent": 7.1}
+    assert "keittiökäynnit: vähemmän" in render("routine_change", ev)["fi"]
+    assert "7,1 /vrk" in render("routine_change", ev)["fi"]
+
+
+def test_the_learned_days_survive_a_restart():
+    cfg = parse_config({"gateway_id": "gw-1", "site_id": "site-1", "timezone": HOME,
+                        "rooms": [{"id": r} for r in ("bedroom", "bathroom", "kitchen", "living", "hall")],
+                        "sensors": [{"id": s, "type": "demo", "room": m.room,
+                                     **({"role": m.role} if m.role else {})}
+                                    for s, m in SENSORS.items()]}, env={})
+    first = Pipeline(cfg)
+    first.feed([x for d in range(10) for x in ordinary_day(d)])
+    state = first.detector_states()["trends"]
+    assert len(state["days"]) >= 8
+    second = Pipeline(cfg)
+    second.restore_states({"trends": state})
+    again = second.detector_states()["trends"]
+    assert again["days"] == state["days"] and again["cusum"] == state["cusum"]
+
+
+# --- the simulated homes of benchmarks/trends.py, shortened --------------------------------
+
+def simulated(kind: str | None, seed: int, days: int = 60, from_day: int = 35):
+    scn = load_scenario(SCENARIO).with_days(days)
+    if kind:
+        scn = replace(scn, changes=(Change(kind, from_day, 0.2),))
+    sim = Simulation(scn, seed)
+    cfg = config_for_streams(sim.streams(), {"timezone": HOME})
+    det = TrendsDetector(TrendSettings(), sensor_meta(cfg), HOME)
+    out = det.feed(sim.event_readings()) + det.tick(scn.end)
+    return det, out, scn.at(from_day, dt.time(0))
+
+
+def test_a_simulated_resident_has_the_days_the_scenario_scripts():
+    det, _, _ = simulated(None, seed=7, days=30)
+    v = {f: np.nanmedian([row[i] for row in det.history.values()]) for i, f in enumerate(FEATURES)
+         if f != "walking_speed"}
+    assert abs(v["up_time"] - 7 * 60) <= 30, "wakes at 07:00 (20 min spread)"
+    assert 22 * 60 <= v["bed_time"] <= 23 * 60
+    assert 0 <= v["night_bathroom"] <= 2, "1.3 trips a night"
+    assert v["kitchen_visits"] >= 5 and v["active_hours"] >= 12
+
+
+def test_mornings_starting_later_are_found_within_two_weeks_and_nothing_before():
+    _, out, change = simulated("wake_later", seed=11)
+    before = [d for d in out if d.occurred_at < change]
+    assert before == []
+    later = [d for d in out if FEATURES[int(d.evidence["feature"])] == "up_time"
+             and d.evidence["direction"] == 1]
+    assert later and (later[0].occurred_at - change) / 86400 <= 14
+
+
+def test_a_scenario_names_a_bad_change_and_the_fix():
+    base = {"scenario": {"start": "2026-03-02T00:00:00+02:00", "days": 1}}
+    with pytest.raises(ScenarioError, match=r"changes\[0\]\.kind = 'naps'; allowed: night_bathroom"):
+        scenario_from_dict({**base, "changes": [{"kind": "naps", "from_day": 3}]})
+    with pytest.raises(ScenarioError, match=r"changes\[0\]\.size = 20; give a fraction"):
+        scenario_from_dict({**base, "changes": [{"kind": "less_out", "from_day": 3, "size": 20}]})
+    scn = scenario_from_dict({**base, "changes": [{"kind": "less_out", "from_day": 3, "ramp_days": 4}]})
+    assert [scn.change("less_out", d) for d in (2, 3, 6)] == [0.0, pytest.approx(0.05), pytest.approx(0.2)]
+
+
+def test_days_away_count_as_time_out_and_are_not_learned():
+    days = [ordinary_day(d) for d in range(8)]
+    leave, back = at(5, 20), at(7, 10)
+    stream = [x for x in (y for d in days for y in d) if not leave - 60 <= x.t <= back + 60]
+    stream += [Contact("door", leave, True), Contact("door", leave + 5, False),
+               Contact("door", back, True), Contact("door", back + 5, False)]
+    det, out = run([sorted(stream, key=lambda x: x.t)])
+    assert features(det, 5)["away_hours"] == pytest.approx(4.0, abs=0.1), "out from 20:00"
+    assert math.isnan(features(det, 5)["night_bathroom"]), "a night away has no night numbers"
+    assert dt.date(2026, 3, 2).toordinal() + 6 not in det.history, "a day away is not learned"
+    assert out == []
