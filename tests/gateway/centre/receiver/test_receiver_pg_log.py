@@ -138,7 +138,7 @@ async def test_a_silent_gateway_is_flagged_overdue_once_not_once_per_receiver(mo
 async def test_metrics_are_served_in_prometheus_text(mosquitto, pg_dsn):
     import urllib.request
 
-    from gateway.centre.metrics import CentreMetrics
+    from gateway.centre.receiver.metrics import CentreMetrics
 
     from tests.support.broker import free_port
 
