@@ -38,8 +38,8 @@ from drivers.base import DriverSettings
 from gateway.config_errors import ConfigError as ConfigError  # re-exported: callers catch it here
 from gateway.config_errors import describe_errors
 from gateway.config_errors import redact_url as redact_url
-from gateway.console.settings import ConsoleConfig
-from gateway.console.settings import env_problems as console_env_problems
+from gateway.console_config import ConsoleConfig
+from gateway.console_config import env_problems as console_env_problems
 from gateway.dc09.settings import Dc09PathConfig, key_env_problems
 from gateway.netaddr import is_loopback
 from gateway.prompt_config import PromptConfig

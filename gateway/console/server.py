@@ -53,8 +53,8 @@ from gateway.console.limits import Buckets, Throttled, client_key
 from gateway.console.listener import HEADER_TIMEOUT_S, Listener
 from gateway.console.live import LiveState
 from gateway.console.policy import ClientAddress, add_security_headers, cross_site
-from gateway.console.settings import is_loopback
 from gateway.console.test_alarm import SentTestAlarms
+from gateway.console_config import is_loopback
 from gateway.uplink import VERSION
 
 log = logging.getLogger("safehome.console")

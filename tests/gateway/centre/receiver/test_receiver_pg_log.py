@@ -139,7 +139,6 @@ async def test_metrics_are_served_in_prometheus_text(mosquitto, pg_dsn):
     import urllib.request
 
     from gateway.centre.receiver.metrics import CentreMetrics
-
     from tests.support.broker import free_port
 
     centre = Centre(mosquitto.url, db=pg_dsn, auto_ack=True)

@@ -1,6 +1,9 @@
 """The `[console]` table of a home's config: where the installer's console listens and how
 a browser proves it may see the home.
 
+Why here and not in gateway/console/: the config layer imports no feature package, so
+loading a home's config (and the daemon) loads nothing of the console or aiohttp.
+
 Why a token off loopback: the console shows who is home and where (radar targets, the
 walk test) and can raise a test alarm; on the home's Wi-Fi that is for the installer only.
 On 127.0.0.1 (reached through an SSH tunnel or on the gateway's own screen) the operating
