@@ -8,9 +8,14 @@ person's routine days or weeks before an emergency, but every single day is nois
   percentiles) of each feature over the `baseline_days` before the most recent
   `recent_days` (a change under way does not teach the baseline
   that it is normal); nothing is raised before `learn_days` days are learned;
-- every day adds its standardised distance from the baseline (clipped at +-3 so one odd
-  day cannot decide) to a one-sided CUSUM per feature and direction, less `k`: ordinary
-  days drain it, a sustained shift of about a spread or more fills it;
+- every day adds its standardised distance from the baseline (clipped at +-`clip` = 2
+  spreads, so one or two odd days cannot decide) to a one-sided CUSUM per feature and
+  direction, less an allowance: ordinary days drain it, a sustained shift of about a
+  spread fills it. The allowance is `k` plus `se_allow` standard errors of the usual
+  (k + 1/sqrt(days learned)): a usual learned from few days is itself off by about
+  spread/sqrt(days), and every day's distance carries that same error, so without it a
+  home whose first weeks were by chance early or busy would drift into a "change" (this,
+  not single odd days, was where most false changes came from);
 - a change is raised when the CUSUM passes `h` AND the mean of the last `recent_days`
   differs from the usual by at least the feature's smallest change a nurse would care
   about (`min_change`, in the feature's own unit); then that feature and direction rest
@@ -53,11 +58,15 @@ WATCHED = tuple(f for f in FEATURES if f not in ("night_up", "transitions"))
 
 class TrendSettings(ZonedSettings):
     enabled: bool = Field(True, title="Run this detector (silent until learn_days are learned)")
-    learn_days: int = Field(21, ge=10, le=120, title="Days to learn before a change may be raised")
+    learn_days: int = Field(28, ge=10, le=120, title="Days to learn before a change may be raised")
     baseline_days: int = Field(56, ge=14, le=180, title="The usual is learned from this many days")
     recent_days: int = Field(7, ge=3, le=28, title="Days that make 'recently' (kept out of the baseline)")
     k: float = Field(0.5, ge=0.0, le=3.0, title="CUSUM allowance, in robust standard deviations")
-    h: float = Field(8.0, gt=0.0, le=50.0, title="CUSUM threshold, in robust standard deviations")
+    h: float = Field(6.0, gt=0.0, le=50.0, title="CUSUM threshold, in robust standard deviations")
+    se_allow: float = Field(1.0, ge=0.0, le=3.0,
+                            title="Allowance added per standard error of the usual (k + se_allow/sqrt(days))")
+    clip: float = Field(2.0, gt=0.0, le=10.0,
+                        title="One day's distance from the usual is clipped at this many spreads")
     hold_days: int = Field(28, ge=1, le=365, title="After a change is raised, the same change rests this long")
     keep_days: int = Field(120, ge=28, le=400, title="Days of features kept (baseline and report)")
     min_change: dict[str, float] = Field(default_factory=dict,
@@ -165,10 +174,11 @@ class TrendsDetector(LocalTimeDetector[TrendSettings]):
             if b is None or x != x:
                 continue
             med, sd, n = b
-            z = min(max((x - med) / sd, -3.0), 3.0)
+            z = min(max((x - med) / sd, -s.clip), s.clip)
+            kk = s.k + s.se_allow / math.sqrt(n)
             c = self.cusum[name]
-            c[0] = max(0.0, c[0] + z - s.k)
-            c[1] = max(0.0, c[1] - z - s.k)
+            c[0] = max(0.0, c[0] + z - kk)
+            c[1] = max(0.0, c[1] - z - kk)
             for j, direction in ((0, 1), (1, -1)):
                 key = f"{name}:{direction:+d}"
                 if c[j] <= s.h or self.rest.get(key, -1) > day:

@@ -147,6 +147,35 @@ def test_one_odd_night_is_not_a_change():
     assert out == []
 
 
+def noisy_days(n: int, seed: int, *, later_from: int | None = None, later_min: int = 0) -> list:
+    """`n` ordinary days that vary as a person's do: up at 07:00 +- 20 min, Poisson(1.3)
+    bathroom trips a night, 2 or 3 kitchen visits, 1-3 h out on about 3 days a week;
+    from day `later_from` on, mornings start `later_min` minutes later."""
+    rng = np.random.default_rng([seed, 5])
+    days = []
+    for d in range(n):
+        up = 7 * 60 + float(rng.normal(0, 20)) + (later_min if later_from is not None and d >= later_from else 0)
+        out = float(rng.uniform(1, 3)) if rng.random() < 3 / 7 else 0.0
+        days.append(ordinary_day(d, up=(int(up // 60), int(up % 60)), trips=min(int(rng.poisson(1.3)), 4),
+                                 out_hours=round(out, 2), kitchen=int(rng.integers(2, 4))))
+    return days
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_noisy_stable_routine_raises_no_change_in_90_days(seed):
+    _, out = run(noisy_days(90, seed))
+    assert out == [], [(FEATURES[int(d.evidence["feature"])], d.evidence) for d in out]
+
+
+def test_a_sustained_shift_of_one_and_a_half_spreads_is_found_within_14_days():
+    change = 45
+    _, out = run(noisy_days(90, 4, later_from=change, later_min=30))   # 20 min spread, 30 min later
+    assert [d for d in out if d.occurred_at < at(change, 0)] == [], "nothing before it"
+    later = [d for d in out if FEATURES[int(d.evidence["feature"])] == "up_time" and d.evidence["direction"] == 1]
+    assert later, out
+    assert (later[0].occurred_at - at(change, 0)) / 86400 <= 14
+
+
 def test_the_texts_name_the_change_in_three_languages():
     ev = {"feature": FEATURES.index("up_time"), "direction": 1, "usual": 420, "recent": 515}
     text = render("routine_change", ev)
