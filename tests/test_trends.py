@@ -124,16 +124,17 @@ def test_walking_speed_where_a_radar_tracks():
 
 
 def test_silent_while_learning_then_a_sustained_change_is_told_once():
-    days = [ordinary_day(d, trips=1) for d in range(21)]
+    learn = TrendSettings().learn_days
+    days = [ordinary_day(d, trips=1) for d in range(learn)]
     det, out = run(days)
     assert out == [], "nothing before the baseline is learned"
-    days += [ordinary_day(d, trips=3) for d in range(21, 40)]   # two more trips a night
+    days += [ordinary_day(d, trips=3) for d in range(learn, learn + 19)]   # two more trips a night
     det, out = run(days)
     assert [FEATURES[int(d.evidence["feature"])] for d in out].count("night_bathroom") == 1, out
     first = next(d for d in out if FEATURES[int(d.evidence["feature"])] == "night_bathroom")
     ev = first.evidence
     assert ev["direction"] == 1 and ev["usual"] == 1 and ev["recent"] >= 1.5
-    days_after = (first.occurred_at - at(21, 0)) / 86400
+    days_after = (first.occurred_at - at(learn, 0)) / 86400
     assert days_after <= 14, f"found {days_after:.1f} days after it began"
     assert describe("routine_change").kind == "event", "never an alarm"
     assert all(d.type == "routine_change" for d in out)
