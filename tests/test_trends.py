@@ -177,6 +177,20 @@ def test_a_sustained_shift_of_one_and_a_half_spreads_is_found_within_14_days():
     assert (later[0].occurred_at - at(change, 0)) / 86400 <= 14
 
 
+def test_night_trips_are_counts_a_stray_trip_after_quiet_nights_is_not_a_change():
+    """A resident who never got up at night: a trip now and then is not a change (the
+    count's spread is at least Poisson's), a trip most nights for two weeks is."""
+    stray = {33, 36, 41, 47, 52}
+    days = [ordinary_day(d, trips=1 if d in stray else 0) for d in range(60)]
+    _, out = run(days)
+    assert out == [], out
+    days = [ordinary_day(d, trips=1 if d >= 40 and d % 7 not in (2, 5) else 0) for d in range(60)]
+    _, out = run(days)
+    more = [d for d in out if FEATURES[int(d.evidence["feature"])] == "night_bathroom"]
+    assert more and more[0].evidence["direction"] == 1
+    assert (more[0].occurred_at - at(40, 0)) / 86400 <= 14
+
+
 def test_the_texts_name_the_change_in_three_languages():
     ev = {"feature": FEATURES.index("up_time"), "direction": 1, "usual": 420, "recent": 515}
     text = render("routine_change", ev)
