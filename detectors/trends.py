@@ -8,10 +8,19 @@ person's routine days or weeks before an emergency, but every single day is nois
   percentiles) of each feature over the `baseline_days` before the most recent
   `recent_days` (a change under way does not teach the baseline
   that it is normal); nothing is raised before `learn_days` days are learned;
-- every day adds its standardised distance from the baseline (clipped at +-3 so one odd
-  day cannot decide) to a one-sided CUSUM per feature and direction, less `k`: ordinary
-  days drain it, a sustained shift of about a spread or more fills it;
-- a change is raised when the CUSUM passes `h` AND the mean of the last `recent_days`
+- every day adds its standardised distance from the baseline (clipped at +-`clip` = 2
+  spreads, so one or two odd days cannot decide) to a one-sided CUSUM per feature and
+  direction, less an allowance: ordinary days drain it, a sustained shift of about a
+  spread fills it. The allowance is `k` plus `se_allow` standard errors of the usual
+  (k + 1/sqrt(days learned)): a usual learned from few days is itself off by about
+  spread/sqrt(days), and every day's distance carries that same error, so without it a
+  home whose first weeks were by chance early or busy would drift into a "change" (this,
+  not single odd days, was where most false changes came from);
+- night-time bathroom visits (and getting up) are rare counts, about one a night, whose
+  spread is as large as their mean: they go to a Poisson CUSUM (`count_step`): spread at
+  least sqrt(rate), the allowance the Poisson reference value for a rate `count_shift`
+  (30 %) higher or lower, threshold `count_h`;
+- a change is raised when the CUSUM passes `h` (`count_h`) AND the mean of the last `recent_days`
   differs from the usual by at least the feature's smallest change a nurse would care
   about (`min_change`, in the feature's own unit); then that feature and direction rest
   for `hold_days`, so one change is told once, not every day.
@@ -45,6 +54,10 @@ MIN_CHANGE: dict[str, float] = {
     "meal_kitchen_minutes": 10.0, "transitions": 4.0, "walking_speed": 0.05,
 }
 
+#: Rare counts per night: a Poisson count of about one a night has a spread as large as
+#: its mean, so its evidence is weighed as counts are (trends.py's docstring says how).
+COUNTS = ("night_bathroom", "night_up")
+
 #: Watched by default. Not `night_up` (with a bathroom sensor, nearly every night-time
 #: getting up is a bathroom visit: one change would be told twice) nor `transitions`
 #: (moves between rooms follow kitchen and bathroom visits); both are in the report.
@@ -53,11 +66,20 @@ WATCHED = tuple(f for f in FEATURES if f not in ("night_up", "transitions"))
 
 class TrendSettings(ZonedSettings):
     enabled: bool = Field(True, title="Run this detector (silent until learn_days are learned)")
-    learn_days: int = Field(21, ge=10, le=120, title="Days to learn before a change may be raised")
+    learn_days: int = Field(28, ge=10, le=120, title="Days to learn before a change may be raised")
     baseline_days: int = Field(56, ge=14, le=180, title="The usual is learned from this many days")
     recent_days: int = Field(7, ge=3, le=28, title="Days that make 'recently' (kept out of the baseline)")
     k: float = Field(0.5, ge=0.0, le=3.0, title="CUSUM allowance, in robust standard deviations")
-    h: float = Field(8.0, gt=0.0, le=50.0, title="CUSUM threshold, in robust standard deviations")
+    h: float = Field(6.0, gt=0.0, le=50.0, title="CUSUM threshold, in robust standard deviations")
+    se_allow: float = Field(1.0, ge=0.0, le=3.0,
+                            title="Allowance added per standard error of the usual (k + se_allow/sqrt(days))")
+    clip: float = Field(2.0, gt=0.0, le=10.0,
+                        title="One day's distance from the usual is clipped at this many spreads")
+    counts: list[str] = Field(default_factory=lambda: list(COUNTS),
+                              title="Features judged as counts (a Poisson CUSUM)")
+    count_shift: float = Field(0.3, gt=0.0, le=0.9,
+                               title="The relative change of a count's rate its CUSUM is designed for")
+    count_h: float = Field(10.0, gt=0.0, le=50.0, title="CUSUM threshold of the counts")
     hold_days: int = Field(28, ge=1, le=365, title="After a change is raised, the same change rests this long")
     keep_days: int = Field(120, ge=28, le=400, title="Days of features kept (baseline and report)")
     min_change: dict[str, float] = Field(default_factory=dict,
@@ -69,7 +91,7 @@ class TrendSettings(ZonedSettings):
     bedroom_rooms: list[str] = Field(default_factory=list, title="Bedrooms (besides names with bed)")
     outer_doors: OuterDoors
 
-    @field_validator("watch")
+    @field_validator("watch", "counts")
     @classmethod
     def _watch(cls, v: list[str]) -> list[str]:
         bad = [f for f in v if f not in FEATURES]
@@ -97,6 +119,22 @@ def robust_baseline(values: np.ndarray, floor: float) -> tuple[float, float]:
     return float(w.mean()), max(float(w.std()), floor)
 
 
+def count_step(x: float, usual: float, spread: float, shift: float) -> tuple[float, float, float]:
+    """One day of a count (night-time bathroom visits) for a Poisson CUSUM, in the units of
+    the other features' CUSUMs: (distance, allowance up, allowance down). The spread is at
+    least Poisson's, sqrt(rate): a few quiet nights must not make one trip loud. The
+    allowances are the Poisson CUSUM's reference values for a rate `shift` higher or lower
+    (Lucas 1985: x - rate * shift / ln(1 + shift) is the log likelihood ratio of rate
+    (1 + shift) against rate, per unit of ln(1 + shift)), so it is designed for the change
+    it must find. Only the upper tail is clipped (at 3): many trips in one night are
+    evidence, but one night of them must not decide."""
+    rate = max(usual, 0.1)
+    scale = max(spread, math.sqrt(rate))
+    up = (rate * shift / math.log1p(shift) - rate) / scale
+    down = (rate - rate * shift / -math.log1p(-shift)) / scale
+    return min((x - usual) / scale, 3.0), up, down
+
+
 class TrendsDetector(LocalTimeDetector[TrendSettings]):
     name = "trends"
     Settings = TrendSettings
@@ -106,6 +144,7 @@ class TrendsDetector(LocalTimeDetector[TrendSettings]):
         self.features = DayFeatures(self.sensors, self.clock, s.outer_doors, s.bathroom_rooms,
                                     s.kitchen_rooms, s.bedroom_rooms)
         self.min_change = {**MIN_CHANGE, **s.min_change}
+        self.counts = set(s.counts)
         self.history: dict[int, list[float]] = {}        # local day -> features (NaN: unknown)
         self.cusum: dict[str, list[float]] = {f: [0.0, 0.0] for f in FEATURES}  # [up, down]
         self.rest: dict[str, int] = {}                   # "feature:+1" -> first day it may speak again
@@ -165,13 +204,19 @@ class TrendsDetector(LocalTimeDetector[TrendSettings]):
             if b is None or x != x:
                 continue
             med, sd, n = b
-            z = min(max((x - med) / sd, -3.0), 3.0)
             c = self.cusum[name]
-            c[0] = max(0.0, c[0] + z - s.k)
-            c[1] = max(0.0, c[1] - z - s.k)
+            se = s.se_allow / math.sqrt(n)
+            if name in self.counts:
+                z, k_up, k_down = count_step(x, med, sd, s.count_shift)
+                h = s.count_h
+            else:
+                z, k_up, k_down = min(max((x - med) / sd, -s.clip), s.clip), s.k, s.k
+                h = s.h
+            c[0] = max(0.0, c[0] + z - k_up - se)
+            c[1] = max(0.0, c[1] - z - k_down - se)
             for j, direction in ((0, 1), (1, -1)):
                 key = f"{name}:{direction:+d}"
-                if c[j] <= s.h or self.rest.get(key, -1) > day:
+                if c[j] <= h or self.rest.get(key, -1) > day:
                     continue
                 recent = self.values(name, day - s.recent_days + 1, day)
                 mean = float(recent.mean()) if len(recent) else med

@@ -124,16 +124,17 @@ def test_walking_speed_where_a_radar_tracks():
 
 
 def test_silent_while_learning_then_a_sustained_change_is_told_once():
-    days = [ordinary_day(d, trips=1) for d in range(21)]
+    learn = TrendSettings().learn_days
+    days = [ordinary_day(d, trips=1) for d in range(learn)]
     det, out = run(days)
     assert out == [], "nothing before the baseline is learned"
-    days += [ordinary_day(d, trips=3) for d in range(21, 40)]   # two more trips a night
+    days += [ordinary_day(d, trips=3) for d in range(learn, learn + 19)]   # two more trips a night
     det, out = run(days)
     assert [FEATURES[int(d.evidence["feature"])] for d in out].count("night_bathroom") == 1, out
     first = next(d for d in out if FEATURES[int(d.evidence["feature"])] == "night_bathroom")
     ev = first.evidence
     assert ev["direction"] == 1 and ev["usual"] == 1 and ev["recent"] >= 1.5
-    days_after = (first.occurred_at - at(21, 0)) / 86400
+    days_after = (first.occurred_at - at(learn, 0)) / 86400
     assert days_after <= 14, f"found {days_after:.1f} days after it began"
     assert describe("routine_change").kind == "event", "never an alarm"
     assert all(d.type == "routine_change" for d in out)
@@ -145,6 +146,49 @@ def test_one_odd_night_is_not_a_change():
     days[31] = ordinary_day(31, up=(10, 0))
     _, out = run(days)
     assert out == []
+
+
+def noisy_days(n: int, seed: int, *, later_from: int | None = None, later_min: int = 0) -> list:
+    """`n` ordinary days that vary as a person's do: up at 07:00 +- 20 min, Poisson(1.3)
+    bathroom trips a night, 2 or 3 kitchen visits, 1-3 h out on about 3 days a week;
+    from day `later_from` on, mornings start `later_min` minutes later."""
+    rng = np.random.default_rng([seed, 5])
+    days = []
+    for d in range(n):
+        up = 7 * 60 + float(rng.normal(0, 20)) + (later_min if later_from is not None and d >= later_from else 0)
+        out = float(rng.uniform(1, 3)) if rng.random() < 3 / 7 else 0.0
+        days.append(ordinary_day(d, up=(int(up // 60), int(up % 60)), trips=min(int(rng.poisson(1.3)), 4),
+                                 out_hours=round(out, 2), kitchen=int(rng.integers(2, 4))))
+    return days
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_noisy_stable_routine_raises_no_change_in_90_days(seed):
+    _, out = run(noisy_days(90, seed))
+    assert out == [], [(FEATURES[int(d.evidence["feature"])], d.evidence) for d in out]
+
+
+def test_a_sustained_shift_of_one_and_a_half_spreads_is_found_within_14_days():
+    change = 45
+    _, out = run(noisy_days(90, 4, later_from=change, later_min=30))   # 20 min spread, 30 min later
+    assert [d for d in out if d.occurred_at < at(change, 0)] == [], "nothing before it"
+    later = [d for d in out if FEATURES[int(d.evidence["feature"])] == "up_time" and d.evidence["direction"] == 1]
+    assert later, out
+    assert (later[0].occurred_at - at(change, 0)) / 86400 <= 14
+
+
+def test_night_trips_are_counts_a_stray_trip_after_quiet_nights_is_not_a_change():
+    """A resident who never got up at night: a trip now and then is not a change (the
+    count's spread is at least Poisson's), a trip most nights for two weeks is."""
+    stray = {33, 36, 41, 47, 52}
+    days = [ordinary_day(d, trips=1 if d in stray else 0) for d in range(60)]
+    _, out = run(days)
+    assert out == [], out
+    days = [ordinary_day(d, trips=1 if d >= 40 and d % 7 not in (2, 5) else 0) for d in range(60)]
+    _, out = run(days)
+    more = [d for d in out if FEATURES[int(d.evidence["feature"])] == "night_bathroom"]
+    assert more and more[0].evidence["direction"] == 1
+    assert (more[0].occurred_at - at(40, 0)) / 86400 <= 14
 
 
 def test_the_texts_name_the_change_in_three_languages():
