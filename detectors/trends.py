@@ -104,7 +104,7 @@ class TrendsDetector(LocalTimeDetector[TrendSettings]):
     def setup(self) -> None:
         s = self.settings
         self.features = DayFeatures(self.sensors, self.clock, s.outer_doors, s.bathroom_rooms,
-                                    s.kitchen_rooms, s.bedroom_rooms)
+                                    s.kitchen_rooms, s.bedroom_rooms, self.homes)
         self.min_change = {**MIN_CHANGE, **s.min_change}
         self.history: dict[int, list[float]] = {}        # local day -> features (NaN: unknown)
         self.cusum: dict[str, list[float]] = {f: [0.0, 0.0] for f in FEATURES}  # [up, down]
@@ -116,8 +116,9 @@ class TrendsDetector(LocalTimeDetector[TrendSettings]):
     # --- streaming ----------------------------------------------------------------------
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
-        for r, t in self.timed(readings, out):
-            self.features.add(r, t)
+        add = self.features.add
+        for r, t, what in self.features.home.seen(readings, self._advance, out):
+            add(r, t, what)
         return out
 
     def _advance(self, t: float, out: list[Detection]) -> None:

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from detectors import registry as detector_registry
+from detectors.activity import HomeTrackers
 from detectors.base import Detection, Detector, SensorMeta
 from detectors.fusion import FallFusion
 from detectors.home_witness import HomeWitness
@@ -78,8 +79,11 @@ class Pipeline:
         self.now: float | None = None  # latest sensor time seen
         self.room_names = config.room_names()
         meta = sensor_meta(config)
+        # One tracker of where the person is, shared by every detector that asks (activity,
+        # away): updated once per batch here, not once per detector (detectors/activity.py)
+        self.homes = HomeTrackers(meta)
         self.detectors: dict[str, Detector[Any]] = {
-            name: detector_registry.load(name)(settings, meta, config.timezone)
+            name: detector_registry.build(name, settings, meta, config.timezone, self.homes)
             for name, settings in config.detector_settings().items()
         }
         self.fusion = FallFusion(config.fusion_settings())
@@ -150,11 +154,18 @@ class Pipeline:
         self.witness.observe(readings)
         readings = coalesce_blocks(readings)
         detections: list[Detection] = []
+        homes = self.homes
+        try:
+            homes.track(readings)
+        except Exception:  # noqa: BLE001 - as a detector's bug: the home's detectors see nothing new
+            homes.release()
+            self._detector_failed("home_tracker", "feed", end)
         for name, det in self.detectors.items():
             try:
                 detections.extend(det.feed(readings))
             except Exception:  # noqa: BLE001 - a detector bug must not stop the others or the daemon
                 self._detector_failed(name, "feed", end)
+        homes.release()
         self.now = end if self.now is None else max(self.now, end)
         self._handle(self.fusion.feed(detections, self.now))
         self._advance(self.now)
