@@ -45,7 +45,7 @@ detector built alone (a test, a notebook) gets a pool of its own that tracks as 
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Annotated, Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 from pydantic import Field
@@ -101,7 +101,7 @@ class HomeTracker:
         self._return = False                      # the last door event ended an away
         self._recent: list[tuple[float, str]] = []  # unconfirmed activity after the door
         self._pmax = -math.inf                    # the latest `since` in _present
-        self._src: Sequence[Any] | None = None    # the batch `track` was last given ...
+        self._src: Iterable[Any] | None = None    # the batch `track` was last given ...
         self._items: list[Seen] = []              # ... and what it saw in it
         self.views = 0                            # detectors reading this tracker
 
@@ -237,7 +237,7 @@ class HomeTracker:
         return self.last_home is None or self.last_door > self.last_home
 
     # --- shared by a home's detectors ----------------------------------------------------
-    def track(self, readings: Sequence[Any]) -> list[Seen]:
+    def track(self, readings: Iterable[Any]) -> list[Seen]:
         """Update with every reading of a batch, once: each reading that has a time, with
         it, what it was (`update`), and `away` and `present_now` right after it. The
         result is kept until the next call, for every view of this tracker to read."""
@@ -259,7 +259,7 @@ class HomeTracker:
         self._src, self._items = readings, items
         return items
 
-    def items(self, readings: Sequence[Any]) -> list[Seen]:
+    def items(self, readings: Iterable[Any]) -> list[Seen]:
         """What `track` saw in this batch: tracked already by the pool (the pipeline), else
         now, which only a tracker with a single reader may do (or it would count twice)."""
         if readings is self._src:
@@ -304,7 +304,7 @@ class HomeView:
         self.away = tracker.away
         self.present_now = tracker.present_now
 
-    def seen(self, readings: Sequence[Any], advance: Callable[[float, Any], None],
+    def seen(self, readings: Iterable[Any], advance: Callable[[float, Any], None],
              out: Any) -> Iterator[tuple[Any, float, str | None]]:
         """Each reading with a time, its time and what it was, after `advance(t, out)`
         moved the detector's time to it (as TimedDetector.timed: a deadline that passed
@@ -349,7 +349,7 @@ class HomeTrackers:
             tracker = self._trackers[key] = HomeTracker(self.sensors, key[0], moving_speed, accel_std_g)
         return HomeView(tracker)
 
-    def track(self, readings: Sequence[Any]) -> None:
+    def track(self, readings: Iterable[Any]) -> None:
         """Once per batch, before the detectors' feed (the pipeline does this)."""
         for tracker in self._trackers.values():
             tracker.track(readings)

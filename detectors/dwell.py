@@ -62,7 +62,7 @@ class DwellDetector(TimedDetector[DwellSettings]):
     Settings = DwellSettings
 
     def setup(self) -> None:
-        settings, sensors = self.settings, self.sensors
+        settings = self.settings
         self.home = self.homes.view(settings.outer_doors)
         self.visits: dict[str, list[float]] = {r: [] for r in settings.limits_minutes}
         self._room: str | None = None     # where the last inside activity was

@@ -50,7 +50,7 @@ class InactivityDetector(LocalTimeDetector[InactivitySettings]):
     Settings = InactivitySettings
 
     def setup(self) -> None:
-        settings, sensors = self.settings, self.sensors
+        settings = self.settings
         self.windows = [parse_window(w) for w in settings.windows]
         self.home = self.homes.view(settings.outer_doors, accel_std_g=settings.accel_std_g)
         self._span = settings.hours * 3600.0

@@ -35,7 +35,7 @@ class NightDoorDetector(LocalTimeDetector[NightDoorSettings]):
     Settings = NightDoorSettings
 
     def setup(self) -> None:
-        settings, sensors = self.settings, self.sensors
+        settings = self.settings
         self.night = [parse_window(settings.night)]
         self.home = self.homes.view(settings.outer_doors)
         self._limit = settings.not_back_minutes * 60.0

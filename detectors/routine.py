@@ -80,7 +80,7 @@ class NotUpDetector(LocalTimeDetector[NotUpSettings]):
     Settings = NotUpSettings
 
     def setup(self) -> None:
-        settings, sensors = self.settings, self.sensors
+        settings = self.settings
         self.m0, self.m1 = parse_window(settings.morning)
         # Wearable movement is not "up": turning over in bed shakes a wristband.
         self.home = self.homes.view(settings.outer_doors, accel_std_g=float("inf"))
