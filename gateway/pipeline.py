@@ -27,7 +27,7 @@ from gateway.catalogue import describe, render
 from gateway.config import HomeConfig
 from gateway.events import Event, new_event_id
 from gateway.sensors import expand as expand_sensors
-from sensordata.readings import AccelBlock, Motion, Presence, RadarTargets, reading_time
+from sensordata.readings import AccelBlock, Motion, Presence, RadarTargets
 
 log = logging.getLogger("safehome.pipeline")
 
@@ -111,15 +111,39 @@ class Pipeline:
         return replace(det, room=room, evidence={**det.evidence, "room_inferred": 1,
                                                  "room_seen_s_ago": round(max(age, 0.0))})
 
-    def _track_room(self, readings: Sequence[Any]) -> None:
+    def _scan(self, readings: Sequence[Any]) -> tuple[float, bool]:
+        """One pass over a batch (a day is 1.9 million readings): track the room of the
+        latest activity (`last_room`), and return the batch's latest sensor time (as
+        `max(reading_time(r) ...)`) and whether one sensor sent several sample blocks
+        (then `coalesce_blocks` has work to do)."""
+        rooms_of = self.rooms_of
+        last_room = self.last_room
+        end: float | None = None
+        blocks: set[str] = set()
+        several = False
         for r in readings:
-            room = self.rooms_of.get(r.sensor)
-            if room is None:
-                continue
-            active = ((isinstance(r, Motion) and r.active) or (isinstance(r, Presence) and r.present)
-                      or (isinstance(r, RadarTargets) and bool(r.targets)))
-            if active and (self.last_room is None or r.t >= self.last_room[1]):
-                self.last_room = (room, r.t)
+            if isinstance(r, RadarTargets):
+                t = r.t
+                active = bool(r.targets)
+            elif isinstance(r, AccelBlock):
+                t = r.end
+                if r.sensor in blocks:
+                    several = True
+                blocks.add(r.sensor)
+                active = False
+            else:
+                t = r.t
+                active = ((isinstance(r, Motion) and r.active)
+                          or (isinstance(r, Presence) and bool(r.present)))
+            if end is None or t > end:
+                end = t
+            if active:
+                room = rooms_of.get(r.sensor)
+                if room is not None and (last_room is None or r.t >= last_room[1]):
+                    last_room = (room, r.t)
+        self.last_room = last_room
+        assert end is not None   # readings is not empty
+        return end, several
 
     def _make(self, type_name: str, det: Detection, ref: str | None, *, test: bool = False,
               names: Mapping[str, str] | None = None) -> str:
@@ -149,10 +173,10 @@ class Pipeline:
         if not readings:
             return []
         self.readings_seen += len(readings)
-        end = max(reading_time(r) for r in readings)
-        self._track_room(readings)
+        end, several_blocks = self._scan(readings)
         self.witness.observe(readings)
-        readings = coalesce_blocks(readings)
+        if several_blocks:
+            readings = coalesce_blocks(readings)
         detections: list[Detection] = []
         homes = self.homes
         try:
