@@ -45,23 +45,22 @@ def coalesce_blocks(readings: Sequence[Any]) -> Sequence[Any]:
     """Join each sensor's consecutive sample blocks in a batch into one block, placed where
     its last part was. Detectors do the same work per call whatever the block length, so a
     BLE stream's many small notifications or a trace's 1 s windows cost one call, not dozens."""
-    parts: dict[str, list[AccelBlock]] = {}
-    for r in readings:
+    parts: dict[str, list[int]] = {}
+    for i, r in enumerate(readings):
         if isinstance(r, AccelBlock):
-            parts.setdefault(r.sensor, []).append(r)
+            parts.setdefault(r.sensor, []).append(i)
     if all(len(p) < 2 for p in parts.values()):
         return readings
-    last = {id(p[-1]): p for p in parts.values() if len(p) > 1}
-    merged_away = {id(b) for p in last.values() for b in p[:-1]}
-    out: list[Any] = []
-    for r in readings:
-        if id(r) in merged_away:
-            continue
-        p = last.get(id(r))
-        if p is not None:
-            r = AccelBlock(r.sensor, np.concatenate([b.t for b in p]),
-                           np.concatenate([b.xyz for b in p]))
-        out.append(r)
+    out = list(readings)
+    merged_away: list[int] = []
+    for p in parts.values():
+        if len(p) > 1:
+            blocks = [readings[i] for i in p]
+            out[p[-1]] = AccelBlock(blocks[-1].sensor, np.concatenate([b.t for b in blocks]),
+                                    np.concatenate([b.xyz for b in blocks]))
+            merged_away += p[:-1]
+    for i in sorted(merged_away, reverse=True):   # a few per batch: no pass over the rest
+        del out[i]
     return out
 
 
