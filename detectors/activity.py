@@ -333,10 +333,12 @@ class HomeView:
     its own tracker. `last_activity` is the view's own (a detector may reset it, as the
     inactivity timer does after an outage); everything else is the tracker's."""
 
-    __slots__ = ("tracker", "last_activity", "away", "present_now")
+    __slots__ = ("tracker", "last_activity", "away", "present_now", "room")
 
     def __init__(self, tracker: HomeTracker) -> None:
         self.tracker = tracker
+        #: the room a configured sensor is in (None for worn or unknown sensors)
+        self.room: Callable[[str], str | None] = tracker.room
         tracker.views += 1
         self.last_activity: float | None = tracker.last_activity
         self.away = tracker.away
@@ -356,9 +358,6 @@ class HomeView:
                 if last is None or t > last:
                     self.last_activity = t
             yield r, t, what
-
-    def room(self, sensor: str) -> str | None:
-        return self.tracker.room(sensor)
 
     def state(self) -> dict[str, Any]:
         return {**self.tracker.state(), "last_activity": self.last_activity}

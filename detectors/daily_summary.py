@@ -125,20 +125,22 @@ class DailySummaryDetector(LocalTimeDetector[DailySummarySettings]):
             self._room = None
             if r.open:
                 c["door_openings"] += 1
-        if isinstance(r, Motion) and r.active:
-            c["motion_events"] += 1
+        if isinstance(r, RadarTargets):   # most readings: first, and only with bed zones
+            if self.s.bed_zones:
+                in_bed = any(z.contains(r.sensor, g.x, g.y, g.z) for g in r.targets for z in self.s.bed_zones)
+                last = self._radar_last.get(r.sensor)
+                if last is not None and last[1]:
+                    c["bed_s"] += min(max(t - last[0], 0.0), 5.0)
+                self._radar_last[r.sensor] = (t, in_bed)
+        elif isinstance(r, Motion):
+            if r.active:
+                c["motion_events"] += 1
         elif isinstance(r, HeartRate):
             if r.contact is not False and r.bpm > 0:
                 c["hr_sum"] += r.bpm
                 c["hr_n"] += 1
         elif isinstance(r, AccelBlock):
             self._accel(r)
-        elif isinstance(r, RadarTargets) and self.s.bed_zones:
-            in_bed = any(z.contains(r.sensor, g.x, g.y, g.z) for g in r.targets for z in self.s.bed_zones)
-            last = self._radar_last.get(r.sensor)
-            if last is not None and last[1]:
-                c["bed_s"] += min(max(t - last[0], 0.0), 5.0)
-            self._radar_last[r.sensor] = (t, in_bed)
         elif isinstance(r, Presence) and r.sensor in self.bed_sensors:
             since = self._bed_since.pop(r.sensor, None)
             if since is not None:

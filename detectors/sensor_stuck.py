@@ -73,7 +73,8 @@ class SensorStuckDetector(TimedDetector[SensorStuckSettings]):
                     if sensor not in self._confirmed and room is not None \
                             and room != self.home.room(sensor) and t >= since + late:
                         self._confirmed[sensor] = t
-            self._check(t, out)
+            if self._on:   # nothing ON (nearly always): nothing to check
+                self._check(t, out)
         return out
 
     def _end(self, sensor: str) -> None:
