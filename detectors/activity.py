@@ -80,7 +80,7 @@ class HomeTracker:
     __slots__ = ("sensors", "outer_doors", "moving_speed", "accel_std_g", "last_activity",
                  "last_inside", "last_door", "last_home", "_present", "_door_contact",
                  "_entry_rooms", "_return", "_recent", "_now", "_pmax", "_src", "_items",
-                 "views")
+                 "views", "_rooms")
 
     def __init__(self, sensors: Mapping[str, Any], outer_doors: Iterable[str] = (),
                  moving_speed: float = 0.15, accel_std_g: float = 0.03) -> None:
@@ -104,10 +104,11 @@ class HomeTracker:
         self._src: Iterable[Any] | None = None    # the batch `track` was last given ...
         self._items: list[Seen] = []              # ... and what it saw in it
         self.views = 0                            # detectors reading this tracker
+        self._rooms: dict[str, str | None] = {     # sensor -> its room (asked per reading)
+            sid: getattr(m, "room", None) for sid, m in sensors.items()}
 
     def room(self, sensor: str) -> str | None:
-        meta = self.sensors.get(sensor)
-        return getattr(meta, "room", None) if meta is not None else None
+        return self._rooms.get(sensor)
 
     def is_outer_door(self, r: Any) -> bool:
         return isinstance(r, Contact) and r.sensor in self.outer_doors
@@ -338,22 +339,28 @@ class HomeView:
     def __init__(self, tracker: HomeTracker) -> None:
         self.tracker = tracker
         #: the room a configured sensor is in (None for worn or unknown sensors)
-        self.room: Callable[[str], str | None] = tracker.room
+        self.room: Callable[[str], str | None] = tracker._rooms.get
         tracker.views += 1
         self.last_activity: float | None = tracker.last_activity
         self.away = tracker.away
         self.present_now = tracker.present_now
 
     def seen(self, readings: Iterable[Any], advance: Callable[[float, Any], None],
-             out: Any) -> Iterator[tuple[Any, float, str | None]]:
+             out: Any, *, empty_radar: bool = True) -> Iterator[tuple[Any, float, str | None]]:
         """Each reading with a time, its time and what it was, after `advance(t, out)`
         moved the detector's time to it (as TimedDetector.timed: a deadline that passed
-        before the reading fires first, and sees the home as it was before it)."""
+        before the reading fires first, and sees the home as it was before it).
+        `empty_radar=False`: radar frames that saw nobody (half of a two-radar home's
+        readings) move time and the view's state but are not yielded, for a detector that
+        would do nothing with them."""
         for r, t, what, away, present in self.tracker.items(readings):
             advance(t, out)
             self.away = away
             self.present_now = present
-            if what == "inside" or what == "door":
+            if what is None:
+                if not empty_radar and isinstance(r, RadarTargets):
+                    continue
+            elif what == "inside" or what == "door":
                 last = self.last_activity
                 if last is None or t > last:
                     self.last_activity = t

@@ -93,7 +93,8 @@ class DwellDetector(TimedDetector[DwellSettings]):
 
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
-        for r, t, what in self.home.seen(readings, self._advance, out):
+        # a radar frame that saw nobody changes nothing here but the time
+        for r, t, what in self.home.seen(readings, self._advance, out, empty_radar=False):
             if what == "door":
                 self._leave(t)
                 continue

@@ -47,7 +47,8 @@ class NightDoorDetector(LocalTimeDetector[NightDoorSettings]):
 
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
-        for r, t, what in self.home.seen(readings, self._advance, out):
+        # a radar frame that saw nobody changes nothing here but the time
+        for r, t, what in self.home.seen(readings, self._advance, out, empty_radar=False):
             if what == "door":
                 if self._door is None:
                     if self.clock.in_windows(t, self.night):

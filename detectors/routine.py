@@ -160,7 +160,8 @@ class NotUpDetector(LocalTimeDetector[NotUpSettings]):
     # --- streaming -------------------------------------------------------------------
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
-        for r, t, what in self.home.seen(readings, self._advance, out):
+        # only activity counts here: a radar frame that saw nobody changes nothing but the time
+        for r, t, what in self.home.seen(readings, self._advance, out, empty_radar=False):
             if what not in ("inside", "door") \
                     or (self.ignore and self.home.room(r.sensor) in self.ignore):
                 continue

@@ -104,6 +104,7 @@ def test_every_view_of_a_shared_tracker_sees_what_its_own_tracker_saw(accel_std_
     own = HomeTracker(SENSORS, accel_std_g=accel_std_g)
     pool = HomeTrackers(SENSORS)
     views = [pool.view(accel_std_g=accel_std_g) for _ in range(3)]
+    quiet = pool.view(accel_std_g=accel_std_g)
     assert len(pool) == 1
     kinds: set[str | None] = set()
     flips = 0
@@ -129,6 +130,14 @@ def test_every_view_of_a_shared_tracker_sees_what_its_own_tracker_saw(accel_std_
             got = [(r, what, view.away, view.present_now, view.last_activity, at_advance[-1])
                    for r, _, what in view.seen(batch, advance, None)]
             assert got == expected
+        # a detector that leaves out radar frames that saw nobody: the rest as before, and
+        # its time still moved to every reading
+        times: list[float] = []
+        got = [(r, what, quiet.away, quiet.present_now, quiet.last_activity)
+               for r, _, what in quiet.seen(batch, lambda t, out: times.append(t), None,
+                                            empty_radar=False)]
+        assert got == [e[:5] for e in expected if e[1] is not None or not isinstance(e[0], RadarTargets)]
+        assert len(times) == len(expected)
         pool.release()
         kinds |= {e[1] for e in expected}
         flips += sum(1 for a, b in zip(expected, expected[1:]) if a[2] != b[2])
