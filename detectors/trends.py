@@ -117,7 +117,9 @@ class TrendsDetector(LocalTimeDetector[TrendSettings]):
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
         add = self.features.add
-        for r, t, what in self.features.home.seen(readings, self._advance, out):
+        # a radar frame that saw nobody only ever matters as the first reading (first_t)
+        every = self.features.first_t is None
+        for r, t, what in self.features.home.seen(readings, self._advance, out, empty_radar=every):
             add(r, t, what)
         return out
 
