@@ -30,11 +30,22 @@ when it is
 - otherwise a little burst: two different sensors, or three activations of one, within
   CONFIRM_S. A lone trigger in an empty flat does not end the away; entrance activity
   within DOOR_GRACE_S of the door is the resident leaving.
+
+One tracker per home, shared: every routine detector asks the same questions of the same
+readings, and a home's radars send 1.7 million frames a day, so each distinct tracker
+(outer doors, speeds) is updated once per reading, not once per detector. The pipeline owns
+a `HomeTrackers` and hands it to every detector (`Detector.homes`); a detector takes a
+`HomeView` of it (`homes.view(outer_doors, ...)`) and walks a batch with `view.seen(...)`,
+which yields each reading with what it was ("door", "inside", "present", None) and keeps
+the view's `away`, `present_now` and `last_activity` as they were right after that reading.
+The pipeline calls `homes.track(readings)` once per batch before the detectors' `feed`; a
+detector built alone (a test, a notebook) gets a pool of its own that tracks as it goes.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Iterable, Mapping
+import math
+from typing import Annotated, Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 from pydantic import Field
@@ -68,7 +79,8 @@ class HomeTracker:
 
     __slots__ = ("sensors", "outer_doors", "moving_speed", "accel_std_g", "last_activity",
                  "last_inside", "last_door", "last_home", "_present", "_door_contact",
-                 "_entry_rooms", "_return", "_recent", "_now")
+                 "_entry_rooms", "_return", "_recent", "_now", "_pmax", "_src", "_items",
+                 "views", "_rooms")
 
     def __init__(self, sensors: Mapping[str, Any], outer_doors: Iterable[str] = (),
                  moving_speed: float = 0.15, accel_std_g: float = 0.03) -> None:
@@ -88,10 +100,15 @@ class HomeTracker:
                                       for s in self.outer_doors) - {None}
         self._return = False                      # the last door event ended an away
         self._recent: list[tuple[float, str]] = []  # unconfirmed activity after the door
+        self._pmax = -math.inf                    # the latest `since` in _present
+        self._src: Iterable[Any] | None = None    # the batch `track` was last given ...
+        self._items: list[Seen] = []              # ... and what it saw in it
+        self.views = 0                            # detectors reading this tracker
+        self._rooms: dict[str, str | None] = {     # sensor -> its room (asked per reading)
+            sid: getattr(m, "room", None) for sid, m in sensors.items()}
 
     def room(self, sensor: str) -> str | None:
-        meta = self.sensors.get(sensor)
-        return getattr(meta, "room", None) if meta is not None else None
+        return self._rooms.get(sensor)
 
     def is_outer_door(self, r: Any) -> bool:
         return isinstance(r, Contact) and r.sensor in self.outer_doors
@@ -184,10 +201,13 @@ class HomeTracker:
     def _radar(self, r: RadarTargets) -> str | None:
         targets = r.targets
         if not targets:
-            self._present.pop(r.sensor, None)
+            if self._present.pop(r.sensor, None) is not None:
+                self._pmax = max(self._present.values(), default=-math.inf)
             return None
         if r.sensor not in self._present:   # as _seen(), inline: every radar frame comes here
             self._present[r.sensor] = r.t
+            if r.t > self._pmax:
+                self._pmax = r.t
         v2 = self.moving_speed ** 2
         for g in targets:
             if g.vx * g.vx + g.vy * g.vy + g.vz * g.vz >= v2:
@@ -196,15 +216,19 @@ class HomeTracker:
 
     def _seen(self, sensor: str, present: bool, t: float) -> None:
         if not present:
-            self._present.pop(sensor, None)
-        else:
-            self._present.setdefault(sensor, t)
+            if self._present.pop(sensor, None) is not None:
+                self._pmax = max(self._present.values(), default=-math.inf)
+        elif sensor not in self._present:
+            self._present[sensor] = t
+            if t > self._pmax:
+                self._pmax = t
 
     @property
     def present_now(self) -> bool:
         """A presence sensor or radar sees someone now (and has not for 20 h unchanged:
-        that is a stuck sensor, not a resident)."""
-        return any(self._now - since < STALE_PRESENCE_S for since in self._present.values())
+        that is a stuck sensor, not a resident). The latest `since` decides: any sensor is
+        fresh exactly when the freshest one is."""
+        return self._now - self._pmax < STALE_PRESENCE_S
 
     @property
     def away(self) -> bool:
@@ -212,6 +236,80 @@ class HomeTracker:
         if self.last_door is None or self.present_now:
             return False
         return self.last_home is None or self.last_door > self.last_home
+
+    # --- shared by a home's detectors ----------------------------------------------------
+    def track(self, readings: Iterable[Any]) -> list[Seen]:
+        """Update with every reading of a batch, once: each reading that has a time, with
+        it, what it was (`update`), and `away` and `present_now` right after it. The
+        result is kept until the next call, for every view of this tracker to read."""
+        items: list[Seen] = []
+        add = items.append
+        update = self.update
+        stale = STALE_PRESENCE_S
+        present_d = self._present
+        v2 = self.moving_speed ** 2
+        for r in readings:
+            what: str | None
+            if isinstance(r, RadarTargets):
+                # most of a home's readings (radars at 10 Hz): `update` and `_radar`, inline
+                t = r.t
+                if t > self._now:
+                    self._now = t
+                targets = r.targets
+                if not targets:
+                    if present_d.pop(r.sensor, None) is not None:
+                        self._pmax = max(present_d.values(), default=-math.inf)
+                    what = None
+                else:
+                    sensor = r.sensor
+                    if sensor not in present_d:
+                        present_d[sensor] = t
+                        if t > self._pmax:
+                            self._pmax = t
+                    what = "present"
+                    for g in targets:
+                        if g.vx * g.vx + g.vy * g.vy + g.vz * g.vz >= v2:
+                            what = "inside"
+                            break
+                    last = self.last_inside
+                    if last is None or t > last:
+                        self.last_inside = t
+                    if what == "inside":
+                        last = self.last_activity
+                        if last is None or t > last:
+                            self.last_activity = t
+                        self._evidence(sensor, t)
+                    else:
+                        last = self.last_home
+                        if last is None or t > last:
+                            self.last_home = t
+            else:
+                # the time as TimedDetector.timed takes it (an empty block has none)
+                at = end_time(r) if isinstance(r, AccelBlock) else r.t
+                if at is None:
+                    continue
+                t = at
+                what = update(r)
+            present = self._now - self._pmax < stale
+            door = self.last_door
+            home = self.last_home
+            add((r, t, what, door is not None and not present and (home is None or door > home),
+                 present))
+        self._src, self._items = readings, items
+        return items
+
+    def items(self, readings: Iterable[Any]) -> list[Seen]:
+        """What `track` saw in this batch: tracked already by the pool (the pipeline), else
+        now, which only a tracker with a single reader may do (or it would count twice)."""
+        if readings is self._src:
+            return self._items
+        if self.views > 1:
+            raise RuntimeError("a home tracker shared by several detectors is fed by its pool: "
+                               "call HomeTrackers.track(readings) before the detectors' feed")
+        return self.track(readings)
+
+    def release(self) -> None:
+        self._src, self._items = None, []
 
     def state(self) -> dict[str, Any]:
         return {"last_activity": self.last_activity, "last_inside": self.last_inside,
@@ -224,6 +322,89 @@ class HomeTracker:
         self.last_door = state.get("last_door")
         self.last_home = state.get("last_home", self.last_inside)
         self._door_contact = bool(state.get("door_contact", False))
+
+
+#: One reading as a tracker saw it: (reading, time, what, away after it, present after it).
+Seen = tuple[Any, float, str | None, bool, bool]
+
+
+class HomeView:
+    """One detector's reading of a shared HomeTracker: what each reading was, and the
+    home's state as it was right after it (`away`, `present_now`), as if the detector had
+    its own tracker. `last_activity` is the view's own (a detector may reset it, as the
+    inactivity timer does after an outage); everything else is the tracker's."""
+
+    __slots__ = ("tracker", "last_activity", "away", "present_now", "room")
+
+    def __init__(self, tracker: HomeTracker) -> None:
+        self.tracker = tracker
+        #: the room a configured sensor is in (None for worn or unknown sensors)
+        self.room: Callable[[str], str | None] = tracker._rooms.get
+        tracker.views += 1
+        self.last_activity: float | None = tracker.last_activity
+        self.away = tracker.away
+        self.present_now = tracker.present_now
+
+    def seen(self, readings: Iterable[Any], advance: Callable[[float, Any], None],
+             out: Any, *, empty_radar: bool = True) -> Iterator[tuple[Any, float, str | None]]:
+        """Each reading with a time, its time and what it was, after `advance(t, out)`
+        moved the detector's time to it (as TimedDetector.timed: a deadline that passed
+        before the reading fires first, and sees the home as it was before it).
+        `empty_radar=False`: radar frames that saw nobody (half of a two-radar home's
+        readings) move time and the view's state but are not yielded, for a detector that
+        would do nothing with them."""
+        for r, t, what, away, present in self.tracker.items(readings):
+            advance(t, out)
+            self.away = away
+            self.present_now = present
+            if what is None:
+                if not empty_radar and isinstance(r, RadarTargets):
+                    continue
+            elif what == "inside" or what == "door":
+                last = self.last_activity
+                if last is None or t > last:
+                    self.last_activity = t
+            yield r, t, what
+
+    def state(self) -> dict[str, Any]:
+        return {**self.tracker.state(), "last_activity": self.last_activity}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Detectors sharing a tracker saved the same home state; the last restored wins."""
+        self.tracker.restore(state)
+        self.last_activity = self.tracker.last_activity
+        self.away = self.tracker.away
+        self.present_now = self.tracker.present_now
+
+
+class HomeTrackers:
+    """A home's trackers, one per distinct rule (outer doors, moving speed, wearable
+    threshold), shared by all its detectors (module docstring)."""
+
+    def __init__(self, sensors: Mapping[str, Any]) -> None:
+        self.sensors = sensors
+        self._trackers: dict[tuple[frozenset[str], float, float], HomeTracker] = {}
+
+    def view(self, outer_doors: Iterable[str] = (), moving_speed: float = 0.15,
+             accel_std_g: float = 0.03) -> HomeView:
+        key = (frozenset(outer_doors), moving_speed, accel_std_g)
+        tracker = self._trackers.get(key)
+        if tracker is None:
+            tracker = self._trackers[key] = HomeTracker(self.sensors, key[0], moving_speed, accel_std_g)
+        return HomeView(tracker)
+
+    def track(self, readings: Iterable[Any]) -> None:
+        """Once per batch, before the detectors' feed (the pipeline does this)."""
+        for tracker in self._trackers.values():
+            tracker.track(readings)
+
+    def release(self) -> None:
+        """After the detectors' feed: the batch is not kept."""
+        for tracker in self._trackers.values():
+            tracker.release()
+
+    def __len__(self) -> int:
+        return len(self._trackers)
 
 
 def accel_moving(xyz: np.ndarray, std_g: float) -> bool:

@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Generic, Iterable, Iterator, Mapping, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from detectors.activity import HomeTrackers
 from sensordata.radar_mounting import Mounting
 from sensordata.readings import AccelBlock, Reading, end_time
 
@@ -68,6 +69,11 @@ class Detector(abc.ABC, Generic[SettingsT]):
     (readings it does not care about included: dispatch on their type and ignore the
     rest), `tick` when sensor time moves without readings, and `state`/`restore` around
     restarts. Everything but `feed` has a do-nothing default.
+
+    `homes` is the home's shared `HomeTrackers` (detectors/activity.py): a detector that asks
+    whether someone is active or home takes a view of it in `setup`, so the home's readings
+    are tracked once per batch for all detectors, not once per detector. The pipeline passes
+    its own; a detector built alone gets a pool of its own.
     """
 
     name: ClassVar[str]
@@ -75,10 +81,11 @@ class Detector(abc.ABC, Generic[SettingsT]):
     default_on: ClassVar[bool] = True
 
     def __init__(self, settings: SettingsT, sensors: Mapping[str, "SensorMeta"],
-                 timezone: str | None = None) -> None:
+                 timezone: str | None = None, *, homes: HomeTrackers | None = None) -> None:
         self.settings = settings
         self.sensors = sensors
         self.timezone = timezone  # the home's IANA zone; None means the detector's default
+        self.homes = homes if homes is not None else HomeTrackers(sensors)
         self.setup()
 
     def setup(self) -> None:

@@ -26,7 +26,7 @@ from typing import Any, Iterable
 import numpy as np
 from pydantic import Field
 
-from detectors.activity import HomeTracker, OuterDoors
+from detectors.activity import OuterDoors
 from detectors.base import Detection
 from detectors.localtime import LocalTimeDetector, TimeOfDay, Window, ZonedSettings, parse_hhmm, parse_window
 from detectors.radar_fall import Zone
@@ -60,7 +60,7 @@ class DailySummaryDetector(LocalTimeDetector[DailySummarySettings]):
         self.s = settings
         self.boundary = parse_hhmm(settings.boundary)
         self.night = [parse_window(settings.night)]
-        self.home = HomeTracker(sensors, settings.outer_doors)
+        self.home = self.homes.view(settings.outer_doors)
         self.bathrooms = frozenset(settings.bathroom_rooms)
         self.bed_sensors = frozenset(k for k, m in sensors.items() if getattr(m, "role", None) == "bed")
         self._end = float("-inf")
@@ -87,10 +87,10 @@ class DailySummaryDetector(LocalTimeDetector[DailySummarySettings]):
     # --- streaming -------------------------------------------------------------------
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
-        for r, t in self.timed(readings, out):
+        for r, t, what in self.home.seen(readings, self._advance, out):
             if self._start is None:
                 self._start = t
-            self._count(r, t)
+            self._count(r, t, what)
         return out
 
     def _advance(self, t: float, out: list[Detection]) -> None:
@@ -109,9 +109,8 @@ class DailySummaryDetector(LocalTimeDetector[DailySummarySettings]):
             self._reset(self._end if seen and t < self._next_boundary(self._end) else None)
             self._end = self._next_boundary(self._end)
 
-    def _count(self, r: Any, t: float) -> None:
+    def _count(self, r: Any, t: float, what: str | None) -> None:
         c = self.c
-        what = self.home.update(r)
         if what == "inside" and not self.home.away:   # a lone trigger in an empty home is no one
             self._slots.add(int(t // SLOT_S))
             room = self.home.room(r.sensor)
@@ -126,20 +125,22 @@ class DailySummaryDetector(LocalTimeDetector[DailySummarySettings]):
             self._room = None
             if r.open:
                 c["door_openings"] += 1
-        if isinstance(r, Motion) and r.active:
-            c["motion_events"] += 1
+        if isinstance(r, RadarTargets):   # most readings: first, and only with bed zones
+            if self.s.bed_zones:
+                in_bed = any(z.contains(r.sensor, g.x, g.y, g.z) for g in r.targets for z in self.s.bed_zones)
+                last = self._radar_last.get(r.sensor)
+                if last is not None and last[1]:
+                    c["bed_s"] += min(max(t - last[0], 0.0), 5.0)
+                self._radar_last[r.sensor] = (t, in_bed)
+        elif isinstance(r, Motion):
+            if r.active:
+                c["motion_events"] += 1
         elif isinstance(r, HeartRate):
             if r.contact is not False and r.bpm > 0:
                 c["hr_sum"] += r.bpm
                 c["hr_n"] += 1
         elif isinstance(r, AccelBlock):
             self._accel(r)
-        elif isinstance(r, RadarTargets) and self.s.bed_zones:
-            in_bed = any(z.contains(r.sensor, g.x, g.y, g.z) for g in r.targets for z in self.s.bed_zones)
-            last = self._radar_last.get(r.sensor)
-            if last is not None and last[1]:
-                c["bed_s"] += min(max(t - last[0], 0.0), 5.0)
-            self._radar_last[r.sensor] = (t, in_bed)
         elif isinstance(r, Presence) and r.sensor in self.bed_sensors:
             since = self._bed_since.pop(r.sensor, None)
             if since is not None:

@@ -30,7 +30,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from detectors.activity import HomeTracker
+from detectors.activity import HomeTrackers
 from detectors.localtime import LocalClock
 from sensordata.readings import Contact, Motion, RadarTargets
 
@@ -90,9 +90,10 @@ class DayFeatures:
 
     def __init__(self, sensors: Mapping[str, Any], clock: LocalClock, outer_doors: Iterable[str],
                  bathrooms: Iterable[str] = (), kitchens: Iterable[str] = (),
-                 bedrooms: Iterable[str] = ()) -> None:
+                 bedrooms: Iterable[str] = (), homes: HomeTrackers | None = None) -> None:
         self.clock = clock
-        self.home = HomeTracker(sensors, outer_doors, accel_std_g=float("inf"))
+        # the home as the not-up rule sees it (wearable movement is no activity): one tracker
+        self.home = (homes or HomeTrackers(sensors)).view(outer_doors, accel_std_g=float("inf"))
         rooms = sorted({r for m in sensors.values() if (r := getattr(m, "room", None))})
         self.bit = {r: 1 << min(i, 14) for i, r in enumerate(rooms)}
         kinds = room_kinds(rooms, bathrooms, kitchens, bedrooms)
@@ -127,10 +128,10 @@ class DayFeatures:
                 break
             t = nxt
 
-    def add(self, r: Any, t: float) -> None:
+    def add(self, r: Any, t: float, what: str | None) -> None:
+        """One reading at time `t`, which the home's tracker saw as `what` (HomeView.seen)."""
         if self.first_t is None:
             self.first_t = t
-        what = self.home.update(r)
         if what in ("inside", "present") and self._door_t is not None:
             if t - self._door_t >= AWAY_MIN_S:
                 self._mark_span(self._door_t, t, AWAY_BIT)

@@ -35,7 +35,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 from pydantic import Field
 
-from detectors.activity import HomeTracker, OuterDoors
+from detectors.activity import OuterDoors
 from detectors.base import Detection, DetectorSettings, TimedDetector
 from sensordata.readings import Contact, Presence
 
@@ -62,8 +62,8 @@ class DwellDetector(TimedDetector[DwellSettings]):
     Settings = DwellSettings
 
     def setup(self) -> None:
-        settings, sensors = self.settings, self.sensors
-        self.home = HomeTracker(sensors, settings.outer_doors)
+        settings = self.settings
+        self.home = self.homes.view(settings.outer_doors)
         self.visits: dict[str, list[float]] = {r: [] for r in settings.limits_minutes}
         self._room: str | None = None     # where the last inside activity was
         self._enter = 0.0                 # when the current stay began
@@ -93,8 +93,8 @@ class DwellDetector(TimedDetector[DwellSettings]):
 
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
-        for r, t in self.timed(readings, out):
-            what = self.home.update(r)
+        # a radar frame that saw nobody changes nothing here but the time
+        for r, t, what in self.home.seen(readings, self._advance, out, empty_radar=False):
             if what == "door":
                 self._leave(t)
                 continue

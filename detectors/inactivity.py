@@ -28,7 +28,7 @@ from typing import Any, Iterable, Mapping
 
 from pydantic import Field
 
-from detectors.activity import HomeTracker, OuterDoors
+from detectors.activity import OuterDoors
 from detectors.base import Detection
 from detectors.localtime import LocalTimeDetector, Windows, ZonedSettings, parse_window
 
@@ -50,9 +50,9 @@ class InactivityDetector(LocalTimeDetector[InactivitySettings]):
     Settings = InactivitySettings
 
     def setup(self) -> None:
-        settings, sensors = self.settings, self.sensors
+        settings = self.settings
         self.windows = [parse_window(w) for w in settings.windows]
-        self.home = HomeTracker(sensors, settings.outer_doors, accel_std_g=settings.accel_std_g)
+        self.home = self.homes.view(settings.outer_doors, accel_std_g=settings.accel_std_g)
         self._span = settings.hours * 3600.0
         self._first: float | None = None          # first reading seen: the timer's origin
         self._now: float | None = None
@@ -65,8 +65,7 @@ class InactivityDetector(LocalTimeDetector[InactivitySettings]):
     # --- streaming -------------------------------------------------------------------
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
-        for r, t in self.timed(readings, out):
-            self.home.update(r)
+        for _r, t, _what in self.home.seen(readings, self._advance, out):
             self._check(t if self._now is None else self._now, out)  # presence back after an away hold fires now
         return out
 

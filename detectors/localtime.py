@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, Field, field_validator
 
+from detectors.activity import HomeTrackers
 from detectors.base import DetectorSettings, SensorMeta, TimedDetector
 
 DEFAULT_TZ = "Europe/Helsinki"
@@ -179,6 +180,6 @@ class LocalTimeDetector(TimedDetector[ZonedT], Generic[ZonedT]):
     a LocalClock in the table's timezone, else the home's, else Europe/Helsinki."""
 
     def __init__(self, settings: ZonedT, sensors: Mapping[str, SensorMeta],
-                 timezone: str | None = None) -> None:
+                 timezone: str | None = None, *, homes: HomeTrackers | None = None) -> None:
         self.clock = settings.clock(timezone)  # before setup() runs
-        super().__init__(settings, sensors, timezone)
+        super().__init__(settings, sensors, timezone, homes=homes)

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping
 
 from pydantic import Field
 
-from detectors.activity import HomeTracker, OuterDoors
+from detectors.activity import OuterDoors
 from detectors.base import Detection
 from detectors.localtime import LocalTimeDetector, Window, ZonedSettings, parse_window
 
@@ -35,9 +35,9 @@ class NightDoorDetector(LocalTimeDetector[NightDoorSettings]):
     Settings = NightDoorSettings
 
     def setup(self) -> None:
-        settings, sensors = self.settings, self.sensors
+        settings = self.settings
         self.night = [parse_window(settings.night)]
-        self.home = HomeTracker(sensors, settings.outer_doors)
+        self.home = self.homes.view(settings.outer_doors)
         self._limit = settings.not_back_minutes * 60.0
         self._door: float | None = None    # last door change while armed
         self._opened: float | None = None  # the night door change that armed the rule
@@ -47,8 +47,8 @@ class NightDoorDetector(LocalTimeDetector[NightDoorSettings]):
 
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
-        for r, t in self.timed(readings, out):
-            what = self.home.update(r)
+        # a radar frame that saw nobody changes nothing here but the time
+        for r, t, what in self.home.seen(readings, self._advance, out, empty_radar=False):
             if what == "door":
                 if self._door is None:
                     if self.clock.in_windows(t, self.night):

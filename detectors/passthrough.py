@@ -12,6 +12,7 @@ from sensordata.readings import Battery, Button, FallFlag
 
 SOS_ACTIONS = frozenset({"sos", "emergency", "panic"})
 CANCEL_ACTIONS = frozenset({"cancel", "ok", "i_am_ok"})
+_KINDS = (Button, FallFlag, Battery)   # the readings this detector reads
 
 
 class PassThroughSettings(DetectorSettings):
@@ -33,6 +34,8 @@ class PassThroughDetector(Detector[PassThroughSettings]):
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
         for r in readings:
+            if not isinstance(r, _KINDS):
+                continue   # radar frames, samples: most readings, one check each
             if isinstance(r, Button):
                 if r.action in SOS_ACTIONS:
                     out.append(Detection("sos", r.t, r.sensor, self._room(r.sensor)))

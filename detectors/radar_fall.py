@@ -238,8 +238,9 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         for r in readings:
             if isinstance(r, RadarTargets):
                 self._advance(r.t, out)
-                if r.targets:
-                    self._tracked[r.sensor] = r.t
+                if not r.targets:
+                    continue   # an empty room's frame (half of them): nothing to judge
+                self._tracked[r.sensor] = r.t
                 m = self._mounts.get(r.sensor)
                 use = m if m is not None and m.a is not None and self.s.mounting == "measured" \
                     else None
@@ -298,10 +299,11 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
     def _walking(self, tr: _Track, t: float, x: float, y: float) -> bool:
         """Whether the track moved at walking pace (>= WALK_MPS) over the last half second."""
         ref = None
-        for e in tr.pos:
-            if e[0] > t - 0.5:
+        since = t - 0.5
+        for e in reversed(tr.pos):   # in time order: the newest at or before `since`
+            if e[0] <= since:
+                ref = e
                 break
-            ref = e
         if ref is None or t - ref[0] > 1.5:
             return False
         return math.hypot(x - ref[1], y - ref[2]) >= self.WALK_MPS * (t - ref[0])
@@ -309,7 +311,7 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
     def _sample(self, sensor: str, tid: int, t: float, x: float, y: float, h: float,
                 vz: float, top: bool, out: list[Detection]) -> None:
         s = self.s
-        if any(z.contains(sensor, x, y, h) for z in s.blind_zones):
+        if s.blind_zones and any(z.contains(sensor, x, y, h) for z in s.blind_zones):
             return
         key = (sensor, tid)
         tr = self.tracks.get(key)
@@ -324,7 +326,7 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
             tr.hist.clear()
             tr.pos.clear()
         h = self._smooth(tr, t, h)
-        fallen = any(f.sensor == sensor and f.tid == tid for f in self.falls)
+        fallen = bool(self.falls) and any(f.sensor == sensor and f.tid == tid for f in self.falls)
         if tr.cand is None and not fallen and self._walking(tr, t, x, y):
             tr.walk.append(h)   # the person's own standing height, learned from their walks
         tr.last_t, tr.x, tr.y = t, x, y

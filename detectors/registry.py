@@ -16,11 +16,13 @@ A detector whose table is absent from the config runs with its defaults when
 from __future__ import annotations
 
 import importlib
+import inspect
 from functools import lru_cache
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any
+from typing import Any, Mapping
 
-from detectors.base import Detector
+from detectors.activity import HomeTrackers
+from detectors.base import Detector, DetectorSettings, SensorMeta
 
 ENTRY_POINT_GROUP = "safehome.detectors"
 
@@ -65,3 +67,20 @@ def load(name: str) -> type[Detector[Any]]:
     if not (isinstance(cls, type) and issubclass(cls, Detector)):
         raise TypeError(f"{name!r} does not name a safehome detector class: {cls!r}")
     return cls
+
+
+def build(name: str, settings: DetectorSettings, sensors: Mapping[str, SensorMeta],
+          timezone: str | None, homes: HomeTrackers) -> Detector[Any]:
+    """The detector `name`, sharing the home's trackers `homes` (detectors/activity.py).
+    A detector whose own constructor does not take `homes` (one written before it, with
+    the three arguments) is built without: it gets a tracker pool of its own."""
+    cls = load(name)
+    if _takes_homes(cls):
+        return cls(settings, sensors, timezone, homes=homes)
+    return cls(settings, sensors, timezone)
+
+
+@lru_cache(maxsize=None)
+def _takes_homes(cls: type) -> bool:
+    params = inspect.signature(cls).parameters.values()
+    return any(p.name == "homes" or p.kind is p.VAR_KEYWORD for p in params)

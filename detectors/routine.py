@@ -45,7 +45,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 from pydantic import Field, field_validator
 
-from detectors.activity import HomeTracker, OuterDoors
+from detectors.activity import OuterDoors
 from detectors.base import Detection
 from detectors.localtime import LocalTimeDetector, ZonedSettings, parse_window
 
@@ -80,10 +80,10 @@ class NotUpDetector(LocalTimeDetector[NotUpSettings]):
     Settings = NotUpSettings
 
     def setup(self) -> None:
-        settings, sensors = self.settings, self.sensors
+        settings = self.settings
         self.m0, self.m1 = parse_window(settings.morning)
         # Wearable movement is not "up": turning over in bed shakes a wristband.
-        self.home = HomeTracker(sensors, settings.outer_doors, accel_std_g=float("inf"))
+        self.home = self.homes.view(settings.outer_doors, accel_std_g=float("inf"))
         self.ignore = frozenset(settings.ignore_rooms)
         self.days: dict[int, float] = {}        # local day ordinal -> first activity minute
         self._day: int | None = None
@@ -160,8 +160,9 @@ class NotUpDetector(LocalTimeDetector[NotUpSettings]):
     # --- streaming -------------------------------------------------------------------
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
-        for r, t in self.timed(readings, out):
-            if self.home.update(r) not in ("inside", "door") \
+        # only activity counts here: a radar frame that saw nobody changes nothing but the time
+        for r, t, what in self.home.seen(readings, self._advance, out, empty_radar=False):
+            if what not in ("inside", "door") \
                     or (self.ignore and self.home.room(r.sensor) in self.ignore):
                 continue
             self._bedtime(t)

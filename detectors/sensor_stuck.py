@@ -24,7 +24,6 @@ from typing import Any, Iterable, Mapping
 
 from pydantic import Field
 
-from detectors.activity import HomeTracker
 from detectors.base import Detection, DetectorSettings, TimedDetector
 from sensordata.readings import Motion, Presence
 
@@ -43,7 +42,7 @@ class SensorStuckDetector(TimedDetector[SensorStuckSettings]):
     Settings = SensorStuckSettings
 
     def setup(self) -> None:
-        self.home = HomeTracker(self.sensors)
+        self.home = self.homes.view()
         self._on: dict[str, float] = {}           # sensor -> ON since
         self._confirmed: dict[str, float] = {}    # sensor -> first activity elsewhere, late enough
         self._raised: set[str] = set()
@@ -58,7 +57,7 @@ class SensorStuckDetector(TimedDetector[SensorStuckSettings]):
 
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
-        for r, t in self.timed(readings, out):
+        for r, t, what in self.home.seen(readings, self._advance, out):
             if isinstance(r, (Motion, Presence)):
                 on = r.active if isinstance(r, Motion) else r.present
                 if not on:
@@ -67,14 +66,15 @@ class SensorStuckDetector(TimedDetector[SensorStuckSettings]):
                 elif r.sensor not in self._on and r.sensor in self._reports_off:
                     self._on[r.sensor] = t
                     self._limits[r.sensor] = self._limit(r)
-            if self.home.update(r) == "inside":
+            if what == "inside":
                 room = self.home.room(getattr(r, "sensor", ""))
                 late = self.settings.elsewhere_minutes * 60.0
                 for sensor, since in self._on.items():
                     if sensor not in self._confirmed and room is not None \
                             and room != self.home.room(sensor) and t >= since + late:
                         self._confirmed[sensor] = t
-            self._check(t, out)
+            if self._on:   # nothing ON (nearly always): nothing to check
+                self._check(t, out)
         return out
 
     def _end(self, sensor: str) -> None:

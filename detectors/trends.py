@@ -142,7 +142,7 @@ class TrendsDetector(LocalTimeDetector[TrendSettings]):
     def setup(self) -> None:
         s = self.settings
         self.features = DayFeatures(self.sensors, self.clock, s.outer_doors, s.bathroom_rooms,
-                                    s.kitchen_rooms, s.bedroom_rooms)
+                                    s.kitchen_rooms, s.bedroom_rooms, self.homes)
         self.min_change = {**MIN_CHANGE, **s.min_change}
         self.counts = set(s.counts)
         self.history: dict[int, list[float]] = {}        # local day -> features (NaN: unknown)
@@ -155,8 +155,11 @@ class TrendsDetector(LocalTimeDetector[TrendSettings]):
     # --- streaming ----------------------------------------------------------------------
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
-        for r, t in self.timed(readings, out):
-            self.features.add(r, t)
+        add = self.features.add
+        # a radar frame that saw nobody only ever matters as the first reading (first_t)
+        every = self.features.first_t is None
+        for r, t, what in self.features.home.seen(readings, self._advance, out, empty_radar=every):
+            add(r, t, what)
         return out
 
     def _advance(self, t: float, out: list[Detection]) -> None:

@@ -79,24 +79,29 @@ class WearableHealthDetector(Detector[WearableHealthSettings]):
         self.s = settings
         self.w: dict[str, _Wearable] = {}
         self._now = float("-inf")
+        #: no wearable that is not yet lost was last seen before this (a lower bound, kept
+        #: by _get and _advance): until `limit` after it nothing can fall due, and replay
+        #: advances this detector 1.8 million times a day
+        self._oldest = float("inf")
 
     def _room(self, sensor: str) -> str | None:
         return room_of(self.sensors, sensor)
 
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
+        advance = self._advance
         for r in readings:
             if isinstance(r, AccelBlock):
                 if not len(r.t):
                     continue
                 t = float(r.t[-1])
+                advance(t, out)
+                self._accel(self._get(r.sensor, t), r, out)
             else:
                 t = r.t
-            self._advance(t, out)
-            if isinstance(r, HeartRate):
-                self._heart(self._get(r.sensor, t), r, out)
-            elif isinstance(r, AccelBlock):
-                self._accel(self._get(r.sensor, t), r, out)
+                advance(t, out)
+                if isinstance(r, HeartRate):
+                    self._heart(self._get(r.sensor, t), r, out)
         return out
 
     def tick(self, now: float) -> list[Detection]:
@@ -111,6 +116,8 @@ class WearableHealthDetector(Detector[WearableHealthSettings]):
             w = self.w[sensor] = _Wearable()
         w.last_seen = max(w.last_seen, t)
         w.lost = False
+        if w.last_seen < self._oldest:
+            self._oldest = w.last_seen
         return w
 
     def _advance(self, t: float, out: list[Detection]) -> None:
@@ -118,11 +125,17 @@ class WearableHealthDetector(Detector[WearableHealthSettings]):
             return
         self._now = t
         limit = self.s.out_of_range_minutes * 60.0
+        if t - self._oldest < limit:
+            return   # every wearable not lost was seen since _oldest: none is due yet
+        oldest = float("inf")
         for sensor, w in self.w.items():
             if not w.lost and t - w.last_seen >= limit:
                 w.lost = True
                 out.append(Detection("wearable_out_of_range", w.last_seen + limit, sensor,
                                      self._room(sensor), evidence={"minutes": limit / 60.0}))
+            elif not w.lost and w.last_seen < oldest:
+                oldest = w.last_seen
+        self._oldest = oldest
 
     def _heart(self, w: _Wearable, r: Any, out: list[Detection]) -> None:
         t = r.t

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from detectors import registry as detector_registry
+from detectors.activity import HomeTrackers
 from detectors.base import Detection, Detector, SensorMeta
 from detectors.fusion import FallFusion
 from detectors.home_witness import HomeWitness
@@ -26,7 +27,7 @@ from gateway.catalogue import describe, render
 from gateway.config import HomeConfig
 from gateway.events import Event, new_event_id
 from gateway.sensors import expand as expand_sensors
-from sensordata.readings import AccelBlock, Motion, Presence, RadarTargets, reading_time
+from sensordata.readings import AccelBlock, Motion, Presence, RadarTargets
 
 log = logging.getLogger("safehome.pipeline")
 
@@ -44,23 +45,22 @@ def coalesce_blocks(readings: Sequence[Any]) -> Sequence[Any]:
     """Join each sensor's consecutive sample blocks in a batch into one block, placed where
     its last part was. Detectors do the same work per call whatever the block length, so a
     BLE stream's many small notifications or a trace's 1 s windows cost one call, not dozens."""
-    parts: dict[str, list[AccelBlock]] = {}
-    for r in readings:
+    parts: dict[str, list[int]] = {}
+    for i, r in enumerate(readings):
         if isinstance(r, AccelBlock):
-            parts.setdefault(r.sensor, []).append(r)
+            parts.setdefault(r.sensor, []).append(i)
     if all(len(p) < 2 for p in parts.values()):
         return readings
-    last = {id(p[-1]): p for p in parts.values() if len(p) > 1}
-    merged_away = {id(b) for p in last.values() for b in p[:-1]}
-    out: list[Any] = []
-    for r in readings:
-        if id(r) in merged_away:
-            continue
-        p = last.get(id(r))
-        if p is not None:
-            r = AccelBlock(r.sensor, np.concatenate([b.t for b in p]),
-                           np.concatenate([b.xyz for b in p]))
-        out.append(r)
+    out = list(readings)
+    merged_away: list[int] = []
+    for p in parts.values():
+        if len(p) > 1:
+            blocks = [readings[i] for i in p]
+            out[p[-1]] = AccelBlock(blocks[-1].sensor, np.concatenate([b.t for b in blocks]),
+                                    np.concatenate([b.xyz for b in blocks]))
+            merged_away += p[:-1]
+    for i in sorted(merged_away, reverse=True):   # a few per batch: no pass over the rest
+        del out[i]
     return out
 
 
@@ -78,8 +78,11 @@ class Pipeline:
         self.now: float | None = None  # latest sensor time seen
         self.room_names = config.room_names()
         meta = sensor_meta(config)
+        # One tracker of where the person is, shared by every detector that asks (activity,
+        # away): updated once per batch here, not once per detector (detectors/activity.py)
+        self.homes = HomeTrackers(meta)
         self.detectors: dict[str, Detector[Any]] = {
-            name: detector_registry.load(name)(settings, meta, config.timezone)
+            name: detector_registry.build(name, settings, meta, config.timezone, self.homes)
             for name, settings in config.detector_settings().items()
         }
         self.fusion = FallFusion(config.fusion_settings())
@@ -107,15 +110,39 @@ class Pipeline:
         return replace(det, room=room, evidence={**det.evidence, "room_inferred": 1,
                                                  "room_seen_s_ago": round(max(age, 0.0))})
 
-    def _track_room(self, readings: Sequence[Any]) -> None:
+    def _scan(self, readings: Sequence[Any]) -> tuple[float, bool]:
+        """One pass over a batch (a day is 1.9 million readings): track the room of the
+        latest activity (`last_room`), and return the batch's latest sensor time (as
+        `max(reading_time(r) ...)`) and whether one sensor sent several sample blocks
+        (then `coalesce_blocks` has work to do)."""
+        rooms_of = self.rooms_of
+        last_room = self.last_room
+        end: float | None = None
+        blocks: set[str] = set()
+        several = False
         for r in readings:
-            room = self.rooms_of.get(r.sensor)
-            if room is None:
-                continue
-            active = ((isinstance(r, Motion) and r.active) or (isinstance(r, Presence) and r.present)
-                      or (isinstance(r, RadarTargets) and bool(r.targets)))
-            if active and (self.last_room is None or r.t >= self.last_room[1]):
-                self.last_room = (room, r.t)
+            if isinstance(r, RadarTargets):
+                t = r.t
+                active = bool(r.targets)
+            elif isinstance(r, AccelBlock):
+                t = r.end
+                if r.sensor in blocks:
+                    several = True
+                blocks.add(r.sensor)
+                active = False
+            else:
+                t = r.t
+                active = ((isinstance(r, Motion) and r.active)
+                          or (isinstance(r, Presence) and bool(r.present)))
+            if end is None or t > end:
+                end = t
+            if active:
+                room = rooms_of.get(r.sensor)
+                if room is not None and (last_room is None or r.t >= last_room[1]):
+                    last_room = (room, r.t)
+        self.last_room = last_room
+        assert end is not None   # readings is not empty
+        return end, several
 
     def _make(self, type_name: str, det: Detection, ref: str | None, *, test: bool = False,
               names: Mapping[str, str] | None = None) -> str:
@@ -145,16 +172,23 @@ class Pipeline:
         if not readings:
             return []
         self.readings_seen += len(readings)
-        end = max(reading_time(r) for r in readings)
-        self._track_room(readings)
+        end, several_blocks = self._scan(readings)
         self.witness.observe(readings)
-        readings = coalesce_blocks(readings)
+        if several_blocks:
+            readings = coalesce_blocks(readings)
         detections: list[Detection] = []
+        homes = self.homes
+        try:
+            homes.track(readings)
+        except Exception:  # noqa: BLE001 - as a detector's bug: the home's detectors see nothing new
+            homes.release()
+            self._detector_failed("home_tracker", "feed", end)
         for name, det in self.detectors.items():
             try:
                 detections.extend(det.feed(readings))
             except Exception:  # noqa: BLE001 - a detector bug must not stop the others or the daemon
                 self._detector_failed(name, "feed", end)
+        homes.release()
         self.now = end if self.now is None else max(self.now, end)
         self._handle(self.fusion.feed(detections, self.now))
         self._advance(self.now)

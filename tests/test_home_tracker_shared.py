@@ -1,0 +1,201 @@
+"""One home tracker shared by the home's detectors gives exactly what a tracker of their own
+gave each of them (detectors/activity.py): per reading, and in the detectors' findings.
+
+The stream is a seeded mix of every reading kind the tracker looks at: radars at 2 Hz in
+two rooms (walking, still, nobody, someone lying still), PIRs, inner and outer doors with days away, a bed
+presence sensor, a wearable's blocks (still and moving) and heart rate, fed in uneven
+batches as the live gateway and replay do."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import numpy as np
+import pytest
+
+from detectors.activity import STALE_PRESENCE_S, HomeTracker, HomeTrackers
+from detectors.base import Detection, SensorMeta
+from detectors.registry import build, load
+from sensordata.readings import (AccelBlock, Battery, Contact, HeartRate, Motion, Presence,
+                                 RadarTargets, Target, end_time)
+from tests.home_stream import TZ, at
+
+SENSORS = {
+    "pir_hall": SensorMeta("pir_hall", "zigbee2mqtt", room="hall"),
+    "pir_kitchen": SensorMeta("pir_kitchen", "zigbee2mqtt", room="kitchen"),
+    "pir_bath": SensorMeta("pir_bath", "zigbee2mqtt", room="bathroom"),
+    "door": SensorMeta("door", "zigbee2mqtt", room="hall", role="outer_door"),
+    "bath_door": SensorMeta("bath_door", "zigbee2mqtt", room="bathroom"),
+    "bed": SensorMeta("bed", "ld2410", room="bedroom", role="bed"),
+    "radar_living": SensorMeta("radar_living", "ti_mmwave", room="living_room"),
+    "radar_bath": SensorMeta("radar_bath", "ti_mmwave", room="bathroom"),
+    "band": SensorMeta("band", "polar_pmd", room=None, placement="waist"),
+}
+HOME_DETECTORS = ("inactivity", "not_up", "dwell", "night_door", "daily_summary", "trends",
+                  "sensor_stuck")
+
+
+def home_stream(hours: float, seed: int) -> list[Any]:
+    """Readings in sensor-time order: busy spells, quiet spells and spells away."""
+    rng = random.Random(seed)
+    t, end = at(0, "06:00"), at(0, "06:00") + hours * 3600.0
+    out: list[Any] = []
+    mode = "busy"
+    room = "radar_living"
+    while t < end:
+        if rng.random() < (0.002 if mode == "busy" else 0.03):
+            mode = rng.choice(["busy", "quiet", "away", "stuck_bed", "fallen"])
+            if mode == "away" or rng.random() < 0.3:
+                out += [Contact("door", t, True), Contact("door", t + 8, False)]
+                t += 10
+            if mode == "fallen":   # walked into the bathroom, then lies still there
+                out.append(RadarTargets("radar_bath", t, 0, (Target(1, 0.5, 1.0, 1.5, 0.5, 0.0, 0.0, 1.5),)))
+                t += 1.0
+        if mode == "busy":
+            if rng.random() < 0.01:
+                room = rng.choice(["radar_living", "radar_bath"])
+            other = "radar_bath" if room == "radar_living" else "radar_living"
+            v = rng.choice([0.0, 0.05, 0.3, 0.8])
+            out.append(RadarTargets(room, t, 0, (Target(1, 1.0, 2.0, 1.6, v, v / 2, 0.0, 1.6),)))
+            out.append(RadarTargets(other, t + 0.1, 0, ()))
+            if rng.random() < 0.02:
+                out.append(Motion(rng.choice(["pir_hall", "pir_kitchen", "pir_bath"]), t + 0.2,
+                                  rng.random() < 0.7))
+            if rng.random() < 0.005:
+                out.append(Contact("bath_door", t + 0.3, rng.random() < 0.5))
+        elif mode == "quiet":
+            out.append(RadarTargets(room, t, 0, (Target(1, 1.0, 2.0, 0.4, 0.0, 0.0, 0.0, 0.4),)
+                                    if rng.random() < 0.5 else ()))
+        elif mode == "fallen":
+            out.append(RadarTargets("radar_bath", t, 0, (Target(1, 0.5, 1.0, 0.3, 0.0, 0.0, 0.0, 0.3),)))
+        elif mode == "away":
+            if rng.random() < 0.01:    # a lone PIR trigger in the empty flat
+                out.append(Motion(rng.choice(["pir_hall", "pir_kitchen"]), t, True))
+            out.append(Battery("pir_hall", t, 90.0))
+        else:
+            if rng.random() < 0.05:
+                out.append(Presence("bed", t, rng.random() < 0.8, rng.random() < 0.1))
+        if rng.random() < 0.1:
+            ts = t + np.arange(25) / 50.0
+            g = 0.2 if rng.random() < 0.3 else 0.001
+            xyz = np.tile([0.0, 0.0, 1.0], (25, 1)) + rng.gauss(0, g) * np.sin(np.arange(25))[:, None]
+            out.append(AccelBlock("band", ts, xyz))
+            out.append(HeartRate("band", t + 0.4, 70, contact=True))
+        if rng.random() < 0.01:
+            out.append(AccelBlock("band", np.zeros(0), np.zeros((0, 3))))   # an empty block
+        t += 0.5 if mode == "busy" else rng.uniform(5.0, 120.0)
+    return out
+
+
+def batches(stream: list[Any], seed: int) -> list[list[Any]]:
+    rng = random.Random(seed)
+    out, i = [], 0
+    while i < len(stream):
+        n = rng.choice([1, 3, 40, 400])
+        out.append(stream[i:i + n])
+        i += n
+    return out
+
+
+@pytest.mark.parametrize("accel_std_g", [0.03, float("inf")], ids=["wearable_counts", "wearable_ignored"])
+def test_every_view_of_a_shared_tracker_sees_what_its_own_tracker_saw(accel_std_g):
+    stream = home_stream(30, seed=3)
+    own = HomeTracker(SENSORS, accel_std_g=accel_std_g)
+    pool = HomeTrackers(SENSORS)
+    views = [pool.view(accel_std_g=accel_std_g) for _ in range(3)]
+    quiet = pool.view(accel_std_g=accel_std_g)
+    assert len(pool) == 1
+    kinds: set[str | None] = set()
+    flips = 0
+    for batch in batches(stream, seed=4):
+        pool.track(batch)
+        expected = []
+        for r in batch:
+            if isinstance(r, AccelBlock) and not len(r.t):
+                assert own.update(r) is None
+                continue
+            before = (own.away, own.present_now, own.last_activity)   # what a deadline sees
+            what = own.update(r)
+            # the rule as it was written before it was shared: any fresh presence
+            present = any(own._now - s < STALE_PRESENCE_S for s in own._present.values())
+            assert own.present_now == present
+            expected.append((r, what, own.away, present, own.last_activity, before))
+        for view in views:
+            at_advance: list[tuple[Any, ...]] = []
+
+            def advance(t: float, out: Any, view: Any = view, at_advance: Any = at_advance) -> None:
+                at_advance.append((view.away, view.present_now, view.last_activity))
+
+            got = [(r, what, view.away, view.present_now, view.last_activity, at_advance[-1])
+                   for r, _, what in view.seen(batch, advance, None)]
+            assert got == expected
+        # a detector that leaves out radar frames that saw nobody: the rest as before, and
+        # its time still moved to every reading
+        times: list[float] = []
+        got = [(r, what, quiet.away, quiet.present_now, quiet.last_activity)
+               for r, _, what in quiet.seen(batch, lambda t, out: times.append(t), None,
+                                            empty_radar=False)]
+        assert got == [e[:5] for e in expected if e[1] is not None or not isinstance(e[0], RadarTargets)]
+        assert len(times) == len(expected)
+        pool.release()
+        kinds |= {e[1] for e in expected}
+        flips += sum(1 for a, b in zip(expected, expected[1:]) if a[2] != b[2])
+    assert kinds == {None, "inside", "present", "door"}
+    assert flips >= 2, "the stream must go away and come back"
+    assert own.state() == views[0].state()
+
+
+def _settings(name: str) -> Any:
+    extra: dict[str, Any] = {
+        "inactivity": {"hours": 1.0, "timezone": TZ},
+        "not_up": {"timezone": TZ, "min_days": 3},
+        "dwell": {"limits_minutes": {"bathroom": 20.0, "living_room": 40.0}},
+        "night_door": {"timezone": TZ, "night": "00:00-23:59", "not_back_minutes": 5.0},
+        "daily_summary": {"timezone": TZ},
+        "trends": {"timezone": TZ},
+        "sensor_stuck": {"motion_minutes": 10.0, "presence_hours": 1.0, "elsewhere_minutes": 1.0},
+    }[name]
+    return load(name).Settings(**extra)
+
+
+def _run(detectors: dict[str, Any], pool: HomeTrackers | None, stream: list[Any]) -> dict[str, list[Detection]]:
+    found: dict[str, list[Detection]] = {n: [] for n in detectors}
+    for batch in batches(stream, seed=5):
+        if pool is not None:
+            pool.track(batch)
+        for name, det in detectors.items():
+            found[name] += det.feed(batch)
+        if pool is not None:
+            pool.release()
+        times = [t for r in batch if (t := end_time(r)) is not None]
+        for name, det in detectors.items():   # the daemon's clock, between batches
+            found[name] += det.tick(max(times, default=0.0) + 30.0)
+    return found
+
+
+def test_the_home_detectors_find_the_same_with_one_shared_tracker_as_with_their_own():
+    stream = home_stream(4 * 24, seed=7)
+    pool = HomeTrackers(SENSORS)
+    shared = {n: build(n, _settings(n), SENSORS, TZ, pool) for n in HOME_DETECTORS}
+    alone = {n: load(n)(_settings(n), SENSORS, TZ) for n in HOME_DETECTORS}
+    assert len(pool) == 2   # wearables count as activity, or not (not_up, trends)
+    assert all(d.homes is not pool for d in alone.values())
+    got, expected = _run(shared, pool, stream), _run(alone, None, stream)
+    assert got == expected
+    kinds = {d.type for found in expected.values() for d in found}
+    assert {"inactivity", "dwell_exceeded", "door_night_not_back", "daily_summary",
+            "sensor_stuck"} <= kinds, kinds
+    for name in HOME_DETECTORS:
+        assert shared[name].state() == alone[name].state(), name
+
+
+def test_a_shared_tracker_not_fed_by_its_pool_refuses_rather_than_count_twice():
+    pool = HomeTrackers(SENSORS)
+    a, b = pool.view(), pool.view()
+    batch = [Motion("pir_hall", at(0, "08:00"), True)]
+    with pytest.raises(RuntimeError, match="HomeTrackers.track"):
+        list(a.seen(batch, lambda t, out: None, None))
+    pool.track(batch)
+    assert [w for _, _, w in a.seen(batch, lambda t, out: None, None)] == ["inside"]
+    assert [w for _, _, w in b.seen(batch, lambda t, out: None, None)] == ["inside"]
