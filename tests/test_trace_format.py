@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import struct
 import subprocess
 import sys
 import textwrap
@@ -72,10 +73,11 @@ def every_kind(t: float) -> list:
     ]
 
 
-def test_every_reading_type_round_trips_exactly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("version", [2, 3])
+def test_every_reading_type_round_trips_exactly(tmp_path: Path, version: int) -> None:
     written = every_kind(T0)
     path = tmp_path / "all.mcap"
-    with TraceWriter(path, meta={"purpose": "test"}) as w:
+    with TraceWriter(path, meta={"purpose": "test"}, version=version) as w:
         w.add_stream(StreamInfo("w", "accel", driver="polar_pmd", model="Verity Sense",
                                 placement="wrist", rate_hz=50.0))
         for r in written:
@@ -87,7 +89,7 @@ def test_every_reading_type_round_trips_exactly(tmp_path: Path) -> None:
     assert len(got) == len(written)
     for r in written:  # order across streams is by time; every reading is there exactly once
         assert sum(same(r, g) for g in got) == 1, r
-    assert reader.meta["purpose"] == "test" and reader.meta["version"] == "2"
+    assert reader.meta["purpose"] == "test" and reader.meta["version"] == str(version)
     info = {(s.sensor, s.kind): s for s in reader.streams()}
     assert info[("w", "accel")].placement == "wrist"
     assert info[("w", "accel")].rate_hz == 50.0
@@ -142,12 +144,25 @@ def test_truncated_trace_replays_up_to_the_cut_and_says_where(tmp_path: Path) ->
     assert "stopped at byte" in proc.stderr and "truncated" in proc.stderr
 
 
+def _chunk_payload_near(data: bytes, at: int) -> int:
+    """The middle of the compressed records of the first chunk that ends after `at`."""
+    pos = 8
+    while pos < len(data):
+        opcode, length = struct.unpack_from("<BQ", data, pos)
+        if opcode == 0x06 and pos + 9 + length > at:
+            (n,) = struct.unpack_from("<I", data, pos + 9 + 28)        # compression's length
+            (size,) = struct.unpack_from("<Q", data, pos + 9 + 32 + n)  # records' length
+            return pos + 9 + 40 + n + size // 2
+        pos += 9 + length
+    raise AssertionError("no chunk after the middle")
+
+
 def test_corrupt_chunk_is_skipped_and_reported(tmp_path: Path) -> None:
     path = tmp_path / "ok.mcap"
     written = write_long(path, 60)
     data = bytearray(path.read_bytes())
-    mid = len(data) // 2
-    data[mid:mid + 16] = bytes(16)       # zero 16 bytes inside some chunk's payload
+    mid = _chunk_payload_near(bytes(data), len(data) // 2)
+    data[mid:mid + 16] = bytes(16)       # zero 16 bytes inside that chunk's payload
     bad = tmp_path / "bad.mcap"
     bad.write_bytes(bytes(data))
     reader = TraceReader(bad)

@@ -12,9 +12,10 @@ from datetime import datetime
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
-#: Bumped when the on-disk layout changes incompatibly (docs/trace-format.md). Version 2:
-#: one reading per message in CDR/JSON with schemas; version 1 (batches) is still read.
-FORMAT_VERSION = 2
+#: Bumped when the on-disk layout changes incompatibly (docs/trace-format.md). Version 3:
+#: high-rate streams batched per window as CDR columns; version 2 (one reading per
+#: message) and version 1 (private batch encodings) are still read.
+FORMAT_VERSION = 3
 PROFILE = "safehome"
 FILE_METADATA = "safehome.trace"
 

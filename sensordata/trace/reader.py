@@ -71,7 +71,8 @@ class TraceReader:
         if not version.isdigit() or int(version) > FORMAT_VERSION:
             raise TraceError(f"{self.path}: trace format version {version}; this safehome "
                              f"reads up to version {FORMAT_VERSION}")
-        #: 1: a window's readings batched per message; 2: one reading per message.
+        #: 1: a window's readings batched per message in private encodings; 2: one
+        #: reading per message; 3: a window of a high-rate stream per message, as columns.
         self.version = int(version)
 
     @property
@@ -223,7 +224,7 @@ class TraceReader:
         if group:
             yield self._emit(group, start, end)
 
-    # --- version 2: one reading per message, decoded a chunk at a time ---------------------
+    # --- versions 2 and 3: messages decoded a chunk at a time ---------------------------------
 
     def _windows_v2(self, start: float | None, end: float | None) -> Iterator[list[Item]]:
         window_ns = float(self.meta.get("window_s", "1.0")) * 1e9
@@ -269,7 +270,8 @@ class TraceReader:
                 return
             for pub, run in decode_chunk(raw, index if complete else None, channels,
                                          self._remember,
-                                         lambda why: self._note(at, why, last[0])):
+                                         lambda why: self._note(at, why, last[0]),
+                                         self.version):
                 last[0] = pub / 1e9
                 yield pub, run
 
