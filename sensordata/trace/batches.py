@@ -161,11 +161,20 @@ class Columns:
         return np.diff(self.first[name])
 
 
+#: Below this many messages a stream's messages are walked one by one: the vectorised
+#: walk costs about a millisecond whatever the count (a dozen numpy calls per column),
+#: which a live recording's chunk of one second, one message per stream, would pay in
+#: full (measured: reading such a file 5x slower than version 2).
+FEW = 16
+
+
 def decode_columns(kind: str, buf: np.ndarray, data: np.ndarray, size: np.ndarray) -> Columns:
     """The columns of messages of `kind` whose data (CDR header first) start at offsets
     `data` of `buf` and are `size` bytes long; CodecError when one does not fit."""
     if np.any(size < 4):
         raise CodecError(f"{kind} message shorter than its CDR header")
+    if len(data) < FEW:
+        return _decode_each(kind, buf, data.tolist(), size.tolist())
     base = data + 4                      # alignment is relative to the end of the header
     pos = np.zeros(len(data), np.int64)
     cols = Columns()
@@ -193,6 +202,47 @@ def decode_columns(kind: str, buf: np.ndarray, data: np.ndarray, size: np.ndarra
             cols.flat[name] = np.zeros(0, dtype)
         cols.first[name] = first
         pos += n * width
+    return cols
+
+
+def _decode_each(kind: str, buf: np.ndarray, data: list[int], size: list[int]) -> Columns:
+    """`decode_columns` for a few messages: the same walk, one message at a time."""
+    raw = buf.data
+    layout = LAYOUTS[kind]
+    parts: dict[str, list[np.ndarray]] = {name: [] for name, _ in layout}
+    for d, n_bytes in zip(data, size, strict=True):
+        base, end, pos = d + 4, n_bytes - 4, 0
+        for name, dtype in layout:
+            if dtype is None:
+                pos += -pos % 8
+                if pos + 8 > end:
+                    raise CodecError(f"{kind} message shorter than its columns")
+                parts[name].append(np.frombuffer(raw, F8, 1, base + pos))
+                pos += 8
+                continue
+            pos += -pos % 4
+            if pos + 4 > end:
+                raise CodecError(f"{kind} message shorter than its columns")
+            (n,) = _U32.unpack_from(raw, base + pos)
+            pos += 4
+            width = dtype.itemsize
+            if n:
+                pos += -pos % width
+            if pos + n * width > end:
+                raise CodecError(f"{kind} message shorter than its columns")
+            parts[name].append(np.frombuffer(raw, dtype, n, base + pos))
+            pos += n * width
+    cols = Columns()
+    for name, dtype in layout:
+        arrays = parts[name]
+        flat = np.concatenate(arrays) if arrays else np.zeros(0, dtype or F8)
+        if dtype is None:
+            cols.scalar[name] = flat
+            continue
+        cols.flat[name] = flat
+        first = np.zeros(len(arrays) + 1, np.int64)
+        np.cumsum([len(a) for a in arrays], out=first[1:])
+        cols.first[name] = first
     return cols
 
 

@@ -105,9 +105,10 @@ class TraceWriter:
                 "none": CompressionType.NONE}[compression]
         self._mcap = BatchWriter(self._fh, chunk_size=chunk_size, compression=comp)
         self._mcap.start(profile=PROFILE, library=f"safehome-trace/{version}")
-        file_meta = {"format": "safehome-trace", "version": str(version),
-                     "window_s": repr(float(window))}
-        file_meta.update({str(k): str(v) for k, v in (meta or {}).items()})
+        file_meta = {str(k): str(v) for k, v in (meta or {}).items()}
+        # what the file is says the writer, not `meta` (which may come from another trace)
+        file_meta.update({"format": "safehome-trace", "version": str(version),
+                          "window_s": repr(float(window))})
         self._mcap.add_metadata(FILE_METADATA, file_meta)
         self.window = float(window)
         self.flush_every_window = flush_every_window
