@@ -18,6 +18,9 @@ from zoneinfo import ZoneInfo
 FORMAT_VERSION = 3
 PROFILE = "safehome"
 FILE_METADATA = "safehome.trace"
+#: Metadata written by close(): readings per stream topic (accelerometer samples, radar
+#: frames), so `trace info` counts a version 3 file from its summary without reading it.
+COUNTS_METADATA = "safehome.counts"
 
 #: Default units and axes per reading kind, used when a stream does not say otherwise.
 DEFAULT_UNITS: dict[str, str] = {

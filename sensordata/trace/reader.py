@@ -32,7 +32,7 @@ from mcap.stream_reader import StreamReader
 from sensordata.readings import Reading, reading_time
 from sensordata.trace import codec
 from sensordata.trace.columns import RecordedEvent, decode_chunk
-from sensordata.trace.model import FILE_METADATA, FORMAT_VERSION, Label, StreamInfo, TraceDamage
+from sensordata.trace.model import COUNTS_METADATA, FILE_METADATA, FORMAT_VERSION, Label, StreamInfo, TraceDamage
 from sensordata.trace.writer import EVENT_TOPIC, LABEL_TOPIC
 
 
@@ -108,6 +108,29 @@ class TraceReader:
             except Exception:  # noqa: BLE001 - no summary (crash, recording in progress)
                 self._summary = None
         return self._summary
+
+    def counts(self) -> dict[str, int] | None:
+        """Readings per stream topic (accelerometer samples, radar frames) from a finished
+        file's summary, without reading its data: version 2 counts a message per reading,
+        version 3 says it in its `safehome.counts` metadata. None when neither can tell
+        (version 1, a file without its summary)."""
+        summary = self.summary()
+        if self.version < 2 or summary is None or summary.statistics is None:
+            return None
+        if self.version == 2:
+            stats = summary.statistics.channel_message_counts
+            return {ch.topic: stats.get(ch_id, 0) for ch_id, ch in summary.channels.items()}
+        for index in summary.metadata_indexes:
+            if index.name == COUNTS_METADATA:
+                try:
+                    with open(self.path, "rb") as fh:
+                        fh.seek(index.offset)
+                        rec = next(StreamReader(fh, skip_magic=True).records)
+                    if isinstance(rec, Metadata):
+                        return {k: int(v) for k, v in rec.metadata.items()}
+                except (McapError, EOFError, ValueError, OSError, StopIteration):
+                    return None
+        return None
 
     def span(self) -> tuple[float, float] | None:
         """(first, last) sensor time the file covers, from its summary or its metadata,

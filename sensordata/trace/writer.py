@@ -27,7 +27,7 @@ from mcap.writer import CompressionType
 from sensordata.readings import AccelBlock, Reading, reading_time
 from sensordata.trace import batches, messages
 from sensordata.trace.mcap_batch import BatchWriter
-from sensordata.trace.model import FILE_METADATA, FORMAT_VERSION, PROFILE, Label, StreamInfo
+from sensordata.trace.model import COUNTS_METADATA, FILE_METADATA, FORMAT_VERSION, PROFILE, Label, StreamInfo
 
 LABEL_TOPIC = "labels"
 EVENT_TOPIC = "events"
@@ -116,6 +116,7 @@ class TraceWriter:
         self._buffers: dict[int, list[Reading]] = {}
         self._kinds: dict[int, str] = {}
         self._pending_json: list[tuple[int, float, bytes]] = []
+        self._counts: dict[int, int] = {}   # readings per channel (accelerometer: samples)
         self._win_start: float | None = None
         self._schemas: dict[str, int] = {}
         self._label_ch = self._json_channel(LABEL_TOPIC, "safehome.label", _LABEL_SCHEMA)
@@ -170,6 +171,7 @@ class TraceWriter:
         ch = entry[0] if entry else self.add_stream(StreamInfo(r.sensor, r.kind))
         self._advance(reading_time(r))
         self._buffers[ch].append(r)
+        self._counts[ch] = self._counts.get(ch, 0) + (len(r) if isinstance(r, AccelBlock) else 1)
         self.count += 1
 
     def label(self, label: Label) -> None:
@@ -231,6 +233,9 @@ class TraceWriter:
             return
         self._closed = True
         self._close_window()
+        if self.version >= 3:
+            self._mcap.add_metadata(COUNTS_METADATA, {
+                info.topic: str(self._counts.get(ch, 0)) for ch, info in self._streams.values()})
         self._mcap.finish()
         if self._own:
             self._fh.close()
