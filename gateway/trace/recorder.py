@@ -3,8 +3,10 @@
 
 Recording raw sensor data from someone's home needs their consent, so it refuses unless
 the home's config says `[recording] consent = true`. Old recordings in the recording
-directory are deleted after `retention_days`. The writer closes an MCAP chunk every
-second (sensor time, which is wall time live), so a crash loses at most about a second.
+directory are deleted after `retention_days`. The writer (trace format v3) holds one
+window of readings per stream, writes each high-rate stream's window as one message and
+closes an MCAP chunk every second (sensor time, which is wall time live), so memory stays
+bounded and a crash loses at most about a second.
 
 Live, the daemon's reading tap only queues: `BackgroundRecorder` writes the MCAP file in
 its own thread, so a slow SD card never stalls the event loop that raises alarms, and the
