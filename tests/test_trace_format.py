@@ -224,6 +224,7 @@ def test_killed_writer_loses_at_most_the_last_second(tmp_path: Path) -> None:
     last_written = printed[-1]
     assert reading_time(got[-1]) >= last_written - 1.0 - 0.1
     assert reader.damage is not None   # no summary: the reader says the file ends early
+    assert reader.version == 3
 
 
 def test_seeking_through_the_index_matches_a_full_scan(tmp_path: Path) -> None:
