@@ -40,6 +40,8 @@ OPTIONS: dict[str, tuple[dict[str, object], str]] = {
     "v3-zstd3-256k": ({"chunk_size": 1 << 18}, "v3, zstd 3, 256 kB chunks"),
     "v3-zstd3-4m": ({"chunk_size": 1 << 22}, "v3, zstd 3, 4 MB chunks"),
     "v3-live": ({"flush_every_window": True}, "v3, zstd 3, a chunk per second (the recorder)"),
+    "v3-live-10s": ({"flush_every_s": 10.0}, "v3, zstd 3, a chunk per 10 s (a crash loses <= 10 s)"),
+    "v3-live-60s": ({"flush_every_s": 60.0}, "v3, zstd 3, a chunk per minute (a crash loses <= 60 s)"),
 }
 
 

@@ -93,7 +93,8 @@ class TraceWriter:
 
     def __init__(self, path: str | os.PathLike[str] | IO[bytes], *,
                  meta: Mapping[str, Any] | None = None, window: float = 1.0,
-                 flush_every_window: bool = False, chunk_size: int = 1 << 20,
+                 flush_every_window: bool = False, flush_every_s: float | None = None,
+                 chunk_size: int = 1 << 20,
                  compression: str = "zstd", version: int = FORMAT_VERSION) -> None:
         if version not in (2, 3):
             raise ValueError(f"trace format version {version}: this writer writes 2 or 3")
@@ -112,6 +113,10 @@ class TraceWriter:
         self._mcap.add_metadata(FILE_METADATA, file_meta)
         self.window = float(window)
         self.flush_every_window = flush_every_window
+        #: close the chunk once it holds this much sensor time (a live recording that may
+        #: lose this much on a crash in exchange for better compression); None: by size
+        self.flush_every_s = flush_every_s
+        self._chunk_from: float | None = None
         self._streams: dict[tuple[str, str], tuple[int, StreamInfo]] = {}
         self._buffers: dict[int, list[Reading]] = {}
         self._kinds: dict[int, str] = {}
@@ -220,7 +225,13 @@ class TraceWriter:
                                      [messages.encode_one(kind, r) for r in buf], window)
             buf.clear()
             wrote = True
-        if self.flush_every_window and wrote:
+        if wrote and self._chunk_from is None:
+            self._chunk_from = self._win_start
+        if wrote and self.flush_every_s is not None and self._chunk_from is not None \
+                and self._win_start + self.window - self._chunk_from >= self.flush_every_s:
+            self._mcap.flush()
+            self._chunk_from = None
+        elif self.flush_every_window and wrote:
             self._mcap.flush()
 
     def flush(self) -> None:
