@@ -24,6 +24,7 @@ together, then each column is gathered into one flat array.
 from __future__ import annotations
 
 import struct
+from itertools import accumulate
 
 import numpy as np
 
@@ -156,9 +157,14 @@ class Columns:
         self.flat: dict[str, np.ndarray] = {}
         self.first: dict[str, np.ndarray] = {}
         self.scalar: dict[str, np.ndarray] = {}
+        self._counts: dict[str, np.ndarray] = {}
 
     def count(self, name: str) -> np.ndarray:
-        return np.diff(self.first[name])
+        """How many values of column `name` each message holds."""
+        got = self._counts.get(name)
+        if got is None:
+            got = self._counts[name] = np.diff(self.first[name])
+        return got
 
 
 #: Below this many messages a stream's messages are walked one by one: the vectorised
@@ -240,9 +246,9 @@ def _decode_each(kind: str, buf: np.ndarray, data: list[int], size: list[int]) -
             cols.scalar[name] = flat
             continue
         cols.flat[name] = flat
-        first = np.zeros(len(arrays) + 1, np.int64)
-        np.cumsum([len(a) for a in arrays], out=first[1:])
-        cols.first[name] = first
+        lengths = [len(a) for a in arrays]
+        cols.first[name] = np.array([0] + list(accumulate(lengths)), np.int64)
+        cols._counts[name] = np.array(lengths, np.int64)
     return cols
 
 
