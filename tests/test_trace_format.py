@@ -253,5 +253,9 @@ def test_a_chunk_every_n_seconds_leaves_all_but_the_open_chunk_on_disk(tmp_path:
     got = list(reader.readings())
     assert [float(b.xyz[0, 0]) * 8 for b in got] == list(range(30))
     assert reader.damage is not None
+    w.tick(T0 + 41.0)   # quiet sensors (the recorder ticks twice a second): the open
+    w.tick(T0 + 42.0)   # chunk still reaches the disk when due
+    w._fh.flush()
+    assert len(list(TraceReader(path).readings())) == 35
     w.close()
     assert len(list(TraceReader(path).readings())) == 35
