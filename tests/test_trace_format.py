@@ -227,20 +227,6 @@ def test_killed_writer_loses_at_most_the_last_second(tmp_path: Path) -> None:
     assert reader.version == 3
 
 
-def test_seeking_through_the_index_matches_a_full_scan(tmp_path: Path) -> None:
-    path = tmp_path / "many-chunks.mcap"
-    with TraceWriter(path, chunk_size=4096) as w:   # small chunks: the index matters
-        for s in range(600):
-            w.write(AccelBlock("w", T0 + s + np.arange(10) / 10, np.full((10, 3), s / 1024)))
-            w.write(Motion("pir", T0 + s + 0.25, s % 2 == 0))
-    reader = TraceReader(path)
-    a, b = T0 + 333.3, T0 + 345.0
-    seek = list(reader.readings(start=a, end=b))
-    scan = [r for r in reader.readings() if a <= reading_time(r) <= b]
-    assert len(seek) == len(scan) == 23   # 12 blocks ending 333.9..344.9, 11 motions
-    assert all(same(x, y) for x, y in zip(seek, scan))
-
-
 def test_a_chunk_every_n_seconds_leaves_all_but_the_open_chunk_on_disk(tmp_path: Path) -> None:
     """`flush_every_s`: a live recording that trades up to N seconds lost on a crash for
     better compression than a chunk per second (benchmarks/trace_size.py)."""
@@ -259,3 +245,17 @@ def test_a_chunk_every_n_seconds_leaves_all_but_the_open_chunk_on_disk(tmp_path:
     assert len(list(TraceReader(path).readings())) == 35
     w.close()
     assert len(list(TraceReader(path).readings())) == 35
+
+def test_seeking_through_the_index_matches_a_full_scan(tmp_path: Path) -> None:
+    path = tmp_path / "many-chunks.mcap"
+    with TraceWriter(path, chunk_size=4096) as w:   # small chunks: the index matters
+        for s in range(600):
+            w.write(AccelBlock("w", T0 + s + np.arange(10) / 10, np.full((10, 3), s / 1024)))
+            w.write(Motion("pir", T0 + s + 0.25, s % 2 == 0))
+    reader = TraceReader(path)
+    a, b = T0 + 333.3, T0 + 345.0
+    seek = list(reader.readings(start=a, end=b))
+    scan = [r for r in reader.readings() if a <= reading_time(r) <= b]
+    assert len(seek) == len(scan) == 23   # 12 blocks ending 333.9..344.9, 11 motions
+    assert all(same(x, y) for x, y in zip(seek, scan))
+
