@@ -258,4 +258,3 @@ def test_seeking_through_the_index_matches_a_full_scan(tmp_path: Path) -> None:
     scan = [r for r in reader.readings() if a <= reading_time(r) <= b]
     assert len(seek) == len(scan) == 23   # 12 blocks ending 333.9..344.9, 11 motions
     assert all(same(x, y) for x, y in zip(seek, scan))
-
