@@ -177,24 +177,25 @@ InfoCounts = tuple[dict[str, int], dict[str, int], "float | None", "float | None
 
 
 def _counts_from_summary(reader: Any) -> InfoCounts | None:
-    """Counts from the MCAP summary's statistics, in milliseconds: in version 2 one
-    message is one reading (one accelerometer sample). None when the file has no summary
-    (cut short, still recording) or is version 1 (batches: counting needs reading)."""
+    """Counts from the MCAP summary, in milliseconds: in version 2 one message is one
+    reading (one accelerometer sample), version 3 writes its counts as metadata
+    (`TraceReader.counts`). None when the file has no summary (cut short, still
+    recording) or is version 1 (batches: counting needs reading)."""
     from sensordata.trace.writer import EVENT_TOPIC, LABEL_TOPIC
 
     summary = reader.summary()
-    if reader.version < 2 or summary is None or summary.statistics is None:
+    per_topic = reader.counts()
+    if per_topic is None or summary is None or summary.statistics is None:
         return None
     stats = summary.statistics
     counts: dict[str, int] = {}
     samples: dict[str, int] = {}
     labels = 0
     for ch_id, ch in summary.channels.items():
-        n = stats.channel_message_counts.get(ch_id, 0)
         if ch.topic == LABEL_TOPIC:
-            labels = n
+            labels = stats.channel_message_counts.get(ch_id, 0)
         elif ch.topic != EVENT_TOPIC:
-            counts[ch.topic] = n
+            counts[ch.topic] = n = per_topic.get(ch.topic, 0)
             if ch.metadata.get("kind") == "accel":
                 samples[ch.topic] = n
     if not stats.message_count:
@@ -245,7 +246,7 @@ def show_info(args: argparse.Namespace) -> int:
             status = 2
             continue
         fast = _counts_from_summary(reader)
-        if fast is not None:   # a finished version 2 file: its summary counts every reading
+        if fast is not None:   # a finished version 2 or 3 file: its summary counts every reading
             counts, samples, first, last, labels = fast
         else:
             counts, samples, first, last, labels = _counts_by_reading(reader)

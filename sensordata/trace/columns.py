@@ -1,4 +1,8 @@
-"""Decode one chunk of a version 2 trace, a stream at a time, with numpy.
+"""Decode one chunk of a version 2 or 3 trace, a stream at a time, with numpy.
+
+Version 3 (batches.py) holds a window of a high-rate stream in one message whose fields
+are columns; its messages of one stream in a chunk are decoded together the same way
+(`batches.decode_columns`), and the rest of this module serves both versions.
 
 A day of version 2 trace is over 6 million messages (one per accelerometer sample and
 radar frame). Parsing them one by one in Python would make replay several times slower,
@@ -30,7 +34,7 @@ from mcap.data_stream import ReadDataStream
 from mcap.records import Channel
 
 from sensordata.readings import AccelBlock, RadarPoints, RadarTargets, Target
-from sensordata.trace import messages
+from sensordata.trace import batches, messages
 from sensordata.trace.messages import RECORD_HEAD, CodecError
 from sensordata.trace.model import Label
 
@@ -245,7 +249,78 @@ _CDR_KINDS: dict[str, Callable[[str, bytes, np.ndarray, np.ndarray], _Column]] =
     "accel": _accel, "radar_targets": _targets, "radar_points": _points}
 
 
-def _column(ch: Channel, raw: bytes, buf: np.ndarray, offs: np.ndarray) -> _Column | None:
+# --- version 3: a window of a stream in one message, as columns ---------------------------
+
+def _batch_columns(kind: str, raw: bytes, buf: np.ndarray, offs: np.ndarray) -> batches.Columns:
+    size = _words(raw, offs + 1, 1).ravel().astype(np.int64) - (RECORD_HEAD - 9)
+    return batches.decode_columns(kind, buf, offs + RECORD_HEAD, size)
+
+
+def _accel_v3(sensor: str, raw: bytes, buf: np.ndarray, offs: np.ndarray) -> _Column:
+    cols = _batch_columns("accel", raw, buf, offs)
+    n = cols.count("x")
+    if not (np.array_equal(n, cols.count("y")) and np.array_equal(n, cols.count("z"))):
+        raise CodecError("accel columns of different lengths")
+    t = batches.sample_times(cols, n)
+    xyz = np.stack([cols.flat["x"], cols.flat["y"], cols.flat["z"]], axis=1)
+    first = cols.first["x"].tolist()
+
+    def take(i: int, j: int) -> Run:
+        a, b = first[i], first[j]
+        block = AccelBlock(sensor, t[a:b], xyz[a:b])
+        return [block], [block.end]
+    return _Column(take)
+
+
+class _Frames:
+    """A radar stream's messages in a chunk: frame times, numbers and row counts, where
+    each message's frames begin, and the rows (one column per name, all frames' rows in
+    order)."""
+
+    def __init__(self, kind: str, names: tuple[str, ...], raw: bytes, buf: np.ndarray,
+                 offs: np.ndarray) -> None:
+        cols = _batch_columns(kind, raw, buf, offs)
+        frames = cols.count("frame")
+        if not np.array_equal(frames, cols.count("count")):
+            raise CodecError(f"{kind} frame columns of different lengths")
+        self.count = cols.flat["count"].astype(np.int64)
+        ends = np.concatenate([[0], np.cumsum(self.count)])
+        rows_per_msg = ends[cols.first["count"][1:]] - ends[cols.first["count"][:-1]]
+        for name in names + (("tid",) if kind == "radar_targets" else ()):
+            if not np.array_equal(cols.count(name), rows_per_msg):
+                raise CodecError(f"{kind} column {name} does not match its frame counts")
+        self.t: list[float] = batches.sample_times(cols, frames).tolist()
+        self.frame: list[int] = cols.flat["frame"].astype(np.int64).tolist()
+        self.first: list[int] = cols.first["frame"].tolist()
+        self.rows = np.stack([cols.flat[name] for name in names], axis=1)
+        self.cols = cols
+
+    def column(self, out: list[Any]) -> _Column:
+        t, first = self.t, self.first
+        return _Column(lambda a, b: (out[first[a]:first[b]], t[first[a]:first[b]]))
+
+
+def _targets_v3(sensor: str, raw: bytes, buf: np.ndarray, offs: np.ndarray) -> _Column:
+    f = _Frames("radar_targets", ("x", "y", "z", "vx", "vy", "vz", "height"), raw, buf, offs)
+    return f.column(radar_frames(sensor, f.t, f.frame, f.count,
+                                 f.cols.flat["tid"].astype(np.int64).tolist(), f.rows))
+
+
+def _points_v3(sensor: str, raw: bytes, buf: np.ndarray, offs: np.ndarray) -> _Column:
+    f = _Frames("radar_points", ("x", "y", "z", "doppler", "snr"), raw, buf, offs)
+    pts = f.rows.astype(np.float32)
+    ends = np.cumsum(f.count).tolist()
+    out = [RadarPoints(sensor, ti, fi, pts[e - c:e].copy())
+           for ti, fi, c, e in zip(f.t, f.frame, f.count.tolist(), ends, strict=True)]
+    return f.column(out)
+
+
+_BATCH_KINDS: dict[str, Callable[[str, bytes, np.ndarray, np.ndarray], _Column]] = {
+    "accel": _accel_v3, "radar_targets": _targets_v3, "radar_points": _points_v3}
+
+
+def _column(ch: Channel, raw: bytes, buf: np.ndarray, offs: np.ndarray,
+            version: int) -> _Column | None:
     from sensordata.trace.writer import EVENT_TOPIC, LABEL_TOPIC
 
     if ch.topic == LABEL_TOPIC:
@@ -255,6 +330,8 @@ def _column(ch: Channel, raw: bytes, buf: np.ndarray, offs: np.ndarray) -> _Colu
     kind, sensor = ch.metadata.get("kind"), ch.metadata.get("sensor")
     if kind is None or sensor is None:
         return None
+    if ch.message_encoding == messages.CDR and version >= 3 and kind in _BATCH_KINDS:
+        return _BATCH_KINDS[kind](sensor, raw, buf, offs)
     if ch.message_encoding == messages.CDR and kind in _CDR_KINDS:
         return _CDR_KINDS[kind](sensor, raw, buf, offs)
     if ch.message_encoding == messages.JSON:
@@ -264,8 +341,8 @@ def _column(ch: Channel, raw: bytes, buf: np.ndarray, offs: np.ndarray) -> _Colu
 
 
 def decode_chunk(raw: bytes, index: dict[int, np.ndarray] | None, channels: dict[int, Channel],
-                 found: Callable[[Channel], None],
-                 bad: Callable[[str], None]) -> list[tuple[int, Run]]:
+                 found: Callable[[Channel], None], bad: Callable[[str], None],
+                 version: int = 2) -> list[tuple[int, Run]]:
     """The chunk's runs in file order: (publish time in ns, (items, times)). A channel
     whose messages do not decode is skipped and reported through `bad`."""
     buf = np.frombuffer(raw, np.uint8)
@@ -277,7 +354,7 @@ def decode_chunk(raw: bytes, index: dict[int, np.ndarray] | None, channels: dict
     for c in np.unique(chs).tolist():
         ch = channels.get(c)
         try:
-            columns[c] = None if ch is None else _column(ch, raw, buf, offs[chs == c])
+            columns[c] = None if ch is None else _column(ch, raw, buf, offs[chs == c], version)
         except (CodecError, ValueError, KeyError, TypeError) as exc:
             bad(f"corrupt messages on {ch.topic if ch else c} skipped: {exc}")
             columns[c] = None

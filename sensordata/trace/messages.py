@@ -1,5 +1,9 @@
 """Trace format v2: one reading per MCAP message, in encodings standard viewers decode.
 
+Version 3 keeps this module's JSON messages for the low-rate kinds and writes the
+high-rate ones as a window of a stream per message, in columns (batches.py); the v2 CDR
+layouts below are still read, and written by `TraceWriter(version=2)`.
+
 Version 1 packed a window of readings into one message in private binary encodings, so
 Foxglove and the mcap tools saw opaque bytes and a plot showed one point per window. In
 version 2 every message is one reading whose `log_time` is the reading's own sensor time:

@@ -12,11 +12,15 @@ from datetime import datetime
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
-#: Bumped when the on-disk layout changes incompatibly (docs/trace-format.md). Version 2:
-#: one reading per message in CDR/JSON with schemas; version 1 (batches) is still read.
-FORMAT_VERSION = 2
+#: Bumped when the on-disk layout changes incompatibly (docs/trace-format.md). Version 3:
+#: high-rate streams batched per window as CDR columns; version 2 (one reading per
+#: message) and version 1 (private batch encodings) are still read.
+FORMAT_VERSION = 3
 PROFILE = "safehome"
 FILE_METADATA = "safehome.trace"
+#: Metadata written by close(): readings per stream topic (accelerometer samples, radar
+#: frames), so `trace info` counts a version 3 file from its summary without reading it.
+COUNTS_METADATA = "safehome.counts"
 
 #: Default units and axes per reading kind, used when a stream does not say otherwise.
 DEFAULT_UNITS: dict[str, str] = {

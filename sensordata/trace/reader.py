@@ -32,7 +32,7 @@ from mcap.stream_reader import StreamReader
 from sensordata.readings import Reading, reading_time
 from sensordata.trace import codec
 from sensordata.trace.columns import RecordedEvent, decode_chunk
-from sensordata.trace.model import FILE_METADATA, FORMAT_VERSION, Label, StreamInfo, TraceDamage
+from sensordata.trace.model import COUNTS_METADATA, FILE_METADATA, FORMAT_VERSION, Label, StreamInfo, TraceDamage
 from sensordata.trace.writer import EVENT_TOPIC, LABEL_TOPIC
 
 
@@ -71,7 +71,8 @@ class TraceReader:
         if not version.isdigit() or int(version) > FORMAT_VERSION:
             raise TraceError(f"{self.path}: trace format version {version}; this safehome "
                              f"reads up to version {FORMAT_VERSION}")
-        #: 1: a window's readings batched per message; 2: one reading per message.
+        #: 1: a window's readings batched per message in private encodings; 2: one
+        #: reading per message; 3: a window of a high-rate stream per message, as columns.
         self.version = int(version)
 
     @property
@@ -107,6 +108,29 @@ class TraceReader:
             except Exception:  # noqa: BLE001 - no summary (crash, recording in progress)
                 self._summary = None
         return self._summary
+
+    def counts(self) -> dict[str, int] | None:
+        """Readings per stream topic (accelerometer samples, radar frames) from a finished
+        file's summary, without reading its data: version 2 counts a message per reading,
+        version 3 says it in its `safehome.counts` metadata. None when neither can tell
+        (version 1, a file without its summary)."""
+        summary = self.summary()
+        if self.version < 2 or summary is None or summary.statistics is None:
+            return None
+        if self.version == 2:
+            stats = summary.statistics.channel_message_counts
+            return {ch.topic: stats.get(ch_id, 0) for ch_id, ch in summary.channels.items()}
+        for index in summary.metadata_indexes:
+            if index.name == COUNTS_METADATA:
+                try:
+                    with open(self.path, "rb") as fh:
+                        fh.seek(index.offset)
+                        rec = next(StreamReader(fh, skip_magic=True).records)
+                    if isinstance(rec, Metadata):
+                        return {k: int(v) for k, v in rec.metadata.items()}
+                except (McapError, EOFError, ValueError, OSError, StopIteration):
+                    return None
+        return None
 
     def span(self) -> tuple[float, float] | None:
         """(first, last) sensor time the file covers, from its summary or its metadata,
@@ -223,7 +247,7 @@ class TraceReader:
         if group:
             yield self._emit(group, start, end)
 
-    # --- version 2: one reading per message, decoded a chunk at a time ---------------------
+    # --- versions 2 and 3: messages decoded a chunk at a time ---------------------------------
 
     def _windows_v2(self, start: float | None, end: float | None) -> Iterator[list[Item]]:
         window_ns = float(self.meta.get("window_s", "1.0")) * 1e9
@@ -269,7 +293,8 @@ class TraceReader:
                 return
             for pub, run in decode_chunk(raw, index if complete else None, channels,
                                          self._remember,
-                                         lambda why: self._note(at, why, last[0])):
+                                         lambda why: self._note(at, why, last[0]),
+                                         self.version):
                 last[0] = pub / 1e9
                 yield pub, run
 

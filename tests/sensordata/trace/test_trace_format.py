@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import struct
 import subprocess
 import sys
 import textwrap
@@ -84,10 +85,11 @@ def every_kind(t: float) -> list:
     ]
 
 
-def test_every_reading_type_round_trips_exactly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("version", [2, 3])
+def test_every_reading_type_round_trips_exactly(tmp_path: Path, version: int) -> None:
     written = every_kind(T0)
     path = tmp_path / "all.mcap"
-    with TraceWriter(path, meta={"purpose": "test"}) as w:
+    with TraceWriter(path, meta={"purpose": "test"}, version=version) as w:
         w.add_stream(StreamInfo("w", "accel", driver="polar_pmd", model="Verity Sense",
                                 placement="wrist", rate_hz=50.0))
         for r in written:
@@ -99,7 +101,7 @@ def test_every_reading_type_round_trips_exactly(tmp_path: Path) -> None:
     assert len(got) == len(written)
     for r in written:  # order across streams is by time; every reading is there exactly once
         assert sum(same(r, g) for g in got) == 1, r
-    assert reader.meta["purpose"] == "test" and reader.meta["version"] == "2"
+    assert reader.meta["purpose"] == "test" and reader.meta["version"] == str(version)
     info = {(s.sensor, s.kind): s for s in reader.streams()}
     assert info[("w", "accel")].placement == "wrist"
     assert info[("w", "accel")].rate_hz == 50.0
@@ -154,12 +156,25 @@ def test_truncated_trace_replays_up_to_the_cut_and_says_where(tmp_path: Path) ->
     assert "stopped at byte" in proc.stderr and "truncated" in proc.stderr
 
 
+def _chunk_payload_near(data: bytes, at: int) -> int:
+    """The middle of the compressed records of the first chunk that ends after `at`."""
+    pos = 8
+    while pos < len(data):
+        opcode, length = struct.unpack_from("<BQ", data, pos)
+        if opcode == 0x06 and pos + 9 + length > at:
+            (n,) = struct.unpack_from("<I", data, pos + 9 + 28)        # compression's length
+            (size,) = struct.unpack_from("<Q", data, pos + 9 + 32 + n)  # records' length
+            return pos + 9 + 40 + n + size // 2
+        pos += 9 + length
+    raise AssertionError("no chunk after the middle")
+
+
 def test_corrupt_chunk_is_skipped_and_reported(tmp_path: Path) -> None:
     path = tmp_path / "ok.mcap"
     written = write_long(path, 60)
     data = bytearray(path.read_bytes())
-    mid = len(data) // 2
-    data[mid:mid + 16] = bytes(16)       # zero 16 bytes inside some chunk's payload
+    mid = _chunk_payload_near(bytes(data), len(data) // 2)
+    data[mid:mid + 16] = bytes(16)       # zero 16 bytes inside that chunk's payload
     bad = tmp_path / "bad.mcap"
     bad.write_bytes(bytes(data))
     reader = TraceReader(bad)
@@ -221,7 +236,27 @@ def test_killed_writer_loses_at_most_the_last_second(tmp_path: Path) -> None:
     last_written = printed[-1]
     assert reading_time(got[-1]) >= last_written - 1.0 - 0.1
     assert reader.damage is not None   # no summary: the reader says the file ends early
+    assert reader.version == 3
 
+
+def test_a_chunk_every_n_seconds_leaves_all_but_the_open_chunk_on_disk(tmp_path: Path) -> None:
+    """`flush_every_s`: a live recording that trades up to N seconds lost on a crash for
+    better compression than a chunk per second (benchmarks/trace_size.py)."""
+    path = tmp_path / "live.mcap"
+    w = TraceWriter(path, flush_every_s=10.0)
+    for s in range(35):
+        w.write(AccelBlock("w", T0 + s + np.arange(5) / 5, np.full((5, 3), s / 8)))
+    w._fh.flush()   # what a SIGKILL leaves: the finished chunks, not the open one
+    reader = TraceReader(path)
+    got = list(reader.readings())
+    assert [float(b.xyz[0, 0]) * 8 for b in got] == list(range(30))
+    assert reader.damage is not None
+    w.tick(T0 + 41.0)   # quiet sensors (the recorder ticks twice a second): the open
+    w.tick(T0 + 42.0)   # chunk still reaches the disk when due
+    w._fh.flush()
+    assert len(list(TraceReader(path).readings())) == 35
+    w.close()
+    assert len(list(TraceReader(path).readings())) == 35
 
 def test_seeking_through_the_index_matches_a_full_scan(tmp_path: Path) -> None:
     path = tmp_path / "many-chunks.mcap"
