@@ -232,7 +232,10 @@ class Simulation:
     def items(self, progress: Callable[[float], None] | None = None,
               sensors: Collection[str] | None = None) -> Iterator[Item]:
         for i in range(self.slices):
-            yield from self.slice(i, sensors)
+            pending = self.slice(i, sensors)
+            pending.reverse()
+            while pending:   # let go of each item once it is taken (a live driver plays a
+                yield pending.pop()   # slice for ten minutes: it need not hold all of it)
             if progress is not None:
                 progress(min(self.scn.duration, (i + 1) * SLICE_S))
 
