@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import math
-from bisect import bisect_left
 import zlib
+from bisect import bisect_left
 from datetime import datetime, timezone
 from typing import Any, Callable, Collection, Iterator
 

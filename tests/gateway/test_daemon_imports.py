@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 # Heavy and optional for a running gateway: never in the import closure at start.
 NOT_AT_START = [
@@ -60,8 +60,8 @@ def test_radar_fall_detection_does_not_import_numpy_ma() -> None:
     # first fall candidate; the detector's _median gives the same value without it
     code = """
 import json, sys
-from tests.home_stream import of_type, run
-from tests.test_radar_fall import FALL, frames, make
+from tests.support.home_stream import of_type, run
+from tests.detectors.test_radar_fall import FALL, frames, make
 assert of_type(run(make(), frames(FALL)), "fall_suspected")
 print(json.dumps(sorted(sys.modules)))
 """
