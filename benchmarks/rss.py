@@ -3,17 +3,27 @@ where the memory goes.
 
 Budget (issue 25): RSS <= 60 MB after 75 s, CPU <= 0.5 % of a core once warmed up.
 
-    python benchmarks/rss.py [--seconds 75] [--no-breakdown]
+    python benchmarks/rss.py [--seconds 75] [--runs 3] [--no-breakdown]
+                             [--json-out AFTER.json] [--compare BEFORE.json]
 
-1. The daemon as installed (`python -m gateway.cli run`, demo home, a real mosquitto):
-   RSS at the end, its peak, and CPU in the steady state (after `--warmup` seconds, so
-   start-up is not averaged in) as a percentage of one core.
-2. The breakdown: a child process with `-X importtime` and tracemalloc from the first
-   import; prints the modules it loaded per
-   top-level package, import time per package and the Python memory allocated per package
-   (tracemalloc, by the file that allocated it), for the imports and the daemon built but
-   not started (imports are most of an idle daemon). RSS beyond the traced Python memory is
-   the interpreter, shared libraries (numpy's, OpenSSL's, sqlite's) and allocator slack.
+1. The daemon as installed (`python -m gateway.cli run`, examples/demo-home.toml, a real
+   mosquitto), `--runs` times: RSS at the end, its peak, and CPU in the steady state (after
+   `--warmup` seconds, so start-up is not averaged in) as a percentage of one core; then
+   the best and the median of the runs. The same run also reads /proc/PID/smaps at the end:
+   RSS per mapping, the Python heap (malloc and pymalloc arenas: anonymous memory) apart
+   from each shared library, grouped by the package that ships it.
+2. The breakdown: the same daemon, same command, in a child started with `-X importtime`
+   and tracemalloc from the first import, for the same `--seconds` counted from when
+   gateway.daemon is imported (traced imports are slow); it prints, per
+   top-level package, the modules loaded, import time (self, summed) and the Python memory
+   allocated (by the innermost frame outside the import machinery: a module's code objects
+   count for the module that imported it), then the top allocation sites still alive at the
+   end. Tracing slows the daemon and costs memory: its figures explain, the untraced runs
+   of step 1 are the measure.
+3. `--json-out` keeps the figures; `--compare` a file kept before a change prints the
+   before/after table (RSS, CPU, modules, Python memory, mappings, packages), e.g.
+   `git stash; python benchmarks/rss.py --json-out /tmp/before.json; git stash pop;
+    python benchmarks/rss.py --compare /tmp/before.json`.
 """
 
 from __future__ import annotations
@@ -22,50 +32,69 @@ import argparse
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import _util  # noqa: F401
 from _util import REPO
 
 TICK = os.sysconf("SC_CLK_TCK")
 
-# The breakdown child: the daemon in-process, tracemalloc on since interpreter start-up.
+# The breakdown child: `safehome run` in-process, tracemalloc on since interpreter start-up
+# (PYTHONTRACEMALLOC), which after `after` seconds writes its figures to `out` and stops
+# the daemon with SIGTERM, as systemd would.
 CHILD = r"""
-import json, sys, tracemalloc
+import json, os, signal, sys, threading, time, tracemalloc
 from pathlib import Path
+after, out = float(sys.argv[1]), sys.argv[2]
+here = str(Path.cwd()) + "/"
+
+def where(filename):
+    if "site-packages/" in filename:
+        return filename.split("site-packages/")[-1].split("/")[0].removesuffix(".py")
+    if filename.startswith(here):            # this repository: gateway, detectors, ...
+        return filename[len(here):].split("/")[0].removesuffix(".py")
+    return "(stdlib)" if filename.startswith("/") else "(no file)"
+
+def innermost(tb):
+    # most recent frame first; skip the import machinery (<frozen importlib...>,
+    # importlib.import_module): what is left is the module's own code, or for its code
+    # objects (unmarshalled by the machinery) the module that imported it
+    for f in reversed(tb):
+        if not f.filename.startswith("<") and "/importlib/" not in f.filename:
+            return f
+    return tb[-1]
+
+def dump():
+    t0 = time.monotonic()
+    while "gateway.daemon" not in sys.modules:  # traced imports are slow: count from here
+        time.sleep(0.1)
+    time.sleep(after)
+    snap = tracemalloc.take_snapshot()
+    per, sites = {}, {}
+    for stat in snap.statistics("traceback"):
+        f = innermost(stat.traceback)
+        per[where(f.filename)] = per.get(where(f.filename), 0) + stat.size
+        key = f"{f.filename.replace(here, '')}:{f.lineno}"
+        sites[key] = sites.get(key, 0) + stat.size
+    mods = {}
+    for m in list(sys.modules):
+        mods[m.split(".")[0]] = mods.get(m.split(".")[0], 0) + 1
+    top = sorted(sites.items(), key=lambda kv: -kv[1])[:15]
+    Path(out).write_text(json.dumps({
+        "traced": tracemalloc.get_traced_memory()[0], "per": per, "mods": mods,
+        "modules": sorted(sys.modules), "sites": top,
+        "gateway_from": sys.modules["gateway"].__file__, "wall": time.monotonic() - t0}))
+    os.kill(os.getpid(), signal.SIGTERM)
+
+threading.Thread(target=dump, daemon=True).start()
 import gateway.cli
-gateway.cli.build_parser()                      # what `safehome run` imports first
-import tempfile
-from gateway.config import StorageConfig, load_config
-from gateway.daemon import Daemon
-cfg = load_config(sys.argv[1])
-cfg = cfg.model_copy(update={"storage": StorageConfig.model_validate(
-    {**cfg.storage.model_dump(), "path": Path(tempfile.mkdtemp()) / "e.db"})})
-daemon = Daemon(cfg)                            # its drivers, pipeline and detectors, not started
-snap = tracemalloc.take_snapshot()
-per = {}
-for stat in snap.statistics("traceback"):
-    # the innermost frame outside the import machinery: a module's code objects and
-    # globals count for the package being imported
-    frames = [f.filename for f in stat.traceback if not f.filename.startswith("<")] or ["<unknown>"]
-    f = frames[0]
-    here = str(Path.cwd()) + "/"
-    if "site-packages/" in f:
-        top = f.split("site-packages/")[-1].split("/")[0].removesuffix(".py")
-    elif f.startswith(here):                    # this repository: gateway, detectors, ...
-        top = f[len(here):].split("/")[0].removesuffix(".py")
-    else:
-        top = "(stdlib)" if f.startswith("/") else "(no file)"
-    per[top] = per.get(top, 0) + stat.size
-mods = {}
-for m in list(sys.modules):
-    mods[m.split(".")[0]] = mods.get(m.split(".")[0], 0) + 1
-print(json.dumps({"traced": tracemalloc.get_traced_memory()[0], "per": per, "mods": mods,
-                  "nmods": len(sys.modules)}))
+sys.exit(gateway.cli.main(sys.argv[3:]))
 """
 
 
@@ -79,13 +108,45 @@ def proc_stat(pid: int) -> tuple[int, float]:
     return rss, (int(fields[11]) + int(fields[12])) / TICK
 
 
-def daemon_cmd(broker_url: str, db: Path) -> list[str]:
-    return [sys.executable, "-m", "gateway.cli", "run", "--config",
-            str(REPO / "examples" / "demo-home.toml"), "--broker", broker_url,
+def mapping_group(path: str) -> str:
+    """Who a mapping belongs to: the Python heap (anonymous: malloc, pymalloc arenas,
+    numpy buffers, thread stacks), or the package that ships a shared library."""
+    if not path or path.startswith("["):
+        return "heap+anon" if path in ("", "[heap]") or path.startswith("[anon") else path
+    if "site-packages/" in path:
+        top = path.split("site-packages/")[-1].split("/")[0]
+        return top.removesuffix(".libs").split("-")[0] + " (.so)"
+    name = path.rsplit("/", 1)[-1]
+    if name.startswith("libpython"):
+        return "libpython"
+    if "lib-dynload" in path:
+        return "stdlib (.so)"
+    return name.split(".so")[0]
+
+
+def smaps(pid: int) -> dict[str, int]:
+    """RSS in kB per mapping group (see mapping_group)."""
+    per: dict[str, int] = {}
+    group = ""
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        head = line.split(maxsplit=5)
+        if head and "-" in head[0] and not head[0].endswith(":"):
+            group = mapping_group(head[5] if len(head) > 5 else "")
+        elif head and head[0] == "Rss:":
+            per[group] = per.get(group, 0) + int(head[1])
+    return per
+
+
+def daemon_args(broker_url: str, db: Path) -> list[str]:
+    return ["run", "--config", str(REPO / "examples" / "demo-home.toml"), "--broker", broker_url,
             "--db", str(db), "--log-level", "WARNING"]
 
 
-def measure(seconds: float, warmup: float) -> None:
+def daemon_cmd(broker_url: str, db: Path) -> list[str]:
+    return [sys.executable, "-m", "gateway.cli", *daemon_args(broker_url, db)]
+
+
+def measure_once(seconds: float, warmup: float) -> dict[str, Any]:
     from tests.support.broker import Mosquitto
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -102,29 +163,63 @@ def measure(seconds: float, warmup: float) -> None:
                 samples.append(rss)
                 if warm is None and time.monotonic() - t0 >= warmup:
                     warm = (time.monotonic(), cpu)
-            _, cpu_end = proc_stat(proc.pid)
+            rss_end, cpu_end = proc_stat(proc.pid)
             t_end = time.monotonic()
+            maps = smaps(proc.pid)
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(20)
             broker.stop()
     assert warm is not None
-    steady = 100.0 * (cpu_end - warm[1]) / (t_end - warm[0])
-    print(f"daemon RSS idle with the demo home: {samples[-1] / 1024:.1f} MiB after {seconds:.0f} s "
-          f"(peak {max(samples) / 1024:.1f} MiB; budget 60 MB)")
-    print(f"daemon CPU: {steady:.2f} % of a core from {warmup:.0f} s to {seconds:.0f} s "
-          f"({cpu_end:.2f} s in all, start-up included; budget 0.5 %)")
+    return {"rss_mib": rss_end / 1024, "peak_mib": max(samples) / 1024,
+            "cpu_pct": 100.0 * (cpu_end - warm[1]) / (t_end - warm[0]), "cpu_s": cpu_end,
+            "maps_kb": maps}
 
 
-def breakdown() -> None:
-    env = {**os.environ, "PYTHONTRACEMALLOC": "8"}
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", CHILD,
-                           str(REPO / "examples" / "demo-home.toml")],
-                          cwd=REPO, capture_output=True, text=True, env=env, timeout=300)
-    if proc.returncode != 0:
-        print(proc.stderr[-3000:], file=sys.stderr)
-        raise SystemExit(1)
-    r = json.loads(proc.stdout.strip().splitlines()[-1])
+def measure(seconds: float, warmup: float, runs: int) -> dict[str, Any]:
+    got = []
+    for i in range(runs):
+        r = measure_once(seconds, warmup)
+        got.append(r)
+        print(f"run {i + 1}/{runs}: RSS {r['rss_mib']:.1f} MiB after {seconds:.0f} s "
+              f"(peak {r['peak_mib']:.1f}); CPU {r['cpu_pct']:.2f} % of a core from "
+              f"{warmup:.0f} s to {seconds:.0f} s ({r['cpu_s']:.2f} s in all)", flush=True)
+    rss = [r["rss_mib"] for r in got]
+    cpu = [r["cpu_pct"] for r in got]
+    res = {"seconds": seconds, "warmup": warmup, "runs": got,
+           "rss_best": min(rss), "rss_median": statistics.median(rss),
+           "cpu_best": min(cpu), "cpu_median": statistics.median(cpu)}
+    print(f"daemon RSS idle with the demo home after {seconds:.0f} s: best {res['rss_best']:.1f} MiB, "
+          f"median {res['rss_median']:.1f} MiB of {runs} (budget 60 MB)")
+    print(f"daemon CPU in the steady state: best {res['cpu_best']:.2f} %, median "
+          f"{res['cpu_median']:.2f} % of a core (budget 0.5 %)")
+    # the mappings of the median run (by RSS)
+    med = sorted(got, key=lambda r: r["rss_mib"])[len(got) // 2]
+    print("RSS by mapping at the end (median run; kB, /proc/PID/smaps):")
+    for k, v in sorted(med["maps_kb"].items(), key=lambda kv: -kv[1])[:14]:
+        print(f"  {k:<28} {v:>7}")
+    res["maps_kb"] = med["maps_kb"]
+    return res
+
+
+def breakdown(seconds: float) -> dict[str, Any]:
+    from tests.support.broker import Mosquitto
+
+    env = {**os.environ, "PYTHONTRACEMALLOC": "40"}   # deep enough to see past the imports
+    with tempfile.TemporaryDirectory() as tmp:
+        broker = Mosquitto(Path(tmp) / "broker").start()
+        out = Path(tmp) / "breakdown.json"
+        try:
+            proc = subprocess.run([sys.executable, "-X", "importtime", "-c", CHILD, str(seconds),
+                                   str(out), *daemon_args(broker.url, Path(tmp) / "e.db")],
+                                  cwd=REPO, capture_output=True, text=True, env=env,
+                                  timeout=seconds + 300)
+        finally:
+            broker.stop()
+        if not out.exists():
+            print(proc.stderr[-3000:], file=sys.stderr)
+            raise SystemExit(1)
+        r = json.loads(out.read_text())
     imp: dict[str, int] = {}
     for line in proc.stderr.splitlines():
         if not line.startswith("import time:") or "|" not in line or "self [us]" in line:
@@ -132,22 +227,73 @@ def breakdown() -> None:
         self_us, _, name = line.split("|")
         top = name.strip().split(".")[0]
         imp[top] = imp.get(top, 0) + int(self_us.split(":")[-1])
-    print(f"breakdown (imports and the daemon built, not started; tracemalloc): {r['nmods']} modules, "
-          f"{r['traced'] / 2**20:.1f} MiB of Python allocations")
+    r["imp"] = imp
+    print(f"breakdown (the daemon running {seconds:.0f} s after its imports, "
+          f"{r['wall']:.0f} s in all, traced; gateway from "
+          f"{Path(r['gateway_from']).parent.parent}): {len(r['modules'])} modules, "
+          f"{r['traced'] / 2**20:.1f} MiB of Python allocations alive")
     print("  package            modules  import ms  allocated MiB")
     tops = sorted(set(r["mods"]) | set(r["per"]), key=lambda k: -r["per"].get(k, 0))
-    shown = [k for k in tops if r["per"].get(k, 0) > 100_000 or imp.get(k, 0) > 20_000][:18]
+    shown = [k for k in tops if r["per"].get(k, 0) > 100_000 or imp.get(k, 0) > 20_000][:20]
     for k in shown:
-        print(f"  {k:<18} {r['mods'].get(k, 0):>7}  {imp.get(k, 0) / 1000:>9.0f}  {r['per'].get(k, 0) / 2**20:>13.2f}")
+        print(f"  {k:<18} {r['mods'].get(k, 0):>7}  {imp.get(k, 0) / 1000:>9.0f}  "
+              f"{r['per'].get(k, 0) / 2**20:>13.2f}")
     print(f"  import time in all: {sum(imp.values()) / 1000:.0f} ms (with tracemalloc on)")
+    print("  top allocation sites alive at the end (innermost frame outside the import machinery):")
+    for site, size in r["sites"]:
+        print(f"    {size / 1024:>8.0f} KiB  {site}")
+    return r
+
+
+def compare(before: dict[str, Any], after: dict[str, Any]) -> None:
+    print("\nbefore -> after")
+
+    def row(label: str, a: float | None, b: float | None, fmt: str = "{:.1f}") -> None:
+        fa = "-" if a is None else fmt.format(a)
+        fb = "-" if b is None else fmt.format(b)
+        d = "" if a is None or b is None else ("{:+" + fmt[2:]).format(b - a)
+        print(f"  {label:<36} {fa:>9} {fb:>9} {d:>9}")
+
+    m0, m1 = before.get("measure"), after.get("measure")
+    if m0 and m1:
+        row("RSS best (MiB)", m0["rss_best"], m1["rss_best"])
+        row("RSS median (MiB)", m0["rss_median"], m1["rss_median"])
+        row("CPU best (% of a core)", m0["cpu_best"], m1["cpu_best"], "{:.2f}")
+        row("CPU median (% of a core)", m0["cpu_median"], m1["cpu_median"], "{:.2f}")
+        keys = sorted(set(m0["maps_kb"]) | set(m1["maps_kb"]),
+                      key=lambda k: -max(m0["maps_kb"].get(k, 0), m1["maps_kb"].get(k, 0)))
+        for k in keys[:12]:
+            row(f"RSS {k} (MiB)", m0["maps_kb"].get(k, 0) / 1024, m1["maps_kb"].get(k, 0) / 1024)
+    b0, b1 = before.get("breakdown"), after.get("breakdown")
+    if b0 and b1:
+        row("modules loaded", len(b0["modules"]), len(b1["modules"]), "{:.0f}")
+        row("Python allocations alive (MiB)", b0["traced"] / 2**20, b1["traced"] / 2**20)
+        keys = sorted(set(b0["per"]) | set(b1["per"]),
+                      key=lambda k: -max(b0["per"].get(k, 0), b1["per"].get(k, 0)))
+        for k in keys[:12]:
+            row(f"{k} allocated (MiB)", b0["per"].get(k, 0) / 2**20, b1["per"].get(k, 0) / 2**20,
+                "{:.2f}")
+            if b0["mods"].get(k, 0) != b1["mods"].get(k, 0):
+                row(f"{k}: modules", b0["mods"].get(k, 0), b1["mods"].get(k, 0), "{:.0f}")
+        gone = sorted(set(b0["modules"]) - set(b1["modules"]))
+        new = sorted(set(b1["modules"]) - set(b0["modules"]))
+        print(f"  modules no longer loaded ({len(gone)}): {' '.join(gone) or '-'}")
+        print(f"  modules newly loaded ({len(new)}): {' '.join(new) or '-'}")
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=75)
     ap.add_argument("--warmup", type=float, default=15)
+    ap.add_argument("--runs", type=int, default=3, help="untraced runs; best and median are printed")
     ap.add_argument("--no-breakdown", action="store_true")
+    ap.add_argument("--json-out", type=Path, help="keep the figures here (for a later --compare)")
+    ap.add_argument("--compare", type=Path, help="figures kept by --json-out before a change")
     args = ap.parse_args()
-    measure(args.seconds, args.warmup)
+    result: dict[str, Any] = {"measure": measure(args.seconds, args.warmup, args.runs)}
     if not args.no_breakdown:
-        breakdown()
+        result["breakdown"] = breakdown(args.seconds)
+    if args.json_out:
+        args.json_out.write_text(json.dumps(result))
+    if args.compare:
+        compare(json.loads(args.compare.read_text()), result)

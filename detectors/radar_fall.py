@@ -378,9 +378,10 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         if t_hi - tr.born < self.WARMUP_S:
             return   # a newborn track's height is still settling (tracker allocation)
         # the level the person was at before the descent: the median of the second before
-        # it, so one high frame (a noisy centroid) is not taken for standing
+        # it, so one high frame (a noisy centroid) is not taken for standing (_median: the
+        # same value as np.median, whose NaN check imports numpy.ma, 1.3 MB, at first call)
         before = [hh for tt, hh in hist if t_hi - self.BEFORE_S <= tt <= t_hi]
-        if len(before) >= 3 and float(np.median(before)) - h < need:
+        if len(before) >= 3 and _median(before) - h < need:
             return
         speed = (0.8 * drop) / (t - t_hi) if t > t_hi else INF
         speed = max(min(speed, 20.0), -vz)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import math
-from bisect import bisect_left
 import zlib
+from bisect import bisect_left
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Collection, Iterator
 
 import numpy as np
 
@@ -193,12 +193,18 @@ class Simulation:
                 items.append((ti, RadarPoints(spec.id, ti, frame0 + i, pts)))
         return items
 
-    def slice(self, index: int) -> list[Item]:
-        """Everything that arrives in slice `index`, in arrival order."""
+    def slice(self, index: int, sensors: Collection[str] | None = None) -> list[Item]:
+        """Everything that arrives in slice `index`, in arrival order; with `sensors`, only
+        those sensors' readings (and the labels). Each sensor's generator is seeded by
+        (seed, sensor, slice) alone, so a sensor's readings are the same with or without
+        the others: the live driver renders just the sensor it plays, instead of every
+        sensor's slice held in memory by each of a home's simulated sensors."""
         a = self.scn.start + index * SLICE_S
         b = min(self.scn.end, a + SLICE_S)
         items: list[Item] = []
         for spec in self.scn.sensors:
+            if sensors is not None and spec.id not in sensors:
+                continue
             imp = self.scn.imperfections.get(spec.id)
             rng = np.random.default_rng([self.seed, _sid(spec.id), index])
             noise = imp.noise if imp else 0.0
@@ -223,9 +229,13 @@ class Simulation:
     def slices(self) -> int:
         return max(1, math.ceil(self.scn.duration / SLICE_S))
 
-    def items(self, progress: Callable[[float], None] | None = None) -> Iterator[Item]:
+    def items(self, progress: Callable[[float], None] | None = None,
+              sensors: Collection[str] | None = None) -> Iterator[Item]:
         for i in range(self.slices):
-            yield from self.slice(i)
+            pending = self.slice(i, sensors)
+            pending.reverse()
+            while pending:   # let go of each item once it is taken (a live driver plays a
+                yield pending.pop()   # slice for ten minutes: it need not hold all of it)
             if progress is not None:
                 progress(min(self.scn.duration, (i + 1) * SLICE_S))
 

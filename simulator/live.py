@@ -58,8 +58,14 @@ class SimulatedDriver(Driver[SimulatedSettings]):
     type_name: ClassVar[str] = "simulated"
     Settings = SimulatedSettings
 
+    def _only(self, ids: set[str]) -> set[str]:
+        """The sensors to play (empty: all): those named in `sensors`; else, when the
+        configured sensor's id is one of the source's, just that one."""
+        return set(self.settings.sensors) or ({self.sensor.id} if self.sensor.id in ids else set())
+
     def _source(self) -> tuple[set[str], Iterator[tuple[float, Any]]]:
-        """The sensor ids the source holds, and its (arrival time, item) stream."""
+        """The sensors to play (empty: all) and the source's (arrival time, item) stream;
+        a scenario renders only those sensors (see Simulation.slice)."""
         s = self.settings
         if s.trace is not None:
             from sensordata.readings import reading_time
@@ -67,21 +73,20 @@ class SimulatedDriver(Driver[SimulatedSettings]):
             if not Path(s.trace).exists():
                 raise DriverUnavailable(f"trace file {s.trace} not found")
             reader = TraceReader(s.trace)
-            return ({i.sensor for i in reader.streams()},
+            return (self._only({i.sensor for i in reader.streams()}),
                     ((reading_time(r), r) for r in reader.readings()))
         from simulator.engine import Simulation
         from simulator.scenario import load_scenario
         sim = Simulation(load_scenario(resolve_scenario(s.scenario or "")), s.seed)
-        return {spec.id for spec in sim.scn.sensors}, sim.items()
+        only = self._only({spec.id for spec in sim.scn.sensors})
+        return only, sim.items(sensors=only or None)
 
     async def readings(self) -> AsyncIterator[Reading]:
         from sensordata.trace.model import Label
         from simulator.imperfect import retime
         s = self.settings
         while True:
-            ids, source = self._source()
-            # a configured sensor named like one of the source's plays just that sensor
-            only = set(s.sensors) or ({self.sensor.id} if self.sensor.id in ids else set())
+            only, source = self._source()
             first: float | None = None
             wall0 = time.time()
             for arrival, item in source:
