@@ -12,9 +12,9 @@ register through the `safehome.drivers` entry-point group, e.g. in their setup.c
 from __future__ import annotations
 
 import importlib
-from typing import Any
 from functools import lru_cache
 from importlib.metadata import entry_points
+from typing import Any
 
 from drivers.base import Driver
 

@@ -41,7 +41,13 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from drivers.base import Driver, DriverSettings, SensorInfo, require_module
 from sensordata.readings import (
-    Availability, Battery, Button, Contact, LinkQuality, Motion, Reading,
+    Availability,
+    Battery,
+    Button,
+    Contact,
+    LinkQuality,
+    Motion,
+    Reading,
 )
 
 log = logging.getLogger(__name__)

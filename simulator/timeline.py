@@ -9,8 +9,8 @@ keeps generation vectorised and the output independent of how time is sliced.
 
 from __future__ import annotations
 
-from itertools import pairwise
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from typing import Any
 
 import numpy as np

@@ -21,9 +21,9 @@ types 0 and 1); the result is multiplied by the stream's factor when it is not 1
 
 from __future__ import annotations
 
-from itertools import pairwise
 import struct
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 

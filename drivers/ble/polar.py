@@ -20,8 +20,8 @@ import numpy as np
 from pydantic import Field
 
 from drivers.base import SensorInfo
-from drivers.ble.common import BleDriver, BleSettings, payload_guard
 from drivers.ble import parsers as PP
+from drivers.ble.common import BleDriver, BleSettings, payload_guard
 from sensordata.readings import AccelBlock, Reading
 
 log = logging.getLogger(__name__)

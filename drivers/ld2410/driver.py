@@ -22,10 +22,10 @@ from typing import Any, AsyncIterator
 from pydantic import Field, field_validator, model_validator
 
 from drivers.base import Driver, DriverSettings, SensorInfo
-from drivers.serial_io import ByteStream, await_frame, is_file, open_stream
 from drivers.ld2410 import protocol as P
 from drivers.ld2410.parser import LD2410Parser
 from drivers.ld2410.presets import RadarSettings, _gate_list, load_preset
+from drivers.serial_io import ByteStream, await_frame, is_file, open_stream
 from sensordata.readings import Presence, Reading
 
 log = logging.getLogger(__name__)

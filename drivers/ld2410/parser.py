@@ -15,7 +15,14 @@ import struct
 
 from drivers.framing import ResyncBuffer
 from drivers.ld2410.protocol import (
-    ACK_BIT, CMD_HEAD, CMD_TAIL, REPORT_HEAD, REPORT_TAIL, Ack, Command, Report,
+    ACK_BIT,
+    CMD_HEAD,
+    CMD_TAIL,
+    REPORT_HEAD,
+    REPORT_TAIL,
+    Ack,
+    Command,
+    Report,
 )
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from drivers.shipped import FIRMWARE_CONFIGS
 
 
-
 class Mounting(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     height_m: float = Field(gt=0, le=4, title="Module height above the floor (m)")

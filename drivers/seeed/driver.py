@@ -30,9 +30,9 @@ from typing import Any, AsyncIterator, Callable, Iterator
 from pydantic import Field, model_validator
 
 from drivers.base import Driver, DriverSettings, SensorInfo
-from drivers.serial_io import ByteStream, await_frame, is_file, open_stream
 from drivers.seeed import fda1, fda2
 from drivers.seeed.presets import FallRadarSettings, load_preset
+from drivers.serial_io import ByteStream, await_frame, is_file, open_stream
 from sensordata.readings import FallFlag, Presence, Reading
 
 log = logging.getLogger(__name__)

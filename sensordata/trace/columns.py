@@ -33,8 +33,9 @@ import numpy as np
 from mcap.data_stream import ReadDataStream
 from mcap.records import Channel
 
+import sensordata.trace.batches as batches  # the module, not the package's lazy exports: no circle through __init__
+import sensordata.trace.messages as messages
 from sensordata.readings import AccelBlock, RadarPoints, RadarTargets, Target
-from sensordata.trace import batches, messages
 from sensordata.trace.messages import RECORD_HEAD, CodecError
 from sensordata.trace.model import Label
 

@@ -29,8 +29,8 @@ from mcap.opcode import Opcode
 from mcap.records import Channel, Chunk, DataEnd, Footer, Message, Metadata
 from mcap.stream_reader import StreamReader
 
+import sensordata.trace.codec as codec  # the module, not the package's lazy exports: no circle through __init__
 from sensordata.readings import Reading, reading_time
-from sensordata.trace import codec
 from sensordata.trace.columns import RecordedEvent, decode_chunk
 from sensordata.trace.model import COUNTS_METADATA, FILE_METADATA, FORMAT_VERSION, Label, StreamInfo, TraceDamage
 from sensordata.trace.writer import EVENT_TOPIC, LABEL_TOPIC

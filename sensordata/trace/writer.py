@@ -26,8 +26,9 @@ from typing import IO, Any, Mapping
 import numpy as np
 from mcap.writer import CompressionType
 
+import sensordata.trace.batches as batches  # the module, not the package's lazy exports: no circle through __init__
+import sensordata.trace.messages as messages
 from sensordata.readings import AccelBlock, Reading, reading_time
-from sensordata.trace import batches, messages
 from sensordata.trace.mcap_batch import BatchWriter
 from sensordata.trace.model import COUNTS_METADATA, FILE_METADATA, FORMAT_VERSION, PROFILE, Label, StreamInfo
 

@@ -90,7 +90,7 @@ def _known(name: str, known: set[str]) -> str | None:
 
 def module_imports(name: str, path: Path, known: set[str]) -> set[str]:
     """The product modules module `name` imports anywhere in its file, relative imports
-    resolved; `from pkg import sub` counts as importing the sub-module."""
+    resolved; `from pkg import sub` counts as importing the sub-module and the package."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     out: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
@@ -101,8 +101,9 @@ def module_imports(name: str, path: Path, known: set[str]) -> set[str]:
             if node.level:
                 base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
                 full = ".".join(base + ([node.module] if node.module else []))
-            targets = [f"{full}.{a.name}" if f"{full}.{a.name}" in known else full
-                       for a in node.names]
+            # `from pkg import sub` runs pkg/__init__.py too: both count
+            targets = [full] + [f"{full}.{a.name}" for a in node.names
+                                if f"{full}.{a.name}" in known]
         else:
             continue
         out |= {m for m in (_known(t, known) for t in targets) if m and m != name}
@@ -242,12 +243,20 @@ def test_the_module_checker_finds_what_it_must(tmp_path):
         "gateway/centre/receiver/__init__.py": "",
         "gateway/centre/receiver/client.py": "import gateway.a\n",
         "sensordata/__init__.py": "",
+        # a package whose __init__ names a sub-module (for types) that imports a sibling
+        # through the package: a circle through __init__.py
+        "sensordata/trace/__init__.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                                        "    from sensordata.trace.reader import Reader\n",
+        "sensordata/trace/reader.py": "from sensordata.trace import codec\n",
+        "sensordata/trace/codec.py": "",
     }.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text)
     g = import_graph(tmp_path, ("sensordata", "gateway"))
-    assert g["gateway.daemon"] == {"gateway.centre.receiver.client"}
-    assert components(g) == [frozenset({"gateway.a", "gateway.b"})]
-    assert circle(g, components(g)[0]) == ["gateway.a", "gateway.b", "gateway.a"]
+    assert g["gateway.daemon"] == {"gateway.centre.receiver", "gateway.centre.receiver.client"}
+    assert set(components(g)) == {frozenset({"gateway.a", "gateway.b"}),
+                                  frozenset({"sensordata.trace", "sensordata.trace.reader"})}
+    ab = next(c for c in components(g) if "gateway.a" in c)
+    assert circle(g, ab) == ["gateway.a", "gateway.b", "gateway.a"]
     reach = closure(with_parents(g), "gateway.daemon")
     assert {"gateway.centre", "gateway.centre.receiver", "gateway.a", "gateway.b"} <= reach

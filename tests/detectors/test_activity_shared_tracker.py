@@ -17,9 +17,8 @@ import pytest
 from detectors.activity import STALE_PRESENCE_S, HomeTracker, HomeTrackers
 from detectors.base import Detection, SensorMeta
 from detectors.registry import build, load
-from sensordata.readings import (AccelBlock, Battery, Contact, HeartRate, Motion, Presence,
-                                 RadarTargets, Target, end_time)
-from tests.home_stream import TZ, at
+from sensordata.readings import AccelBlock, Battery, Contact, HeartRate, Motion, Presence, RadarTargets, Target, end_time
+from tests.support.home_stream import TZ, at
 
 SENSORS = {
     "pir_hall": SensorMeta("pir_hall", "zigbee2mqtt", room="hall"),
@@ -134,13 +133,13 @@ def test_every_view_of_a_shared_tracker_sees_what_its_own_tracker_saw(accel_std_
         # its time still moved to every reading
         times: list[float] = []
         got = [(r, what, quiet.away, quiet.present_now, quiet.last_activity)
-               for r, _, what in quiet.seen(batch, lambda t, out: times.append(t), None,
+               for r, _, what in quiet.seen(batch, lambda t, out: times.append(t), None,  # noqa: B023 - used at once
                                             empty_radar=False)]
         assert got == [e[:5] for e in expected if e[1] is not None or not isinstance(e[0], RadarTargets)]
         assert len(times) == len(expected)
         pool.release()
         kinds |= {e[1] for e in expected}
-        flips += sum(1 for a, b in zip(expected, expected[1:]) if a[2] != b[2])
+        flips += sum(1 for a, b in zip(expected, expected[1:], strict=False) if a[2] != b[2])
     assert kinds == {None, "inside", "present", "door"}
     assert flips >= 2, "the stream must go away and come back"
     assert own.state() == views[0].state()
