@@ -368,7 +368,7 @@ class Daemon(Component):
             await cancel_and_wait(waits)
         failed = next((g for g in groups if g.failure is not None), None)
         if failed is not None and not self.stop_requested.is_set():
-            exc = failed.failure
+            exc = failed.take_failure()  # handled here: the exit code, not an exception
             log.critical("core task %s %s; stopping with exit code %d so that the service restarts",
                          failed.failed_task, "ended" if isinstance(exc, TaskFailed)
                          else f"failed: {exc!r}", EXIT_CORE_FAILURE)

@@ -70,6 +70,7 @@ class TaskGroup:
         self._ended: dict[asyncio.Task[Any], bool] = {}  # task -> critical
         self.failure: BaseException | None = None  # the first critical failure
         self.failed_task: str | None = None  # and its task's name
+        self._failure_taken = False  # take_failure(): the owner deals with it
         self.stopping = asyncio.Event()  # set by a critical failure
 
     @property
@@ -132,8 +133,14 @@ class TaskGroup:
         self.raise_failure()
 
     def raise_failure(self) -> None:
-        if self.failure is not None:
+        if self.failure is not None and not self._failure_taken:
             raise self.failure
+
+    def take_failure(self) -> BaseException | None:
+        """The failure, handed to an owner that deals with it itself (the daemon turns it
+        into its exit code): `raise_failure` and a component's exit no longer raise it."""
+        self._failure_taken = True
+        return self.failure
 
     async def cancel(self) -> None:
         """Cancel every running task, the last started first, each one ended before the

@@ -289,3 +289,13 @@ async def test_leaving_a_component_raises_a_task_failure_the_body_did_not_see() 
         async with service:
             await asyncio.sleep(0.05)
     assert service.stopped == ["loop", "closed"] and _others() == set()
+
+
+async def test_a_failure_the_owner_took_is_not_raised_again_on_leaving() -> None:
+    """The daemon turns a core task's failure into its exit code: taken, it is handled."""
+    service = _Crashing()
+    async with service:
+        await service.tasks.until_stopped()
+        assert isinstance(service.tasks.take_failure(), KeyError)
+    assert service.stopped == ["loop", "closed"] and _others() == set()
+    service.tasks.raise_failure()  # taken: nothing raised
