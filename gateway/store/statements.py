@@ -52,7 +52,7 @@ async def apply_update(db: aiosqlite.Connection, op: Update) -> None:
         case ReserveSeq(upto):  # never lowers the mark
             await db.execute(
                 "INSERT INTO meta (key, value) VALUES ('seq_reserved', ?) ON CONFLICT(key) DO UPDATE"
-                " SET value = MAX(CAST(value AS INTEGER), excluded.value)", (upto,))
+                " SET value = MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))", (upto,))
         case _:
             assert_never(op)
 
@@ -83,7 +83,7 @@ async def insert_rows(db: aiosqlite.Connection, rows: list[tuple[Any, ...]],
     if rows:
         await db.execute(
             "INSERT INTO meta (key, value) VALUES ('last_seq', ?) ON CONFLICT(key) DO UPDATE SET"
-            " value = MAX(CAST(value AS INTEGER), excluded.value)", (max(r[1] for r in rows),))
+            " value = MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))", (max(r[1] for r in rows),))
     return refused
 
 

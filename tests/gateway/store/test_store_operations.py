@@ -138,3 +138,21 @@ async def test_updates_asked_of_a_failed_store_wait_once_per_key_latest_last(tmp
         assert _rows(tmp_path / "e.db")[ev.id] == ("acknowledged", 2, "op-1")
     finally:
         await store.close()
+
+
+async def test_a_reservation_never_lowers_the_seq_mark(tmp_path) -> None:
+    """Reserving 500 and then 100 keeps 500: the mark is compared as a number, not as
+    text against a number (which SQLite orders after every number)."""
+    store = Store(tmp_path / "e.db", batch_ms=1)
+    await store.open()
+    try:
+        store.submit(ReserveSeq(500))
+        await store.flush()
+        store.submit(ReserveSeq(100))
+        await store.flush()
+        assert await store.last_seq() == 500
+        store.submit(ReserveSeq(9000))
+        await store.flush()
+        assert await store.last_seq() == 9000
+    finally:
+        await store.close()
