@@ -9,13 +9,11 @@ live in the file: the MQTT section names environment variables that hold them.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Mapping, Self, Sequence
+from typing import Any, Literal, Mapping, Self
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -30,21 +28,19 @@ from pydantic import (
     model_validator,
 )
 
-from detectors import registry as detector_registry
 from detectors.base import DetectorSettings
 from detectors.fusion import FusionSettings
-from drivers import registry as driver_registry
 from drivers.base import DriverSettings
 from gateway.config_errors import ConfigError as ConfigError  # re-exported: callers catch it here
 from gateway.config_errors import describe_errors
 from gateway.config_errors import redact_url as redact_url
+from gateway.config_typed import TypedSettings, parse_tables
 from gateway.console_config import ConsoleConfig
 from gateway.console_config import env_problems as console_env_problems
 from gateway.dc09.settings import Dc09PathConfig, key_env_problems
 from gateway.netaddr import is_loopback
 from gateway.prompt_config import PromptConfig
 
-FUSION = "fusion"  # [detectors.fusion]: a stage after the detectors, not a detector
 TYPED_CONTEXT = "safehome.typed_settings"  # parse_config's parsed tables, for HomeConfig's validator
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
 
@@ -245,17 +241,6 @@ class CareReportConfig(Model):
         return v
 
 
-@dataclass(frozen=True)
-class TypedSettings:
-    """Every `settings` and `[detectors.*]` table parsed into its model, once, when the
-    HomeConfig is made (validated, built for a replay, or copied with other sensors or
-    detectors): the models only the driver and detector registries know."""
-
-    drivers: Mapping[str, DriverSettings]          # by sensor id
-    detectors: Mapping[str, DetectorSettings]      # enabled detectors by name
-    fusion: FusionSettings
-
-
 class HomeAssistantConfig(Model):
     """Optional Home Assistant MQTT discovery (gateway/homeassistant.py)."""
 
@@ -364,7 +349,7 @@ class HomeConfig(Model):
         return self._typed
 
     def _parse_typed(self) -> TypedSettings:
-        return _parse_tables([sc.model_dump() for sc in self.sensors], self.detectors, [])
+        return parse_tables([sc.model_dump() for sc in self.sensors], self.detectors, [])
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         """A copy; with other sensors or detectors its per-type tables are parsed anew."""
@@ -403,7 +388,7 @@ def parse_config(data: Mapping[str, Any], path: str | Path = "<config>",
     dets_in = data.get("detectors")
     dets: dict[str, Any] = dets_in if isinstance(dets_in, dict) else {}
     table_problems: list[str] = []
-    typed = _parse_tables(raw_sensors, dets, table_problems)
+    typed = parse_tables(raw_sensors, dets, table_problems)
     dc09_valid = True
     try:
         cfg = HomeConfig.model_validate(data, context={TYPED_CONTEXT: typed})
@@ -443,69 +428,6 @@ def parse_config(data: Mapping[str, Any], path: str | Path = "<config>",
         raise ConfigError(path, problems)
     assert cfg is not None
     return cfg
-
-
-def _parse_tables(sensors: Sequence[Any], detectors: Mapping[str, Any],
-                  problems: list[str]) -> TypedSettings:
-    """Validate every sensor `settings` table by its driver's model and every detector
-    table by its detector's: models that only the registries know. Each problem is
-    appended to `problems`; what validated is returned, typed."""
-    drivers: dict[str, DriverSettings] = {}
-    for i, s in enumerate(sensors):
-        if not isinstance(s, Mapping):
-            continue
-        sid, stype = s.get("id"), s.get("type")
-        if not isinstance(stype, str):
-            continue
-        try:
-            cls = driver_registry.load(stype)
-        except driver_registry.UnknownDriver:
-            hint = difflib.get_close_matches(stype, driver_registry.known_types(), n=1)
-            problems.append(f"sensors[{i}].type: {stype!r} is not a known driver; "
-                            + (f"did you mean '{hint[0]}'?" if hint else
-                               f"known: {', '.join(driver_registry.known_types())}"))
-            continue
-        except Exception as exc:  # noqa: BLE001 - a broken plugin must not hide other errors
-            problems.append(f"sensors[{i}].type: driver {stype!r} failed to load: {exc}")
-            continue
-        try:
-            settings = cls.Settings.model_validate(s.get("settings") or {})
-        except ValidationError as exc:
-            problems.extend(describe_errors(exc, ("sensors", i, "settings"), cls.Settings))
-            continue
-        if isinstance(sid, str):
-            drivers[sid] = settings
-    fusion = FusionSettings()
-    for name, table in detectors.items():
-        if name == FUSION:
-            try:
-                fusion = FusionSettings.model_validate(table)
-            except ValidationError as exc:
-                problems.extend(describe_errors(exc, ("detectors", name), FusionSettings))
-            continue
-        if name not in detector_registry.known_names():
-            hint = difflib.get_close_matches(name, detector_registry.known_names(), n=1)
-            problems.append(f"detectors.{name}: unknown detector; " + (
-                f"did you mean '{hint[0]}'?" if hint else
-                f"known: {', '.join(detector_registry.known_names())}"))
-    enabled: dict[str, DetectorSettings] = {}
-    for name in detector_registry.known_names():
-        table = detectors.get(name)
-        try:
-            dcls = detector_registry.load(name)
-        except Exception as exc:  # noqa: BLE001 - a broken plugin must not hide other errors
-            problems.append(f"detectors.{name}: detector failed to load: {exc}")
-            continue
-        if table is None and not dcls.default_on:
-            continue
-        try:
-            dsettings = dcls.Settings.model_validate(table or {})
-        except ValidationError as exc:
-            problems.extend(describe_errors(exc, ("detectors", name), dcls.Settings))
-            continue
-        if dsettings.enabled:
-            enabled[name] = dsettings
-    return TypedSettings(drivers, enabled, fusion)
 
 
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> HomeConfig:
