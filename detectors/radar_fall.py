@@ -81,6 +81,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, ClassVar, Iterable, Literal, Mapping
 
 import numpy as np
@@ -294,7 +295,7 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         raw.append((t, h))
         while len(raw) > 3 and raw[0][0] < t - self.s.smooth_s:
             raw.popleft()      # at least 3 samples: one stray frame never moves the median
-        return _median([v for _, v in raw])
+        return _median(list(map(_HEIGHT, raw)))
 
     def _walking(self, tr: _Track, t: float, x: float, y: float) -> bool:
         """Whether the track moved at walking pace (>= WALK_MPS) over the last half second."""
@@ -359,7 +360,7 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         room = top or sensor in self._room_frame
         if room and h > s.floor_m:
             return                  # the mounting is known: a fall ends near the floor
-        t_top, h_top = max(hist, key=lambda p: p[1])
+        t_top, h_top = max(hist, key=_HEIGHT)   # the first highest, as with a lambda key
         drop = h_top - h
         need = s.min_drop_top_m if top else s.min_drop_m
         if drop < need:
@@ -584,6 +585,10 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
                 self._adopt(sid, m, est)
 
 
+#: (t, height) -> height; in C, as max's key and in _smooth (every tracked sample)
+_HEIGHT = itemgetter(1)
+
+
 def _kth(a: np.ndarray, q: float) -> float:
     """The q-quantile by selection (no interpolation): np.quantile's overhead is ten times
     the work on a few dozen radar points."""
@@ -596,7 +601,7 @@ def _median(values: list[float]) -> float:
     every tracked sample): the same value, NaN included."""
     vals = sorted(values)
     n = len(vals)
-    if n == 0 or any(v != v for v in vals):
+    if n == 0 or any(map(math.isnan, vals)):   # map: no generator frame per value
         return math.nan
     m = n // 2
     return float(vals[m]) if n % 2 else float((vals[m - 1] + vals[m]) / 2.0)
