@@ -217,6 +217,10 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         self._pool: dict[str, deque[Any]] = {}    # radar -> (t, points) for the point path
         self._now = -INF
         self._last_gc = -INF
+        #: no descent can be confirmed before this sensor time (a lower bound: candidates
+        #: that were dropped since leave it early, never late), so `_advance` skips the
+        #: tracks until then
+        self._confirm_from = INF
         #: when a list, every height the detector judged is appended as
         #: (t, sensor, tid, height, state 0 watching / 1 descent waiting / 2 fallen);
         #: benchmarks/radar_fall_shapes.py plots it. None (the default) costs nothing.
@@ -273,11 +277,14 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         if t <= self._now:
             return
         self._now = t
-        c = self.s.confirm_seconds
-        for key, tr in self.tracks.items():
-            cand = tr.cand
-            if cand is not None and t - cand["t"] >= c:
-                self._confirm(key, tr, t, out)
+        if not t < self._confirm_from:   # every reading comes here, most with nothing due (a NaN: look)
+            c = self.s.confirm_seconds
+            for key, tr in self.tracks.items():
+                cand = tr.cand
+                if cand is not None and t - cand["t"] >= c:
+                    self._confirm(key, tr, t, out)
+            self._confirm_from = min((tr.cand["t"] + c - 1.0 for tr in self.tracks.values()
+                                      if tr.cand is not None), default=INF)
         if t - self._last_gc > 5.0:
             self._last_gc = t
             self._gc(t)
@@ -394,6 +401,8 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
             return
         if any(z.contains(sensor, x, y, h) for z in s.lying_zones):
             return
+        # a second early: a lower bound, whatever `t - cand_t >= c` rounds to
+        self._confirm_from = min(self._confirm_from, t + s.confirm_seconds - 1.0)
         tr.cand = {"t": t, "drop": drop, "speed": speed, "top": h_top, "h": h, "x": x, "y": y,
                    "level": -INF if level is None else level, "room": float(room)}
 
