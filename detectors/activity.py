@@ -248,53 +248,67 @@ class HomeTracker:
         stale = STALE_PRESENCE_S
         present_d = self._present
         v2 = self.moving_speed ** 2
-        for r in readings:
-            what: str | None
-            if isinstance(r, RadarTargets):
-                # most of a home's readings (radars at 10 Hz): `update` and `_radar`, inline
-                t = r.t
-                if t > self._now:
-                    self._now = t
-                targets = r.targets
-                if not targets:
-                    if present_d.pop(r.sensor, None) is not None:
-                        self._pmax = max(present_d.values(), default=-math.inf)
-                    what = None
-                else:
-                    sensor = r.sensor
-                    if sensor not in present_d:
-                        present_d[sensor] = t
-                        if t > self._pmax:
-                            self._pmax = t
-                    what = "present"
-                    for g in targets:
-                        if g.vx * g.vx + g.vy * g.vy + g.vz * g.vz >= v2:
-                            what = "inside"
-                            break
-                    last = self.last_inside
-                    if last is None or t > last:
-                        self.last_inside = t
-                    if what == "inside":
-                        last = self.last_activity
-                        if last is None or t > last:
-                            self.last_activity = t
-                        self._evidence(sensor, t)
+        # `_now` and `_pmax` live in locals through the loop (two attribute reads and writes
+        # fewer per reading, 1.9 million a day): stored back around `update`, which reads
+        # and moves them, and at the end, also when a reading raises (not over what a
+        # failing `update` left: `inside` says which of the two is current)
+        now, pmax = self._now, self._pmax
+        inside = False
+        try:
+            for r in readings:
+                what: str | None
+                if isinstance(r, RadarTargets):
+                    # most of a home's readings (radars at 10 Hz): `update` and `_radar`, inline
+                    t = r.t
+                    if t > now:
+                        now = t
+                    targets = r.targets
+                    if not targets:
+                        if present_d.pop(r.sensor, None) is not None:
+                            pmax = max(present_d.values(), default=-math.inf)
+                        what = None
                     else:
-                        last = self.last_home
+                        sensor = r.sensor
+                        if sensor not in present_d:
+                            present_d[sensor] = t
+                            if t > pmax:
+                                pmax = t
+                        what = "present"
+                        for g in targets:
+                            if g.vx * g.vx + g.vy * g.vy + g.vz * g.vz >= v2:
+                                what = "inside"
+                                break
+                        last = self.last_inside
                         if last is None or t > last:
-                            self.last_home = t
-            else:
-                # the time as TimedDetector.timed takes it (an empty block has none)
-                at = end_time(r) if isinstance(r, AccelBlock) else r.t
-                if at is None:
-                    continue
-                t = at
-                what = update(r)
-            present = self._now - self._pmax < stale
-            door = self.last_door
-            home = self.last_home
-            add((r, t, what, door is not None and not present and (home is None or door > home),
-                 present))
+                            self.last_inside = t
+                        if what == "inside":
+                            last = self.last_activity
+                            if last is None or t > last:
+                                self.last_activity = t
+                            self._evidence(sensor, t)
+                        else:
+                            last = self.last_home
+                            if last is None or t > last:
+                                self.last_home = t
+                else:
+                    # the time as TimedDetector.timed takes it (an empty block has none)
+                    at = end_time(r) if isinstance(r, AccelBlock) else r.t
+                    if at is None:
+                        continue
+                    t = at
+                    self._now, self._pmax = now, pmax
+                    inside = True
+                    what = update(r)
+                    inside = False
+                    now, pmax = self._now, self._pmax
+                present = now - pmax < stale
+                door = self.last_door
+                home = self.last_home
+                add((r, t, what, door is not None and not present and (home is None or door > home),
+                     present))
+        finally:
+            if not inside:
+                self._now, self._pmax = now, pmax
         self._src, self._items = readings, items
         return items
 

