@@ -29,7 +29,7 @@ from pydantic import Field
 from detectors.activity import OuterDoors
 from detectors.base import Detection
 from detectors.localtime import LocalTimeDetector, TimeOfDay, Window, ZonedSettings, parse_hhmm, parse_window
-from detectors.radar_fall import Zone
+from detectors.zones import Zone
 from sensordata.readings import (
     AccelBlock,
     HeartRate,

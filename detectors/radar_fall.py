@@ -85,9 +85,10 @@ from operator import itemgetter
 from typing import Any, ClassVar, Iterable, Literal, Mapping
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from detectors.base import Detection, DetectorSettings, TimedDetector, room_of
+from detectors.zones import INF, Zone
 from sensordata.radar_mounting import (
     MIN_SPEED_MPS,
     Mounting,
@@ -97,23 +98,6 @@ from sensordata.radar_mounting import (
     room_to_sensor,
 )
 from sensordata.readings import AccelBlock, RadarPoints, RadarTargets
-
-INF = float("inf")
-
-
-class Zone(BaseModel):
-    """An axis-aligned box in one radar's room coordinates (metres)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    name: str = Field("zone", title="What the zone is (bed, sofa, kitchen island)")
-    sensor: str | None = Field(None, title="Radar whose coordinates these are; none = every radar")
-    x: tuple[float, float] = Field(title="x range (min, max), metres")
-    y: tuple[float, float] = Field(title="y range (min, max), metres")
-    z: tuple[float, float] = Field((-INF, INF), title="z range (min, max), metres")
-
-    def contains(self, sensor: str, x: float, y: float, z: float) -> bool:
-        return ((self.sensor is None or self.sensor == sensor) and self.x[0] <= x <= self.x[1]
-                and self.y[0] <= y <= self.y[1] and self.z[0] <= z <= self.z[1])
 
 
 class RadarFallSettings(DetectorSettings):

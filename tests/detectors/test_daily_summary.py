@@ -12,9 +12,9 @@ from detectors.daily_summary import DailySummaryDetector
 from detectors.dwell import DwellDetector
 from detectors.inactivity import InactivityDetector
 from detectors.night_door import NightDoorDetector
-from detectors.radar_fall import Zone
 from detectors.routine import NotUpDetector
 from detectors.wearable_health import WearableHealthDetector
+from detectors.zones import Zone
 from sensordata.readings import AccelBlock, Presence, RadarTargets, Target
 from tests.support.home_stream import CLOCK, SENSORS, TZ, at, days, door, heartbeat_noise, motion, near, of_type, run
 
