@@ -22,6 +22,8 @@ exporter would differ:
 - tracker jitter: Gaussian noise of 3 or 6 cm on x, y, z, every frame;
 - the file: ISO 8601 `t`, extra columns in another order, the target under another id
   and a second person (a SafeSenior walking clip, 2 m to the side) under a third id;
+- the other clips played backwards (a real stand-up becomes a sit-down with the same
+  heights and speeds);
 - all of the above at once.
 Printed: alarmed falls and alarmed other clips per transform and data set. Labels of the
 windows come from the clips (a `fall` window holds the labelled descent), nothing else is
@@ -155,6 +157,13 @@ def jitter(sd: float, seed: int) -> Callable[[list[Row]], list[Row]]:
     return f
 
 
+def reverse(rows: list[Row]) -> list[Row]:
+    """The clip played backwards: a real stand-up becomes a real-shaped sit-down (the same
+    heights and speeds, descending), a walk stays a walk. Used on the other clips only."""
+    end = rows[-1][0]
+    return sorted((round(end - t, 6), i, x, y, z) for t, i, x, y, z in rows)
+
+
 def second_person(walker: list[Row]) -> Callable[[list[Row]], list[Row]]:
     """The target under id 7 and a walking person 2 m to the side under id 3."""
     def f(rows: list[Row]) -> list[Row]:
@@ -200,6 +209,7 @@ def transforms(walker: list[Row]) -> dict[str, tuple[float | None, list[Any], bo
         "20 Hz, mid, jitter 3 cm": (2.5, [r20, jitter(0.03, 1)], False),
         "20 Hz, mid, jitter 6 cm": (2.5, [r20, jitter(0.06, 2)], False),
         "20 Hz, mid, ISO t, extra columns, 2 ids": (2.5, [r20, second_person(walker)], True),
+        "20 Hz, others played backwards (stand-ups become sit-downs)": (None, [r20, reverse], False),
         "all: 20 Hz, early 1 s, 2.0 m, tilt 10, 3 cm, ISO, 2 ids":
             (1.0, [r20, shift(2.0, 10.0), jitter(0.03, 3), second_person(walker)], True),
     }
@@ -232,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         for c in clips:
             for wname, rows in windows(c, lead):
                 for fn in fns:
+                    if fn is reverse and c.label == "fall":
+                        continue
                     rows = fn(rows)
                 folder = "fall" if c.label == "fall" else c.label
                 write(root / folder / f"{wname}.csv", rows, iso)

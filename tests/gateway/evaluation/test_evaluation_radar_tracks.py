@@ -181,3 +181,24 @@ def test_mmfall_as_tracks_without_a_mounting(tmp_path, capsys):
     assert per["people_tracking_walking"] == {"clips": 35, "false_alarms": 0}
     assert rep["summary"]["falls"] == 8 and rep["summary"]["falls_alarmed"] >= 5
     assert rep["summary"]["false_alarms"] <= 3
+
+
+def test_short_clips_a_ghost_at_the_fall_and_a_walk_towards_a_tilted_radar(tmp_path, capsys):
+    """Two ways another radar's 5 s clips differ from ours (benchmarks/radar_tracks_robustness.py
+    found both on real clips): the tracker grabs a ghost metres away for three frames just
+    before a fall 0.5 s into the clip (SafeSenior fall_5 at 20 Hz), and in a tilted radar's
+    own frame z sinks as the person walks towards it (0.7 m per metre on the mmfall walking
+    capture's TI tracks), the clip ending while they walk on."""
+    rng = np.random.default_rng(11)
+    stand = [(0.8, 1.45, 0.44 + rng.normal(0, 0.03)) for _ in range(7)]
+    fall = (stand + [(0.8, 1.5, 0.24)] * 4 + [(1.78, 4.1, 0.84)] * 3 + [(1.03, 2.34, 0.17)]
+            + [(0.75, 1.68, -0.08 + rng.normal(0, 0.01)) for _ in range(80)])
+    y, walk = 5.0, []
+    for k in range(int(4.5 * HZ)):
+        y -= 1.2 / HZ if k >= 30 else 0.0            # 1.5 s standing, then walking at 1.2 m/s
+        walk.append((0.0, y, 0.7 * (y - 5.0) + rng.normal(0, 0.02)))
+    for name, rows in (("fall/ghost", fall), ("walk/towards_tilted_radar", walk)):
+        write(tmp_path, name, [(k / HZ, *r) for k, r in enumerate(rows)])
+    rep = run_json(capsys, tmp_path)
+    assert {r["file"]: r["alarm"] for r in rep["recordings"]} == {
+        "fall/ghost.csv": True, "walk/towards_tilted_radar.csv": False}
