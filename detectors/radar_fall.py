@@ -16,10 +16,13 @@ tracks in the radar's own frame). So a fall is judged on the track's own heights
   over the last 80% of the drop at `descent_speed_mps` (`descent_speed_top_mps` for a
   top, which travels twice as far as a centroid in a fall) or faster (a tracked downward
   velocity that fast counts: Doppler is evidence of speed), and not carried along a long
-  walk (more than max(1 m, 2 x drop) across the room during it: someone leaving the view);
+  walk (more than max(1 m, 2 x drop) across the room during it, from the median position
+  of the half second before it: someone leaving the view; a tracker's ghost of a few
+  frames is not a walk);
 - then, for `confirm_seconds` of sensor time, the person neither rises back by half the
-  drop nor moves `walk_away_m` from where the descent ended; not being seen at all counts
-  as staying (see below).
+  drop, nor moves `walk_away_m` from where the descent ended, nor keeps walking for half a
+  second (in a tilted radar's own frame, walking towards it lowers z); not being seen at
+  all counts as staying (see below).
 Only where heights are from the floor (the radar's mounting is known: configured, or
 measured from a walk; or the tracker gives the top of the person, TLV 1012, which it
 computes with its own mounting) must the descent also end at or below `floor_m`, and
