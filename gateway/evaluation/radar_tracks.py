@@ -14,7 +14,8 @@ header with at least `t,x,y,z`:
 - `x, y, z`: metres, z up. In the radar's own frame (z = 0 at the radar) unless
   `--mounting-height H` says the radar hangs H m above the floor (z then gets + H: the floor
   is at z = -H in the file), which lets the detector also use absolute heights;
-- `id` (optional): target id, for clips with several people; other columns are ignored.
+- `id` (optional): target id (a whole number or any name), for clips with several people;
+  other columns are ignored.
 Each frame becomes one `RadarTargets` reading (targets with a centroid z, no top height).
 
 After the last row sensor time ticks on, one tick a second for `TAIL_S`, as the daemon
@@ -86,6 +87,24 @@ def _time(path: Path, line: int, text: str, iso: bool) -> float:
                             "(e.g. 2026-01-05T10:00:00.050Z) in every row") from None
 
 
+def _target_id(path: Path, line: int, text: str, names: dict[str, int]) -> int:
+    """A target id: a whole number as it is, any other text (trackers and exporters name
+    targets "p1", "person-2", uuids) numbered by first appearance, from 1,000,000 on so it
+    never meets a numeric id of the same clip."""
+    key = text.strip()
+    if not key:
+        raise TrackCsvError(path, line, "id", "the id is empty",
+                            "give every row its target's id (a number or a name)")
+    try:
+        v = float(key)
+    except ValueError:
+        return names.setdefault(key, 1_000_000 + len(names))
+    if not math.isfinite(v) or v != int(v):
+        raise TrackCsvError(path, line, "id", f"{text!r} is not a whole number or a name",
+                            "give ids as whole numbers (e.g. 3) or names (e.g. p3)")
+    return int(v)
+
+
 def read_clip(path: Path, label: str, name: str | None = None) -> TrackClip:
     """Parse one CSV clip (TrackCsvError on bad input)."""
     with open(path, newline="", encoding="utf-8-sig") as fh:
@@ -103,6 +122,7 @@ def read_clip(path: Path, label: str, name: str | None = None) -> TrackClip:
         at = {c: cols.index(c) for c in (*REQUIRED, "id") if c in cols}
         frames: list[tuple[float, list[tuple[int, float, float, float]]]] = []
         iso: bool | None = None
+        names: dict[str, int] = {}
         t0 = last = None
         for line, row in enumerate(reader, start=2):
             if not row or all(not c.strip() for c in row):
@@ -123,7 +143,7 @@ def read_clip(path: Path, label: str, name: str | None = None) -> TrackClip:
             x, y, z = (_number(path, line, c, row[at[c]]) for c in ("x", "y", "z"))
             tid = 0
             if "id" in at:
-                tid = int(_number(path, line, "id", row[at["id"]]))
+                tid = _target_id(path, line, row[at["id"]], names)
             t0 = t if t0 is None else t0
             if last is None or t != last:
                 frames.append((t - t0, []))

@@ -136,6 +136,8 @@ def test_iso_times_an_id_column_and_extra_columns(tmp_path, capsys):
     ("t,x,y,z\n1.0,1,2,0.5\n0.5,1,2,0.5\n", 3, "t"),
     ("t,x,y,z\n2026-13-01T00:00:00Z,1,2,3\n", 2, "t"),
     ("t,x,y,z\n", 2, None),
+    ("t,id,x,y,z\n0,,1,2,0.5\n", 2, "id"),
+    ("t,id,x,y,z\n0,1.5,1,2,0.5\n", 2, "id"),
 ])
 def test_bad_csv_is_refused_naming_file_line_and_column_with_exit_2(tmp_path, capsys, text,
                                                                       line, column):
@@ -202,3 +204,16 @@ def test_short_clips_a_ghost_at_the_fall_and_a_walk_towards_a_tilted_radar(tmp_p
     rep = run_json(capsys, tmp_path)
     assert {r["file"]: r["alarm"] for r in rep["recordings"]} == {
         "fall/ghost.csv": True, "walk/towards_tilted_radar.csv": False}
+
+
+def test_target_ids_may_be_names(tmp_path, capsys):
+    """Other exporters name their targets ("p1", uuids): each name is its own target."""
+    faller = clips(5, 1.6)["fall/forward"]
+    walker = track([(5.0, 4.0, 1.5, 0.95)], 99, 1.6, start=(-1.0, 1.5, 0.95))
+    rows = sorted([(t, "person-a", x, y, z) for t, x, y, z in faller]
+                  + [(t, "person-b", x, y, z) for t, x, y, z in walker])
+    write(tmp_path, "fall/named", rows, ("t", "id", "x", "y", "z"),
+          lambda r: [f"{r[0]:.3f}", r[1], f"{r[2]:.3f}", f"{r[3]:.3f}", f"{r[4]:.3f}"])
+    clip = radar_tracks.read_clip(tmp_path / "fall" / "named.csv", "fall")
+    assert len({tid for _, g in clip.frames for tid, *_ in g}) == 2
+    assert run_json(capsys, tmp_path)["recordings"][0]["alarm"] is True
