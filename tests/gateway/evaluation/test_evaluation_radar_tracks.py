@@ -217,3 +217,22 @@ def test_target_ids_may_be_names(tmp_path, capsys):
     clip = radar_tracks.read_clip(tmp_path / "fall" / "named.csv", "fall")
     assert len({tid for _, g in clip.frames for tid, *_ in g}) == 2
     assert run_json(capsys, tmp_path)["recordings"][0]["alarm"] is True
+
+
+def test_targets_one_after_the_other_and_rows_of_a_target_not_seen(tmp_path, capsys):
+    """Exporters that write each target's rows together (not interleaved by time) and
+    write NaN rows while the tracker does not see a target: read as the same frames."""
+    faller = clips(5, 1.6)["fall/forward"]
+    walker = track([(5.0, 4.0, 1.5, 0.95)], 99, 1.6, start=(-1.0, 1.5, 0.95))
+
+    def fmt(r):
+        return [f"{r[0]:.3f}", r[1], *(f"{v:.3f}" for v in r[2:])]
+
+    rows = ([(t, 1, x, y, z) for t, x, y, z in faller] + [(t, 2, x, y, z) for t, x, y, z in walker]
+            + [(walker[-1][0] + 0.05 * k, 2, np.nan, np.nan, np.nan) for k in range(1, 5)])
+    write(tmp_path, "fall/grouped", rows, ("t", "id", "x", "y", "z"), fmt)
+    write(tmp_path, "other/interleaved", sorted(rows[:-4]), ("t", "id", "x", "y", "z"), fmt)
+    grouped = radar_tracks.read_clip(tmp_path / "fall" / "grouped.csv", "fall")
+    inter = radar_tracks.read_clip(tmp_path / "other" / "interleaved.csv", "other")
+    assert grouped.frames == inter.frames
+    assert run_json(capsys, tmp_path)["summary"]["falls_alarmed"] == 1
