@@ -11,7 +11,7 @@ crude pooled point centroid) are transformed only in the ways another radar and 
 exporter would differ:
 - resampled to 20 Hz (linear, per id; gaps over 0.3 s stay gaps: a vanishing person stays
   vanished);
-- cut to ~5 s windows with the fall early (0.5 s or 1 s of the clip before the descent),
+- cut to ~5 s windows with the fall early (0.25, 0.5 or 1 s of the clip before the descent),
   mid (2.5 s before) or late (4 s before, ~1 s after). Fall onsets: mmfall from its hand
   labels (gateway/evaluation/mmfall_labels.toml, +-1 s), SafeSenior from the clips'
   heights (ONSET below, read from 0.25 s medians, +-0.25 s). Other clips: consecutive 5 s
@@ -202,6 +202,7 @@ def transforms(walker: list[Row]) -> dict[str, tuple[float | None, list[Any], bo
         "20 Hz, 5 s, fall mid (2.5 s before)": (2.5, [r20], False),
         "20 Hz, 5 s, fall early (1 s before)": (1.0, [r20], False),
         "20 Hz, 5 s, fall early (0.5 s before)": (0.5, [r20], False),
+        "20 Hz, 5 s, fall early (0.25 s before)": (0.25, [r20], False),
         "20 Hz, mid, radar 1.0 m": (2.5, [r20, shift(1.0)], False),
         "20 Hz, mid, radar 2.5 m": (2.5, [r20, shift(2.5)], False),
         "20 Hz, mid, radar 1.75 m, tilt 10 deg": (2.5, [r20, shift(1.75, 10.0)], False),
