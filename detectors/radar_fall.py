@@ -16,10 +16,13 @@ tracks in the radar's own frame). So a fall is judged on the track's own heights
   over the last 80% of the drop at `descent_speed_mps` (`descent_speed_top_mps` for a
   top, which travels twice as far as a centroid in a fall) or faster (a tracked downward
   velocity that fast counts: Doppler is evidence of speed), and not carried along a long
-  walk (more than max(1 m, 2 x drop) across the room during it: someone leaving the view);
+  walk (more than max(1 m, 2 x drop) across the room during it, from the median position
+  of the half second before it: someone leaving the view; a tracker's ghost of a few
+  frames is not a walk);
 - then, for `confirm_seconds` of sensor time, the person neither rises back by half the
-  drop nor moves `walk_away_m` from where the descent ended; not being seen at all counts
-  as staying (see below).
+  drop, nor moves `walk_away_m` from where the descent ended, nor keeps walking for half a
+  second (in a tilted radar's own frame, walking towards it lowers z); not being seen at
+  all counts as staying (see below).
 Only where heights are from the floor (the radar's mounting is known: configured, or
 measured from a walk; or the tracker gives the top of the person, TLV 1012, which it
 computes with its own mounting) must the descent also end at or below `floor_m`, and
@@ -184,6 +187,8 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
     LOST_S: ClassVar[float] = 2.0     # a track unseen this long is lost
     FORGET_S: ClassVar[float] = 30.0  # and forgotten after this, unless it holds a descent
     WARMUP_S: ClassVar[float] = 0.5   # a descent must start at least this long after track birth
+    WALKED_ON_S: ClassVar[float] = 0.5   # walking this long after a descent: not fallen
+    WHERE_S: ClassVar[float] = 0.5    # where a descent started: the median position over this long
     BEFORE_S: ClassVar[float] = 1.0   # the level before a descent is the median of this long
     WALK_MPS: ClassVar[float] = 0.4   # moving at least this fast is walking (learns the standing height)
     ESTIMATE_EVERY_S: ClassVar[float] = 10.0   # sensor seconds between mounting estimates
@@ -300,6 +305,19 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
             return False
         return math.hypot(x - ref[1], y - ref[2]) >= self.WALK_MPS * (t - ref[0])
 
+    def _walked_on(self, tr: _Track, cand: dict[str, float], t: float, x: float,
+                   y: float) -> bool:
+        """Whether the person kept walking for WALKED_ON_S after the descent ended. A fallen
+        person lies where they fell; a height that sinks while the person walks on is the
+        radar's frame, not a fall: in a radar's own frame with an unknown tilt z changes
+        with range, so walking towards it lowers z (the mmfall walking capture's real TI
+        tracks lose up to 0.7 m of z per metre walked). walk_away_m catches a walk only
+        after 0.8 m, which a short clip may never show."""
+        if not self._walking(tr, t, x, y):
+            cand.pop("walk", None)
+            return False
+        return t - cand.setdefault("walk", t) >= self.WALKED_ON_S
+
     def _sample(self, sensor: str, tid: int, t: float, x: float, y: float, h: float,
                 vz: float, top: bool, out: list[Detection]) -> None:
         s = self.s
@@ -341,6 +359,8 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
                 tr.cand = None      # up again before confirmation: not a fall
             elif (x - cand["x"]) ** 2 + (y - cand["y"]) ** 2 > s.walk_away_m ** 2:
                 tr.cand = None      # walked away from where the descent ended
+            elif self._walked_on(tr, cand, t, x, y):
+                tr.cand = None
             elif h < cand["h"]:     # still going down: the drop is to the lowest height
                 cand["h"], cand["drop"] = h, cand["top"] - h
             return
@@ -380,8 +400,13 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         if speed < (s.descent_speed_top_mps if top else s.descent_speed_mps):
             return
         # a drop carried along a long walk (someone leaving the field of view) is not a fall
-        x0, y0 = next(((px, py) for pt, px, py in pos if pt >= t_hi), (x, y))
-        if math.hypot(x - x0, y - y0) > max(1.0, 2.0 * drop):
+        # where the person was when the descent began (the median position over the half
+        # second before) and is now (over smooth_s): a tracker's position jumps metres for a
+        # few frames when it grabs a ghost (SafeSenior fall_5: three frames 2.6 m away
+        # right at the descent's start), which a single frame would take for a walk
+        x0, y0 = _median_xy([p for p in pos if t_hi - self.WHERE_S <= p[0] <= t_hi]) or (x, y)
+        x1, y1 = _median_xy([p for p in pos if p[0] >= t - s.smooth_s]) or (x, y)
+        if math.hypot(x1 - x0, y1 - y0) > max(1.0, 2.0 * drop):
             return
         if any(z.contains(sensor, x, y, h) for z in s.lying_zones):
             return
@@ -587,6 +612,13 @@ def _kth(a: np.ndarray, q: float) -> float:
     the work on a few dozen radar points."""
     k = int(q * (len(a) - 1) + 0.5)
     return float(np.partition(a, k)[k])
+
+
+def _median_xy(pos: list[tuple[float, float, float]]) -> tuple[float, float] | None:
+    """The median x and y of (t, x, y) samples, None for none."""
+    if not pos:
+        return None
+    return _median([p[1] for p in pos]), _median([p[2] for p in pos])
 
 
 def _median(values: list[float]) -> float:

@@ -9,12 +9,14 @@ judged by the same code that runs in a home.
 DIR layout: `fall/*.csv` holds clips with a fall; every other folder (any name: `walk`,
 `sit`, `adl`) holds clips without one, and its name is the clip's label. Each CSV has a
 header with at least `t,x,y,z`:
-- `t`: seconds (any origin) or ISO 8601 time; rows in time order; rows with the same `t`
-  are one frame;
-- `x, y, z`: metres, z up. In the radar's own frame (z = 0 at the radar) unless
+- `t`: seconds (any origin) or ISO 8601 time; each target's rows in time order (targets
+  may come one after the other); rows with the same `t` are one frame;
+- `x, y, z`: metres, z up; all three empty or NaN: the target was not seen at `t` (some
+  exporters write such rows). In the radar's own frame (z = 0 at the radar) unless
   `--mounting-height H` says the radar hangs H m above the floor (z then gets + H: the floor
   is at z = -H in the file), which lets the detector also use absolute heights;
-- `id` (optional): target id, for clips with several people; other columns are ignored.
+- `id` (optional): target id (a whole number or any name), for clips with several people;
+  other columns are ignored.
 Each frame becomes one `RadarTargets` reading (targets with a centroid z, no top height).
 
 After the last row sensor time ticks on, one tick a second for `TAIL_S`, as the daemon
@@ -22,8 +24,8 @@ ticks while the radar reports nobody (a person lying still drops out of most tra
 so a descent at the end of a clip can be confirmed; nothing is made up. Then the cancel
 window runs out (`Pipeline.finish`). `alarm` is true when a `fall` alarm went out.
 
-Bad input (a missing column, a value that is not a number or a time, time going back, an
-empty file) is refused with the file, line and column, and the command exits 2.
+Bad input (a missing column, a value that is not a number or a time, a target's time
+going back, an empty file) is refused with the file, line and column, and the command exits 2.
 """
 
 from __future__ import annotations
@@ -86,6 +88,28 @@ def _time(path: Path, line: int, text: str, iso: bool) -> float:
                             "(e.g. 2026-01-05T10:00:00.050Z) in every row") from None
 
 
+def _T(row: tuple[float, int, float, float, float]) -> float:
+    return row[0]
+
+
+def _target_id(path: Path, line: int, text: str, names: dict[str, int]) -> int:
+    """A target id: a whole number as it is, any other text (trackers and exporters name
+    targets "p1", "person-2", uuids) numbered by first appearance, from 1,000,000 on so it
+    never meets a numeric id of the same clip."""
+    key = text.strip()
+    if not key:
+        raise TrackCsvError(path, line, "id", "the id is empty",
+                            "give every row its target's id (a number or a name)")
+    try:
+        v = float(key)
+    except ValueError:
+        return names.setdefault(key, 1_000_000 + len(names))
+    if not math.isfinite(v) or v != int(v):
+        raise TrackCsvError(path, line, "id", f"{text!r} is not a whole number or a name",
+                            "give ids as whole numbers (e.g. 3) or names (e.g. p3)")
+    return int(v)
+
+
 def read_clip(path: Path, label: str, name: str | None = None) -> TrackClip:
     """Parse one CSV clip (TrackCsvError on bad input)."""
     with open(path, newline="", encoding="utf-8-sig") as fh:
@@ -101,9 +125,10 @@ def read_clip(path: Path, label: str, name: str | None = None) -> TrackClip:
                                 f"{', '.join(missing)} column", "the header needs t,x,y,z "
                                 "(and optionally id); other columns are ignored")
         at = {c: cols.index(c) for c in (*REQUIRED, "id") if c in cols}
-        frames: list[tuple[float, list[tuple[int, float, float, float]]]] = []
+        rows: list[tuple[float, int, float, float, float]] = []
         iso: bool | None = None
-        t0 = last = None
+        names: dict[str, int] = {}
+        last: dict[int, float] = {}
         for line, row in enumerate(reader, start=2):
             if not row or all(not c.strip() for c in row):
                 continue
@@ -117,21 +142,32 @@ def read_clip(path: Path, label: str, name: str | None = None) -> TrackClip:
                 except ValueError:
                     iso = True
             t = _time(path, line, row[at["t"]], iso)
-            if last is not None and t < last:
-                raise TrackCsvError(path, line, "t", f"time goes back from {last} to {t}",
-                                    "sort the rows by t")
-            x, y, z = (_number(path, line, c, row[at[c]]) for c in ("x", "y", "z"))
             tid = 0
             if "id" in at:
-                tid = int(_number(path, line, "id", row[at["id"]]))
-            t0 = t if t0 is None else t0
-            if last is None or t != last:
-                frames.append((t - t0, []))
-            frames[-1][1].append((tid, x, y, z))
-            last = t
-    if not frames:
-        raise TrackCsvError(path, 2, None, "the file has a header but no rows",
+                tid = _target_id(path, line, row[at["id"]], names)
+            if tid in last and t < last[tid]:
+                raise TrackCsvError(path, line, "t", f"time goes back from {last[tid]} to {t}",
+                                    "sort the rows by t")
+            last[tid] = t
+            xyz = [row[at[c]].strip() for c in ("x", "y", "z")]
+            if all(v.lower() in ("", "nan") for v in xyz):
+                continue    # the tracker did not see this target at t (some exporters say so)
+            x, y, z = (_number(path, line, c, row[at[c]]) for c in ("x", "y", "z"))
+            rows.append((t, tid, x, y, z))
+    if not rows:
+        raise TrackCsvError(path, 2, None, "the file has a header but no rows with a position",
                             "add one row per frame and target")
+    # one frame per time; targets may come grouped by id (each in time order) rather than
+    # interleaved, so the rows are put in time order (stable: a frame keeps its row order)
+    rows.sort(key=_T)
+    t0 = rows[0][0]
+    frames: list[tuple[float, list[tuple[int, float, float, float]]]] = []
+    prev = None
+    for t, tid, x, y, z in rows:
+        if t != prev:
+            frames.append((t - t0, []))
+            prev = t
+        frames[-1][1].append((tid, x, y, z))
     return TrackClip(name or path.name, label, [(t, tuple(g)) for t, g in frames])
 
 

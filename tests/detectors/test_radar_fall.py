@@ -230,3 +230,46 @@ def test_the_smoothing_median_is_numpys_to_the_last_bit():
             vals = [rng.uniform(-0.5, 2.2) for _ in range(n)]
             assert _median(vals) == float(np.median(vals))
     assert math.isnan(_median([1.0, float("nan"), 0.5]))
+
+
+def centroid_clip(rows: list[tuple[float, float, float]], hz: float = 20.0,
+                  tid: int = 3) -> list[RadarTargets]:
+    """A radar-frame centroid track (no mounting known): rows of (x, y, z) at `hz`."""
+    return [RadarTargets("radar_lr", T0 + i / hz, i, (Target(tid, x, y, z),))
+            for i, (x, y, z) in enumerate(rows)]
+
+
+def test_a_few_frames_of_a_ghost_at_the_descents_start_are_not_a_walk():
+    """SafeSenior fall_5 at 20 Hz: the tracker grabbed a ghost 2.6 m away (and 0.4 m
+    higher) for three frames right before the person dropped to the floor, 0.5 s into the
+    clip. Where the descent started is the median position over the half second before it,
+    so those frames are not taken for a walk across the room (which is not a fall)."""
+    rng = np.random.default_rng(5)
+    stand = [(0.8, 1.45, 0.44 + rng.normal(0, 0.03)) for _ in range(7)]
+    sag = [(0.8, 1.5, 0.24)] * 4
+    lying = [(0.75, 1.68, -0.08 + rng.normal(0, 0.01)) for _ in range(60)]
+    for start in ([(1.78, 4.1, 0.84)] * 3 + [(1.03, 2.34, 0.17)],      # the ghost
+                  [(0.8, 1.5, 0.44)] * 3 + [(0.78, 1.6, 0.17)]):       # without it
+        rows = stand + sag + start + lying
+        det = make()
+        run(det, centroid_clip(rows))
+        assert len(of_type(det.tick(T0 + len(rows) / 20.0 + 6), "fall_suspected")) == 1
+
+
+@pytest.mark.parametrize("walk_on_s,fall", [(0.0, True), (1.0, False)])
+def test_walking_on_after_a_descent_is_not_a_fall_even_if_the_track_then_ends(walk_on_s, fall):
+    """In a radar's own frame with an unknown tilt z falls with range: a person walking
+    towards the radar at 1.2 m/s sinks 0.85 m/s (the mmfall walking capture's real TI
+    tracks lose 0.7 m of z per metre walked). Someone who walks on after such a 'descent'
+    has not fallen, even when the clip (or the track) ends before walk_away_m is reached."""
+    hz, v, slope = 20.0, 1.2, 0.7
+    rows, y = [], 5.0
+    for _ in range(int(1.5 * hz)):                 # standing, then walking towards the radar
+        rows.append((0.0, y, slope * (y - 5.0)))
+    for _ in range(int((0.8 + walk_on_s) * hz)):
+        y -= v / hz
+        rows.append((0.0, y, slope * (y - 5.0)))
+    det = make()
+    run(det, centroid_clip(rows))
+    got = of_type(det.tick(T0 + len(rows) / hz + 6), "fall_suspected")
+    assert len(got) == (1 if fall else 0)

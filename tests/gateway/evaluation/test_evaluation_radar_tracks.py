@@ -136,6 +136,8 @@ def test_iso_times_an_id_column_and_extra_columns(tmp_path, capsys):
     ("t,x,y,z\n1.0,1,2,0.5\n0.5,1,2,0.5\n", 3, "t"),
     ("t,x,y,z\n2026-13-01T00:00:00Z,1,2,3\n", 2, "t"),
     ("t,x,y,z\n", 2, None),
+    ("t,id,x,y,z\n0,,1,2,0.5\n", 2, "id"),
+    ("t,id,x,y,z\n0,1.5,1,2,0.5\n", 2, "id"),
 ])
 def test_bad_csv_is_refused_naming_file_line_and_column_with_exit_2(tmp_path, capsys, text,
                                                                       line, column):
@@ -181,3 +183,56 @@ def test_mmfall_as_tracks_without_a_mounting(tmp_path, capsys):
     assert per["people_tracking_walking"] == {"clips": 35, "false_alarms": 0}
     assert rep["summary"]["falls"] == 8 and rep["summary"]["falls_alarmed"] >= 5
     assert rep["summary"]["false_alarms"] <= 3
+
+
+def test_short_clips_a_ghost_at_the_fall_and_a_walk_towards_a_tilted_radar(tmp_path, capsys):
+    """Two ways another radar's 5 s clips differ from ours (benchmarks/radar_tracks_robustness.py
+    found both on real clips): the tracker grabs a ghost metres away for three frames just
+    before a fall 0.5 s into the clip (SafeSenior fall_5 at 20 Hz), and in a tilted radar's
+    own frame z sinks as the person walks towards it (0.7 m per metre on the mmfall walking
+    capture's TI tracks), the clip ending while they walk on."""
+    rng = np.random.default_rng(11)
+    stand = [(0.8, 1.45, 0.44 + rng.normal(0, 0.03)) for _ in range(7)]
+    fall = (stand + [(0.8, 1.5, 0.24)] * 4 + [(1.78, 4.1, 0.84)] * 3 + [(1.03, 2.34, 0.17)]
+            + [(0.75, 1.68, -0.08 + rng.normal(0, 0.01)) for _ in range(80)])
+    y, walk = 5.0, []
+    for k in range(int(4.5 * HZ)):
+        y -= 1.2 / HZ if k >= 30 else 0.0            # 1.5 s standing, then walking at 1.2 m/s
+        walk.append((0.0, y, 0.7 * (y - 5.0) + rng.normal(0, 0.02)))
+    for name, rows in (("fall/ghost", fall), ("walk/towards_tilted_radar", walk)):
+        write(tmp_path, name, [(k / HZ, *r) for k, r in enumerate(rows)])
+    rep = run_json(capsys, tmp_path)
+    assert {r["file"]: r["alarm"] for r in rep["recordings"]} == {
+        "fall/ghost.csv": True, "walk/towards_tilted_radar.csv": False}
+
+
+def test_target_ids_may_be_names(tmp_path, capsys):
+    """Other exporters name their targets ("p1", uuids): each name is its own target."""
+    faller = clips(5, 1.6)["fall/forward"]
+    walker = track([(5.0, 4.0, 1.5, 0.95)], 99, 1.6, start=(-1.0, 1.5, 0.95))
+    rows = sorted([(t, "person-a", x, y, z) for t, x, y, z in faller]
+                  + [(t, "person-b", x, y, z) for t, x, y, z in walker])
+    write(tmp_path, "fall/named", rows, ("t", "id", "x", "y", "z"),
+          lambda r: [f"{r[0]:.3f}", r[1], f"{r[2]:.3f}", f"{r[3]:.3f}", f"{r[4]:.3f}"])
+    clip = radar_tracks.read_clip(tmp_path / "fall" / "named.csv", "fall")
+    assert len({tid for _, g in clip.frames for tid, *_ in g}) == 2
+    assert run_json(capsys, tmp_path)["recordings"][0]["alarm"] is True
+
+
+def test_targets_one_after_the_other_and_rows_of_a_target_not_seen(tmp_path, capsys):
+    """Exporters that write each target's rows together (not interleaved by time) and
+    write NaN rows while the tracker does not see a target: read as the same frames."""
+    faller = clips(5, 1.6)["fall/forward"]
+    walker = track([(5.0, 4.0, 1.5, 0.95)], 99, 1.6, start=(-1.0, 1.5, 0.95))
+
+    def fmt(r):
+        return [f"{r[0]:.3f}", r[1], *(f"{v:.3f}" for v in r[2:])]
+
+    rows = ([(t, 1, x, y, z) for t, x, y, z in faller] + [(t, 2, x, y, z) for t, x, y, z in walker]
+            + [(walker[-1][0] + 0.05 * k, 2, np.nan, np.nan, np.nan) for k in range(1, 5)])
+    write(tmp_path, "fall/grouped", rows, ("t", "id", "x", "y", "z"), fmt)
+    write(tmp_path, "other/interleaved", sorted(rows[:-4]), ("t", "id", "x", "y", "z"), fmt)
+    grouped = radar_tracks.read_clip(tmp_path / "fall" / "grouped.csv", "fall")
+    inter = radar_tracks.read_clip(tmp_path / "other" / "interleaved.csv", "other")
+    assert grouped.frames == inter.frames
+    assert run_json(capsys, tmp_path)["summary"]["falls_alarmed"] == 1
