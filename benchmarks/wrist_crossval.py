@@ -72,7 +72,10 @@ def recordings(name: str) -> Iterator[Recording]:
 def table(name: str, cache: Path | None) -> list[episodes.Episodes]:
     path = cache / f"episodes_{PLACEMENT}_{name}.pkl" if cache else None
     if path is not None and path.is_file():
-        return pickle.loads(path.read_bytes())
+        cached: list[episodes.Episodes] = pickle.loads(path.read_bytes())
+        # a cache written before the features changed has other columns: collect again
+        if all(e.features.shape[1] == len(episodes.FEATURES) for e in cached):
+            return cached
     t0 = time.monotonic()
     tab = [episodes.collect(r, PLACEMENT) for r in recordings(name)]
     print(f"  episodes of {name}: {len(tab)} recordings, {sum(len(e.features) for e in tab)} "
