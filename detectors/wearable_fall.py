@@ -28,7 +28,10 @@ The decision as a timeline (docs/detection.md measures what each step buys, held
 - *suspicion* (`post_s`..`settle_s` after the impact): the score rule above, and the
   arm's movement pattern before the episode: a wrist already swinging hard
   (`max_pre_activity_g`: waving, sweeping, a jacket sleeve) made the peak itself, a body
-  that lost its balance did not. `fall_suspected` goes out at once, so the centre sees it
+  that lost its balance did not; and the arm's rhythm around the impact: more than
+  `max_similar_peaks` peaks of about the impact's size from 2 s before it to the judging
+  point are the arm repeating a movement (clapping, waving, a sleeve pulled), a fall hits
+  once. `fall_suspected` goes out at once, so the centre sees it
   and the gateway's cancel window (30 s by default) opens;
 - *evidence* (the whole cancel window): what the wearer does next. Each rule below needs
   *positive* evidence, seconds of samples that show it: back upright (`getup_s`), or (at

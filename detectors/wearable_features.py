@@ -14,7 +14,12 @@ units a carer or an auditor can read in the event's evidence:
   from its mean), and `stillness_s`, how long of the post window it stayed within a
   small tolerance of that mean;
 - `pre_peak_g`, `pre_activity_g`: what the sensor did before the episode (repeated hard
-  peaks mean clapping, jogging or hopping); evidence for the reader, not in the score.
+  peaks mean clapping, jogging or hopping); evidence for the reader, not in the score;
+- `similar_peaks`: how many separate peaks of about the impact's size lie between 2 s
+  before it and the judging point (the arm's own rhythm; the wrist's `max_similar_peaks`
+  gate), `arm_rhythm`: the magnitude's autocorrelation at 0.2-1.0 s there, and
+  `free_fall_s`: the longest spell under 0.6 g in the second before the impact (evidence
+  only: measured absent from about half the wrist falls, docs/detection.md).
 
 All windows are in seconds and converted to grid points, so the numbers do not depend on
 the sensor's sampling rate.
