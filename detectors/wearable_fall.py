@@ -28,7 +28,10 @@ The decision as a timeline (docs/detection.md measures what each step buys, held
 - *suspicion* (`post_s`..`settle_s` after the impact): the score rule above, and the
   arm's movement pattern before the episode: a wrist already swinging hard
   (`max_pre_activity_g`: waving, sweeping, a jacket sleeve) made the peak itself, a body
-  that lost its balance did not. `fall_suspected` goes out at once, so the centre sees it
+  that lost its balance did not; and the arm's rhythm around the impact: more than
+  `max_similar_peaks` peaks of about the impact's size from 2 s before it to the judging
+  point are the arm repeating a movement (clapping, waving, a sleeve pulled), a fall hits
+  once. `fall_suspected` goes out at once, so the centre sees it
   and the gateway's cancel window (30 s by default) opens;
 - *evidence* (the whole cancel window): what the wearer does next. Each rule below needs
   *positive* evidence, seconds of samples that show it: back upright (`getup_s`), or (at
@@ -85,9 +88,14 @@ STEP_RHYTHM = 0.5   # autocorrelation at the step period that counts as walking 
 # impact must reach 3 g; an arm already moving at 1 g RMS before made the peak itself; and
 # 3 s of steps after the suspicion cancel it (at the waist the get-up rule already sees the
 # trunk upright again; at the wrist the arm's orientation is the arm's, so steps are asked).
+# A wrist also claps, waves and pulls sleeves: more than two peaks of about the impact's
+# size within 2 s before it up to the judging point are the arm's own rhythm (one impact
+# and one rebound or second hit are a fall's; `max_similar_peaks`, a fixed physical limit
+# added after choosing, not chosen on the data sets).
 PLACEMENT_DEFAULTS: dict[str, dict[str, float]] = {
     "wrist": {"impact_g": 3.0, "score_threshold": 3.25, "max_post_activity_g": 0.4,
-              "w_posture": 0.0, "w_still": 1.0, "max_pre_activity_g": 1.0, "walk_s": 3.0},
+              "w_posture": 0.0, "w_still": 1.0, "max_pre_activity_g": 1.0, "walk_s": 3.0,
+              "max_similar_peaks": 2},
 }
 
 
@@ -100,6 +108,7 @@ class PlacementSettings(BaseModel):
     max_post_activity_g: float = Field(0.25, gt=0, title="Largest RMS movement (g) after the impact that still counts as lying still")
     score_threshold: float = Field(2.5, title="Score at or above which a fall is suspected (the main threshold)")
     max_pre_activity_g: float = Field(100.0, gt=0, title="Largest movement (RMS g) before an episode; above: a waving arm")
+    max_similar_peaks: int = Field(100, ge=1, title="Most peaks of about the impact's size near it; more: the arm's own rhythm (clapping)")
     walk_s: float = Field(0.0, ge=0, le=6.0, title="Seconds of step rhythm after a suspected fall that cancel it (walking again; 0: off)")
     w_peak: float = Field(1.0, title="Score weight per g of impact above 1 g")
     w_drop: float = Field(1.0, title="Score weight per m/s of downward speed before the impact")
@@ -276,8 +285,14 @@ class WearableFallDetector(Detector[WearableFallSettings]):
             # `max_pre_activity_g` before the episode made the peak itself (waving,
             # sweeping, a jacket sleeve); a body that loses its balance was not
             busy = f["pre_activity_g"] > p.max_pre_activity_g
+            # the arm's rhythm around the peak: clapping, waving, sweeping, pulling a
+            # sleeve repeat peaks of about the impact's size every few tenths of a second,
+            # before and after it; a body that loses its balance hits once (perhaps with a
+            # rebound) and lies still. More than `max_similar_peaks` such peaks from 2 s
+            # before the impact to the judging point: the wearer's own movement
+            rhythmic = f["similar_peaks"] > p.max_similar_peaks
             fired = (f["posture_change_deg"] >= p.min_posture_deg and not moving
-                     and not busy and score >= p.score_threshold)
+                     and not busy and not rhythmic and score >= p.score_threshold)
             if (moving and f["posture_change_deg"] >= p.min_posture_deg
                     and (e - i0 + settle_step) * dt <= s.settle_s):
                 st.judge_at = st.k0 + e + settle_step

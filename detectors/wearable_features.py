@@ -14,7 +14,12 @@ units a carer or an auditor can read in the event's evidence:
   from its mean), and `stillness_s`, how long of the post window it stayed within a
   small tolerance of that mean;
 - `pre_peak_g`, `pre_activity_g`: what the sensor did before the episode (repeated hard
-  peaks mean clapping, jogging or hopping); evidence for the reader, not in the score.
+  peaks mean clapping, jogging or hopping); evidence for the reader, not in the score;
+- `similar_peaks`: how many separate peaks of about the impact's size lie between 2 s
+  before it and the judging point (the arm's own rhythm; the wrist's `max_similar_peaks`
+  gate), `arm_rhythm`: the magnitude's autocorrelation at 0.2-1.0 s there, and
+  `free_fall_s`: the longest spell under 0.6 g in the second before the impact (evidence
+  only: measured absent from about half the wrist falls, docs/detection.md).
 
 All windows are in seconds and converted to grid points, so the numbers do not depend on
 the sensor's sampling rate.
@@ -90,6 +95,7 @@ def impact_features(x: np.ndarray, peak: np.ndarray, i_pre: int, i: int, e: int,
     pre_peak = float(peak[q0:q1].max()) if q1 > q0 else 1.0
     pre_x = x[lo:hi]
     pre_dev = np.linalg.norm(pre_x - pre, axis=1)
+    a0, a1 = max(0, i + int(round(ARM_WINDOW_S / dt))), min(len(x), e + 1)
     return {
         "peak_g": float(peak[k0:k1].max()),
         "drop_mps": drop,
@@ -98,8 +104,68 @@ def impact_features(x: np.ndarray, peak: np.ndarray, i_pre: int, i: int, e: int,
         "stillness_s": float(np.count_nonzero(dev < still_tol_g) * dt),
         "pre_peak_g": pre_peak,
         "pre_activity_g": float(np.sqrt(np.mean(pre_dev * pre_dev))),
+        "arm_rhythm": arm_rhythm(x[a0:a1], dt),
+        "similar_peaks": float(similar_peaks(peak[a0:a1], i - a0, dt)),
+        "free_fall_s": free_fall_s(x[max(0, i - int(round(FREE_FALL_LOOK_S / dt))):i], dt),
         "_post": post,
     }
+
+
+# -- the arm's own rhythm around the impact ------------------------------------------------
+# Why: waving, clapping, sweeping or pulling a jacket sleeve is the wearer's own periodic arm
+# movement: the magnitude repeats every 0.2-1.0 s before AND after the hardest peak, with
+# several peaks of about the same size. A body losing its balance makes one dominant impact
+# (perhaps a rebound within a few tenths of a second) and then lies still. Both measures
+# use only the magnitude, so they do not depend on how the watch sits on the arm.
+ARM_WINDOW_S = -2.0           # from 2 s before the hardest impact up to the judging point
+ARM_LAGS_S = (0.2, 1.0)       # a clap, a wave or a sweep repeats within this period
+PEAK_SEP_S = 0.3              # peaks closer than this are one impact and its rebound
+SIMILAR_PEAK = 0.5            # a peak whose excess over 1 g is at least half the impact's
+FREE_FALL_LOOK_S = 1.0        # the descent is looked for in the last second before the impact
+FREE_FALL_G = 0.6             # below this the wrist is partly weightless: the body drops
+
+
+def arm_rhythm(x: np.ndarray, dt: float) -> float:
+    """Largest normalised autocorrelation (0..1) of the magnitude over `x` (N, 3) at lags
+    of 0.2-1.0 s: near 1 when the arm repeats a movement, low when one impact dominates
+    (its energy has no partner at any lag)."""
+    mag = np.linalg.norm(x, axis=1)
+    lo, hi = int(round(ARM_LAGS_S[0] / dt)), int(round(ARM_LAGS_S[1] / dt))
+    if len(mag) < 2 * hi:
+        return 0.0
+    dev = mag - mag.mean()
+    energy = float(dev @ dev)
+    if energy < 1e-9:
+        return 0.0
+    return max(0.0, max(float(dev[:-lag] @ dev[lag:]) / energy for lag in range(lo, hi + 1)))
+
+
+def similar_peaks(peak: np.ndarray, i: int, dt: float) -> int:
+    """How many separate peaks (at least PEAK_SEP_S apart) in `peak` reach half the excess
+    over 1 g of the impact at index `i`, the impact included: 1 for a single impact, 3 or
+    more for clapping, waving or hopping."""
+    need = 1.0 + SIMILAR_PEAK * (float(peak[i]) - 1.0)
+    sep = max(1, int(round(PEAK_SEP_S / dt)))
+    cand = np.flatnonzero(peak >= need)
+    if not len(cand):
+        return 1
+    order = cand[np.argsort(-peak[cand], kind="stable")]
+    taken: list[int] = []
+    for k in order:
+        if all(abs(int(k) - t) >= sep for t in taken):
+            taken.append(int(k))
+    return max(1, len(taken))
+
+
+def free_fall_s(x: np.ndarray, dt: float) -> float:
+    """Longest run (s) of magnitude under FREE_FALL_G in `x`: the body dropping before the
+    impact. Evidence for the reader and for measuring; a wrist may brace and not show it."""
+    low = np.linalg.norm(x, axis=1) < FREE_FALL_G
+    best = run = 0
+    for v in low:
+        run = run + 1 if v else 0
+        best = max(best, run)
+    return best * dt
 
 
 STEP_LAGS_S = (0.35, 1.3)     # one step (0.35-0.7 s) or one stride (0.7-1.3 s) of walking

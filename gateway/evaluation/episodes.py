@@ -27,7 +27,8 @@ from gateway.evaluation.recording import Recording
 from gateway.evaluation.runner import END_SLACK_S, ONSET_SLACK_S
 
 FEATURES = ("peak_g", "drop_mps", "posture_change_deg", "posture_vs_pre_deg", "post_activity_g",
-            "stillness_s", "pre_peak_g", "pre_activity_g", "score", "t", "t_first", "t_judged",
+            "stillness_s", "pre_peak_g", "pre_activity_g", "arm_rhythm", "similar_peaks",
+            "free_fall_s", "score", "t", "t_first", "t_judged",
             "got_up_s")
 PERMISSIVE_IMPACT_G = 1.8
 
@@ -142,6 +143,7 @@ def alarms(eps: Episodes, rule: Mapping[str, float]) -> np.ndarray:
             & (f[:, column("posture_change_deg")] >= rule["min_posture_deg"])
             & (f[:, column("post_activity_g")] <= rule["max_post_activity_g"])
             & (f[:, column("pre_activity_g")] <= rule.get("max_pre_activity_g", np.inf))
+            & (f[:, column("similar_peaks")] <= rule.get("max_similar_peaks", np.inf))
             & (score >= rule["score_threshold"]))
 
 

@@ -367,3 +367,26 @@ def test_an_arm_already_swinging_hard_before_the_peak_is_not_a_fall_when_gated()
     assert free[0].evidence["pre_activity_g"] > 0.6
     gated = feed_blocks(_detector("wrist", wrist={"max_pre_activity_g": 0.5}), t, xyz, [25])
     assert gated == []
+
+
+def test_clapping_before_the_peak_is_the_arm_s_own_rhythm_not_a_fall():
+    """Three claps of about the impact's size in the 2 s before it are the wearer's own
+    rhythmic movement; the same fall without them stays a fall at the wrist's defaults."""
+    t, xyz, impact = synthetic_fall(get_up=False, seed=27)
+    plain = feed_blocks(_detector("wrist"), t, xyz, [25])
+    assert [d.type for d in plain] == ["fall_suspected"]
+    assert plain[0].evidence["similar_peaks"] == 1.0
+    xyz = xyz.copy()
+    for s in (1.9, 1.4, 0.9):                                  # claps 0.5 s apart, 5.5 g
+        k = int(round((impact - T0 - s) * 100))
+        xyz[k:k + 3] += [0.0, -4.5, 0.0]
+    loose = {"max_pre_activity_g": 100.0}
+    free = feed_blocks(_detector("wrist", wrist={**loose, "max_similar_peaks": 100}),
+                       t, xyz, [25])
+    assert [d.type for d in free] == ["fall_suspected"]
+    assert free[0].evidence["similar_peaks"] >= 3
+    assert feed_blocks(_detector("wrist", wrist=loose), t, xyz, [25]) == []
+    # the waist keeps its behaviour: no limit unless configured
+    assert WearableFallSettings().waist.max_similar_peaks == 100
+    with pytest.raises(ValidationError, match="max_similar_peaks"):
+        WearableFallSettings(wrist={"max_similar_peaks": 0})

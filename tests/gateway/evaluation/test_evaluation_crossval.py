@@ -68,3 +68,16 @@ def test_a_get_up_inside_the_cancel_window_is_no_alarm():
     assert alarms(e, rule).tolist() == [True, True]
     e.features[1, column("got_up_s")] = 4.0
     assert alarms(e, rule).tolist() == [True, False]
+
+
+def test_the_arm_s_rhythm_is_a_fixed_limit_the_table_applies_and_the_grid_does_not_choose():
+    """Three similar peaks around the impact end the suspicion on the table as in the
+    detector; choosing never offers the limit (it would be spent on looser thresholds)."""
+    row = _episode(6.0)
+    row[column("similar_peaks")] = 3.0
+    eps = Episodes("clap", "A", "A0", "D", False, "young", 20.0, -np.inf, np.inf, np.array([row]))
+    rule = dict(RULES[0])
+    assert alarms(eps, {**rule, "score_threshold": 2.0}).tolist() == [True]
+    assert alarms(eps, {**rule, "score_threshold": 2.0, "max_similar_peaks": 2.0}).tolist() == [False]
+    assert {r["max_similar_peaks"] for r in RULES} == {100.0}
+    assert WearableFallSettings().wrist.max_similar_peaks == 2
