@@ -88,7 +88,7 @@ def judge(kind: str | None, h: Any, settings: TrendSettings):
     readings, sensors, tz, start, end, change_t = h
     det = TrendsDetector(settings, sensors, tz)
     dets = det.feed(readings) + det.tick(end)
-    day0 = det.clock.day(start)
+    day0 = det.clock.day(start) - 1          # scenario days count from 1 (Scenario.local_midnight)
     days = {d - day0: dict(zip(FEATURES, row, strict=True)) for d, row in det.history.items()}
     found, false, also = None, [], []
     for d in dets:
