@@ -1,7 +1,11 @@
 """A day of a home in the numbers a home-care nurse understands: when the morning started
 and the evening ended, how long the night's rest was and how often it was broken (and for
 the bathroom), hours active, time away, kitchen visits and kitchen time around meals,
-moves from room to room and, where a radar tracks, walking speed.
+moves from room to room and, where a radar tracks, walking speed; and two features that
+carry the evidence of a change more sharply than a day's total: the length of an outing
+(a daily "time away" mixes how many outings with how long they were) and the mealtimes
+at home without kitchen use (a skipped meal is one clear event, a day's kitchen visit
+count mixes it with every walk through the kitchen).
 
 Why minute marks: every feature is a question about *when* and *where* someone moved, so
 the stream is reduced to one small integer per local minute (a bit per room that saw
@@ -42,6 +46,7 @@ AWAY_MIN_S = 900.0      # door, then this long with nothing inside: away
 PIR_SPAN_MAX_S = 1800.0  # a PIR "on" longer than this marks only its start (stuck sensor)
 TRIP_GAP_S = 300.0      # activity in a room closer than this to the last is the same visit
 MEALS = ((360, 600), (660, 840), (960, 1200))   # 06-10, 11-14, 16-20 local
+MEAL_KITCHEN_MIN = 10   # kitchen minutes in a meal window that make a meal in the kitchen
 SPEED_BIN = 0.02        # m/s
 SPEED_BINS = 150        # up to 3 m/s
 WALK_MIN_SPEED = 0.25   # a radar target faster than this is walking
@@ -52,7 +57,7 @@ INSIDE_BITS = AWAY_BIT - 1   # every room bit
 #: Feature keys in their order; the report and the texts use the same keys.
 FEATURES = ("up_time", "bed_time", "rest_hours", "night_up", "night_bathroom", "active_hours",
             "away_hours", "kitchen_visits", "meal_kitchen_minutes", "transitions",
-            "walking_speed")
+            "walking_speed", "meals_no_kitchen", "outing_hours")
 
 
 def room_kinds(rooms: Iterable[str], bathrooms: Iterable[str], kitchens: Iterable[str],
@@ -205,6 +210,7 @@ class DayFeatures:
         away_min = int(((act & AWAY_BIT) != 0).sum())
         kitchen = (act & self.kitchen_mask) != 0 if self.kitchen_mask else np.zeros(length, bool)
         meal_min = sum(int(kitchen[a:b].sum()) for a, b in MEALS)
+        away = (act & AWAY_BIT) != 0
         night = self._night(d, nxt)
         f = {
             "up_time": self._up_next.get(day, math.nan),
@@ -215,6 +221,8 @@ class DayFeatures:
             "meal_kitchen_minutes": float(meal_min) if self.kitchen_mask else math.nan,
             "transitions": float(d.transitions),
             "walking_speed": _median_speed(d.speeds),
+            "meals_no_kitchen": _meals_no_kitchen(kitchen, away) if self.kitchen_mask else math.nan,
+            "outing_hours": _outing_hours(away),
         }
         return {k: f[k] for k in FEATURES}
 
@@ -265,6 +273,30 @@ class DayFeatures:
     def restore(self, state: Mapping[str, Any]) -> None:
         self._up_next = {int(k): float(v) for k, v in state.get("up_next", {}).items()}
         self.home.restore(state.get("home", {}))
+
+
+def _meals_no_kitchen(kitchen: np.ndarray, away: np.ndarray) -> float:
+    """Meal windows (MEALS) spent mostly at home with fewer than MEAL_KITCHEN_MIN minutes
+    of kitchen activity: a meal not made or eaten in the kitchen. A window mostly away
+    (lunch out) is not a skipped meal. A count per day (0-3), judged as counts are."""
+    miss = 0
+    for a, b in MEALS:
+        if 2 * int(away[a:b].sum()) < b - a and int(kitchen[a:b].sum()) < MEAL_KITCHEN_MIN:
+            miss += 1
+    return float(miss)
+
+
+def _outing_hours(away: np.ndarray) -> float:
+    """The mean length of the day's outings (runs of "away") in hours, NaN on a day
+    without one. Runs cut by midnight are left out: only their part on this day is known.
+    One outing's length varies far less than a day's total time away, which is mostly 0
+    and sometimes hours: a shortening of outings shows here, not in the total."""
+    edges = np.flatnonzero(np.diff(np.r_[0, away.astype(np.int8), 0]))
+    starts, ends = edges[::2], edges[1::2]
+    whole = (starts > 0) & (ends < len(away))
+    if not whole.any():
+        return math.nan
+    return round(float((ends[whole] - starts[whole]).mean()) / 60.0, 2)
 
 
 def _median_speed(hist: np.ndarray) -> float:

@@ -16,14 +16,17 @@ person's routine days or weeks before an emergency, but every single day is nois
   spread/sqrt(days), and every day's distance carries that same error, so without it a
   home whose first weeks were by chance early or busy would drift into a "change" (this,
   not single odd days, was where most false changes came from);
-- night-time bathroom visits (and getting up) are rare counts, about one a night, whose
-  spread is as large as their mean: they go to a Poisson CUSUM (`count_step`): spread at
+- night-time bathroom visits (and getting up) and mealtimes without kitchen use are rare
+  counts, about one a night or a skipped meal now and then, whose spread is as large as
+  their mean: they go to a Poisson CUSUM (`count_step`): spread at
   least sqrt(rate), the allowance the Poisson reference value for a rate `count_shift`
   (30 %) higher or lower, threshold `count_h`;
 - a change is raised when the CUSUM passes `h` (`count_h`) AND the mean of the last `recent_days`
   differs from the usual by at least the feature's smallest change a nurse would care
-  about (`min_change`, in the feature's own unit); then that feature and direction rest
-  for `hold_days`, so one change is told once, not every day.
+  about (`min_change`, in the feature's own unit) AND it is not explained by another
+  feature (`EXPLAINED_BY`: fewer active hours in a week with more time out is not less
+  activity); then that feature and direction rest for `hold_days`, so one change is told
+  once, not every day.
 Days the gateway did not watch whole, and days away from home, are not learned.
 
 The evidence is in numbers: `feature` (index into detectors.day_features.FEATURES),
@@ -52,16 +55,27 @@ MIN_CHANGE: dict[str, float] = {
     "up_time": 30.0, "bed_time": 30.0, "rest_hours": 0.75, "night_up": 0.4,
     "night_bathroom": 0.4, "active_hours": 1.0, "away_hours": 0.3, "kitchen_visits": 1.0,
     "meal_kitchen_minutes": 10.0, "transitions": 4.0, "walking_speed": 0.05,
+    "meals_no_kitchen": 0.3, "outing_hours": 0.25,
 }
 
-#: Rare counts per night: a Poisson count of about one a night has a spread as large as
-#: its mean, so its evidence is weighed as counts are (trends.py's docstring says how).
-COUNTS = ("night_bathroom", "night_up")
+#: Rare counts: a Poisson count of about one a night (or a skipped meal now and then) has
+#: a spread as large as its mean, so its evidence is weighed as counts are (trends.py's
+#: docstring says how).
+COUNTS = ("night_bathroom", "night_up", "meals_no_kitchen")
+
+#: A change of the first feature is told only when it is still there with the second added
+#: back: an hour away from home is an hour not active at home, so a week with more outings
+#: (ordinary variation) is not "less active" (on the 30 tuning homes this removed 3 of 9
+#: false changes: one busy week told twice, as more time out and as less activity).
+EXPLAINED_BY: dict[str, str] = {"active_hours": "away_hours"}
 
 #: Watched by default. Not `night_up` (with a bathroom sensor, nearly every night-time
 #: getting up is a bathroom visit: one change would be told twice) nor `transitions`
-#: (moves between rooms follow kitchen and bathroom visits); both are in the report.
-WATCHED = tuple(f for f in FEATURES if f not in ("night_up", "transitions"))
+#: (moves between rooms follow kitchen and bathroom visits) nor `outing_hours` (an outing
+#: every other day gives too few values in two weeks to tell a 20 % shortening from
+#: chance at one false change per 90 days: measured, docs/care-insight.md); all are in
+#: the report.
+WATCHED = tuple(f for f in FEATURES if f not in ("night_up", "transitions", "outing_hours"))
 
 
 class TrendSettings(ZonedSettings):
@@ -196,6 +210,25 @@ class TrendsDetector(LocalTimeDetector[TrendSettings]):
         med, sd = robust_baseline(base, self.min_change[feature] / 2.0)
         return med, sd, len(base)
 
+    def _unexplained(self, name: str, other: str, day: int, direction: int) -> bool:
+        """Whether `name` + `other` (active + away hours) moved by `name`'s min_change in
+        `direction` too: the recent days' mean against the usual of the same days as the
+        baseline uses."""
+        s = self.settings
+        i, j = FEATURES.index(name), FEATURES.index(other)
+
+        def both(first: int, last: int) -> np.ndarray:
+            v = np.asarray([r[i] + r[j] for d, r in self.history.items() if first <= d <= last], float)
+            out: np.ndarray = v[~np.isnan(v)]
+            return out
+
+        last = day - s.recent_days
+        base, recent = both(last - s.baseline_days + 1, last), both(day - s.recent_days + 1, day)
+        if len(base) < 3 or not len(recent):
+            return True
+        usual = robust_baseline(base, self.min_change[name] / 2.0)[0]
+        return direction * (float(recent.mean()) - usual) >= self.min_change[name]
+
     def _learn(self, day: int, f: Mapping[str, float], at: float, out: list[Detection]) -> None:
         s = self.settings
         self.history[day] = [round(float(f[k]), 3) for k in FEATURES]
@@ -225,6 +258,8 @@ class TrendsDetector(LocalTimeDetector[TrendSettings]):
                 mean = float(recent.mean()) if len(recent) else med
                 if direction * (mean - med) < self.min_change[name]:
                     continue
+                if name in EXPLAINED_BY and not self._unexplained(name, EXPLAINED_BY[name], day, direction):
+                    continue
                 c[j] = 0.0
                 self.rest[key] = day + s.hold_days
                 out.append(Detection("routine_change", at, evidence={
@@ -244,10 +279,17 @@ class TrendsDetector(LocalTimeDetector[TrendSettings]):
                 "day_features": self.features.state()}
 
     def restore(self, state: Mapping[str, Any]) -> None:
-        if state.get("version") != 1 or state.get("features") != list(FEATURES):
+        names = state.get("features")
+        if state.get("version") != 1 or not isinstance(names, list) or not set(names) <= set(FEATURES):
             return
-        self.history = {int(row[0]): [math.nan if v is None else float(v) for v in row[1:]]
-                        for row in state.get("days", [])}
+        # features added since the state was kept are unknown (NaN) on the days it holds:
+        # an upgrade keeps what was learned rather than learning four weeks again
+        col = {n: i for i, n in enumerate(names)}
+        self.history = {}
+        for row in state.get("days", []):
+            vals = [math.nan if v is None else float(v) for v in row[1:]]
+            self.history[int(row[0])] = [vals[col[f]] if f in col and col[f] < len(vals) else math.nan
+                                         for f in FEATURES]
         for k, v in state.get("cusum", {}).items():
             if k in self.cusum:
                 self.cusum[k] = [float(v[0]), float(v[1])]

@@ -22,6 +22,9 @@ NAMES: dict[str, dict[str, str]] = {
     "meal_kitchen_minutes": {"fi": "keittiössä ruoka-aikoina", "sv": "i köket vid måltider", "en": "kitchen time at mealtimes"},
     "transitions": {"fi": "siirtymät huoneesta toiseen", "sv": "förflyttningar mellan rum", "en": "moves between rooms"},
     "walking_speed": {"fi": "kävelynopeus", "sv": "gånghastighet", "en": "walking speed"},
+    "meals_no_kitchen": {"fi": "ateria-ajat ilman keittiön käyttöä", "sv": "måltider utan köksbesök",
+                         "en": "mealtimes without kitchen use"},
+    "outing_hours": {"fi": "ulkona käynnin kesto", "sv": "en utevistelses längd", "en": "length of an outing"},
 }
 
 UNITS: dict[str, dict[str, str]] = {
@@ -33,7 +36,7 @@ UNITS: dict[str, dict[str, str]] = {
 KIND = {"up_time": "clock", "bed_time": "clock", "rest_hours": "hours", "night_up": "per_night",
         "night_bathroom": "per_night", "active_hours": "hours", "away_hours": "hours",
         "kitchen_visits": "per_day", "meal_kitchen_minutes": "minutes", "transitions": "per_day",
-        "walking_speed": "speed"}
+        "walking_speed": "speed", "meals_no_kitchen": "per_day", "outing_hours": "hours"}
 #: direction of a change in words, for clock features (later/earlier) and amounts
 MORE = {"fi": "enemmän", "sv": "mer", "en": "more"}
 LESS = {"fi": "vähemmän", "sv": "mindre", "en": "less"}

@@ -105,7 +105,7 @@ def build(days: dict[date, dict[str, float]], changes: Iterable[Event], *,
 
 
 def _vals(days: dict[date, dict[str, float]], name: str, keep: Any) -> np.ndarray:
-    v = np.array([f[name] for d, f in days.items() if keep(d)], float)
+    v = np.array([f.get(name, math.nan) for d, f in days.items() if keep(d)], float)
     return v[~np.isnan(v)]
 
 

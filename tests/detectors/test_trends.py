@@ -107,6 +107,45 @@ def test_a_day_in_numbers_a_nurse_understands():
     assert dt.date(2026, 3, 2).toordinal() - 1 not in det.history, "a day not watched whole is not learned"
 
 
+def test_skipped_meals_and_the_length_of_an_outing():
+    """Kitchen visits at 07:15, 11:15 and 15:15: breakfast and lunch in the kitchen, the
+    dinner window (16-20) without; no kitchen at all: three; a window mostly away is
+    lunch out, not a skipped meal. An outing's length is known only on a day with one."""
+    days = [ordinary_day(0), ordinary_day(1), ordinary_day(2, kitchen=0), ordinary_day(3, out_hours=3),
+            ordinary_day(4)]
+    lunch_out = at(4, 11, 30)
+    days[4] = [x for x in days[4] if not lunch_out - 60 <= x.t <= lunch_out + 2.5 * 3600] + [
+        Contact("door", lunch_out, True), Contact("door", lunch_out + 5, False),
+        Contact("door", lunch_out + 2.5 * 3600, True), Contact("door", lunch_out + 2.5 * 3600 + 5, False),
+        *stay("hall", lunch_out + 2.5 * 3600 + 10, 4)]
+    days[4].sort(key=lambda x: x.t)
+    det, _ = run(days + [ordinary_day(5)])
+    assert features(det, 1)["meals_no_kitchen"] == 1, "dinner not in the kitchen"
+    assert features(det, 2)["meals_no_kitchen"] == 3, "no meal in the kitchen"
+    assert features(det, 3)["meals_no_kitchen"] == 1, "an hour of the dinner window away is not lunch out"
+    assert features(det, 4)["meals_no_kitchen"] == 1, "lunch out (2 of its 3 hours away) is not a skipped meal"
+    assert features(det, 3)["outing_hours"] == pytest.approx(3.0, abs=0.05)
+    assert features(det, 4)["outing_hours"] == pytest.approx(2.5, abs=0.05)
+    assert math.isnan(features(det, 1)["outing_hours"]), "no outing, no outing length"
+
+
+def test_meals_skipped_for_two_weeks_are_a_change_and_one_day_is_not():
+    """Up at 08:00, kitchen at 08:15, 12:15 and 16:15: every meal in the kitchen. One day
+    without the kitchen at all (ill for a day) raises nothing; from day 40 dinner is
+    skipped (no 16:15 visit): more mealtimes without the kitchen, found within 14 days."""
+    days = [ordinary_day(d, up=(8, 0), kitchen=0 if d == 33 else 3) for d in range(60)]
+    _, out = run(days)
+    assert out == [], out
+    days = [ordinary_day(d, up=(8, 0), kitchen=2 if d >= 40 else 3) for d in range(60)]
+    _, out = run(days)
+    skipped = [d for d in out if FEATURES[int(d.evidence["feature"])] == "meals_no_kitchen"]
+    assert skipped and skipped[0].evidence["direction"] == 1, out
+    assert skipped[0].evidence["usual"] == 0 and skipped[0].evidence["recent"] >= 0.5
+    assert (skipped[0].occurred_at - at(40, 0)) / 86400 <= 14
+    assert "ateria-ajat ilman keittiön käyttöä: enemmän" in render("routine_change", skipped[0].evidence)["fi"]
+    assert "måltider utan köksbesök: mer" in render("routine_change", skipped[0].evidence)["sv"]
+
+
 def test_a_toilet_trip_does_not_end_the_night_but_a_late_morning_moves_it():
     det, _ = run([ordinary_day(d, up=(9, 30) if d == 3 else (7, 0)) for d in range(5)])
     assert features(det, 2)["up_time"] == 7 * 60
@@ -191,6 +230,20 @@ def test_night_trips_are_counts_a_stray_trip_after_quiet_nights_is_not_a_change(
     assert (more[0].occurred_at - at(40, 0)) / 86400 <= 14
 
 
+def test_fewer_active_hours_in_weeks_with_more_time_out_are_not_less_activity(monkeypatch):
+    """From day 40, four hours out every afternoon: time away rose (told), and the hours
+    active at home fell by as much, which is the same change, not a decline of activity.
+    Without the gate (EXPLAINED_BY emptied) the same days would tell "less active"."""
+    days = [ordinary_day(d, out_hours=4 if d >= 40 else 0) for d in range(60)]
+    _, out = run(days)
+    told = {(FEATURES[int(d.evidence["feature"])], int(d.evidence["direction"])) for d in out}
+    assert ("away_hours", 1) in told and ("active_hours", -1) not in told, told
+    monkeypatch.setattr("detectors.trends.EXPLAINED_BY", {})
+    _, out = run(days)
+    assert ("active_hours", -1) in {(FEATURES[int(d.evidence["feature"])], int(d.evidence["direction"]))
+                                    for d in out}
+
+
 def test_the_texts_name_the_change_in_three_languages():
     ev = {"feature": FEATURES.index("up_time"), "direction": 1, "usual": 420, "recent": 515}
     text = render("routine_change", ev)
@@ -217,6 +270,27 @@ def test_the_learned_days_survive_a_restart():
     second.restore_states({"trends": state})
     again = second.detector_states()["trends"]
     assert again["days"] == state["days"] and again["cusum"] == state["cusum"]
+
+
+def test_days_learned_before_an_upgrade_added_features_are_kept():
+    """A state kept by a version with fewer features restores by name: the features added
+    since are unknown on those days, the rest is not learned again."""
+    det, _ = run([ordinary_day(d) for d in range(10)])
+    state = det.state()
+    old = [f for f in FEATURES if f not in ("meals_no_kitchen", "outing_hours")]
+    cols = [FEATURES.index(f) for f in old]
+    state = {**state, "features": old,
+             "days": [[row[0], *[row[1 + i] for i in cols]] for row in state["days"]]}
+    again = TrendsDetector(TrendSettings(), SENSORS, HOME)
+    again.restore(state)
+    assert sorted(again.history) == sorted(det.history)
+    day = max(det.history)
+    for i, f in enumerate(FEATURES):
+        got, want = again.history[day][i], det.history[day][i]
+        assert math.isnan(got) if f not in old else got == want or (math.isnan(got) and math.isnan(want)), f
+    unknown = TrendsDetector(TrendSettings(), SENSORS, HOME)
+    unknown.restore({**state, "features": [*old, "no_such_feature"]})
+    assert unknown.history == {}, "a state from a newer version is not guessed at"
 
 
 # --- the simulated homes of benchmarks/trends.py, shortened --------------------------------
