@@ -3,7 +3,7 @@ where the memory goes.
 
 Budget (issue 25): RSS <= 60 MB after 75 s, CPU <= 0.5 % of a core once warmed up.
 
-    python benchmarks/rss.py [--seconds 75] [--runs 3] [--no-breakdown]
+    python benchmarks/rss.py [--seconds 75] [--runs 3] [--no-breakdown] [--config HOME.toml]
                              [--json-out AFTER.json] [--compare BEFORE.json]
 
 1. The daemon as installed (`python -m gateway.cli run`, examples/demo-home.toml, a real
@@ -137,8 +137,11 @@ def smaps(pid: int) -> dict[str, int]:
     return per
 
 
+CONFIG = REPO / "examples" / "demo-home.toml"   # --config
+
+
 def daemon_args(broker_url: str, db: Path) -> list[str]:
-    return ["run", "--config", str(REPO / "examples" / "demo-home.toml"), "--broker", broker_url,
+    return ["run", "--config", str(CONFIG), "--broker", broker_url,
             "--db", str(db), "--log-level", "WARNING"]
 
 
@@ -189,7 +192,7 @@ def measure(seconds: float, warmup: float, runs: int) -> dict[str, Any]:
     res = {"seconds": seconds, "warmup": warmup, "runs": got,
            "rss_best": min(rss), "rss_median": statistics.median(rss),
            "cpu_best": min(cpu), "cpu_median": statistics.median(cpu)}
-    print(f"daemon RSS idle with the demo home after {seconds:.0f} s: best {res['rss_best']:.1f} MiB, "
+    print(f"daemon RSS idle with {CONFIG.name} after {seconds:.0f} s: best {res['rss_best']:.1f} MiB, "
           f"median {res['rss_median']:.1f} MiB of {runs} (budget 60 MB)")
     print(f"daemon CPU in the steady state: best {res['cpu_best']:.2f} %, median "
           f"{res['cpu_median']:.2f} % of a core (budget 0.5 %)")
@@ -287,9 +290,12 @@ if __name__ == "__main__":
     ap.add_argument("--warmup", type=float, default=15)
     ap.add_argument("--runs", type=int, default=3, help="untraced runs; best and median are printed")
     ap.add_argument("--no-breakdown", action="store_true")
+    ap.add_argument("--config", type=Path, default=CONFIG,
+                    help="another home than the demo's (e.g. without its simulated sensors)")
     ap.add_argument("--json-out", type=Path, help="keep the figures here (for a later --compare)")
     ap.add_argument("--compare", type=Path, help="figures kept by --json-out before a change")
     args = ap.parse_args()
+    CONFIG = args.config.resolve()
     result: dict[str, Any] = {"measure": measure(args.seconds, args.warmup, args.runs)}
     if not args.no_breakdown:
         result["breakdown"] = breakdown(args.seconds)
