@@ -13,7 +13,8 @@ Budget (issue 25): RSS <= 60 MB after 75 s, CPU <= 0.5 % of a core once warmed u
    switches: each wake-up costs CPU however little work follows); then the best and the
    median of the runs. The same run also reads /proc/PID/smaps at the end:
    RSS per mapping, the Python heap (malloc and pymalloc arenas: anonymous memory) apart
-   from each shared library, grouped by the package that ships it.
+   from each shared library, grouped by the package that ships it. Then the floor: a fresh
+   interpreter's RSS with only the libraries the alarm path needs (and with aiohttp).
 2. The breakdown: the same daemon, same command, in a child started with `-X importtime`
    and tracemalloc from the first import, for the same `--seconds` counted from when
    gateway.daemon is imported (traced imports are slow); it prints, per
@@ -222,6 +223,30 @@ def measure(seconds: float, warmup: float, runs: int) -> dict[str, Any]:
     return res
 
 
+# What the daemon cannot go below: the interpreter and the libraries the alarm path needs,
+# imported in a fresh interpreter and nothing else (the console adds aiohttp).
+FLOORS = {
+    "python alone": "pass",
+    "+ asyncio (and the ssl it loads)": "import asyncio",
+    "+ numpy, pydantic, aiomqtt, aiosqlite": "import asyncio, numpy, pydantic, aiomqtt, aiosqlite",
+    "+ aiohttp (the console)": "import asyncio, numpy, pydantic, aiomqtt, aiosqlite, aiohttp",
+}
+
+
+def floors() -> dict[str, float]:
+    """RSS in MiB of a fresh interpreter after each of FLOORS' imports."""
+    probe = ("import sys; exec(sys.argv[1]); from pathlib import Path; print(next(line.split()[1] "
+             "for line in Path('/proc/self/status').read_text().splitlines() "
+             "if line.startswith('VmRSS:')))")
+    got = {}
+    for label, code in FLOORS.items():
+        out = subprocess.run([sys.executable, "-c", probe, code], capture_output=True, text=True,
+                             check=True, cwd=REPO)
+        got[label] = int(out.stdout.strip()) / 1024
+        print(f"  {label:<40} {got[label]:>6.1f} MiB")
+    return got
+
+
 def breakdown(seconds: float) -> dict[str, Any]:
     from tests.support.broker import Mosquitto
 
@@ -316,6 +341,8 @@ if __name__ == "__main__":
     args = ap.parse_args()
     CONFIG = args.config.resolve()
     result: dict[str, Any] = {"measure": measure(args.seconds, args.warmup, args.runs)}
+    print("the floor: RSS of a fresh interpreter with the libraries alone")
+    result["floors"] = floors()
     if not args.no_breakdown:
         result["breakdown"] = breakdown(args.seconds)
     if args.json_out:
