@@ -3,15 +3,18 @@ where the memory goes.
 
 Budget (issue 25): RSS <= 60 MB after 75 s, CPU <= 0.5 % of a core once warmed up.
 
-    python benchmarks/rss.py [--seconds 75] [--runs 3] [--no-breakdown]
+    python benchmarks/rss.py [--seconds 75] [--runs 3] [--no-breakdown] [--config HOME.toml]
                              [--json-out AFTER.json] [--compare BEFORE.json]
 
 1. The daemon as installed (`python -m gateway.cli run`, examples/demo-home.toml, a real
    mosquitto), `--runs` times: RSS at the end, its peak, and CPU in the steady state (after
-   `--warmup` seconds, so start-up is not averaged in) as a percentage of one core; then
-   the best and the median of the runs. The same run also reads /proc/PID/smaps at the end:
+   `--warmup` seconds, so start-up is not averaged in) as a percentage of one core, and
+   how often the event loop's thread was woken in that time (its voluntary context
+   switches: each wake-up costs CPU however little work follows); then the best and the
+   median of the runs. The same run also reads /proc/PID/smaps at the end:
    RSS per mapping, the Python heap (malloc and pymalloc arenas: anonymous memory) apart
-   from each shared library, grouped by the package that ships it.
+   from each shared library, grouped by the package that ships it. Then the floor: a fresh
+   interpreter's RSS with only the libraries the alarm path needs (and with aiohttp).
 2. The breakdown: the same daemon, same command, in a child started with `-X importtime`
    and tracemalloc from the first import, for the same `--seconds` counted from when
    gateway.daemon is imported (traced imports are slow); it prints, per
@@ -108,6 +111,16 @@ def proc_stat(pid: int) -> tuple[int, float]:
     return rss, (int(fields[11]) + int(fields[12])) / TICK
 
 
+def loop_sleeps(pid: int) -> int:
+    """How often the main thread (the event loop's) has gone to sleep so far: its
+    voluntary context switches, i.e. the loop's wake-ups (each costs CPU however little
+    work follows)."""
+    for line in Path(f"/proc/{pid}/task/{pid}/status").read_text().splitlines():
+        if line.startswith("voluntary_ctxt_switches:"):
+            return int(line.split()[1])
+    return 0
+
+
 def mapping_group(path: str) -> str:
     """Who a mapping belongs to: the Python heap (anonymous: malloc, pymalloc arenas,
     numpy buffers, thread stacks), or the package that ships a shared library."""
@@ -137,8 +150,11 @@ def smaps(pid: int) -> dict[str, int]:
     return per
 
 
+CONFIG = REPO / "examples" / "demo-home.toml"   # --config
+
+
 def daemon_args(broker_url: str, db: Path) -> list[str]:
-    return ["run", "--config", str(REPO / "examples" / "demo-home.toml"), "--broker", broker_url,
+    return ["run", "--config", str(CONFIG), "--broker", broker_url,
             "--db", str(db), "--log-level", "WARNING"]
 
 
@@ -156,14 +172,15 @@ def measure_once(seconds: float, warmup: float) -> dict[str, Any]:
         try:
             samples = []
             t0 = time.monotonic()
-            warm: tuple[float, float] | None = None
+            warm: tuple[float, float, int] | None = None
             while time.monotonic() - t0 < seconds:
                 time.sleep(1)
                 rss, cpu = proc_stat(proc.pid)
                 samples.append(rss)
                 if warm is None and time.monotonic() - t0 >= warmup:
-                    warm = (time.monotonic(), cpu)
+                    warm = (time.monotonic(), cpu, loop_sleeps(proc.pid))
             rss_end, cpu_end = proc_stat(proc.pid)
+            sleeps_end = loop_sleeps(proc.pid)
             t_end = time.monotonic()
             maps = smaps(proc.pid)
         finally:
@@ -173,6 +190,7 @@ def measure_once(seconds: float, warmup: float) -> dict[str, Any]:
     assert warm is not None
     return {"rss_mib": rss_end / 1024, "peak_mib": max(samples) / 1024,
             "cpu_pct": 100.0 * (cpu_end - warm[1]) / (t_end - warm[0]), "cpu_s": cpu_end,
+            "wakeups_per_s": (sleeps_end - warm[2]) / (t_end - warm[0]),
             "maps_kb": maps}
 
 
@@ -183,16 +201,19 @@ def measure(seconds: float, warmup: float, runs: int) -> dict[str, Any]:
         got.append(r)
         print(f"run {i + 1}/{runs}: RSS {r['rss_mib']:.1f} MiB after {seconds:.0f} s "
               f"(peak {r['peak_mib']:.1f}); CPU {r['cpu_pct']:.2f} % of a core from "
-              f"{warmup:.0f} s to {seconds:.0f} s ({r['cpu_s']:.2f} s in all)", flush=True)
+              f"{warmup:.0f} s to {seconds:.0f} s ({r['cpu_s']:.2f} s in all), the loop's thread "
+              f"woken {r['wakeups_per_s']:.1f} times a second", flush=True)
     rss = [r["rss_mib"] for r in got]
     cpu = [r["cpu_pct"] for r in got]
     res = {"seconds": seconds, "warmup": warmup, "runs": got,
            "rss_best": min(rss), "rss_median": statistics.median(rss),
-           "cpu_best": min(cpu), "cpu_median": statistics.median(cpu)}
-    print(f"daemon RSS idle with the demo home after {seconds:.0f} s: best {res['rss_best']:.1f} MiB, "
+           "cpu_best": min(cpu), "cpu_median": statistics.median(cpu),
+           "wakeups_median": statistics.median(r["wakeups_per_s"] for r in got)}
+    print(f"daemon RSS idle with {CONFIG.name} after {seconds:.0f} s: best {res['rss_best']:.1f} MiB, "
           f"median {res['rss_median']:.1f} MiB of {runs} (budget 60 MB)")
     print(f"daemon CPU in the steady state: best {res['cpu_best']:.2f} %, median "
-          f"{res['cpu_median']:.2f} % of a core (budget 0.5 %)")
+          f"{res['cpu_median']:.2f} % of a core (budget 0.5 %); the loop's thread woken "
+          f"{res['wakeups_median']:.1f} times a second (median)")
     # the mappings of the median run (by RSS)
     med = sorted(got, key=lambda r: r["rss_mib"])[len(got) // 2]
     print("RSS by mapping at the end (median run; kB, /proc/PID/smaps):")
@@ -200,6 +221,30 @@ def measure(seconds: float, warmup: float, runs: int) -> dict[str, Any]:
         print(f"  {k:<28} {v:>7}")
     res["maps_kb"] = med["maps_kb"]
     return res
+
+
+# What the daemon cannot go below: the interpreter and the libraries the alarm path needs,
+# imported in a fresh interpreter and nothing else (the console adds aiohttp).
+FLOORS = {
+    "python alone": "pass",
+    "+ asyncio (and the ssl it loads)": "import asyncio",
+    "+ numpy, pydantic, aiomqtt, aiosqlite": "import asyncio, numpy, pydantic, aiomqtt, aiosqlite",
+    "+ aiohttp (the console)": "import asyncio, numpy, pydantic, aiomqtt, aiosqlite, aiohttp",
+}
+
+
+def floors() -> dict[str, float]:
+    """RSS in MiB of a fresh interpreter after each of FLOORS' imports."""
+    probe = ("import sys; exec(sys.argv[1]); from pathlib import Path; print(next(line.split()[1] "
+             "for line in Path('/proc/self/status').read_text().splitlines() "
+             "if line.startswith('VmRSS:')))")
+    got = {}
+    for label, code in FLOORS.items():
+        out = subprocess.run([sys.executable, "-c", probe, code], capture_output=True, text=True,
+                             check=True, cwd=REPO)
+        got[label] = int(out.stdout.strip()) / 1024
+        print(f"  {label:<40} {got[label]:>6.1f} MiB")
+    return got
 
 
 def breakdown(seconds: float) -> dict[str, Any]:
@@ -260,6 +305,8 @@ def compare(before: dict[str, Any], after: dict[str, Any]) -> None:
         row("RSS median (MiB)", m0["rss_median"], m1["rss_median"])
         row("CPU best (% of a core)", m0["cpu_best"], m1["cpu_best"], "{:.2f}")
         row("CPU median (% of a core)", m0["cpu_median"], m1["cpu_median"], "{:.2f}")
+        if "wakeups_median" in m0 and "wakeups_median" in m1:
+            row("loop wake-ups a second (median)", m0["wakeups_median"], m1["wakeups_median"])
         keys = sorted(set(m0["maps_kb"]) | set(m1["maps_kb"]),
                       key=lambda k: -max(m0["maps_kb"].get(k, 0), m1["maps_kb"].get(k, 0)))
         for k in keys[:12]:
@@ -287,10 +334,15 @@ if __name__ == "__main__":
     ap.add_argument("--warmup", type=float, default=15)
     ap.add_argument("--runs", type=int, default=3, help="untraced runs; best and median are printed")
     ap.add_argument("--no-breakdown", action="store_true")
+    ap.add_argument("--config", type=Path, default=CONFIG,
+                    help="another home than the demo's (e.g. without its simulated sensors)")
     ap.add_argument("--json-out", type=Path, help="keep the figures here (for a later --compare)")
     ap.add_argument("--compare", type=Path, help="figures kept by --json-out before a change")
     args = ap.parse_args()
+    CONFIG = args.config.resolve()
     result: dict[str, Any] = {"measure": measure(args.seconds, args.warmup, args.runs)}
+    print("the floor: RSS of a fresh interpreter with the libraries alone")
+    result["floors"] = floors()
     if not args.no_breakdown:
         result["breakdown"] = breakdown(args.seconds)
     if args.json_out:

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from drivers import registry as driver_registry
 from drivers.base import SensorInfo
+from drivers.pacing import next_tick, sleep_until
 from gateway import escalation, periodic_test, systemd
 from gateway.command_host import GatewayCommandHost
 from gateway.command_wiring import DaemonCommands
@@ -232,7 +233,9 @@ class Daemon(Component):
         last_wd = last_save = last_prune = time.monotonic()
         steady = SteadyClock()
         while True:
-            await asyncio.sleep(1.0)
+            # each whole second of the loop's clock, with the escalation check and the
+            # simulated drivers' batches: one wake-up for all (drivers/pacing.py)
+            await sleep_until(next_tick(1.0))
             events = self.pipeline.tick(steady())  # never back: a wall-clock step holds no window
             if self.periodic_test is not None and self.periodic_test.due(time.time()):
                 events += periodic_test.reports(self.technical, self.health, self._room)

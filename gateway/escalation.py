@@ -13,11 +13,13 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from drivers.pacing import next_tick, sleep_until
 from gateway.outbox import Entry, Outbox
 
 log = logging.getLogger("safehome.escalation")
 
-POLL_S = 1.0   # a new alarm's escalation is at least ack_timeout (>= 1 s) away
+POLL_S = 1.0   # a new alarm's escalation is at least ack_timeout (>= 1 s) away; the checks
+               # fall on the whole seconds of the loop's clock, with the daemon's tick
 
 
 async def watch(outbox: Outbox, escalate: Callable[[Entry], None]) -> None:
@@ -32,4 +34,9 @@ async def watch(outbox: Outbox, escalate: Callable[[Entry], None]) -> None:
             except Exception:  # one failed escalation must not stop the next
                 log.exception("escalating alarm %s failed", entry.event.id)
         wait = outbox.next_escalation_in()
-        await asyncio.sleep(POLL_S if wait is None else min(max(wait, 0.005), POLL_S))
+        tick = next_tick(POLL_S)   # the daemon's tick wakes the loop then anyway
+        loop = asyncio.get_running_loop()
+        if wait is None or loop.time() + wait >= tick:
+            await sleep_until(tick)
+        else:   # an alarm is due before the next tick: on time, not at the tick
+            await asyncio.sleep(max(wait, 0.005))

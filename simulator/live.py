@@ -7,6 +7,14 @@ step with the wall clock (`speed` > 1 plays faster). Which sensors it plays: tho
 `sensors`; else, when the configured sensor's id is one of the scenario's, just that one
 (so a config can list the scenario's sensors one by one, each `type = "simulated"`, and
 get rooms, health and silence checks per sensor); else all of them, like a bridge.
+
+Readings are handed over in batches: those due within each `batch_s` (0.5 s) go together
+at the end of it, on a grid of the loop's clock that every simulated sensor and the
+daemon's tick share (drivers/pacing.py). Each keeps its own timestamp, so the detectors
+see the same samples; only their delivery is up to `batch_s` late, as from a bridge that
+forwards in bursts. Why: one wake-up per reading (the demo's radar plays 10 frames a
+second) was most of the idle demo home's CPU (issue 25). Real drivers hand each frame on
+when it arrives; `batch_s = 0` plays this one that way too.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from typing import Any, AsyncIterator, ClassVar, Iterator
 from pydantic import Field, model_validator
 
 from drivers.base import Driver, DriverSettings, DriverUnavailable
+from drivers.pacing import next_tick, sleep_until
 from sensordata.readings import Reading
 
 #: Shipped scenarios: package data found through importlib.resources (works from a wheel).
@@ -35,6 +44,8 @@ class SimulatedSettings(DriverSettings):
     loop: bool = Field(False, title="Start again from the beginning when the end is reached")
     sensors: list[str] = Field(default_factory=list,
                                title="Only these sensor ids (default: every sensor)")
+    batch_s: float = Field(0.5, ge=0, le=10, title="Hand over the readings due within each "
+                           "this many seconds together (0: each one when it is due)")
 
     @model_validator(mode="after")
     def _one_source(self) -> "SimulatedSettings":
@@ -85,10 +96,12 @@ class SimulatedDriver(Driver[SimulatedSettings]):
         from sensordata.trace.model import Label
         from simulator.imperfect import retime
         s = self.settings
+        loop = asyncio.get_running_loop()
         while True:
             only, source = self._source()
             first: float | None = None
             wall0 = time.time()
+            released = wall0   # readings due by this wall time go without waiting
             for arrival, item in source:
                 if isinstance(item, Label) or (only and item.sensor not in only):
                     continue
@@ -96,8 +109,14 @@ class SimulatedDriver(Driver[SimulatedSettings]):
                     first = arrival
                 due = wall0 + (arrival - first) / s.speed
                 delay = due - time.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
+                if due > released and delay > 0:
+                    if s.batch_s > 0:   # wake at the grid point after `due`, with the rest
+                        at = loop.time() + delay   # `due` on the loop's clock
+                        when = next_tick(s.batch_s, at)
+                        released = due + (when - at)
+                        await sleep_until(when)
+                    else:
+                        await asyncio.sleep(delay)
                 offset = wall0 - first
                 self.count("readings")
                 yield retime(item, lambda x, o=offset: x + o)

@@ -29,9 +29,13 @@ import errno
 import json
 import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
-from aiohttp import web
+if TYPE_CHECKING:  # annotations only: binding the socket loads no aiohttp (attach.py)
+    from aiohttp import web
+
+    from gateway.console_config import ConsoleConfig
 
 from gateway.console.limits import Throttled, client_key
 
@@ -52,6 +56,13 @@ def _refusal(reason: str) -> bytes:
             b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
 
 
+def console_url(cc: ConsoleConfig) -> str:
+    """Where the console is served and how one logs in, for the log."""
+    host = f"[{cc.host}]" if ":" in cc.host else cc.host
+    login = "no login (loopback)" if not cc.needs_login else "login by token or one-time link"
+    return f"http://{host}:{cc.port}/ ({login})"
+
+
 def _bind(host: str, port: int) -> socket.socket:
     family, _, _, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     sock = socket.create_server(addr[:2], family=family, backlog=BACKLOG)
@@ -60,11 +71,15 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 class Listener:
-    """Accepts connections for `server` (aiohttp's protocol factory) on host:port."""
+    """Accepts connections for `server` (aiohttp's protocol factory) on host:port. Without
+    a server, `load` makes it when the first connection comes (attach.py: the console's
+    code and aiohttp are loaded only once someone opens it)."""
 
-    def __init__(self, server: web.Server, host: str, port: int, *,
-                 uncapped: Callable[[str], bool] = lambda _addr: False) -> None:
+    def __init__(self, server: web.Server | None, host: str, port: int, *,
+                 uncapped: Callable[[str], bool] = lambda _addr: False,
+                 load: Callable[[], Awaitable[web.Server]] | None = None) -> None:
         self.server = server
+        self.load = load
         self.host, self.port = host, port
         self.uncapped = uncapped          # e.g. a trusted reverse proxy's address
         self.sock: socket.socket | None = None
@@ -123,6 +138,9 @@ class Listener:
                 self.accept_failed.note(str(addr[0]), f"{type(exc).__name__}: {exc}")
 
     async def _admit(self, loop: asyncio.AbstractEventLoop, conn: socket.socket, peer: str) -> None:
+        if self.server is None:   # the first connection: load the console (a failure is
+            assert self.load is not None   # this connection's; the next one tries again)
+            self.server = await self.load()
         live = self.server.connections
         key = client_key(peer)
         reason = None

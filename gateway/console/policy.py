@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from aiohttp import web
+if TYPE_CHECKING:  # annotations only: binding the socket loads no aiohttp (attach.py)
+    from aiohttp import web
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (

@@ -39,7 +39,7 @@ import os
 import socket
 import struct
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,7 @@ from gateway.console import mounting, views
 from gateway.console.auth import COOKIE, Gate, LinkBook
 from gateway.console.host import ConsoleHost
 from gateway.console.limits import Buckets, Throttled, client_key
-from gateway.console.listener import HEADER_TIMEOUT_S, Listener
+from gateway.console.listener import HEADER_TIMEOUT_S, Listener, console_url
 from gateway.console.live import LiveState
 from gateway.console.policy import ClientAddress, add_security_headers, cross_site
 from gateway.console.test_alarm import SentTestAlarms
@@ -89,11 +89,12 @@ def _json(data: Any, status: int = 200, retry_after: float | None = None) -> web
 
 
 class ConsoleServer:
-    def __init__(self, host: ConsoleHost, env: dict[str, str] | None = None) -> None:
+    def __init__(self, host: ConsoleHost, env: dict[str, str] | None = None,
+                 live: LiveState | None = None) -> None:
         env = dict(os.environ) if env is None else env
         self.d = host
         self.cc = host.cfg.console
-        self.live = LiveState()
+        self.live = LiveState() if live is None else live   # attach.py's, tapping since start
         self.tests = SentTestAlarms()
         links = (LinkBook(self.cc.links_path(host.cfg.storage.path))
                  if self.cc.one_time_links else None)
@@ -141,7 +142,9 @@ class ConsoleServer:
         r.add_static("/static", STATIC, show_index=False, follow_symlinks=False)
         return app
 
-    async def start(self) -> None:
+    async def start(self, listener: Listener | None = None) -> None:
+        """Serve on a socket of its own, or on `listener`, already accepting (attach.py's:
+        the console loaded at its first connection)."""
         # keepalive_timeout: an idle kept-alive connection, or one whose next request head
         # does not arrive, is closed as quickly as a new one (listener.py).
         self.runner = web.AppRunner(self.app(), access_log=None, handle_signals=False,
@@ -149,17 +152,17 @@ class ConsoleServer:
                                     lingering_time=2.0)
         await self.runner.setup()
         assert self.runner.server is not None
-        self.listener = Listener(self.runner.server, self.cc.host, self.cc.port,
-                                 uncapped=self.client.is_proxy)
-        await self.listener.start()
+        if listener is None:
+            self.listener = Listener(self.runner.server, self.cc.host, self.cc.port,
+                                     uncapped=self.client.is_proxy)
+            await self.listener.start()
+            log.info("console on %s", console_url(self.cc))
+        else:
+            self.listener, listener.server = listener, self.runner.server
         self._housekeeping = asyncio.create_task(self._keep_house(), name="console-housekeeping")
-        self.d.reading_taps.append(self.live.tap)
+        if self.live.tap not in self.d.reading_taps:
+            self.d.reading_taps.append(self.live.tap)
         self.d.ack_listeners.append(self.tests.acknowledged)
-        login = "no login (loopback)" if not self.cc.needs_login else "login by token or one-time link"
-        log.info("console on http://%s:%d/ (%s)", self._url_host(), self.cc.port, login)
-
-    def _url_host(self) -> str:
-        return f"[{self.cc.host}]" if ":" in self.cc.host else self.cc.host
 
     def _throttled(self) -> list[Throttled]:
         return [self.login_refused, self.too_fast, self.stream_refused, self.stream_dropped,
@@ -444,31 +447,3 @@ class _Outgoing:
 
 class _NotReading(Exception):
     """A live stream whose page stopped reading: it is closed to free its slot."""
-
-
-async def start_console(host: ConsoleHost) -> ConsoleServer | None:
-    """Serve the console, or log why not and return None: the gateway runs on either way."""
-    server = ConsoleServer(host)
-    try:
-        await server.start()
-    except Exception as exc:  # noqa: BLE001 - e.g. the port is taken: contained
-        log.error("console could not start on %s: %s; the gateway runs on without it",
-                  server.cc.listen, exc)
-        try:
-            await server.stop()
-        except Exception:  # noqa: BLE001
-            pass
-        return None
-    return server
-
-
-@contextlib.asynccontextmanager
-async def running_console(host: ConsoleHost) -> AsyncIterator[ConsoleServer | None]:
-    """The console as a part of the running gateway (attach.py's `attach_console`): served
-    once the gateway's core runs, stopped first when it stops."""
-    server = await start_console(host)
-    try:
-        yield server
-    finally:
-        if server is not None:
-            await server.stop()

@@ -74,3 +74,28 @@ def test_time_errors_print_plain_numbers(tmp_path, capsys):
                  *CSV_ARGS]) == 2
     err = capsys.readouterr().err
     assert "time 0.5 goes back more than 1 s from 3.5" in err and "np." not in err
+
+
+def test_a_command_imports_only_its_own_module_and_help_still_lists_them_all():
+    # `safehome run` is the daemon: whatever it imports stays in its memory (issue 25)
+    import json
+    import subprocess
+    import sys
+
+    from gateway.cli import COMMANDS
+    code = ("import json, sys, gateway.cli\n"
+            "try:\n    gateway.cli.main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            "print(json.dumps(sorted(m for m in sys.modules if m.startswith('gateway.commands.'))))")
+
+    def run(*argv: str) -> tuple[str, list[str]]:
+        out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True,
+                             timeout=60, check=True)
+        *text, mods = out.stdout.strip().splitlines()
+        return "\n".join(text), json.loads(mods)
+
+    _, mods = run("run", "--help")
+    assert mods == ["gateway.commands.common", "gateway.commands.run"]
+    text, mods = run("--help")
+    assert all(name in text for name in COMMANDS) and len(mods) > len(COMMANDS)
+    text, _ = run("--version")
+    assert text.startswith("safehome ")
