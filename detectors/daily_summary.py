@@ -87,9 +87,12 @@ class DailySummaryDetector(LocalTimeDetector[DailySummarySettings]):
     # --- streaming -------------------------------------------------------------------
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
+        beds = bool(self.s.bed_zones)
         for r, t, what in self.home.seen(readings, self._advance, out):
             if self._start is None:
                 self._start = t
+            elif what is None and not beds and isinstance(r, RadarTargets):
+                continue   # a radar frame that saw nobody: _count would do nothing with it
             self._count(r, t, what)
         return out
 

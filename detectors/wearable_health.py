@@ -90,6 +90,7 @@ class WearableHealthDetector(Detector[WearableHealthSettings]):
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
         advance = self._advance
+        limit = self.s.out_of_range_minutes * 60.0   # as _advance computes it
         for r in readings:
             if isinstance(r, AccelBlock):
                 if not len(r.t):
@@ -99,7 +100,13 @@ class WearableHealthDetector(Detector[WearableHealthSettings]):
                 self._accel(self._get(r.sensor, t), r, out)
             else:
                 t = r.t
-                advance(t, out)
+                # _advance's first steps, inline: most readings are radar frames, and nothing
+                # is due until a wearable has been silent `out_of_range_minutes` (NaN: long way)
+                if not t <= self._now:
+                    if t - self._oldest < limit:
+                        self._now = t
+                    else:
+                        advance(t, out)
                 if isinstance(r, HeartRate):
                     self._heart(self._get(r.sensor, t), r, out)
         return out
