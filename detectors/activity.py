@@ -50,6 +50,7 @@ from typing import Annotated, Any, Callable, Iterable, Iterator, Mapping
 import numpy as np
 from pydantic import Field
 
+from detectors.magnitude import magnitude_std
 from sensordata.readings import (
     AccelBlock,
     Button,
@@ -425,8 +426,7 @@ def accel_moving(xyz: np.ndarray, std_g: float) -> bool:
     """Does the magnitude of a block of acceleration samples vary like a moving body?"""
     if len(xyz) < 2:
         return False
-    mag = np.sqrt(np.einsum("ij,ij->i", xyz, xyz))
-    return float(mag.std()) > std_g
+    return magnitude_std(xyz) > std_g
 
 
 def _later(a: float | None, b: float) -> float:

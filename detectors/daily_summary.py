@@ -29,6 +29,7 @@ from pydantic import Field
 from detectors.activity import OuterDoors
 from detectors.base import Detection
 from detectors.localtime import LocalTimeDetector, TimeOfDay, Window, ZonedSettings, parse_hhmm, parse_window
+from detectors.magnitude import magnitude
 from detectors.zones import Zone
 from sensordata.readings import (
     AccelBlock,
@@ -155,7 +156,7 @@ class DailySummaryDetector(LocalTimeDetector[DailySummarySettings]):
         xyz = r.xyz
         if not len(xyz):
             return
-        mag = np.sqrt(np.einsum("ij,ij->i", xyz, xyz))
+        mag = magnitude(xyz)
         self.c["move_sum"] += float(np.abs(mag - 1.0).sum())
         self.c["move_n"] += len(mag)
         ev = np.where(mag > 1.2, 1, np.where(mag < 1.05, 0, -1))

@@ -27,10 +27,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-import numpy as np
 from pydantic import Field, model_validator
 
 from detectors.base import Detection, Detector, DetectorSettings, room_of
+from detectors.magnitude import magnitude_std
 from sensordata.readings import AccelBlock, HeartRate
 
 
@@ -191,8 +191,7 @@ class WearableHealthDetector(Detector[WearableHealthSettings]):
         xyz = r.xyz
         if len(xyz) < 2:
             return
-        mag = np.sqrt(np.einsum("ij,ij->i", xyz, xyz))
-        std = float(mag.std())
+        std = magnitude_std(xyz)
         t0, t1 = float(r.t[0]), float(r.t[-1])
         if std >= self.s.still_std_g:
             w.still_since = None
