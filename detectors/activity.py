@@ -81,7 +81,7 @@ class HomeTracker:
     __slots__ = ("sensors", "outer_doors", "moving_speed", "accel_std_g", "last_activity",
                  "last_inside", "last_door", "last_home", "_present", "_door_contact",
                  "_entry_rooms", "_return", "_recent", "_now", "_pmax", "_src", "_items",
-                 "views", "_rooms")
+                 "_busy", "views", "_rooms")
 
     def __init__(self, sensors: Mapping[str, Any], outer_doors: Iterable[str] = (),
                  moving_speed: float = 0.15, accel_std_g: float = 0.03) -> None:
@@ -104,6 +104,7 @@ class HomeTracker:
         self._pmax = -math.inf                    # the latest `since` in _present
         self._src: Iterable[Any] | None = None    # the batch `track` was last given ...
         self._items: list[Seen] = []              # ... and what it saw in it
+        self._busy: list[tuple[int, float]] = []  # ... and where its radar frames saw someone
         self.views = 0                            # detectors reading this tracker
         self._rooms: dict[str, str | None] = {     # sensor -> its room (asked per reading)
             sid: getattr(m, "room", None) for sid, m in sensors.items()}
@@ -242,9 +243,17 @@ class HomeTracker:
     def track(self, readings: Iterable[Any]) -> list[Seen]:
         """Update with every reading of a batch, once: each reading that has a time, with
         it, what it was (`update`), and `away` and `present_now` right after it. The
-        result is kept until the next call, for every view of this tracker to read."""
+        result is kept until the next call, for every view of this tracker to read.
+
+        Kept with it: every item but the radar frames that saw nobody, as (index, the
+        latest time of the empty frames since the one before, -inf if none, inf if one
+        had no time), and the same for the empty frames after the last; `HomeView.seen`
+        steps over those frames with it."""
         items: list[Seen] = []
         add = items.append
+        busy: list[tuple[int, float]] = []
+        note = busy.append
+        gap = -math.inf
         update = self.update
         stale = STALE_PRESENCE_S
         present_d = self._present
@@ -268,7 +277,13 @@ class HomeTracker:
                         if present_d.pop(r.sensor, None) is not None:
                             pmax = max(present_d.values(), default=-math.inf)
                         what = None
+                        if t > gap:
+                            gap = t
+                        elif t != t:
+                            gap = math.inf   # NaN: no step over it
                     else:
+                        note((len(items), gap))
+                        gap = -math.inf
                         sensor = r.sensor
                         if sensor not in present_d:
                             present_d[sensor] = t
@@ -297,6 +312,8 @@ class HomeTracker:
                     if at is None:
                         continue
                     t = at
+                    note((len(items), gap))
+                    gap = -math.inf
                     self._now, self._pmax = now, pmax
                     inside = True
                     what = update(r)
@@ -310,7 +327,8 @@ class HomeTracker:
         finally:
             if not inside:
                 self._now, self._pmax = now, pmax
-        self._src, self._items = readings, items
+        busy.append((len(items), gap))   # the empty frames after the last busy item
+        self._src, self._items, self._busy = readings, items, busy
         return items
 
     def items(self, readings: Iterable[Any]) -> list[Seen]:
@@ -324,7 +342,7 @@ class HomeTracker:
         return self.track(readings)
 
     def release(self) -> None:
-        self._src, self._items = None, []
+        self._src, self._items, self._busy = None, [], []
 
     def state(self) -> dict[str, Any]:
         return {"last_activity": self.last_activity, "last_inside": self.last_inside,
@@ -361,14 +379,23 @@ class HomeView:
         self.present_now = tracker.present_now
 
     def seen(self, readings: Iterable[Any], advance: Callable[[float, Any], None],
-             out: Any, *, empty_radar: bool = True) -> Iterator[tuple[Any, float, str | None]]:
+             out: Any, *, empty_radar: bool = True,
+             due: Callable[[], float] | None = None) -> Iterator[tuple[Any, float, str | None]]:
         """Each reading with a time, its time and what it was, after `advance(t, out)`
         moved the detector's time to it (as TimedDetector.timed: a deadline that passed
         before the reading fires first, and sees the home as it was before it).
-        `empty_radar=False`: radar frames that saw nobody (half of a two-radar home's
+        `empty_radar=False`: radar frames that saw nobody (two thirds of a two-radar home's
         readings) move time and the view's state but are not yielded, for a detector that
-        would do nothing with them."""
-        for r, t, what, away, present in self.tracker.items(readings):
+        would do nothing with them. With `due` as well (the detector's
+        `TimedDetector.next_due`), such frames whose times are all before it are not even
+        passed to `advance`: by that contract the call that follows (the next reading's,
+        at a time no earlier) does all they would have done; after the batch's last busy
+        reading, one call with their latest time does. Everything else is as without."""
+        items = self.tracker.items(readings)
+        if due is not None and not empty_radar:
+            yield from self._stepping(items, advance, out, due)
+            return
+        for r, t, what, away, present in items:
             advance(t, out)
             self.away = away
             self.present_now = present
@@ -380,6 +407,45 @@ class HomeView:
                 if last is None or t > last:
                     self.last_activity = t
             yield r, t, what
+
+    def _stepping(self, items: list[Seen], advance: Callable[[float, Any], None], out: Any,
+                  due: Callable[[], float]) -> Iterator[tuple[Any, float, str | None]]:
+        """`seen` for `empty_radar=False` with `due`: the radar frames that saw nobody
+        between two busy readings are replayed one by one only when one of them could
+        matter (its time is not before `due()`, or after the next busy reading's)."""
+        start = 0   # the first item not handled yet
+        busy = self.tracker._busy
+        last = len(busy) - 1
+        for k, (i, gap) in enumerate(busy):
+            if k == last:   # the empty frames after the last busy item, if any
+                if start < len(items):
+                    if gap < due():
+                        advance(gap, out)   # their latest time: all they would have done
+                        _, _, _, self.away, self.present_now = items[-1]
+                    else:
+                        for _, t, _, away, present in items[start:]:
+                            advance(t, out)
+                            self.away = away
+                            self.present_now = present
+                return
+            r, t, what, away, present = items[i]
+            if i > start:   # empty frames first
+                if gap <= t and gap < due():
+                    _, _, _, self.away, self.present_now = items[i - 1]
+                else:
+                    for _, t_, _, away_, present_ in items[start:i]:
+                        advance(t_, out)
+                        self.away = away_
+                        self.present_now = present_
+            advance(t, out)
+            self.away = away
+            self.present_now = present
+            if what == "inside" or what == "door":
+                last_activity = self.last_activity
+                if last_activity is None or t > last_activity:
+                    self.last_activity = t
+            yield r, t, what
+            start = i + 1
 
     def state(self) -> dict[str, Any]:
         return {**self.tracker.state(), "last_activity": self.last_activity}
