@@ -54,15 +54,11 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
-from itertools import repeat, takewhile
-from operator import attrgetter, lt, truth
 from typing import Any, Iterable, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from detectors.base import Detection, SensorMeta
-
-_T = attrgetter("t")   # a reading's time, in C (observe drops old readings with it)
 
 OUTER_ROLES = frozenset({"outer_door", "front_door", "entrance", "exit"})
 Worn = Literal["wrist", "waist", "chest", "pendant", "ankle", "pocket"]
@@ -197,12 +193,8 @@ class HomeWitness:
                 watch.pending.append(self._reduce(r))  # type: ignore[union-attr]
         self._newest = newest
         horizon = self._newest - max(HISTORY_S, self.s.place_fresh_s + 120.0)
-        # the readings older than the horizon, counted in C (a day is 1.7 million radar
-        # frames through here), then dropped: what `while seen[0].t < horizon` dropped
-        drop = self._seen.popleft
-        for _ in repeat(None, len(list(takewhile(truth, map(lt, map(_T, self._seen),
-                                                            repeat(horizon)))))):
-            drop()
+        while self._seen and self._seen[0].t < horizon:
+            self._seen.popleft()
         while self._outer_opened and self._outer_opened[0] < self._newest - self.s.visitor_block_s - 600:
             self._outer_opened.popleft()
 
