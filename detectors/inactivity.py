@@ -65,8 +65,15 @@ class InactivityDetector(LocalTimeDetector[InactivitySettings]):
     # --- streaming -------------------------------------------------------------------
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
-        for _r, t, _what in self.home.seen(readings, self._advance, out):
-            self._check(t if self._now is None else self._now, out)  # presence back after an away hold fires now
+        home, span = self.home, self._span
+        for _r, t, _what in home.seen(readings, self._advance, out):
+            # presence back after an away hold fires now; _check's own first test, inline
+            # (every reading comes here, and nearly always the alarm cannot be due yet)
+            now = t if self._now is None else self._now
+            since = home.last_activity if home.last_activity is not None else self._first
+            if since is None or since == self._alarmed_for or since + span > now:
+                continue
+            self._check(now, out)
         return out
 
     def _advance(self, t: float, out: list[Detection]) -> None:
@@ -81,6 +88,9 @@ class InactivityDetector(LocalTimeDetector[InactivitySettings]):
                 self._first, self.home.last_activity = t, None
             self._resumed_at = None
         self._now = t
+        since = self.home.last_activity if self.home.last_activity is not None else self._first
+        if since is None or since == self._alarmed_for or since + self._span > t:
+            return   # _check's own first test, inline: the alarm cannot be due yet
         self._check(t, out)
 
     def _check(self, t: float, out: list[Detection]) -> None:
