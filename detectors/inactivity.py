@@ -66,15 +66,32 @@ class InactivityDetector(LocalTimeDetector[InactivitySettings]):
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
         home, span = self.home, self._span
-        for _r, t, _what in home.seen(readings, self._advance, out):
+        # A radar frame that saw nobody is left out of this loop (empty_radar=False): it
+        # changes neither the last activity nor, but towards "away", the home, so the check
+        # after it could find nothing the check `_advance` made at its time had not (a
+        # hold is noted by the next check instead, with the same `since`). And before
+        # next_due such frames are stepped over (detectors/base.py).
+        for _r, t, _what in home.seen(readings, self._advance, out, empty_radar=False,
+                                      due=self.next_due):
             # presence back after an away hold fires now; _check's own first test, inline
-            # (every reading comes here, and nearly always the alarm cannot be due yet)
+            # (nearly always the alarm cannot be due yet)
             now = t if self._now is None else self._now
             since = home.last_activity if home.last_activity is not None else self._first
             if since is None or since == self._alarmed_for or since + span > now:
                 continue
             self._check(now, out)
         return out
+
+    def next_due(self) -> float:
+        """`_advance`'s own test: nothing can be due before the quiet stretch is `hours`
+        long (nor ever, once alarmed for it); right away before the first reading and
+        after a restore, which change state at any time."""
+        if self._first is None or self._resumed_at is not None:
+            return -float("inf")
+        since = self.home.last_activity if self.home.last_activity is not None else self._first
+        if since == self._alarmed_for:
+            return float("inf")
+        return since + self._span
 
     def _advance(self, t: float, out: list[Detection]) -> None:
         if self._first is None:
