@@ -379,7 +379,7 @@ class HomeView:
         self.present_now = tracker.present_now
 
     def seen(self, readings: Iterable[Any], advance: Callable[[float, Any], None],
-             out: Any, *, empty_radar: bool = True,
+             out: Any, *, empty_radar: bool | Callable[[], bool] = True,
              due: Callable[[], float] | None = None) -> Iterator[tuple[Any, float, str | None]]:
         """Each reading with a time, its time and what it was, after `advance(t, out)`
         moved the detector's time to it (as TimedDetector.timed: a deadline that passed
@@ -390,11 +390,18 @@ class HomeView:
         `TimedDetector.next_due`), such frames whose times are all before it are not even
         passed to `advance`: by that contract the call that follows (the next reading's,
         at a time no earlier) does all they would have done; after the batch's last busy
-        reading, one call with their latest time does. Everything else is as without."""
+        reading, one call with their latest time does. Everything else is as without.
+        With `due`, `empty_radar` may also be a function: whether the detector wants such a
+        frame now (asked after its `advance`, for a frame that is not stepped over), for a
+        detector that does something with them only at times; its `next_due` must then be
+        -inf whenever it would want one."""
         items = self.tracker.items(readings)
-        if due is not None and not empty_radar:
-            yield from self._stepping(items, advance, out, due)
+        if due is not None and empty_radar is not True:
+            yield from self._stepping(items, advance, out, due,
+                                      None if empty_radar is False else empty_radar)
             return
+        if callable(empty_radar):
+            raise TypeError("HomeView.seen: a function as empty_radar needs due")
         for r, t, what, away, present in items:
             advance(t, out)
             self.away = away
@@ -409,10 +416,12 @@ class HomeView:
             yield r, t, what
 
     def _stepping(self, items: list[Seen], advance: Callable[[float, Any], None], out: Any,
-                  due: Callable[[], float]) -> Iterator[tuple[Any, float, str | None]]:
-        """`seen` for `empty_radar=False` with `due`: the radar frames that saw nobody
-        between two busy readings are replayed one by one only when one of them could
-        matter (its time is not before `due()`, or after the next busy reading's)."""
+                  due: Callable[[], float], wanted: Callable[[], bool] | None,
+                  ) -> Iterator[tuple[Any, float, str | None]]:
+        """`seen` with `due`: the radar frames that saw nobody between two busy readings
+        are replayed one by one (and handed on where `wanted()` says so) only when one of
+        them could matter (its time is not before `due()`, or after the next busy
+        reading's)."""
         start = 0   # the first item not handled yet
         busy = self.tracker._busy
         last = len(busy) - 1
@@ -423,20 +432,24 @@ class HomeView:
                         advance(gap, out)   # their latest time: all they would have done
                         _, _, _, self.away, self.present_now = items[-1]
                     else:
-                        for _, t, _, away, present in items[start:]:
+                        for r, t, _, away, present in items[start:]:
                             advance(t, out)
                             self.away = away
                             self.present_now = present
+                            if wanted is not None and wanted():
+                                yield r, t, None
                 return
             r, t, what, away, present = items[i]
             if i > start:   # empty frames first
                 if gap <= t and gap < due():
                     _, _, _, self.away, self.present_now = items[i - 1]
                 else:
-                    for _, t_, _, away_, present_ in items[start:i]:
+                    for r_, t_, _, away_, present_ in items[start:i]:
                         advance(t_, out)
                         self.away = away_
                         self.present_now = present_
+                        if wanted is not None and wanted():
+                            yield r_, t_, None
             advance(t, out)
             self.away = away
             self.present_now = present

@@ -89,13 +89,28 @@ class DailySummaryDetector(LocalTimeDetector[DailySummarySettings]):
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
         beds = bool(self.s.bed_zones)
-        for r, t, what in self.home.seen(readings, self._advance, out):
+        # a radar frame that saw nobody matters only as the first of a day's readings
+        # (`_start`) or with bed zones: then it is handed on; otherwise it is stepped over
+        # until the day's summary is due
+        for r, t, what in self.home.seen(readings, self._advance, out,
+                                         empty_radar=self._wants_empty, due=self.next_due):
             if self._start is None:
                 self._start = t
             elif what is None and not beds and isinstance(r, RadarTargets):
                 continue   # a radar frame that saw nobody: _count would do nothing with it
             self._count(r, t, what)
         return out
+
+    def _wants_empty(self) -> bool:
+        return self._start is None or bool(self.s.bed_zones)
+
+    def next_due(self) -> float:
+        """The day's boundary, where its summary is made (`_advance`'s own test); right
+        away while a radar frame that saw nobody would still be counted (`_wants_empty`)
+        and before the first reading sets the boundary."""
+        if self._start is None or self.s.bed_zones:
+            return -float("inf")
+        return self._end
 
     def _advance(self, t: float, out: list[Detection]) -> None:
         if t <= self._now:

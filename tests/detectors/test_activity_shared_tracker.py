@@ -8,14 +8,16 @@ batches as the live gateway and replay do."""
 
 from __future__ import annotations
 
+import copy
 import math
+import pickle
 import random
 from typing import Any
 
 import numpy as np
 import pytest
 
-from detectors.activity import STALE_PRESENCE_S, HomeTracker, HomeTrackers
+from detectors.activity import STALE_PRESENCE_S, HomeTracker, HomeTrackers, HomeView
 from detectors.base import Detection, DetectorSettings, SensorMeta, TimedDetector
 from detectors.registry import build, load
 from sensordata.readings import AccelBlock, Battery, Contact, HeartRate, Motion, Presence, RadarTargets, Target, end_time
@@ -201,7 +203,8 @@ def test_a_shared_tracker_not_fed_by_its_pool_refuses_rather_than_count_twice():
     assert [w for _, _, w in b.seen(batch, lambda t, out: None, None)] == ["inside"]
 
 
-STEPPING = ("inactivity", "dwell", "night_door", "not_up", "trends")   # they declare next_due
+STEPPING = ("inactivity", "dwell", "night_door", "not_up", "trends", "daily_summary",
+            "sensor_stuck")   # they declare next_due
 
 
 def test_stepping_over_empty_radar_frames_until_next_due_changes_nothing():
@@ -290,24 +293,70 @@ def test_the_view_steps_over_empty_frames_only_where_nothing_is_due():
     assert stepping.calls < 0.7 * every.calls, (stepping.calls, every.calls)
 
 
-def test_inactivity_leaving_empty_radar_frames_out_of_its_loop_finds_the_same():
-    """inactivity's check after a radar frame that saw nobody found nothing new (its
-    feed's comment says why): the loop that checked after every frame, as it was, finds
-    the same alarms at the same times and ends in the same state."""
-    inactivity = load("inactivity")
 
-    class EveryFrame(inactivity):  # type: ignore[misc, valid-type]
-        def feed(self, readings: Any) -> list[Detection]:
-            out: list[Detection] = []
-            for _r, t, _what in self.home.seen(readings, self._advance, out):
-                self._check(t if self._now is None else self._now, out)
-            return out
+class _EveryFrameView(HomeView):
+    """A view as it was before stepping: every radar frame that saw nobody handed on, and
+    `advance` called for each, whatever the detector asked for."""
 
+    __slots__ = ()
+
+    def seen(self, readings: Any, advance: Any, out: Any, *, empty_radar: Any = True,
+             due: Any = None) -> Any:
+        return super().seen(readings, advance, out)
+
+
+def test_the_home_detectors_find_the_same_as_when_every_empty_frame_was_handed_on():
+    """Leaving radar frames that saw nobody out of the detectors' loops (`empty_radar`)
+    and stepping over them until `next_due` changes nothing: the same findings and the
+    same state as handing every frame to every detector and calling `_advance` for each."""
     for seed in (7, 8):
         stream = home_stream(4 * 24, seed=seed)
-        new = {"inactivity": inactivity(_settings("inactivity"), SENSORS, TZ)}
-        old = {"inactivity": EveryFrame(_settings("inactivity"), SENSORS, TZ)}
-        got, expected = _run(new, None, stream), _run(old, None, stream)
+        pool_a, pool_b = HomeTrackers(SENSORS), HomeTrackers(SENSORS)
+        new = {n: build(n, _settings(n), SENSORS, TZ, pool_a) for n in HOME_DETECTORS}
+        old = {n: build(n, _settings(n), SENSORS, TZ, pool_b) for n in HOME_DETECTORS}
+        for det in old.values():
+            owner = det.features if hasattr(det, "features") else det   # trends' view is its features'
+            owner.home = _EveryFrameView(owner.home.tracker)
+        got, expected = _run(new, pool_a, stream), _run(old, pool_b, stream)
         assert got == expected
-        assert len(expected["inactivity"]) >= 3
-        assert new["inactivity"].state() == old["inactivity"].state()
+        kinds = {d.type for found in expected.values() for d in found}
+        assert {"inactivity", "dwell_exceeded", "door_night_not_back", "daily_summary",
+                "sensor_stuck"} <= kinds, kinds
+        for name in HOME_DETECTORS:
+            assert new[name].state() == old[name].state(), name
+
+
+def _without_clock(det: Any) -> bytes:
+    return pickle.dumps({k: v for k, v in vars(det).items() if k not in ("_now", "homes")})
+
+
+@pytest.mark.parametrize("name", STEPPING)
+def test_before_next_due_advance_only_moves_the_clock(name):
+    """The promise each declaring detector makes (detectors/base.py), checked where it
+    counts: at many points of a seeded home, `_advance` at times before `next_due()` (just
+    before it, and every ten minutes up to it) appends nothing and changes nothing but
+    the clock; a detector that declared too late a time would change something there."""
+    stream = home_stream(4 * 24, seed=9)
+    pool = HomeTrackers(SENSORS)
+    det = build(name, _settings(name), SENSORS, TZ, pool)
+    probed = 0
+    for k, batch in enumerate(batches(stream, seed=10)):
+        pool.track(batch)
+        det.feed(batch)
+        pool.release()
+        due = det.next_due()
+        if k % 7 or not -math.inf < due:
+            continue
+        now = max(t for r in batch if (t := end_time(r)) is not None)
+        times = ([due - 0.001] if due < math.inf else []) + [
+            t for j in range(1, 150) if (t := now + 600.0 * j) < due]
+        for t in times:
+            if t <= now:
+                continue
+            probe = copy.deepcopy(det)
+            before = _without_clock(probe)
+            out: list[Detection] = []
+            probe._advance(t, out)
+            assert out == [] and _without_clock(probe) == before, (name, t - due)
+            probed += 1
+    assert probed > 50, probed
