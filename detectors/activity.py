@@ -424,25 +424,13 @@ class HomeView:
         reading's)."""
         start = 0   # the first item not handled yet
         busy = self.tracker._busy
-        last = len(busy) - 1
-        for k, (i, gap) in enumerate(busy):
-            if k == last:   # the empty frames after the last busy item, if any
-                if start < len(items):
-                    if gap < due():
-                        advance(gap, out)   # their latest time: all they would have done
-                        _, _, _, self.away, self.present_now = items[-1]
-                    else:
-                        for r, t, _, away, present in items[start:]:
-                            advance(t, out)
-                            self.away = away
-                            self.present_now = present
-                            if wanted is not None and wanted():
-                                yield r, t, None
-                return
+        for i, gap in busy[:-1]:   # the last entry: the empty frames after the last busy item
             r, t, what, away, present = items[i]
             if i > start:   # empty frames first
-                if gap <= t and gap < due():
-                    _, _, _, self.away, self.present_now = items[i - 1]
+                d = due()
+                if gap <= t and gap < d:
+                    if not t < d:   # this `advance` may look at the home: as after them
+                        _, _, _, self.away, self.present_now = items[i - 1]
                 else:
                     for r_, t_, _, away_, present_ in items[start:i]:
                         advance(t_, out)
@@ -459,6 +447,18 @@ class HomeView:
                     self.last_activity = t
             yield r, t, what
             start = i + 1
+        if start < len(items):
+            gap = busy[-1][1]
+            if gap < due():
+                advance(gap, out)   # their latest time: all they would have done
+                _, _, _, self.away, self.present_now = items[-1]
+            else:
+                for r, t, _, away, present in items[start:]:
+                    advance(t, out)
+                    self.away = away
+                    self.present_now = present
+                    if wanted is not None and wanted():
+                        yield r, t, None
 
     def state(self) -> dict[str, Any]:
         return {**self.tracker.state(), "last_activity": self.last_activity}
