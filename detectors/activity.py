@@ -104,7 +104,7 @@ class HomeTracker:
         self._pmax = -math.inf                    # the latest `since` in _present
         self._src: Iterable[Any] | None = None    # the batch `track` was last given ...
         self._items: list[Seen] = []              # ... and what it saw in it
-        self._busy: list[tuple[int, float]] = []  # ... and where its radar frames saw someone
+        self._busy: list[tuple[Seen | None, float, int]] = []  # ... and its busy items
         self.views = 0                            # detectors reading this tracker
         self._rooms: dict[str, str | None] = {     # sensor -> its room (asked per reading)
             sid: getattr(m, "room", None) for sid, m in sensors.items()}
@@ -245,15 +245,17 @@ class HomeTracker:
         it, what it was (`update`), and `away` and `present_now` right after it. The
         result is kept until the next call, for every view of this tracker to read.
 
-        Kept with it: every item but the radar frames that saw nobody, as (index, the
+        Kept with it: every item but the radar frames that saw nobody, as (the item, the
         latest time of the empty frames since the one before, -inf if none, inf if one
-        had no time), and the same for the empty frames after the last; `HomeView.seen`
-        steps over those frames with it."""
+        had no time, the index after the item), and (None, the same for the empty frames
+        after the last, the number of items); `HomeView.seen` steps over those frames with
+        it."""
         items: list[Seen] = []
         add = items.append
-        busy: list[tuple[int, float]] = []
+        busy: list[tuple[Seen | None, float, int]] = []
         note = busy.append
-        gap = -math.inf
+        ninf = -math.inf
+        gap = ninf
         update = self.update
         stale = STALE_PRESENCE_S
         present_d = self._present
@@ -276,14 +278,17 @@ class HomeTracker:
                     if not targets:
                         if present_d.pop(r.sensor, None) is not None:
                             pmax = max(present_d.values(), default=-math.inf)
-                        what = None
+                        present = now - pmax < stale
+                        door = self.last_door
+                        home = self.last_home
+                        add((r, t, None, door is not None and not present
+                             and (home is None or door > home), present))
                         if t > gap:
                             gap = t
                         elif t != t:
                             gap = math.inf   # NaN: no step over it
+                        continue
                     else:
-                        note((len(items), gap))
-                        gap = -math.inf
                         sensor = r.sensor
                         if sensor not in present_d:
                             present_d[sensor] = t
@@ -312,8 +317,6 @@ class HomeTracker:
                     if at is None:
                         continue
                     t = at
-                    note((len(items), gap))
-                    gap = -math.inf
                     self._now, self._pmax = now, pmax
                     inside = True
                     what = update(r)
@@ -322,12 +325,15 @@ class HomeTracker:
                 present = now - pmax < stale
                 door = self.last_door
                 home = self.last_home
-                add((r, t, what, door is not None and not present and (home is None or door > home),
-                     present))
+                seen = (r, t, what, door is not None and not present and (home is None or door > home),
+                        present)
+                add(seen)
+                note((seen, gap, len(items)))
+                gap = ninf
         finally:
             if not inside:
                 self._now, self._pmax = now, pmax
-        busy.append((len(items), gap))   # the empty frames after the last busy item
+        note((None, gap, len(items)))   # the empty frames after the last busy item
         self._src, self._items, self._busy = readings, items, busy
         return items
 
@@ -424,8 +430,9 @@ class HomeView:
         reading's)."""
         start = 0   # the first item not handled yet
         busy = self.tracker._busy
-        for i, gap in busy[:-1]:   # the last entry: the empty frames after the last busy item
-            r, t, what, away, present = items[i]
+        for seen, gap, end in busy[:-1]:   # the last: the empty frames after the last busy item
+            r, t, what, away, present = seen  # type: ignore[misc]
+            i = end - 1
             if i > start:   # empty frames first
                 d = due()
                 if gap <= t and gap < d:
@@ -446,7 +453,7 @@ class HomeView:
                 if last_activity is None or t > last_activity:
                     self.last_activity = t
             yield r, t, what
-            start = i + 1
+            start = end
         if start < len(items):
             gap = busy[-1][1]
             if gap < due():
