@@ -50,6 +50,7 @@ from typing import Annotated, Any, Callable, Iterable, Iterator, Mapping
 import numpy as np
 from pydantic import Field
 
+from detectors.magnitude import magnitude_std
 from sensordata.readings import (
     AccelBlock,
     Button,
@@ -80,7 +81,7 @@ class HomeTracker:
     __slots__ = ("sensors", "outer_doors", "moving_speed", "accel_std_g", "last_activity",
                  "last_inside", "last_door", "last_home", "_present", "_door_contact",
                  "_entry_rooms", "_return", "_recent", "_now", "_pmax", "_src", "_items",
-                 "views", "_rooms")
+                 "_busy", "views", "_rooms")
 
     def __init__(self, sensors: Mapping[str, Any], outer_doors: Iterable[str] = (),
                  moving_speed: float = 0.15, accel_std_g: float = 0.03) -> None:
@@ -103,6 +104,7 @@ class HomeTracker:
         self._pmax = -math.inf                    # the latest `since` in _present
         self._src: Iterable[Any] | None = None    # the batch `track` was last given ...
         self._items: list[Seen] = []              # ... and what it saw in it
+        self._busy: list[tuple[Seen | None, float, int]] = []  # ... and its busy items
         self.views = 0                            # detectors reading this tracker
         self._rooms: dict[str, str | None] = {     # sensor -> its room (asked per reading)
             sid: getattr(m, "room", None) for sid, m in sensors.items()}
@@ -241,9 +243,19 @@ class HomeTracker:
     def track(self, readings: Iterable[Any]) -> list[Seen]:
         """Update with every reading of a batch, once: each reading that has a time, with
         it, what it was (`update`), and `away` and `present_now` right after it. The
-        result is kept until the next call, for every view of this tracker to read."""
+        result is kept until the next call, for every view of this tracker to read.
+
+        Kept with it: every item but the radar frames that saw nobody, as (the item, the
+        latest time of the empty frames since the one before, -inf if none, inf if one
+        had no time, the index after the item), and (None, the same for the empty frames
+        after the last, the number of items); `HomeView.seen` steps over those frames with
+        it."""
         items: list[Seen] = []
         add = items.append
+        busy: list[tuple[Seen | None, float, int]] = []
+        note = busy.append
+        ninf = -math.inf
+        gap = ninf
         update = self.update
         stale = STALE_PRESENCE_S
         present_d = self._present
@@ -266,7 +278,16 @@ class HomeTracker:
                     if not targets:
                         if present_d.pop(r.sensor, None) is not None:
                             pmax = max(present_d.values(), default=-math.inf)
-                        what = None
+                        present = now - pmax < stale
+                        door = self.last_door
+                        home = self.last_home
+                        add((r, t, None, door is not None and not present
+                             and (home is None or door > home), present))
+                        if t > gap:
+                            gap = t
+                        elif t != t:
+                            gap = math.inf   # NaN: no step over it
+                        continue
                     else:
                         sensor = r.sensor
                         if sensor not in present_d:
@@ -304,12 +325,16 @@ class HomeTracker:
                 present = now - pmax < stale
                 door = self.last_door
                 home = self.last_home
-                add((r, t, what, door is not None and not present and (home is None or door > home),
-                     present))
+                seen = (r, t, what, door is not None and not present and (home is None or door > home),
+                        present)
+                add(seen)
+                note((seen, gap, len(items)))
+                gap = ninf
         finally:
             if not inside:
                 self._now, self._pmax = now, pmax
-        self._src, self._items = readings, items
+        note((None, gap, len(items)))   # the empty frames after the last busy item
+        self._src, self._items, self._busy = readings, items, busy
         return items
 
     def items(self, readings: Iterable[Any]) -> list[Seen]:
@@ -323,7 +348,7 @@ class HomeTracker:
         return self.track(readings)
 
     def release(self) -> None:
-        self._src, self._items = None, []
+        self._src, self._items, self._busy = None, [], []
 
     def state(self) -> dict[str, Any]:
         return {"last_activity": self.last_activity, "last_inside": self.last_inside,
@@ -360,14 +385,30 @@ class HomeView:
         self.present_now = tracker.present_now
 
     def seen(self, readings: Iterable[Any], advance: Callable[[float, Any], None],
-             out: Any, *, empty_radar: bool = True) -> Iterator[tuple[Any, float, str | None]]:
+             out: Any, *, empty_radar: bool | Callable[[], bool] = True,
+             due: Callable[[], float] | None = None) -> Iterator[tuple[Any, float, str | None]]:
         """Each reading with a time, its time and what it was, after `advance(t, out)`
         moved the detector's time to it (as TimedDetector.timed: a deadline that passed
         before the reading fires first, and sees the home as it was before it).
-        `empty_radar=False`: radar frames that saw nobody (half of a two-radar home's
+        `empty_radar=False`: radar frames that saw nobody (two thirds of a two-radar home's
         readings) move time and the view's state but are not yielded, for a detector that
-        would do nothing with them."""
-        for r, t, what, away, present in self.tracker.items(readings):
+        would do nothing with them. With `due` as well (the detector's
+        `TimedDetector.next_due`), such frames whose times are all before it are not even
+        passed to `advance`: by that contract the call that follows (the next reading's,
+        at a time no earlier) does all they would have done; after the batch's last busy
+        reading, one call with their latest time does. Everything else is as without.
+        With `due`, `empty_radar` may also be a function: whether the detector wants such a
+        frame now (asked after its `advance`, for a frame that is not stepped over), for a
+        detector that does something with them only at times; its `next_due` must then be
+        -inf whenever it would want one."""
+        items = self.tracker.items(readings)
+        if due is not None and empty_radar is not True:
+            yield from self._stepping(items, advance, out, due,
+                                      None if empty_radar is False else empty_radar)
+            return
+        if callable(empty_radar):
+            raise TypeError("HomeView.seen: a function as empty_radar needs due")
+        for r, t, what, away, present in items:
             advance(t, out)
             self.away = away
             self.present_now = present
@@ -379,6 +420,52 @@ class HomeView:
                 if last is None or t > last:
                     self.last_activity = t
             yield r, t, what
+
+    def _stepping(self, items: list[Seen], advance: Callable[[float, Any], None], out: Any,
+                  due: Callable[[], float], wanted: Callable[[], bool] | None,
+                  ) -> Iterator[tuple[Any, float, str | None]]:
+        """`seen` with `due`: the radar frames that saw nobody between two busy readings
+        are replayed one by one (and handed on where `wanted()` says so) only when one of
+        them could matter (its time is not before `due()`, or after the next busy
+        reading's)."""
+        start = 0   # the first item not handled yet
+        busy = self.tracker._busy
+        for seen, gap, end in busy[:-1]:   # the last: the empty frames after the last busy item
+            r, t, what, away, present = seen  # type: ignore[misc]
+            i = end - 1
+            if i > start:   # empty frames first
+                d = due()
+                if gap <= t and gap < d:
+                    if not t < d:   # this `advance` may look at the home: as after them
+                        _, _, _, self.away, self.present_now = items[i - 1]
+                else:
+                    for r_, t_, _, away_, present_ in items[start:i]:
+                        advance(t_, out)
+                        self.away = away_
+                        self.present_now = present_
+                        if wanted is not None and wanted():
+                            yield r_, t_, None
+            advance(t, out)
+            self.away = away
+            self.present_now = present
+            if what == "inside" or what == "door":
+                last_activity = self.last_activity
+                if last_activity is None or t > last_activity:
+                    self.last_activity = t
+            yield r, t, what
+            start = end
+        if start < len(items):
+            gap = busy[-1][1]
+            if gap < due():
+                advance(gap, out)   # their latest time: all they would have done
+                _, _, _, self.away, self.present_now = items[-1]
+            else:
+                for r, t, _, away, present in items[start:]:
+                    advance(t, out)
+                    self.away = away
+                    self.present_now = present
+                    if wanted is not None and wanted():
+                        yield r, t, None
 
     def state(self) -> dict[str, Any]:
         return {**self.tracker.state(), "last_activity": self.last_activity}
@@ -425,8 +512,7 @@ def accel_moving(xyz: np.ndarray, std_g: float) -> bool:
     """Does the magnitude of a block of acceleration samples vary like a moving body?"""
     if len(xyz) < 2:
         return False
-    mag = np.sqrt(np.einsum("ij,ij->i", xyz, xyz))
-    return float(mag.std()) > std_g
+    return magnitude_std(xyz) > std_g
 
 
 def _later(a: float | None, b: float) -> float:

@@ -29,6 +29,7 @@ from pydantic import Field
 from detectors.activity import OuterDoors
 from detectors.base import Detection
 from detectors.localtime import LocalTimeDetector, TimeOfDay, Window, ZonedSettings, parse_hhmm, parse_window
+from detectors.magnitude import magnitude
 from detectors.zones import Zone
 from sensordata.readings import (
     AccelBlock,
@@ -87,11 +88,29 @@ class DailySummaryDetector(LocalTimeDetector[DailySummarySettings]):
     # --- streaming -------------------------------------------------------------------
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
-        for r, t, what in self.home.seen(readings, self._advance, out):
+        beds = bool(self.s.bed_zones)
+        # a radar frame that saw nobody matters only as the first of a day's readings
+        # (`_start`) or with bed zones: then it is handed on; otherwise it is stepped over
+        # until the day's summary is due
+        for r, t, what in self.home.seen(readings, self._advance, out,
+                                         empty_radar=self._wants_empty, due=self.next_due):
             if self._start is None:
                 self._start = t
+            elif what is None and not beds and isinstance(r, RadarTargets):
+                continue   # a radar frame that saw nobody: _count would do nothing with it
             self._count(r, t, what)
         return out
+
+    def _wants_empty(self) -> bool:
+        return self._start is None or bool(self.s.bed_zones)
+
+    def next_due(self) -> float:
+        """The day's boundary, where its summary is made (`_advance`'s own test); right
+        away while a radar frame that saw nobody would still be counted (`_wants_empty`)
+        and before the first reading sets the boundary."""
+        if self._start is None or self.s.bed_zones:
+            return -float("inf")
+        return self._end
 
     def _advance(self, t: float, out: list[Detection]) -> None:
         if t <= self._now:
@@ -152,7 +171,7 @@ class DailySummaryDetector(LocalTimeDetector[DailySummarySettings]):
         xyz = r.xyz
         if not len(xyz):
             return
-        mag = np.sqrt(np.einsum("ij,ij->i", xyz, xyz))
+        mag = magnitude(xyz)
         self.c["move_sum"] += float(np.abs(mag - 1.0).sum())
         self.c["move_n"] += len(mag)
         ev = np.where(mag > 1.2, 1, np.where(mag < 1.05, 0, -1))

@@ -94,7 +94,8 @@ class DwellDetector(TimedDetector[DwellSettings]):
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
         # a radar frame that saw nobody changes nothing here but the time
-        for r, t, what in self.home.seen(readings, self._advance, out, empty_radar=False):
+        for r, t, what in self.home.seen(readings, self._advance, out, empty_radar=False,
+                                         due=self.next_due):
             if what == "door":
                 self._leave(t)
                 continue
@@ -134,6 +135,16 @@ class DwellDetector(TimedDetector[DwellSettings]):
             self._limits.pop(room, None)
         self._room = None
         self._limit = float("inf")
+
+    def next_due(self) -> float:
+        """The stay's limit (a second early: `_advance` tests `t - enter`, not `enter +
+        limit`, and the two may round apart); right away after a restore, which restarts
+        the stay's clock at the first time it sees."""
+        if self._resumed_at is not None:
+            return -float("inf")
+        if self._alarmed:
+            return float("inf")
+        return self._enter + self._limit - 1.0
 
     def _advance(self, t: float, out: list[Detection]) -> None:
         if t <= self._now:

@@ -65,9 +65,33 @@ class InactivityDetector(LocalTimeDetector[InactivitySettings]):
     # --- streaming -------------------------------------------------------------------
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
-        for _r, t, _what in self.home.seen(readings, self._advance, out):
-            self._check(t if self._now is None else self._now, out)  # presence back after an away hold fires now
+        home, span = self.home, self._span
+        # A radar frame that saw nobody is left out of this loop (empty_radar=False): it
+        # changes neither the last activity nor, but towards "away", the home, so the check
+        # after it could find nothing the check `_advance` made at its time had not (a
+        # hold is noted by the next check instead, with the same `since`). And before
+        # next_due such frames are stepped over (detectors/base.py).
+        for _r, t, _what in home.seen(readings, self._advance, out, empty_radar=False,
+                                      due=self.next_due):
+            # presence back after an away hold fires now; _check's own first test, inline
+            # (nearly always the alarm cannot be due yet)
+            now = t if self._now is None else self._now
+            since = home.last_activity if home.last_activity is not None else self._first
+            if since is None or since == self._alarmed_for or since + span > now:
+                continue
+            self._check(now, out)
         return out
+
+    def next_due(self) -> float:
+        """`_advance`'s own test: nothing can be due before the quiet stretch is `hours`
+        long (nor ever, once alarmed for it); right away before the first reading and
+        after a restore, which change state at any time."""
+        if self._first is None or self._resumed_at is not None:
+            return -float("inf")
+        since = self.home.last_activity if self.home.last_activity is not None else self._first
+        if since == self._alarmed_for:
+            return float("inf")
+        return since + self._span
 
     def _advance(self, t: float, out: list[Detection]) -> None:
         if self._first is None:
@@ -81,6 +105,9 @@ class InactivityDetector(LocalTimeDetector[InactivitySettings]):
                 self._first, self.home.last_activity = t, None
             self._resumed_at = None
         self._now = t
+        since = self.home.last_activity if self.home.last_activity is not None else self._first
+        if since is None or since == self._alarmed_for or since + self._span > t:
+            return   # _check's own first test, inline: the alarm cannot be due yet
         self._check(t, out)
 
     def _check(self, t: float, out: list[Detection]) -> None:

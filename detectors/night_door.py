@@ -48,7 +48,8 @@ class NightDoorDetector(LocalTimeDetector[NightDoorSettings]):
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
         # a radar frame that saw nobody changes nothing here but the time
-        for r, t, what in self.home.seen(readings, self._advance, out, empty_radar=False):
+        for r, t, what in self.home.seen(readings, self._advance, out, empty_radar=False,
+                                         due=self.next_due):
             if what == "door":
                 if self._door is None:
                     if self.clock.in_windows(t, self.night):
@@ -60,6 +61,12 @@ class NightDoorDetector(LocalTimeDetector[NightDoorSettings]):
                 self._door = self._opened = None      # back home (or never left)
                 self._alarmed = False
         return out
+
+    def next_due(self) -> float:
+        """Nothing is due but the armed rule's deadline (`_advance`'s own test)."""
+        if self._door is None or self._alarmed:
+            return float("inf")
+        return self._door + self._limit
 
     def _advance(self, t: float, out: list[Detection]) -> None:
         if t <= self._now:

@@ -161,7 +161,8 @@ class NotUpDetector(LocalTimeDetector[NotUpSettings]):
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
         # only activity counts here: a radar frame that saw nobody changes nothing but the time
-        for r, t, what in self.home.seen(readings, self._advance, out, empty_radar=False):
+        for r, t, what in self.home.seen(readings, self._advance, out, empty_radar=False,
+                                         due=self.next_due):
             if what not in ("inside", "door") \
                     or (self.ignore and self.home.room(r.sensor) in self.ignore):
                 continue
@@ -179,6 +180,15 @@ class NotUpDetector(LocalTimeDetector[NotUpSettings]):
         self._bout_last = max(t, self._bout_last or t)
         if t - self._bout_start >= s.up_minutes * 60.0:
             self._first_today = self.clock.minute_of_day(self._bout_start)
+
+    def next_due(self) -> float:
+        """The day's end, or before it today's deadline while the morning is still open:
+        `_maybe_fire` never fires before min(deadline, end of the morning window) (a late
+        night only moves the deadline later, capped at that end)."""
+        d = self._deadline
+        if d is None or self._first_today is not None or self._fired_day == self._day:
+            return self._day_end
+        return min(self._day_end, d, self._window[1])
 
     def _advance(self, t: float, out: list[Detection]) -> None:
         if t <= self._now:

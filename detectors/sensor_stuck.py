@@ -57,7 +57,10 @@ class SensorStuckDetector(TimedDetector[SensorStuckSettings]):
 
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
-        for r, t, what in self.home.seen(readings, self._advance, out):
+        # a radar frame that saw nobody matters here only while a sensor is ON (then it is
+        # handed on, and _advance checks at every time): otherwise it is stepped over
+        for r, t, what in self.home.seen(readings, self._advance, out,
+                                         empty_radar=self._any_on, due=self.next_due):
             if isinstance(r, (Motion, Presence)):
                 on = r.active if isinstance(r, Motion) else r.present
                 if not on:
@@ -82,6 +85,13 @@ class SensorStuckDetector(TimedDetector[SensorStuckSettings]):
         self._confirmed.pop(sensor, None)
         self._raised.discard(sensor)
         self._limits.pop(sensor, None)
+
+    def _any_on(self) -> bool:
+        return bool(self._on)
+
+    def next_due(self) -> float:
+        """With no sensor ON nothing can be due (`_advance` only moves the clock then)."""
+        return -float("inf") if self._on else float("inf")
 
     def _advance(self, t: float, out: list[Detection]) -> None:
         if t <= self._now:

@@ -172,9 +172,14 @@ class TrendsDetector(LocalTimeDetector[TrendSettings]):
         add = self.features.add
         # a radar frame that saw nobody only ever matters as the first reading (first_t)
         every = self.features.first_t is None
-        for r, t, what in self.features.home.seen(readings, self._advance, out, empty_radar=every):
+        for r, t, what in self.features.home.seen(readings, self._advance, out, empty_radar=every,
+                                                  due=self.next_due):
             add(r, t, what)
         return out
+
+    def next_due(self) -> float:
+        """The close of the day being counted (before the first reading: now)."""
+        return -math.inf if self._next_day is None else self._next_close
 
     def _advance(self, t: float, out: list[Detection]) -> None:
         if t <= self._now:

@@ -27,10 +27,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-import numpy as np
 from pydantic import Field, model_validator
 
 from detectors.base import Detection, Detector, DetectorSettings, room_of
+from detectors.magnitude import magnitude_std
 from sensordata.readings import AccelBlock, HeartRate
 
 
@@ -90,6 +90,7 @@ class WearableHealthDetector(Detector[WearableHealthSettings]):
     def feed(self, readings: Iterable[Any]) -> list[Detection]:
         out: list[Detection] = []
         advance = self._advance
+        limit = self.s.out_of_range_minutes * 60.0   # as _advance computes it
         for r in readings:
             if isinstance(r, AccelBlock):
                 if not len(r.t):
@@ -99,7 +100,13 @@ class WearableHealthDetector(Detector[WearableHealthSettings]):
                 self._accel(self._get(r.sensor, t), r, out)
             else:
                 t = r.t
-                advance(t, out)
+                # _advance's first steps, inline: most readings are radar frames, and nothing
+                # is due until a wearable has been silent `out_of_range_minutes` (NaN: long way)
+                if not t <= self._now:
+                    if t - self._oldest < limit:
+                        self._now = t
+                    else:
+                        advance(t, out)
                 if isinstance(r, HeartRate):
                     self._heart(self._get(r.sensor, t), r, out)
         return out
@@ -184,8 +191,7 @@ class WearableHealthDetector(Detector[WearableHealthSettings]):
         xyz = r.xyz
         if len(xyz) < 2:
             return
-        mag = np.sqrt(np.einsum("ij,ij->i", xyz, xyz))
-        std = float(mag.std())
+        std = magnitude_std(xyz)
         t0, t1 = float(r.t[0]), float(r.t[-1])
         if std >= self.s.still_std_g:
             w.still_since = None

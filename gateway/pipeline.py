@@ -41,14 +41,18 @@ ALARM_FLOW_STATE = "alarm_flow"  # the open cancel window, saved next to the det
 LOCATED_TYPES = frozenset({"fall_suspected", "fall", "alarm_cancelled", "sos"})  # about a person
 
 
-def coalesce_blocks(readings: Sequence[Any]) -> Sequence[Any]:
+def coalesce_blocks(readings: Sequence[Any],
+                    parts: dict[str, list[int]] | None = None) -> Sequence[Any]:
     """Join each sensor's consecutive sample blocks in a batch into one block, placed where
     its last part was. Detectors do the same work per call whatever the block length, so a
-    BLE stream's many small notifications or a trace's 1 s windows cost one call, not dozens."""
-    parts: dict[str, list[int]] = {}
-    for i, r in enumerate(readings):
-        if isinstance(r, AccelBlock):
-            parts.setdefault(r.sensor, []).append(i)
+    BLE stream's many small notifications or a trace's 1 s windows cost one call, not dozens.
+    `parts` (each sensor's block indices, as the pipeline's `_scan` found them) saves a
+    pass over the batch."""
+    if parts is None:
+        parts = {}
+        for i, r in enumerate(readings):
+            if isinstance(r, AccelBlock):
+                parts.setdefault(r.sensor, []).append(i)
     if all(len(p) < 2 for p in parts.values()):
         return readings
     out = list(readings)
@@ -110,25 +114,28 @@ class Pipeline:
         return replace(det, room=room, evidence={**det.evidence, "room_inferred": 1,
                                                  "room_seen_s_ago": round(max(age, 0.0))})
 
-    def _scan(self, readings: Sequence[Any]) -> tuple[float, bool]:
+    def _scan(self, readings: Sequence[Any]) -> tuple[float, dict[str, list[int]] | None]:
         """One pass over a batch (a day is 1.9 million readings): track the room of the
         latest activity (`last_room`), and return the batch's latest sensor time (as
-        `max(reading_time(r) ...)`) and whether one sensor sent several sample blocks
-        (then `coalesce_blocks` has work to do)."""
+        `max(reading_time(r) ...)`) and, when one sensor sent several sample blocks (then
+        `coalesce_blocks` has work to do), each sensor's block indices, else None."""
         rooms_of = self.rooms_of
         last_room = self.last_room
         end: float | None = None
-        blocks: set[str] = set()
+        blocks: dict[str, list[int]] = {}
         several = False
-        for r in readings:
+        for i, r in enumerate(readings):
             if isinstance(r, RadarTargets):
                 t = r.t
                 active = bool(r.targets)
             elif isinstance(r, AccelBlock):
                 t = r.end
-                if r.sensor in blocks:
+                at = blocks.get(r.sensor)
+                if at is None:
+                    blocks[r.sensor] = [i]
+                else:
+                    at.append(i)
                     several = True
-                blocks.add(r.sensor)
                 active = False
             else:
                 t = r.t
@@ -142,7 +149,7 @@ class Pipeline:
                     last_room = (room, r.t)
         self.last_room = last_room
         assert end is not None   # readings is not empty
-        return end, several
+        return end, blocks if several else None
 
     def _make(self, type_name: str, det: Detection, ref: str | None, *, test: bool = False,
               names: Mapping[str, str] | None = None) -> str:
@@ -172,10 +179,10 @@ class Pipeline:
         if not readings:
             return []
         self.readings_seen += len(readings)
-        end, several_blocks = self._scan(readings)
+        end, blocks = self._scan(readings)
         self.witness.observe(readings)
-        if several_blocks:
-            readings = coalesce_blocks(readings)
+        if blocks is not None:
+            readings = coalesce_blocks(readings, blocks)
         detections: list[Detection] = []
         homes = self.homes
         try:

@@ -256,26 +256,28 @@ class TraceReader:
         items: list[Item] = []
         times: list[float] = []
         others: list[Item] = []
-        for pub, (run, run_times) in self._runs_v2(start):
-            if skip_before is not None and pub < skip_before:
-                continue
-            if pub != current:
-                if items or others:
-                    yield self._emit_items(others, items, times, start, end)
-                    items, times, others = [], [], []
-                if end is not None and pub / 1e9 > end:
-                    return
-                current = pub
-            if run_times is None:
-                others.extend(run)
-            else:
-                items.extend(run)
-                times.extend(run_times)
+        for runs in self._runs_v2(start):   # a chunk's runs at a time: no generator step per run
+            for pub, (run, run_times) in runs:
+                if skip_before is not None and pub < skip_before:
+                    continue
+                if pub != current:
+                    if items or others:
+                        yield self._emit_items(others, items, times, start, end)
+                        items, times, others = [], [], []
+                    if end is not None and pub / 1e9 > end:
+                        return
+                    current = pub
+                if run_times is None:
+                    others.extend(run)
+                else:
+                    items.extend(run)
+                    times.extend(run_times)
         if items or others:
             yield self._emit_items(others, items, times, start, end)
 
-    def _runs_v2(self, start: float | None) -> Iterator[tuple[int, Any]]:
-        """Every run (messages of one channel and window) in file order; notes damage."""
+    def _runs_v2(self, start: float | None) -> Iterator[list[tuple[int, Any]]]:
+        """Every run (messages of one channel and window) in file order, a chunk's list of
+        them at a time (a day is 340,000 runs); notes damage."""
         offset, channels = self._seek_point(start)
         for ch in channels.values():
             self._remember(ch)
@@ -283,7 +285,7 @@ class TraceReader:
         chunk: tuple[int, bytes] | None = None
         index: dict[int, np.ndarray] = {}
 
-        def flush(complete: bool) -> Iterator[tuple[int, Any]]:
+        def flush(complete: bool) -> Iterator[list[tuple[int, Any]]]:
             assert chunk is not None
             at, body = chunk
             try:
@@ -291,12 +293,13 @@ class TraceReader:
             except Exception as exc:  # noqa: BLE001 - zstd/lz4/CRC errors: skip this chunk only
                 self._note(at, f"corrupt chunk skipped: {exc}", last[0])
                 return
-            for pub, run in decode_chunk(raw, index if complete else None, channels,
-                                         self._remember,
-                                         lambda why: self._note(at, why, last[0]),
-                                         self.version):
-                last[0] = pub / 1e9
-                yield pub, run
+            runs = decode_chunk(raw, index if complete else None, channels, self._remember,
+                                lambda why: self._note(at, why, last[0]), self.version)
+            if runs:
+                yield runs
+                # damage found after this chunk is dated by its last run (nothing reads
+                # `last` while the chunk's runs are handed on)
+                last[0] = runs[-1][0] / 1e9
 
         with open(self.path, "rb", buffering=1 << 20) as fh:
             fh.seek(offset if offset else len(MCAP_MAGIC))

@@ -8,14 +8,17 @@ batches as the live gateway and replay do."""
 
 from __future__ import annotations
 
+import copy
+import math
+import pickle
 import random
 from typing import Any
 
 import numpy as np
 import pytest
 
-from detectors.activity import STALE_PRESENCE_S, HomeTracker, HomeTrackers
-from detectors.base import Detection, SensorMeta
+from detectors.activity import STALE_PRESENCE_S, HomeTracker, HomeTrackers, HomeView
+from detectors.base import Detection, DetectorSettings, SensorMeta, TimedDetector
 from detectors.registry import build, load
 from sensordata.readings import AccelBlock, Battery, Contact, HeartRate, Motion, Presence, RadarTargets, Target, end_time
 from tests.support.home_stream import TZ, at
@@ -198,3 +201,162 @@ def test_a_shared_tracker_not_fed_by_its_pool_refuses_rather_than_count_twice():
     pool.track(batch)
     assert [w for _, _, w in a.seen(batch, lambda t, out: None, None)] == ["inside"]
     assert [w for _, _, w in b.seen(batch, lambda t, out: None, None)] == ["inside"]
+
+
+STEPPING = ("inactivity", "dwell", "night_door", "not_up", "trends", "daily_summary",
+            "sensor_stuck")   # they declare next_due
+
+
+def test_stepping_over_empty_radar_frames_until_next_due_changes_nothing():
+    """`HomeView.seen` with `due` (TimedDetector.next_due) leaves out the `_advance` calls
+    of radar frames that saw nobody before the detector's next due time: the very findings
+    and state of calling `_advance` for every frame (next_due -inf, the default)."""
+    stream = home_stream(4 * 24, seed=7)
+    pool_a, pool_b = HomeTrackers(SENSORS), HomeTrackers(SENSORS)
+    stepping = {n: build(n, _settings(n), SENSORS, TZ, pool_a) for n in HOME_DETECTORS}
+    every = {n: build(n, _settings(n), SENSORS, TZ, pool_b) for n in HOME_DETECTORS}
+    calls = {"stepping": 0, "every": 0}
+
+    def counted(det: Any, key: str) -> None:
+        advance = det._advance
+
+        def counting(t: float, out: list[Detection]) -> None:
+            calls[key] += 1
+            advance(t, out)
+        det._advance = counting
+
+    for name in STEPPING:
+        assert stepping[name].next_due() is not None
+        every[name].next_due = lambda: -math.inf   # promises nothing: every call
+        counted(stepping[name], "stepping")
+        counted(every[name], "every")
+    got, expected = _run(stepping, pool_a, stream), _run(every, pool_b, stream)
+    assert got == expected
+    kinds = {d.type for name in STEPPING for d in expected[name]}
+    assert {"inactivity", "dwell_exceeded", "door_night_not_back"} <= kinds, kinds
+    for name in HOME_DETECTORS:
+        assert stepping[name].state() == every[name].state(), name
+    assert calls["stepping"] < 0.7 * calls["every"], calls   # the frames were stepped over
+
+
+class _Every5Min(TimedDetector[DetectorSettings]):
+    """Due every five minutes of sensor time: notes the home as `_advance` sees it then,
+    and every reading it is handed; `step` chooses whether the view steps over frames."""
+
+    name = "every_5_min"
+
+    def setup(self) -> None:
+        self.home = self.homes.view()
+        self.step = True
+        self.now = -math.inf
+        self.due_at = -math.inf
+        self.log: list[tuple[Any, ...]] = []
+        self.calls = 0
+
+    def feed(self, readings: Any) -> list[Detection]:
+        out: list[Detection] = []
+        for _, t, what in self.home.seen(readings, self._advance, out, empty_radar=False,
+                                         due=self.next_due if self.step else None):
+            self.log.append(("reading", t, what))
+        return out
+
+    def next_due(self) -> float:
+        return self.due_at
+
+    def _advance(self, t: float, out: list[Detection]) -> None:
+        self.calls += 1
+        if t <= self.now:
+            return
+        self.now = t
+        if t < self.due_at:
+            return
+        self.log.append(("due", t, self.home.away, self.home.present_now, self.home.last_activity))
+        self.due_at = t + 300.0
+
+
+def test_the_view_steps_over_empty_frames_only_where_nothing_is_due():
+    """Seen from a detector: the same readings, the same home at each due time (the
+    frames just before it included), the same clock after every batch."""
+    stream = home_stream(2 * 24, seed=11)
+    stepping = _Every5Min(DetectorSettings(), SENSORS)
+    every = _Every5Min(DetectorSettings(), SENSORS)
+    every.step = False
+    for batch in batches(stream, seed=12):
+        stepping.feed(batch)
+        every.feed(batch)
+        assert stepping.now == every.now
+        assert (stepping.home.away, stepping.home.present_now) == (every.home.away,
+                                                                  every.home.present_now)
+    assert stepping.log == every.log
+    dues = [e for e in every.log if e[0] == "due"]
+    assert len(dues) > 200 and len({e[3] for e in dues}) == 2
+    assert stepping.calls < 0.7 * every.calls, (stepping.calls, every.calls)
+
+
+
+class _EveryFrameView(HomeView):
+    """A view as it was before stepping: every radar frame that saw nobody handed on, and
+    `advance` called for each, whatever the detector asked for."""
+
+    __slots__ = ()
+
+    def seen(self, readings: Any, advance: Any, out: Any, *, empty_radar: Any = True,
+             due: Any = None) -> Any:
+        return super().seen(readings, advance, out)
+
+
+def test_the_home_detectors_find_the_same_as_when_every_empty_frame_was_handed_on():
+    """Leaving radar frames that saw nobody out of the detectors' loops (`empty_radar`)
+    and stepping over them until `next_due` changes nothing: the same findings and the
+    same state as handing every frame to every detector and calling `_advance` for each."""
+    for seed in (7, 8):
+        stream = home_stream(4 * 24, seed=seed)
+        pool_a, pool_b = HomeTrackers(SENSORS), HomeTrackers(SENSORS)
+        new = {n: build(n, _settings(n), SENSORS, TZ, pool_a) for n in HOME_DETECTORS}
+        old = {n: build(n, _settings(n), SENSORS, TZ, pool_b) for n in HOME_DETECTORS}
+        for det in old.values():
+            owner = det.features if hasattr(det, "features") else det   # trends' view is its features'
+            owner.home = _EveryFrameView(owner.home.tracker)
+        got, expected = _run(new, pool_a, stream), _run(old, pool_b, stream)
+        assert got == expected
+        kinds = {d.type for found in expected.values() for d in found}
+        assert {"inactivity", "dwell_exceeded", "door_night_not_back", "daily_summary",
+                "sensor_stuck"} <= kinds, kinds
+        for name in HOME_DETECTORS:
+            assert new[name].state() == old[name].state(), name
+
+
+def _without_clock(det: Any) -> bytes:
+    return pickle.dumps({k: v for k, v in vars(det).items() if k not in ("_now", "homes")})
+
+
+@pytest.mark.parametrize("name", STEPPING)
+def test_before_next_due_advance_only_moves_the_clock(name):
+    """The promise each declaring detector makes (detectors/base.py), checked where it
+    counts: at many points of a seeded home, `_advance` at times before `next_due()` (just
+    before it, and every ten minutes up to it) appends nothing and changes nothing but
+    the clock; a detector that declared too late a time would change something there."""
+    stream = home_stream(4 * 24, seed=9)
+    pool = HomeTrackers(SENSORS)
+    det = build(name, _settings(name), SENSORS, TZ, pool)
+    probed = 0
+    for k, batch in enumerate(batches(stream, seed=10)):
+        pool.track(batch)
+        det.feed(batch)
+        pool.release()
+        due = det.next_due()
+        if k % 7 or not -math.inf < due:
+            continue
+        now = max(t for r in batch if (t := end_time(r)) is not None)
+        times = ([due - 0.001] if due < math.inf else []) + [
+            t for j in range(1, 150) if (t := now + 600.0 * j) < due]
+        for t in times:
+            if t <= now:
+                continue
+            probe = copy.deepcopy(det)
+            before = _without_clock(probe)
+            out: list[Detection] = []
+            probe._advance(t, out)
+            assert out == [] and _without_clock(probe) == before, (name, t - due)
+            probed += 1
+    assert probed > 50, probed
