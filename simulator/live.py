@@ -88,9 +88,10 @@ class SimulatedDriver(Driver[SimulatedSettings]):
                     ((reading_time(r), r) for r in reader.readings()))
         from simulator.engine import Simulation
         from simulator.scenario import load_scenario
-        sim = Simulation(load_scenario(resolve_scenario(s.scenario or "")), s.seed)
-        only = self._only({spec.id for spec in sim.scn.sensors})
-        return only, sim.items(sensors=only or None)
+        scn = load_scenario(resolve_scenario(s.scenario or ""))
+        only = self._only({spec.id for spec in scn.sensors})
+        sim = Simulation(scn, s.seed, sensors=(only & {spec.id for spec in scn.sensors}) if only else None)
+        return only, sim.items()
 
     async def readings(self) -> AsyncIterator[Reading]:
         from sensordata.trace.model import Label

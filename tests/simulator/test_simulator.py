@@ -227,9 +227,63 @@ def test_rendering_some_sensors_gives_their_readings_unchanged(only: tuple[str, 
             if not isinstance(r, Label) and r.sensor in only]
     part = [(t, r) for t, r in Simulation(scenario_from_dict(d), 3).items(sensors=set(only))
             if not isinstance(r, Label)]
-    assert len(part) == len(full) > 0
+    built = [(t, r) for t, r in Simulation(scenario_from_dict(d), 3, sensors=set(only)).items()
+             if not isinstance(r, Label)]   # only their event lists built (the live driver)
+    assert len(part) == len(full) == len(built) > 0
     assert all(ta == tb and _same_reading(a, b) for (ta, a), (tb, b) in zip(full, part, strict=True))
+    assert all(ta == tb and _same_reading(a, b) for (ta, a), (tb, b) in zip(full, built, strict=True))
     assert {r.sensor for _, r in part} == set(only)
+
+
+def _listed_slice(sim: Simulation, index: int) -> list:
+    """A slice as the engine rendered it before readings were made as taken (issue 25):
+    every sensor's packets in a list (Simulation._wearable/_radar), sorted by sensor time,
+    through imperfect.apply, then one stable sort by arrival with the labels."""
+    from simulator import imperfect
+    from simulator.engine import SLICE_S, _sid
+    scn = sim.scn
+    a = scn.start + index * SLICE_S
+    b = min(scn.end, a + SLICE_S)
+    items: list = []
+    for spec in scn.sensors:
+        imp = scn.imperfections.get(spec.id)
+        rng = np.random.default_rng([sim.seed, _sid(spec.id), index])
+        noise = imp.noise if imp else 0.0
+        packets: list = []
+        if spec.kind == "wearable":
+            packets = sim._wearable(spec, a, b, rng, noise, imp.range_g if imp else None)
+            level = imperfect.battery_left(imp, a, scn.start) if imp else 100.0
+            packets.append((a, Battery(spec.id, a, round(max(0.0, level), 1))))
+        elif spec.kind == "radar":
+            packets = sim._radar(spec, a, b, rng, noise)
+        packets += [p for p in sim._events.get(spec.id, []) if a <= p[0] < b]
+        packets.sort(key=lambda p: p[0])
+        items += imperfect.apply(packets, imp, scn.start, rng)
+    items += [(lb.t, lb) for lb in sim.labels if a <= lb.t < b]
+    items.sort(key=lambda p: p[0])
+    return items
+
+
+@pytest.mark.parametrize("case", ["home", "demo"])
+def test_readings_made_as_taken_are_those_a_listed_slice_gives(case: str) -> None:
+    # the perfect wearable's blocks and the radar's frames are made as the driver takes
+    # them (memory, issue 25): the stream, its order (ties included) and every value must
+    # be those of the listed rendering, for perfect and imperfect sensors side by side
+    if case == "demo":
+        scn = load_scenario(SCENARIOS / "demo.toml")
+    else:
+        scn = scenario_from_dict(home(
+            duration="25m", start="08:00",
+            incidents=[{"at": "+2m", "what": "fall", "room": "living"},
+                       {"at": "+6m", "what": "door_night_exit"}, {"at": "+14m", "what": "sos"}],
+            imperfections=[{"sensor": "waist", "dropout": 0.1, "reorder": 0.05}]))
+    sim = Simulation(scn, 5)
+    made = list(sim.items())
+    listed = [item for i in range(sim.slices) for item in _listed_slice(sim, i)]
+    kinds = {type(r).__name__ for _, r in made}
+    assert {"AccelBlock", "RadarTargets", "HeartRate", "Battery", "Label"} <= kinds
+    assert len(made) == len(listed) > 3000
+    assert all(ta == tb and _same_reading(a, b) for (ta, a), (tb, b) in zip(made, listed, strict=True))
 
 
 async def test_simulated_driver_plays_a_scenario_on_the_wall_clock() -> None:
