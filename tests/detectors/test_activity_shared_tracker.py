@@ -183,13 +183,7 @@ def test_the_home_detectors_find_the_same_with_one_shared_tracker_as_with_their_
     alone = {n: load(n)(_settings(n), SENSORS, TZ) for n in HOME_DETECTORS}
     assert len(pool) == 2   # wearables count as activity, or not (not_up, trends)
     assert all(d.homes is not pool for d in alone.values())
-    got, expected = _run(shared, pool, stream), _run(alone, None, stream)
-    assert got == expected
-    kinds = {d.type for found in expected.values() for d in found}
-    assert {"inactivity", "dwell_exceeded", "door_night_not_back", "daily_summary",
-            "sensor_stuck"} <= kinds, kinds
-    for name in HOME_DETECTORS:
-        assert shared[name].state() == alone[name].state(), name
+    _assert_same(shared, _run(shared, pool, stream), alone, _run(alone, None, stream))
 
 
 def test_a_shared_tracker_not_fed_by_its_pool_refuses_rather_than_count_twice():
@@ -317,13 +311,17 @@ def test_the_home_detectors_find_the_same_as_when_every_empty_frame_was_handed_o
         for det in old.values():
             owner = det.features if hasattr(det, "features") else det   # trends' view is its features'
             owner.home = _EveryFrameView(owner.home.tracker)
-        got, expected = _run(new, pool_a, stream), _run(old, pool_b, stream)
-        assert got == expected
-        kinds = {d.type for found in expected.values() for d in found}
-        assert {"inactivity", "dwell_exceeded", "door_night_not_back", "daily_summary",
-                "sensor_stuck"} <= kinds, kinds
-        for name in HOME_DETECTORS:
-            assert new[name].state() == old[name].state(), name
+        _assert_same(new, _run(new, pool_a, stream), old, _run(old, pool_b, stream))
+
+
+def _assert_same(dets: dict[str, Any], got: Any, refs: dict[str, Any], expected: Any) -> None:
+    """The same findings, every kind of home finding among them, and the same end state."""
+    assert got == expected
+    kinds = {d.type for found in expected.values() for d in found}
+    assert {"inactivity", "dwell_exceeded", "door_night_not_back", "daily_summary",
+            "sensor_stuck"} <= kinds, kinds
+    for name in HOME_DETECTORS:
+        assert dets[name].state() == refs[name].state(), name
 
 
 def _without_clock(det: Any) -> bytes:
