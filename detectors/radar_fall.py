@@ -91,15 +91,9 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from detectors.base import Detection, DetectorSettings, TimedDetector, room_of
+from detectors.radar_self_mounting import SelfMounting
 from detectors.zones import INF, Zone
-from sensordata.radar_mounting import (
-    MIN_SPEED_MPS,
-    Mounting,
-    MountingEstimate,
-    MountingEstimator,
-    reprojection,
-    room_to_sensor,
-)
+from sensordata.radar_mounting import MountingEstimate
 from sensordata.readings import AccelBlock, RadarPoints, RadarTargets
 
 
@@ -169,17 +163,6 @@ class _Fall:
     up_since: float | None = None
 
 
-@dataclass(slots=True)
-class _Mount:
-    """One radar's mounting: the configured one, the walk estimator, the estimate in use."""
-    configured: Mounting
-    est: MountingEstimator = field(default_factory=MountingEstimator)
-    used: MountingEstimate | None = None
-    next_try: float = -INF
-    a: np.ndarray | None = None        # room_configured -> room_measured: p @ a.T + b
-    b: np.ndarray | None = None
-
-
 class RadarFallDetector(TimedDetector[RadarFallSettings]):
     name = "radar_fall"
     Settings = RadarFallSettings
@@ -191,11 +174,6 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
     WHERE_S: ClassVar[float] = 0.5    # where a descent started: the median position over this long
     BEFORE_S: ClassVar[float] = 1.0   # the level before a descent is the median of this long
     WALK_MPS: ClassVar[float] = 0.4   # moving at least this fast is walking (learns the standing height)
-    ESTIMATE_EVERY_S: ClassVar[float] = 10.0   # sensor seconds between mounting estimates
-    # A walk's estimate outside these is not a walk (a fan, a pet, one person pacing at one
-    # range): a wall radar hangs between knee and ceiling height and looks down, not up.
-    PLAUSIBLE_HEIGHT_M: ClassVar[tuple[float, float]] = (0.3, 3.5)
-    PLAUSIBLE_TILT_DEG: ClassVar[tuple[float, float]] = (-20.0, 60.0)
 
     def setup(self) -> None:
         settings = self.settings
@@ -215,8 +193,8 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         #: benchmarks/radar_fall_shapes.py plots it. None (the default) costs nothing.
         self.debug: list[tuple[float, str, int, float, int]] | None = None
         # radars whose room-frame mounting is known and measurable (wall mounts)
-        self._mounts: dict[str, _Mount] = {
-            sid: _Mount(m.mounting) for sid, m in self.sensors.items()
+        self._mounts: dict[str, SelfMounting] = {
+            sid: SelfMounting(m.mounting) for sid, m in self.sensors.items()
             if m.mounting is not None and m.mounting.kind != "ceiling"
             and m.mounting.elevation_tilt_deg <= 45.0}
         # radars whose heights are in a room frame (z up from the floor): only there do
@@ -257,7 +235,9 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
                 self._advance(r.t, out)
                 m = self._mounts.get(r.sensor)
                 if m is not None:
-                    self._measure(m, r)
+                    got = m.feed(r.points, r.t)
+                    if got is not None:
+                        self._adopt(r.sensor, m, got)
                 # a radar whose tracker reports nobody (TI people tracking sends empty target
                 # lists, or none, while its points still show someone) is judged on points
                 if r.t - self._tracked.get(r.sensor, -INF) > self.LOST_S:
@@ -477,39 +457,8 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
                 return
 
     # --- mounting --------------------------------------------------------------------
-    def _measure(self, m: _Mount, r: Any) -> None:
-        """Feed a frame's points to the walk estimator (in the sensor frame, undoing the
-        configured mounting) and, every ESTIMATE_EVERY_S, take a better estimate."""
-        p = np.asarray(r.points)
-        if len(p):
-            # only moving points feed the walk estimator: pick them before transforming
-            # (most of a frame is static clutter, and this runs on every frame)
-            walking = p[np.abs(p[:, 3].astype(np.float64)) >= MIN_SPEED_MPS]
-            if len(walking):
-                m.est.feed_person(room_to_sensor(walking[:, :3], m.configured))
-        if r.t < m.next_try:
-            return
-        m.next_try = r.t + self.ESTIMATE_EVERY_S
-        if not m.est.ready():
-            return
-        got = m.est.estimate()
-        if got is None or not self._plausible(got):
-            return
-        if m.used is not None and (got.points < m.used.points or (
-                abs(got.height_m - m.used.height_m) < 0.01
-                and abs(got.elevation_tilt_deg - m.used.elevation_tilt_deg) < 0.2)):
-            return     # rests on fewer points than the one in use (after a restart), or same
-        self._adopt(r.sensor, m, got)
-
-    def _plausible(self, e: MountingEstimate) -> bool:
-        lo, hi = self.PLAUSIBLE_HEIGHT_M
-        tlo, thi = self.PLAUSIBLE_TILT_DEG
-        return lo <= e.height_m <= hi and tlo <= e.elevation_tilt_deg <= thi
-
-    def _adopt(self, sensor: str, m: _Mount, e: MountingEstimate) -> None:
-        m.used = e
-        m.a, m.b = reprojection(m.configured, Mounting(e.height_m, e.elevation_tilt_deg,
-                                                       m.configured.azimuth_tilt_deg))
+    def _adopt(self, sensor: str, m: SelfMounting, e: MountingEstimate) -> None:
+        m.adopt(e)
         if self.s.mounting != "measured":
             return
         # heights before and after the switch are in different frames: never compare them
@@ -535,10 +484,7 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         """The mounting measured for `sensor` once a walk gave one (the console shows it
         against the configured one), else None."""
         m = self._mounts.get(sensor)
-        if m is None or m.used is None:
-            return None
-        return {"height_m": m.used.height_m, "tilt_deg": m.used.elevation_tilt_deg,
-                "points": float(m.used.points)}
+        return m.as_dict() if m is not None else None
 
     # --- point clouds ------------------------------------------------------------------
     def _points(self, r: Any, out: list[Detection]) -> None:
@@ -587,11 +533,8 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
     def state(self) -> dict[str, Any]:
         return {"version": 3,
                 "falls": [[f.ref, f.sensor, f.tid, f.t, f.x, f.y, f.up_h] for f in self.falls],
-                "mountings": {sid: {"configured": [m.configured.height_m,
-                                                   m.configured.elevation_tilt_deg,
-                                                   m.configured.azimuth_tilt_deg],
-                                    "estimate": m.used.to_json()}
-                              for sid, m in self._mounts.items() if m.used is not None}}
+                "mountings": {sid: saved for sid, m in self._mounts.items()
+                              if (saved := m.saved()) is not None}}
 
     def restore(self, state: Mapping[str, Any]) -> None:
         if state.get("version") not in (1, 2, 3):
@@ -601,14 +544,8 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
                       for a, b, c, d, e, g, *rest in state.get("falls", [])]
         for sid, saved in (state.get("mountings") or {}).items():
             m = self._mounts.get(sid)
-            if m is None:
-                continue
-            c = m.configured
-            if not np.allclose(saved["configured"], [c.height_m, c.elevation_tilt_deg,
-                                                     c.azimuth_tilt_deg], atol=1e-6):
-                continue
-            est = MountingEstimate.from_json(saved["estimate"])
-            if self._plausible(est):
+            est = m.restorable(saved) if m is not None else None
+            if m is not None and est is not None:
                 self._adopt(sid, m, est)
 
 
