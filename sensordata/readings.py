@@ -15,7 +15,7 @@ objects by their `kind` and attribute names, which are therefore part of the con
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar, Union
 
 import numpy as np
@@ -195,6 +195,13 @@ def reading_time(r: Reading) -> float:
     if isinstance(r, AccelBlock):
         return r.end
     return r.t
+
+
+def shifted(r: Reading, offset: float) -> Reading:
+    """The same reading with its sensor time(s) moved by `offset` seconds."""
+    if isinstance(r, AccelBlock):
+        return AccelBlock(r.sensor, r.t + offset, r.xyz)
+    return replace(r, t=float(r.t + offset))
 
 
 def end_time(r: Reading) -> float | None:

@@ -15,6 +15,10 @@ see the same samples; only their delivery is up to `batch_s` late, as from a bri
 forwards in bursts. Why: one wake-up per reading (the demo's radar plays 10 frames a
 second) was most of the idle demo home's CPU (issue 25). Real drivers hand each frame on
 when it arrives; `batch_s = 0` plays this one that way too.
+
+The scenario is rendered (or the trace read) in the simulated sensors' own process
+(simulator/feed.py), not in the daemon: a real home's readings are made outside it too,
+and the render's memory is not the daemon's (issue 25).
 """
 
 from __future__ import annotations
@@ -23,13 +27,13 @@ import asyncio
 import time
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, AsyncIterator, ClassVar, Iterator
+from typing import AsyncIterator, ClassVar
 
 from pydantic import Field, model_validator
 
 from drivers.base import Driver, DriverSettings, DriverUnavailable
 from drivers.pacing import next_tick, sleep_until
-from sensordata.readings import Reading
+from sensordata.readings import Reading, shifted
 
 #: Shipped scenarios: package data found through importlib.resources (works from a wheel).
 SCENARIOS = Path(str(files("simulator") / "scenarios"))
@@ -69,43 +73,18 @@ class SimulatedDriver(Driver[SimulatedSettings]):
     type_name: ClassVar[str] = "simulated"
     Settings = SimulatedSettings
 
-    def _only(self, ids: set[str]) -> set[str]:
-        """The sensors to play (empty: all): those named in `sensors`; else, when the
-        configured sensor's id is one of the source's, just that one."""
-        return set(self.settings.sensors) or ({self.sensor.id} if self.sensor.id in ids else set())
-
-    def _source(self) -> tuple[set[str], Iterator[tuple[float, Any]]]:
-        """The sensors to play (empty: all) and the source's (arrival time, item) stream;
-        a scenario renders only those sensors (see Simulation.slice)."""
-        s = self.settings
-        if s.trace is not None:
-            from sensordata.readings import reading_time
-            from sensordata.trace.reader import TraceReader
-            if not Path(s.trace).exists():
-                raise DriverUnavailable(f"trace file {s.trace} not found")
-            reader = TraceReader(s.trace)
-            return (self._only({i.sensor for i in reader.streams()}),
-                    ((reading_time(r), r) for r in reader.readings()))
-        from simulator.engine import Simulation
-        from simulator.scenario import load_scenario
-        scn = load_scenario(resolve_scenario(s.scenario or ""))
-        only = self._only({spec.id for spec in scn.sensors})
-        sim = Simulation(scn, s.seed, sensors=(only & {spec.id for spec in scn.sensors}) if only else None)
-        return only, sim.items()
-
     async def readings(self) -> AsyncIterator[Reading]:
-        from sensordata.trace.model import Label
-        from simulator.imperfect import retime
+        from simulator.feed_client import subscribe
         s = self.settings
         loop = asyncio.get_running_loop()
         while True:
-            only, source = self._source()
+            # rendered in the simulated sensors' own process (simulator/feed.py), as
+            # hardware makes its readings outside the daemon
+            source = subscribe(self.sensor.id, s.model_dump())
             first: float | None = None
             wall0 = time.time()
             released = wall0   # readings due by this wall time go without waiting
-            for arrival, item in source:
-                if isinstance(item, Label) or (only and item.sensor not in only):
-                    continue
+            async for arrival, item in source:
                 if first is None:
                     first = arrival
                 due = wall0 + (arrival - first) / s.speed
@@ -118,9 +97,8 @@ class SimulatedDriver(Driver[SimulatedSettings]):
                         await sleep_until(when)
                     else:
                         await asyncio.sleep(delay)
-                offset = wall0 - first
                 self.count("readings")
-                yield retime(item, lambda x, o=offset: x + o)
+                yield shifted(item, wall0 - first)
             if not s.loop:
                 # A played-out source is a quiet sensor, not a broken one: real sensors do
                 # not end, and ending would make the supervisor warn "stopped: reading

@@ -72,3 +72,31 @@ print(json.dumps(sorted(sys.modules)))
 """
     mods = modules_after(code)
     assert "detectors.radar_fall" in mods and "numpy.ma" not in mods
+
+
+def test_simulated_sensors_render_in_their_own_process_not_the_daemon() -> None:
+    # the demo home's scenario is rendered by simulator/feed.py (issue 25: 7.5 MiB of the
+    # daemon's 66 was the render: numpy.random, the engine, its temporaries); the daemon
+    # gets the readings, never the simulator
+    code = """
+import asyncio, json, sys
+from drivers.base import SensorInfo
+from simulator.live import SimulatedDriver, SimulatedSettings
+
+async def main():
+    driver = SimulatedDriver(SensorInfo("radar-living", "living", "simulated", "wall"),
+                             SimulatedSettings(scenario="demo", sensors=["radar-living"],
+                                               speed=100))
+    n = 0
+    async for _ in driver.readings():
+        n += 1
+        if n == 300:
+            return n
+print(asyncio.run(main()), file=sys.stderr)
+print(json.dumps(sorted(sys.modules)))
+"""
+    mods = modules_after(code)
+    assert "simulator.live" in mods and "sensordata.readings" in mods
+    leaked = sorted(m for m in mods if m.startswith(("numpy.random", "simulator.engine",
+                                                     "simulator.scenario", "simulator.routine")))
+    assert leaked == [], f"the simulator ran in the daemon's process: {leaked}"

@@ -1,0 +1,83 @@
+"""The simulated sensors' own process (simulator/feed.py, simulator/feed_client.py): the
+daemon gets the same readings as a render in its own process would give, the child never
+outlives the drivers, and a child that dies is a sensor that went away."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import itertools
+import os
+import signal
+
+import numpy as np
+import pytest
+
+from drivers.base import DriverUnavailable
+from simulator.feed_client import FeedProcess, subscribe
+from simulator.live import SimulatedSettings
+
+
+def _same(a: object, b: object) -> bool:
+    if type(a) is not type(b):
+        return False
+    for f in dataclasses.fields(a):   # type: ignore[arg-type]
+        v, w = getattr(a, f.name), getattr(b, f.name)
+        if isinstance(v, np.ndarray):
+            if not np.array_equal(v, w):
+                return False
+        elif v != w:
+            return False
+    return True
+
+
+async def test_a_subscription_gets_exactly_what_the_engine_renders() -> None:
+    from simulator.feed import source
+    settings = SimulatedSettings(scenario="demo", sensors=["wearable", "radar-living"]).model_dump()
+    want = list(itertools.islice(source("wearable", settings), 700))
+    got = []
+    async for item in subscribe("wearable", settings):
+        got.append(item)
+        if len(got) == len(want):
+            break
+    assert len(got) == 700 and {r.sensor for _, r in got} == {"wearable", "radar-living"}
+    assert [a for a, _ in got] == [a for a, _ in want]
+    assert all(_same(r, w) for (_, r), (_, w) in zip(got, want, strict=True))
+
+
+async def test_the_child_ends_when_its_last_subscription_closes() -> None:
+    settings = SimulatedSettings(scenario="demo", sensors=["radar-living"]).model_dump()
+    source = subscribe("radar-living", settings)
+    await source.__anext__()
+    proc = FeedProcess.for_loop().proc
+    assert proc is not None and proc.poll() is None
+    await source.aclose()
+    for _ in range(50):
+        if proc.poll() is not None:
+            break
+        await asyncio.sleep(0.1)
+    assert proc.poll() == 0
+
+
+async def test_a_child_that_dies_is_a_sensor_that_went_away_and_the_next_one_starts_anew() -> None:
+    settings = SimulatedSettings(scenario="demo", sensors=["radar-living"]).model_dump()
+    source = subscribe("radar-living", settings)
+    await source.__anext__()
+    proc = FeedProcess.for_loop().proc
+    assert proc is not None
+    os.kill(proc.pid, signal.SIGKILL)
+    with pytest.raises(DriverUnavailable, match="process ended"):
+        async with asyncio.timeout(10):
+            async for _ in source:
+                pass
+    again = subscribe("radar-living", settings)
+    _, first = await again.__anext__()
+    assert first.sensor == "radar-living" and FeedProcess.for_loop().proc is not proc
+    await again.aclose()
+
+
+async def test_a_scenario_that_cannot_be_played_says_why() -> None:
+    settings = SimulatedSettings(scenario="no-such-scenario").model_dump()
+    with pytest.raises(DriverUnavailable, match="no-such-scenario"):
+        async for _ in subscribe("x", settings):
+            pass
