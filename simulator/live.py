@@ -82,11 +82,11 @@ class SimulatedDriver(Driver[SimulatedSettings]):
             # hardware makes its readings outside the daemon
             source = subscribe(self.sensor.id, s.model_dump())
             first: float | None = None
-            wall0 = time.time()
-            released = wall0   # readings due by this wall time go without waiting
+            wall0 = released = 0.0
             async for arrival, item in source:
-                if first is None:
-                    first = arrival
+                if first is None:   # the first reading is stamped "now", however long the
+                    first = arrival   # simulated sensors' process took to start
+                    wall0 = released = time.time()   # due by `released`: no waiting
                 due = wall0 + (arrival - first) / s.speed
                 delay = due - time.time()
                 if due > released and delay > 0:
