@@ -231,8 +231,8 @@ class WearableFallDetector(Detector[WearableFallSettings]):
             k_first, x, pk = st.grid.feed(r.t, r.xyz)
             if self._placement(r.sensor).rate_robust_peak:
                 # the largest raw sample depends on the rate: a 32 Hz watch misses the tip
-                # of an impact a 238 Hz lab sensor records (median 13% lower, a quarter of
-                # falls 30-45% lower, measured on FallAllD and SisFall resampled to 32 Hz),
+                # of an impact a 238 Hz lab sensor records (median 12-14% lower, a quarter of
+                # falls 29% or more, measured on FallAllD and SisFall resampled to 32 Hz),
                 # so rules chosen on lab sets ask a watch for peaks it cannot see. The
                 # grid's box mean is the same band-limited signal at any rate (ratio 0.95)
                 pk = np.linalg.norm(x, axis=1)
