@@ -30,7 +30,7 @@ from typing import Any
 import _util
 import numpy as np
 
-from detectors.wearable_fall import WearableFallSettings
+from detectors.wearable_fall import PLACEMENT_DEFAULTS, WearableFallSettings
 from gateway.commands.evaluate import _factory
 from gateway.evaluation import (
     crossval,
@@ -47,6 +47,7 @@ from gateway.evaluation.recording import Recording
 DATA = _util.REPO.parent / "shared" / "data"
 SETS = ("sisfall", "umafall", "fallalld", "smartfallmm")
 PLACEMENT = "wrist"
+CACHE_TAG = ""        # the variants' episode tables differ in values, not in shape
 
 
 def recordings(name: str) -> Iterator[Recording]:
@@ -70,7 +71,7 @@ def recordings(name: str) -> Iterator[Recording]:
 
 
 def table(name: str, cache: Path | None) -> list[episodes.Episodes]:
-    path = cache / f"episodes_{PLACEMENT}_{name}.pkl" if cache else None
+    path = cache / f"episodes_{PLACEMENT}{CACHE_TAG}_{name}.pkl" if cache else None
     if path is not None and path.is_file():
         cached: list[episodes.Episodes] = pickle.loads(path.read_bytes())
         # a cache written before the features changed has other columns: collect again
@@ -100,6 +101,25 @@ STEPS: tuple[tuple[str, dict[str, float], dict[str, float]], ...] = (
     ("+ back upright (get-up, 1 s)", NO_WALK, {}),
     ("+ steps resumed (3 s of step rhythm)", {"walk_s": 3.0}, {}),
 )
+
+
+def variants(robust_peak: bool, getup_needs_pre_fall: bool) -> None:
+    """Switch measured-but-not-kept wrist settings on everywhere (tables, pipeline, grid):
+    peaks on the grid's mean; a get-up only against a recorded pre-fall orientation."""
+    global CACHE_TAG
+    for on, key, tag in ((robust_peak, "rate_robust_peak", "_robust"),
+                         (getup_needs_pre_fall, "getup_needs_pre_fall", "_prefall")):
+        if on:
+            PLACEMENT_DEFAULTS["wrist"][key] = True
+            CACHE_TAG += tag
+
+
+def add_variants(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--rate-robust-peak", action="store_true",
+                    help="wrist peaks on the grid's mean (measured, not kept: docs/detection.md)")
+    ap.add_argument("--getup-needs-pre-fall", action="store_true",
+                    help="wrist get-up only against a recorded pre-fall orientation (measured, "
+                         "not kept: docs/detection.md)")
 
 
 def settings_of(rule: dict[str, float], evidence: dict[str, float] | None = None
@@ -300,8 +320,10 @@ def main() -> int:
     ap.add_argument("--loso", choices=("pipeline", "table"), default="pipeline",
                     help="score leave-one-subject-out through the pipeline (default) or on "
                          "the episode table only (a fraction of the CPU)")
+    add_variants(ap)
     args = ap.parse_args()
     global SETS, PLACEMENT
+    variants(args.rate_robust_peak, args.getup_needs_pre_fall)
     PLACEMENT = args.placement
     if PLACEMENT == "waist":
         SETS = ("sisfall", "umafall")

@@ -91,7 +91,9 @@ STEP_RHYTHM = 0.5   # autocorrelation at the step period that counts as walking 
 # A wrist also claps, waves and pulls sleeves: more than two peaks of about the impact's
 # size within 2 s before it up to the judging point are the arm's own rhythm (one impact
 # and one rebound or second hit are a fall's; `max_similar_peaks`, a fixed physical limit
-# added after choosing, not chosen on the data sets).
+# added after choosing, not chosen on the data sets). `getup_needs_pre_fall` (a get-up only
+# against a recorded pre-fall orientation) stays off: measured, it trades lab falls for
+# smartwatch falls (docs/detection.md, "Where SmartFallMM's falls are lost").
 PLACEMENT_DEFAULTS: dict[str, dict[str, float]] = {
     "wrist": {"impact_g": 3.0, "score_threshold": 3.25, "max_post_activity_g": 0.4,
               "w_posture": 0.0, "w_still": 1.0, "max_pre_activity_g": 1.0, "walk_s": 3.0,
@@ -109,6 +111,8 @@ class PlacementSettings(BaseModel):
     score_threshold: float = Field(2.5, title="Score at or above which a fall is suspected (the main threshold)")
     max_pre_activity_g: float = Field(100.0, gt=0, title="Largest movement (RMS g) before an episode; above: a waving arm")
     max_similar_peaks: int = Field(100, ge=1, title="Most peaks of about the impact's size near it; more: the arm's own rhythm (clapping)")
+    getup_needs_pre_fall: bool = Field(False, title="Only a recorded pre-fall orientation can show a get-up (else only steps cancel)")
+    rate_robust_peak: bool = Field(False, title="Peaks from the 25 Hz grid mean, not the largest raw sample (measured, off)")
     walk_s: float = Field(0.0, ge=0, le=6.0, title="Seconds of step rhythm after a suspected fall that cancel it (walking again; 0: off)")
     w_peak: float = Field(1.0, title="Score weight per g of impact above 1 g")
     w_drop: float = Field(1.0, title="Score weight per m/s of downward speed before the impact")
@@ -154,7 +158,7 @@ class WearableFallSettings(DetectorSettings):
 @dataclass
 class _Fallen:
     k_impact: int
-    upright_ref: np.ndarray
+    upright_ref: np.ndarray | None                # None: the pre-fall orientation not recorded
     k_emitted: int
     up_run: int = 0
 
@@ -163,6 +167,7 @@ class _Fallen:
 class _SensorState:
     grid: GridResampler
     k0: int = 0                                   # grid index of hist[0]
+    start_k: int = 0                              # grid index where the samples (re)started
     x: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
     peak: np.ndarray = field(default_factory=lambda: np.zeros(0))
     pending: int | None = None                    # grid index of the first peak of a candidate
@@ -224,6 +229,13 @@ class WearableFallDetector(Detector[WearableFallSettings]):
                 st = self._state[r.sensor] = _SensorState(
                     GridResampler(GRID_HZ, self.settings.max_gap_s))
             k_first, x, pk = st.grid.feed(r.t, r.xyz)
+            if self._placement(r.sensor).rate_robust_peak:
+                # the largest raw sample depends on the rate: a 32 Hz watch misses the tip
+                # of an impact a 238 Hz lab sensor records (median 12-14% lower, a quarter of
+                # falls 29% or more, measured on FallAllD and SisFall resampled to 32 Hz),
+                # so rules chosen on lab sets ask a watch for peaks it cannot see. The
+                # grid's box mean is the same band-limited signal at any rate (ratio 0.95)
+                pk = np.linalg.norm(x, axis=1)
             if len(pk):
                 self._process(r.sensor, st, k_first, x, pk, out)
         return out
@@ -235,7 +247,7 @@ class WearableFallDetector(Detector[WearableFallSettings]):
             st.x, st.peak, st.pending, st.fallen = np.zeros((0, 3)), np.zeros(0), None, None
             st.judge_at = 0
         if not len(st.peak):
-            st.k0 = k_first
+            st.k0 = st.start_k = k_first
             st.next_k = max(st.next_k, k_first)
         n_old = len(st.peak)
         st.x = np.concatenate((st.x, x))
@@ -310,7 +322,15 @@ class WearableFallDetector(Detector[WearableFallSettings]):
                 t_impact = float(st.grid.time_of(st.k0 + i))
                 conf = 1.0 / (1.0 + math.exp(-(score - p.score_threshold)))
                 lo = max(0, i0 + int(PRE_WINDOW_S[0] / dt))
-                ref = st.x[lo:max(lo + 1, i0 + int(PRE_WINDOW_S[1] / dt))].mean(axis=0)
+                ref: np.ndarray | None = st.x[
+                    lo:max(lo + 1, i0 + int(PRE_WINDOW_S[1] / dt))].mean(axis=0)
+                if p.getup_needs_pre_fall and st.k0 + i0 + int(PRE_WINDOW_S[0] / dt) < st.start_k:
+                    # the samples began (the watch connected, or came back after a pause)
+                    # less than 2.5 s before the impact: the orientation the wearer stood or
+                    # sat in is not recorded, and the first samples may be the fall itself.
+                    # Being "back" in it is then no evidence of getting up (only positive
+                    # evidence cancels); steps resumed still are. Measured: docs/detection.md
+                    ref = None
                 st.fallen = _Fallen(st.k0 + i, ref, st.k0 + e)
                 out.append(Detection(
                     "fall_suspected", t_impact, sensor, self._room(sensor),
@@ -415,9 +435,12 @@ class WearableFallDetector(Detector[WearableFallSettings]):
         mean = (c[idx] - c[idx - win]) / win
         var = (c2[idx] - c2[idx - win]) / win - np.einsum("ij,ij->i", mean, mean)
         act = np.sqrt(np.maximum(var, 0.0))
-        ref = fl.upright_ref / max(np.linalg.norm(fl.upright_ref), 1e-9)
-        cosang = (mean @ ref) / np.maximum(np.linalg.norm(mean, axis=1), 1e-9)
-        up = (cosang >= math.cos(math.radians(s.upright_deg))) & (act >= s.getup_activity_g)
+        if fl.upright_ref is None:        # no recorded pre-fall orientation to return to
+            up = np.zeros(len(idx), dtype=bool)
+        else:
+            ref = fl.upright_ref / max(np.linalg.norm(fl.upright_ref), 1e-9)
+            cosang = (mean @ ref) / np.maximum(np.linalg.norm(mean, axis=1), 1e-9)
+            up = (cosang >= math.cos(math.radians(s.upright_deg))) & (act >= s.getup_activity_g)
         need = int(round(s.getup_s / dt))
         # continue the run of "up" points from the previous block
         run = fl.up_run

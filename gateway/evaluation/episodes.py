@@ -71,17 +71,20 @@ def collect(rec: Recording, placement: str, block_s: float = 0.0) -> Episodes:
          for k in FEATURES])
     det.feed([AccelBlock("w", rec.t, rec.xyz)])
     if rows:
-        _get_up(rec, det.settings, rows)
+        _get_up(rec, det.settings, rows,
+                pre_fall_needed=det._placement("w").getup_needs_pre_fall)
     lo = (rec.fall_onset - t0 - ONSET_SLACK_S) if rec.fall_onset is not None else -np.inf
     hi = (rec.fall_end - t0 + END_SLACK_S) if rec.fall_end is not None else np.inf
     return Episodes(rec.name, rec.dataset, rec.subject, rec.activity, rec.is_fall, rec.group,
                     rec.duration, lo, hi, np.asarray(rows, dtype=np.float64).reshape(-1, len(FEATURES)))
 
 
-def _get_up(rec: Recording, s: Any, rows: list[list[float]], cancel_window_s: float = 30.0
-            ) -> None:
+def _get_up(rec: Recording, s: Any, rows: list[list[float]], cancel_window_s: float = 30.0,
+            pre_fall_needed: bool = False) -> None:
     """Fill `got_up_s` of each episode with the detector's own get-up rule (a sustained
-    return to the pre-fall orientation, `WearableFallDetector._watch_getup`)."""
+    return to the pre-fall orientation, `WearableFallDetector._watch_getup`); with
+    `pre_fall_needed` (the wrist), none for an impact within 2.5 s of the recording's
+    start, whose pre-fall orientation is not recorded."""
     import math
 
     from detectors.wearable_fall import GRID_HZ
@@ -104,7 +107,7 @@ def _get_up(rec: Recording, s: Any, rows: list[list[float]], cancel_window_s: fl
         ref = ref / max(float(np.linalg.norm(ref)), 1e-9)
         idx = np.arange(max(e + 1, win), min(len(x), e + 1 + int(cancel_window_s / dt))) + 1
         row[column("got_up_s")] = np.inf
-        if not len(idx):
+        if not len(idx) or (pre_fall_needed and row[column("t_first")] < -PRE_WINDOW_S[0]):
             continue
         mean = (c[idx] - c[idx - win]) / win
         var = (c2[idx] - c2[idx - win]) / win - np.einsum("ij,ij->i", mean, mean)
