@@ -11,15 +11,27 @@ from __future__ import annotations
 
 import csv
 import gzip
+import heapq
 import io
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-MAX_STEP_BACK_S = 1.0   # hubs merged into one log stamp a few ms out of order, never seconds
+MAX_STEP_BACK_S = 1.0   # hubs merged into one log stamp a few ms out of order: kept as is
+#: Real CASAS logs merge several hubs' messages, and a few lines arrive seconds to a few
+#: minutes late; lines up to this far behind the newest are put back in time order.
+#: Further back is not lateness but files out of order or a clock set wrong: an error.
+REORDER_S = 300.0
+#: The sensor-type column some CASAS exports put after the state (`Control4-Motion`,
+#: `Control4-Door`, `Control4-Temperature`): what the sensor is, not an activity label.
+TYPE_COLUMN = re.compile(r"^(control4|insteon|zwave|z-wave|zigbee|x10|lutron)-[a-z0-9_]+$",
+                         re.IGNORECASE)
+#: States that can only be a state (so a name before one is a second name of the sensor).
+STATE_WORDS = frozenset({"on", "off", "open", "close", "opened", "closed", "present", "absent"})
 
 
 class EventLogError(ValueError):
@@ -36,6 +48,10 @@ class Line:
     sensor: str
     state: str
     note: str = ""
+    #: the sensor-type column when the log has one (Control4-Motion), else ""
+    kind_hint: str = ""
+    #: other names of the sensor written between its id and its state (a location name)
+    aliases: tuple[str, ...] = ()
 
 
 def _open_text(path: str) -> IO[str]:
@@ -84,9 +100,9 @@ class Clock:
         if when.tzinfo is not None:
             return when.timestamp()
         t = when.replace(tzinfo=self.tz).timestamp()
-        if prev is not None and t < prev - MAX_STEP_BACK_S:
+        if prev is not None and t < prev - REORDER_S:   # a late line is not the fold
             second = when.replace(tzinfo=self.tz, fold=1).timestamp()
-            if second != t and second >= prev - MAX_STEP_BACK_S:
+            if second != t and second >= prev - REORDER_S:
                 self.folds += 1
                 return second
         return t
@@ -118,12 +134,62 @@ def casas_lines(path: str, clock: Clock, prev: list[float | None]) -> Iterator[L
                 except ValueError:
                     raise EventLogError(f"{where}: {stamp!r} is not a date and time like "
                                         "2016-07-12 00:00:30.600670") from None
-                note = " ".join(f for f in fields[4:] if f)
-                yield Line(where, t, fields[2], fields[3], note)
-                prev[0] = t
+                yield _casas_line(where, t, fields)
+                prev[0] = t if prev[0] is None else max(prev[0], t)
     except UnicodeDecodeError as exc:
         raise EventLogError(f"{path}: not UTF-8 text ({exc.reason}); convert it first, "
                             "e.g. iconv -f latin1 -t utf-8") from None
+
+
+def _is_state(text: str) -> bool:
+    if text.lower() in STATE_WORDS:
+        return True
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _casas_line(where: str, t: float, fields: list[str]) -> Line:
+    """`sensor state [type] [label...]`, or `sensor name... state ...` where an export
+    writes the sensor's location names between its id and its state: the state is then
+    the first field that can only be a state (ON, OFF, OPEN, CLOSE, a number), if the
+    field after the id cannot be one."""
+    rest = [f for f in fields[3:]]
+    aliases: tuple[str, ...] = ()
+    if not _is_state(rest[0]):
+        at = next((i for i, f in enumerate(rest[1:3], 1) if _is_state(f)), None)
+        if at is not None and all(f and " " not in f for f in rest[:at]):
+            aliases, rest = tuple(rest[:at]), rest[at:]
+    state, tail = rest[0], [f for f in rest[1:] if f]
+    hint = ""
+    if tail and TYPE_COLUMN.match(tail[0]):
+        hint, tail = tail[0], tail[1:]
+    return Line(where, t, fields[2], state, " ".join(tail), hint, aliases)
+
+
+def ordered(source: Iterable[Line], counted: list[int] | None = None) -> Iterator[Line]:
+    """The lines in time order: a line up to REORDER_S behind the newest so far is put in
+    its place (`counted[0]` counts them); one further back stops the import, naming it."""
+    heap: list[tuple[float, int, Line]] = []
+    newest: float | None = None
+    for n, line in enumerate(source):
+        if newest is not None and line.t < newest - MAX_STEP_BACK_S:
+            if line.t < newest - REORDER_S:
+                raise EventLogError(
+                    f"{line.where}: time goes back {newest - line.t:.1f} s from the latest line "
+                    f"before it (lines up to {REORDER_S:g} s late are put in order; give the "
+                    "files in time order; a log sorted by sensor must be sorted by time "
+                    "first, e.g. sort -s -k1,2)")
+            if counted is not None:
+                counted[0] += 1
+        newest = line.t if newest is None else max(newest, line.t)
+        heapq.heappush(heap, (line.t, n, line))
+        while heap and heap[0][0] < newest - REORDER_S:
+            yield heapq.heappop(heap)[2]
+    while heap:
+        yield heapq.heappop(heap)[2]
 
 
 def ha_lines(path: str, clock: Clock, prev: list[float | None]) -> Iterator[Line]:
@@ -152,13 +218,17 @@ def ha_lines(path: str, clock: Clock, prev: list[float | None]) -> Iterator[Line
                     raise EventLogError(f"{where}: last_changed {row[it]!r} is not an ISO "
                                         "date-time like 2024-03-02T07:15:02.123+00:00") from None
                 yield Line(where, t, row[ie].strip(), row[is_].strip())
-                prev[0] = t
+                prev[0] = t if prev[0] is None else max(prev[0], t)
     except UnicodeDecodeError as exc:
         raise EventLogError(f"{path}: not UTF-8 text ({exc.reason})") from None
 
 
-def lines(fmt: str, paths: list[str], tz: ZoneInfo, clock: Clock) -> Iterator[Line]:
-    prev: list[float | None] = [None]
-    reader = casas_lines if fmt == "casas" else ha_lines
-    for path in paths:
-        yield from reader(path, clock, prev)
+def lines(fmt: str, paths: list[str], tz: ZoneInfo, clock: Clock,
+          late: list[int] | None = None) -> Iterator[Line]:
+    """Every line of the files, in time order (`ordered`)."""
+    def raw() -> Iterator[Line]:
+        prev: list[float | None] = [None]
+        reader = casas_lines if fmt == "casas" else ha_lines
+        for path in paths:
+            yield from reader(path, clock, prev)
+    return ordered(raw(), late)
