@@ -119,9 +119,21 @@ def _default_role(kind: str, room: str | None) -> str | None:
     if kind == "door":
         inner = room is not None and any(w in room for w in INNER_ROOM_WORDS)
         return None if inner else "outer_door"
-    if kind == "motion" and room in ENTRANCE_ROOMS:
+    if kind == "motion" and is_entrance(room):
         return "entrance"
     return "bed" if kind == "bed" else None
+
+
+def is_entrance(room: str | None) -> bool:
+    """An entrance by its id's words: `entrance`, `entry_hall`, `front_entry`, `mudroom`
+    (a map names rooms as people do; a hall alone is not the way in)."""
+    if room is None:
+        return False
+    if room in ENTRANCE_ROOMS:
+        return True
+    words = room.split("_")
+    return any(w.startswith("entr") or w.endswith(("entry", "entryway", "entrance"))
+               or w in ENTRANCE_ROOMS or w in ("mudroom", "lobby") for w in words)
 
 
 def room_from_name(name: str) -> str | None:

@@ -122,3 +122,31 @@ def test_a_doorway_flapping_between_rooms_is_one_bathroom_trip():
     stream = [motion("pir_bed", at(0, "22:00"))] + flaps + heartbeat_noise(at(1, "05:00"), at(1, "12:10"))
     (s,) = of_type(run(det, stream), "daily_summary")
     assert s.evidence["night_bathroom_trips"] == 2
+
+
+def test_after_a_restart_the_open_day_goes_on_and_the_days_off_say_nobody_watched():
+    """The gateway (or an imported log's logger) was off from day 2 10:00 to day 5 09:00
+    (a summary closes at 12:00 and covers the 24 h before it): the open day's counts survive
+    the restart, the summaries of days 3 and 4 have coverage 0
+    (never missing, never a quiet day that was not quiet), and coverage leaves out the time
+    off. Without a restart a day with no readings is still left out (no gateway yet)."""
+    import json
+    stream = days(8)
+    cut = next(i for i, r in enumerate(stream) if r.t >= at(2, "10:00"))
+    back = next(i for i, r in enumerate(stream) if r.t >= at(5, "09:00"))
+    whole = {round(d.occurred_at): d for d in of_type(run(summary(), stream), "daily_summary")}
+    first = summary()
+    before = of_type(run(first, stream[:cut]), "daily_summary")
+    second = summary()
+    second.restore(json.loads(json.dumps(first.state())))
+    after = of_type(run(second, stream[back:]), "daily_summary")
+    got = {round(d.occurred_at): d.evidence for d in before + after}
+    assert sorted(got) == sorted(whole), "one summary for each day, as without the outage"
+    day = {d: got[round(at(d, "12:00"))] for d in range(8)}
+    assert day[3]["coverage_hours"] == 0 and day[4]["coverage_hours"] == 0
+    assert day[3]["active_hours"] == 0 and day[4]["motion_events"] == 0
+    assert 21.5 < day[2]["coverage_hours"] < 22.0, "watched until 10:00 (its last reading)"
+    assert 2.5 < day[5]["coverage_hours"] <= 3.0, "watched from its first reading after 09:00"
+    assert 5 < day[2]["active_hours"] <= whole[round(at(2, "12:00"))].evidence["active_hours"]
+    off_day = {round(d.occurred_at): d.evidence for d in of_type(run(summary(), stream[:cut] + stream[back:]), "daily_summary")}
+    assert round(at(3, "12:00")) not in off_day, "no restart: the days off are not known"
