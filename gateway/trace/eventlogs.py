@@ -160,7 +160,7 @@ def _casas_line(where: str, t: float, fields: list[str]) -> Line:
     aliases: tuple[str, ...] = ()
     if not _is_state(rest[0]):
         at = next((i for i, f in enumerate(rest[1:3], 1) if _is_state(f)), None)
-        if at is not None and all(f and " " not in f for f in rest[:at]):
+        if at is not None and all(rest[:at]):
             aliases, rest = tuple(rest[:at]), rest[at:]
     state, tail = rest[0], [f for f in rest[1:] if f]
     hint = ""

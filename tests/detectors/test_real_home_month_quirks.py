@@ -95,3 +95,18 @@ def test_an_autumn_month_begun_and_ended_mid_day_and_its_finnish_report(tmp_path
     page = html.read_text()
     assert page.count("<svg") >= 6 and 'lang="fi"' in page
     assert "<script" not in page and "http://" not in page.replace("http://www.w3.org", "")
+
+
+def test_an_hh_annotated_month_needs_no_map_its_location_columns_say_the_rooms(tmp_path):
+    month = generate(30, seed=34)
+    log = tmp_path / "hh.txt"
+    log.write_text("\n".join(q.hh_annotated(month.lines)) + "\n")
+    rep = import_events([str(log)], tmp_path / "hh.mcap", timezone=q.TZ)
+    rooms = {name: (p.room, p.kind, p.role) for name, p in rep.plans.items()}
+    assert rooms["M001"] == ("bedroom", "motion", None)
+    assert rooms["D001"] == ("entrance", "door", "outer_door")
+    assert rooms["M008"][2] == "entrance" and rooms["T001"][1] == "ignore"
+    res = replay(str(tmp_path / "hh.mcap"))
+    assert len(_alarms(res)) <= 1, _alarms(res)
+    assert len(_summaries(res)) == 30
+    assert {lb.what for lb in res.labels} == {"Sleep", "Other_Activity"}

@@ -10,6 +10,8 @@ them as one kind of real log writes them:
 - `with_type_column`: the sensor type after the state (`ON<TAB>Control4-Motion`), the
   label after it (the hh homes);
 - `with_location_names`: the sensor's location names between its id and its state;
+- `hh_annotated`: `id<TAB>location<TAB>place<TAB>state<TAB>type<TAB>activity` on every line
+  (`Ignore` where a sensor has no location, an activity on each line);
 - `hh_names`: location-based names (`BedroomAArea`, `OfficeAArea`, `FrontDoor`) instead
   of ids, with `HH_MAP_CSV`;
 - `with_levels`: light levels (`LS001 12`), light switches, battery levels (`BATP001 87`);
@@ -25,7 +27,7 @@ import random
 from tests.support.casas_month import TZ
 
 __all__ = ["TZ", "HH_MAP_CSV", "LEVELS_MAP_CSV", "without_fractions", "space_separated",
-           "date_tab_time", "with_type_column", "with_location_names", "hh_names",
+           "date_tab_time", "with_type_column", "with_location_names", "hh_annotated", "hh_names",
            "with_levels", "duplicated", "late", "logger_outage"]
 
 #: casas_month's ids as an hh home names them (its ids: casas_month.MAP_CSV).
@@ -84,6 +86,17 @@ def with_location_names(lines: list[str]) -> list[str]:
         f = _split(line)
         where = LOCATIONS[f[1]]
         out.append("\t".join(f[:2] + [where, where] + f[2:]))
+    return out
+
+
+def hh_annotated(lines: list[str]) -> list[str]:
+    out = []
+    for line in lines:
+        f = _split(line)
+        where = ("Ignore", "Ignore") if f[1][0] == "T" else (LOCATIONS[f[1]], "Living Room")
+        hour = int(f[0][11:13])
+        activity = "Sleep" if hour >= 23 or hour < 7 else "Other_Activity"
+        out.append("\t".join([f[0], f[1], *where, f[2], TYPES[f[1][0]], activity]))
     return out
 
 
