@@ -68,6 +68,7 @@ RETURN_S = 300.0        # activity this soon after a door event is someone at ho
 AWAY_MIN_S = 600.0      # a door event after this long away is a return
 STALE_PRESENCE_S = 20 * 3600.0   # presence unchanged this long is a stuck sensor (sensor_stuck)
 CONFIRM_S = 600.0       # a burst: two sensors, or three activations, within this time
+UNWATCHED_S = 12 * 3600.0   # off this long (a restart's gap), the resident may have left meanwhile
 
 
 #: Settings field: contact sensors that are outer doors, besides those with role "outer_door".
@@ -81,7 +82,7 @@ class HomeTracker:
     __slots__ = ("sensors", "outer_doors", "moving_speed", "accel_std_g", "last_activity",
                  "last_inside", "last_door", "last_home", "_present", "_door_contact",
                  "_entry_rooms", "_return", "_recent", "_now", "_pmax", "_src", "_items",
-                 "_busy", "views", "_rooms")
+                 "_busy", "views", "_rooms", "_resumed_from")
 
     def __init__(self, sensors: Mapping[str, Any], outer_doors: Iterable[str] = (),
                  moving_speed: float = 0.15, accel_std_g: float = 0.03) -> None:
@@ -108,6 +109,7 @@ class HomeTracker:
         self.views = 0                            # detectors reading this tracker
         self._rooms: dict[str, str | None] = {     # sensor -> its room (asked per reading)
             sid: getattr(m, "room", None) for sid, m in sensors.items()}
+        self._resumed_from: float | None = None   # sensor time saved before a restart
 
     def room(self, sensor: str) -> str | None:
         return self._rooms.get(sensor)
@@ -121,6 +123,8 @@ class HomeTracker:
         take a short path first: the same rule as `_classify`, without its other checks.)"""
         if isinstance(r, RadarTargets):  # most of a home's readings: radars at 10 Hz
             rt: float = r.t
+            if self._resumed_from is not None:
+                self._resume(rt)
             if rt > self._now:
                 self._now = rt
             seen = self._radar(r)
@@ -135,6 +139,8 @@ class HomeTracker:
         t = end_time(r)
         if t is None:
             return None
+        if self._resumed_from is not None:
+            self._resume(t)
         self._now = max(self._now, t)
         if isinstance(r, Contact) and r.sensor in self.outer_doors:
             self._door_contact = True
@@ -153,6 +159,20 @@ class HomeTracker:
             self.last_inside = _later(self.last_inside, t)
             self.last_home = _later(self.last_home, t)
         return what
+
+    def _resume(self, t: float) -> None:
+        """The first reading after a restart. After UNWATCHED_S or more off (a logger
+        outage in an imported log, a gateway unplugged), nobody knows whether the resident
+        left meanwhile: the home is read as if the door had gone when watching stopped, so
+        a lone trigger does not make it occupied and a burst of activity does (as after
+        the door). A short restart keeps who was home."""
+        off_from, self._resumed_from = self._resumed_from, None
+        if off_from is None or t - off_from < UNWATCHED_S:
+            return
+        door = max(off_from, self.last_home if self.last_home is not None else off_from)
+        self.last_door = _later(self.last_door, door + 1e-3)
+        self._return = False
+        self._recent.clear()
 
     def _door(self, t: float) -> None:
         prev = self.last_door
@@ -353,7 +373,8 @@ class HomeTracker:
     def state(self) -> dict[str, Any]:
         return {"last_activity": self.last_activity, "last_inside": self.last_inside,
                 "last_door": self.last_door, "last_home": self.last_home,
-                "door_contact": self._door_contact}
+                "door_contact": self._door_contact,
+                "now": self._now if self._now > -math.inf else None}
 
     def restore(self, state: Mapping[str, Any]) -> None:
         self.last_activity = state.get("last_activity")
@@ -361,6 +382,8 @@ class HomeTracker:
         self.last_door = state.get("last_door")
         self.last_home = state.get("last_home", self.last_inside)
         self._door_contact = bool(state.get("door_contact", False))
+        now = state.get("now")
+        self._resumed_from = float(now) if now is not None else None
 
 
 #: One reading as a tracker saw it: (reading, time, what, away after it, present after it).

@@ -117,14 +117,15 @@ def with_levels(lines: list[str], seed: int = 0) -> list[str]:
     last_level = ""
     for line in lines:
         out.append(line)
-        stamp = line[:16]
+        when = line.split("\t", 1)[0]          # `date time` of a tab-separated line
+        stamp = when[:16]
         if stamp[-2:] in ("00", "20", "40") and stamp != last_level:
             last_level = stamp
-            out.append(f"{line[:26]}\tLS001\t{rng.randint(0, 60)}\t")
+            out.append(f"{when}\tLS001\t{rng.randint(0, 60)}\t")
         if "\tM005\tON" in line and rng.random() < 0.05:
-            out.append(f"{line[:26]}\tL001\t{rng.choice(('ON', 'OFF'))}\t")
+            out.append(f"{when}\tL001\t{rng.choice(('ON', 'OFF'))}\t")
         if stamp[11:16] == "06:00" and rng.random() < 0.5:
-            out.append(f"{line[:26]}\tBATP001\t{rng.randint(60, 100)}\t")
+            out.append(f"{when}\tBATP001\t{rng.randint(60, 100)}\t")
     return out
 
 
