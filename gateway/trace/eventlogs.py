@@ -30,6 +30,8 @@ REORDER_S = 300.0
 #: `Control4-Door`, `Control4-Temperature`): what the sensor is, not an activity label.
 TYPE_COLUMN = re.compile(r"^(control4|insteon|zwave|z-wave|zigbee|x10|lutron)-[a-z0-9_]+$",
                          re.IGNORECASE)
+#: A first line naming the columns instead of holding an event.
+HEADER = re.compile(r"^\W*(date|time|timestamp)\b.*\bsensor", re.IGNORECASE)
 #: States that can only be a state (so a name before one is a second name of the sensor).
 STATE_WORDS = frozenset({"on", "off", "open", "close", "opened", "closed", "present", "absent"})
 
@@ -110,7 +112,8 @@ class Clock:
 
 def casas_lines(path: str, clock: Clock, prev: list[float | None]) -> Iterator[Line]:
     """Canonical `date time<TAB>sensor<TAB>state[<TAB>annotation...]` or the same fields
-    separated by spaces. `prev` carries the last time across files."""
+    separated by spaces (or commas, as some conversions write them); a first line that
+    is a column header is skipped. `prev` carries the last time across files."""
     try:
         with _open_text(path) as fh:
             for n, raw in enumerate(fh, 1):
@@ -118,8 +121,11 @@ def casas_lines(path: str, clock: Clock, prev: list[float | None]) -> Iterator[L
                 if not text.strip() or text.lstrip().startswith("#"):
                     continue
                 where = f"{path}:{n}"
-                if "\t" in text:
-                    fields = [f.strip() for f in text.split("\t")]
+                if n == 1 and HEADER.match(text):
+                    continue   # a column header (`Date Time Sensor Status`), not an event
+                sep = "\t" if "\t" in text else "," if text.count(",") >= 2 else None
+                if sep is not None:
+                    fields = [f.strip() for f in text.split(sep)]
                     head = fields[0].split()
                     fields = head + fields[1:] if len(head) == 2 else fields
                 else:

@@ -88,3 +88,12 @@ def test_a_repeated_line_is_written_once_and_counted(tmp_path):
     ("work_area", False), (None, False)])
 def test_an_entry_pir_is_the_entrance_whatever_the_map_calls_it(room, entrance):
     assert is_entrance(room) is entrance
+
+
+def test_a_column_header_is_skipped_and_comma_separated_lines_read(tmp_path):
+    text = ("Date,Time,Sensor,Status,Activity\n"
+            "2016-07-12,07:00:00.100000,KitchenASink,ON,Cook\n"
+            "2016-07-12,07:00:02.000000,KitchenASink,OFF,Cook\n")
+    rep, reader = _import(tmp_path, text)
+    assert rep.lines == 2 and [r.active for r in reader.readings()] == [True, False]
+    assert [lb.what for lb in reader.labels()] == ["Cook"]
