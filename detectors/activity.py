@@ -384,6 +384,8 @@ class HomeTracker:
         self._door_contact = bool(state.get("door_contact", False))
         now = state.get("now")
         self._resumed_from = float(now) if now is not None else None
+        if self._resumed_from is not None:
+            self._now = max(self._now, self._resumed_from)
 
 
 #: One reading as a tracker saw it: (reading, time, what, away after it, present after it).

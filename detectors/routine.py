@@ -265,6 +265,7 @@ class NotUpDetector(LocalTimeDetector[NotUpSettings]):
         self._fired_day = state.get("fired_day")
         now = state.get("now")
         self._resumed_from = float(now) if now is not None else None
+        self._now = self._resumed_from if self._resumed_from is not None else float("-inf")
         day = state.get("day")
         if day is not None:
             self._start_day(self.clock.at(int(day), 0))
