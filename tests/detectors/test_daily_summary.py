@@ -64,12 +64,13 @@ def routine_detectors():
 
 def month_with_incidents() -> list:
     """20 ordinary days, then day 20: a night walk out at 01:00 (back with the 03:00 toilet
-    trip), an ordinary morning, a bathroom stay from 14:00 with nothing after it; day 21:
+    trip), an ordinary morning, a bathroom stay from 14:00 (the hall PIR sees the walk in)
+    with nothing after it; day 21:
     nobody up, until the bathroom radar sees movement at 13:05."""
     stream = days(20, seed=3)
     stream += door(at(20, "01:00"))
     stream += [motion("pir_hall", at(20, f"{h:02d}:{m:02d}")) for h in range(7, 14) for m in (10, 35)]
-    stream += [motion("pir_bath", at(20, "14:00"))]
+    stream += [motion("pir_hall", at(20, "13:59")), motion("pir_bath", at(20, "14:00"))]   # walks in
     stream += heartbeat_noise(at(20, "14:01"), at(21, "13:00"), every=300)
     stream += [Presence("radar_bath", at(21, "13:05"), True, moving=True)]
     return sorted(stream, key=lambda r: r.t)
