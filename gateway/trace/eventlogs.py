@@ -183,11 +183,15 @@ def ordered(source: Iterable[Line], counted: list[int] | None = None) -> Iterato
     for n, line in enumerate(source):
         if newest is not None and line.t < newest - MAX_STEP_BACK_S:
             if line.t < newest - REORDER_S:
+                back = newest - line.t
+                hint = (" An hour back: the logger kept standard time all year (no daylight "
+                        "saving); give --timezone as its fixed offset, e.g. Etc/GMT+8 for "
+                        "UTC-8 (the sign is reversed)." if 3000.0 <= back <= 3700.0 else "")
                 raise EventLogError(
-                    f"{line.where}: time goes back {newest - line.t:.1f} s from the latest line "
+                    f"{line.where}: time goes back {back:.1f} s from the latest line "
                     f"before it (lines up to {REORDER_S:g} s late are put in order; give the "
                     "files in time order; a log sorted by sensor must be sorted by time "
-                    "first, e.g. sort -s -k1,2)")
+                    f"first, e.g. sort -s -k1,2).{hint}")
             if counted is not None:
                 counted[0] += 1
         newest = line.t if newest is None else max(newest, line.t)

@@ -97,3 +97,17 @@ def test_a_column_header_is_skipped_and_comma_separated_lines_read(tmp_path):
     rep, reader = _import(tmp_path, text)
     assert rep.lines == 2 and [r.active for r in reader.readings()] == [True, False]
     assert [lb.what for lb in reader.labels()] == ["Cook"]
+
+
+def test_a_logger_without_daylight_saving_read_in_a_zone_with_it_is_told_the_fix(tmp_path):
+    # standard time all year: at the spring change the log runs on through 02:xx, which the
+    # zone reads as 03:xx (that hour does not exist), so 03:01 then lies an hour back
+    text = ("2024-03-10 01:50:00\tKitchenASink\tON\n"
+            "2024-03-10 02:59:00\tKitchenASink\tOFF\n"
+            "2024-03-10 03:01:00\tKitchenASink\tON\n")
+    with pytest.raises(EventLogError, match=r"x.txt:3: time goes back 3480.0 s .*Etc/GMT\+8"):
+        _import(tmp_path, text)
+    log = tmp_path / "x.txt"
+    log.write_text(text)
+    rep = import_events([str(log)], tmp_path / "x.mcap", timezone="Etc/GMT+8")
+    assert rep.last - rep.first == pytest.approx(71 * 60)
