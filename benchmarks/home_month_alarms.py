@@ -10,8 +10,9 @@ in the output). Generated months use seeds the rules were not developed on (100 
 
 With --quirks each generated month is also written as real logs write them
 (tests/support/casas_quirks.py: hh-style names with a type column, times without
-fractions, repeated and late lines, light and battery levels, and the logger down for 30 h
-on a day that depends on the seed) and imported with the matching map.
+fractions, repeated and late lines, light and battery levels, the bathroom PIR firing by
+itself on a third of nights, and the logger down for 30 h on a day that depends on the
+seed) and imported with the matching map.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ def main() -> int:
 
 def quirky(tmp: Path, seed: int, q: Any, start: datetime, tz: str, generate: Any) -> str:
     """A generated month written with every quirk of real logs, imported with its map."""
-    lines = generate(30, seed=seed).lines
+    lines = q.night_triggers(generate(30, seed=seed).lines, seed=seed)
     lines = q.late(q.duplicated(q.hh_names(q.with_type_column(q.without_fractions(lines))),
                                 seed=seed), seed=seed)
     lines = q.with_levels(lines, seed=seed)

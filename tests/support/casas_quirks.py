@@ -17,7 +17,9 @@ them as one kind of real log writes them:
 - `with_levels`: light levels (`LS001 12`), light switches, battery levels (`BATP001 87`);
 - `duplicated`: a hub that sends a message twice;
 - `late`: lines a few seconds to minutes behind their neighbours (merged hubs);
-- `logger_outage`: every line of a stretch missing (the logger was down).
+- `logger_outage`: every line of a stretch missing (the logger was down);
+- `night_triggers`: the bathroom PIR firing once by itself between 01:00 and 05:00 on a
+  share of nights (the heating; the sleeper seen through the door).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from tests.support.casas_month import TZ
 
 __all__ = ["TZ", "HH_MAP_CSV", "LEVELS_MAP_CSV", "without_fractions", "space_separated",
            "date_tab_time", "with_type_column", "with_location_names", "hh_annotated", "hh_names",
-           "with_levels", "duplicated", "late", "logger_outage"]
+           "with_levels", "duplicated", "late", "logger_outage", "night_triggers"]
 
 #: casas_month's ids as an hh home names them (its ids: casas_month.MAP_CSV).
 HH_NAMES = {"M001": "BedroomABed", "M002": "BedroomAArea", "M003": "BathroomAArea",
@@ -155,3 +157,22 @@ def _plus(stamp: str, seconds: int) -> str:
 def logger_outage(lines: list[str], start: str, end: str) -> list[str]:
     """Every line from `start` to `end` (local `YYYY-MM-DD HH:MM`) missing."""
     return [line for line in lines if not start <= line[:16] < end]
+
+
+def night_triggers(lines: list[str], share: float = 0.33, seed: int = 0, sensor: str = "M003",
+                   tz: str = TZ) -> list[str]:
+    """`lines` as casas_month writes them (tab-separated, with fractions), before renaming."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+    rng, zone = random.Random(seed), ZoneInfo(tz)
+    first = datetime.fromisoformat(lines[0][:10])
+    days = (datetime.fromisoformat(lines[-1][:10]) - first).days + 1
+    out = list(lines)
+    for d in range(days):
+        if rng.random() < share:
+            t = (first + timedelta(days=d)).replace(tzinfo=zone).timestamp() + rng.uniform(1, 5) * 3600
+            for dt, state in ((0.0, "ON"), (2.0, "OFF")):
+                stamp = datetime.fromtimestamp(t + dt, zone).strftime("%Y-%m-%d %H:%M:%S.%f")
+                out.append(f"{stamp}\t{sensor}\t{state}\t")
+    return sorted(out, key=lambda line: datetime.fromisoformat(line[:26]).replace(tzinfo=zone)
+                  .timestamp())
