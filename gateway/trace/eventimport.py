@@ -207,8 +207,9 @@ def import_events(paths: list[str], out: str | Path, *, fmt: str = "casas",
                 w.add_stream(info)
         last: float | None = None
         late = [0]
+        cut: list[str] = []
         same_time: set[tuple[str, str, str]] = set()   # lines at `last`'s time
-        for line in lines(fmt, paths, tz, clock, late):
+        for line in lines(fmt, paths, tz, clock, late, cut):
             key = (line.sensor, line.state, line.note)
             if line.t == last and key in same_time:
                 report.duplicates += 1   # a hub that sent one message twice
@@ -241,6 +242,8 @@ def import_events(paths: list[str], out: str | Path, *, fmt: str = "casas",
         report.labels = len(found)
         report.dst_folds = clock.folds
         report.stepped_back = late[0]
+        if cut:
+            report.ignored["a file's last line cut off mid-line: " + ", ".join(cut)] += len(cut)
     tmp.replace(out)
     return report
 

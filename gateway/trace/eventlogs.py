@@ -110,10 +110,13 @@ class Clock:
         return t
 
 
-def casas_lines(path: str, clock: Clock, prev: list[float | None]) -> Iterator[Line]:
+def casas_lines(path: str, clock: Clock, prev: list[float | None],
+                cut: list[str] | None = None) -> Iterator[Line]:
     """Canonical `date time<TAB>sensor<TAB>state[<TAB>annotation...]` or the same fields
     separated by spaces (or commas, as some conversions write them); a first line that
-    is a column header is skipped. `prev` carries the last time across files."""
+    is a column header is skipped, and so is an incomplete last line with no newline (a
+    file cut mid-line: a month cut out of a longer log), noted in `cut`. `prev` carries
+    the last time across files."""
     try:
         with _open_text(path) as fh:
             for n, raw in enumerate(fh, 1):
@@ -130,7 +133,11 @@ def casas_lines(path: str, clock: Clock, prev: list[float | None]) -> Iterator[L
                     fields = head + fields[1:] if len(head) == 2 else fields
                 else:
                     fields = text.split()
-                if len(fields) < 4 or not fields[2] or not fields[3]:
+                bad = len(fields) < 4 or not fields[2] or not fields[3]
+                if bad and not raw.endswith("\n") and cut is not None:
+                    cut.append(where)   # the file ends inside this line
+                    continue
+                if bad:
                     raise EventLogError(f"{where}: {text[:80]!r} is not 'date time<TAB>sensor"
                                         "<TAB>state' (CASAS); found "
                                         f"{len([f for f in fields if f])} fields")
@@ -234,11 +241,14 @@ def ha_lines(path: str, clock: Clock, prev: list[float | None]) -> Iterator[Line
 
 
 def lines(fmt: str, paths: list[str], tz: ZoneInfo, clock: Clock,
-          late: list[int] | None = None) -> Iterator[Line]:
-    """Every line of the files, in time order (`ordered`)."""
+          late: list[int] | None = None, cut: list[str] | None = None) -> Iterator[Line]:
+    """Every line of the files, in time order (`ordered`); `cut` collects the cut-off
+    last lines skipped (CASAS)."""
     def raw() -> Iterator[Line]:
         prev: list[float | None] = [None]
-        reader = casas_lines if fmt == "casas" else ha_lines
         for path in paths:
-            yield from reader(path, clock, prev)
+            if fmt == "casas":
+                yield from casas_lines(path, clock, prev, cut if cut is not None else [])
+            else:
+                yield from ha_lines(path, clock, prev)
     return ordered(raw(), late)

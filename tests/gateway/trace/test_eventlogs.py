@@ -111,3 +111,14 @@ def test_a_logger_without_daylight_saving_read_in_a_zone_with_it_is_told_the_fix
     log.write_text(text)
     rep = import_events([str(log)], tmp_path / "x.mcap", timezone="Etc/GMT+8")
     assert rep.last - rep.first == pytest.approx(71 * 60)
+
+
+def test_a_file_cut_mid_line_loses_only_that_line_and_says_so(tmp_path):
+    text = ("2016-07-12 07:00:00\tKitchenASink\tON\n"
+            "2016-07-12 07:00:02\tKitchenASink\tOFF\n"
+            "2016-07-12 07:00:09.12")          # a month cut out of a longer log
+    rep, reader = _import(tmp_path, text)
+    assert len(list(reader.readings())) == 2
+    assert "1 ignored (a file's last line cut off mid-line: " in rep.table()
+    with pytest.raises(EventLogError, match="x.txt:3: '2016-07-12 07:00:09.12' is not"):
+        _import(tmp_path, text + "\n")   # with its newline it is a bad line, named
