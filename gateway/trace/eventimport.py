@@ -64,6 +64,7 @@ class ImportReport:
     labels: int = 0
     stepped_back: int = 0
     duplicates: int = 0
+    rollovers: int = 0
     outages: list[tuple[float, float]] = field(default_factory=list)   # logger down
     tz: str = "UTC"
     dst_folds: int = 0
@@ -94,6 +95,9 @@ class ImportReport:
                         "sensors silent too; replayed as the gateway off): "
                         + ", ".join(f"{_local(a, self.tz)} to {_local(b, self.tz)}"
                                     for a, b in self.outages))
+        if self.rollovers:
+            tail.append(f"{self.rollovers} lines just after midnight dated the day before "
+                        "read as the next day")
         if self.dst_folds:
             tail.append(f"{self.dst_folds} lines in the repeated hour of a daylight-saving "
                         "change read as the second pass")
@@ -241,6 +245,7 @@ def import_events(paths: list[str], out: str | Path, *, fmt: str = "casas",
             w.label(lb)
         report.labels = len(found)
         report.dst_folds = clock.folds
+        report.rollovers = clock.rollovers
         report.stepped_back = late[0]
         if cut:
             report.ignored["a file's last line cut off mid-line: " + ", ".join(cut)] += len(cut)

@@ -16,7 +16,7 @@ import io
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -30,6 +30,8 @@ REORDER_S = 300.0
 #: `Control4-Door`, `Control4-Temperature`): what the sensor is, not an activity label.
 TYPE_COLUMN = re.compile(r"^(control4|insteon|zwave|z-wave|zigbee|x10|lutron)-[a-z0-9_]+$",
                          re.IGNORECASE)
+#: Minutes after midnight in which a line dated the day before is the date rolled late.
+ROLLOVER_MIN = 10
 #: A first line naming the columns instead of holding an event.
 HEADER = re.compile(r"^\W*(date|time|timestamp)\b.*\bsensor", re.IGNORECASE)
 #: States that can only be a state (so a name before one is a second name of the sensor).
@@ -91,11 +93,14 @@ def local_zone() -> ZoneInfo:
 
 class Clock:
     """Local time text -> Unix seconds; the repeated hour of an autumn clock change is read
-    as its second pass when the first would step back (a log written in local time)."""
+    as its second pass when the first would step back (a log written in local time); a
+    line in the first minutes after midnight still dated the day before (a logger that
+    rolls the date late) is read as the next day."""
 
     def __init__(self, tz: ZoneInfo) -> None:
         self.tz = tz
         self.folds = 0
+        self.rollovers = 0
 
     def seconds(self, text: str, prev: float | None) -> float:
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -107,6 +112,11 @@ class Clock:
             if second != t and second >= prev - REORDER_S:
                 self.folds += 1
                 return second
+            if when.hour == 0 and when.minute < ROLLOVER_MIN:
+                nxt = (when + timedelta(days=1)).replace(tzinfo=self.tz).timestamp()
+                if prev - REORDER_S <= nxt <= prev + ROLLOVER_MIN * 60.0:
+                    self.rollovers += 1
+                    return nxt
         return t
 
 

@@ -122,3 +122,13 @@ def test_a_file_cut_mid_line_loses_only_that_line_and_says_so(tmp_path):
     assert "1 ignored (a file's last line cut off mid-line: " in rep.table()
     with pytest.raises(EventLogError, match="x.txt:3: '2016-07-12 07:00:09.12' is not"):
         _import(tmp_path, text + "\n")   # with its newline it is a bad line, named
+
+
+def test_a_line_after_midnight_still_dated_the_day_before_is_the_next_day(tmp_path):
+    text = ("2016-07-12 23:59:58.500000\tKitchenASink\tON\n"
+            "2016-07-12 00:00:01.250000\tKitchenASink\tOFF\n"     # the date rolled late
+            "2016-07-13 00:00:05.000000\tBedroomAArea\tON\n")
+    rep, reader = _import(tmp_path, text)
+    assert rep.rollovers == 1 and "dated the day before read as the next day" in rep.table()
+    assert rep.last - rep.first == pytest.approx(6.5)
+    assert [r.active for r in reader.readings()] == [True, False, True]
