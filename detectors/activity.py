@@ -34,7 +34,7 @@ when it is
 One tracker per home, shared: every routine detector asks the same questions of the same
 readings, and a home's radars send 1.7 million frames a day, so each distinct tracker
 (outer doors, speeds) is updated once per reading, not once per detector. The pipeline owns
-a `HomeTrackers` and hands it to every detector (`Detector.homes`); a detector takes a
+a `HomeTrackers` (detectors/home_views.py) and hands it to every detector (`Detector.homes`); a detector takes a
 `HomeView` of it (`homes.view(outer_doors, ...)`) and walks a batch with `view.seen(...)`,
 which yields each reading with what it was ("door", "inside", "present", None) and keeps
 the view's `away`, `present_now` and `last_activity` as they were right after that reading.
@@ -45,7 +45,7 @@ detector built alone (a test, a notebook) gets a pool of its own that tracks as 
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Callable, Iterable, Iterator, Mapping
+from typing import Annotated, Any, Iterable, Mapping
 
 import numpy as np
 from pydantic import Field
@@ -68,6 +68,7 @@ RETURN_S = 300.0        # activity this soon after a door event is someone at ho
 AWAY_MIN_S = 600.0      # a door event after this long away is a return
 STALE_PRESENCE_S = 20 * 3600.0   # presence unchanged this long is a stuck sensor (sensor_stuck)
 CONFIRM_S = 600.0       # a burst: two sensors, or three activations, within this time
+UNWATCHED_S = 12 * 3600.0   # off this long (a restart's gap), the resident may have left meanwhile
 
 
 #: Settings field: contact sensors that are outer doors, besides those with role "outer_door".
@@ -81,7 +82,7 @@ class HomeTracker:
     __slots__ = ("sensors", "outer_doors", "moving_speed", "accel_std_g", "last_activity",
                  "last_inside", "last_door", "last_home", "_present", "_door_contact",
                  "_entry_rooms", "_return", "_recent", "_now", "_pmax", "_src", "_items",
-                 "_busy", "views", "_rooms")
+                 "_busy", "views", "_rooms", "_resumed_from")
 
     def __init__(self, sensors: Mapping[str, Any], outer_doors: Iterable[str] = (),
                  moving_speed: float = 0.15, accel_std_g: float = 0.03) -> None:
@@ -108,6 +109,7 @@ class HomeTracker:
         self.views = 0                            # detectors reading this tracker
         self._rooms: dict[str, str | None] = {     # sensor -> its room (asked per reading)
             sid: getattr(m, "room", None) for sid, m in sensors.items()}
+        self._resumed_from: float | None = None   # sensor time saved before a restart
 
     def room(self, sensor: str) -> str | None:
         return self._rooms.get(sensor)
@@ -121,6 +123,8 @@ class HomeTracker:
         take a short path first: the same rule as `_classify`, without its other checks.)"""
         if isinstance(r, RadarTargets):  # most of a home's readings: radars at 10 Hz
             rt: float = r.t
+            if self._resumed_from is not None:
+                self._resume(rt)
             if rt > self._now:
                 self._now = rt
             seen = self._radar(r)
@@ -135,6 +139,8 @@ class HomeTracker:
         t = end_time(r)
         if t is None:
             return None
+        if self._resumed_from is not None:
+            self._resume(t)
         self._now = max(self._now, t)
         if isinstance(r, Contact) and r.sensor in self.outer_doors:
             self._door_contact = True
@@ -153,6 +159,20 @@ class HomeTracker:
             self.last_inside = _later(self.last_inside, t)
             self.last_home = _later(self.last_home, t)
         return what
+
+    def _resume(self, t: float) -> None:
+        """The first reading after a restart. After UNWATCHED_S or more off (a logger
+        outage in an imported log, a gateway unplugged), nobody knows whether the resident
+        left meanwhile: the home is read as if the door had gone when watching stopped, so
+        a lone trigger does not make it occupied and a burst of activity does (as after
+        the door). A short restart keeps who was home."""
+        off_from, self._resumed_from = self._resumed_from, None
+        if off_from is None or t - off_from < UNWATCHED_S:
+            return
+        door = max(off_from, self.last_home if self.last_home is not None else off_from)
+        self.last_door = _later(self.last_door, door + 1e-3)
+        self._return = False
+        self._recent.clear()
 
     def _door(self, t: float) -> None:
         prev = self.last_door
@@ -353,7 +373,8 @@ class HomeTracker:
     def state(self) -> dict[str, Any]:
         return {"last_activity": self.last_activity, "last_inside": self.last_inside,
                 "last_door": self.last_door, "last_home": self.last_home,
-                "door_contact": self._door_contact}
+                "door_contact": self._door_contact,
+                "now": self._now if self._now > -math.inf else None}
 
     def restore(self, state: Mapping[str, Any]) -> None:
         self.last_activity = state.get("last_activity")
@@ -361,151 +382,14 @@ class HomeTracker:
         self.last_door = state.get("last_door")
         self.last_home = state.get("last_home", self.last_inside)
         self._door_contact = bool(state.get("door_contact", False))
+        now = state.get("now")
+        self._resumed_from = float(now) if now is not None else None
+        if self._resumed_from is not None:
+            self._now = max(self._now, self._resumed_from)
 
 
 #: One reading as a tracker saw it: (reading, time, what, away after it, present after it).
 Seen = tuple[Any, float, str | None, bool, bool]
-
-
-class HomeView:
-    """One detector's reading of a shared HomeTracker: what each reading was, and the
-    home's state as it was right after it (`away`, `present_now`), as if the detector had
-    its own tracker. `last_activity` is the view's own (a detector may reset it, as the
-    inactivity timer does after an outage); everything else is the tracker's."""
-
-    __slots__ = ("tracker", "last_activity", "away", "present_now", "room")
-
-    def __init__(self, tracker: HomeTracker) -> None:
-        self.tracker = tracker
-        #: the room a configured sensor is in (None for worn or unknown sensors)
-        self.room: Callable[[str], str | None] = tracker._rooms.get
-        tracker.views += 1
-        self.last_activity: float | None = tracker.last_activity
-        self.away = tracker.away
-        self.present_now = tracker.present_now
-
-    def seen(self, readings: Iterable[Any], advance: Callable[[float, Any], None],
-             out: Any, *, empty_radar: bool | Callable[[], bool] = True,
-             due: Callable[[], float] | None = None) -> Iterator[tuple[Any, float, str | None]]:
-        """Each reading with a time, its time and what it was, after `advance(t, out)`
-        moved the detector's time to it (as TimedDetector.timed: a deadline that passed
-        before the reading fires first, and sees the home as it was before it).
-        `empty_radar=False`: radar frames that saw nobody (two thirds of a two-radar home's
-        readings) move time and the view's state but are not yielded, for a detector that
-        would do nothing with them. With `due` as well (the detector's
-        `TimedDetector.next_due`), such frames whose times are all before it are not even
-        passed to `advance`: by that contract the call that follows (the next reading's,
-        at a time no earlier) does all they would have done; after the batch's last busy
-        reading, one call with their latest time does. Everything else is as without.
-        With `due`, `empty_radar` may also be a function: whether the detector wants such a
-        frame now (asked after its `advance`, for a frame that is not stepped over), for a
-        detector that does something with them only at times; its `next_due` must then be
-        -inf whenever it would want one."""
-        items = self.tracker.items(readings)
-        if due is not None and empty_radar is not True:
-            yield from self._stepping(items, advance, out, due,
-                                      None if empty_radar is False else empty_radar)
-            return
-        if callable(empty_radar):
-            raise TypeError("HomeView.seen: a function as empty_radar needs due")
-        for r, t, what, away, present in items:
-            advance(t, out)
-            self.away = away
-            self.present_now = present
-            if what is None:
-                if not empty_radar and isinstance(r, RadarTargets):
-                    continue
-            elif what == "inside" or what == "door":
-                last = self.last_activity
-                if last is None or t > last:
-                    self.last_activity = t
-            yield r, t, what
-
-    def _stepping(self, items: list[Seen], advance: Callable[[float, Any], None], out: Any,
-                  due: Callable[[], float], wanted: Callable[[], bool] | None,
-                  ) -> Iterator[tuple[Any, float, str | None]]:
-        """`seen` with `due`: the radar frames that saw nobody between two busy readings
-        are replayed one by one (and handed on where `wanted()` says so) only when one of
-        them could matter (its time is not before `due()`, or after the next busy
-        reading's)."""
-        start = 0   # the first item not handled yet
-        busy = self.tracker._busy
-        for seen, gap, end in busy[:-1]:   # the last: the empty frames after the last busy item
-            r, t, what, away, present = seen  # type: ignore[misc]
-            i = end - 1
-            if i > start:   # empty frames first
-                d = due()
-                if gap <= t and gap < d:
-                    if not t < d:   # this `advance` may look at the home: as after them
-                        _, _, _, self.away, self.present_now = items[i - 1]
-                else:
-                    for r_, t_, _, away_, present_ in items[start:i]:
-                        advance(t_, out)
-                        self.away = away_
-                        self.present_now = present_
-                        if wanted is not None and wanted():
-                            yield r_, t_, None
-            advance(t, out)
-            self.away = away
-            self.present_now = present
-            if what == "inside" or what == "door":
-                last_activity = self.last_activity
-                if last_activity is None or t > last_activity:
-                    self.last_activity = t
-            yield r, t, what
-            start = end
-        if start < len(items):
-            gap = busy[-1][1]
-            if gap < due():
-                advance(gap, out)   # their latest time: all they would have done
-                _, _, _, self.away, self.present_now = items[-1]
-            else:
-                for r, t, _, away, present in items[start:]:
-                    advance(t, out)
-                    self.away = away
-                    self.present_now = present
-                    if wanted is not None and wanted():
-                        yield r, t, None
-
-    def state(self) -> dict[str, Any]:
-        return {**self.tracker.state(), "last_activity": self.last_activity}
-
-    def restore(self, state: Mapping[str, Any]) -> None:
-        """Detectors sharing a tracker saved the same home state; the last restored wins."""
-        self.tracker.restore(state)
-        self.last_activity = self.tracker.last_activity
-        self.away = self.tracker.away
-        self.present_now = self.tracker.present_now
-
-
-class HomeTrackers:
-    """A home's trackers, one per distinct rule (outer doors, moving speed, wearable
-    threshold), shared by all its detectors (module docstring)."""
-
-    def __init__(self, sensors: Mapping[str, Any]) -> None:
-        self.sensors = sensors
-        self._trackers: dict[tuple[frozenset[str], float, float], HomeTracker] = {}
-
-    def view(self, outer_doors: Iterable[str] = (), moving_speed: float = 0.15,
-             accel_std_g: float = 0.03) -> HomeView:
-        key = (frozenset(outer_doors), moving_speed, accel_std_g)
-        tracker = self._trackers.get(key)
-        if tracker is None:
-            tracker = self._trackers[key] = HomeTracker(self.sensors, key[0], moving_speed, accel_std_g)
-        return HomeView(tracker)
-
-    def track(self, readings: Iterable[Any]) -> None:
-        """Once per batch, before the detectors' feed (the pipeline does this)."""
-        for tracker in self._trackers.values():
-            tracker.track(readings)
-
-    def release(self) -> None:
-        """After the detectors' feed: the batch is not kept."""
-        for tracker in self._trackers.values():
-            tracker.release()
-
-    def __len__(self) -> int:
-        return len(self._trackers)
 
 
 def accel_moving(xyz: np.ndarray, std_g: float) -> bool:

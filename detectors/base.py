@@ -24,7 +24,7 @@ from typing import Any, ClassVar, Generic, Iterable, Iterator, Mapping, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from detectors.activity import HomeTrackers
+from detectors.home_views import HomeTrackers
 from sensordata.radar_mounting import Mounting
 from sensordata.readings import AccelBlock, Reading, end_time
 

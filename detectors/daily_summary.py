@@ -17,11 +17,18 @@ depression in older people. Each is cheap to count from readings the home alread
 The summary covers the 24 h before each local `boundary` (default 12:00, so one night is
 never split between two summaries) and is raised when sensor time passes the boundary
 (from a reading or `tick(now)`), with occurred_at at the boundary.
+
+Restarts: the open day's counts are kept across a restart (`state`), and a day whose
+boundary passed while the gateway was off (or an imported log's logger was down) is still
+summarised, with `coverage_hours` 0 and nothing counted: the care team then sees a day
+nobody watched, never a day missing from the list, nor a quiet day that was not quiet.
+`coverage_hours` leaves out the time the gateway was off. A day before the first
+reading the gateway ever saw has no summary (there was no gateway yet).
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 from pydantic import Field
@@ -41,6 +48,7 @@ from sensordata.readings import (
 
 SLOT_S = 900.0
 TRIP_GAP_S = 300.0   # bathroom activity closer than this to the last is the same trip
+MAX_UNWATCHED_DAYS = 31   # a gateway off longer sends this many "not watched" days, not more
 
 
 class DailySummarySettings(ZonedSettings):
@@ -71,6 +79,8 @@ class DailySummaryDetector(LocalTimeDetector[DailySummarySettings]):
         self._bed_since: dict[str, float] = {}                  # bed presence sensor -> since
         self._step_state: dict[str, int] = {}
         self._bath_last = float("-inf")                         # last bathroom activity
+        self._off: tuple[float, float] | None = None            # the gateway was off (restore)
+        self._resumed_at: float | None = None                   # saved sensor time, restored
         self._reset(None)
 
     def _reset(self, start: float | None) -> None:
@@ -116,14 +126,22 @@ class DailySummaryDetector(LocalTimeDetector[DailySummarySettings]):
         if t <= self._now:
             return
         self._now = t
+        if self._resumed_at is not None:   # the first time after a restart: off till now
+            self._off, self._resumed_at = (self._resumed_at, t), None
         if self._end == float("-inf"):
             self._end = self._next_boundary(t)
             return
+        skipped = 0
         while t >= self._end:
             # A day that saw readings is summarised; the next one then counts from the
-            # boundary (the gateway was watching). A day with none (gateway off) is skipped.
+            # boundary (the gateway was watching). A day with none is summarised as not
+            # watched when the gateway knows it was off (restored), else skipped.
             seen = self._start is not None
             if seen:
+                out.append(self._summary(self._end))
+            elif self._off is not None and self._end - 86400.0 < self._off[1] \
+                    and skipped < MAX_UNWATCHED_DAYS:
+                skipped += 1
                 out.append(self._summary(self._end))
             self._reset(self._end if seen and t < self._next_boundary(self._end) else None)
             self._end = self._next_boundary(self._end)
@@ -189,13 +207,16 @@ class DailySummaryDetector(LocalTimeDetector[DailySummarySettings]):
             c["bed_s"] += max(end - max(since, self._start or since), 0.0)
             self._bed_since[sensor] = end
         start = self._start if self._start is not None else end
+        watched = end - start
+        if self._off is not None:   # the part of the day the gateway was off
+            watched -= max(0.0, min(end, self._off[1]) - max(start, self._off[0]))
         ev = {
             "active_hours": round(len(self._slots) * SLOT_S / 3600.0, 2),
             "night_bathroom_trips": c["night_bathroom_trips"],
             "time_in_bed_hours": round(c["bed_s"] / 3600.0, 2),
             "motion_events": c["motion_events"],
             "door_openings": c["door_openings"],
-            "coverage_hours": round((end - start) / 3600.0, 2),
+            "coverage_hours": round(max(watched, 0.0) / 3600.0, 2),
         }
         if c["move_n"]:
             ev["movement_level_g"] = round(c["move_sum"] / c["move_n"], 4)
@@ -203,3 +224,28 @@ class DailySummaryDetector(LocalTimeDetector[DailySummarySettings]):
         if c["hr_n"]:
             ev["heart_rate_mean"] = round(c["hr_sum"] / c["hr_n"], 1)
         return Detection("daily_summary", end, evidence=ev)
+
+    # --- persistence -----------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        """The open day (its counts so far) and the sensor time, so a restart neither
+        loses the day nor leaves out the days it was off."""
+        if self._end == float("-inf"):
+            return {}
+        return {"version": 1, "end": self._end, "now": self._now, "start": self._start,
+                "slots": sorted(self._slots), "c": dict(self.c), "room": self._room,
+                "bath_last": self._bath_last if self._bath_last > float("-inf") else None,
+                "bed_since": dict(self._bed_since)}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        if state.get("version") != 1:
+            return
+        self._end = float(state["end"])
+        self._now = float(state["now"])
+        self._resumed_at = self._now
+        self._start = state.get("start")
+        self._slots = {int(x) for x in state.get("slots", [])}
+        self.c.update({k: float(v) for k, v in state.get("c", {}).items() if k in self.c})
+        self._room = state.get("room")
+        bath = state.get("bath_last")
+        self._bath_last = float(bath) if bath is not None else float("-inf")
+        self._bed_since = {str(k): float(v) for k, v in state.get("bed_since", {}).items()}

@@ -34,7 +34,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from detectors.activity import HomeTrackers
+from detectors.home_views import HomeTrackers
 from detectors.localtime import LocalClock
 from sensordata.readings import Contact, Motion, RadarTargets
 

@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, Field, field_validator
 
-from detectors.activity import HomeTrackers
 from detectors.base import DetectorSettings, SensorMeta, TimedDetector
+from detectors.home_views import HomeTrackers
 
 DEFAULT_TZ = "Europe/Helsinki"
 

@@ -21,8 +21,8 @@ from functools import lru_cache
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Mapping
 
-from detectors.activity import HomeTrackers
 from detectors.base import Detector, DetectorSettings, SensorMeta
+from detectors.home_views import HomeTrackers
 
 ENTRY_POINT_GROUP = "safehome.detectors"
 

@@ -49,6 +49,8 @@ from detectors.activity import OuterDoors
 from detectors.base import Detection
 from detectors.localtime import LocalTimeDetector, ZonedSettings, parse_window
 
+RESUME_GAP_S = 900.0   # a restart after a longer outage did not watch the time between
+
 
 class NotUpSettings(ZonedSettings):
     enabled: bool = Field(True, title="Run this detector (silent until min_days are learned)")
@@ -97,6 +99,7 @@ class NotUpDetector(LocalTimeDetector[NotUpSettings]):
         self._deadline: float | None = None     # today's alarm time, None until learned
         self.nights: dict[int, float] = {}      # morning's day -> bedtime minute (evening < 0)
         self._eve: tuple[float, float] | None = None   # (start, last) of the current bout
+        self._resumed_from: float | None = None  # sensor time saved before a restart
 
     # --- learning --------------------------------------------------------------------
     def usual(self) -> tuple[float, float] | None:
@@ -199,7 +202,19 @@ class NotUpDetector(LocalTimeDetector[NotUpSettings]):
             # minute, and the inactivity timer covers a home silent for a whole day.
             self._start_day(t if self._day is None else self._day_end)
         self._now = t
+        if self._resumed_from is not None:
+            self._unwatched_morning(self._resumed_from, t)
         self._maybe_fire(t, out)
+
+    def _unwatched_morning(self, off_from: float, t: float) -> None:
+        """The first time after a restart: a morning the gateway did not watch from the
+        start of its window to its deadline (off, or an imported log's logger down) is
+        not judged: the first activity may have come while nobody watched."""
+        self._resumed_from = None
+        if t - off_from <= RESUME_GAP_S or self._deadline is None:
+            return
+        if off_from < max(self._deadline, self._window[1]) and t > self._window[0]:
+            self._fired_day = self._day
 
     def _maybe_fire(self, t: float, out: list[Detection]) -> None:
         d = self._deadline
@@ -238,6 +253,7 @@ class NotUpDetector(LocalTimeDetector[NotUpSettings]):
                 "day": self._day, "first_today": self._first_today,
                 "bout": [self._bout_start, self._bout_last],
                 "fired_day": self._fired_day, "home": self.home.state(),
+                "now": self._now if self._now > float("-inf") else None,
                 "nights": sorted([d, m] for d, m in self.nights.items())}
 
     def restore(self, state: Mapping[str, Any]) -> None:
@@ -247,6 +263,9 @@ class NotUpDetector(LocalTimeDetector[NotUpSettings]):
         self.nights = {int(d): float(m) for d, m in state.get("nights", [])}
         self.home.restore(state.get("home", {}))
         self._fired_day = state.get("fired_day")
+        now = state.get("now")
+        self._resumed_from = float(now) if now is not None else None
+        self._now = self._resumed_from if self._resumed_from is not None else float("-inf")
         day = state.get("day")
         if day is not None:
             self._start_day(self.clock.at(int(day), 0))

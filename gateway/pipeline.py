@@ -18,9 +18,9 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from detectors import registry as detector_registry
-from detectors.activity import HomeTrackers
 from detectors.base import Detection, Detector, SensorMeta
 from detectors.fusion import FallFusion
+from detectors.home_views import HomeTrackers
 from detectors.home_witness import HomeWitness
 from gateway.alarm_flow import AlarmFlow
 from gateway.catalogue import describe, render

@@ -32,7 +32,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from gateway.trace.eventlogs import MAX_STEP_BACK_S, Clock, EventLogError, Line, lines, zone
+from gateway.trace.csvimport import _is_number
+from gateway.trace.eventlogs import REORDER_S, Clock, EventLogError, Line, lines, zone
+from gateway.trace.outages import OutageFinder
 from gateway.trace.sensormap import (
     OFF_STATES,
     ON_STATES,
@@ -61,6 +63,10 @@ class ImportReport:
     ignored: Counter[str] = field(default_factory=Counter)          # reason -> lines
     labels: int = 0
     stepped_back: int = 0
+    duplicates: int = 0
+    rollovers: int = 0
+    outages: list[tuple[float, float]] = field(default_factory=list)   # logger down
+    tz: str = "UTC"
     dst_folds: int = 0
     first: float | None = None
     last: float | None = None
@@ -79,8 +85,19 @@ class ImportReport:
         tail += [f"{n} ignored ({why})" for why, n in sorted(self.ignored.items())]
         tail.append(f"{self.labels} activity labels kept as ground truth")
         if self.stepped_back:
-            tail.append(f"{self.stepped_back} lines up to {MAX_STEP_BACK_S:g} s before the "
-                        "previous one kept as recorded")
+            tail.append(f"{self.stepped_back} lines up to {REORDER_S:g} s late put in time "
+                        "order")
+        if self.duplicates:
+            tail.append(f"{self.duplicates} repeated lines (same time, sensor and state) "
+                        "written once")
+        if self.outages:
+            tail.append(f"{len(self.outages)} logger outages (no line of any sensor, the level "
+                        "sensors silent too; replayed as the gateway off): "
+                        + ", ".join(f"{_local(a, self.tz)} to {_local(b, self.tz)}"
+                                    for a, b in self.outages))
+        if self.rollovers:
+            tail.append(f"{self.rollovers} lines just after midnight dated the day before "
+                        "read as the next day")
         if self.dst_folds:
             tail.append(f"{self.dst_folds} lines in the repeated hour of a daylight-saving "
                         "change read as the second pass")
@@ -150,17 +167,16 @@ def import_events(paths: list[str], out: str | Path, *, fmt: str = "casas",
     mapped = read_map(map_path) if map_path else None
     names: dict[str, Counter[str]] = {}
     where: dict[str, str] = {}
+    hints: dict[str, str] = {}
+    aliases: dict[str, tuple[str, ...]] = {}
     clock = Clock(tz)
     n_lines = 0
     prev_t: float | None = None
     first_t: float | None = None
+    finder = OutageFinder()
     for line in lines(fmt, paths, tz, clock):
         n_lines += 1
-        if prev_t is not None and line.t < prev_t - MAX_STEP_BACK_S:
-            raise EventLogError(
-                f"{line.where}: time goes back {prev_t - line.t:.1f} s from the line before "
-                "(give the files in time order; a log sorted by sensor must be sorted by "
-                "time first, e.g. sort -s -k1,2)")
+        finder.add(line.t, _is_number(line.state))
         prev_t = line.t if prev_t is None else max(prev_t, line.t)
         first_t = line.t if first_t is None else min(first_t, line.t)
         state = line.state
@@ -168,16 +184,21 @@ def import_events(paths: list[str], out: str | Path, *, fmt: str = "casas",
             continue
         names.setdefault(line.sensor, Counter())[state] += 1
         where.setdefault(line.sensor, line.where)
+        if line.kind_hint:
+            hints.setdefault(line.sensor, line.kind_hint)
+        if line.aliases:
+            aliases.setdefault(line.sensor, line.aliases)
     if not n_lines:
         raise EventLogError(f"{', '.join(paths)}: no events in the file(s)")
-    plans = plan_sensors(names, mapped, where)
-    report = ImportReport(Path(out), plans, n_lines)
+    plans = plan_sensors(names, mapped, where, hints, aliases)
+    report = ImportReport(Path(out), plans, n_lines, outages=finder.outages(), tz=tz.key)
     _check_states(fmt, paths, tz, plans)
     meta = {"generator": f"safehome trace import-events --format {fmt}",
             "source": ", ".join(Path(p).name for p in paths), "timezone": tz.key,
             "start": _iso(first_t or 0.0), "end": _iso(prev_t or 0.0),
             "gateway_config": json.dumps({"timezone": tz.key}),
-            "quiet_gaps": "true"}   # the logger ran throughout: a gap is a quiet home
+            "quiet_gaps": "true",   # the logger ran: a gap is a quiet home, ...
+            "logger_outages": json.dumps(report.outages)}   # ... but where it was down
     labels = _Labels()
     clock = Clock(tz)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
@@ -189,10 +210,18 @@ def import_events(paths: list[str], out: str | Path, *, fmt: str = "casas",
             if info is not None:
                 w.add_stream(info)
         last: float | None = None
-        for line in lines(fmt, paths, tz, clock):
-            if last is not None and line.t < last:
-                report.stepped_back += 1
-            last = line.t if last is None else max(last, line.t)
+        late = [0]
+        cut: list[str] = []
+        same_time: set[tuple[str, str, str]] = set()   # lines at `last`'s time
+        for line in lines(fmt, paths, tz, clock, late, cut):
+            key = (line.sensor, line.state, line.note)
+            if line.t == last and key in same_time:
+                report.duplicates += 1   # a hub that sent one message twice
+                continue
+            if line.t != last:
+                same_time.clear()
+            same_time.add(key)
+            last = line.t
             report.first = line.t if report.first is None else min(report.first, line.t)
             report.last = last
             if fmt == "casas":
@@ -216,8 +245,16 @@ def import_events(paths: list[str], out: str | Path, *, fmt: str = "casas",
             w.label(lb)
         report.labels = len(found)
         report.dst_folds = clock.folds
+        report.rollovers = clock.rollovers
+        report.stepped_back = late[0]
+        if cut:
+            report.ignored["a file's last line cut off mid-line: " + ", ".join(cut)] += len(cut)
     tmp.replace(out)
     return report
+
+
+def _local(t: float, tz: str) -> str:
+    return datetime.fromtimestamp(t, ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
 
 
 def _iso(t: float) -> str:

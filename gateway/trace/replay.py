@@ -103,8 +103,8 @@ def replay(path: str, config: HomeConfig | None = None, *, speed: float | None =
     res = ReplayResult(reader.name, config=cfg)
     counter = iter(range(1, 1 << 62))
     now = [reader.start_time or 0.0]
-    pipe = Pipeline(cfg, clock=lambda: now[0],
-                    id_factory=lambda: replay_id(reader.name, next(counter), now[0]))
+    pipe = _Gateway(lambda: Pipeline(cfg, clock=lambda: now[0],
+                                     id_factory=lambda: replay_id(reader.name, next(counter), now[0])))
 
     def emit(events: Iterable[Event]) -> None:
         for ev in events:
@@ -129,12 +129,50 @@ def replay(path: str, config: HomeConfig | None = None, *, speed: float | None =
     return res
 
 
+class _Gateway:
+    """The replayed gateway: its pipeline, and a restart (a new pipeline given the learned
+    state of the old, as the daemon does after a reboot) where the trace says the gateway
+    was not watching (an imported log's logger outage, gateway/trace/outages.py)."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self.make = make
+        self.pipe = make()
+        self.restarts = 0
+
+    def feed(self, batch: list[Any]) -> list[Event]:
+        return list(self.pipe.feed(batch))
+
+    def tick(self, now: float) -> list[Event]:
+        return list(self.pipe.tick(now))
+
+    def finish(self) -> list[Event]:
+        return list(self.pipe.finish())
+
+    def detector_states(self) -> dict[str, dict[str, Any]]:
+        return dict(self.pipe.detector_states())
+
+    def restart(self) -> None:
+        states = self.pipe.detector_states()
+        self.pipe = self.make()
+        self.pipe.restore_states(json.loads(json.dumps(states)))   # as SQLite keeps them
+        self.restarts += 1
+
+
+def _outages(reader: TraceReader) -> list[tuple[float, float]]:
+    try:
+        spans = json.loads(reader.meta.get("logger_outages", "[]"))
+        return [(float(a), float(b)) for a, b in spans]
+    except (ValueError, TypeError):
+        return []
+
+
 def _run(reader: TraceReader, pipe: Any, res: ReplayResult, emit: Callable[[Iterable[Event]], None],
          now: list[float], speed: float | None, start: float | None, end: float | None,
          progress: Callable[[float], None] | None) -> None:
     # An event log's logger ran throughout: silence there is a quiet home, and the daemon's
     # clock would have ticked through it (a day summary for a day away, a deadline on time).
     quiet_gaps = reader.meta.get("quiet_gaps") == "true"
+    outages = _outages(reader) if quiet_gaps else []
     cpu0 = time.process_time()
     wall0 = time.monotonic()
     batch: list[Any] = []
@@ -158,18 +196,24 @@ def _run(reader: TraceReader, pipe: Any, res: ReplayResult, emit: Callable[[Iter
             t_last = reading_time(last)
             t_max = t_last if t_max is None or t_last > t_max else t_max
         if len(batch) >= BATCH:
-            _feed(pipe, batch, now, res, emit, speed, wall0, t_max, quiet_gaps)
+            _feed(pipe, batch, now, res, emit, speed, wall0, t_max, quiet_gaps, outages)
             batch, t_max = [], None
             if progress is not None:
                 progress(now[0])
     if batch:
-        _feed(pipe, batch, now, res, emit, speed, wall0, t_max, quiet_gaps)
+        _feed(pipe, batch, now, res, emit, speed, wall0, t_max, quiet_gaps, outages)
     res.damage = reader.damage
     declared_end = _declared_end(reader)
     if res.last is not None:
         until = res.last if declared_end is None or reader.damage else max(res.last, declared_end)
         if end is not None:
             until = min(until, end)
+        if quiet_gaps:   # the log went on after the last reading: a quiet home till its end
+            tick = res.last + QUIET_TICK_S
+            while tick < until:
+                now[0] = tick
+                emit(pipe.tick(tick))
+                tick += QUIET_TICK_S
         now[0] = until
         emit(pipe.tick(until))
     emit(pipe.finish())
@@ -179,7 +223,8 @@ def _run(reader: TraceReader, pipe: Any, res: ReplayResult, emit: Callable[[Iter
 
 def _feed(pipe: Any, batch: list[Any], now: list[float], res: ReplayResult,
           emit: Callable[[Iterable[Event]], None], speed: float | None, wall0: float,
-          t_end: float | None = None, quiet_gaps: bool = False) -> None:
+          t_end: float | None = None, quiet_gaps: bool = False,
+          outages: list[tuple[float, float]] | None = None) -> None:
     if quiet_gaps and batch:
         # split the batch where sensor time jumps, and tick through each jump
         last = res.last if res.last is not None else reading_time(batch[0])
@@ -191,10 +236,19 @@ def _feed(pipe: Any, batch: list[Any], now: list[float], res: ReplayResult,
                     _feed(pipe, batch[start:i], now, res, emit, speed, wall0)
                     last = max(last, res.last or last)
                 tick = last + QUIET_TICK_S
-                while tick < t:
+                down = next(((a, b) for a, b in outages or () if last - 1e-3 <= a and b <= t + 1e-3),
+                            None)
+                while tick < (t if down is None else down[0]):
                     now[0] = tick
                     emit(pipe.tick(tick))
                     tick += QUIET_TICK_S
+                if down is not None:   # the logger was down: the gateway was off
+                    pipe.restart()
+                    tick = down[1] + QUIET_TICK_S
+                    while tick < t:
+                        now[0] = tick
+                        emit(pipe.tick(tick))
+                        tick += QUIET_TICK_S
                 start = i
             last = max(last, t)
         if start:

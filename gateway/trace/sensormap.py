@@ -119,9 +119,21 @@ def _default_role(kind: str, room: str | None) -> str | None:
     if kind == "door":
         inner = room is not None and any(w in room for w in INNER_ROOM_WORDS)
         return None if inner else "outer_door"
-    if kind == "motion" and room in ENTRANCE_ROOMS:
+    if kind == "motion" and is_entrance(room):
         return "entrance"
     return "bed" if kind == "bed" else None
+
+
+def is_entrance(room: str | None) -> bool:
+    """An entrance by its id's words: `entrance`, `entry_hall`, `front_entry`, `mudroom`
+    (a map names rooms as people do; a hall alone is not the way in)."""
+    if room is None:
+        return False
+    if room in ENTRANCE_ROOMS:
+        return True
+    words = room.split("_")
+    return any(w.startswith("entr") or w.endswith(("entry", "entryway", "entrance"))
+               or w in ENTRANCE_ROOMS or w in ("mudroom", "lobby") for w in words)
 
 
 def room_from_name(name: str) -> str | None:
@@ -146,17 +158,38 @@ def _kind_from_states(name: str, states: Counter[str]) -> tuple[str, str]:
     return "motion", "ON/OFF states (a motion sensor)"
 
 
+#: The sensor-type column of CASAS exports (lower case, after the vendor's `-`) -> kind.
+TYPE_KINDS: tuple[tuple[str, str], ...] = (
+    ("door", "door"), ("motion", "motion"), ("temperature", "ignore"),
+    ("lightsensor", "ignore"), ("light_sensor", "ignore"), ("battery", "ignore"),
+    ("humidity", "ignore"), ("power", "ignore"), ("light", "light"),
+)
+
+
+def _kind_from_type(hint: str) -> str | None:
+    low = hint.split("-", 1)[-1].lower()
+    return next((kind for word, kind in TYPE_KINDS if word in low), None)
+
+
 def plan_sensors(names: dict[str, Counter[str]], mapped: dict[str, SensorPlan] | None,
-                 where: dict[str, str]) -> dict[str, SensorPlan]:
+                 where: dict[str, str], hints: dict[str, str] | None = None,
+                 aliases: dict[str, tuple[str, ...]] | None = None) -> dict[str, SensorPlan]:
     """Decide each sensor's room, kind and role: from the map when there is one (every
-    sensor must be in it, except those whose states are only numbers, which are ignored),
-    else from its name and states."""
+    sensor must be in it, by its id or by a second name the log writes beside it, except
+    those whose states are only numbers, which are ignored), else from its name, its
+    type column (Control4-Door) and its states."""
+    hints, aliases = hints or {}, aliases or {}
     plans: dict[str, SensorPlan] = {}
     for name, states in names.items():
         numeric = bool(states) and all(_is_number(s) for s in states)
         if mapped is not None:
             if name in mapped:
                 plans[name] = mapped[name]
+                continue
+            alias = next((a for a in aliases.get(name, ()) if a in mapped), None)
+            if alias is not None:
+                p = mapped[alias]
+                plans[name] = SensorPlan(name, p.room, p.kind, p.role, f"{p.why} (as {alias})")
                 continue
             if numeric:
                 plans[name] = SensorPlan(name, None, "ignore", None,
@@ -165,10 +198,17 @@ def plan_sensors(names: dict[str, Counter[str]], mapped: dict[str, SensorPlan] |
             raise EventLogError(f"{where[name]}: sensor {name} is not in the map; add a line "
                                 f"'{name},ROOM,KIND' (kind one of {', '.join(KINDS)})")
         kind, why = _kind_from_states(name, states)
+        typed = _kind_from_type(hints[name]) if name in hints else None
+        if typed is not None and not numeric:
+            kind, why = typed, f"type column {hints[name]}"
         if kind == "ignore":
             plans[name] = SensorPlan(name, None, kind, None, why)
             continue
         room = room_from_name(name)
+        for alias in aliases.get(name, ()):
+            if room is None:
+                room = room_from_name(alias)
+                why += f"; room from its name {alias}" if room else ""
         if room is None:
             hint = (f"ids like {name} name no room" if ID_LIKE.match(name)
                     else f"{name} names no room this import knows")

@@ -64,12 +64,13 @@ def routine_detectors():
 
 def month_with_incidents() -> list:
     """20 ordinary days, then day 20: a night walk out at 01:00 (back with the 03:00 toilet
-    trip), an ordinary morning, a bathroom stay from 14:00 with nothing after it; day 21:
+    trip), an ordinary morning, a bathroom stay from 14:00 (the hall PIR sees the walk in)
+    with nothing after it; day 21:
     nobody up, until the bathroom radar sees movement at 13:05."""
     stream = days(20, seed=3)
     stream += door(at(20, "01:00"))
     stream += [motion("pir_hall", at(20, f"{h:02d}:{m:02d}")) for h in range(7, 14) for m in (10, 35)]
-    stream += [motion("pir_bath", at(20, "14:00"))]
+    stream += [motion("pir_hall", at(20, "13:59")), motion("pir_bath", at(20, "14:00"))]   # walks in
     stream += heartbeat_noise(at(20, "14:01"), at(21, "13:00"), every=300)
     stream += [Presence("radar_bath", at(21, "13:05"), True, moving=True)]
     return sorted(stream, key=lambda r: r.t)
@@ -122,3 +123,31 @@ def test_a_doorway_flapping_between_rooms_is_one_bathroom_trip():
     stream = [motion("pir_bed", at(0, "22:00"))] + flaps + heartbeat_noise(at(1, "05:00"), at(1, "12:10"))
     (s,) = of_type(run(det, stream), "daily_summary")
     assert s.evidence["night_bathroom_trips"] == 2
+
+
+def test_after_a_restart_the_open_day_goes_on_and_the_days_off_say_nobody_watched():
+    """The gateway (or an imported log's logger) was off from day 2 10:00 to day 5 09:00
+    (a summary closes at 12:00 and covers the 24 h before it): the open day's counts survive
+    the restart, the summaries of days 3 and 4 have coverage 0
+    (never missing, never a quiet day that was not quiet), and coverage leaves out the time
+    off. Without a restart a day with no readings is still left out (no gateway yet)."""
+    import json
+    stream = days(8)
+    cut = next(i for i, r in enumerate(stream) if r.t >= at(2, "10:00"))
+    back = next(i for i, r in enumerate(stream) if r.t >= at(5, "09:00"))
+    whole = {round(d.occurred_at): d for d in of_type(run(summary(), stream), "daily_summary")}
+    first = summary()
+    before = of_type(run(first, stream[:cut]), "daily_summary")
+    second = summary()
+    second.restore(json.loads(json.dumps(first.state())))
+    after = of_type(run(second, stream[back:]), "daily_summary")
+    got = {round(d.occurred_at): d.evidence for d in before + after}
+    assert sorted(got) == sorted(whole), "one summary for each day, as without the outage"
+    day = {d: got[round(at(d, "12:00"))] for d in range(8)}
+    assert day[3]["coverage_hours"] == 0 and day[4]["coverage_hours"] == 0
+    assert day[3]["active_hours"] == 0 and day[4]["motion_events"] == 0
+    assert 21.5 < day[2]["coverage_hours"] < 22.0, "watched until 10:00 (its last reading)"
+    assert 2.5 < day[5]["coverage_hours"] <= 3.0, "watched from its first reading after 09:00"
+    assert 5 < day[2]["active_hours"] <= whole[round(at(2, "12:00"))].evidence["active_hours"]
+    off_day = {round(d.occurred_at): d.evidence for d in of_type(run(summary(), stream[:cut] + stream[back:]), "daily_summary")}
+    assert round(at(3, "12:00")) not in off_day, "no restart: the days off are not known"

@@ -48,10 +48,10 @@ def test_rooms_without_a_limit_are_not_watched():
 
 def test_the_limit_tightens_to_this_residents_own_stays_but_not_below_min_minutes():
     t, stream = at(0, "08:00"), []
-    for _ in range(25):          # 25 five-minute visits
-        stream += [motion("pir_bath", t), motion("pir_hall", t + 300)]
+    for _ in range(25):          # 25 five-minute visits, walking in from the hall
+        stream += [motion("pir_hall", t - 30), motion("pir_bath", t), motion("pir_hall", t + 300)]
         t += 3600
-    stream += [motion("pir_bath", t)] + heartbeat_noise(t + 60, t + 3 * 3600)
+    stream += [motion("pir_hall", t - 30), motion("pir_bath", t)] + heartbeat_noise(t + 60, t + 3 * 3600)
     det = dwell(min_minutes=20.0)
     found = of_type(run(det, stream), "dwell_exceeded")
     assert det.limit_minutes("bathroom") == pytest.approx(20.0)   # 3 x 5 min < 20 min floor
@@ -64,7 +64,7 @@ def test_the_limit_tightens_to_this_residents_own_stays_but_not_below_min_minute
 def test_dwell_tick_raises_in_a_silent_home():
     t0 = at(0, "10:00")
     det = dwell()
-    det.feed([motion("pir_bath", t0)])
+    det.feed([motion("pir_hall", t0 - 40), motion("pir_bath", t0)])
     assert det.tick(t0 + 3500) == []
     assert [d.occurred_at for d in det.tick(t0 + 3700)] == [near(t0 + 3600)]
 
@@ -84,7 +84,8 @@ def test_a_restart_after_a_long_outage_counts_the_stay_again_instead_of_alarming
 
 def test_a_silent_home_without_a_restart_still_alarms_on_the_next_reading():
     t0 = at(0, "10:00")
-    stream = [motion("pir_bath", t0), Presence("radar_bath", t0 + 3 * 3600, True, moving=False)]
+    stream = [motion("pir_hall", t0 - 60), motion("pir_bath", t0),
+              Presence("radar_bath", t0 + 3 * 3600, True, moving=False)]
     assert [d.occurred_at for d in run(dwell(), stream)] == [near(t0 + 3600)]
 
 
@@ -121,3 +122,20 @@ def test_the_weekly_long_bath_does_not_become_an_alarm():
     det = dwell(min_minutes=20.0)
     run(det, stream)
     assert det.limit_minutes("bathroom") == pytest.approx(60.0)    # 1.5 x 40 min, capped at 60
+
+
+def test_a_lone_trigger_nobody_walked_in_for_is_no_stay_a_collapse_after_walking_in_is():
+    """Asleep in the bedroom (no sensor sees the bed), the bathroom PIR fires once at 03:00
+    by itself (the heating, or the sleeper seen through the door): nobody was seen going
+    in, so it is no stay and no alarm, and it does not teach the limit. Walking in from
+    the hall, or moving in there twice, is someone: then silence is the alarm."""
+    t0 = at(0, "03:00")
+    lone = [motion("pir_bed", t0 - 3 * 3600), motion("pir_bath", t0)]
+    lone += heartbeat_noise(t0 + 60, t0 + 4 * 3600) + [motion("pir_bed", t0 + 4 * 3600 + 60)]
+    det = dwell()
+    assert of_type(run(det, lone), "dwell_exceeded") == [] and det.visits["bathroom"] == []
+    walked = [motion("pir_bed", t0 - 50), motion("pir_bath", t0)] + heartbeat_noise(t0 + 60, t0 + 2 * 3600)
+    assert [d.occurred_at for d in of_type(run(dwell(), walked), "dwell_exceeded")] == [near(t0 + 3600)]
+    moved = [motion("pir_bed", t0 - 3 * 3600), motion("pir_bath", t0), motion("pir_bath", t0 + 40)]
+    moved += heartbeat_noise(t0 + 60, t0 + 2 * 3600)
+    assert [d.occurred_at for d in of_type(run(dwell(), moved), "dwell_exceeded")] == [near(t0 + 3600)]

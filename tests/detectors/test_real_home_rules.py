@@ -4,12 +4,14 @@ contact at all, sensors stick ON, late nights happen."""
 
 from __future__ import annotations
 
+import json
+
 from detectors.base import SensorMeta
 from detectors.inactivity import InactivityDetector
 from detectors.routine import NotUpDetector
 from detectors.sensor_stuck import SensorStuckDetector
 from sensordata.readings import Motion, Presence
-from tests.support.home_stream import SENSORS, TZ, at, door, heartbeat_noise, motion, near, of_type, run
+from tests.support.home_stream import CLOCK, DAY0, SENSORS, TZ, at, door, heartbeat_noise, motion, near, of_type, run
 
 ENTRY_ONLY = {  # a CASAS home with motion sensors only; the entrance PIR stands in for the door
     "kitchen": SensorMeta("kitchen", "casas", room="kitchen"),
@@ -127,3 +129,46 @@ def test_a_late_night_moves_the_morning_deadline():
     found = run(det, sorted(stream + late, key=lambda r: r.t))
     assert of_type(found, "not_up") == []
     assert det.late_night_minutes() > 120
+
+
+def _restarted(det, make):
+    fresh = make()
+    fresh.restore(json.loads(json.dumps(det.state())))
+    return fresh
+
+
+def test_after_half_a_day_unwatched_a_lone_trigger_is_not_someone_home_a_burst_is():
+    """The logger was down (or the gateway off) for 30 h: the resident may have left
+    meanwhile (a weekend away whose door nobody saw). A lone trigger after it does not
+    make the home occupied; a burst does, and then a collapse is an alarm again."""
+    t0 = at(0, "09:00")
+    det = inactivity(hours=3)
+    run(det, [motion("pir_kitchen", t0), motion("pir_hall", t0 + 60)])
+    back = t0 + 30 * 3600
+    lone = _restarted(det, lambda: inactivity(hours=3))
+    stream = [motion("pir_bath", back)] + heartbeat_noise(back + 60, back + 8 * 3600)
+    assert of_type(run(lone, stream), "inactivity") == [] and lone.home.away
+    burst = _restarted(det, lambda: inactivity(hours=3))
+    stream = [motion("pir_bath", back), motion("pir_kitchen", back + 120)]
+    stream += heartbeat_noise(back + 180, back + 8 * 3600)
+    found = of_type(run(burst, stream), "inactivity")
+    assert [a.occurred_at for a in found] == [near(back + 120 + 3 * 3600)]
+
+
+def test_a_morning_the_gateway_did_not_watch_is_not_judged():
+    """Off from 22:00 to 19:00 the next day (its whole morning): the first activity may
+    have come while nobody watched, so that morning is no not_up alarm; the next one is
+    judged as ever."""
+    det = NotUpDetector(NotUpDetector.Settings(timezone=TZ, min_days=3), SENSORS)
+    stream = []
+    for d in range(5):
+        stream += [motion("pir_kitchen", at(d, "07:00") + 60 * i) for i in range(0, 40, 2)]
+        stream += [motion("pir_hall", at(d, "21:00") + 60 * i) for i in range(0, 40, 5)]
+    run(det, stream)
+    fresh = _restarted(det, lambda: NotUpDetector(NotUpDetector.Settings(timezone=TZ, min_days=3),
+                                                  SENSORS))
+    after = [motion("pir_kitchen", at(5, "19:00") + 60 * i) for i in range(0, 40, 2)]
+    after += heartbeat_noise(at(5, "20:00"), at(6, "12:00"))
+    found = of_type(run(fresh, after), "not_up")
+    assert [CLOCK.day(a.occurred_at) - DAY0 for a in found] == [6], \
+        "day 5 was not watched; day 6 was, and nobody got up"

@@ -50,12 +50,12 @@ class Month:
 
 
 class _Home:
-    def __init__(self, rng: random.Random, tz: ZoneInfo) -> None:
-        self.rng, self.tz = rng, tz
+    def __init__(self, rng: random.Random, tz: ZoneInfo, start: datetime = START) -> None:
+        self.rng, self.tz, self.start = rng, tz, start
         self.events: list[tuple[float, str, str, str]] = []
 
     def at(self, day: int, hour: float) -> float:
-        local = START + timedelta(days=day, hours=hour)
+        local = self.start + timedelta(days=day, hours=hour)
         return local.replace(tzinfo=self.tz).timestamp()
 
     def fire(self, sensor: str, t: float, note: str = "") -> None:
@@ -98,17 +98,18 @@ class _Home:
 
 def generate(days: int = 30, seed: int = 1, *, away_days: tuple[int, int] = (19, 20),
              late_night_day: int = 11, incident_day: int | None = None,
-             tz: str = TZ) -> Month:
-    """`days` days from START; away from `away_days[0]` 09:30 to `away_days[1]` 18:00;
+             tz: str = TZ, start: datetime = START) -> Month:
+    """`days` days from `start` (a Monday; START's month has the spring clock change,
+    datetime(2024, 10, 14) the autumn one); away from `away_days[0]` 09:30 to `away_days[1]` 18:00;
     up until about 02:30 in the night after `late_night_day`; with `incident_day`, a
     collapse in the bathroom at 10:00 that day (nothing moves afterwards)."""
     rng = random.Random(seed)
     zone = ZoneInfo(tz)
-    h = _Home(rng, zone)
+    h = _Home(rng, zone, start)
     month = Month()
     wake_next = 7.0 + rng.gauss(0, 0.4)
     for d in range(days):
-        weekend = (START + timedelta(days=d)).weekday() >= 5
+        weekend = (start + timedelta(days=d)).weekday() >= 5
         wake = wake_next
         ev_day = d                     # the day whose evening follows
         if away_days[0] < d <= away_days[1]:
@@ -173,7 +174,7 @@ def generate(days: int = 30, seed: int = 1, *, away_days: tuple[int, int] = (19,
         t = h.walk((BEDROOM, BED), t + 600)
         h.events.append((t, BED, "ON", "Sleeping begin"))
         h.events.append((t + 2, BED, "OFF", ""))
-        sleep_in = (START + timedelta(days=ev_day + 1)).weekday() >= 5
+        sleep_in = (start + timedelta(days=ev_day + 1)).weekday() >= 5
         wake_next = 7.0 + rng.gauss(0, 0.4) + (0.9 if sleep_in else 0.0)
         if d == late_night_day:
             wake_next = 10.5

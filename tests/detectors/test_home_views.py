@@ -1,5 +1,5 @@
 """One home tracker shared by the home's detectors gives exactly what a tracker of their own
-gave each of them (detectors/activity.py): per reading, and in the detectors' findings.
+gave each of them (detectors/home_views.py over detectors/activity.py): per reading, and in the detectors' findings.
 
 The stream is a seeded mix of every reading kind the tracker looks at: radars at 2 Hz in
 two rooms (walking, still, nobody, someone lying still), PIRs, inner and outer doors with days away, a bed
@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from detectors.activity import STALE_PRESENCE_S, HomeTracker, HomeTrackers, HomeView
+from detectors.activity import STALE_PRESENCE_S, HomeTracker
 from detectors.base import Detection, DetectorSettings, SensorMeta, TimedDetector
+from detectors.home_views import HomeTrackers, HomeView
 from detectors.registry import build, load
 from sensordata.readings import AccelBlock, Battery, Contact, HeartRate, Motion, Presence, RadarTargets, Target, end_time
 from tests.support.home_stream import TZ, at
