@@ -216,22 +216,6 @@ def test_an_unknown_mounting_judges_the_drop_relative_to_where_the_person_stood(
     assert of_type(run(make(), frames(sit, use_z=True)), "fall_suspected") == []
 
 
-def test_the_smoothing_median_is_numpys_to_the_last_bit():
-    """radar_fall's own median (it runs for every tracked sample) gives np.median's value."""
-    import math
-    import random
-
-    import numpy as np
-
-    from detectors.radar_fall import _median
-    rng = random.Random(7)
-    for n in range(1, 12):
-        for _ in range(200):
-            vals = [rng.uniform(-0.5, 2.2) for _ in range(n)]
-            assert _median(vals) == float(np.median(vals))
-    assert math.isnan(_median([1.0, float("nan"), 0.5]))
-
-
 def centroid_clip(rows: list[tuple[float, float, float]], hz: float = 20.0,
                   tid: int = 3) -> list[RadarTargets]:
     """A radar-frame centroid track (no mounting known): rows of (x, y, z) at `hz`."""
