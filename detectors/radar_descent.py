@@ -19,8 +19,10 @@ The rules and why (radar_fall.py's docstring has the whole fall):
 - a descent carried along a walk of more than max(1 m, 2 x drop) is someone leaving the
   view, measured from the median position of the `WHERE_S` before it (a tracker's ghost of
   a few frames is not a walk);
-- a track's first `WARMUP_S` is not a descent's start (trackers allocate a track with an
-  unsettled height, and a gateway started next to someone lying down must not see a fall).
+- a track's first `WARMUP_S` is a descent's start only if the track showed the person at
+  rest before it (`Track.at_rest_before`): trackers allocate a track with an unsettled
+  height, and a gateway started next to someone lying down must not see a fall, but a
+  clip or a track may begin a quarter of a second before a real fall.
 """
 
 from __future__ import annotations
@@ -56,11 +58,13 @@ class Track:
     y: float = 0.0
     top: bool = False                            # heights are tops of the person (TLV 1012)
     cand: dict[str, float] | None = None         # a descent waiting for confirmation
+    warm_vz: list[tuple[float, float]] = field(default_factory=list)  # (t, vz) in the warm-up
 
     def restart(self, t: float) -> None:
         """Seen again after a gap: heights from before say nothing about now (a tracker
         re-allocating, a person coming back into view), as for a new track."""
         self.born = t
+        self.warm_vz.clear()
         self.raw.clear()
         self.hist.clear()
         self.pos.clear()
@@ -81,8 +85,12 @@ class Track:
             raw.popleft()      # at least 3 samples: one stray frame never moves the median
         return median(list(map(_HEIGHT, raw)))
 
-    def remember(self, t: float, x: float, y: float, h: float, window_s: float) -> None:
-        """Keep the position and smoothed height over the descent window."""
+    def remember(self, t: float, x: float, y: float, h: float, vz: float,
+                 window_s: float) -> None:
+        """Keep the position and smoothed height over the descent window (and the tracked
+        vertical speed over the warm-up)."""
+        if t - self.born < WARMUP_S:
+            self.warm_vz.append((t, vz))
         self.last_t, self.x, self.y = t, x, y
         pos = self.pos
         pos.append((t, x, y))
@@ -92,6 +100,23 @@ class Track:
         hist.append((t, h))
         while hist and hist[0][0] < t - window_s:
             hist.popleft()
+
+    def at_rest_before(self, t_hi: float, near_top: float) -> bool:
+        """Whether a descent that starts in the track's first WARMUP_S was preceded by the
+        person at rest: at least 3 samples (the level before's own minimum), every one of
+        them near the top (within 20% of the drop: `near_top`, the band that defines the
+        descent's start), not already going down at WALK_MPS or faster, nor with a tracked
+        vertical velocity that fast. A tracker allocating a track gives a settling height,
+        and a track born while the person was already lowering themselves (onto a bed, as
+        the gateway starts: the simulated day's first second) starts mid-descent: neither
+        is a person at rest. A fall caught 0.25 s after a clip or a track began shows the
+        person still first (a body at rest falls 5 cm in its first 0.1 s)."""
+        pre = [hh for tt, hh in self.hist if tt <= t_hi]
+        if len(pre) < 3 or t_hi <= self.born or min(pre) < near_top:
+            return False
+        if (pre[0] - pre[-1]) / (t_hi - self.born) >= WALK_MPS:
+            return False
+        return all(vz > -WALK_MPS for tt, vz in self.warm_vz if tt <= t_hi)
 
     def walking(self, t: float, x: float, y: float) -> bool:
         """Whether the track moved at walking pace (>= WALK_MPS) over the last half second."""
@@ -138,8 +163,9 @@ def find_descent(tr: Track, t: float, x: float, y: float, h: float, vz: float,
         if hh >= thr:
             t_hi = tt
             break
-    if t_hi - tr.born < WARMUP_S:
-        return None   # a newborn track's height is still settling (tracker allocation)
+    if t_hi - tr.born < WARMUP_S and not tr.at_rest_before(t_hi, thr):
+        return None   # a newborn track's height is still settling, or already going down
+  # a newborn track's height is still settling (tracker allocation)
     # the level the person was at before the descent: the median of the second before
     # it, so one high frame (a noisy centroid) is not taken for standing (median: the
     # same value as np.median, whose NaN check imports numpy.ma, 1.3 MB, at first call)

@@ -266,7 +266,7 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         fallen = bool(self.falls) and any(f.sensor == sensor and f.tid == tid for f in self.falls)
         if tr.cand is None and not fallen and tr.walking(t, x, y):
             tr.walk.append(h)   # the person's own standing height, learned from their walks
-        tr.remember(t, x, y, h, s.descent_window_s)
+        tr.remember(t, x, y, h, vz, s.descent_window_s)
         if self.debug is not None:
             self.debug.append((t, sensor, tid, h, 1 if tr.cand is not None else 2 if fallen
                                else 0))

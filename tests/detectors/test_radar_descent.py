@@ -14,7 +14,8 @@ HZ = 20.0
 
 
 def judge(heights: list[float], xs: list[float] | None = None, born: float = 0.0,
-          need: float = 0.4, speed: float = 0.7) -> list[dict[str, float]]:
+          need: float = 0.4, speed: float = 0.7,
+          vzs: list[float] | None = None) -> list[dict[str, float]]:
     """Feed a radar-frame centroid track at HZ as the detector does; every candidate."""
     tr = Track(born=born)
     got = []
@@ -22,7 +23,7 @@ def judge(heights: list[float], xs: list[float] | None = None, born: float = 0.0
         t = i / HZ
         x = xs[i] if xs else 1.0
         s = tr.smooth(t, h, 0.3)
-        tr.remember(t, x, 2.0, s, 2.0)
+        tr.remember(t, x, 2.0, s, vzs[i] if vzs else 0.0, 2.0)
         c = find_descent(tr, t, x, 2.0, s, 0.0, need, speed, 0.3)
         if c is not None:
             got.append(c)
@@ -54,9 +55,31 @@ def test_a_drop_smaller_than_need_is_not():
     assert judge(STAND + ramp(0.0, -0.3, 0.2) + [-0.3] * 40) == []
 
 
-def test_a_drop_that_starts_in_the_tracks_first_half_second_is_not():
-    assert judge(FALL[34:]) == []              # the track born 0.3 s before the drop
-    assert judge(FALL[26:])                    # 0.7 s of track before it: judged
+def test_a_drop_from_rest_in_the_tracks_first_half_second_is_judged():
+    # a clip (or a track) that begins a quarter of a second before the fall: the person is
+    # seen still for 5 frames, then drops
+    assert judge(FALL[35:])
+    assert judge(FALL[26:])                    # 0.7 s of track before it: outside the warm-up
+
+
+def test_a_track_born_while_already_going_down_is_not_a_fall():
+    # the gateway starts (or the tracker allocates) while the person lowers themselves onto
+    # a bed, already 1 m/s down when first seen, faster after: fast enough for the
+    # descent rule, but there was no rest before it (the simulated day's first second)
+    lie = ramp(0.0, -0.2, 0.2) + ramp(-0.2, -0.9, 0.4) + [-0.9] * 40
+    assert judge(lie) == []
+    assert judge([0.0] * 5 + ramp(0.0, -0.7, 0.3) + [-0.7] * 40), "the same drop from rest"
+
+
+def test_a_settling_or_descending_newborn_track_is_not_at_rest():
+    # a tracker's height settling at allocation: the first samples wander by more than 20%
+    # of the drop before the descent
+    settle = [0.0, 0.3, -0.1, 0.0, 0.0] + ramp(0.0, -0.6, 0.3) + [-0.6] * 40
+    assert judge(settle) == []
+    # still heights, but the tracker's own vertical velocity says it is already going down
+    still = [0.0] * 5 + ramp(0.0, -0.6, 0.3) + [-0.6] * 40
+    assert judge(still)
+    assert judge(still, vzs=[-0.8] * len(still)) == []
 
 
 def test_a_drop_carried_along_a_walk_is_someone_leaving_the_view():
