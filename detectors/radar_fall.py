@@ -43,7 +43,9 @@ time (the radar's next frames, any reading, or `tick(now)`).
 
 A track's first half second is not used as the start of a descent (trackers allocate a
 track with an unsettled height, and a gateway started next to a sleeper must not see a
-fall); a track seen again after `LOST_S` starts over the same way.
+fall) unless the track showed the person at rest before it (a clip or a track may begin a
+quarter of a second before a real fall); a track seen again after `LOST_S` starts over the
+same way.
 
 Height: `Target.height` (top of the person, TLV 1012 maxZ) when given, else the target's z.
 Point clouds: points with snr >= `min_snr`, farther than `near_range_m` from the radar
