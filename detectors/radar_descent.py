@@ -41,6 +41,10 @@ WALKED_ON_S = 0.5  # walking this long after a descent: not fallen
 WHERE_S = 0.5      # where a descent started: the median position over this long
 BEFORE_S = 1.0     # the level before a descent is the median of this long
 WALK_MPS = 0.4     # moving at least this fast is walking (learns the standing height)
+#: a newborn track shows the person at rest over this long (at least 3 samples): two frames
+#: of a 10 Hz tracker, four at 20 Hz, the least over which a height's slope is not one
+#: frame's noise (a choice, not fitted: no benchmark figure moved it)
+REST_S = 0.2
 
 #: (t, height) -> height; in C, as max's key and in smooth (every tracked sample)
 _HEIGHT = itemgetter(1)
@@ -103,20 +107,25 @@ class Track:
 
     def at_rest_before(self, t_hi: float, near_top: float) -> bool:
         """Whether a descent that starts in the track's first WARMUP_S was preceded by the
-        person at rest: at least 3 samples (the level before's own minimum), every one of
-        them near the top (within 20% of the drop: `near_top`, the band that defines the
-        descent's start), not already going down at WALK_MPS or faster, nor with a tracked
-        vertical velocity that fast. A tracker allocating a track gives a settling height,
-        and a track born while the person was already lowering themselves (onto a bed, as
-        the gateway starts: the simulated day's first second) starts mid-descent: neither
-        is a person at rest. A fall caught 0.25 s after a clip or a track began shows the
-        person still first (a body at rest falls 5 cm in its first 0.1 s)."""
-        pre = [hh for tt, hh in self.hist if tt <= t_hi]
-        if len(pre) < 3 or t_hi <= self.born or min(pre) < near_top:
+        person at rest. Every height before the descent's start lies near the top (within
+        20% of the drop: `near_top`, the band that defines the descent's start), and the
+        track's first REST_S (at least 3 samples, the level before's own minimum) shows
+        the person still: the height not going down at WALK_MPS or faster, nor a tracked
+        vertical velocity that fast. A tracker allocating a track gives a settling height
+        (outside the band), and a track born while the person was already lowering
+        themselves (onto a bed, as the gateway starts: the simulated day's first second)
+        is going down from its first frame: neither is a person at rest. A fall caught a
+        quarter of a second after a clip or a track began shows the person still first."""
+        pre = [(tt, hh) for tt, hh in self.hist if tt <= t_hi]
+        if len(pre) < 3 or min(hh for _, hh in pre) < near_top:
             return False
-        if (pre[0] - pre[-1]) / (t_hi - self.born) >= WALK_MPS:
+        rest = [p for p in pre if p[0] <= self.born + REST_S]
+        if len(rest) < 3:
+            rest = pre[:3]
+        (t0, h0), (t1, h1) = rest[0], rest[-1]
+        if (h0 - h1) / (t1 - t0) >= WALK_MPS:
             return False
-        return all(vz > -WALK_MPS for tt, vz in self.warm_vz if tt <= t_hi)
+        return all(vz > -WALK_MPS for tt, vz in self.warm_vz if tt <= rest[-1][0])
 
     def walking(self, t: float, x: float, y: float) -> bool:
         """Whether the track moved at walking pace (>= WALK_MPS) over the last half second."""

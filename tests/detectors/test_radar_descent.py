@@ -80,6 +80,8 @@ def test_a_settling_or_descending_newborn_track_is_not_at_rest():
     still = [0.0] * 5 + ramp(0.0, -0.6, 0.3) + [-0.6] * 40
     assert judge(still)
     assert judge(still, vzs=[-0.8] * len(still)) == []
+    # a radar that reports the fall's own Doppler: the rest before it is what counts
+    assert judge(still, vzs=[0.0] * 5 + [-2.0] * 6 + [0.0] * 40)
 
 
 def test_a_drop_carried_along_a_walk_is_someone_leaving_the_view():

@@ -257,3 +257,14 @@ def test_walking_on_after_a_descent_is_not_a_fall_even_if_the_track_then_ends(wa
     run(det, centroid_clip(rows))
     got = of_type(det.tick(T0 + len(rows) / hz + 6), "fall_suspected")
     assert len(got) == (1 if fall else 0)
+
+
+def test_a_track_born_mid_lowering_is_not_a_fall_but_one_born_at_rest_before_a_fall_is():
+    # the simulated day's first second: the gateway starts while the person lowers
+    # themselves into bed (top 1.63 -> 0.32 m in 1 s, no lying zone drawn)
+    into_bed = profile((0.0, 1.63), (1.0, 0.32), (20.0, 0.32))
+    assert of_type(run(make(), frames(into_bed)), "fall_suspected") == []
+    # three frames (0.3 s) of the person standing still, then a fall: judged, although the
+    # descent starts inside the track's first half second
+    fall = profile((0.0, 1.63), (0.3, 1.63), (0.5, 0.32), (20.0, 0.32))
+    assert len(of_type(run(make(), frames(fall)), "fall_suspected")) == 1
