@@ -43,7 +43,9 @@ time (the radar's next frames, any reading, or `tick(now)`).
 
 A track's first half second is not used as the start of a descent (trackers allocate a
 track with an unsettled height, and a gateway started next to a sleeper must not see a
-fall); a track seen again after `LOST_S` starts over the same way.
+fall) unless the track showed the person at rest before it (a clip or a track may begin a
+quarter of a second before a real fall); a track seen again after `LOST_S` starts over the
+same way.
 
 Height: `Target.height` (top of the person, TLV 1012 maxZ) when given, else the target's z.
 Point clouds: points with snr >= `min_snr`, farther than `near_range_m` from the radar
@@ -75,22 +77,25 @@ but keeps the configured heights. The track histories are cleared when the geome
 changes, so a switch is never seen as a descent. The estimate survives restarts
 (`state`), unless the configured mounting changed meanwhile (the radar was re-hung).
 
+One track's descent (the drop, its speed, the level before, the warm-up, the walk check) is
+judged in detectors/radar_descent.py; this module streams, confirms, watches for getting up,
+re-projects with the mounting and persists.
+
 Module fall flags (Seeed MR60FDA1/2 report a fall themselves) are translated to
 fall_suspected by detectors/passthrough.py; this detector does not repeat them.
 """
 
 from __future__ import annotations
 
-import math
 from collections import deque
-from dataclasses import dataclass, field
-from operator import itemgetter
+from dataclasses import dataclass
 from typing import Any, ClassVar, Iterable, Literal, Mapping
 
 import numpy as np
 from pydantic import Field, model_validator
 
 from detectors.base import Detection, DetectorSettings, TimedDetector, room_of
+from detectors.radar_descent import Track, find_descent, kth
 from detectors.radar_self_mounting import SelfMounting
 from detectors.zones import INF, Zone
 from sensordata.radar_mounting import MountingEstimate
@@ -131,27 +136,6 @@ class RadarFallSettings(DetectorSettings):
 
 
 @dataclass(slots=True)
-class _Track:
-    raw: deque[tuple[float, float]] = field(default_factory=deque)   # (t, height) over smooth_s
-    hist: deque[tuple[float, float]] = field(default_factory=deque)  # (t, smoothed) in the descent window
-    pos: deque[tuple[float, float, float]] = field(default_factory=deque)  # (t, x, y) in the window
-    walk: deque[float] = field(default_factory=lambda: deque(maxlen=600))  # heights while walking
-    born: float = INF
-    last_t: float = -INF
-    x: float = 0.0
-    y: float = 0.0
-    top: bool = False                            # heights are tops of the person (TLV 1012)
-    cand: dict[str, float] | None = None         # a descent waiting for confirmation
-
-    def walking_level(self) -> float | None:
-        """The height this person walks at (the 75th percentile of the heights seen while
-        moving at walking speed), once there are 2 s of walking; None before."""
-        if len(self.walk) < 40:
-            return None
-        return _kth(np.fromiter(self.walk, dtype=np.float64), 0.75)
-
-
-@dataclass(slots=True)
 class _Fall:
     ref: str
     sensor: str
@@ -169,16 +153,11 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
 
     LOST_S: ClassVar[float] = 2.0     # a track unseen this long is lost
     FORGET_S: ClassVar[float] = 30.0  # and forgotten after this, unless it holds a descent
-    WARMUP_S: ClassVar[float] = 0.5   # a descent must start at least this long after track birth
-    WALKED_ON_S: ClassVar[float] = 0.5   # walking this long after a descent: not fallen
-    WHERE_S: ClassVar[float] = 0.5    # where a descent started: the median position over this long
-    BEFORE_S: ClassVar[float] = 1.0   # the level before a descent is the median of this long
-    WALK_MPS: ClassVar[float] = 0.4   # moving at least this fast is walking (learns the standing height)
 
     def setup(self) -> None:
         settings = self.settings
         self.s = settings
-        self.tracks: dict[tuple[str, int], _Track] = {}
+        self.tracks: dict[tuple[str, int], Track] = {}
         self.falls: list[_Fall] = []
         self._tracked: dict[str, float] = {}      # radar -> last time its tracker saw someone
         self._pool: dict[str, deque[Any]] = {}    # radar -> (t, points) for the point path
@@ -273,40 +252,6 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
             del self.tracks[key]
         self.falls = [f for f in self.falls if t - f.t <= self.s.watch_up_seconds]
 
-    def _smooth(self, tr: _Track, t: float, h: float) -> float:
-        """The median height over the last smooth_s: a centroid from a few points jumps by
-        tens of centimetres frame to frame while the person walks."""
-        raw = tr.raw
-        raw.append((t, h))
-        while len(raw) > 3 and raw[0][0] < t - self.s.smooth_s:
-            raw.popleft()      # at least 3 samples: one stray frame never moves the median
-        return _median(list(map(_HEIGHT, raw)))
-
-    def _walking(self, tr: _Track, t: float, x: float, y: float) -> bool:
-        """Whether the track moved at walking pace (>= WALK_MPS) over the last half second."""
-        ref = None
-        since = t - 0.5
-        for e in reversed(tr.pos):   # in time order: the newest at or before `since`
-            if e[0] <= since:
-                ref = e
-                break
-        if ref is None or t - ref[0] > 1.5:
-            return False
-        return math.hypot(x - ref[1], y - ref[2]) >= self.WALK_MPS * (t - ref[0])
-
-    def _walked_on(self, tr: _Track, cand: dict[str, float], t: float, x: float,
-                   y: float) -> bool:
-        """Whether the person kept walking for WALKED_ON_S after the descent ended. A fallen
-        person lies where they fell; a height that sinks while the person walks on is the
-        radar's frame, not a fall: in a radar's own frame with an unknown tilt z changes
-        with range, so walking towards it lowers z (the mmfall walking capture's real TI
-        tracks lose up to 0.7 m of z per metre walked). walk_away_m catches a walk only
-        after 0.8 m, which a short clip may never show."""
-        if not self._walking(tr, t, x, y):
-            cand.pop("walk", None)
-            return False
-        return t - cand.setdefault("walk", t) >= self.WALKED_ON_S
-
     def _sample(self, sensor: str, tid: int, t: float, x: float, y: float, h: float,
                 vz: float, top: bool, out: list[Detection]) -> None:
         s = self.s
@@ -315,31 +260,18 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         key = (sensor, tid)
         tr = self.tracks.get(key)
         if tr is None:
-            tr = self.tracks[key] = _Track(born=t)
+            tr = self.tracks[key] = Track(born=t)
         tr.top = top
         if t - tr.last_t > self.LOST_S and tr.cand is None:
-            # seen again after a gap: heights from before say nothing about now (a tracker
-            # re-allocating, a person coming back into view), as for a new track
-            tr.born = t
-            tr.raw.clear()
-            tr.hist.clear()
-            tr.pos.clear()
-        h = self._smooth(tr, t, h)
+            tr.restart(t)   # seen again after a gap: starts over as a new track
+        h = tr.smooth(t, h, s.smooth_s)
         fallen = bool(self.falls) and any(f.sensor == sensor and f.tid == tid for f in self.falls)
-        if tr.cand is None and not fallen and self._walking(tr, t, x, y):
+        if tr.cand is None and not fallen and tr.walking(t, x, y):
             tr.walk.append(h)   # the person's own standing height, learned from their walks
-        tr.last_t, tr.x, tr.y = t, x, y
-        pos = tr.pos
-        pos.append((t, x, y))
-        while pos and pos[0][0] < t - s.descent_window_s:
-            pos.popleft()
+        tr.remember(t, x, y, h, vz, s.descent_window_s)
         if self.debug is not None:
             self.debug.append((t, sensor, tid, h, 1 if tr.cand is not None else 2 if fallen
                                else 0))
-        hist = tr.hist
-        hist.append((t, h))
-        while hist and hist[0][0] < t - s.descent_window_s:
-            hist.popleft()
         if self.falls:
             self._watch_up(sensor, tid, t, x, y, h, out)
         cand = tr.cand
@@ -348,7 +280,7 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
                 tr.cand = None      # up again before confirmation: not a fall
             elif (x - cand["x"]) ** 2 + (y - cand["y"]) ** 2 > s.walk_away_m ** 2:
                 tr.cand = None      # walked away from where the descent ended
-            elif self._walked_on(tr, cand, t, x, y):
+            elif tr.walked_on(cand, t, x, y):
                 tr.cand = None
             elif h < cand["h"]:     # still going down: the drop is to the lowest height
                 cand["h"], cand["drop"] = h, cand["top"] - h
@@ -360,51 +292,18 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         room = top or sensor in self._room_frame
         if room and h > s.floor_m:
             return                  # the mounting is known: a fall ends near the floor
-        t_top, h_top = max(hist, key=_HEIGHT)   # the first highest, as with a lambda key
-        drop = h_top - h
-        need = s.min_drop_top_m if top else s.min_drop_m
-        if drop < need:
-            return
-        level = tr.walking_level()
-        if level is not None and level - h < need:
-            return   # a dip from a stretch or a step, not low for this person
-        # Speed over the descent itself: from the last moment the person was still near the
-        # top (within 20% of the drop), so noisy standing heights before it do not slow it.
-        t_hi = t_top
-        thr = h + 0.8 * drop
-        for tt, hh in reversed(hist):
-            if hh >= thr:
-                t_hi = tt
-                break
-        if t_hi - tr.born < self.WARMUP_S:
-            return   # a newborn track's height is still settling (tracker allocation)
-        # the level the person was at before the descent: the median of the second before
-        # it, so one high frame (a noisy centroid) is not taken for standing (_median: the
-        # same value as np.median, whose NaN check imports numpy.ma, 1.3 MB, at first call)
-        before = [hh for tt, hh in hist if t_hi - self.BEFORE_S <= tt <= t_hi]
-        if len(before) >= 3 and _median(before) - h < need:
-            return
-        speed = (0.8 * drop) / (t - t_hi) if t > t_hi else INF
-        speed = max(min(speed, 20.0), -vz)
-        if speed < (s.descent_speed_top_mps if top else s.descent_speed_mps):
-            return
-        # a drop carried along a long walk (someone leaving the field of view) is not a fall
-        # where the person was when the descent began (the median position over the half
-        # second before) and is now (over smooth_s): a tracker's position jumps metres for a
-        # few frames when it grabs a ghost (SafeSenior fall_5: three frames 2.6 m away
-        # right at the descent's start), which a single frame would take for a walk
-        x0, y0 = _median_xy([p for p in pos if t_hi - self.WHERE_S <= p[0] <= t_hi]) or (x, y)
-        x1, y1 = _median_xy([p for p in pos if p[0] >= t - s.smooth_s]) or (x, y)
-        if math.hypot(x1 - x0, y1 - y0) > max(1.0, 2.0 * drop):
+        got = find_descent(tr, t, x, y, h, vz, s.min_drop_top_m if top else s.min_drop_m,
+                           s.descent_speed_top_mps if top else s.descent_speed_mps, s.smooth_s)
+        if got is None:
             return
         if any(z.contains(sensor, x, y, h) for z in s.lying_zones):
             return
         # a second early: a lower bound, whatever `t - cand_t >= c` rounds to
         self._confirm_from = min(self._confirm_from, t + s.confirm_seconds - 1.0)
-        tr.cand = {"t": t, "drop": drop, "speed": speed, "top": h_top, "h": h, "x": x, "y": y,
-                   "level": -INF if level is None else level, "room": float(room)}
+        got["room"] = float(room)
+        tr.cand = got
 
-    def _confirm(self, key: tuple[str, int], tr: _Track, now: float, out: list[Detection]) -> None:
+    def _confirm(self, key: tuple[str, int], tr: Track, now: float, out: list[Detection]) -> None:
         cand, tr.cand = tr.cand, None
         if cand is None:
             return
@@ -507,7 +406,7 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         pts = np.concatenate([q for _, q in pool]) if len(pool) > 1 else p
         if len(pts) < s.min_points:
             return   # nobody, or a still person the radar no longer sees
-        mx, my = _kth(pts[:, 0], 0.5), _kth(pts[:, 1], 0.5)
+        mx, my = kth(pts[:, 0], 0.5), kth(pts[:, 1], 0.5)
         near = pts[(pts[:, 0] - mx) ** 2 + (pts[:, 1] - my) ** 2 <= 1.0]
         if len(near) < s.min_points:
             return
@@ -516,7 +415,7 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
         fresh = p[(p[:, 0] - mx) ** 2 + (p[:, 1] - my) ** 2 <= 1.0] if len(p) else p
         if len(fresh) < max(3, s.min_points // 2):
             fresh = near
-        h = _kth(fresh[:, 2], s.height_quantile)
+        h = kth(fresh[:, 2], s.height_quantile)
         self._sample(r.sensor, -1, r.t, mx, my, h, 0.0, False, out)
 
     def _sensor_height(self, sensor: str) -> float:
@@ -547,32 +446,3 @@ class RadarFallDetector(TimedDetector[RadarFallSettings]):
             est = m.restorable(saved) if m is not None else None
             if m is not None and est is not None:
                 self._adopt(sid, m, est)
-
-
-#: (t, height) -> height; in C, as max's key and in _smooth (every tracked sample)
-_HEIGHT = itemgetter(1)
-
-
-def _kth(a: np.ndarray, q: float) -> float:
-    """The q-quantile by selection (no interpolation): np.quantile's overhead is ten times
-    the work on a few dozen radar points."""
-    k = int(q * (len(a) - 1) + 0.5)
-    return float(np.partition(a, k)[k])
-
-
-def _median_xy(pos: list[tuple[float, float, float]]) -> tuple[float, float] | None:
-    """The median x and y of (t, x, y) samples, None for none."""
-    if not pos:
-        return None
-    return _median([p[1] for p in pos]), _median([p[2] for p in pos])
-
-
-def _median(values: list[float]) -> float:
-    """np.median of a handful of heights, without numpy's per-call cost (this runs for
-    every tracked sample): the same value, NaN included."""
-    vals = sorted(values)
-    n = len(vals)
-    if n == 0 or any(map(math.isnan, vals)):   # map: no generator frame per value
-        return math.nan
-    m = n // 2
-    return float(vals[m]) if n % 2 else float((vals[m - 1] + vals[m]) / 2.0)

@@ -216,22 +216,6 @@ def test_an_unknown_mounting_judges_the_drop_relative_to_where_the_person_stood(
     assert of_type(run(make(), frames(sit, use_z=True)), "fall_suspected") == []
 
 
-def test_the_smoothing_median_is_numpys_to_the_last_bit():
-    """radar_fall's own median (it runs for every tracked sample) gives np.median's value."""
-    import math
-    import random
-
-    import numpy as np
-
-    from detectors.radar_fall import _median
-    rng = random.Random(7)
-    for n in range(1, 12):
-        for _ in range(200):
-            vals = [rng.uniform(-0.5, 2.2) for _ in range(n)]
-            assert _median(vals) == float(np.median(vals))
-    assert math.isnan(_median([1.0, float("nan"), 0.5]))
-
-
 def centroid_clip(rows: list[tuple[float, float, float]], hz: float = 20.0,
                   tid: int = 3) -> list[RadarTargets]:
     """A radar-frame centroid track (no mounting known): rows of (x, y, z) at `hz`."""
@@ -273,3 +257,14 @@ def test_walking_on_after_a_descent_is_not_a_fall_even_if_the_track_then_ends(wa
     run(det, centroid_clip(rows))
     got = of_type(det.tick(T0 + len(rows) / hz + 6), "fall_suspected")
     assert len(got) == (1 if fall else 0)
+
+
+def test_a_track_born_mid_lowering_is_not_a_fall_but_one_born_at_rest_before_a_fall_is():
+    # the simulated day's first second: the gateway starts while the person lowers
+    # themselves into bed (top 1.63 -> 0.32 m in 1 s, no lying zone drawn)
+    into_bed = profile((0.0, 1.63), (1.0, 0.32), (20.0, 0.32))
+    assert of_type(run(make(), frames(into_bed)), "fall_suspected") == []
+    # three frames (0.3 s) of the person standing still, then a fall: judged, although the
+    # descent starts inside the track's first half second
+    fall = profile((0.0, 1.63), (0.3, 1.63), (0.5, 0.32), (20.0, 0.32))
+    assert len(of_type(run(make(), frames(fall)), "fall_suspected")) == 1

@@ -58,6 +58,9 @@ def clips(seed: int, radar_h: float) -> dict[str, list[tuple[float, float, float
                                       (2.8, 0.0, 2.6, 0.15)], s + 2, r),
         "fall/late": track([(3.5, 2.5, 3.0, 0.95), (0.6, 2.8, 3.2, 0.25), (0.9, 2.8, 3.2, 0.25)],
                            s + 3, r),
+        # the clip begins a quarter of a second before the fall (the track's warm-up)
+        "fall/quarter_second_in": track([(0.25, 0.0, 3.0, 0.95), (0.6, 0.3, 3.0, 0.2),
+                                         (4.0, 0.3, 3.0, 0.2)], s + 10, r),
         "sit/chair": track([(2.0, 1.5, 3.0, 0.95), (0.5, 1.6, 3.0, 0.95), (1.2, 1.6, 3.0, 0.6),
                             (1.3, 1.6, 3.0, 0.6)], s + 4, r),
         "sit/plonk": track([(2.0, 1.5, 3.0, 0.95), (0.6, 1.6, 3.0, 0.62), (2.4, 1.6, 3.0, 0.62)],
