@@ -81,3 +81,29 @@ async def test_a_scenario_that_cannot_be_played_says_why() -> None:
     with pytest.raises(DriverUnavailable, match="no-such-scenario"):
         async for _ in subscribe("x", settings):
             pass
+
+
+async def test_a_trace_plays_through_the_child_as_the_trace_reader_reads_it(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from sensordata.trace.reader import TraceReader
+    from simulator.live import SCENARIOS
+    trace = tmp_path / "demo.mcap"
+    subprocess.run([sys.executable, "-m", "gateway.cli", "simulate", str(SCENARIOS / "demo.toml"), "-o", str(trace),
+                    "--quiet"], check=True, timeout=120)
+    want = [r for r in TraceReader(str(trace)).readings() if r.sensor == "radar-living"][:400]
+    settings = SimulatedSettings(trace=str(trace), sensors=["radar-living"]).model_dump()
+    got = []
+    async for _, reading in subscribe("radar-living", settings):
+        got.append(reading)
+        if len(got) == len(want):
+            break
+    assert len(want) == 400 and all(_same(r, w) for r, w in zip(got, want, strict=True))
+
+
+async def test_a_missing_trace_is_a_sensor_that_cannot_start(tmp_path) -> None:
+    settings = SimulatedSettings(trace=str(tmp_path / "nowhere.mcap")).model_dump()
+    with pytest.raises(DriverUnavailable, match="nowhere.mcap not found"):
+        async for _ in subscribe("x", settings):
+            pass
