@@ -21,7 +21,7 @@ import pickle
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncGenerator
 
 from drivers.base import DriverUnavailable
 
@@ -152,7 +152,7 @@ class FeedProcess:
         self.loop.call_later(0.1, self._reap, proc, tries - 1)
 
 
-async def subscribe(sensor: str, settings: dict[str, Any]) -> AsyncIterator[tuple[float, Any]]:
+async def subscribe(sensor: str, settings: dict[str, Any]) -> AsyncGenerator[tuple[float, Any], None]:
     """(arrival time, reading) for one driver, until the source plays out; raises
     DriverUnavailable when it cannot be played or the child died."""
     feed = FeedProcess.for_loop()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import aclosing
 from importlib.resources import files
 from pathlib import Path
 from typing import AsyncIterator, ClassVar
@@ -80,25 +81,27 @@ class SimulatedDriver(Driver[SimulatedSettings]):
         while True:
             # rendered in the simulated sensors' own process (simulator/feed.py), as
             # hardware makes its readings outside the daemon
-            source = subscribe(self.sensor.id, s.model_dump())
-            first: float | None = None
-            wall0 = released = 0.0
-            async for arrival, item in source:
-                if first is None:   # the first reading is stamped "now", however long the
-                    first = arrival   # simulated sensors' process took to start
-                    wall0 = released = time.time()   # due by `released`: no waiting
-                due = wall0 + (arrival - first) / s.speed
-                delay = due - time.time()
-                if due > released and delay > 0:
-                    if s.batch_s > 0:   # wake at the grid point after `due`, with the rest
-                        at = loop.time() + delay   # `due` on the loop's clock
-                        when = next_tick(s.batch_s, at)
-                        released = due + (when - at)
-                        await sleep_until(when)
-                    else:
-                        await asyncio.sleep(delay)
-                self.count("readings")
-                yield shifted(item, wall0 - first)
+            # closed when the driver stops, however it stops: the child then ends with
+            # the daemon's last simulated sensor (staged shutdown, no stray process)
+            async with aclosing(subscribe(self.sensor.id, s.model_dump())) as source:
+                first: float | None = None
+                wall0 = released = 0.0
+                async for arrival, item in source:
+                    if first is None:   # the first reading is stamped "now", however long the
+                        first = arrival   # simulated sensors' process took to start
+                        wall0 = released = time.time()   # due by `released`: no waiting
+                    due = wall0 + (arrival - first) / s.speed
+                    delay = due - time.time()
+                    if due > released and delay > 0:
+                        if s.batch_s > 0:   # wake at the grid point after `due`, with the rest
+                            at = loop.time() + delay   # `due` on the loop's clock
+                            when = next_tick(s.batch_s, at)
+                            released = due + (when - at)
+                            await sleep_until(when)
+                        else:
+                            await asyncio.sleep(delay)
+                    self.count("readings")
+                    yield shifted(item, wall0 - first)
             if not s.loop:
                 # A played-out source is a quiet sensor, not a broken one: real sensors do
                 # not end, and ending would make the supervisor warn "stopped: reading

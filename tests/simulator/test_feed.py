@@ -107,3 +107,29 @@ async def test_a_missing_trace_is_a_sensor_that_cannot_start(tmp_path) -> None:
     with pytest.raises(DriverUnavailable, match="nowhere.mcap not found"):
         async for _ in subscribe("x", settings):
             pass
+
+
+async def test_a_driver_that_is_stopped_ends_its_subscription_and_the_child_with_it() -> None:
+    # staged shutdown: the supervisor cancels the driver's task; no simulated sensors'
+    # process may outlive the daemon's last simulated sensor
+    from drivers.base import SensorInfo
+    from simulator.live import SimulatedDriver
+    driver = SimulatedDriver(SensorInfo("radar-living", "living", "simulated", "wall"),
+                             SimulatedSettings(scenario="demo", sensors=["radar-living"]))
+    got = asyncio.Event()
+
+    async def consume() -> None:
+        async for _ in driver.readings():
+            got.set()
+    task = asyncio.create_task(consume())
+    await asyncio.wait_for(got.wait(), 20)
+    proc = FeedProcess.for_loop().proc
+    assert proc is not None and proc.poll() is None
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    for _ in range(50):
+        if proc.poll() is not None:
+            break
+        await asyncio.sleep(0.1)
+    assert proc.poll() == 0
