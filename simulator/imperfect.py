@@ -8,23 +8,15 @@ pipeline cope.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import numpy as np
 
-from sensordata.readings import AccelBlock
+from sensordata.readings import shifted
 from simulator.scenario import Imperfection
 
 LATENCY_S = {"accel": 0.08, "heart_rate": 0.08, "battery": 0.1, "radar_targets": 0.02,
              "radar_points": 0.02, "motion": 0.3, "contact": 0.3, "button": 0.2}
-
-
-def retime(r: Any, shift: Any) -> Any:
-    """The same reading with its sensor time(s) mapped through `shift`."""
-    if isinstance(r, AccelBlock):
-        return AccelBlock(r.sensor, shift(r.t), r.xyz)
-    return dataclasses.replace(r, t=float(shift(r.t)))
 
 
 def battery_left(imp: Imperfection, t: float, start: float) -> float:
@@ -44,7 +36,7 @@ def apply(packets: list[tuple[float, Any]], imp: Imperfection | None, start: flo
         """The sensor clock's error at true time t: drift since the last resync (a
         driver re-aligns a device clock when it reconnects) plus a fixed offset."""
         return imp.clock_offset_s + ((t - start) % resync if resync else (t - start)) * skew
-    shifted = bool(skew or imp.clock_offset_s)
+    skewed = bool(skew or imp.clock_offset_s)
     n = len(packets)
     u = rng.random((n, 3))
     for i, (t, r) in enumerate(packets):
@@ -57,7 +49,7 @@ def apply(packets: list[tuple[float, Any]], imp: Imperfection | None, start: flo
         arrival = t + LATENCY_S.get(r.kind, 0.05)
         if u[i, 1] < imp.reorder:
             arrival += float(rng.uniform(0.3, 2.5))
-        stamped = retime(r, lambda x, e=error(t): x + e) if shifted else r  # noqa: B008 - binds this t's error
+        stamped = shifted(r, error(t)) if skewed else r
         out.append((arrival, stamped))
         if u[i, 2] < imp.duplicate:
             out.append((arrival + 0.03, stamped))
