@@ -103,20 +103,16 @@ STEPS: tuple[tuple[str, dict[str, float], dict[str, float]], ...] = (
 )
 
 
-def variants(robust_peak: bool, getup_needs_pre_fall: bool) -> None:
-    """Switch measured-but-not-kept wrist settings on everywhere (tables, pipeline, grid):
-    peaks on the grid's mean; a get-up only against a recorded pre-fall orientation."""
+def variants(getup_needs_pre_fall: bool) -> None:
+    """Switch the measured-but-not-kept wrist setting on everywhere (tables, pipeline,
+    grid): a get-up only against a recorded pre-fall orientation."""
     global CACHE_TAG
-    for on, key, tag in ((robust_peak, "rate_robust_peak", "_robust"),
-                         (getup_needs_pre_fall, "getup_needs_pre_fall", "_prefall")):
-        if on:
-            PLACEMENT_DEFAULTS["wrist"][key] = True
-            CACHE_TAG += tag
+    if getup_needs_pre_fall:
+        PLACEMENT_DEFAULTS["wrist"]["getup_needs_pre_fall"] = True
+        CACHE_TAG += "_prefall"
 
 
 def add_variants(ap: argparse.ArgumentParser) -> None:
-    ap.add_argument("--rate-robust-peak", action="store_true",
-                    help="wrist peaks on the grid's mean (measured, not kept: docs/detection.md)")
     ap.add_argument("--getup-needs-pre-fall", action="store_true",
                     help="wrist get-up only against a recorded pre-fall orientation (measured, "
                          "not kept: docs/detection.md)")
@@ -323,7 +319,7 @@ def main() -> int:
     add_variants(ap)
     args = ap.parse_args()
     global SETS, PLACEMENT
-    variants(args.rate_robust_peak, args.getup_needs_pre_fall)
+    variants(args.getup_needs_pre_fall)
     PLACEMENT = args.placement
     if PLACEMENT == "waist":
         SETS = ("sisfall", "umafall")

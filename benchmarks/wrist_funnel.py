@@ -72,8 +72,6 @@ def raw_stage(rec: Any, impact_g: float, settings: WearableFallSettings) -> int:
     for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(t)], strict=True):
         grid = GridResampler(GRID_HZ, settings.max_gap_s)
         _k, x, pk = grid.feed(t[lo:hi], xyz[lo:hi])
-        if settings.wrist.rate_robust_peak:
-            pk = np.linalg.norm(x, axis=1)
         h = np.flatnonzero(pk >= impact_g)
         hit = hit or bool(len(h))
         judged = judged or bool(len(h) and (len(pk) - 1 - h[0]) * grid.dt >= settings.post_s)
@@ -149,7 +147,7 @@ def main() -> int:
     ap.add_argument("--by", choices=("dataset", "subject"), default="dataset")
     wc.add_variants(ap)
     args = ap.parse_args()
-    wc.variants(args.rate_robust_peak, args.getup_needs_pre_fall)
+    wc.variants(args.getup_needs_pre_fall)
     settings = WearableFallSettings()
     tabs = {n: wc.table(n, args.cache) for n in wc.SETS}
     flat = crossval.Table.of([e for n in wc.SETS for e in tabs[n]])

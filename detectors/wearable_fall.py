@@ -112,7 +112,6 @@ class PlacementSettings(BaseModel):
     max_pre_activity_g: float = Field(100.0, gt=0, title="Largest movement (RMS g) before an episode; above: a waving arm")
     max_similar_peaks: int = Field(100, ge=1, title="Most peaks of about the impact's size near it; more: the arm's own rhythm (clapping)")
     getup_needs_pre_fall: bool = Field(False, title="Only a recorded pre-fall orientation can show a get-up (else only steps cancel)")
-    rate_robust_peak: bool = Field(False, title="Peaks from the 25 Hz grid mean, not the largest raw sample (measured, off)")
     walk_s: float = Field(0.0, ge=0, le=6.0, title="Seconds of step rhythm after a suspected fall that cancel it (walking again; 0: off)")
     w_peak: float = Field(1.0, title="Score weight per g of impact above 1 g")
     w_drop: float = Field(1.0, title="Score weight per m/s of downward speed before the impact")
@@ -229,13 +228,6 @@ class WearableFallDetector(Detector[WearableFallSettings]):
                 st = self._state[r.sensor] = _SensorState(
                     GridResampler(GRID_HZ, self.settings.max_gap_s))
             k_first, x, pk = st.grid.feed(r.t, r.xyz)
-            if self._placement(r.sensor).rate_robust_peak:
-                # the largest raw sample depends on the rate: a 32 Hz watch misses the tip
-                # of an impact a 238 Hz lab sensor records (median 12-14% lower, a quarter of
-                # falls 29% or more, measured on FallAllD and SisFall resampled to 32 Hz),
-                # so rules chosen on lab sets ask a watch for peaks it cannot see. The
-                # grid's box mean is the same band-limited signal at any rate (ratio 0.95)
-                pk = np.linalg.norm(x, axis=1)
             if len(pk):
                 self._process(r.sensor, st, k_first, x, pk, out)
         return out
