@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gateway.trace.eventimport import import_events  # noqa: E402
 from gateway.trace.replay import replay  # noqa: E402
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"   # ../shared beside the clone
 REAL = [  # (folder, file, time zone of the home)
     ("casas-cil-dev", "tm000.multiday_absence.txt.gz", "America/Los_Angeles"),
     ("casas-cil-dev", "tm000.20160207_AM_InactivitySeq.txt", "America/Los_Angeles"),
