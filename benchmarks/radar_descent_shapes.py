@@ -5,7 +5,7 @@ real clip the radar fall detector suspects, as written and as another radar woul
 
 Why: played backwards, SafeSenior's real stand-ups are lowerings to the floor of 0.53-0.66 m
 at 0.85-1.06 m/s, and two of five alarm (benchmarks/radar_tracks_robustness.py). Speed does
-not separate them from the real falls (docs/detection.md). A fall ends in an impact, a
+not separate them from the real falls (docs/detection-radar.md). A fall ends in an impact, a
 controlled lowering is thought to decelerate smoothly; and a fall is thought to be shorter.
 This prints, for each clip in which the detector's descent rule fires (same detector,
 default settings, no mounting, the clip's frames as `RadarTargets`), on the smoothed height

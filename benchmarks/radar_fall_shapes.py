@@ -14,7 +14,7 @@ the walking clips' mounting), with the detector's debug list switched on. Per fa
 And one printed line per fall, in numbers: the standing height before (90th percentile of
 the detector's height 2-6 s before the label), the lowest height within 3 s after, the
 points per second before/after, the seconds without a person-height after, the
-detector's outcome. The PNGs go under build/ (not committed); docs/detection.md quotes
+detector's outcome. The PNGs go under build/ (not committed); docs/detection-radar.md quotes
 the numbers.
 """
 
