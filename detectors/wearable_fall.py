@@ -227,9 +227,8 @@ class WearableFallDetector(Detector[WearableFallSettings]):
             if st is None:
                 st = self._state[r.sensor] = _SensorState(
                     GridResampler(GRID_HZ, self.settings.max_gap_s))
-            k_first, x, pk = st.grid.feed(r.t, r.xyz)
-            if len(pk):
-                self._process(r.sensor, st, k_first, x, pk, out)
+            for run in st.grid.feed(r.t, r.xyz):        # more than one after a pause
+                self._process(r.sensor, st, run.k0, run.mean, run.peak, out)
         return out
 
     def _process(self, sensor: str, st: _SensorState, k_first: int, x: np.ndarray,

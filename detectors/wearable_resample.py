@@ -10,21 +10,35 @@ before the previous one) cannot be placed on the time axis; they are left out of
 but their magnitude still counts in the peak of the bin at the latest time seen (a burst
 at 238 Hz may hold the impact), and they are counted (`repeated`, `stepped_back`).
 The grid is anchored to the sensor's first sample, so cutting the same stream
-into different blocks yields the same grid values (streaming invariance).
+into different blocks yields the same grid values (streaming invariance). A pause longer
+than `max_gap_s` restarts the grid wherever it falls, between blocks or inside one (a
+whole recording fed at once, a BLE batch spanning a dropout), so the same pause gives the
+same runs however the stream was cut, and nothing is interpolated across it.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
 
+class GridRun(NamedTuple):
+    """Consecutive completed grid points: indices k0, k0 + 1, ... (grid time = origin +
+    k * dt), each bin's mean xyz (M, 3) and largest raw magnitude (M,)."""
+
+    k0: int
+    mean: np.ndarray
+    peak: np.ndarray
+
+
 class GridResampler:
-    """Turn blocks of (t, xyz) into grid points (k, mean xyz, peak |a|).
+    """Turn blocks of (t, xyz) into runs of grid points (k, mean xyz, peak |a|).
 
     `k` is the grid index: grid time = origin + k * dt. A gap longer than `max_gap_s`
-    restarts the grid (no interpolation across missing data); the caller sees the jump in k.
+    restarts the grid (no interpolation across missing data): a block with a pause inside
+    gives two runs, and the caller sees the jump in k between them.
     """
 
     def __init__(self, rate_hz: float = 50.0, max_gap_s: float = 1.0) -> None:
@@ -51,13 +65,33 @@ class GridResampler:
     def time_of(self, k: int | np.ndarray) -> float | np.ndarray:
         return self.origin + np.asarray(k) * self.dt if self.origin is not None else np.nan
 
-    def feed(self, t: np.ndarray, xyz: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
-        """Return (first k, mean xyz (M, 3), peak magnitude (M,)) of the completed grid points."""
+    def feed(self, t: np.ndarray, xyz: np.ndarray) -> list[GridRun]:
+        """The grid points this block completes, as runs split at every pause longer than
+        `max_gap_s` (usually one run, or none while a bin is still open)."""
         t = np.asarray(t, dtype=np.float64)
         xyz = np.asarray(xyz, dtype=np.float64)
         if not (np.isfinite(t.sum()) and np.isfinite(xyz.sum())):  # rare: drop bad rows
             ok = np.isfinite(t) & np.isfinite(xyz).all(axis=1)
             t, xyz = t[ok], xyz[ok]
+        if not len(t):
+            return []
+        # a sample more than max_gap_s after every sample before it (in this block or
+        # the last one) starts a new run; a burst or a step back never does
+        last = self.last_time
+        seen = np.maximum.accumulate(np.concatenate(([-np.inf if last is None else last],
+                                                     t[:-1])))
+        cuts = np.flatnonzero(t[1:] - seen[1:] > self.max_gap_s) + 1
+        runs = []
+        for lo, hi in zip(np.concatenate(([0], cuts)), np.concatenate((cuts, [len(t)])),
+                          strict=True):
+            k0, mean, peak = self._feed_span(t[lo:hi], xyz[lo:hi])
+            if len(peak):
+                runs.append(GridRun(k0, mean, peak))
+        return runs
+
+    def _feed_span(self, t: np.ndarray, xyz: np.ndarray
+                   ) -> tuple[int, np.ndarray, np.ndarray]:
+        """One span without a pause inside: (first k, mean xyz, peak) of its points."""
         empty = (self._next_k, np.zeros((0, 3)), np.zeros(0))
         if not len(t):
             return empty

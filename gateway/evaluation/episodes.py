@@ -91,31 +91,37 @@ def _get_up(rec: Recording, s: Any, rows: list[list[float]], cancel_window_s: fl
     from detectors.wearable_features import PRE_WINDOW_S
     from detectors.wearable_resample import GridResampler
     grid = GridResampler(GRID_HZ, s.max_gap_s)
-    k_first, x, _pk = grid.feed(rec.t, rec.xyz)
+    runs = grid.feed(rec.t, rec.xyz)          # split at pauses, as the detector sees them
     origin = grid.origin if grid.origin is not None else float(rec.t[0])
     dt = grid.dt
     win = int(round(1.0 / dt))
     need = int(round(s.getup_s / dt))
-    c = np.cumsum(np.concatenate((np.zeros((1, 3)), x)), axis=0)
-    c2 = np.cumsum(np.concatenate(([0.0], np.einsum("ij,ij->i", x, x))))
     t0 = float(rec.t[0])
     for row in rows:
-        i0 = int(round((row[column("t_first")] + t0 - origin) / dt)) - k_first
-        e = int(round((row[column("t_judged")] + t0 - origin) / dt)) - k_first
+        row[column("got_up_s")] = np.inf
+        k_impact = int(round((row[column("t_first")] + t0 - origin) / dt))
+        k_judged = int(round((row[column("t_judged")] + t0 - origin) / dt))
+        run = next((r for r in runs if r.k0 <= k_judged < r.k0 + len(r.peak)), None)
+        if run is None or (pre_fall_needed and row[column("t_first")] < -PRE_WINDOW_S[0]):
+            continue
+        x = run.mean                          # the detector starts over after a pause
+        i0, e = k_impact - run.k0, k_judged - run.k0
+        c = np.cumsum(np.concatenate((np.zeros((1, 3)), x)), axis=0)
+        c2 = np.cumsum(np.concatenate(([0.0], np.einsum("ij,ij->i", x, x))))
         lo = max(0, i0 + int(PRE_WINDOW_S[0] / dt))
         ref = x[lo:max(lo + 1, i0 + int(PRE_WINDOW_S[1] / dt))].mean(axis=0)
         ref = ref / max(float(np.linalg.norm(ref)), 1e-9)
         idx = np.arange(max(e + 1, win), min(len(x), e + 1 + int(cancel_window_s / dt))) + 1
-        row[column("got_up_s")] = np.inf
-        if not len(idx) or (pre_fall_needed and row[column("t_first")] < -PRE_WINDOW_S[0]):
+        if not len(idx):
             continue
         mean = (c[idx] - c[idx - win]) / win
         var = (c2[idx] - c2[idx - win]) / win - np.einsum("ij,ij->i", mean, mean)
         act = np.sqrt(np.maximum(var, 0.0))
         cos = (mean @ ref) / np.maximum(np.linalg.norm(mean, axis=1), 1e-9)
         up = (cos >= math.cos(math.radians(s.upright_deg))) & (act >= s.getup_activity_g)
-        run = np.convolve(up.astype(np.int64), np.ones(need, dtype=np.int64), "full")[:len(up)]
-        hit = np.flatnonzero(run >= need)
+        run_len = np.convolve(up.astype(np.int64), np.ones(need, dtype=np.int64),
+                              "full")[:len(up)]
+        hit = np.flatnonzero(run_len >= need)
         if len(hit):
             row[column("got_up_s")] = float((idx[hit[0]] - 1 - e) * dt)
 

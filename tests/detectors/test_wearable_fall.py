@@ -237,15 +237,14 @@ def test_resampler_box_averages_keeps_spikes_and_is_block_invariant():
     tt = T0 + np.arange(0, 4, 1 / rate)
     ramp = np.stack([tt - T0, np.zeros_like(tt), -np.ones_like(tt)], axis=1)
     ramp[400, 1] = 8.0                                          # a 5 ms spike
-    k, mean, peak = GridResampler(50.0).feed(tt, ramp)
+    ((k, mean, peak),) = GridResampler(50.0).feed(tt, ramp)
     grid_t = (k + np.arange(len(mean))) / 50.0                  # relative to the first sample
     # the average of a ramp over (t - 20 ms, t] is its value 10 ms earlier
     assert mean[:, 0] == pytest.approx(grid_t - 0.01, abs=1e-9)
     assert mean[:, 2] == pytest.approx(-1.0)
     assert peak.max() == pytest.approx(np.linalg.norm(ramp[400]))  # the spike survives
     r2 = GridResampler(50.0)
-    parts = [r2.feed(tt[i:i + n], ramp[i:i + n]) for i, n in
-             zip(range(0, len(tt), 7), [7] * (len(tt) // 7 + 1), strict=False)]
+    parts = [run for i in range(0, len(tt), 7) for run in r2.feed(tt[i:i + 7], ramp[i:i + 7])]
     assert np.concatenate([p[1] for p in parts]) == pytest.approx(mean, abs=1e-12)
     assert np.concatenate([p[2] for p in parts]) == pytest.approx(peak, abs=1e-12)
 
@@ -254,11 +253,68 @@ def test_resampler_restarts_after_a_gap():
     from detectors.wearable_resample import GridResampler
     r = GridResampler(50.0, max_gap_s=1.0)
     t1 = T0 + np.arange(0, 2, 0.02)
-    k1, m1, _ = r.feed(t1, np.tile(UPRIGHT, (len(t1), 1)))
+    ((k1, m1, _),) = r.feed(t1, np.tile(UPRIGHT, (len(t1), 1)))
     t2 = T0 + 10 + np.arange(0, 2, 0.02)
-    k2, m2, _ = r.feed(t2, np.tile(LYING, (len(t2), 1)))
+    ((k2, m2, _),) = r.feed(t2, np.tile(LYING, (len(t2), 1)))
     assert k2 > k1 + len(m1) + 300                           # a jump in the grid index
     assert m2 == pytest.approx(np.tile(LYING, (len(m2), 1)))  # nothing interpolated across
+
+
+def _runs_of(rate, max_gap_s, t, xyz, size):
+    from detectors.wearable_resample import GridResampler
+    r = GridResampler(rate, max_gap_s=max_gap_s)
+    runs = [run for i in range(0, len(t), size) for run in r.feed(t[i:i + size], xyz[i:i + size])]
+    merged: list[tuple[int, np.ndarray, np.ndarray]] = []   # join runs that continue
+    for k, m, p in runs:
+        if merged and merged[-1][0] + len(merged[-1][1]) == k:
+            k0, m0, p0 = merged.pop()
+            merged.append((k0, np.concatenate((m0, m)), np.concatenate((p0, p))))
+        else:
+            merged.append((k, m, p))
+    return merged
+
+
+@pytest.mark.parametrize("size", [7, 50, 333, 10_000])
+def test_a_pause_inside_a_block_restarts_the_grid_as_one_between_blocks(size):
+    """A whole recording fed at once, or a BLE batch spanning a dropout: the pause splits the
+    grid where it falls, the same runs however the stream is cut, nothing made up across."""
+    t = T0 + np.concatenate((np.arange(0, 3, 0.01), 8.0 + np.arange(0, 3, 0.01),
+                             8.0 + 3.0 + 1.5 + np.arange(0, 2, 0.01)))   # 5 s, then 1.5 s
+    xyz = np.concatenate((np.tile(UPRIGHT, (300, 1)), np.tile(LYING, (300, 1)),
+                          np.tile(UPRIGHT, (200, 1))))
+    one_by_one = _runs_of(50.0, 1.0, t, xyz, 1)
+    assert len(one_by_one) == 3
+    cut = _runs_of(50.0, 1.0, t, xyz, size)
+    assert [k for k, _, _ in cut] == [k for k, _, _ in one_by_one]
+    for (_, m, p), (_, m1, p1) in zip(cut, one_by_one, strict=True):
+        assert m == pytest.approx(m1, abs=1e-12)
+        assert p == pytest.approx(p1, abs=1e-12)
+    assert cut[1][1] == pytest.approx(np.tile(LYING, (len(cut[1][1]), 1)))
+    assert cut[2][1] == pytest.approx(np.tile(UPRIGHT, (len(cut[2][1]), 1)))
+
+
+def test_a_burst_or_a_step_back_is_no_pause():
+    from detectors.wearable_resample import GridResampler
+    t = T0 + np.arange(0, 4, 0.02)
+    t[100:105] = t[100]                                       # a burst: one time, five samples
+    t[150] = t[140]                                           # a step back
+    assert len(GridResampler(50.0).feed(t, np.tile(UPRIGHT, (len(t), 1)))) == 1
+
+
+@pytest.mark.parametrize("sizes", [[10_000], [25], [7, 13]])
+def test_a_knock_before_the_band_goes_out_of_range_is_judged_on_nothing_made_up(sizes):
+    """A hard knock, then 6 s with no samples, then a wrist lying still in a new
+    orientation: what happened in the pause is unknown, so however the samples were
+    batched the detector starts over at the pause (no interpolated "lying still")."""
+    rng = np.random.default_rng(3)
+    before = np.concatenate((_segment(4.0, 100, UPRIGHT, rng, walk=0.25),
+                             _segment(0.06, 100, 6.0 * LYING + 2.0 * UPRIGHT, rng),
+                             _segment(0.3, 100, LYING, rng, noise=0.3)))
+    after = _segment(12.0, 100, LYING, rng)
+    t = T0 + np.concatenate((np.arange(len(before)) / 100,
+                             len(before) / 100 + 6.0 + np.arange(len(after)) / 100))
+    dets = feed_blocks(_detector("wrist"), t, np.concatenate((before, after)), sizes)
+    assert dets == []
 
 
 def test_after_a_long_lie_the_detector_looks_for_new_falls_without_repeating():
