@@ -93,13 +93,15 @@ def table(name: str, cache: Path | None) -> list[episodes.Episodes]:
 # `evidence` sets the cancel-window rules (a get-up slower than any recording is "off").
 NO_RHYTHM = {"max_similar_peaks": 100.0}
 NO_GATE = {"max_pre_activity_g": 100.0, **NO_RHYTHM}
-NO_WALK = {"walk_s": 0.0}
+NO_WALK = {"walk_s": 0.0, "active_peaks": 0}
 STEPS: tuple[tuple[str, dict[str, float], dict[str, float]], ...] = (
     ("impact + score rule, no evidence after", {**NO_GATE, **NO_WALK}, {"getup_s": 1e6}),
     ("+ arm's pattern before the impact", {**NO_RHYTHM, **NO_WALK}, {"getup_s": 1e6}),
     ("+ arm's rhythm around the impact (at most 2 similar peaks)", NO_WALK, {"getup_s": 1e6}),
     ("+ back upright (get-up, 1 s)", NO_WALK, {}),
-    ("+ steps resumed (3 s of step rhythm)", {"walk_s": 3.0}, {}),
+    ("+ steps resumed (3 s of step rhythm)", {"walk_s": 3.0, "active_peaks": 0}, {}),
+    ("+ the arm at work again (2 more peaks of the impact's size)",
+     {"walk_s": 3.0, "active_peaks": 2}, {}),
 )
 
 

@@ -36,7 +36,10 @@ The decision as a timeline (docs/detection.md measures what each step buys, held
 - *evidence* (the whole cancel window): what the wearer does next. Each rule below needs
   *positive* evidence, seconds of samples that show it: back upright (`getup_s`), or (at
   the wrist) steps resumed (`walk_s`: a step rhythm in the wrist's movement; nobody walks
-  while lying on the floor). A quiet wrist, a wrist that keeps lying in its new orientation, and *no
+  while lying on the floor), or (at the wrist) the arm at work again (`active_peaks`: two
+  more separate peaks of about the impact's size after the decision, a sleeve pulled, a
+  broom knocked, a wave; a body lying after a fall rests or moves softly, reaching or
+  pushing up, and a fall among those peaks is judged as a fall of its own). A quiet wrist, a wrist that keeps lying in its new orientation, and *no
   samples at all* (the watch out of range, the battery gone, a recording that ends) are
   no evidence: nothing cancels and the window runs out into the `fall` alarm. Nothing is
   ever interpolated across missing samples (`max_gap_s` restarts the analysis);
@@ -65,8 +68,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from detectors.base import Detection, Detector, DetectorSettings, SensorMeta, room_of
 from detectors.wearable_features import (
+    PEAK_SEP_S,
     POST_START_S,
     PRE_WINDOW_S,
+    SIMILAR_PEAK,
     impact_features,
     posture_vs_pre,
     step_rhythm,
@@ -93,11 +98,14 @@ STEP_RHYTHM = 0.5   # autocorrelation at the step period that counts as walking 
 # and one rebound or second hit are a fall's; `max_similar_peaks`, a fixed physical limit
 # added after choosing, not chosen on the data sets). `getup_needs_pre_fall` (a get-up only
 # against a recorded pre-fall orientation) stays off: measured, it trades lab falls for
-# smartwatch falls (docs/detection.md, "Where SmartFallMM's falls are lost").
+# smartwatch falls (docs/detection.md, "Where SmartFallMM's falls are lost"). The same
+# rhythm seen after the decision (`active_peaks` 2: two more peaks of about the impact's
+# size, the count the rhythm limit already allows besides the impact) is the arm at work
+# again and cancels, like steps; fixed from that physics, not chosen on the data sets.
 PLACEMENT_DEFAULTS: dict[str, dict[str, float]] = {
     "wrist": {"impact_g": 3.0, "score_threshold": 3.25, "max_post_activity_g": 0.4,
               "w_posture": 0.0, "w_still": 1.0, "max_pre_activity_g": 1.0, "walk_s": 3.0,
-              "max_similar_peaks": 2},
+              "max_similar_peaks": 2, "active_peaks": 2},
 }
 
 
@@ -113,6 +121,7 @@ class PlacementSettings(BaseModel):
     max_similar_peaks: int = Field(100, ge=1, title="Most peaks of about the impact's size near it; more: the arm's own rhythm (clapping)")
     getup_needs_pre_fall: bool = Field(False, title="Only a recorded pre-fall orientation can show a get-up (else only steps cancel)")
     walk_s: float = Field(0.0, ge=0, le=6.0, title="Seconds of step rhythm after a suspected fall that cancel it (walking again; 0: off)")
+    active_peaks: int = Field(0, ge=0, le=10, title="Peaks of about the impact's size after the decision that cancel a suspected fall (the arm at work again; 0: off)")
     w_peak: float = Field(1.0, title="Score weight per g of impact above 1 g")
     w_drop: float = Field(1.0, title="Score weight per m/s of downward speed before the impact")
     w_posture: float = Field(1.0, title="Score weight per 90 degrees of posture change")
@@ -160,6 +169,10 @@ class _Fallen:
     upright_ref: np.ndarray | None                # None: the pre-fall orientation not recorded
     k_emitted: int
     up_run: int = 0
+    impact_g: float = 0.0                         # the impact's peak, for "about its size"
+    active_last: int = -(1 << 62)                 # grid index of the last such peak counted
+    active_first: int = -1                        # ... and of the first one
+    active_count: int = 0
 
 
 @dataclass
@@ -255,6 +268,7 @@ class WearableFallDetector(Detector[WearableFallSettings]):
             if st.fallen is not None:
                 if not self._watch_getup(sensor, st, n_old, out):
                     break
+                pos = min(pos, st.next_k - st.k0)     # a cancel may resume further back
                 continue
             if st.pending is None:
                 lo = max(st.next_k - st.k0, pos)
@@ -322,7 +336,7 @@ class WearableFallDetector(Detector[WearableFallSettings]):
                     # Being "back" in it is then no evidence of getting up (only positive
                     # evidence cancels); steps resumed still are. Measured: docs/detection.md
                     ref = None
-                st.fallen = _Fallen(st.k0 + i, ref, st.k0 + e)
+                st.fallen = _Fallen(st.k0 + i, ref, st.k0 + e, impact_g=float(st.peak[i]))
                 out.append(Detection(
                     "fall_suspected", t_impact, sensor, self._room(sensor),
                     confidence=round(0.5 + 0.5 * conf, 3),
@@ -404,6 +418,23 @@ class WearableFallDetector(Detector[WearableFallSettings]):
                 return j, rhythm
         return None
 
+    @staticmethod
+    def _arm_active(fl: _Fallen, st: _SensorState, start: int, end: int, n: int) -> int | None:
+        """The grid point in [start, end) where the `n`-th separate peak (at least
+        PEAK_SEP_S apart) reaching half the impact's excess over 1 g is seen after the
+        decision, or None. Counted in time order, the count kept across blocks, so the
+        verdict does not depend on how the samples were cut."""
+        need = 1.0 + SIMILAR_PEAK * (fl.impact_g - 1.0)
+        sep = max(1, int(round(PEAK_SEP_S / st.grid.dt)))
+        for j in np.flatnonzero(st.peak[start:end] >= need) + start:
+            if st.k0 + int(j) - fl.active_last >= sep:
+                fl.active_last = st.k0 + int(j)
+                fl.active_first = fl.active_last if fl.active_first < 0 else fl.active_first
+                fl.active_count += 1
+                if fl.active_count >= n:
+                    return int(j)
+        return None
+
     def _watch_getup(self, sensor: str, st: _SensorState, n_old: int,
                      out: list[Detection]) -> bool:
         """Scan grid points after the decision for a sustained return to upright and moving.
@@ -443,13 +474,22 @@ class WearableFallDetector(Detector[WearableFallSettings]):
                 break
         fl.up_run = run
         # steps resumed: looked for only before the get-up (the earlier evidence wins)
-        walk_s = self._placement(sensor).walk_s
-        walk = (self._walking(st, start, got_up[0] if got_up else len(st.peak), walk_s)
-                if walk_s > 0 else None)
-        if walk is not None or got_up is not None:
-            if walk is not None:
+        p = self._placement(sensor)
+        end = got_up[0] if got_up else len(st.peak)
+        walk = self._walking(st, start, end, p.walk_s) if p.walk_s > 0 else None
+        # the arm at work again: `active_peaks` separate peaks of about the impact's size
+        # after the decision. A body lying after a fall rests, or moves without hitting
+        # anything as hard as the fall did (reaching, pushing up); an arm pulling a sleeve,
+        # waving or sweeping keeps hitting peaks of the size that raised the suspicion
+        active = (self._arm_active(fl, st, start, walk[0] if walk else end, p.active_peaks)
+                  if p.active_peaks > 0 else None)
+        if walk is not None or got_up is not None or active is not None:
+            if active is not None:
+                k = active
+                ev = {"active_peaks": fl.active_count}
+            elif walk is not None:
                 k = walk[0]
-                ev = {"walking_s": round(walk_s, 2), "step_rhythm": round(walk[1], 3)}
+                ev = {"walking_s": round(p.walk_s, 2), "step_rhythm": round(walk[1], 3)}
             else:
                 assert got_up is not None
                 k = got_up[0]
@@ -460,7 +500,9 @@ class WearableFallDetector(Detector[WearableFallSettings]):
                 confidence=1.0,
                 evidence={**ev, "since_impact_s": round((st.k0 + k - fl.k_impact) * dt, 2)}))
             st.fallen = None
-            st.next_k = st.k0 + k + 1
+            # after the arm's peaks cancel, the search for impacts resumes at the first of
+            # them: one of them may be a fall of its own, and it is judged as one
+            st.next_k = fl.active_first if active is not None else st.k0 + k + 1
             return True
         if (st.k0 + len(st.peak) - fl.k_emitted) * dt > s.rearm_s:
             # the alarm has long gone out (or the band was taken off): look for new falls

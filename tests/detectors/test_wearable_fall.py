@@ -468,3 +468,56 @@ def test_a_get_up_can_be_asked_to_need_the_pre_fall_orientation_recorded():
         assert [d.type for d in feed_blocks(on, t, xyz, [25])] == both[:2 if cancels else 1]
         for default in (_detector("wrist"), _detector("waist")):
             assert [d.type for d in feed_blocks(default, t, xyz, [25])] == both
+
+
+def _tug(rng, rate: float = 100.0, g: float = 4.0, rest: np.ndarray = SIDE) -> np.ndarray:
+    """0.6 s of an arm at work: one sharp peak of `g` (a sleeve pulled, a broom knocked),
+    the wrist otherwise in `rest`."""
+    x = _segment(0.6, rate, rest, rng, noise=0.05)
+    x[10:13] = g * np.array([0.6, 0.0, -0.8])
+    return x
+
+
+@pytest.mark.parametrize("sizes", [[25], [7, 13], [100_000]])
+def test_the_arm_at_work_again_cancels_a_suspected_fall(sizes):
+    """After the decision the arm hits two more peaks of about the impact's size (half its
+    excess over 1 g): the wearer is pulling a sleeve, sweeping, waving, not lying after a
+    fall. The cancel is dated at the second peak, however the samples were batched."""
+    rng = np.random.default_rng(31)
+    t, xyz, impact = _after_fall([_segment(2.0, 100, SIDE, rng), _tug(rng), _tug(rng),
+                                  _segment(20.0, 100, SIDE, rng)])
+    dets = feed_blocks(_detector("wrist", wrist={"active_peaks": 2}), t, xyz, sizes)
+    assert [d.type for d in dets] == ["fall_suspected", "fall_cancelled"]
+    assert dets[1].evidence["active_peaks"] == 2
+    second_tug = T0 + (len(xyz) - 2000 - 60 + 10) / 100
+    assert dets[1].occurred_at == pytest.approx(second_tug, abs=0.05)
+    off = feed_blocks(_detector("wrist", wrist={"active_peaks": 0}), t, xyz, sizes)
+    assert [d.type for d in off] == ["fall_suspected"]
+
+
+def test_a_struggle_whose_peaks_stay_under_half_the_impact_does_not_cancel():
+    """Pushing up, reaching, knocking the floor softly: peaks of 2.5 g after a 6 g impact
+    are not the arm at work (half its excess is 3.5 g), so the alarm stands."""
+    rng = np.random.default_rng(32)
+    soft = [part for gap in (0.7, 2.1, 0.4, 1.3, 3.0, 0.9)      # no step rhythm either
+            for part in (_tug(rng, g=2.5), _segment(gap, 100, SIDE, rng))]
+    t, xyz, _ = _after_fall([_segment(2.0, 100, SIDE, rng), *soft,
+                             _segment(20.0, 100, SIDE, rng)])
+    dets = feed_blocks(_detector("wrist", wrist={"active_peaks": 2}), t, xyz, [25])
+    assert [d.type for d in dets] == ["fall_suspected"]
+
+
+def test_a_fall_among_the_arms_peaks_is_judged_as_a_fall_of_its_own():
+    """A knock raised a suspicion; the wearer gets on with it (one hard peak), then really
+    falls (the second peak) and lies still in a new orientation. The two peaks cancel the
+    first suspicion, and the search resumes at the first of them, so the fall is suspected
+    in its own right and stands."""
+    rng = np.random.default_rng(33)
+    fall = np.concatenate([_segment(0.3, 100, 0.3 * SIDE, rng, noise=0.05),
+                           _segment(0.06, 100, 6.0 * UPRIGHT, rng),
+                           _segment(25.0, 100, UPRIGHT * -1.0, rng)])
+    t, xyz, impact = _after_fall([_segment(3.0, 100, SIDE, rng), _tug(rng), fall])
+    dets = feed_blocks(_detector("wrist", wrist={"active_peaks": 2}), t, xyz, [25])
+    assert [d.type for d in dets] == ["fall_suspected", "fall_cancelled", "fall_suspected"]
+    second_impact = T0 + (len(xyz) - 2500 - 6) / 100
+    assert dets[2].occurred_at == pytest.approx(second_impact, abs=0.1)
