@@ -39,7 +39,8 @@ The decision as a timeline (docs/detection.md measures what each step buys, held
   while lying on the floor), or (at the wrist) the arm at work again (`active_peaks`: two
   more separate peaks of about the impact's size after the decision, a sleeve pulled, a
   broom knocked, a wave; a body lying after a fall rests or moves softly, reaching or
-  pushing up, and a fall among those peaks is judged as a fall of its own). A quiet wrist, a wrist that keeps lying in its new orientation, and *no
+  pushing up, and a fall among those peaks is judged as a fall of its own). A quiet
+  wrist, a wrist that keeps lying in its new orientation, and *no
   samples at all* (the watch out of range, the battery gone, a recording that ends) are
   no evidence: nothing cancels and the window runs out into the `fall` alarm. Nothing is
   ever interpolated across missing samples (`max_gap_s` restarts the analysis);
@@ -121,7 +122,7 @@ class PlacementSettings(BaseModel):
     max_similar_peaks: int = Field(100, ge=1, title="Most peaks of about the impact's size near it; more: the arm's own rhythm (clapping)")
     getup_needs_pre_fall: bool = Field(False, title="Only a recorded pre-fall orientation can show a get-up (else only steps cancel)")
     walk_s: float = Field(0.0, ge=0, le=6.0, title="Seconds of step rhythm after a suspected fall that cancel it (walking again; 0: off)")
-    active_peaks: int = Field(0, ge=0, le=10, title="Peaks of about the impact's size after the decision that cancel a suspected fall (the arm at work again; 0: off)")
+    active_peaks: int = Field(0, ge=0, le=10, title="Hard peaks after the decision that cancel (the arm at work again; 0: off)")
     w_peak: float = Field(1.0, title="Score weight per g of impact above 1 g")
     w_drop: float = Field(1.0, title="Score weight per m/s of downward speed before the impact")
     w_posture: float = Field(1.0, title="Score weight per 90 degrees of posture change")
@@ -486,7 +487,7 @@ class WearableFallDetector(Detector[WearableFallSettings]):
         if walk is not None or got_up is not None or active is not None:
             if active is not None:
                 k = active
-                ev = {"active_peaks": fl.active_count}
+                ev: dict[str, float] = {"active_peaks": float(fl.active_count)}
             elif walk is not None:
                 k = walk[0]
                 ev = {"walking_s": round(p.walk_s, 2), "step_rhythm": round(walk[1], 3)}
