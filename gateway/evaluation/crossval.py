@@ -126,33 +126,57 @@ class Table:
     feats: np.ndarray          # (E, F)
     owner: np.ndarray          # (E,) recording index of each episode
     in_span: np.ndarray        # (E,) episode lies in its fall recording's labelled span
+    after_s: np.ndarray        # (E,) seconds recorded after the episode's judging point
 
     @classmethod
     def of(cls, tables: Sequence[Any]) -> Table:
         from gateway.evaluation.episodes import column
-        feats, owner, span = [], [], []
+        feats, owner, span, after = [], [], [], []
         for i, e in enumerate(tables):
             feats.append(e.features)
             owner.append(np.full(len(e.features), i))
             t = e.features[:, column("t")]
             span.append(e.is_fall & (t >= e.fall_lo) & (t <= e.fall_hi))
+            after.append(e.duration - e.features[:, column("t_judged")])
         return cls(list(tables), np.concatenate(feats), np.concatenate(owner),
-                   np.concatenate(span))
+                   np.concatenate(span), np.concatenate(after))
 
-    def correct(self, rule: dict[str, float]) -> np.ndarray:
-        """(R,) bool: each recording right under `rule` (fall found / ADL quiet)."""
+    def _fired(self, rule: dict[str, float]) -> np.ndarray:
         from gateway.evaluation.episodes import Episodes, alarms
-        fired = alarms(Episodes("", "", "", "", False, "", 0, 0, 0, self.feats), rule)
+        return alarms(Episodes("", "", "", "", False, "", 0, 0, 0, self.feats), rule)
+
+    def _right(self, fired: np.ndarray) -> np.ndarray:
         n = len(self.recs)
         any_fire = np.bincount(self.owner[fired], minlength=n) > 0
         hit = np.bincount(self.owner[fired & self.in_span], minlength=n) > 0
         is_fall = np.array([r.is_fall for r in self.recs])
         return np.where(is_fall, hit, ~any_fire)
 
+    def correct(self, rule: dict[str, float]) -> np.ndarray:
+        """(R,) bool: each recording right under `rule` (fall found / ADL quiet)."""
+        return self._right(self._fired(rule))
 
-def _group_rates(table: Table, correct: Sequence[np.ndarray], groups: np.ndarray
+    def judged(self, rule: dict[str, float], observed_s: float
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """(correct, votes), (R,) bool each. `votes` is False for an everyday-movement
+        recording whose every alarm under `rule` comes from an episode judged less than
+        `observed_s` before the recording ends: the recording stops before the cancel
+        window's evidence (get-up, steps) could be seen, so the alarm says how the trial
+        was cut, not how the rule judges the movement. Falls always vote."""
+        fired = self._fired(rule)
+        observed = fired & (self.after_s >= observed_s)
+        n = len(self.recs)
+        any_fire = np.bincount(self.owner[fired], minlength=n) > 0
+        any_observed = np.bincount(self.owner[observed], minlength=n) > 0
+        is_fall = np.array([r.is_fall for r in self.recs])
+        return self._right(fired), is_fall | ~any_fire | any_observed
+
+
+def _group_rates(table: Table, correct: Sequence[np.ndarray], groups: np.ndarray,
+                 votes: Sequence[np.ndarray] | None = None
                  ) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Per rule and group: sensitivity and specificity, (R, G) each (nan: no such class)."""
+    """Per rule and group: sensitivity and specificity, (R, G) each (nan: no such class).
+    `votes` (R, N): the recordings each rule's specificity counts (default: all)."""
     names = sorted(set(groups.tolist()))
     fall = np.array([r.is_fall for r in table.recs], dtype=bool)
     c = np.asarray(correct, dtype=bool)         # (R, N); bool keeps a large grid small
@@ -163,7 +187,14 @@ def _group_rates(table: Table, correct: Sequence[np.ndarray], groups: np.ndarray
         if (m & fall).any():
             sens[:, j] = c[:, m & fall].mean(axis=1)
         if (m & ~fall).any():
-            spec[:, j] = c[:, m & ~fall].mean(axis=1)
+            if votes is None:
+                spec[:, j] = c[:, m & ~fall].mean(axis=1)
+            else:
+                v = np.asarray(votes, dtype=bool)[:, m & ~fall]
+                n_votes = v.sum(axis=1)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    spec[:, j] = np.where(n_votes > 0,
+                                          (c[:, m & ~fall] & v).sum(axis=1) / n_votes, np.nan)
     return names, sens, spec
 
 
@@ -182,23 +213,40 @@ def _pick(sens: np.ndarray, spec: np.ndarray, cols: np.ndarray) -> int:
     return int(np.argmax(key))
 
 
+def _verdicts(table: Table, rules: Sequence[dict[str, float]], observed_s: float | None
+              ) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
+    if observed_s is None:
+        return [table.correct(r) for r in rules], None
+    both = [table.judged(r, observed_s) for r in rules]
+    return [c for c, _ in both], [v for _, v in both]
+
+
 def choose(table: Table, rules: Sequence[dict[str, float]], train: np.ndarray,
-           groups: np.ndarray, correct: list[np.ndarray] | None = None) -> int:
+           groups: np.ndarray, correct: list[np.ndarray] | None = None,
+           observed_s: float | None = None) -> int:
     """Index of the rule with the best mean sensitivity over the training groups (data
     sets or subjects, each weighted equally) among those whose mean specificity is at
-    least MIN_SPECIFICITY; the most specific one when none reaches it."""
-    correct = correct if correct is not None else [table.correct(r) for r in rules]
-    names, sens, spec = _group_rates(table, correct, groups)
+    least MIN_SPECIFICITY; the most specific one when none reaches it. `observed_s`: an
+    everyday-movement recording that ends less than this long after the judging point of
+    every episode that alarms it does not vote in that rule's specificity (Table.judged);
+    None: every recording votes."""
+    votes = None
+    if correct is None:
+        correct, votes = _verdicts(table, rules, observed_s)
+    elif observed_s is not None:
+        votes = [table.judged(r, observed_s)[1] for r in rules]
+    names, sens, spec = _group_rates(table, correct, groups, votes)
     cols = np.array([names.index(g) for g in sorted(set(groups[train].tolist()))])
     return _pick(sens, spec, cols)
 
 
-def held_out_choices(table: Table, rules: Sequence[dict[str, float]], by: str
-                     ) -> dict[str, dict[str, float]]:
-    """For each value of `by` ("dataset" or "subject"): the rule chosen on all the others."""
+def held_out_choices(table: Table, rules: Sequence[dict[str, float]], by: str,
+                     observed_s: float | None = None) -> dict[str, dict[str, float]]:
+    """For each value of `by` ("dataset" or "subject"): the rule chosen on all the others
+    (`observed_s` as in `choose`; measuring the chosen rule is unaffected by it)."""
     groups = np.array([r.dataset if by == "dataset" else f"{r.dataset}:{r.subject}"
                        for r in table.recs])
-    correct = [table.correct(r) for r in rules]
-    names, sens, spec = _group_rates(table, correct, groups)
+    correct, votes = _verdicts(table, rules, observed_s)
+    names, sens, spec = _group_rates(table, correct, groups, votes)
     return {g: rules[_pick(sens, spec, np.array([k for k in range(len(names)) if k != j]))]
             for j, g in enumerate(names)}

@@ -31,6 +31,7 @@ FEATURES = ("peak_g", "drop_mps", "posture_change_deg", "posture_vs_pre_deg", "p
             "free_fall_s", "score", "t", "t_first", "t_judged",
             "got_up_s")
 PERMISSIVE_IMPACT_G = 1.8
+MOVEMENT_WINDOW_S = 1.0   # the get-up rule's window (WearableFallDetector._watch_getup)
 
 
 @dataclass
@@ -124,6 +125,16 @@ def _get_up(rec: Recording, s: Any, rows: list[list[float]], cancel_window_s: fl
         hit = np.flatnonzero(run_len >= need)
         if len(hit):
             row[column("got_up_s")] = float((idx[hit[0]] - 1 - e) * dt)
+
+
+def evidence_s(settings: Any, placement: str) -> float:
+    """Seconds after the judging point a wearer who is fine needs to show it, from the
+    detector's own settings: back upright (`getup_s`), then steps (the placement's
+    `walk_s`), plus the 1 s window over which the get-up rule measures orientation and
+    movement. A recording that ends sooner after an episode cannot show what happened next
+    (the wrist's defaults: 1 + 3 + 1 = 5 s). Derived, not tuned on any figure."""
+    key = placement if placement in ("wrist", "chest", "pendant") else "waist"
+    return float(settings.getup_s + getattr(settings, key).walk_s + MOVEMENT_WINDOW_S)
 
 
 def column(name: str) -> int:
