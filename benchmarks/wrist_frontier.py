@@ -17,7 +17,7 @@ Printed: (1) how many rules meet every target, else each target's best value giv
 the others hold, and each sensitivity's best given only the older wearers' and the
 specificity targets; (2) the Pareto frontier of the lab sets' pooled sensitivity against
 SmartFallMM's older wearers' false alarms (a plot under build/); (3) both again with the
-get-up ignored. With --pipeline (about 10 minutes), the rules the table says miss only the
+get-up ignored. With --pipeline (about 30 minutes), the rules the table says miss only the
 smartwatch's older wearers are run through the pipeline with every step (pipeline_check).
 """
 
@@ -229,7 +229,8 @@ def pipeline_check(tab: crossval.Table, rules: list[dict[str, float]],
     the pipeline with every step (still in-sample): first those wearers' trials the table
     alarms (a lower bound of the pipeline's count: a rule above 6 there is out), then, for
     the rules left, every recording each target counts, target by target, stopping at the
-    first target missed; the first `full` rules that pass print every set's figures."""
+    second target missed (so a rule one target short shows which); the first `full` rules
+    that pass print every set's figures."""
     others = tuple(t for t in TARGETS if t[1] != "fa_old_smartfallmm")
     cand = np.flatnonzero(meets(f, others))
     if not len(cand):
@@ -264,11 +265,12 @@ def pipeline_check(tab: crossval.Table, rules: list[dict[str, float]],
           f"wearers' false alarms through the pipeline: min {min(v[0] for v in fa_old.values())}"
           f"/693 (re-running the trials the table alarms); {len(ok)} rules at <= 6/693. Those, "
           "target by target through the pipeline on every recording the target counts "
-          "(table -> pipeline), stopping at the first target missed:")
-    passed = []
+          "(table -> pipeline), stopping at the second target missed:")
+    passed: list[int] = []
+    one_off: list[int] = []
     for i in ok:
         cells = []
-        good = True
+        missed = 0
         for t, m in checks:
             got = run(i, m)[0]
             if t[1] == "spec":
@@ -276,12 +278,16 @@ def pipeline_check(tab: crossval.Table, rules: list[dict[str, float]],
             cells.append(f"{t[1]} {f[t[1] + '_n'][i]} -> {got}/{int(m.sum())}")
             if (got > limit(t, m)) if t[2] == "<=" else (got < limit(t, m)):
                 cells[-1] += " MISSED"
-                good = False
-                break
+                missed += 1
+                if missed == 2:
+                    break
         print(f"  {rule_text(rules[i])}: " + "; ".join(cells), flush=True)
-        if good:
+        if not missed:
             passed.append(i)
-    print(f"rules meeting every target through the pipeline: {len(passed)} of {len(ok)}")
+        elif missed == 1:
+            one_off.append(i)
+    print(f"rules meeting every target through the pipeline: {len(passed)} of {len(ok)}; "
+          f"missing exactly one: {len(one_off)}")
     for i in passed[:full]:
         rows = {n: wc.line(n, wc.measure(recs[n], lambda r, i=i: {**rules[i], **steps}))
                 for n in wc.SETS}
