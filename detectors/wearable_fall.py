@@ -81,6 +81,10 @@ from detectors.wearable_resample import GridResampler
 
 GRID_HZ = 25.0    # posture, descent and stillness are slow; impact peaks survive as bin maxima
 HISTORY_S = 8.0   # the longest look back (settle 3 s + pre-peak window 3 s) plus a block
+# after the arm's peaks cancel, impacts are looked for again from the first of them, but at
+# most this far before the peak that completed the count: always inside the history the
+# block before kept (HISTORY_S), so the verdict never depends on how samples were batched
+RESUME_BACK_S = 3.0
 CLUSTER_S = 0.5     # the impact is the largest peak within this time of the first one
 STEP_RHYTHM = 0.5   # autocorrelation at the step period that counts as walking (clear steps
                     # give 0.6-0.9; a wrist lying or fidgeting stays under 0.3)
@@ -272,7 +276,7 @@ class WearableFallDetector(Detector[WearableFallSettings]):
                 pos = min(pos, st.next_k - st.k0)     # a cancel may resume further back
                 continue
             if st.pending is None:
-                lo = max(st.next_k - st.k0, pos)
+                lo = max(st.next_k - st.k0, pos, 0)
                 hits = np.flatnonzero(st.peak[lo:] >= p.impact_g)
                 if not len(hits):
                     break
@@ -502,8 +506,9 @@ class WearableFallDetector(Detector[WearableFallSettings]):
                 evidence={**ev, "since_impact_s": round((st.k0 + k - fl.k_impact) * dt, 2)}))
             st.fallen = None
             # after the arm's peaks cancel, the search for impacts resumes at the first of
-            # them: one of them may be a fall of its own, and it is judged as one
-            st.next_k = fl.active_first if active is not None else st.k0 + k + 1
+            # them (at most RESUME_BACK_S back): one of them may be a fall of its own
+            st.next_k = (max(fl.active_first, st.k0 + k - int(round(RESUME_BACK_S / dt)))
+                         if active is not None else st.k0 + k + 1)
             return True
         if (st.k0 + len(st.peak) - fl.k_emitted) * dt > s.rearm_s:
             # the alarm has long gone out (or the band was taken off): look for new falls

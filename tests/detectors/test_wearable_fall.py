@@ -521,3 +521,16 @@ def test_a_fall_among_the_arms_peaks_is_judged_as_a_fall_of_its_own():
     assert [d.type for d in dets] == ["fall_suspected", "fall_cancelled", "fall_suspected"]
     second_impact = T0 + (len(xyz) - 2500 - 6) / 100
     assert dets[2].occurred_at == pytest.approx(second_impact, abs=0.1)
+
+
+@pytest.mark.parametrize("sizes", [[25], [7, 13], [100_000]])
+def test_peaks_far_apart_in_the_window_are_judged_the_same_however_batched(sizes):
+    """The second peak comes 12 s after the first, longer than the detector keeps samples:
+    the search resumes at most RESUME_BACK_S before it, inside what any batching kept."""
+    rng = np.random.default_rng(34)
+    t, xyz, _ = _after_fall([_segment(2.0, 100, SIDE, rng), _tug(rng),
+                             _segment(12.0, 100, SIDE, rng), _tug(rng),
+                             _segment(20.0, 100, SIDE, rng)])
+    dets = feed_blocks(_detector("wrist", wrist={"active_peaks": 2}), t, xyz, sizes)
+    assert [d.type for d in dets] == ["fall_suspected", "fall_cancelled"]
+    assert dets[1].occurred_at - dets[0].occurred_at > 12.0
