@@ -534,3 +534,27 @@ def test_peaks_far_apart_in_the_window_are_judged_the_same_however_batched(sizes
     dets = feed_blocks(_detector("wrist", wrist={"active_peaks": 2}), t, xyz, sizes)
     assert [d.type for d in dets] == ["fall_suspected", "fall_cancelled"]
     assert dets[1].occurred_at - dets[0].occurred_at > 12.0
+
+
+SMARTFALLMM = SISFALL.parent / "smartfallmm-wrist-dev"
+
+
+@pytest.mark.skipif(not SMARTFALLMM.is_dir(), reason="shared SmartFallMM data absent")
+def test_a_consumer_watchs_bursty_trials_get_the_same_verdicts_however_batched():
+    """Real smartwatch trials (bursts, steps back, pauses of seconds, jackets pulled on,
+    waving, falls and getting up): the wrist's every rule, in one block or in ragged small
+    ones, gives the same detections at the same times, and never fails."""
+    from gateway.evaluation import smartfallmm
+    names = ("S11A03T03", "S21A03T05", "S01A07T03", "S43A10T05", "S37A11T03", "S31A12T02",
+             "S23A08T02", "S16A03T04")
+    paths = [p for p in smartfallmm.files(SMARTFALLMM) if p.name.split(".")[0] in names]
+    assert len(paths) >= len(names)
+    cancels = 0
+    for p in paths:
+        rec = smartfallmm.load(p)
+        whole = feed_blocks(_detector("wrist"), rec.t, rec.xyz, [len(rec.t)])
+        small = feed_blocks(_detector("wrist"), rec.t, rec.xyz, [1, 9, 33, 4, 70])
+        assert [(d.type, round(d.occurred_at, 6)) for d in whole] == \
+            [(d.type, round(d.occurred_at, 6)) for d in small], p.name
+        cancels += sum(d.type == "fall_cancelled" for d in whole)
+    assert cancels >= 2            # not trivial: the evidence rules ran
