@@ -76,7 +76,7 @@ def score(events: list[dict], truth: list[dict]) -> dict:
                 res["knock_false_falls"] += 1
             else:
                 ev = end["evidence"]
-                rule = next((k[8:] for k in ev if k.startswith("witness_")), "wearable get-up"
+                rule = next((k[8:] for k in ev if k.startswith("witness_")), "the wearable"
                             if not ev.get("by_button") else "button")
                 res["knock_cancel"][rule] = res["knock_cancel"].get(rule, 0) + 1
                 res["cancel_after"].append(ev["seconds_after_suspected"])
