@@ -76,8 +76,9 @@ def score(events: list[dict], truth: list[dict]) -> dict:
                 res["knock_false_falls"] += 1
             else:
                 ev = end["evidence"]
-                rule = next((k[8:] for k in ev if k.startswith("witness_")), "the wearable"
-                            if not ev.get("by_button") else "button")
+                rule = next((k[8:] for k in ev if k.startswith("witness_")), None) or next(
+                    (f"wearable {k[13:]}" for k in ev if k.startswith("cancelled_by_")),
+                    "button" if ev.get("by_button") else "the wearable")
                 res["knock_cancel"][rule] = res["knock_cancel"].get(rule, 0) + 1
                 res["cancel_after"].append(ev["seconds_after_suspected"])
         else:

@@ -31,6 +31,13 @@ CANCEL_TYPES = frozenset({"cancel", "fall_cancelled"})
 CONFIRM = "fall_confirmed"  # not an event of its own: it closes the window with its `fall`
 
 
+# The detectors' cancels, by the evidence key that names their rule: the wearable's get-up,
+# steps resumed and arm at work again (detectors/wearable_fall.py), a radar seeing the
+# person up again (detectors/radar_fall.py).
+DETECTOR_CANCELS = {"upright_s": "get_up", "walking_s": "steps", "active_peaks": "arm_at_work",
+                    "height_m": "radar_up"}
+
+
 @dataclass
 class OpenWindow:
     suspected_id: str
@@ -145,10 +152,19 @@ class AlarmFlow:
         self.window = None
         self.changed = True
         d = w.detection
-        # A cancel from the home's sensors says why (by_home, witness_RULE: the table in
-        # detectors/home_witness.py); a button's or a detector's cancel as before.
-        why = {k: v for k, v in det.evidence.items() if k == "by_home" or k.startswith("witness_")
-               or k == "seconds_after_impact"} if det.evidence.get("by_home") else {}
+        # A cancel says why: the home's sensors (by_home, witness_RULE: the table in
+        # detectors/home_witness.py), or the detector's own evidence (cancelled_by_RULE, so
+        # the centre can tell a wearer standing up from an arm hitting hard again and call
+        # back on the one it trusts less); a button's as before.
+        if det.evidence.get("by_home"):
+            why = {k: v for k, v in det.evidence.items() if k == "by_home"
+                   or k.startswith("witness_") or k == "seconds_after_impact"}
+        else:
+            why = {f"cancelled_by_{rule}": 1.0 for key, rule in DETECTOR_CANCELS.items()
+                   if key in det.evidence}
+            after = det.evidence.get("since_impact_s", det.evidence.get("seconds_after_fall"))
+            if why and after is not None:
+                why["seconds_after_impact"] = after
         self.make("alarm_cancelled",
                   Detection("alarm_cancelled", det.occurred_at, det.sensor or d.sensor,
                             d.room, 1.0, {"seconds_after_suspected": det.occurred_at - d.occurred_at,

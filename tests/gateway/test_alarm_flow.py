@@ -196,3 +196,29 @@ def test_a_restored_window_can_still_be_cancelled():
     cancelled = after.feed([Button("button", T0 + 5, "cancel")])
     assert types(cancelled) == ["alarm_cancelled"] and cancelled[0].ref == suspected[0].id
     assert after.tick(T0 + 60) == []
+
+
+@pytest.mark.parametrize("evidence, rule", [
+    ({"upright_s": 1.0, "activity_g": 0.2, "since_impact_s": 9.5}, "get_up"),
+    ({"walking_s": 3.0, "step_rhythm": 0.7, "since_impact_s": 9.5}, "steps"),
+    ({"active_peaks": 2.0, "since_impact_s": 9.5}, "arm_at_work"),
+    ({"height_m": 1.4, "seconds_after_fall": 9.5}, "radar_up")])
+def test_the_centre_is_told_which_detector_rule_withdrew_a_suspected_fall(evidence, rule):
+    """A wearer standing up and an arm hitting hard again are different reasons to stand
+    down; the centre sees which one (and may call back on the one it trusts less)."""
+    from detectors.base import Detection
+    from gateway.alarm_flow import AlarmFlow
+    made: list[tuple[str, dict]] = []
+
+    def make(type_name, det, ref):
+        made.append((type_name, dict(det.evidence)))
+        return f"e{len(made)}"
+    flow = AlarmFlow(30.0, make)
+    flow.handle(Detection("fall_suspected", T0, "band", confidence=0.9))
+    flow.handle(Detection("fall_cancelled", T0 + 9.5, "band", evidence=evidence))
+    flow.advance(T0 + 60)
+    assert [t for t, _ in made] == ["fall_suspected", "alarm_cancelled"]
+    ev = made[1][1]
+    assert ev[f"cancelled_by_{rule}"] == 1.0 and ev["seconds_after_impact"] == 9.5
+    assert ev["by_button"] == 0.0 and not any(k.startswith("witness_") for k in ev)
+    assert sum(k.startswith("cancelled_by_") for k in ev) == 1
