@@ -127,6 +127,7 @@ class Table:
     owner: np.ndarray          # (E,) recording index of each episode
     in_span: np.ndarray        # (E,) episode lies in its fall recording's labelled span
     after_s: np.ndarray        # (E,) seconds recorded after the episode's judging point
+    is_fall: np.ndarray        # (R,) each recording is a fall (computed once: rules are many)
 
     @classmethod
     def of(cls, tables: Sequence[Any]) -> Table:
@@ -139,7 +140,8 @@ class Table:
             span.append(e.is_fall & (t >= e.fall_lo) & (t <= e.fall_hi))
             after.append(e.duration - e.features[:, column("t_judged")])
         return cls(list(tables), np.concatenate(feats), np.concatenate(owner),
-                   np.concatenate(span), np.concatenate(after))
+                   np.concatenate(span), np.concatenate(after),
+                   np.array([e.is_fall for e in tables], dtype=bool))
 
     def _fired(self, rule: dict[str, float]) -> np.ndarray:
         from gateway.evaluation.episodes import Episodes, alarms
@@ -149,8 +151,7 @@ class Table:
         n = len(self.recs)
         any_fire = np.bincount(self.owner[fired], minlength=n) > 0
         hit = np.bincount(self.owner[fired & self.in_span], minlength=n) > 0
-        is_fall = np.array([r.is_fall for r in self.recs])
-        return np.where(is_fall, hit, ~any_fire)
+        return np.where(self.is_fall, hit, ~any_fire)
 
     def correct(self, rule: dict[str, float]) -> np.ndarray:
         """(R,) bool: each recording right under `rule` (fall found / ADL quiet)."""
@@ -164,12 +165,11 @@ class Table:
         window's evidence (get-up, steps) could be seen, so the alarm says how the trial
         was cut, not how the rule judges the movement. Falls always vote."""
         fired = self._fired(rule)
-        observed = fired & (self.after_s >= observed_s)
         n = len(self.recs)
         any_fire = np.bincount(self.owner[fired], minlength=n) > 0
-        any_observed = np.bincount(self.owner[observed], minlength=n) > 0
-        is_fall = np.array([r.is_fall for r in self.recs])
-        return self._right(fired), is_fall | ~any_fire | any_observed
+        any_observed = np.bincount(self.owner[fired & (self.after_s >= observed_s)],
+                                   minlength=n) > 0
+        return self._right(fired), self.is_fall | ~any_fire | any_observed
 
 
 def _group_rates(table: Table, correct: Sequence[np.ndarray], groups: np.ndarray,
@@ -178,7 +178,7 @@ def _group_rates(table: Table, correct: Sequence[np.ndarray], groups: np.ndarray
     """Per rule and group: sensitivity and specificity, (R, G) each (nan: no such class).
     `votes` (R, N): the recordings each rule's specificity counts (default: all)."""
     names = sorted(set(groups.tolist()))
-    fall = np.array([r.is_fall for r in table.recs], dtype=bool)
+    fall = table.is_fall
     c = np.asarray(correct, dtype=bool)         # (R, N); bool keeps a large grid small
     sens = np.full((len(c), len(names)), np.nan)
     spec = np.full((len(c), len(names)), np.nan)

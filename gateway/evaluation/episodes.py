@@ -98,6 +98,7 @@ def _get_up(rec: Recording, s: Any, rows: list[list[float]], cancel_window_s: fl
     win = int(round(1.0 / dt))
     need = int(round(s.getup_s / dt))
     t0 = float(rec.t[0])
+    sums: dict[int, tuple[np.ndarray, np.ndarray]] = {}   # per run, once: its running sums
     for row in rows:
         row[column("got_up_s")] = np.inf
         k_impact = int(round((row[column("t_first")] + t0 - origin) / dt))
@@ -107,8 +108,10 @@ def _get_up(rec: Recording, s: Any, rows: list[list[float]], cancel_window_s: fl
             continue
         x = run.mean                          # the detector starts over after a pause
         i0, e = k_impact - run.k0, k_judged - run.k0
-        c = np.cumsum(np.concatenate((np.zeros((1, 3)), x)), axis=0)
-        c2 = np.cumsum(np.concatenate(([0.0], np.einsum("ij,ij->i", x, x))))
+        if run.k0 not in sums:
+            sums[run.k0] = (np.cumsum(np.concatenate((np.zeros((1, 3)), x)), axis=0),
+                            np.cumsum(np.concatenate(([0.0], np.einsum("ij,ij->i", x, x)))))
+        c, c2 = sums[run.k0]
         lo = max(0, i0 + int(PRE_WINDOW_S[0] / dt))
         ref = x[lo:max(lo + 1, i0 + int(PRE_WINDOW_S[1] / dt))].mean(axis=0)
         ref = ref / max(float(np.linalg.norm(ref)), 1e-9)
