@@ -77,9 +77,11 @@ class MqttSide:
                 async with self._make_client() as client:
                     self._client = client
                     set_no_delay(client)
-                    await self.publish_status()
+                    # subscribed (the broker's SUBACK awaited) before saying "online": a
+                    # watcher that acts on "online" must find the bridge already listening
                     for leaf in ("alarm", "event", "status", "heartbeat"):
                         await client.subscribe(f"{root}/+/{leaf}", qos=1)
+                    await self.publish_status()
                     self.connected.set()
                     await self.on_connect()
                     delay = self.mqtt.reconnect_min
